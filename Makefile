@@ -1,0 +1,54 @@
+# hubapps: two commands for a newcomer.
+#   make demo   create the environment, install everything, start a local JupyterHub with example apps
+#   make test   install everything the tests need (system packages included) and run the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STATE ?= .state
+PYTEST_ARGS ?=
+
+.PHONY: demo test install system-deps lint unit integration browser benchmark docs clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	$(PIP) install --quiet --progress-bar off -e '.[frameworks,test,dev]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) -c 'import hubapps, streamlit, panel, gradio, dash, voila, jupyterhub_idle_culler' 
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+# Debian's Chromium for the browser tests (Playwright's own browser download does not work offline).
+system-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: run 'sudo apt-get install -y chromium'"; exit 1; fi; \
+	fi
+
+demo: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m hubapps.cli demo --state $(STATE)/demo --chp $(CURDIR)/node_modules/.bin/configurable-http-proxy
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check hubapps tests benchmarks
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.installed
+	$(VENV)/bin/pytest tests/unit -q $(PYTEST_ARGS)
+
+integration: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/integration -q $(PYTEST_ARGS)
+
+test: install system-deps lint
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests -q $(PYTEST_ARGS)
+
+docs: $(VENV)/.installed
+	$(PY) -m hubapps.cli config-reference > docs/configuration.md
+
+clean:
+	rm -rf $(STATE) .pytest_cache .mypy_cache .ruff_cache

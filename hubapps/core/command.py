@@ -1,0 +1,188 @@
+"""Turn a launch spec and a framework into a command, purely.
+
+No shell is involved anywhere: the result is an argv list. Framework templates are filled by plain
+replacement of fixed tokens (see :mod:`hubapps.core.frameworks`); user text (file names, arguments,
+env values) is inserted as whole arguments and never parsed as a template, so ``{0.__class__}`` in a
+user argument stays exactly that. The only token left for run time is ``{port}`` (and ``{python}``
+as a whole argument), which the proxy fills in once it has picked a port.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from hubapps.core.errors import SpecError
+from hubapps.core.frameworks import Framework
+from hubapps.core.spec import AppSpec
+
+__all__ = ["LaunchContext", "ProxyOptions", "build_command", "proxy_options", "resolve_paths"]
+
+#: Where, relative to the server's start folder, the proxy clones an app's git repository.
+CHECKOUT_ROOT = ".hubapps/checkouts"
+_ARGS_SEPARATORS = frozenset({"--", "--args"})
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    """What the Hub side knows about the server being started."""
+
+    #: Public URL prefix of the server, with a trailing slash (``JUPYTERHUB_SERVICE_PREFIX``).
+    prefix: str
+    #: The server's name (used for the checkout folder of git apps).
+    server_name: str = ""
+
+
+@dataclass(frozen=True)
+class ResolvedPaths:
+    """Working directory and file, as the app process will see them."""
+
+    cwd: str
+    file: str
+    file_dir: str
+    checkout: str
+
+
+@dataclass(frozen=True)
+class ProxyOptions:
+    """Everything the proxy needs besides the app's argv and env."""
+
+    display_name: str
+    cwd: str
+    ready_path: str
+    ready_timeout: float
+    strip_prefix: bool
+    public: bool
+    keep_alive: bool
+    pass_hub_token: bool
+    repo_url: str = ""
+    repo_ref: str = ""
+    checkout: str = ""
+    #: Folder of the Python or conda environment to run the app in (``bin/`` is put first on PATH).
+    env_prefix: str = ""
+
+    def to_argv(self) -> list[str]:
+        """Options for ``hubapps-proxy``, as ``--name=value`` so no value can pose as an option."""
+        argv = [
+            f"--display-name={self.display_name}",
+            f"--cwd={self.cwd}",
+            f"--ready-path={self.ready_path}",
+            f"--ready-timeout={self.ready_timeout:g}",
+        ]
+        argv.append("--strip-prefix" if self.strip_prefix else "--no-strip-prefix")
+        if self.public:
+            argv.append("--public")
+        if self.keep_alive:
+            argv.append("--keep-alive")
+        if self.pass_hub_token:
+            argv.append("--pass-hub-token")
+        if self.env_prefix:
+            argv.append(f"--env-prefix={self.env_prefix}")
+        if self.repo_url:
+            argv += [f"--repo={self.repo_url}", f"--repo-ref={self.repo_ref}", f"--checkout={self.checkout}"]
+        return argv
+
+
+def resolve_paths(spec: AppSpec, context: LaunchContext) -> ResolvedPaths:
+    """Apply the path rules.
+
+    * The base is the server's start folder (the user's home), or the git checkout plus its
+      subdirectory for git apps.
+    * With ``working_dir`` set, the app runs there and a relative ``filepath`` is relative to it.
+    * Without it, the app runs in the file's folder and gets the file by its bare name.
+    """
+    checkout = ""
+    base = ""
+    if spec.repository is not None:
+        checkout = posixpath.join(CHECKOUT_ROOT, context.server_name or "app")
+        base = posixpath.join(checkout, spec.repository.subdirectory) if spec.repository.subdirectory else checkout
+    if spec.working_dir:
+        cwd = posixpath.join(base, spec.working_dir) if base else spec.working_dir
+        file = spec.filepath
+    else:
+        full = posixpath.join(base, spec.filepath) if base else spec.filepath
+        cwd = posixpath.dirname(full) or base or "."
+        file = posixpath.basename(full) if spec.filepath else ""
+    file_dir = posixpath.dirname(file) or "."
+    return ResolvedPaths(cwd=posixpath.normpath(cwd), file=file, file_dir=file_dir, checkout=checkout)
+
+
+def _check_file(spec: AppSpec, framework: Framework) -> None:
+    if not framework.needs_file:
+        return
+    if not spec.filepath:
+        raise SpecError("filepath", f"{framework.display_name} apps need a file to run")
+    if spec.filepath.endswith("/"):
+        raise SpecError("filepath", "must name a file, not a folder")
+    if framework.file_suffixes and not spec.filepath.endswith(framework.file_suffixes):
+        wanted = " or ".join(framework.file_suffixes)
+        raise SpecError("filepath", f"{framework.display_name} apps run a {wanted} file")
+    if "{module}" in framework.argv:
+        stem = posixpath.basename(spec.filepath).removesuffix(".py")
+        if not stem.isidentifier():
+            raise SpecError("filepath", f"the file name {stem!r} must be a valid Python module name")
+
+
+def build_command(spec: AppSpec, framework: Framework, context: LaunchContext) -> tuple[list[str], dict[str, str]]:
+    """The app's argv and environment (before the proxy fills in ``{port}`` and ``{python}``).
+
+    Raises :class:`SpecError` when the spec does not fit the framework (no file, wrong file type,
+    no command for the ``command`` framework).
+    """
+    if spec.framework != framework.name:
+        raise SpecError("framework", f"spec is for {spec.framework!r}, not {framework.name!r}")
+    _check_file(spec, framework)
+    if "{command}" in framework.argv and not spec.command:
+        raise SpecError("command", "a custom command is required for this framework")
+    if "{command}" not in framework.argv and spec.command:
+        raise SpecError("command", f"{framework.display_name} apps do not take a custom command")
+    paths = resolve_paths(spec, context)
+    prefix = context.prefix if context.prefix.endswith("/") else context.prefix + "/"
+    fixed = {
+        "{file}": paths.file,
+        "{file_dir}": paths.file_dir,
+        "{module}": posixpath.basename(paths.file).removesuffix(".py"),
+        "{prefix}": prefix,
+        "{root_path}": prefix.rstrip("/"),
+    }
+
+    def fill(template: str) -> str:
+        for token, value in fixed.items():
+            template = template.replace(token, value)
+        return template
+
+    argv: list[str] = []
+    for item in framework.argv:
+        if item == "{args}":
+            if not spec.args and argv and argv[-1] in _ARGS_SEPARATORS:
+                argv.pop()  # "--args" with nothing after it would be an error in some CLIs
+            argv.extend(spec.args)
+        elif item == "{command}":
+            argv.extend(spec.command)
+        else:
+            argv.append(fill(item))
+    env = {key: fill(value) for key, value in framework.env.items()}
+    env.update(spec.env)
+    return argv, env
+
+
+def proxy_options(
+    spec: AppSpec, framework: Framework, context: LaunchContext, env_prefix: str = ""
+) -> ProxyOptions:
+    """The ``hubapps-proxy`` options for this app (``env_prefix``: the resolved ``python_env``)."""
+    paths = resolve_paths(spec, context)
+    repo = spec.repository
+    return ProxyOptions(
+        display_name=spec.display_name,
+        cwd=paths.cwd,
+        ready_path=framework.ready_path,
+        ready_timeout=framework.ready_timeout,
+        strip_prefix=framework.strip_prefix,
+        public=spec.public,
+        keep_alive=spec.keep_alive,
+        pass_hub_token=framework.needs_hub_token,
+        repo_url=repo.url if repo else "",
+        repo_ref=repo.ref if repo else "",
+        checkout=paths.checkout,
+        env_prefix=env_prefix,
+    )

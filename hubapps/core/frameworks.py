@@ -1,0 +1,288 @@
+"""Frameworks as data.
+
+A :class:`Framework` says how to run one kind of app behind a URL prefix using the framework's own
+command line or settings, so that user scripts need no launcher-specific code. The argv and env are
+templates made of fixed tokens, replaced by plain string replacement (never ``str.format``):
+
+=================  ==================================================================================
+``{python}``       the environment's Python (resolved by the proxy; a whole argument only)
+``{port}``         the port the app must listen on on 127.0.0.1 (chosen by the proxy)
+``{file}``         the script or notebook, relative to the app's working directory (or absolute)
+``{file_dir}``     the folder of ``{file}`` (``.`` when it is in the working directory)
+``{module}``       the file's name without ``.py``, for ``module:app`` style servers
+``{prefix}``       the public URL prefix of the app, with a trailing slash (``/user/ann/sales/``)
+``{root_path}``    the same prefix without the trailing slash
+``{args}``         (whole argument) the spec's extra arguments, each passed literally
+``{command}``      (whole argument) the spec's command, each argument passed literally
+=================  ==================================================================================
+
+Frameworks are found through the entry-point group ``hubapps.frameworks``: each entry point names a
+callable returning an iterable of :class:`Framework`. A plugin that fails to load is skipped with a
+warning. The built-ins are always present and come first; a plugin cannot replace them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from types import MappingProxyType
+from typing import Final
+
+from hubapps.core.errors import UnknownFramework
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Framework",
+    "FrameworkRegistry",
+    "builtin_frameworks",
+]
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP: Final = "hubapps.frameworks"
+
+
+def _frozen(mapping: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Framework:
+    """How to run one kind of app.
+
+    ``strip_prefix`` tells the proxy to remove the public prefix before forwarding (for servers that
+    only serve at ``/`` and learn the prefix from ``root_path``-style settings); otherwise the app is
+    configured to serve under the prefix itself. ``ready_path`` is relative to the app's root.
+    ``singleuser`` frameworks run ``jupyterhub-singleuser`` (which does its own Hub OAuth) instead of
+    the proxy. ``needs_hub_token`` lets the app see ``JUPYTERHUB_API_TOKEN``.
+    """
+
+    name: str
+    display_name: str
+    description: str
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=_frozen)
+    strip_prefix: bool = False
+    ready_path: str = ""
+    ready_timeout: float = 300.0
+    needs_file: bool = True
+    file_suffixes: tuple[str, ...] = (".py",)
+    singleuser: bool = False
+    needs_hub_token: bool = False
+    #: Python packages the app environment needs (shown to admins and users, installed by nobody).
+    packages: tuple[str, ...] = ()
+    #: Used by the tests and docs: does the framework's page talk over a websocket?
+    websocket: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "env", _frozen(self.env))
+
+
+def builtin_frameworks() -> list[Framework]:
+    """The frameworks hubapps ships with."""
+    local = "127.0.0.1"
+    return [
+        Framework(
+            name="streamlit",
+            display_name="Streamlit",
+            description="Data apps written as Python scripts.",
+            argv=(
+                "{python}", "-m", "streamlit", "run", "{file}",
+                "--server.port", "{port}",
+                "--server.address", local,
+                "--server.headless", "true",
+                "--server.baseUrlPath", "{root_path}",
+                "--browser.gatherUsageStats", "false",
+                "--", "{args}",
+            ),
+            env={"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"},
+            ready_path="_stcore/health",
+            packages=("streamlit",),
+            websocket=True,
+        ),
+        Framework(
+            name="panel",
+            display_name="Panel",
+            description="Dashboards and apps from the HoloViz Panel library.",
+            argv=(
+                "{python}", "-m", "panel", "serve", "{file}",
+                "--port", "{port}",
+                "--address", local,
+                "--prefix", "{root_path}",
+                # The proxy checks the websocket Origin itself, before the app sees the request.
+                "--allow-websocket-origin", "*",
+                "--index", "{module}",
+                "--args", "{args}",
+            ),
+            file_suffixes=(".py", ".ipynb"),
+            packages=("panel",),
+            websocket=True,
+        ),
+        Framework(
+            name="bokeh",
+            display_name="Bokeh",
+            description="Bokeh server applications.",
+            argv=(
+                "{python}", "-m", "bokeh", "serve", "{file}",
+                "--port", "{port}",
+                "--address", local,
+                "--prefix", "{root_path}",
+                "--allow-websocket-origin", "*",
+                "--args", "{args}",
+            ),
+            file_suffixes=(".py", ".ipynb"),
+            packages=("bokeh",),
+            websocket=True,
+        ),
+        Framework(
+            name="voila",
+            display_name="Voilà",
+            description="Jupyter notebooks turned into standalone web pages.",
+            argv=(
+                "{python}", "-m", "voila", "{file}",
+                "--port={port}",
+                "--no-browser",
+                "--Voila.ip=" + local,
+                "--Voila.base_url={prefix}",
+                "--Voila.tornado_settings=allow_remote_access=True",
+                "--ServerApp.allow_remote_access=True",
+            ),
+            file_suffixes=(".ipynb",),
+            packages=("voila", "ipykernel"),
+            websocket=True,
+        ),
+        Framework(
+            name="gradio",
+            display_name="Gradio",
+            description="Machine-learning demos built with Gradio.",
+            argv=("{python}", "{file}", "{args}"),
+            env={
+                "GRADIO_SERVER_NAME": local,
+                "GRADIO_SERVER_PORT": "{port}",
+                "GRADIO_ROOT_PATH": "{root_path}",
+                "GRADIO_ANALYTICS_ENABLED": "False",
+            },
+            strip_prefix=True,
+            packages=("gradio",),
+            websocket=False,
+        ),
+        Framework(
+            name="dash",
+            display_name="Plotly Dash",
+            description="Plotly Dash apps (the script calls app.run()).",
+            argv=("{python}", "{file}", "{args}"),
+            env={"HOST": local, "PORT": "{port}", "DASH_URL_BASE_PATHNAME": "{prefix}"},
+            packages=("dash",),
+        ),
+        Framework(
+            name="fastapi",
+            display_name="API service (FastAPI / ASGI)",
+            description="Any ASGI app named `app` in the file, served by uvicorn.",
+            argv=(
+                "{python}", "-m", "uvicorn",
+                "--app-dir", "{file_dir}",
+                "--host", local,
+                "--port", "{port}",
+                "--root-path", "{root_path}",
+                "{module}:app",
+            ),
+            strip_prefix=True,
+            packages=("uvicorn",),
+        ),
+        Framework(
+            name="flask",
+            display_name="Flask / WSGI",
+            description="Any WSGI app named `app` in the file, served by gunicorn.",
+            argv=(
+                "{python}", "-m", "gunicorn",
+                "--pythonpath", "{file_dir}",
+                "--bind", local + ":{port}",
+                "{module}:app",
+            ),
+            # gunicorn takes SCRIPT_NAME from the environment and strips it from PATH_INFO.
+            env={"SCRIPT_NAME": "{root_path}"},
+            packages=("flask", "gunicorn"),
+        ),
+        Framework(
+            name="command",
+            display_name="Custom command",
+            description="Any command that serves HTTP on the port given as {port} (also in $PORT).",
+            argv=("{command}",),
+            env={"PORT": "{port}", "HUBAPPS_PREFIX": "{prefix}"},
+            strip_prefix=True,
+            needs_file=False,
+        ),
+        Framework(
+            name="jupyterlab",
+            display_name="JupyterLab",
+            description="One more JupyterLab, as its own server.",
+            argv=("jupyterhub-singleuser", "{args}"),
+            needs_file=False,
+            singleuser=True,
+            needs_hub_token=True,
+            packages=("jupyterlab",),
+            websocket=True,
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class FrameworkRegistry:
+    """The frameworks available on this installation, by name."""
+
+    frameworks: Mapping[str, Framework]
+
+    @classmethod
+    def load(
+        cls,
+        entry_point_source: Callable[[], Iterable[EntryPoint]] | None = None,
+    ) -> FrameworkRegistry:
+        """Collect frameworks from the ``hubapps.frameworks`` entry points.
+
+        A plugin whose entry point fails to import or returns bad data is skipped with a warning, so
+        one broken plugin never takes the launcher down. Later plugins may not replace a name that
+        is already registered (the built-ins come first).
+        """
+        source = entry_point_source or (lambda: entry_points(group=ENTRY_POINT_GROUP))
+        found: dict[str, Framework] = {fw.name: fw for fw in builtin_frameworks()}
+        for ep in sorted(source(), key=lambda e: e.name):
+            try:
+                provided = list(ep.load()())
+                for fw in provided:
+                    if not isinstance(fw, Framework):
+                        raise TypeError(f"returned {type(fw).__name__}, not Framework")
+            except Exception as exc:
+                log.warning("Skipping framework plugin %r: %s", ep.name, exc)
+                continue
+            for fw in provided:
+                if fw.name in found:
+                    log.warning("Framework plugin %r: %r is already registered, ignored", ep.name, fw.name)
+                    continue
+                found[fw.name] = fw
+        return cls(MappingProxyType(found))
+
+    def enabled(self, allowed: Iterable[str] = (), blocked: Iterable[str] = ()) -> FrameworkRegistry:
+        """The registry narrowed by the admin's allow list (empty = all) and block list."""
+        allow, block = set(allowed), set(blocked)
+        return FrameworkRegistry(
+            MappingProxyType(
+                {n: f for n, f in self.frameworks.items() if (not allow or n in allow) and n not in block}
+            )
+        )
+
+    def get(self, name: str) -> Framework:
+        try:
+            return self.frameworks[name]
+        except KeyError:
+            raise UnknownFramework(name, list(self.frameworks)) from None
+
+    def __iter__(self) -> Iterator[Framework]:
+        return iter(self.frameworks.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.frameworks
+
+    def __len__(self) -> int:
+        return len(self.frameworks)

@@ -1,0 +1,338 @@
+"""The launch spec: what a user asks the Hub to run, stored as a named server's ``user_options``.
+
+``AppSpec`` is versioned (``spec_version``) and strict: every field has a documented limit, and
+anything that would reach a process (paths, argv, environment) is checked here so that the three
+runtime contexts share one set of rules. The spawner mixin re-validates on every start, because a
+user can call the Hub REST API directly with any ``user_options``.
+
+Specs written by upstream JHub Apps (``jhub_app: true`` without ``spec_version``) are read by
+:func:`parse_user_options`, which maps their fields onto this model.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import unicodedata
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from hubapps.core.errors import SpecError
+from hubapps.core.names import is_valid_display_name, normalise_display_name
+
+__all__ = [
+    "ENV_DENYLIST",
+    "ENV_DENY_PREFIXES",
+    "LIMITS",
+    "SPEC_VERSION",
+    "AppSpec",
+    "GitSource",
+    "Limits",
+    "is_app_options",
+    "parse_user_options",
+]
+
+SPEC_VERSION: Final = 1
+
+
+class Limits:
+    """Named limits on every field of a launch spec.
+
+    They are deliberately tight: a spec lives in the Hub database and is shown in listings, so it is
+    small text, not a place for files or secrets.
+    """
+
+    display_name_max = 100
+    description_max = 2000
+    path_max = 1024
+    arg_max = 4096
+    argv_max = 64
+    env_max = 64
+    env_key_max = 128
+    env_value_max = 8192
+    name_max = 64  # framework, environment and profile names
+    url_max = 2048
+    git_ref_max = 255
+    thumbnail_ref_max = 200
+
+
+LIMITS: Final = Limits()
+
+#: Environment variables a spec may never set: they belong to the Hub, the proxy or the loader.
+ENV_DENYLIST: Final = frozenset(
+    {
+        "PATH",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONSTARTUP",
+        "PYTHONUSERBASE",
+        "HOME",
+        "USER",
+        "SHELL",
+        "IFS",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "all_proxy",
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "BASH_ENV",
+        "ENV",
+        "NODE_OPTIONS",
+        "PORT",
+    }
+)
+#: Prefixes of denied names: the Hub's own variables, the dynamic loader, and hubapps' own.
+ENV_DENY_PREFIXES: Final = ("JUPYTERHUB_", "JPY_", "LD_", "DYLD_", "HUBAPPS_", "GIT_", "SSL_", "REQUESTS_CA")
+
+_ENV_KEY = re.compile(r"[A-Z_][A-Z0-9_]*")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_FRAMEWORK = re.compile(r"[a-z][a-z0-9_-]*")
+_THUMBNAIL_REF = re.compile(r"(sha256:[0-9a-f]{64}|framework:[a-z][a-z0-9_-]*)")
+_GIT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+# Characters that only mean something to a shell. hubapps never runs a shell, so an argument that
+# holds them would reach the program literally, which is never what the user meant: refuse it.
+_SHELL_META = re.compile(r"[;|&`<>]|\$\(|\$\{")
+# Bidi overrides and zero-width characters let a name look like another one.
+_INVISIBLE = {"Cf"}
+
+
+def _no_controls(value: str, *, field: str, allow_newlines: bool = False) -> str:
+    for ch in value:
+        if ch in "\n\t" and allow_newlines:
+            continue
+        cat = unicodedata.category(ch)
+        if cat == "Cc" or cat in _INVISIBLE:
+            raise ValueError(f"contains a control or invisible character (U+{ord(ch):04X}) in {field}")
+    return value
+
+
+def _display_name(value: str) -> str:
+    value = normalise_display_name(value)
+    if not value:
+        raise ValueError("must not be empty")
+    if not is_valid_display_name(value):
+        raise ValueError("may hold only printable characters (no control or invisible characters)")
+    return value
+
+
+def _description(value: str) -> str:
+    return _no_controls(unicodedata.normalize("NFC", value).strip(), field="the description", allow_newlines=True)
+
+
+def _relative_or_absolute_path(value: str) -> str:
+    """A file or folder path: no NUL/controls, no option look-alike, no ``..`` component."""
+    _no_controls(value, field="the path")
+    if value.startswith("-"):
+        raise ValueError("must not start with '-' (it would be read as an option)")
+    parts = value.replace("\\", "/").split("/")
+    if ".." in parts:
+        raise ValueError("must not contain '..'")
+    return value
+
+
+def _relative_path(value: str) -> str:
+    _relative_or_absolute_path(value)
+    if value.startswith(("/", "\\", "~")):
+        raise ValueError("must be relative to the repository")
+    return value
+
+
+def _argument(value: str) -> str:
+    _no_controls(value, field="the argument")
+    match = _SHELL_META.search(value)
+    if match:
+        raise ValueError(
+            f"contains {match.group(0)!r}: commands run without a shell, so shell syntax would be passed "
+            "literally; put pipelines and redirections in a script and run that"
+        )
+    return value
+
+
+Path = Annotated[str, Field(max_length=LIMITS.path_max), AfterValidator(_relative_or_absolute_path)]
+Argument = Annotated[str, Field(min_length=1, max_length=LIMITS.arg_max), AfterValidator(_argument)]
+Name = Annotated[str, Field(min_length=1, max_length=LIMITS.name_max, pattern=_NAME.pattern)]
+
+
+class GitSource(BaseModel):
+    """Clone a repository before starting the app; the app's paths are then relative to it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: Annotated[str, Field(min_length=1, max_length=LIMITS.url_max)]
+    ref: Annotated[str, Field(max_length=LIMITS.git_ref_max)] = ""
+    subdirectory: Annotated[str, Field(max_length=LIMITS.path_max), AfterValidator(_relative_path)] = ""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        _no_controls(value, field="the URL")
+        if value.startswith("-") or any(c.isspace() for c in value):
+            raise ValueError("is not a repository URL")
+        if not re.match(r"(https|http|ssh|git|file)://", value):
+            raise ValueError("must start with https://, http://, ssh://, git:// or file://")
+        if re.match(r"(https|http)://[^/]*@", value):
+            raise ValueError("must not carry credentials; use a credential helper instead")
+        return value
+
+    @field_validator("ref")
+    @classmethod
+    def _ref(cls, value: str) -> str:
+        if value and (not _GIT_REF.fullmatch(value) or ".." in value or value.endswith((".lock", "/"))):
+            raise ValueError("is not a valid branch, tag or commit name")
+        return value
+
+
+class AppSpec(BaseModel):
+    """Version 1 of the launch spec.
+
+    ``jhub_app`` marks the options as an app for upstream JHub Apps tools too; ``spec_version`` tells
+    our own format apart from theirs.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+    spec_version: Literal[1] = SPEC_VERSION
+    jhub_app: Literal[True] = True
+    framework: Annotated[str, Field(min_length=1, max_length=LIMITS.name_max, pattern=_FRAMEWORK.pattern)]
+    display_name: Annotated[str, Field(max_length=LIMITS.display_name_max), AfterValidator(_display_name)]
+    description: Annotated[str, Field(max_length=LIMITS.description_max), AfterValidator(_description)] = ""
+    #: Script or notebook, relative to the user's home (or the repository) or absolute.
+    filepath: Path = ""
+    #: Folder the app runs in; empty means the file's folder (or the home / repository folder).
+    working_dir: Path = ""
+    #: argv for the ``command`` framework; ``{port}`` is replaced by the port the app must listen on.
+    command: Annotated[list[Argument], Field(max_length=LIMITS.argv_max)] = []
+    #: Extra arguments given to the user's script after the framework's own.
+    args: Annotated[list[Argument], Field(max_length=LIMITS.argv_max)] = []
+    env: Annotated[dict[str, str], Field(max_length=LIMITS.env_max)] = {}
+    #: Name of an admin-configured Python or conda environment; empty means the server's default.
+    python_env: Annotated[str, Field(max_length=LIMITS.name_max)] = ""
+    #: Name (slug) of an admin-configured spawner profile; empty means the default.
+    profile: Annotated[str, Field(max_length=LIMITS.name_max)] = ""
+    keep_alive: bool = False
+    public: bool = False
+    repository: GitSource | None = None
+    #: ``sha256:<hex>`` of an image stored by the service, or ``framework:<name>`` for its logo.
+    thumbnail: Annotated[str, Field(max_length=LIMITS.thumbnail_ref_max)] = ""
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, val in value.items():
+            if len(key) > LIMITS.env_key_max or not _ENV_KEY.fullmatch(key):
+                raise ValueError(
+                    f"{key[:LIMITS.env_key_max]!r} is not a valid name (upper-case letters, digits and _ only)"
+                )
+            if key in ENV_DENYLIST or key.startswith(ENV_DENY_PREFIXES):
+                raise ValueError(f"{key!r} is reserved and cannot be set by an app")
+            if len(val) > LIMITS.env_value_max:
+                raise ValueError(f"the value of {key!r} is longer than {LIMITS.env_value_max} characters")
+            if "\x00" in val:
+                raise ValueError(f"the value of {key!r} contains a NUL character")
+        return value
+
+    @field_validator("python_env", "profile")
+    @classmethod
+    def _optional_name(cls, value: str) -> str:
+        if value and not _NAME.fullmatch(value):
+            raise ValueError("may hold only letters, digits, '.', '_' and '-', and must not start with them")
+        return value
+
+    @field_validator("thumbnail")
+    @classmethod
+    def _thumbnail(cls, value: str) -> str:
+        if value and not _THUMBNAIL_REF.fullmatch(value):
+            raise ValueError("must be a stored image reference (sha256:…) or framework:<name>")
+        return value
+
+    def to_user_options(self) -> dict[str, Any]:
+        """The JSON stored in the Hub (defaults included, so the stored spec is explicit)."""
+        return self.model_dump(mode="json")
+
+
+def is_app_options(options: object) -> bool:
+    """True when ``user_options`` describe a hubapps (or upstream JHub Apps) app."""
+    return isinstance(options, dict) and (options.get("jhub_app") is True or "spec_version" in options)
+
+
+def parse_user_options(options: object) -> AppSpec:
+    """Validate stored or submitted ``user_options`` into an :class:`AppSpec`.
+
+    Raises :class:`SpecError` naming the first offending field.
+    """
+    if not isinstance(options, dict):
+        raise SpecError("", "user options must be a JSON object")
+    data = dict(options)
+    if "spec_version" not in data:
+        data = _from_upstream(data)
+    try:
+        return AppSpec.model_validate(data)
+    except ValidationError as exc:
+        raise _spec_error(exc) from None
+
+
+def _spec_error(exc: ValidationError) -> SpecError:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    field = ".".join(str(p) for p in first["loc"])
+    message = first["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if first["type"] == "extra_forbidden":
+        message = "is not a launch spec field"
+    return SpecError(field, message)
+
+
+# Upstream JHub Apps framework names that differ from ours.
+_UPSTREAM_FRAMEWORKS: Final = {"plotlydash": "dash", "custom": "command"}
+# Upstream fields that hubapps does not keep (they are managed elsewhere or unsafe to honour).
+_UPSTREAM_DROPPED: Final = ("name", "share_with", "profile_image", "argv", "thumbnail")
+
+
+def _from_upstream(data: dict[str, Any]) -> dict[str, Any]:
+    """Map upstream JHub Apps ``user_options`` onto spec version 1.
+
+    ``profile_image`` (a user-chosen container image) is dropped on purpose; the inline base64
+    ``thumbnail`` is dropped because specs carry references, not images.
+    """
+    out: dict[str, Any] = {k: v for k, v in data.items() if k not in _UPSTREAM_DROPPED}
+    out["spec_version"] = SPEC_VERSION
+    framework = out.get("framework", "panel")
+    if isinstance(framework, str):
+        out["framework"] = _UPSTREAM_FRAMEWORKS.get(framework, framework)
+    custom = out.pop("custom_command", "")
+    if isinstance(custom, str) and custom.strip():
+        try:
+            out["command"] = shlex.split(custom)
+        except ValueError as exc:
+            raise SpecError("custom_command", f"cannot be split into arguments: {exc}") from None
+    conda_env = out.pop("conda_env", "")
+    if conda_env and not out.get("python_env"):
+        out["python_env"] = conda_env
+    env = out.get("env")
+    if isinstance(env, dict):
+        # Upstream kept proxy switches in the app env; they mean nothing here.
+        out["env"] = {k: v for k, v in env.items() if not str(k).startswith(("JHUB_APP_PROXY_", "JH_APPS_"))}
+    repo = out.get("repository")
+    if isinstance(repo, dict):
+        out["repository"] = {
+            "url": repo.get("url", ""),
+            "ref": repo.get("ref", "") or "",
+            "subdirectory": "" if repo.get("config_directory") in (None, ".", "./") else repo["config_directory"],
+        }
+    for key in ("description", "filepath"):
+        if out.get(key) is None:
+            out[key] = ""
+    return out

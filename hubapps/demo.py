@@ -1,0 +1,194 @@
+"""``hubapps demo``: a local JupyterHub with the launcher and one example app per framework.
+
+Everything lives under one state folder (config, database, secrets, users' homes), the Hub and
+its proxy listen on 127.0.0.1 only, and users log in with a fixed demo password.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hubapps.examples import EXAMPLES, example_path, example_spec
+
+__all__ = ["DemoSettings", "run_demo", "write_config"]
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo"  # noqa: S105 - a local demo on 127.0.0.1, printed to the user on purpose
+ADMIN_USER = "admin"
+#: Example apps started right away (the rest are created stopped, a click away).
+STARTED_EXAMPLES = ("streamlit", "panel")
+
+_CONFIG = """\
+# Written by `hubapps demo`. A local, single-machine Hub: do not expose it.
+import hubapps
+
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = {port}
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = {hub_port}
+c.JupyterHub.db_url = {db_url!r}
+c.JupyterHub.cookie_secret_file = {cookie_secret!r}
+c.JupyterHub.pid_file = {pid_file!r}
+c.ConfigurableHTTPProxy.command = [{chp!r}]
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
+c.ConfigurableHTTPProxy.pid_file = {proxy_pid!r}
+c.ConfigurableHTTPProxy.auth_token = {proxy_token!r}
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = {password!r}
+c.Authenticator.allow_all = True
+c.Authenticator.admin_users = {{{admin!r}}}
+c.SimpleLocalProcessSpawner.home_dir_template = {home!r} + "/{{username}}"
+c.Spawner.environment = {{"PATH": {path!r}}}
+c.Spawner.start_timeout = 300
+c.Spawner.http_timeout = 300
+c.JupyterHub.services = [{{"name": "hubapps-demo-setup", "api_token": {setup_token!r}}}]
+c.JupyterHub.load_roles = [
+    {{
+        "name": "hubapps-demo-setup",
+        "description": "creates the demo's example apps",
+        "scopes": ["admin:users", "admin:servers"],
+        "services": ["hubapps-demo-setup"],
+    }}
+]
+hubapps.install(c, spawner_class="simple", service_port={service_port})
+"""
+
+
+class DemoSettings:
+    def __init__(self, state: Path, chp: str, port: int = 8000) -> None:
+        self.state = state.resolve()
+        self.chp = chp
+        self.port = port
+        self.hub_port = 8081
+        self.proxy_api_port = 8001
+        self.service_port = 10202
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _secret(path: Path, nbytes: int = 32) -> str:
+    if not path.exists():
+        path.write_text(secrets.token_hex(nbytes))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def write_config(settings: DemoSettings) -> tuple[Path, str]:
+    """Write the Hub config into the state folder; return its path and the setup token."""
+    state = settings.state
+    (state / "home").mkdir(parents=True, exist_ok=True)
+    cookie_secret = state / "jupyterhub_cookie_secret"
+    if not cookie_secret.exists():
+        cookie_secret.write_bytes(secrets.token_bytes(32).hex().encode())
+        cookie_secret.chmod(0o600)
+    setup_token = _secret(state / "setup_token")
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")])
+    config = _CONFIG.format(
+        port=settings.port,
+        hub_port=settings.hub_port,
+        proxy_api_port=settings.proxy_api_port,
+        service_port=settings.service_port,
+        db_url=f"sqlite:///{state / 'jupyterhub.sqlite'}",
+        cookie_secret=str(cookie_secret),
+        pid_file=str(state / "jupyterhub.pid"),
+        proxy_pid=str(state / "proxy.pid"),
+        proxy_token=_secret(state / "proxy_token"),
+        chp=settings.chp,
+        password=DEMO_PASSWORD,
+        admin=ADMIN_USER,
+        home=str(state / "home"),
+        path=path,
+        setup_token=setup_token,
+    )
+    config_file = state / "jupyterhub_config.py"
+    config_file.write_text(config)
+    return config_file, setup_token
+
+
+def _wait_for_hub(client: httpx.Client, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"JupyterHub exited with code {proc.returncode}; see the log above")
+        try:
+            if client.get("/hub/api/").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("JupyterHub did not come up in time")
+
+
+def _create_examples(client: httpx.Client, home: Path) -> list[str]:
+    """Create (once) the demo user's example apps; start a few. Returns their server names."""
+    if client.get(f"/hub/api/users/{DEMO_USER}").status_code == 404:
+        client.post(f"/hub/api/users/{DEMO_USER}").raise_for_status()
+    examples = home / DEMO_USER / "examples"
+    if not examples.exists():
+        shutil.copytree(example_path(), examples, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    existing: dict[str, Any] = client.get(f"/hub/api/users/{DEMO_USER}").json().get("servers", {})
+    names = []
+    for framework in EXAMPLES:
+        name = f"{framework}-demo"
+        names.append(name)
+        spec = example_spec(framework, "examples")
+        if name not in existing:
+            body = {"user_options": spec, "display_name": spec["display_name"]}
+            reply = client.put(f"/hub/api/users/{DEMO_USER}/servers/{name}", json=body)
+            if reply.status_code in (404, 405):  # JupyterHub 5 has no PUT: create by starting
+                reply = client.post(f"/hub/api/users/{DEMO_USER}/servers/{name}", json=spec)
+            if reply.status_code >= 400:
+                print(f"  could not create {name}: {reply.status_code} {reply.text[:200]}", file=sys.stderr)
+                continue
+        if framework in STARTED_EXAMPLES:
+            client.post(f"/hub/api/users/{DEMO_USER}/servers/{name}", json={"user_options": spec})
+    return names
+
+
+def run_demo(settings: DemoSettings) -> int:
+    config_file, setup_token = write_config(settings)
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub", "-f", str(config_file)], cwd=settings.state, env=env
+    )
+    headers = {"Authorization": f"token {setup_token}"}
+    try:
+        with httpx.Client(base_url=settings.url, headers=headers, timeout=30) as client:
+            _wait_for_hub(client, proc)
+            names = _create_examples(client, settings.state / "home")
+        lines = [
+            "",
+            "hubapps demo is running.",
+            f"  Open   {settings.url}/hub/login",
+            f"  Log in as user '{DEMO_USER}' with password '{DEMO_PASSWORD}' (or '{ADMIN_USER}', same password).",
+            f"  Example apps of '{DEMO_USER}' (Streamlit and Panel are starting; start the others from the home page):",
+            *(f"    {settings.url}/user/{DEMO_USER}/{name}/" for name in names),
+            f"  Launcher API docs: {settings.url}/services/japps/api/docs",
+            "  Stop with Ctrl-C.",
+            "",
+        ]
+        print("\n".join(lines), flush=True)
+        return proc.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+

@@ -1,0 +1,143 @@
+"""Admin settings, declared once as traitlets (``c.HubApps.*`` in ``jupyterhub_config.py``).
+
+The service and the proxy never re-read ``jupyterhub_config.py``: :meth:`HubApps.service_settings`
+is the JSON the Hub hands the service in its environment.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, default, validate
+from traitlets.config import Configurable
+
+__all__ = ["HubApps"]
+
+_SERVICE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
+
+
+class HubApps(Configurable):
+    """Settings of the hubapps launcher."""
+
+    service_name = Unicode(
+        "japps",
+        config=True,
+        help="""Name of the launcher service; its pages live under /services/<name>/.
+
+        The default matches upstream JHub Apps, so links made for it (for example by the
+        jupyterlab-jhub-apps extension) keep working.
+        """,
+    )
+    service_host = Unicode(
+        "127.0.0.1",
+        config=True,
+        help="""Address the launcher service listens on. Keep the loopback default unless the Hub's
+        proxy runs on another host (for example a separate configurable-http-proxy pod).""",
+    )
+    service_port = Integer(10202, config=True, help="Port the launcher service listens on.")
+    service_workers = Integer(
+        1,
+        config=True,
+        help="""Number of uvicorn worker processes for the launcher service. More than one needs a
+        shared database (see database_url) for thumbnails and audit records.""",
+    )
+    service_url = Unicode(
+        config=True,
+        help="""URL the Hub's proxy uses to reach the launcher service. Defaults to
+        http://<service_host>:<service_port>.""",
+    )
+    service_environment = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        config=True,
+        help="Extra environment variables for the launcher service process.",
+    )
+    allowed_frameworks = List(
+        Unicode(),
+        config=True,
+        help="""Frameworks users may deploy. Empty (the default) allows every installed framework not
+        in blocked_frameworks.""",
+    )
+    blocked_frameworks = List(
+        Unicode(),
+        config=True,
+        help="""Frameworks users may not deploy, even if installed (for example ["jupyterlab"] to
+        stop users from running extra JupyterLab servers).""",
+    )
+    environments = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        config=True,
+        help="""Python or conda environments apps may run in: a mapping of name to the
+        environment's prefix folder (the folder that holds bin/python). The name is what users
+        choose; an app without one runs in the server's default environment.""",
+    )
+    allow_public_apps = Bool(
+        True,
+        config=True,
+        help="""Whether users may make apps public (reachable without logging in to the Hub).
+        When False, a spec with public=true is refused at start.""",
+    )
+    proxy_command = List(
+        Unicode(),
+        default_value=["hubapps-proxy"],
+        config=True,
+        help="""Command that starts the per-app proxy inside the app's server. It must be
+        hubapps' own console script, installed in the app environment like jupyterhub-singleuser.""",
+    )
+    ready_timeout = Float(
+        0.0,
+        config=True,
+        help="""Seconds an app may take to answer its ready check before its start is reported as
+        failed. 0 uses each framework's own default (300 s for the built-ins).""",
+    )
+    title = Unicode("Apps", config=True, help="Title of the launcher pages.")
+    oauth_no_confirm = Bool(
+        True,
+        config=True,
+        help="""Skip the Hub's "authorize access" page when users log in to the launcher service.
+        The launcher is configured by the admin, so asking each user to trust it adds nothing.""",
+    )
+    hub_request_timeout = Float(
+        10.0,
+        config=True,
+        help="Seconds the launcher service waits for any one Hub API call before answering 503.",
+    )
+
+    @default("service_url")
+    def _default_service_url(self) -> str:
+        return f"http://{self.service_host}:{self.service_port}"
+
+    @validate("service_name")
+    def _check_service_name(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"])
+        if not _SERVICE_NAME.fullmatch(value):
+            raise ValueError(f"HubApps.service_name {value!r} must match {_SERVICE_NAME.pattern}")
+        return value
+
+    @validate("service_workers")
+    def _check_workers(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise ValueError("HubApps.service_workers must be at least 1")
+        return value
+
+    @validate("proxy_command")
+    def _check_proxy_command(self, proposal: dict[str, Any]) -> list[str]:
+        value = list(proposal["value"])
+        if not value:
+            raise ValueError("HubApps.proxy_command must not be empty")
+        return value
+
+    def service_settings(self) -> dict[str, Any]:
+        """The settings the launcher service needs, as plain JSON data."""
+        return {
+            "service_name": self.service_name,
+            "allowed_frameworks": list(self.allowed_frameworks),
+            "blocked_frameworks": list(self.blocked_frameworks),
+            "environments": sorted(self.environments),
+            "allow_public_apps": self.allow_public_apps,
+            "title": self.title,
+            "hub_request_timeout": self.hub_request_timeout,
+        }

@@ -1,0 +1,184 @@
+"""``install(c)``: everything ``jupyterhub_config.py`` needs to turn the Hub into an app launcher.
+
+.. code-block:: python
+
+    import hubapps
+    hubapps.install(c, spawner_class="simple", service_workers=2)
+
+It registers the managed launcher service with its OAuth client and the minimal role it needs,
+enables named servers, and wraps the admin's spawner class with :class:`HubAppsSpawnerMixin`.
+Upstream JHub Apps configurations keep working through :func:`install_jhub_apps`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from importlib.metadata import entry_points
+from typing import Any
+
+from traitlets.config import Config
+from traitlets.utils.importstring import import_item
+
+from hubapps.hub.config import HubApps
+from hubapps.hub.spawner import make_spawner_class
+
+__all__ = ["SERVICE_ROLE_SCOPES", "USER_TOKEN_SCOPES", "install", "install_jhub_apps"]
+
+log = logging.getLogger("hubapps")
+
+#: Scopes of the launcher service's own token, and why it needs each. Nothing else: the service acts
+#: on apps with the *user's* token, so the Hub's RBAC decides what each user may do.
+SERVICE_ROLE_SCOPES: dict[str, str] = {
+    "read:users:name": "show owners' names on shared and public apps",
+    "read:groups:name": "offer group names when sharing",
+}
+
+#: The most a user's OAuth token for the launcher may carry (``oauth_client_allowed_scopes``). The Hub
+#: intersects it with what the user actually holds, so this never grants anything by itself.
+USER_TOKEN_SCOPES: dict[str, str] = {
+    "read:users:name!user": "know who is logged in",
+    "read:users:groups!user": "know the user's groups (group shares)",
+    "read:servers!user": "list the user's own apps and their state",
+    "servers!user": "create, start, stop, edit and delete the user's own apps",
+    "read:users:activity!user": "show when an app was last used",
+    "read:shares!user": "list who the user's apps are shared with",
+    "shares!user": "share the user's apps with users and groups",
+    "read:users:shares!user": "list apps other people shared with the user",
+    "users:shares!user": "let the user leave a share",
+    "read:users:name": "offer user names when sharing (if the user may see them)",
+    "read:groups:name": "offer group names when sharing (if the user may see them)",
+}
+
+# Upstream c.JAppsConfig names and the HubApps trait each maps to (None: accepted, has no effect).
+_UPSTREAM_SETTINGS: dict[str, str | None] = {
+    "service_workers": "service_workers",
+    "blocked_frameworks": "blocked_frameworks",
+    "allowed_frameworks": "allowed_frameworks",
+    "app_title": "title",
+    "hub_host": "service_host",
+    "python_exec": None,
+    "app_icon": None,
+    "conda_envs": None,
+    "jupyterhub_config_path": None,
+    "default_thumbnail": None,
+    "jhub_app_proxy_version": None,
+    "startup_apps": None,
+    "additional_services": None,
+    "allowed_custom_frameworks": None,
+}
+
+
+def _resolve_spawner_class(value: Any) -> type:
+    if value is None:
+        from jupyterhub.spawner import LocalProcessSpawner
+
+        default: type = LocalProcessSpawner
+        return default
+    if isinstance(value, type):
+        return value
+    if isinstance(value, str):
+        for ep in entry_points(group="jupyterhub.spawners"):
+            if ep.name == value:
+                loaded = ep.load()
+                assert isinstance(loaded, type)
+                return loaded
+        imported: object = import_item(value)
+        if isinstance(imported, type):
+            return imported
+    raise ValueError(f"spawner_class {value!r} is not a Spawner class, entry point name or import string")
+
+
+def _configured(c: Config, key: str) -> list[dict[str, Any]]:
+    """A list already set on ``c.JupyterHub`` (an unset key reads as a lazy value, not a list)."""
+    value = c.JupyterHub.get(key, None)
+    return list(value) if isinstance(value, list) else []
+
+
+def install(c: Config, spawner_class: type | str | None = None, **settings: Any) -> HubApps:
+    """Configure JupyterHub (``c``) to run hubapps.
+
+    ``spawner_class`` is the spawner apps run with (a class, an entry-point name such as
+    ``"simple"``, or an import string); by default the one already in
+    ``c.JupyterHub.spawner_class``, else JupyterHub's default. Keyword ``settings`` are
+    ``HubApps`` traits (``service_workers=2``), the same as setting ``c.HubApps.<name>``.
+    Returns the resulting settings object.
+    """
+    known = set(HubApps.class_trait_names(config=True))
+    for key, value in settings.items():
+        if key not in known:
+            known_list = ", ".join(sorted(known))
+            raise TypeError(f"hubapps.install() got an unknown setting {key!r}; known: {known_list}")
+        c.HubApps[key] = value
+    hubapps = HubApps(config=c)
+
+    if spawner_class is None and "spawner_class" in c.JupyterHub:
+        spawner_class = c.JupyterHub.spawner_class
+    c.JupyterHub.spawner_class = make_spawner_class(_resolve_spawner_class(spawner_class))
+    c.JupyterHub.allow_named_servers = True
+
+    name = hubapps.service_name
+    services = [s for s in _configured(c, "services") if s.get("name") != name]
+    env = dict(hubapps.service_environment)
+    env["HUBAPPS_SETTINGS"] = json.dumps(hubapps.service_settings())
+    services.append(
+        {
+            "name": name,
+            "display": False,
+            "url": hubapps.service_url,
+            "command": [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "hubapps.service.app:create_app",
+                "--factory",
+                "--host",
+                hubapps.service_host,
+                "--port",
+                str(hubapps.service_port),
+                "--workers",
+                str(hubapps.service_workers),
+                "--no-server-header",
+            ],
+            "environment": env,
+            "oauth_no_confirm": hubapps.oauth_no_confirm,
+            "oauth_client_allowed_scopes": [f"access:services!service={name}", *USER_TOKEN_SCOPES],
+            "info": {"hubapps": True, "title": hubapps.title},
+        }
+    )
+    c.JupyterHub.services = services
+
+    role_name = f"{name}-service"
+    roles = [r for r in _configured(c, "load_roles") if r.get("name") != role_name]
+    roles.append(
+        {
+            "name": role_name,
+            "description": "The hubapps launcher service's own permissions (see hubapps.hub.install)",
+            "scopes": list(SERVICE_ROLE_SCOPES),
+            "services": [name],
+        }
+    )
+    c.JupyterHub.load_roles = roles
+    return hubapps
+
+
+def install_jhub_apps(
+    c: Config, spawner_to_subclass: type | str | None = None, *, oauth_no_confirm: bool = False
+) -> HubApps:
+    """Drop-in for upstream JHub Apps' ``install_jhub_apps(c, SpawnerClass)``.
+
+    ``c.JAppsConfig.*`` settings are mapped onto ``c.HubApps``; settings with no equivalent are
+    accepted with a warning so an existing configuration starts unchanged.
+    """
+    upstream = c.JAppsConfig if "JAppsConfig" in c else Config()
+    settings: dict[str, Any] = {"oauth_no_confirm": oauth_no_confirm}
+    for key, value in upstream.items():
+        target = _UPSTREAM_SETTINGS.get(key, "")
+        if target:
+            settings[target] = value
+        elif target is None:
+            log.warning("c.JAppsConfig.%s has no effect with hubapps", key)
+        else:
+            log.warning("c.JAppsConfig.%s is unknown and ignored", key)
+    return install(c, spawner_to_subclass, **settings)

@@ -1,0 +1,137 @@
+"""The spawner mixin: the authoritative validator of launch specs.
+
+Users can call the Hub REST API directly with any ``user_options``, so nothing the launcher service
+checked can be trusted here. On **every** start of a named server whose options describe an app,
+the mixin re-validates the spec against the admin's current settings and alone turns it into the
+command: ``hubapps-proxy <options> -- <framework argv>``, or ``jupyterhub-singleuser`` for
+JupyterLab apps. A spec that fails is refused with HTTP 400 before any process starts.
+
+The mixin only overrides ``start``, ``get_args`` and ``get_env``, which every spawner has, so it
+works with whatever class the admin names (Simple/LocalProcess, Systemd, Kube, Batch...).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from tornado import web
+
+from hubapps.core.command import LaunchContext, build_command, proxy_options
+from hubapps.core.errors import SpecError
+from hubapps.core.frameworks import Framework, FrameworkRegistry
+from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
+from hubapps.hub.config import HubApps
+
+__all__ = ["HubAppsSpawnerMixin", "make_spawner_class"]
+
+#: The environment variable that carries the app's own env to the proxy, apart from the Hub's.
+APP_ENV_VAR = "HUBAPPS_APP_ENV"
+
+
+class HubAppsSpawnerMixin:
+    """Mix into any JupyterHub Spawner class (first in the bases) to run hubapps apps."""
+
+    # Set for the duration of one start; None means "not an app, behave like the base class".
+    _hubapps_args: list[str] | None = None
+    _hubapps_env: dict[str, str] | None = None
+    _hubapps_env_for_proxy: bool = True
+    _hubapps_base_cmd: list[str] | None = None
+    _hubapps_registry: FrameworkRegistry | None = None
+
+    @property
+    def hubapps(self) -> HubApps:
+        return HubApps(config=self.config)  # type: ignore[attr-defined]
+
+    def _frameworks(self, settings: HubApps) -> FrameworkRegistry:
+        registry = type(self)._hubapps_registry
+        if registry is None:
+            registry = type(self)._hubapps_registry = FrameworkRegistry.load()
+        return registry.enabled(settings.allowed_frameworks, settings.blocked_frameworks)
+
+    def hubapps_validate(self, options: object) -> tuple[AppSpec, Framework]:
+        """Check a spec against the rules and this Hub's settings; raise SpecError if it breaks one."""
+        settings = self.hubapps
+        spec = parse_user_options(options)
+        framework = self._frameworks(settings).get(spec.framework)
+        if spec.public and not settings.allow_public_apps:
+            raise SpecError("public", "public apps are disabled on this Hub")
+        if spec.python_env and spec.python_env not in settings.environments:
+            known = ", ".join(sorted(settings.environments)) or "none"
+            raise SpecError("python_env", f"unknown environment {spec.python_env!r} (available: {known})")
+        if spec.profile:
+            profiles = getattr(self, "profile_list", None)
+            if callable(profiles):
+                pass  # resolved by KubeSpawner at start, which rejects unknown slugs itself
+            elif not profiles:
+                raise SpecError("profile", "this Hub has no spawner profiles")
+            elif spec.profile not in {p.get("slug") for p in profiles if isinstance(p, dict)}:
+                raise SpecError("profile", f"unknown spawner profile {spec.profile!r}")
+        return spec, framework
+
+    def _hubapps_prepare(self) -> None:
+        """Work out the command for this start, or reset to the base behaviour for non-apps."""
+        spawner: Any = self
+        if self._hubapps_base_cmd is None:
+            self._hubapps_base_cmd = list(spawner.cmd)
+        self._hubapps_args = self._hubapps_env = None
+        spawner.cmd = list(self._hubapps_base_cmd)
+        options = self.user_options  # type: ignore[attr-defined]
+        if not is_app_options(options):
+            return
+        name: str = self.name  # type: ignore[attr-defined]
+        if not name:
+            raise web.HTTPError(400, "%s", "Apps run as named servers, not as the default server.")
+        try:
+            spec, framework = self.hubapps_validate(options)
+            settings = self.hubapps
+            context = LaunchContext(prefix=self.server.base_url, server_name=name)  # type: ignore[attr-defined]
+            argv, env = build_command(spec, framework, context)
+        except SpecError as exc:
+            self.log.warning(  # type: ignore[attr-defined]
+                "Refusing to start app %s: %s", self._log_name, str(exc)[:300]  # type: ignore[attr-defined]
+            )
+            raise web.HTTPError(400, "%s", f"Invalid app spec: {exc}") from None
+        if framework.singleuser:
+            # jupyterhub-singleuser does its own Hub OAuth; it runs as the admin configured it.
+            self._hubapps_args = argv[1:]
+            self._hubapps_env = env
+            self._hubapps_env_for_proxy = False
+            return
+        env_prefix = settings.environments.get(spec.python_env, "")
+        options_ = proxy_options(spec, framework, context, env_prefix=env_prefix)
+        if settings.ready_timeout > 0:
+            options_ = replace(options_, ready_timeout=settings.ready_timeout)
+        spawner.cmd = list(settings.proxy_command)
+        self._hubapps_args = [*options_.to_argv(), "--", *argv]
+        self._hubapps_env = env
+        self._hubapps_env_for_proxy = True
+
+    async def start(self) -> Any:
+        self._hubapps_prepare()
+        return await super().start()  # type: ignore[misc]
+
+    def get_args(self) -> list[str]:
+        if self._hubapps_args is None:
+            return list(super().get_args())  # type: ignore[misc]
+        if self._hubapps_env_for_proxy:
+            # The admin's Spawner.args are singleuser options; they mean nothing to the proxy.
+            return list(self._hubapps_args)
+        return [*super().get_args(), *self._hubapps_args]  # type: ignore[misc]
+
+    def get_env(self) -> dict[str, str]:
+        env: dict[str, str] = super().get_env()  # type: ignore[misc]
+        if self._hubapps_env is not None:
+            if self._hubapps_env_for_proxy:
+                env[APP_ENV_VAR] = json.dumps(self._hubapps_env)
+            else:
+                env.update(self._hubapps_env)
+        return env
+
+
+def make_spawner_class(base: type) -> type:
+    """Return ``base`` with the hubapps mixin in front (idempotent)."""
+    if issubclass(base, HubAppsSpawnerMixin):
+        return base
+    return type(f"HubApps{base.__name__}", (HubAppsSpawnerMixin, base), {"__module__": __name__})

@@ -1,0 +1,295 @@
+"""Turn the proxy's argv and environment into one frozen :class:`ProxyConfig`, purely.
+
+The spawner starts ``hubapps-proxy [options] -- <app argv...>``. The options are produced by
+:meth:`hubapps.core.command.ProxyOptions.to_argv`, always in ``--name=value`` form; everything after the
+first ``--`` belongs to the app and is kept literally (never parsed, never formatted). The environment is
+the standard JupyterHub single-user environment plus ``HUBAPPS_APP_ENV`` (a JSON object of extra
+variables for the app).
+
+Nothing here reads ``os.environ`` itself: :func:`parse_config` takes the environment as a mapping, so the
+whole module is testable without touching the process. Limits (restart budget, grace periods, cache
+ages...) are options with safe defaults so the spawner never has to pass them, but tests can shrink them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from hubapps.core.errors import HubAppsError
+
+__all__ = [
+    "ConfigError",
+    "HubSettings",
+    "ProxyConfig",
+    "parse_config",
+]
+
+#: Lines of app output kept in memory for the startup page and ``_hubapps/logs``.
+DEFAULT_LOG_LINES = 1000
+#: Seconds between SIGTERM and SIGKILL when stopping the app's process group.
+DEFAULT_STOP_GRACE = 5.0
+#: Restarts allowed within :data:`DEFAULT_RESTART_WINDOW` seconds before the proxy gives up.
+DEFAULT_MAX_RESTARTS = 5
+DEFAULT_RESTART_WINDOW = 60.0
+#: First restart delay; it doubles on each restart, capped at :data:`DEFAULT_RESTART_BACKOFF_MAX`.
+DEFAULT_RESTART_BACKOFF = 1.0
+DEFAULT_RESTART_BACKOFF_MAX = 16.0
+#: Seconds the failure page stays up before the proxy exits non-zero (so the Hub sees the server stop).
+DEFAULT_FAILURE_LINGER = 60.0
+#: Seconds a token lookup answered by the Hub is trusted (revocations take effect within this delay).
+DEFAULT_AUTH_CACHE_MAX_AGE = 60
+#: Seconds between activity reports to the Hub.
+DEFAULT_ACTIVITY_INTERVAL = 60.0
+#: Timeout of each call to the Hub API (token lookup, code exchange, activity).
+DEFAULT_HUB_TIMEOUT = 10.0
+#: Timeout of the whole git clone or fetch.
+DEFAULT_GIT_TIMEOUT = 300.0
+#: Default ready timeout when ``--ready-timeout`` is not given.
+DEFAULT_READY_TIMEOUT = 60.0
+
+#: Environment variable carrying the app's extra environment as a JSON object.
+APP_ENV_VAR = "HUBAPPS_APP_ENV"
+
+
+class ConfigError(HubAppsError, ValueError):
+    """The proxy was started with options or an environment it cannot work with."""
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    """What the Hub told the server about itself, from the ``JUPYTERHUB_*`` environment."""
+
+    api_url: str = ""
+    api_token: str = field(default="", repr=False)
+    client_id: str = ""
+    oauth_callback_url: str = ""
+    access_scopes: frozenset[str] = frozenset()
+    host: str = ""
+    base_url: str = "/"
+    user: str = ""
+    server_name: str = ""
+    activity_url: str = ""
+    public_url: str = ""
+    cookie_host_prefix_enabled: bool = False
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """Everything the proxy needs, validated. Paths are as given (resolved when the app starts)."""
+
+    app_argv: tuple[str, ...]
+    prefix: str
+    ip: str
+    port: int
+    hub: HubSettings
+    app_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    display_name: str = ""
+    cwd: str = "."
+    ready_path: str = ""
+    ready_timeout: float = DEFAULT_READY_TIMEOUT
+    strip_prefix: bool = False
+    public: bool = False
+    keep_alive: bool = False
+    pass_hub_token: bool = False
+    env_prefix: str = ""
+    repo_url: str = ""
+    repo_ref: str = ""
+    checkout: str = ""
+    log_lines: int = DEFAULT_LOG_LINES
+    stop_grace: float = DEFAULT_STOP_GRACE
+    max_restarts: int = DEFAULT_MAX_RESTARTS
+    restart_window: float = DEFAULT_RESTART_WINDOW
+    restart_backoff: float = DEFAULT_RESTART_BACKOFF
+    restart_backoff_max: float = DEFAULT_RESTART_BACKOFF_MAX
+    failure_linger: float = DEFAULT_FAILURE_LINGER
+    auth_cache_max_age: int = DEFAULT_AUTH_CACHE_MAX_AGE
+    activity_interval: float = DEFAULT_ACTIVITY_INTERVAL
+    hub_timeout: float = DEFAULT_HUB_TIMEOUT
+    git_timeout: float = DEFAULT_GIT_TIMEOUT
+
+    @property
+    def app_ready_path(self) -> str:
+        """Path the readiness probe asks the app for (the app sees the prefix unless stripped)."""
+        ready = self.ready_path.lstrip("/")
+        return "/" + ready if self.strip_prefix else self.prefix + ready
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting, so callers decide what to do."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ConfigError(message)
+
+
+def _positive(kind: type[float] | type[int]) -> Callable[[str], float | int]:
+    """An argparse type converter that rejects negative numbers."""
+
+    def convert(text: str) -> float | int:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The option parser; ``allow_abbrev=False`` so no app-side option can be mistaken for ours."""
+    parser = _Parser(
+        prog="hubapps-proxy",
+        description="Run a web app behind JupyterHub authentication: hubapps-proxy [options] -- app argv",
+        allow_abbrev=False,
+    )
+    add = parser.add_argument
+    add("--display-name", default="", help="Name shown on the startup and failure pages.")
+    add("--cwd", default=".", help="Working folder of the app, relative to the proxy's start folder.")
+    add("--ready-path", default="", help="Path, relative to the app root, polled until the app answers.")
+    add("--ready-timeout", type=_positive(float), default=DEFAULT_READY_TIMEOUT, help="Seconds to wait.")
+    add("--strip-prefix", action=argparse.BooleanOptionalAction, default=False,
+        help="Remove the server prefix from paths before forwarding (sets X-Forwarded-Prefix).")
+    add("--public", action="store_true", help="Serve the app to anyone (control endpoints stay private).")
+    add("--keep-alive", action="store_true", help="Always report activity so the app is never culled.")
+    add("--pass-hub-token", action="store_true", help="Give the app JUPYTERHUB_API_TOKEN.")
+    add("--env-prefix", default="", help="Python/conda environment folder to run the app in.")
+    add("--repo", default="", help="Git repository to clone before starting.")
+    add("--repo-ref", default="", help="Branch or tag of --repo.")
+    add("--checkout", default="", help="Folder to clone --repo into.")
+    add("--ip", default=None, help="Listen address (default: host of JUPYTERHUB_SERVICE_URL).")
+    add("--port", type=int, default=None, help="Listen port (default: port of JUPYTERHUB_SERVICE_URL).")
+    add("--log-lines", type=_positive(int), default=DEFAULT_LOG_LINES)
+    add("--stop-grace", type=_positive(float), default=DEFAULT_STOP_GRACE)
+    add("--max-restarts", type=_positive(int), default=DEFAULT_MAX_RESTARTS)
+    add("--restart-window", type=_positive(float), default=DEFAULT_RESTART_WINDOW)
+    add("--restart-backoff", type=_positive(float), default=DEFAULT_RESTART_BACKOFF)
+    add("--failure-linger", type=_positive(float), default=DEFAULT_FAILURE_LINGER)
+    add("--auth-cache-max-age", type=_positive(int), default=DEFAULT_AUTH_CACHE_MAX_AGE)
+    add("--activity-interval", type=_positive(float), default=DEFAULT_ACTIVITY_INTERVAL)
+    add("--hub-timeout", type=_positive(float), default=DEFAULT_HUB_TIMEOUT)
+    add("--git-timeout", type=_positive(float), default=DEFAULT_GIT_TIMEOUT)
+    return parser
+
+
+def _split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Options before the first ``--``, the app's argv (literal) after it."""
+    argv = list(argv)
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1 :]
+
+
+def _hub_settings(env: Mapping[str, str]) -> HubSettings:
+    scopes_json = env.get("JUPYTERHUB_OAUTH_ACCESS_SCOPES") or env.get("JUPYTERHUB_OAUTH_SCOPES") or "[]"
+    try:
+        scopes = json.loads(scopes_json)
+    except ValueError as error:
+        raise ConfigError("JUPYTERHUB_OAUTH_ACCESS_SCOPES is not valid JSON") from error
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise ConfigError("JUPYTERHUB_OAUTH_ACCESS_SCOPES must be a JSON list of strings")
+    base_url = env.get("JUPYTERHUB_BASE_URL") or "/"
+    return HubSettings(
+        api_url=env.get("JUPYTERHUB_API_URL", "").rstrip("/"),
+        api_token=env.get("JUPYTERHUB_API_TOKEN") or env.get("JPY_API_TOKEN", ""),
+        client_id=env.get("JUPYTERHUB_CLIENT_ID", ""),
+        oauth_callback_url=env.get("JUPYTERHUB_OAUTH_CALLBACK_URL", ""),
+        access_scopes=frozenset(scopes),
+        host=env.get("JUPYTERHUB_HOST", ""),
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        user=env.get("JUPYTERHUB_USER", ""),
+        server_name=env.get("JUPYTERHUB_SERVER_NAME", ""),
+        activity_url=env.get("JUPYTERHUB_ACTIVITY_URL", ""),
+        public_url=env.get("JUPYTERHUB_PUBLIC_URL", ""),
+        cookie_host_prefix_enabled=env.get("JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "").lower()
+        in {"1", "true", "yes"},
+    )
+
+
+def _app_env(env: Mapping[str, str]) -> dict[str, str]:
+    raw = env.get(APP_ENV_VAR, "")
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise ConfigError(f"{APP_ENV_VAR} is not valid JSON") from error
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ConfigError(f"{APP_ENV_VAR} must be a JSON object of strings")
+    return value
+
+
+def _listen_address(env: Mapping[str, str], ip: str | None, port: int | None) -> tuple[str, int]:
+    service_url = env.get("JUPYTERHUB_SERVICE_URL", "")
+    url_host, url_port = "127.0.0.1", None
+    if service_url:
+        parts = urlsplit(service_url)
+        url_host = parts.hostname or url_host
+        try:
+            url_port = parts.port
+        except ValueError as error:
+            raise ConfigError("JUPYTERHUB_SERVICE_URL has an invalid port") from error
+        if url_port is None:
+            url_port = 443 if parts.scheme == "https" else 80
+    chosen_port = port if port is not None else url_port
+    if chosen_port is None:
+        raise ConfigError("no port to listen on: set JUPYTERHUB_SERVICE_URL or --port")
+    if not 0 <= chosen_port <= 65535:
+        raise ConfigError(f"invalid port {chosen_port}")
+    return (ip if ip is not None else url_host), chosen_port
+
+
+def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
+    """Build the config from the proxy's argv (without the program name) and an environment mapping.
+
+    Raises :class:`ConfigError` with a message safe to print (never a token or the environment).
+    """
+    options_argv, app_argv = _split_argv(argv)
+    ns = build_parser().parse_args(options_argv)
+    if not app_argv:
+        raise ConfigError("no app command given after '--'")
+    if ns.repo and not ns.checkout:
+        raise ConfigError("--repo needs --checkout")
+    if ns.repo_ref.startswith("-"):
+        raise ConfigError("--repo-ref must not start with '-'")
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
+    if not prefix.startswith("/"):
+        prefix = "/" + prefix
+    if not prefix.endswith("/"):
+        prefix += "/"
+    ip, port = _listen_address(env, ns.ip, ns.port)
+    return ProxyConfig(
+        app_argv=tuple(app_argv),
+        prefix=prefix,
+        ip=ip,
+        port=port,
+        hub=_hub_settings(env),
+        app_env=_app_env(env),
+        display_name=ns.display_name,
+        cwd=ns.cwd or ".",
+        ready_path=ns.ready_path,
+        ready_timeout=ns.ready_timeout,
+        strip_prefix=ns.strip_prefix,
+        public=ns.public,
+        keep_alive=ns.keep_alive,
+        pass_hub_token=ns.pass_hub_token,
+        env_prefix=ns.env_prefix,
+        repo_url=ns.repo,
+        repo_ref=ns.repo_ref,
+        checkout=ns.checkout,
+        log_lines=max(1, ns.log_lines),
+        stop_grace=ns.stop_grace,
+        max_restarts=ns.max_restarts,
+        restart_window=ns.restart_window,
+        restart_backoff=ns.restart_backoff,
+        failure_linger=ns.failure_linger,
+        auth_cache_max_age=ns.auth_cache_max_age,
+        activity_interval=ns.activity_interval,
+        hub_timeout=ns.hub_timeout,
+        git_timeout=ns.git_timeout,
+    )

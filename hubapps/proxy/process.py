@@ -1,0 +1,350 @@
+"""The app process: start it, watch it, restart it, stop it, keep its output.
+
+State transitions (see :class:`AppState`)::
+
+    starting ──ready check answers (< 500)──► ready
+    starting ──ready timeout────────────────► failed   (the app is stopped)
+    starting/ready ──app exits──► starting (restart after a back-off) ── too many restarts ──► failed
+    starting ──clone fails / cwd missing────► failed
+
+``failed`` is final: :attr:`AppProcess.finished` is set and the caller (``main``) keeps the failure page
+up for ``failure_linger`` seconds, then exits non-zero so the Hub sees the server stop. A restart
+happens when the app exits for any reason while the proxy is not stopping; up to ``max_restarts``
+restarts are allowed within ``restart_window`` seconds, each one waiting ``restart_backoff * 2**n``
+seconds (capped).
+
+The app runs in its own session (process group) so that stopping it reaches its children too: SIGTERM
+to the group, SIGKILL after ``stop_grace`` seconds. Its stdout and stderr are merged into an in-memory
+ring buffer (:class:`OutputBuffer`) that is also echoed to the proxy's stderr (the spawner's log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import os
+import signal
+import socket
+import sys
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+import aiohttp
+
+from hubapps.proxy.checkout import CheckoutError, checkout_repository
+from hubapps.proxy.config import APP_ENV_VAR, ProxyConfig
+
+__all__ = [
+    "AppProcess",
+    "AppState",
+    "OutputBuffer",
+    "app_argv",
+    "app_environment",
+    "free_port",
+]
+
+#: Seconds between two readiness probes (fixed: the first answer should be seen quickly).
+READY_POLL_INTERVAL = 0.1
+#: Timeout of one readiness probe.
+READY_PROBE_TIMEOUT = 2.0
+#: Longest line kept in the output buffer; longer lines are cut (a binary blob must not eat memory).
+MAX_LINE_LENGTH = 4096
+#: Seconds to wait for the output pipe to drain after the app exited (grandchildren may hold it open).
+OUTPUT_DRAIN_TIMEOUT = 1.0
+#: Environment variables never passed to the app (the Hub token unless ``--pass-hub-token``).
+_TOKEN_VARS = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
+
+
+class AppState(enum.StrEnum):
+    STARTING = "starting"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class OutputBuffer:
+    """The last ``max_lines`` lines of app output, optionally echoed to a stream."""
+
+    def __init__(self, max_lines: int, echo: TextIO | None = None) -> None:
+        self._lines: deque[str] = deque(maxlen=max_lines)
+        self._echo = echo
+        self._partial = ""
+
+    def append(self, line: str) -> None:
+        if len(line) > MAX_LINE_LENGTH:
+            line = line[:MAX_LINE_LENGTH] + " [...]"
+        self._lines.append(line)
+        if self._echo is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._echo.write(line + "\n")
+                self._echo.flush()
+
+    def feed(self, data: str) -> None:
+        """Add raw text, splitting lines; an unfinished last line waits for the next call."""
+        text = self._partial + data
+        *lines, self._partial = text.split("\n")
+        if len(self._partial) > MAX_LINE_LENGTH:
+            lines.append(self._partial)
+            self._partial = ""
+        for line in lines:
+            self.append(line.rstrip("\r"))
+
+    def flush(self) -> None:
+        if self._partial:
+            self.append(self._partial)
+            self._partial = ""
+
+    def lines(self) -> list[str]:
+        return list(self._lines)
+
+    def tail(self, count: int) -> list[str]:
+        return list(self._lines)[-count:] if count > 0 else []
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (the app binds it right after; the race is accepted)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def app_argv(template: Sequence[str], port: int, python: str) -> list[str]:
+    """Fill the run-time tokens: ``{port}`` anywhere (plain replace), ``{python}`` as a whole argument.
+
+    Nothing else is interpreted: ``{0.__class__}`` stays exactly that.
+    """
+    return [python if item == "{python}" else item.replace("{port}", str(port)) for item in template]
+
+
+def app_environment(
+    parent: Mapping[str, str],
+    extra: Mapping[str, str],
+    port: int,
+    *,
+    pass_hub_token: bool,
+    env_prefix: str = "",
+) -> dict[str, str]:
+    """The app's environment: the proxy's, minus the Hub token and our own variables, plus ``extra``."""
+    env = {key: value for key, value in parent.items() if key != APP_ENV_VAR}
+    if not pass_hub_token:
+        for key in _TOKEN_VARS:
+            env.pop(key, None)
+    if env_prefix:
+        bin_dir = os.path.join(env_prefix, "bin")
+        env["PATH"] = bin_dir + os.pathsep + env["PATH"] if env.get("PATH") else bin_dir
+        env["VIRTUAL_ENV"] = env_prefix
+        env.pop("PYTHONHOME", None)
+    env.update({key: value.replace("{port}", str(port)) for key, value in extra.items()})
+    return env
+
+
+class AppProcess:
+    """Supervise one app process as described in the module docstring.
+
+    ``parent_env`` is the proxy's environment (passed in, not read here); ``base_dir`` is the folder
+    relative paths (``cwd``, ``checkout``, ``env_prefix``) are taken from.
+    """
+
+    def __init__(
+        self,
+        config: ProxyConfig,
+        parent_env: Mapping[str, str],
+        *,
+        base_dir: str,
+        echo: TextIO | None = None,
+    ) -> None:
+        self.config = config
+        self.output = OutputBuffer(config.log_lines, echo if echo is not None else sys.stderr)
+        self.state = AppState.STARTING
+        self.reason = ""
+        self.port = free_port()
+        #: Set once the app has failed for good (the proxy should exit non-zero).
+        self.finished = asyncio.Event()
+        #: Set whenever the app becomes ready (cleared on restart).
+        self.ready = asyncio.Event()
+        self._parent_env = dict(parent_env)
+        self._base_dir = base_dir
+        self._process: asyncio.subprocess.Process | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._attempt_started = time.monotonic()
+        self._restarts: deque[float] = deque()
+
+    # -- public surface -------------------------------------------------------------------------
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the current start attempt (clone included)."""
+        return time.monotonic() - self._attempt_started
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def status(self) -> dict[str, object]:
+        return {"state": str(self.state), "elapsed": round(self.elapsed, 1), "reason": self.reason}
+
+    def start(self) -> None:
+        """Start supervising (clone, start, watch); returns at once."""
+        if self._supervisor is None:
+            self._attempt_started = time.monotonic()
+            self._supervisor = asyncio.create_task(self._supervise(), name="hubapps-app-supervisor")
+
+    async def stop(self) -> None:
+        """Stop the app (and its process group) and the supervisor; safe to call more than once."""
+        self._stopping = True
+        if self._process is not None:
+            await self._terminate(self._process)
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+
+    # -- supervision ----------------------------------------------------------------------------
+
+    def _path(self, path: str) -> str:
+        return os.path.normpath(os.path.join(self._base_dir, path))
+
+    def _fail(self, reason: str) -> None:
+        self.state = AppState.FAILED
+        self.reason = reason
+        self.ready.clear()
+        self.output.append(f"hubapps: {reason}")
+        self.finished.set()
+
+    async def _supervise(self) -> None:
+        config = self.config
+        if config.repo_url:
+            try:
+                await checkout_repository(
+                    config.repo_url,
+                    config.repo_ref,
+                    self._path(config.checkout),
+                    env=self._parent_env_without_tokens(),
+                    on_line=self.output.append,
+                    timeout=config.git_timeout,
+                )
+            except (CheckoutError, OSError) as error:
+                self._fail(f"could not get the app's repository: {error}")
+                return
+        cwd = self._path(config.cwd)
+        if not await asyncio.to_thread(os.path.isdir, cwd):
+            self._fail(f"the app's working folder {config.cwd!r} does not exist")
+            return
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=READY_PROBE_TIMEOUT), auto_decompress=False
+        ) as probe_session:
+            while not self._stopping:
+                code = await self._run_once(cwd, probe_session)
+                if self._stopping or self.state is AppState.FAILED:
+                    return
+                now = time.monotonic()
+                while self._restarts and now - self._restarts[0] > config.restart_window:
+                    self._restarts.popleft()
+                described = f"the app exited with code {code}" if code is not None else "the app exited"
+                if len(self._restarts) >= config.max_restarts:
+                    suffix = f" ({len(self._restarts)} restarts in {config.restart_window:g} s)"
+                    self._fail(described + (suffix if self._restarts else ""))
+                    return
+                delay = min(config.restart_backoff * 2 ** len(self._restarts), config.restart_backoff_max)
+                self._restarts.append(now)
+                self.state = AppState.STARTING
+                self.ready.clear()
+                self.reason = f"{described}; restarting in {delay:g} s"
+                self.output.append(f"hubapps: {self.reason}")
+                await asyncio.sleep(delay)
+
+    def _parent_env_without_tokens(self) -> dict[str, str]:
+        return app_environment(self._parent_env, {}, self.port, pass_hub_token=False)
+
+    def _python(self) -> str:
+        if self.config.env_prefix:
+            return os.path.join(self._path(self.config.env_prefix), "bin", "python")
+        return sys.executable
+
+    async def _run_once(self, cwd: str, probe_session: aiohttp.ClientSession) -> int | None:
+        """Start the app, wait for it to be ready (in the background) and for it to exit."""
+        config = self.config
+        argv = app_argv(config.app_argv, self.port, self._python())
+        env = app_environment(
+            self._parent_env,
+            config.app_env,
+            self.port,
+            pass_hub_token=config.pass_hub_token,
+            env_prefix=self._path(config.env_prefix) if config.env_prefix else "",
+        )
+        self._attempt_started = time.monotonic()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=cwd,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as error:
+            # Not restarted: a missing executable will not appear by itself.
+            self._fail(f"could not start {argv[0]!r}: {error.strerror or error}")
+            return None
+        self._process = process
+        reader = asyncio.create_task(self._read_output(process), name="hubapps-app-output")
+        probe = asyncio.create_task(self._wait_ready(probe_session, process), name="hubapps-ready-probe")
+        try:
+            code = await process.wait()
+        finally:
+            probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probe
+            await self._terminate(process)  # whatever the app left behind in its group
+            try:
+                await asyncio.wait_for(reader, OUTPUT_DRAIN_TIMEOUT)
+            except TimeoutError:
+                pass
+            self.output.flush()
+        return code
+
+    async def _read_output(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        while chunk := await process.stdout.read(65536):
+            self.output.feed(chunk.decode("utf-8", "replace"))
+
+    async def _wait_ready(self, session: aiohttp.ClientSession, process: asyncio.subprocess.Process) -> None:
+        config = self.config
+        url = f"http://127.0.0.1:{self.port}{config.app_ready_path}"
+        deadline = self._attempt_started + config.ready_timeout
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(url, allow_redirects=False) as response:
+                    if response.status < 500:
+                        self.state = AppState.READY
+                        self.reason = ""
+                        self.ready.set()
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(READY_POLL_INTERVAL)
+        self._fail(f"the app did not answer at its ready path within {config.ready_timeout:g} seconds")
+        await self._terminate(process)
+
+    async def _terminate(self, process: asyncio.subprocess.Process) -> None:
+        """SIGTERM the app's process group, SIGKILL it after the grace period."""
+        pgid = process.pid  # start_new_session: the app leads its own group
+        if process.returncode is None:
+            _signal_group(pgid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), self.config.stop_grace)
+            except TimeoutError:
+                self.output.append("hubapps: the app did not stop in time, killing it")
+        # Also reaches children that outlived the leader or ignored SIGTERM.
+        _signal_group(pgid, signal.SIGKILL)
+        if process.returncode is None:
+            await process.wait()
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
