@@ -117,7 +117,7 @@ def _check_file(spec: AppSpec, framework: Framework) -> None:
     if framework.file_suffixes and not spec.filepath.endswith(framework.file_suffixes):
         wanted = " or ".join(framework.file_suffixes)
         raise SpecError("filepath", f"{framework.display_name} apps run a {wanted} file")
-    if "{module}" in framework.argv:
+    if any("{module}" in item for item in framework.argv):
         stem = posixpath.basename(spec.filepath).removesuffix(".py")
         if not stem.isidentifier():
             raise SpecError("filepath", f"the file name {stem!r} must be a valid Python module name")

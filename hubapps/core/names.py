@@ -33,8 +33,8 @@ _SLUG = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 # Unicode categories JupyterHub accepts in display names (printable, whitespace excluded).
 _PRINTABLE: Final = frozenset(
-    ["LC", "Ll", "Lm", "Lo", "Lt", "Lu", "Mc", "Me", "Mn", "Nd", "Nl", "No"]
-    + ["Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "Sc", "Sk", "Sm", "So"]
+    {"LC", "Ll", "Lm", "Lo", "Lt", "Lu", "Mc", "Me", "Mn", "Nd", "Nl", "No"}
+    | {"Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "Sc", "Sk", "Sm", "So"}
 )
 
 

@@ -163,7 +163,6 @@ def _argument(value: str) -> str:
 
 Path = Annotated[str, Field(max_length=LIMITS.path_max), AfterValidator(_relative_or_absolute_path)]
 Argument = Annotated[str, Field(min_length=1, max_length=LIMITS.arg_max), AfterValidator(_argument)]
-Name = Annotated[str, Field(min_length=1, max_length=LIMITS.name_max, pattern=_NAME.pattern)]
 
 
 class GitSource(BaseModel):
@@ -206,7 +205,7 @@ class AppSpec(BaseModel):
 
     spec_version: Literal[1] = SPEC_VERSION
     jhub_app: Literal[True] = True
-    framework: Annotated[str, Field(min_length=1, max_length=LIMITS.name_max, pattern=_FRAMEWORK.pattern)]
+    framework: Annotated[str, Field(min_length=1, max_length=LIMITS.name_max, pattern=f"^{_FRAMEWORK.pattern}$")]
     display_name: Annotated[str, Field(max_length=LIMITS.display_name_max), AfterValidator(_display_name)]
     description: Annotated[str, Field(max_length=LIMITS.description_max), AfterValidator(_description)] = ""
     #: Script or notebook, relative to the user's home (or the repository) or absolute.

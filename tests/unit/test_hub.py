@@ -1,0 +1,188 @@
+"""Hub side: install(c) and the spawner mixin that re-validates every start."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
+from tornado import web
+from traitlets.config import Config
+
+import hubapps
+from hubapps.hub.install import SERVICE_ROLE_SCOPES
+from hubapps.hub.spawner import APP_ENV_VAR, HubAppsSpawnerMixin, make_spawner_class
+
+
+class RecordingSpawner(SimpleLocalProcessSpawner):  # type: ignore[misc]
+    """A real Spawner whose start records the command instead of running it."""
+
+    test_name = "sales"
+    started: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.test_name
+
+    @property
+    def server(self) -> SimpleNamespace:
+        return SimpleNamespace(base_url=f"/user/ann/{self.test_name}/")
+
+    @property
+    def _log_name(self) -> str:
+        return f"ann:{self.test_name}"
+
+    def get_env(self) -> dict[str, str]:
+        return {"JUPYTERHUB_API_TOKEN": "hub-token-secret"}
+
+    async def start(self) -> str:
+        self.started = {"cmd": list(self.cmd), "args": self.get_args(), "env": self.get_env()}
+        return "http://127.0.0.1:1"
+
+
+def make(options: Any, name: str = "sales", **settings: Any) -> Any:
+    c = Config()
+    c.Spawner.args = ["--debug"]
+    hubapps.install(c, spawner_class=RecordingSpawner, **settings)
+    spawner = c.JupyterHub.spawner_class(config=c)
+    spawner.test_name = name
+    spawner.user_options = options
+    return spawner
+
+
+def spec(**fields: Any) -> dict[str, Any]:
+    return {"spec_version": 1, "framework": "panel", "display_name": "Sales", "filepath": "apps/p.py", **fields}
+
+
+async def test_app_start_runs_the_proxy_with_framework_argv() -> None:
+    spawner = make(spec(env={"COLOR": "red"}, public=True))
+    await spawner.start()
+    started = spawner.started
+    assert started["cmd"] == ["hubapps-proxy"]
+    args = started["args"]
+    assert "--debug" not in args, "singleuser options must not reach the proxy"
+    sep = args.index("--")
+    assert "--public" in args[:sep]
+    assert "--cwd=apps" in args[:sep]
+    assert args[sep + 1 : sep + 5] == ["{python}", "-m", "panel", "serve"]
+    assert json.loads(started["env"][APP_ENV_VAR]) == {"COLOR": "red"}
+
+
+async def test_non_app_servers_are_left_alone() -> None:
+    spawner = make({"profile": "small"})
+    await spawner.start()
+    assert spawner.started["cmd"] == ["jupyterhub-singleuser"]
+    assert spawner.started["args"] == ["--debug"]
+    assert APP_ENV_VAR not in spawner.started["env"]
+
+
+async def test_a_server_that_stops_being_an_app_gets_its_command_back() -> None:
+    spawner = make(spec())
+    await spawner.start()
+    spawner.user_options = {}
+    await spawner.start()
+    assert spawner.started["cmd"] == ["jupyterhub-singleuser"]
+
+
+async def test_jupyterlab_apps_run_singleuser_with_their_env() -> None:
+    spawner = make(spec(framework="jupyterlab", filepath="", env={"EXTRA": "1"}))
+    await spawner.start()
+    assert spawner.started["cmd"] == ["jupyterhub-singleuser"]
+    assert spawner.started["args"] == ["--debug"]
+    assert spawner.started["env"]["EXTRA"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        (spec(env={"LD_PRELOAD": "/tmp/x.so"}), "LD_PRELOAD"),
+        (spec(env={"JUPYTERHUB_API_TOKEN": "x"}), "JUPYTERHUB_API_TOKEN"),
+        (spec(framework="nosuch"), "nosuch"),
+        (spec(framework="command", filepath="", command=["python", "-c", "x; rm -rf ~"]), "command.2"),
+        (spec(args=["$(id)"]), "args.0"),
+        (spec(python_env="missing"), "python_env"),
+        (spec(profile="gpu"), "profile"),
+        ({"jhub_app": True, "display_name": "x", "framework": "panel", "profile_image": "evil"}, "filepath"),
+    ],
+)
+async def test_bad_specs_are_refused_before_any_process(options: dict[str, Any], needle: str) -> None:
+    spawner = make(options)
+    with pytest.raises(web.HTTPError) as info:
+        await spawner.start()
+    assert info.value.status_code == 400
+    assert needle in info.value.log_message % info.value.args
+    assert spawner.started is None
+
+
+async def test_admin_settings_are_enforced_at_start() -> None:
+    spawner = make(spec(), blocked_frameworks=["panel"])
+    with pytest.raises(web.HTTPError, match="panel"):
+        await spawner.start()
+    spawner = make(spec(public=True), allow_public_apps=False)
+    with pytest.raises(web.HTTPError) as info:
+        await spawner.start()
+    assert "public" in info.value.args[0]
+
+
+async def test_named_environments_are_resolved_by_the_hub() -> None:
+    spawner = make(spec(python_env="analysis"), environments={"analysis": "/opt/envs/analysis"})
+    await spawner.start()
+    assert "--env-prefix=/opt/envs/analysis" in spawner.started["args"]
+
+
+async def test_apps_cannot_be_the_default_server() -> None:
+    spawner = make(spec(), name="")
+    with pytest.raises(web.HTTPError, match="named servers"):
+        await spawner.start()
+
+
+def test_install_registers_service_roles_and_named_servers() -> None:
+    c = Config()
+    c.JupyterHub.services = [{"name": "other", "url": "http://127.0.0.1:9999"}]
+    settings = hubapps.install(c, spawner_class="localprocess", service_workers=3, service_port=10300)
+    assert c.JupyterHub.allow_named_servers is True
+    assert issubclass(c.JupyterHub.spawner_class, HubAppsSpawnerMixin)
+    assert issubclass(c.JupyterHub.spawner_class, LocalProcessSpawner)
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert set(services) == {"other", "japps"}
+    japps = services["japps"]
+    assert japps["url"] == "http://127.0.0.1:10300"
+    assert japps["command"][japps["command"].index("--workers") + 1] == "3"
+    assert json.loads(japps["environment"]["HUBAPPS_SETTINGS"])["service_name"] == "japps"
+    role = next(r for r in c.JupyterHub.load_roles if r["name"] == "japps-service")
+    assert role["services"] == ["japps"]
+    assert set(role["scopes"]) == set(SERVICE_ROLE_SCOPES)
+    for scope in role["scopes"]:
+        assert not scope.startswith(("admin", "tokens")), "the service's own token must stay minimal"
+    assert settings.service_workers == 3
+
+
+def test_install_is_idempotent_and_keeps_the_admins_spawner() -> None:
+    c = Config()
+    c.JupyterHub.spawner_class = SimpleLocalProcessSpawner
+    hubapps.install(c)
+    first = c.JupyterHub.spawner_class
+    hubapps.install(c, spawner_class=first)
+    assert c.JupyterHub.spawner_class is first
+    assert [s["name"] for s in c.JupyterHub.services] == ["japps"]
+    assert make_spawner_class(first) is first
+
+
+def test_install_rejects_unknown_settings() -> None:
+    with pytest.raises(TypeError, match="service_wrokers"):
+        hubapps.install(Config(), service_wrokers=2)
+
+
+def test_upstream_install_jhub_apps_maps_settings(caplog: pytest.LogCaptureFixture) -> None:
+    c = Config()
+    c.JAppsConfig.service_workers = 4
+    c.JAppsConfig.blocked_frameworks = ["jupyterlab"]
+    c.JAppsConfig.python_exec = "python3"
+    c.JAppsConfig.bogus_setting = 1
+    hubapps.install_jhub_apps(c, SimpleLocalProcessSpawner)
+    assert c.HubApps.service_workers == 4
+    assert c.HubApps.blocked_frameworks == ["jupyterlab"]
+    assert "python_exec has no effect" in caplog.text
+    assert "bogus_setting is unknown" in caplog.text

@@ -1,0 +1,202 @@
+"""The launch spec: limits, denylists, argument rules and upstream JHub Apps compatibility."""
+
+from __future__ import annotations
+
+import pytest
+
+from hubapps.core.errors import SpecError
+from hubapps.core.spec import LIMITS, AppSpec, is_app_options, parse_user_options
+
+
+def spec(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {"spec_version": 1, "framework": "streamlit", "display_name": "My app"}
+    base.update(fields)
+    return base
+
+
+def test_minimal_spec_round_trips() -> None:
+    parsed = parse_user_options(spec(filepath="app.py"))
+    assert parsed.framework == "streamlit"
+    assert parsed.jhub_app is True
+    again = parse_user_options(parsed.to_user_options())
+    assert again == parsed
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "JUPYTERHUB_API_TOKEN",
+        "JUPYTERHUB_SERVICE_PREFIX",
+        "PATH",
+        "LD_PRELOAD",
+        "PYTHONPATH",
+        "HTTP_PROXY",
+        "https_proxy",
+        "JPY_API_TOKEN",
+        "HUBAPPS_APP_ENV",
+    ],
+)
+def test_denied_env_names_are_refused_with_the_key(key: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_user_options(spec(env={key: "x"}))
+    assert info.value.field == "env"
+    assert key in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["lower-case", "A=B", "1ABC", "", "WITH SPACE"])
+def test_malformed_env_names_are_refused(key: str) -> None:
+    with pytest.raises(SpecError, match="not a valid name"):
+        parse_user_options(spec(env={key: "x"}))
+
+
+def test_too_many_env_entries_are_refused() -> None:
+    env = {f"VAR_{i}": "x" for i in range(LIMITS.env_max + 1)}
+    with pytest.raises(SpecError) as info:
+        parse_user_options(spec(env=env))
+    assert info.value.field == "env"
+
+
+def test_ordinary_env_is_kept() -> None:
+    assert parse_user_options(spec(env={"OPENAI_API_KEY": "sk-1", "MY_SETTING": ""})).env["MY_SETTING"] == ""
+
+
+@pytest.mark.parametrize("arg", ["x; rm -rf ~", "$(id)", "`id`", "a | b", "a && b", "> out", "${HOME}", "a\nb"])
+def test_shell_syntax_in_arguments_is_refused(arg: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_user_options(spec(framework="command", command=["python", "-c", arg]))
+    assert info.value.field == "command.2"
+
+
+@pytest.mark.parametrize("arg", ["{0.__class__}", "{port}", "--flag=value", "a b c", "$HOME", "{"])
+def test_other_arguments_are_accepted_literally(arg: str) -> None:
+    assert parse_user_options(spec(args=[arg])).args == [arg]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("filepath", "../../etc/passwd"),
+        ("filepath", "apps/../../x.py"),
+        ("filepath", "--server.address=0.0.0.0"),
+        ("filepath", "a\x00b.py"),
+        ("working_dir", "-x"),
+        ("working_dir", "a/../.."),
+    ],
+)
+def test_bad_paths_are_refused(field: str, value: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_user_options(spec(**{field: value}))
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "   ", "a\u202eb", "zero\u200bwidth", "tab\x07bell", "x" * (LIMITS.display_name_max + 1)],
+)
+def test_bad_display_names_are_refused(name: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_user_options(spec(display_name=name))
+    assert info.value.field == "display_name"
+
+
+def test_display_name_whitespace_is_normalised_and_markup_kept_literally() -> None:
+    parsed = parse_user_options(spec(display_name="  <img src=x onerror=alert(1)>   x<'&\">  "))
+    assert parsed.display_name == "<img src=x onerror=alert(1)> x<'&\">"
+
+
+def test_unknown_fields_are_refused() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_user_options(spec(image="evil/image:latest"))
+    assert info.value.field == "image"
+
+
+@pytest.mark.parametrize("framework", ["Streamlit", "1panel", "a" * 65, "../x", ""])
+def test_malformed_framework_names_are_refused(framework: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_user_options(spec(framework=framework))
+    assert info.value.field == "framework"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://x/y", "-uhttps://x", "https://user:pw@host/repo.git", "https://host/ repo", "ext::sh -c id"],
+)
+def test_bad_repository_urls_are_refused(url: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_user_options(spec(repository={"url": url}))
+    assert info.value.field == "repository.url"
+
+
+@pytest.mark.parametrize("ref", ["-b", "a..b", "main.lock", "a b"])
+def test_bad_git_refs_are_refused(ref: str) -> None:
+    with pytest.raises(SpecError):
+        parse_user_options(spec(repository={"url": "https://example.org/r.git", "ref": ref}))
+
+
+def test_repository_subdirectory_must_be_relative() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_user_options(spec(repository={"url": "file:///srv/repo", "subdirectory": "/etc"}))
+    assert info.value.field == "repository.subdirectory"
+
+
+@pytest.mark.parametrize("value", ["data:image/png;base64,AAAA", "javascript:alert(1)", "http://169.254.169.254/"])
+def test_thumbnail_must_be_a_reference(value: str) -> None:
+    with pytest.raises(SpecError):
+        parse_user_options(spec(thumbnail=value))
+
+
+def test_non_objects_are_refused() -> None:
+    with pytest.raises(SpecError, match="JSON object"):
+        parse_user_options(["not", "a", "dict"])
+
+
+def test_is_app_options() -> None:
+    assert is_app_options({"jhub_app": True})
+    assert is_app_options({"spec_version": 1})
+    assert not is_app_options({"profile": "gpu"})
+    assert not is_app_options(None)
+
+
+def test_upstream_jhub_apps_options_are_mapped() -> None:
+    upstream = {
+        "jhub_app": True,
+        "name": "my-dash",
+        "display_name": "My Dash",
+        "description": None,
+        "thumbnail": "data:image/png;base64,AAAA",
+        "filepath": "/home/ann/app.py",
+        "framework": "plotlydash",
+        "custom_command": "",
+        "public": True,
+        "keep_alive": False,
+        "env": {"COLOR": "red", "JHUB_APP_PROXY_ARGS": "--x"},
+        "repository": {"url": "https://example.org/r.git", "config_directory": ".", "ref": "main"},
+        "conda_env": "analysis",
+        "profile": "",
+        "profile_image": "evil/image",
+        "share_with": {"users": ["bob"], "groups": []},
+    }
+    parsed = parse_user_options(upstream)
+    assert parsed.framework == "dash"
+    assert parsed.description == ""
+    assert parsed.public is True
+    assert parsed.env == {"COLOR": "red"}
+    assert parsed.python_env == "analysis"
+    assert parsed.thumbnail == ""
+    assert parsed.repository is not None
+    assert (parsed.repository.ref, parsed.repository.subdirectory) == ("main", "")
+
+
+def test_upstream_custom_command_is_split_without_a_shell() -> None:
+    parsed = parse_user_options(
+        {"jhub_app": True, "display_name": "x", "framework": "custom", "custom_command": "node server.js --port {port}"}
+    )
+    assert parsed.framework == "command"
+    assert parsed.command == ["node", "server.js", "--port", "{port}"]
+
+
+def test_specs_are_immutable() -> None:
+    parsed = parse_user_options(spec())
+    with pytest.raises(ValueError, match="frozen"):
+        parsed.framework = "panel"  # type: ignore[misc]
+    assert isinstance(parsed, AppSpec)
