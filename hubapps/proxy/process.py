@@ -300,10 +300,8 @@ class AppProcess:
             with contextlib.suppress(asyncio.CancelledError):
                 await probe
             await self._terminate(process)  # whatever the app left behind in its group
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(reader, OUTPUT_DRAIN_TIMEOUT)
-            except TimeoutError:
-                pass
             self.output.flush()
         return code
 

@@ -45,7 +45,8 @@ def test_plugins_are_loaded_and_broken_ones_skipped(caplog: pytest.LogCaptureFix
         )
     assert "shiny" in registry
     assert len(registry) == len(BUILTINS) + 1
-    assert "broken_plugin" in caplog.text and "boom" in caplog.text
+    assert "broken_plugin" in caplog.text
+    assert "boom" in caplog.text
     assert "not_frameworks" in caplog.text
 
 
@@ -171,7 +172,13 @@ def test_git_apps_run_inside_their_checkout() -> None:
 def test_explicit_working_dir_keeps_the_file_path_relative_to_it() -> None:
     registry = FrameworkRegistry.load(lambda: [])
     spec = parse_user_options(
-        {"spec_version": 1, "framework": "fastapi", "display_name": "F", "filepath": "api/main.py", "working_dir": "proj"}
+        {
+            "spec_version": 1,
+            "framework": "fastapi",
+            "display_name": "F",
+            "filepath": "api/main.py",
+            "working_dir": "proj",
+        }
     )
     argv, _ = build_command(spec, registry.get("fastapi"), CONTEXT)
     assert argv[argv.index("--app-dir") + 1] == "api"
