@@ -157,7 +157,13 @@ def _create_examples(client: httpx.Client, home: Path) -> list[str]:
     return names
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def run_demo(settings: DemoSettings) -> int:
+    """Start the demo Hub in the foreground; Ctrl-C or SIGTERM stops it and every app it started."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     config_file, setup_token = write_config(settings)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])

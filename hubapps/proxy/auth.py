@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
@@ -37,6 +38,8 @@ log = logging.getLogger("hubapps.proxy")
 
 #: Max age (seconds) of the OAuth state cookie: a login that takes longer simply starts again.
 STATE_COOKIE_MAX_AGE = 600
+#: Logins in flight at once (each holds a little memory until used or expired).
+MAX_PENDING_STATES = 10_000
 #: Max age (days) of the signed session cookie; the token inside expires at the Hub anyway.
 SESSION_COOKIE_MAX_AGE_DAYS = 14
 
@@ -60,6 +63,8 @@ class HubAuthGate:
         self.timeout = timeout
         self._public_url = hub.public_url
         self._secret = secrets.token_bytes(32)
+        #: OAuth states issued by this process and not used yet (state id → expiry, monotonic).
+        self._pending_states: dict[str, float] = {}
         # Everything is passed explicitly: HubOAuth reads some defaults from os.environ, at import time.
         self.oauth = HubOAuth(
             api_url=hub.api_url or "http://127.0.0.1:8081/hub/api",
@@ -179,6 +184,11 @@ class HubAuthGate:
             cookie_name = f"{cookie_name}-{secrets.token_hex(4)}"
             extra["cookie_name"] = cookie_name
         state = str(self.oauth.generate_state(next_url, **extra))
+        now = time.monotonic()
+        self._pending_states = {s: t for s, t in self._pending_states.items() if t > now}
+        if len(self._pending_states) >= MAX_PENDING_STATES:
+            raise _error(web.HTTPServiceUnavailable, request, "Too many logins in progress; try again.")
+        self._pending_states[state] = now + STATE_COOKIE_MAX_AGE
         params["state"] = state
         login_url = str(self.oauth.login_url)
         sep = "&" if "?" in login_url else "?"
@@ -191,8 +201,11 @@ class HubAuthGate:
         )
         return redirect
 
-    async def oauth_callback(self, request: web.Request) -> web.StreamResponse:
-        """Finish the OAuth dance: check state, exchange the code, set the session cookie, go back."""
+    async def oauth_callback(self, request: web.Request) -> NoReturn:
+        """Finish the OAuth dance: check state, exchange the code, set the session cookie, go back.
+
+        Always raises: the redirect back on success, an error answer otherwise.
+        """
         query = request.query
         if "error" in query:
             raise _error(web.HTTPBadRequest, request, "Login failed at the Hub. Try again.")
@@ -203,7 +216,8 @@ class HubAuthGate:
         signed = request.cookies.get(cookie_name, "")
         decoded = decode_signed_value(self._secret, cookie_name, signed, max_age_days=1) if signed else None
         expected = decoded.decode("ascii", "replace") if decoded else ""
-        if not expected or not secrets.compare_digest(expected, state):
+        issued = self._pending_states.pop(state, 0.0) > time.monotonic()
+        if not issued or not expected or not secrets.compare_digest(expected, state):
             raise _error(web.HTTPForbidden, request, "Login state does not match. Try logging in again.")
         next_url = str(self.oauth.get_next_url(state))
         verifier = self.oauth.get_code_verifier(state) if hasattr(self.oauth, "get_code_verifier") else None
@@ -229,13 +243,11 @@ class HubAuthGate:
             create_signed_value(self._secret, self.cookie_name, str(token)).decode("ascii"),
             **options,
         )
-        return response
+        raise response
 
     def _cookie_options(self, request: web.Request) -> dict[str, Any]:
         secure = (
-            urlsplit(self._public_url).scheme == "https"
-            if self._public_url
-            else _browser_scheme(request) == "https"
+            urlsplit(self._public_url).scheme == "https" if self._public_url else _browser_scheme(request) == "https"
         )
         if self.cookie_name.startswith("__Host-"):
             secure = True  # the prefix requires it (and path=/, which cookie_path gives)
@@ -275,4 +287,3 @@ def _error(kind: type[web.HTTPException], request: web.Request, message: str) ->
     if "text/html" in request.headers.get("Accept", ""):
         return kind(text=pages.message_page(message), content_type="text/html", headers=pages.NO_CACHE)
     return kind(text=message + "\n", headers=pages.NO_CACHE)
-

@@ -23,9 +23,7 @@ class CheckoutError(Exception):
     """The repository could not be cloned or refreshed; the message is safe to show."""
 
 
-async def _run_git(
-    args: list[str], env: Mapping[str, str], on_line: Callable[[str], None], timeout: float
-) -> int:
+async def _run_git(args: list[str], env: Mapping[str, str], on_line: Callable[[str], None], time_limit: float) -> int:
     process = await asyncio.create_subprocess_exec(
         "git",
         *_GIT_SAFETY,
@@ -44,11 +42,11 @@ async def _run_git(
             on_line(line.decode("utf-8", "replace").rstrip("\r\n"))
 
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(time_limit):
             await pump()
             return await process.wait()
     except TimeoutError:
-        raise CheckoutError(f"git did not finish within {timeout:g} seconds") from None
+        raise CheckoutError(f"git did not finish within {time_limit:g} seconds") from None
     finally:
         if process.returncode is None:
             process.kill()
@@ -62,7 +60,7 @@ async def checkout_repository(
     *,
     env: Mapping[str, str],
     on_line: Callable[[str], None],
-    timeout: float,
+    time_limit: float,
 ) -> None:
     """Make ``target`` a shallow checkout of ``url`` at ``ref`` (the default branch when empty).
 
@@ -73,20 +71,19 @@ async def checkout_repository(
     if ref.startswith("-"):
         raise CheckoutError("the git ref must not start with '-'")
     git_env = {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false"}
-    if os.path.isdir(os.path.join(target, ".git")):
+    if await asyncio.to_thread(os.path.isdir, os.path.join(target, ".git")):
         on_line(f"hubapps: updating the checkout in {target}")
         fetch = ["-C", target, "fetch", "--depth=1", "origin", "--", ref or "HEAD"]
-        if await _run_git(fetch, git_env, on_line, timeout) != 0:
+        if await _run_git(fetch, git_env, on_line, time_limit) != 0:
             raise CheckoutError("git fetch failed (see the log above)")
         reset = ["-C", target, "reset", "--hard", "FETCH_HEAD"]
-        if await _run_git(reset, git_env, on_line, timeout) != 0:
+        if await _run_git(reset, git_env, on_line, time_limit) != 0:
             raise CheckoutError("git reset failed (see the log above)")
         return
-    if os.path.exists(target):
+    if await asyncio.to_thread(os.path.lexists, target):
         raise CheckoutError(f"{target!r} exists and is not a git checkout")
-    parent = os.path.dirname(os.path.abspath(target))
-    await asyncio.to_thread(os.makedirs, parent, exist_ok=True)
+    await asyncio.to_thread(os.makedirs, os.path.dirname(target) or ".", exist_ok=True)
     on_line(f"hubapps: cloning the repository into {target}")
     clone = ["clone", "--depth=1", *([f"--branch={ref}"] if ref else []), "--", url, target]
-    if await _run_git(clone, git_env, on_line, timeout) != 0:
+    if await _run_git(clone, git_env, on_line, time_limit) != 0:
         raise CheckoutError("git clone failed (see the log above)")

@@ -150,8 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--cwd", default=".", help="Working folder of the app, relative to the proxy's start folder.")
     add("--ready-path", default="", help="Path, relative to the app root, polled until the app answers.")
     add("--ready-timeout", type=_positive(float), default=DEFAULT_READY_TIMEOUT, help="Seconds to wait.")
-    add("--strip-prefix", action=argparse.BooleanOptionalAction, default=False,
-        help="Remove the server prefix from paths before forwarding (sets X-Forwarded-Prefix).")
+    add(
+        "--strip-prefix",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Remove the server prefix from paths before forwarding (sets X-Forwarded-Prefix).",
+    )
     add("--public", action="store_true", help="Serve the app to anyone (control endpoints stay private).")
     add("--keep-alive", action="store_true", help="Always report activity so the app is never culled.")
     add("--pass-hub-token", action="store_true", help="Give the app JUPYTERHUB_API_TOKEN.")
@@ -204,8 +208,7 @@ def _hub_settings(env: Mapping[str, str]) -> HubSettings:
         server_name=env.get("JUPYTERHUB_SERVER_NAME", ""),
         activity_url=env.get("JUPYTERHUB_ACTIVITY_URL", ""),
         public_url=env.get("JUPYTERHUB_PUBLIC_URL", ""),
-        cookie_host_prefix_enabled=env.get("JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "").lower()
-        in {"1", "true", "yes"},
+        cookie_host_prefix_enabled=env.get("JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "").lower() in {"1", "true", "yes"},
     )
 
 
@@ -217,9 +220,7 @@ def _app_env(env: Mapping[str, str]) -> dict[str, str]:
         value = json.loads(raw)
     except ValueError as error:
         raise ConfigError(f"{APP_ENV_VAR} is not valid JSON") from error
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise ConfigError(f"{APP_ENV_VAR} must be a JSON object of strings")
     return value
 

@@ -224,7 +224,7 @@ class AppProcess:
                     self._path(config.checkout),
                     env=self._parent_env_without_tokens(),
                     on_line=self.output.append,
-                    timeout=config.git_timeout,
+                    time_limit=config.git_timeout,
                 )
             except (CheckoutError, OSError) as error:
                 self._fail(f"could not get the app's repository: {error}")

@@ -17,4 +17,4 @@ def test_configuration_reference_is_up_to_date() -> None:
 
 def test_every_setting_has_help() -> None:
     for name, trait in HubApps.class_traits(config=True).items():
-        assert trait.help and len(trait.help) > 20, f"c.HubApps.{name} needs a help text"
+        assert len(trait.help or "") > 20, f"c.HubApps.{name} needs a help text"

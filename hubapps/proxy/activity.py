@@ -1,0 +1,85 @@
+"""Tell the Hub when the app was last used, so idle culling sees real use (or none).
+
+The Hub only sees traffic through its own proxy if it looks; ``jupyterhub-singleuser`` reports activity
+itself to ``JUPYTERHUB_ACTIVITY_URL``, and so do we: every ``interval`` seconds, the time of the last
+proxied request or websocket message, if there was any since the last report. A ``--keep-alive`` app
+reports "now" every time, so the culler never stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+import aiohttp
+
+from hubapps.proxy.config import HubSettings
+
+__all__ = ["ActivityReporter"]
+
+log = logging.getLogger("hubapps.proxy")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+class ActivityReporter:
+    """Report the last activity to the Hub periodically; :meth:`touch` is cheap enough per message."""
+
+    def __init__(self, hub: HubSettings, *, interval: float, keep_alive: bool, timeout: float) -> None:
+        self.hub = hub
+        self.interval = interval
+        self.keep_alive = keep_alive
+        self.timeout = timeout
+        self.last_activity: datetime | None = None
+        self._reported: datetime | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.hub.activity_url and self.hub.api_token and self.interval > 0)
+
+    def touch(self) -> None:
+        self.last_activity = datetime.now(UTC)
+
+    def start(self) -> None:
+        if self.enabled and self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="hubapps-activity")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session:
+            while True:
+                await asyncio.sleep(self.interval)
+                await self.report_once(session)
+
+    async def report_once(self, session: aiohttp.ClientSession) -> bool:
+        """Send one report if there is something new; failures are logged and retried next time."""
+        moment = datetime.now(UTC) if self.keep_alive else self.last_activity
+        if moment is None or moment == self._reported:
+            return False
+        stamp = _iso(moment)
+        body = {"servers": {self.hub.server_name: {"last_activity": stamp}}, "last_activity": stamp}
+        try:
+            async with session.post(
+                self.hub.activity_url,
+                json=body,
+                headers={"Authorization": f"token {self.hub.api_token}"},
+            ) as response:
+                if response.status >= 400:
+                    log.warning("hubapps-proxy: activity report refused by the Hub (%s)", response.status)
+                    return False
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.warning("hubapps-proxy: activity report failed: %s", type(error).__name__)
+            return False
+        self._reported = moment
+        return True

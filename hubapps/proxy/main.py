@@ -1,0 +1,70 @@
+"""``hubapps-proxy`` entry point: parse, start, wait for a signal or a failure, stop, exit.
+
+Exit codes: 0 after SIGTERM/SIGINT (the Hub stopped the server), 1 when the app failed for good (after
+the failure page has been up ``--failure-linger`` seconds, so the viewer can read why), 2 for bad
+options or environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+
+from hubapps.proxy.config import ConfigError, ProxyConfig, parse_config
+from hubapps.proxy.server import ProxyRuntime
+
+__all__ = ["main", "run"]
+
+log = logging.getLogger("hubapps.proxy")
+
+EXIT_STOPPED = 0
+EXIT_APP_FAILED = 1
+EXIT_BAD_CONFIG = 2
+
+
+async def run(config: ProxyConfig, env: Mapping[str, str], *, base_dir: str) -> int:
+    """Run the proxy until SIGTERM/SIGINT or until the app has failed for good; return the exit code."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runtime = ProxyRuntime(config, env, base_dir=base_dir)
+    code = EXIT_STOPPED
+    try:
+        await runtime.start()
+        stopped = asyncio.create_task(stop.wait())
+        failed = asyncio.create_task(runtime.process.finished.wait())
+        await asyncio.wait({stopped, failed}, return_when=asyncio.FIRST_COMPLETED)
+        failed.cancel()
+        if not stop.is_set():
+            code = EXIT_APP_FAILED
+            log.error("hubapps-proxy: %s; exiting in %g s", runtime.process.reason, config.failure_linger)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopped, config.failure_linger)
+        stopped.cancel()
+    finally:
+        await runtime.shutdown()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console script ``hubapps-proxy``; reads ``sys.argv`` and ``os.environ`` here, nowhere else."""
+    logging.basicConfig(level=logging.INFO, format="[%(levelname).1s %(asctime)s %(name)s] %(message)s")
+    env = dict(os.environ)
+    try:
+        config = parse_config(sys.argv[1:] if argv is None else argv, env)
+    except ConfigError as error:
+        print(f"hubapps-proxy: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    return asyncio.run(run(config, env, base_dir=os.getcwd()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""The app process: substitution, environment, startup page, failures, restarts, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.unit.proxy.conftest import PREFIX, PYTHON, StartProxy, resource, url
+
+ALICE = {"Authorization": "token alice-token"}
+
+
+async def test_argv_tokens_env_and_cwd(start_proxy: StartProxy, http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    (tmp_path / "work").mkdir()
+    app_env = {"APP_URL": "http://127.0.0.1:{port}/", "LITERAL": "{0.__class__}"}
+    proxy = await start_proxy(
+        ["{python}", resource("env_dump_app.py"), "{port}", "--at={port}", "{0.__class__}", "x{python}"],
+        "--cwd=work",
+        env={"HUBAPPS_APP_ENV": json.dumps(app_env), "JPY_API_TOKEN": "old-token"},
+    )
+    async with http.get(url(proxy), headers=ALICE) as response:
+        seen = await response.json()
+    port = proxy.process.port
+    assert seen["argv"][1:] == [str(port), f"--at={port}", "{0.__class__}", "x{python}"]
+    env = seen["env"]
+    assert env["APP_URL"] == f"http://127.0.0.1:{port}/"
+    assert env["LITERAL"] == "{0.__class__}"
+    assert "JUPYTERHUB_API_TOKEN" not in env
+    assert "JPY_API_TOKEN" not in env
+    assert "HUBAPPS_APP_ENV" not in env
+    assert env["JUPYTERHUB_USER"] == "alice"
+    assert os.path.realpath(seen["cwd"]) == os.path.realpath(tmp_path / "work")
+
+
+async def test_pass_hub_token(start_proxy: StartProxy, http: aiohttp.ClientSession) -> None:
+    proxy = await start_proxy(["{python}", resource("env_dump_app.py"), "{port}"], "--pass-hub-token")
+    async with http.get(url(proxy), headers=ALICE) as response:
+        assert (await response.json())["env"]["JUPYTERHUB_API_TOKEN"] == "server-token"
+
+
+async def test_crash_on_start_fails_with_escaped_output(start_proxy: StartProxy, http: aiohttp.ClientSession) -> None:
+    proxy = await start_proxy(["{python}", resource("crash_on_start.py")], "--max-restarts=0", wait_ready=False)
+    await asyncio.wait_for(proxy.process.finished.wait(), 10)
+    async with http.get(url(proxy), headers={**ALICE, "Accept": "text/html"}) as response:
+        assert response.status == 500
+        page = await response.text()
+    assert "code 3" in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; goodbye" in page
+    assert "<script>" not in page
+    assert "My &lt;App&gt;" in page
+    async with http.get(url(proxy, "_hubapps/status"), headers=ALICE) as response:
+        status = await response.json()
+    assert status["state"] == "failed"
+    assert "code 3" in status["reason"]
+
+
+async def test_crashing_app_is_restarted_then_given_up(start_proxy: StartProxy) -> None:
+    proxy = await start_proxy(
+        ["{python}", resource("crash_on_start.py")],
+        "--max-restarts=2",
+        "--restart-backoff=0.05",
+        wait_ready=False,
+    )
+    await asyncio.wait_for(proxy.process.finished.wait(), 10)
+    lines = proxy.process.output.lines()
+    assert sum("starting..." in line for line in lines) == 3
+    assert "2 restarts" in proxy.process.reason
+
+
+async def test_startup_page_while_slow_app_starts(start_proxy: StartProxy, http: aiohttp.ClientSession) -> None:
+    proxy = await start_proxy(["{python}", resource("slow_ready.py"), "{port}", "1.5"], wait_ready=False)
+    async with http.get(url(proxy), headers={**ALICE, "Accept": "text/html"}) as response:
+        assert response.status == 200
+        assert response.content_type == "text/html"
+        page = await response.text()
+    assert "Starting My &lt;App&gt;" in page
+    assert 'http-equiv="refresh"' in page
+    async with http.post(url(proxy), headers=ALICE) as response:
+        assert response.status == 503
+        assert response.headers["Retry-After"]
+    async with http.get(url(proxy, "_hubapps/status"), headers=ALICE) as response:
+        assert (await response.json())["state"] == "starting"
+    # Anonymous viewers of a starting app (even a public one) are not shown the log.
+    async with http.get(url(proxy)) as response:
+        assert response.status == 401
+    await asyncio.wait_for(proxy.process.ready.wait(), 10)
+    async with http.get(url(proxy), headers=ALICE) as response:
+        assert await response.text() == "ok slow app"
+
+
+async def test_public_starting_app_needs_auth_for_the_startup_page(
+    start_proxy: StartProxy, http: aiohttp.ClientSession
+) -> None:
+    proxy = await start_proxy(["{python}", resource("slow_ready.py"), "{port}", "1"], "--public", wait_ready=False)
+    async with http.get(url(proxy), headers={"Accept": "text/html"}, allow_redirects=False) as response:
+        assert response.status == 302
+    await asyncio.wait_for(proxy.process.ready.wait(), 10)
+    async with http.get(url(proxy)) as response:
+        assert await response.text() == "ok slow app"
+
+
+async def test_never_ready_times_out(start_proxy: StartProxy) -> None:
+    proxy = await start_proxy(["{python}", resource("never_ready.py")], "--ready-timeout=1", wait_ready=False)
+    await asyncio.wait_for(proxy.process.finished.wait(), 10)
+    assert "did not answer" in proxy.process.reason
+    assert any("never ready" in line for line in proxy.process.output.lines())
+
+
+async def test_missing_cwd_is_a_clear_failure(start_proxy: StartProxy) -> None:
+    proxy = await start_proxy(
+        ["{python}", resource("env_dump_app.py"), "{port}"], "--cwd=does/not/exist", wait_ready=False
+    )
+    await asyncio.wait_for(proxy.process.finished.wait(), 5)
+    assert "does/not/exist" in proxy.process.reason
+
+
+async def test_git_checkout_before_start(start_proxy: StartProxy, http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(origin)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(origin)], check=True)
+    (origin / "marker.txt").write_text("v1")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    proxy = await start_proxy(
+        ["{python}", resource("env_dump_app.py"), "{port}"],
+        f"--repo=file://{origin}",
+        "--repo-ref=main",
+        "--checkout=.hubapps/checkouts/my-app",
+        "--cwd=.hubapps/checkouts/my-app",
+    )
+    async with http.get(url(proxy), headers=ALICE) as response:
+        cwd = (await response.json())["cwd"]
+    assert (Path(cwd) / "marker.txt").read_text() == "v1"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_sigterm_stops_app_group_without_orphans(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pids"
+    env = {
+        **os.environ,
+        "JUPYTERHUB_SERVICE_PREFIX": PREFIX,
+        "JUPYTERHUB_API_TOKEN": "t",
+        "JUPYTERHUB_CLIENT_ID": "c",
+        "JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api",
+    }
+    proxy = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hubapps.proxy.main",
+            "--ip=127.0.0.1",
+            "--port=0",
+            "--stop-grace=1",
+            "--",
+            "{python}",
+            resource("ignores_sigterm.py"),
+            "{port}",
+            str(pid_file),
+        ],
+        env=env,
+        cwd=str(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not (pid_file.exists() and pid_file.read_text().strip()):
+            assert time.monotonic() < deadline, "app did not start"
+            assert proxy.poll() is None
+            time.sleep(0.05)
+        app_pid, child_pid = (int(p) for p in pid_file.read_text().split())
+        assert _alive(app_pid)
+        assert _alive(child_pid)
+        time.sleep(0.3)
+        proxy.send_signal(signal.SIGTERM)
+        assert proxy.wait(timeout=10) == 0
+        deadline = time.monotonic() + 5
+        while _alive(app_pid) or _alive(child_pid):
+            assert time.monotonic() < deadline, "the app or its child survived the proxy"
+            time.sleep(0.05)
+    finally:
+        if proxy.poll() is None:
+            proxy.kill()
+            proxy.wait()
+        assert proxy.stderr is not None
+        proxy.stderr.close()
+
+
+@pytest.mark.parametrize("bad", [["--no-such-option", "--"], ["--display-name=x"]])
+def test_bad_options_exit_2(bad: list[str], tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hubapps.proxy.main", "--port=0", *bad, PYTHON],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=str(tmp_path),
+        env={**os.environ, "JUPYTERHUB_API_TOKEN": "secret-value"},
+    )
+    assert result.returncode == 2
+    assert "secret-value" not in result.stderr
