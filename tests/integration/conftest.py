@@ -1,0 +1,472 @@
+"""Fixtures of the integration tests: a real JupyterHub behind configurable-http-proxy, and real apps.
+
+One Hub runs for the whole session (``jupyterhub -f tests/integration/jupyterhub_config.py``), with
+configurable-http-proxy from ``node_modules``, the hubapps launcher service and
+``SimpleLocalProcessSpawner`` wrapped by ``hubapps.install``. Everything listens on free 127.0.0.1
+ports and lives in a pytest temporary folder; the Hub's output goes to ``hub.log`` there, and its tail
+is added to the report of every failing test.
+
+Fixtures
+--------
+- ``hub`` (session): the running :class:`Hub`: URLs, admin API access and the helpers below.
+  Its teardown stops every server through the API, then the Hub (SIGTERM), then SIGKILLs whatever
+  is left, and fails the session if any process survived the graceful shutdown.
+- ``hub_url`` (session): public URL of the Hub (through configurable-http-proxy), with a trailing slash.
+- ``api`` (session): ``api(method, path, token=None, json=None)`` → ``httpx.Response`` for
+  ``/hub/api/<path>``; the test admin service's token by default.
+- ``token_for`` (session): ``token_for(username, scopes=None)`` → a new API token of that user
+  (the user is created, and the example apps copied to their home, on first use).
+- ``login`` (function): ``login(username, password=PASSWORD)`` → an ``httpx.Client`` logged in to the
+  Hub through its real login form (``_xsrf`` included); closed at the end of the test.
+- ``create_app`` (function): ``create_app(user, server, user_options)`` → server model, once the
+  Hub says the server is ready; every app it created is stopped and deleted at the end of the test.
+- ``stop_app`` (session): ``stop_app(user, server)``, waits until the server has stopped.
+
+Plain helpers: :func:`free_ports`, :func:`get_under_prefix`, :func:`ws_url`, :data:`PASSWORD`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx
+import psutil
+import pytest
+
+from hubapps.examples import example_path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+CONFIG_FILE = Path(__file__).with_name("jupyterhub_config.py")
+CHP = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
+
+#: DummyAuthenticator's password for every test user.
+PASSWORD = "integration-password"
+#: Folder (relative to each user's home) where the bundled example apps are copied.
+EXAMPLES_FOLDER = "examples"
+#: Seconds to wait for the Hub to answer after it was started.
+HUB_START_TIMEOUT = 60.0
+#: Seconds to wait for a server to be ready (the Hub's view), and for the app behind the proxy.
+SERVER_READY_TIMEOUT = 180.0
+#: Seconds to wait for a server to stop.
+SERVER_STOP_TIMEOUT = 60.0
+#: Seconds the Hub gets to shut down (it stops every server first) before leftovers are killed.
+HUB_STOP_TIMEOUT = 60.0
+#: Lines of the Hub log shown with a failing test.
+LOG_TAIL_LINES = 80
+
+HUB_KEY = pytest.StashKey["Hub"]()
+
+__all__ = ["EXAMPLES_FOLDER", "PASSWORD", "Hub", "free_ports", "get_under_prefix", "ws_url"]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports that were free on 127.0.0.1 a moment ago."""
+    with ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+
+
+def ws_url(http_url: str) -> str:
+    return "ws" + http_url[len("http") :] if http_url.startswith("http") else http_url
+
+
+def get_under_prefix(
+    client: httpx.Client, url: str, prefix: str, *, max_redirects: int = 5, **kwargs: Any
+) -> httpx.Response:
+    """GET ``url``, following redirects only while they stay under the path ``prefix``.
+
+    A redirect that leaves the prefix (to the Hub's login, say) is returned as is, so the caller's
+    assertion shows where the app tried to send the user.
+    """
+    response = client.get(url, follow_redirects=False, **kwargs)
+    for _ in range(max_redirects):
+        if not response.is_redirect:
+            break
+        target = urljoin(str(response.url), response.headers["location"])
+        if urlsplit(target).netloc != urlsplit(url).netloc or not urlsplit(target).path.startswith(prefix):
+            break
+        response = client.get(target, follow_redirects=False, **kwargs)
+    return response
+
+
+def _process_has_marker(proc: psutil.Process, marker: str) -> bool:
+    try:
+        return proc.environ().get("HUBAPPS_TEST_MARKER") == marker
+    except (psutil.Error, OSError):
+        return False
+
+
+class HubError(AssertionError):
+    """The Hub or a server did not do what the test needed (message includes the Hub log tail)."""
+
+
+class Hub:
+    """A running JupyterHub subprocess, and helpers that talk to it like users and admins do."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.proxy_port, self.proxy_api_port, self.hub_port, self.service_port = free_ports(4)
+        self.url = f"http://127.0.0.1:{self.proxy_port}/"
+        self.admin_token = secrets.token_hex(32)
+        self.marker = secrets.token_hex(8)
+        self.log_path = root / "hub.log"
+        self.homes = root / "home"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._users: set[str] = set()
+        self._client = httpx.Client(timeout=30.0)
+        self._known_processes: dict[int, psutil.Process] = {}
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not CHP.exists():
+            raise HubError(f"{CHP} is missing: run `npm install --no-audit --no-fund` in {REPO}")
+        env = {
+            **os.environ,
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HUBAPPS_TEST_DIR": str(self.root),
+            "HUBAPPS_TEST_PROXY_PORT": str(self.proxy_port),
+            "HUBAPPS_TEST_PROXY_API_PORT": str(self.proxy_api_port),
+            "HUBAPPS_TEST_HUB_PORT": str(self.hub_port),
+            "HUBAPPS_TEST_SERVICE_PORT": str(self.service_port),
+            "HUBAPPS_TEST_CHP": str(CHP),
+            "HUBAPPS_TEST_PASSWORD": PASSWORD,
+            "HUBAPPS_TEST_ADMIN_TOKEN": self.admin_token,
+            "HUBAPPS_TEST_MARKER": self.marker,
+            "CONFIGPROXY_AUTH_TOKEN": secrets.token_hex(32),
+        }
+        env.pop("JUPYTERHUB_API_TOKEN", None)
+        self.homes.mkdir(exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(VENV_BIN / "jupyterhub"), "-f", str(CONFIG_FILE)],
+                cwd=self.root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + HUB_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise HubError(f"jupyterhub exited with {self.process.returncode}\n{self.log_tail()}")
+            try:
+                if self._client.get(self.url + "hub/api/", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        raise HubError(f"JupyterHub did not answer within {HUB_START_TIMEOUT:g} s\n{self.log_tail()}")
+
+    def remember_processes(self) -> None:
+        """Note the Hub's descendants now, so teardown can find them even if they are orphaned later."""
+        if self.process is None:
+            return
+        try:
+            for child in psutil.Process(self.process.pid).children(recursive=True):
+                self._known_processes.setdefault(child.pid, child)
+        except psutil.Error:
+            pass
+
+    def leftover_processes(self) -> list[psutil.Process]:
+        """Processes of this Hub still alive: known descendants, and anything carrying the run's marker."""
+        found: dict[int, psutil.Process] = {}
+        for proc in self._known_processes.values():
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                found[proc.pid] = proc
+        for proc in psutil.process_iter():
+            if proc.pid not in found and proc.pid != os.getpid() and _process_has_marker(proc, self.marker):
+                found[proc.pid] = proc
+        if self.process is not None and self.process.poll() is None:
+            found.setdefault(self.process.pid, psutil.Process(self.process.pid))
+        return list(found.values())
+
+    def stop(self) -> list[str]:
+        """Stop servers, then the Hub, then kill leftovers. Returns descriptions of processes that lingered."""
+        lingering: list[str] = []
+        try:
+            if self.process is not None and self.process.poll() is None:
+                self.remember_processes()
+                try:
+                    self.stop_all_servers()
+                except (httpx.HTTPError, HubError) as exc:
+                    lingering.append(f"stopping servers through the API failed: {exc}")
+                self.remember_processes()
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(HUB_STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    lingering.append(f"jupyterhub (pid {self.process.pid}) ignored SIGTERM for {HUB_STOP_TIMEOUT:g} s")
+            # Give children that got SIGTERM from their parents a moment to exit.
+            deadline = time.monotonic() + 10
+            leftovers = self.leftover_processes()
+            while leftovers and time.monotonic() < deadline:
+                time.sleep(0.2)
+                leftovers = self.leftover_processes()
+            for proc in leftovers:
+                try:
+                    lingering.append(f"pid {proc.pid}: {' '.join(proc.cmdline())[:200]}")
+                    proc.kill()
+                except psutil.Error:
+                    pass
+            psutil.wait_procs(leftovers, timeout=10)
+        finally:
+            if self.process is not None and self.process.poll() is None:
+                self.process.kill()
+            if self.process is not None:
+                self.process.wait()
+            self._client.close()
+        return lingering
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no hub log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    # -- REST API ---------------------------------------------------------------------------------
+
+    def api(
+        self, method: str, path: str, *, token: str | None = None, json: Any = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Call ``/hub/api/<path>`` through the public proxy (the admin service's token by default)."""
+        headers = {"Authorization": f"token {token or self.admin_token}"}
+        return self._client.request(
+            method, self.url + "hub/api/" + path.lstrip("/"), headers=headers, json=json, **kwargs
+        )
+
+    def home(self, username: str) -> Path:
+        return self.homes / username
+
+    def ensure_user(self, username: str) -> None:
+        """Create the user (if needed) and copy the example apps into their home."""
+        if username in self._users:
+            return
+        response = self.api("POST", f"users/{quote(username, safe='')}")
+        if response.status_code not in (201, 409):
+            raise HubError(f"creating user {username!r}: {response.status_code} {response.text}")
+        home = self.home(username)
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(
+            example_path(), home / EXAMPLES_FOLDER, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        self._users.add(username)
+
+    def token_for(self, username: str, scopes: list[str] | None = None) -> str:
+        """A new token of ``username`` (all of the user's permissions unless ``scopes`` narrows them)."""
+        self.ensure_user(username)
+        body: dict[str, Any] = {"note": "integration test", "expires_in": 3600}
+        if scopes is not None:
+            body["scopes"] = scopes
+        response = self.api("POST", f"users/{quote(username, safe='')}/tokens", json=body)
+        if response.status_code != 201:
+            raise HubError(f"token for {username!r}: {response.status_code} {response.text}")
+        token = response.json()["token"]
+        assert isinstance(token, str)
+        return token
+
+    def login(self, username: str, password: str = PASSWORD) -> httpx.Client:
+        """An ``httpx.Client`` logged in through the Hub's login form. The caller closes it."""
+        self.ensure_user(username)
+        client = httpx.Client(base_url=self.url, timeout=30.0)
+        try:
+            page = client.get("hub/login")
+            page.raise_for_status()
+            xsrf = client.cookies.get("_xsrf")
+            assert xsrf, f"the login page set no _xsrf cookie: {page.headers}"
+            assert f'name="_xsrf" value="{xsrf}"' in page.text, "the login form carries no _xsrf field"
+            response = client.post(
+                "hub/login?next=/hub/home",
+                data={"username": username, "password": password, "_xsrf": xsrf},
+            )
+            if response.status_code != 302:
+                raise HubError(f"login as {username!r} answered {response.status_code}")
+            return client
+        except BaseException:
+            client.close()
+            raise
+
+    # -- servers ----------------------------------------------------------------------------------
+
+    def server_model(self, username: str, server: str) -> dict[str, Any] | None:
+        """The server's model from the user model (None when it is not running or pending)."""
+        response = self.api("GET", f"users/{quote(username, safe='')}")
+        response.raise_for_status()
+        servers: dict[str, dict[str, Any]] = response.json().get("servers", {})
+        return servers.get(server)
+
+    def start_app(
+        self, username: str, server: str, user_options: dict[str, Any], *, token: str | None = None
+    ) -> httpx.Response:
+        """``POST /hub/api/users/<user>/servers/<server>`` with a JupyterHub 6 body; no waiting."""
+        self.ensure_user(username)
+        return self.api(
+            "POST",
+            f"users/{quote(username, safe='')}/servers/{quote(server, safe='')}",
+            token=token,
+            json={"user_options": user_options},
+            timeout=60.0,
+        )
+
+    def wait_ready(self, username: str, server: str, timeout: float = SERVER_READY_TIMEOUT) -> dict[str, Any]:
+        """Wait for the Hub to report the server ready; fail (with the Hub log) if it stops instead."""
+        deadline = time.monotonic() + timeout
+        model: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            model = self.server_model(username, server)
+            if model is None:
+                raise HubError(f"server {username}/{server} is not running (its start failed)\n{self.log_tail()}")
+            if model.get("ready"):
+                self.remember_processes()
+                return model
+            time.sleep(0.5)
+        raise HubError(f"server {username}/{server} not ready after {timeout:g} s: {model}\n{self.log_tail()}")
+
+    def create_app(
+        self, username: str, server: str, user_options: dict[str, Any], *, token: str | None = None
+    ) -> dict[str, Any]:
+        """Start an app and wait until the Hub reports it ready; returns the server model."""
+        response = self.start_app(username, server, user_options, token=token)
+        if response.status_code not in (201, 202):
+            raise HubError(f"starting {username}/{server}: {response.status_code} {response.text}\n{self.log_tail()}")
+        return self.wait_ready(username, server)
+
+    def app_url(self, username: str, server: str) -> str:
+        return f"{self.url}user/{quote(username, safe='')}/{quote(server, safe='')}/"
+
+    def wait_app(self, username: str, server: str, token: str, timeout: float = SERVER_READY_TIMEOUT) -> dict[str, Any]:
+        """Wait until the app behind ``hubapps-proxy`` answers its ready check (``_hubapps/status``)."""
+        url = self.app_url(username, server) + "_hubapps/status"
+        deadline = time.monotonic() + timeout
+        status: Any = None
+        while time.monotonic() < deadline:
+            response = self._client.get(url, headers={"Authorization": f"token {token}"})
+            if response.status_code == 200:
+                status = response.json()
+                if status.get("state") == "ready":
+                    self.remember_processes()
+                    return dict(status)
+                if status.get("state") == "failed":
+                    break
+            else:
+                status = f"{response.status_code} {response.text[:300]}"
+            time.sleep(0.5)
+        logs = self._client.get(
+            self.app_url(username, server) + "_hubapps/logs", headers={"Authorization": f"token {token}"}
+        )
+        lines = logs.json().get("lines", []) if logs.status_code == 200 else [logs.text[:500]]
+        raise HubError(f"app {username}/{server} is not ready: {status}\napp output:\n" + "\n".join(lines[-40:]))
+
+    def stop_app(self, username: str, server: str, *, remove: bool = False) -> None:
+        """Stop a server (and delete it with ``remove``), waiting until it has stopped."""
+        path = f"users/{quote(username, safe='')}/servers/{quote(server, safe='')}"
+        response = self.api("DELETE", path, json={"remove": True} if remove else None, timeout=60.0)
+        if response.status_code not in (202, 204, 404):
+            raise HubError(f"stopping {username}/{server}: {response.status_code} {response.text}")
+        deadline = time.monotonic() + SERVER_STOP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.server_model(username, server) is None:
+                return
+            time.sleep(0.3)
+        raise HubError(f"server {username}/{server} did not stop within {SERVER_STOP_TIMEOUT:g} s\n{self.log_tail()}")
+
+    def stop_all_servers(self) -> None:
+        response = self.api("GET", "users")
+        response.raise_for_status()
+        running = [(u["name"], name) for u in response.json() for name in (u.get("servers") or {})]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda us: self.stop_app(*us), running))
+
+
+# -- pytest wiring --------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    hub = item.config.stash.get(HUB_KEY, None)
+    if report.failed and hub is not None and item.get_closest_marker("integration") is not None:
+        report.sections.append((f"hub log (last {LOG_TAIL_LINES} lines of {hub.log_path})", hub.log_tail()))
+    return report
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Hub]:
+    root = tmp_path_factory.mktemp("hub")
+    running = Hub(root)
+    pytestconfig.stash[HUB_KEY] = running
+    try:
+        running.start()
+        yield running
+    finally:
+        lingering = running.stop()
+        del pytestconfig.stash[HUB_KEY]
+        if lingering:
+            pytest.fail(
+                "processes survived the Hub's shutdown (killed now):\n  " + "\n  ".join(lingering), pytrace=False
+            )
+
+
+@pytest.fixture(scope="session")
+def hub_url(hub: Hub) -> str:
+    return hub.url
+
+
+@pytest.fixture(scope="session")
+def api(hub: Hub) -> Callable[..., httpx.Response]:
+    return hub.api
+
+
+@pytest.fixture(scope="session")
+def token_for(hub: Hub) -> Callable[..., str]:
+    return hub.token_for
+
+
+@pytest.fixture
+def login(hub: Hub) -> Iterator[Callable[..., httpx.Client]]:
+    clients: list[httpx.Client] = []
+
+    def _login(username: str, password: str = PASSWORD) -> httpx.Client:
+        client = hub.login(username, password)
+        clients.append(client)
+        return client
+
+    yield _login
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def create_app(hub: Hub) -> Iterator[Callable[..., dict[str, Any]]]:
+    created: list[tuple[str, str]] = []
+
+    def _create(username: str, server: str, user_options: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        created.append((username, server))
+        return hub.create_app(username, server, user_options, **kwargs)
+
+    yield _create
+    for username, server in created:
+        hub.stop_app(username, server, remove=True)
+
+
+@pytest.fixture(scope="session")
+def stop_app(hub: Hub) -> Callable[..., None]:
+    return hub.stop_app

@@ -1,0 +1,79 @@
+# JupyterHub configuration of the integration tests (started by tests/integration/conftest.py).
+#
+# Everything that differs between runs comes from the environment, so that each run uses its own
+# free ports and its own temporary folder:
+#
+#   HUBAPPS_TEST_DIR            folder for the database, secrets, pid files and users' homes
+#   HUBAPPS_TEST_PROXY_PORT     public port of configurable-http-proxy
+#   HUBAPPS_TEST_PROXY_API_PORT configurable-http-proxy's REST API port
+#   HUBAPPS_TEST_HUB_PORT       the Hub's own port
+#   HUBAPPS_TEST_SERVICE_PORT   the hubapps launcher service's port
+#   HUBAPPS_TEST_CHP            the configurable-http-proxy executable
+#   HUBAPPS_TEST_PASSWORD       DummyAuthenticator's shared password
+#   HUBAPPS_TEST_ADMIN_TOKEN    api_token of the test-only "test-admin" service
+#   HUBAPPS_TEST_MARKER         put in every spawned server's environment, to find leftover processes
+#   CONFIGPROXY_AUTH_TOKEN      read by the Hub for configurable-http-proxy's API (standard)
+#
+# Test only: a shared password, an all-powerful service token and SimpleLocalProcessSpawner.
+
+import os
+from pathlib import Path
+
+import hubapps
+
+c = get_config()  # type: ignore[name-defined]  # noqa: F821
+
+env = os.environ
+tmp = Path(env["HUBAPPS_TEST_DIR"])
+
+c.JupyterHub.bind_url = f"http://127.0.0.1:{env['HUBAPPS_TEST_PROXY_PORT']}"
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{env['HUBAPPS_TEST_HUB_PORT']}"
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{env['HUBAPPS_TEST_PROXY_API_PORT']}"
+c.ConfigurableHTTPProxy.command = [env["HUBAPPS_TEST_CHP"]]
+c.ConfigurableHTTPProxy.pid_file = str(tmp / "chp.pid")
+c.ConfigurableHTTPProxy.should_start = True
+
+c.JupyterHub.db_url = f"sqlite:///{tmp / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(tmp / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(tmp / "jupyterhub.pid")
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.cleanup_proxy = True
+c.JupyterHub.log_level = env.get("HUBAPPS_TEST_LOG_LEVEL", "INFO")
+
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = env["HUBAPPS_TEST_PASSWORD"]
+c.Authenticator.allow_all = True
+c.Authenticator.admin_users = {"admin"}
+
+# A service the tests act through as an administrator (mint tokens, list and stop servers).
+c.JupyterHub.services = [{"name": "test-admin", "api_token": env["HUBAPPS_TEST_ADMIN_TOKEN"]}]
+c.JupyterHub.load_roles = [
+    {
+        "name": "test-admin",
+        "scopes": [
+            "admin:users",
+            "admin:servers",
+            "admin:groups",
+            "tokens",
+            "shares",
+            "access:servers",
+            "read:hub",
+            "proxy",
+        ],
+        "services": ["test-admin"],
+    },
+    # Sharing is not part of JupyterHub's default "self" scopes; Hubs that let users share grant it,
+    # with the right to name the users and groups they share with.
+    {"name": "user", "scopes": ["self", "shares!user", "read:users:name", "read:groups:name"]},
+]
+
+hubapps.install(c, spawner_class="simple", service_port=int(env["HUBAPPS_TEST_SERVICE_PORT"]))
+
+c.SimpleLocalProcessSpawner.home_dir_template = str(tmp / "home" / "{username}")
+# Framework apps are slow to start on a small machine, and the tests start ten at once.
+c.Spawner.start_timeout = 180
+c.Spawner.http_timeout = 180
+c.Spawner.environment = {"HUBAPPS_TEST_MARKER": env["HUBAPPS_TEST_MARKER"]}
+if os.geteuid() == 0:
+    # The test machine runs as root; jupyterhub-singleuser (JupyterLab apps) refuses that by default.
+    c.Spawner.args = ["--allow-root"]

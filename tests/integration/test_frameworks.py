@@ -1,0 +1,304 @@
+"""Every built-in framework, for real: the bundled example app is launched through the Hub REST API
+with a hubapps spec, then read through configurable-http-proxy like a user's browser or script would.
+
+All apps start at once (module fixture) so the slow frameworks overlap; each test then checks one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+
+from hubapps.core.frameworks import builtin_frameworks
+from hubapps.examples import example_spec
+from tests.integration.conftest import EXAMPLES_FOLDER, Hub, get_under_prefix, ws_url
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+OWNER = "frameworks-owner"
+FRAMEWORKS = [fw.name for fw in builtin_frameworks()]
+#: Seconds to wait for a websocket message.
+WS_RECV_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class LaunchedApp:
+    framework: str
+    server: str
+    prefix: str
+    url: str
+    token: str
+    error: str = ""
+
+
+@pytest.fixture(scope="module")
+def framework_apps(hub: Hub, request: pytest.FixtureRequest) -> Iterator[dict[str, LaunchedApp]]:
+    """Launch the example app of every selected framework, in parallel; yield them ready (or with the error)."""
+    token = hub.token_for(OWNER)
+    selected = [
+        fw
+        for fw in FRAMEWORKS
+        if any(
+            getattr(item, "callspec", None) is not None and item.callspec.params.get("framework") == fw
+            for item in request.session.items
+            if item.module is request.module
+        )
+    ]
+
+    def launch(framework: str) -> LaunchedApp:
+        server = f"fw-{framework}"
+        url = hub.app_url(OWNER, server)
+        app = LaunchedApp(framework, server, urlsplit(url).path, url, token)
+        try:
+            hub.create_app(OWNER, server, example_spec(framework, EXAMPLES_FOLDER), token=token)
+            if framework != "jupyterlab":  # jupyterhub-singleuser is ready when the Hub says so
+                hub.wait_app(OWNER, server, token)
+        except AssertionError as exc:
+            return LaunchedApp(framework, server, app.prefix, url, token, error=str(exc))
+        return app
+
+    with ThreadPoolExecutor(max_workers=len(FRAMEWORKS)) as pool:
+        apps = dict(zip(selected, pool.map(launch, selected), strict=True))
+    yield apps
+    with ThreadPoolExecutor(max_workers=len(FRAMEWORKS)) as pool:
+        list(pool.map(lambda app: hub.stop_app(OWNER, app.server, remove=True), apps.values()))
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30.0) as c:
+        yield c
+
+
+def _launched(framework_apps: dict[str, LaunchedApp], framework: str) -> LaunchedApp:
+    app = framework_apps[framework]
+    if app.error:
+        pytest.fail(f"{framework} app did not start:\n{app.error}", pytrace=False)
+    return app
+
+
+def _auth(app: LaunchedApp) -> dict[str, str]:
+    return {"Authorization": f"token {app.token}"}
+
+
+def _page(client: httpx.Client, app: LaunchedApp, path: str = "") -> httpx.Response:
+    response = get_under_prefix(client, app.url + path, app.prefix, headers=_auth(app))
+    assert response.status_code == 200, (
+        f"GET {app.prefix}{path} answered {response.status_code} "
+        f"(location {response.headers.get('location')!r}): {response.text[:500]}"
+    )
+    return response
+
+
+# -- page checks, one per framework -------------------------------------------------------------
+
+
+def check_streamlit(client: httpx.Client, app: LaunchedApp) -> None:
+    # The HTML shell is static; the app's content arrives over the websocket (test_websocket).
+    page = _page(client, app)
+    assert '<div id="root">' in page.text
+    assert "static/js/index" in page.text
+    assert _page(client, app, "_stcore/health").text == "ok"
+
+
+def check_panel(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert "<title>Panel demo</title>" in page.text
+    assert '"token":' in page.text  # a Bokeh session was made for this page view
+
+
+def check_bokeh(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)  # / redirects to the single app's path, under the prefix
+    assert str(page.url).endswith(f"{app.prefix}bokeh_app")
+    assert "<title>Bokeh demo</title>" in page.text
+
+
+def check_voila(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert ">Voila demo<" in page.text
+    assert f'"baseUrl": "{app.prefix}"' in page.text
+
+
+def check_gradio(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert "Gradio demo" in page.text
+    config = _page(client, app, "config").json()
+    assert any(c.get("props", {}).get("value") == "# Gradio demo" for c in config["components"])
+    # The browser loads everything from ``root``: it must be the public address, under the prefix.
+    public_root = app.url.rstrip("/")
+    assert config["root"].rstrip("/") == public_root, f"Gradio's root is {config['root']!r}, not {public_root!r}"
+
+
+def check_dash(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert "<title>Dash demo</title>" in page.text
+    config = re.search(r'<script id="_dash-config" type="application/json">(.*?)</script>', page.text, re.S)
+    assert config is not None, "no _dash-config in the page"
+    # The browser asks for layout, dependencies and callbacks under this prefix.
+    assert json.loads(config.group(1))["requests_pathname_prefix"] == app.prefix
+    layout = _page(client, app, "_dash-layout").json()
+    assert "Dash demo" in json.dumps(layout)
+    update = client.post(
+        app.url + "_dash-update-component",
+        headers=_auth(app),
+        json={
+            "output": "square.children",
+            "outputs": {"id": "square", "property": "children"},
+            "inputs": [{"id": "number", "property": "value", "value": "12"}],
+            "changedPropIds": ["number.value"],
+        },
+    )
+    assert update.status_code == 200, update.text[:300]
+    assert "The square of 12 is 144" in update.text
+
+
+def check_fastapi(client: httpx.Client, app: LaunchedApp) -> None:
+    assert _page(client, app).json() == {"message": "FastAPI demo"}
+    assert _page(client, app, "square/7").json() == {"n": 7, "square": 49}
+    # root_path reaches the app: its docs point the browser at the public openapi.json.
+    docs = _page(client, app, "docs")
+    assert f"'{app.prefix}openapi.json'" in docs.text
+    assert _page(client, app, "openapi.json").json()["info"]["title"] == "FastAPI demo"
+
+
+def check_flask(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert "<h1>Flask demo</h1>" in page.text
+    link = re.search(r'href="([^"]+)"', page.text)
+    assert link is not None
+    assert link.group(1) == f"{app.prefix}square/7"  # url_for knows the prefix (SCRIPT_NAME)
+    square = client.get(app.url.rstrip("/").removesuffix(app.prefix.rstrip("/")) + link.group(1), headers=_auth(app))
+    assert square.text == "The square of 7 is 49"
+
+
+def check_command(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert "<h1>Command demo</h1>" in page.text
+    missing = client.get(app.url + "no-such-file.txt", headers=_auth(app))
+    assert missing.status_code == 404  # answered by http.server itself, path stripped of the prefix
+    assert "File not found" in missing.text
+
+
+def check_jupyterlab(client: httpx.Client, app: LaunchedApp) -> None:
+    status = _page(client, app, "api/status").json()
+    assert "started" in status
+    lab = _page(client, app, "lab")
+    assert "jupyter-config-data" in lab.text
+    assert f'"baseUrl": "{app.prefix}"' in lab.text
+
+
+PAGE_CHECKS: dict[str, Callable[[httpx.Client, LaunchedApp], None]] = {
+    "streamlit": check_streamlit,
+    "panel": check_panel,
+    "bokeh": check_bokeh,
+    "voila": check_voila,
+    "gradio": check_gradio,
+    "dash": check_dash,
+    "fastapi": check_fastapi,
+    "flask": check_flask,
+    "command": check_command,
+    "jupyterlab": check_jupyterlab,
+}
+
+
+def test_every_builtin_framework_is_covered() -> None:
+    assert set(PAGE_CHECKS) == set(FRAMEWORKS)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_page(framework: str, framework_apps: dict[str, LaunchedApp], client: httpx.Client) -> None:
+    PAGE_CHECKS[framework](client, _launched(framework_apps, framework))
+
+
+# -- websockets through the proxy -----------------------------------------------------------------
+
+
+def _connect(app: LaunchedApp, path: str, **kwargs: Any) -> Any:
+    """Open a websocket through configurable-http-proxy, like a same-origin page with a token."""
+    origin = app.url[: -len(app.prefix)]
+    return websockets.connect(
+        ws_url(app.url + path),
+        additional_headers=_auth(app),
+        origin=websockets.Origin(origin),
+        open_timeout=30,
+        **kwargs,
+    )
+
+
+async def _receive(ws: Any, until: Callable[[Any], bool], limit: int = 50) -> Any:
+    for _ in range(limit):
+        message = await asyncio.wait_for(ws.recv(), WS_RECV_TIMEOUT)
+        if until(message):
+            return message
+    raise AssertionError(f"no matching message in the first {limit}")
+
+
+async def ws_streamlit(client: httpx.Client, app: LaunchedApp) -> None:
+    rerun = BackMsg()
+    rerun.rerun_script.query_string = ""
+    rerun.rerun_script.page_script_hash = ""
+    async with _connect(app, "_stcore/stream", subprotocols=["streamlit"]) as ws:
+        assert ws.response.status_code == 101
+        await ws.send(rerun.SerializeToString())
+        await _receive(ws, lambda m: isinstance(m, bytes) and b"Streamlit demo" in m)
+
+
+async def _bokeh_session(client: httpx.Client, app: LaunchedApp, page_path: str, ws_path: str) -> None:
+    page = _page(client, app, page_path)
+    token = re.search(r'"token":"([^"]+)"', page.text)
+    assert token is not None, "no Bokeh session token in the page"
+    async with _connect(app, ws_path, subprotocols=["bokeh", token.group(1)]) as ws:
+        assert ws.response.status_code == 101
+        ack = json.loads(await asyncio.wait_for(ws.recv(), WS_RECV_TIMEOUT))
+        assert ack["msgtype"] == "ACK"
+
+
+async def ws_panel(client: httpx.Client, app: LaunchedApp) -> None:
+    await _bokeh_session(client, app, "", "ws")
+
+
+async def ws_bokeh(client: httpx.Client, app: LaunchedApp) -> None:
+    await _bokeh_session(client, app, "bokeh_app", "bokeh_app/ws")
+
+
+async def ws_voila(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    kernel = re.search(r'"kernelId": "([^"]+)"', page.text)
+    assert kernel is not None, "no kernel id in the Voila page"
+    async with _connect(app, f"api/kernels/{kernel.group(1)}/channels") as ws:
+        assert ws.response.status_code == 101
+        await _receive(ws, lambda m: json.loads(m).get("header", {}).get("msg_type") == "status")
+
+
+async def ws_jupyterlab(client: httpx.Client, app: LaunchedApp) -> None:
+    async with _connect(app, "api/events/subscribe") as ws:
+        assert ws.response.status_code == 101
+
+
+WS_CHECKS = {
+    "streamlit": ws_streamlit,
+    "panel": ws_panel,
+    "bokeh": ws_bokeh,
+    "voila": ws_voila,
+    "jupyterlab": ws_jupyterlab,
+}
+
+
+def test_websocket_frameworks_are_covered() -> None:
+    assert {fw.name for fw in builtin_frameworks() if fw.websocket} <= set(WS_CHECKS)
+
+
+@pytest.mark.parametrize("framework", list(WS_CHECKS))
+async def test_websocket(framework: str, framework_apps: dict[str, LaunchedApp], client: httpx.Client) -> None:
+    await WS_CHECKS[framework](client, _launched(framework_apps, framework))
