@@ -35,7 +35,7 @@ demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m hubapps.cli demo --state $(STATE)/demo --chp $(CURDIR)/node_modules/.bin/configurable-http-proxy
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check hubapps tests benchmarks
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
 unit: $(VENV)/.installed

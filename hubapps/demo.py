@@ -60,7 +60,7 @@ c.JupyterHub.load_roles = [
         "services": ["hubapps-demo-setup"],
     }}
 ]
-hubapps.install(c, spawner_class="simple", service_port={service_port})
+hubapps.install(c, spawner_class="simple", service_port={service_port}, grant_user_sharing=True)
 """
 
 

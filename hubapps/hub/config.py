@@ -92,6 +92,14 @@ class HubApps(Configurable):
         help="""Seconds an app may take to answer its ready check before its start is reported as
         failed. 0 uses each framework's own default (300 s for the built-ins).""",
     )
+    grant_user_sharing = Bool(
+        False,
+        config=True,
+        help="""Let every user share their apps: add the scopes sharing needs (shares!user,
+        read:users:name, read:groups:name) to JupyterHub's `user` role. Off by default, because it
+        changes the Hub's roles and lets users see the names of other users and groups; without it,
+        grant these scopes to the users or groups who may share (see docs/security.md).""",
+    )
     title = Unicode("Apps", config=True, help="Title of the launcher pages.")
     oauth_no_confirm = Bool(
         True,

@@ -24,7 +24,7 @@ from traitlets.utils.importstring import import_item
 from hubapps.hub.config import HubApps
 from hubapps.hub.spawner import make_spawner_class
 
-__all__ = ["SERVICE_ROLE_SCOPES", "USER_TOKEN_SCOPES", "install", "install_jhub_apps"]
+__all__ = ["SERVICE_ROLE_SCOPES", "USER_SHARING_SCOPES", "USER_TOKEN_SCOPES", "install", "install_jhub_apps"]
 
 log = logging.getLogger("hubapps")
 
@@ -50,6 +50,9 @@ USER_TOKEN_SCOPES: dict[str, str] = {
     "read:users:name": "offer user names when sharing (if the user may see them)",
     "read:groups:name": "offer group names when sharing (if the user may see them)",
 }
+
+#: What a user needs to share their own apps with users and groups by name.
+USER_SHARING_SCOPES = ("shares!user", "read:users:name", "read:groups:name")
 
 # Upstream c.JAppsConfig names and the HubApps trait each maps to (None: accepted, has no effect).
 _UPSTREAM_SETTINGS: dict[str, str | None] = {
@@ -159,8 +162,23 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
             "services": [name],
         }
     )
+    if hubapps.grant_user_sharing:
+        roles = _with_user_sharing(roles)
     c.JupyterHub.load_roles = roles
     return hubapps
+
+
+def _with_user_sharing(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add the sharing scopes to the ``user`` role, keeping whatever the admin put in it."""
+    out = [dict(r) for r in roles]
+    user_role = next((r for r in out if r.get("name") == "user"), None)
+    if user_role is None:
+        user_role = {"name": "user", "description": "JupyterHub's default user role, plus sharing apps"}
+        out.append(user_role)
+    scopes = list(user_role.get("scopes") or ["self"])
+    scopes += [s for s in USER_SHARING_SCOPES if s not in scopes]
+    user_role["scopes"] = scopes
+    return out
 
 
 def install_jhub_apps(

@@ -40,6 +40,26 @@ class HubAppsSpawnerMixin:
     _hubapps_base_cmd: list[str] | None = None
     _hubapps_registry: FrameworkRegistry | None = None
 
+    def _apply_user_options_default(self) -> Any:
+        """Validate app specs when JupyterHub applies user options (5.3+), before ``start``.
+
+        JupyterHub turns a failure here into HTTP 400 for the request that started the server. An admin's
+        own ``apply_user_options`` replaces this hook; ``start`` validates again in any case. (The
+        ``_<trait>_default`` name is how traitlets finds a default defined on a plain mixin.)
+        """
+
+        def apply(spawner: HubAppsSpawnerMixin, options: Any) -> None:
+            if is_app_options(options):
+                spawner._hubapps_prepare()
+            elif options:
+                spawner.log.warning(  # type: ignore[attr-defined]
+                    "Received unhandled user_options for %s: %s",
+                    spawner._log_name,  # type: ignore[attr-defined]
+                    ", ".join(str(k)[:50] for k in list(options)[:20]),
+                )
+
+        return apply
+
     @property
     def hubapps(self) -> HubApps:
         return HubApps(config=self.config)  # type: ignore[attr-defined]

@@ -62,12 +62,12 @@ c.JupyterHub.load_roles = [
         ],
         "services": ["test-admin"],
     },
-    # Sharing is not part of JupyterHub's default "self" scopes; Hubs that let users share grant it,
-    # with the right to name the users and groups they share with.
-    {"name": "user", "scopes": ["self", "shares!user", "read:users:name", "read:groups:name"]},
 ]
 
-hubapps.install(c, spawner_class="simple", service_port=int(env["HUBAPPS_TEST_SERVICE_PORT"]))
+# grant_user_sharing adds shares!user, read:users:name and read:groups:name to the user role.
+hubapps.install(
+    c, spawner_class="simple", service_port=int(env["HUBAPPS_TEST_SERVICE_PORT"]), grant_user_sharing=True
+)
 
 c.SimpleLocalProcessSpawner.home_dir_template = str(tmp / "home" / "{username}")
 # Framework apps are slow to start on a small machine, and the tests start ten at once.

@@ -186,3 +186,22 @@ def test_upstream_install_jhub_apps_maps_settings(caplog: pytest.LogCaptureFixtu
     assert c.HubApps.blocked_frameworks == ["jupyterlab"]
     assert "python_exec has no effect" in caplog.text
     assert "bogus_setting is unknown" in caplog.text
+
+
+def test_user_sharing_is_granted_only_when_asked() -> None:
+    c = Config()
+    hubapps.install(c)
+    assert not [r for r in c.JupyterHub.load_roles if r["name"] == "user"], "the user role is untouched"
+    c = Config()
+    c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", "read:groups"]}]
+    hubapps.install(c, grant_user_sharing=True)
+    user_role = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert user_role["scopes"][:2] == ["self", "read:groups"]
+    assert {"shares!user", "read:users:name", "read:groups:name"} <= set(user_role["scopes"])
+
+
+async def test_specs_are_refused_when_the_hub_applies_user_options() -> None:
+    spawner = make(spec(env={"LD_PRELOAD": "x"}))
+    with pytest.raises(web.HTTPError) as info:
+        await spawner._run_apply_user_options(spawner.user_options)
+    assert "LD_PRELOAD" in info.value.log_message % info.value.args
