@@ -101,6 +101,20 @@ class HubApps(Configurable):
         grant these scopes to the users or groups who may share (see docs/security.md).""",
     )
     title = Unicode("Apps", config=True, help="Title of the launcher pages.")
+    proxy_url = Unicode(
+        config=True,
+        help="""URL at which the launcher service reaches apps (/user/<owner>/<app>/...) to show their
+        status and logs: the Hub's public proxy as seen from the service. Defaults to
+        c.JupyterHub.bind_url with a wildcard host replaced by 127.0.0.1; on Kubernetes set it to the
+        proxy's in-cluster URL (for example http://proxy-public).""",
+    )
+    database_url = Unicode(
+        "sqlite:///hubapps.sqlite",
+        config=True,
+        help="""Database of the launcher service (its directory of shared and public apps). A relative
+        SQLite path is relative to the folder JupyterHub runs in. Use a PostgreSQL URL when the
+        service runs with several replicas.""",
+    )
     oauth_no_confirm = Bool(
         True,
         config=True,
@@ -148,4 +162,6 @@ class HubApps(Configurable):
             "allow_public_apps": self.allow_public_apps,
             "title": self.title,
             "hub_request_timeout": self.hub_request_timeout,
+            "proxy_url": self.proxy_url,
+            "database_url": self.database_url,
         }

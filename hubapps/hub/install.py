@@ -17,6 +17,7 @@ import logging
 import sys
 from importlib.metadata import entry_points
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from traitlets.config import Config
 from traitlets.utils.importstring import import_item
@@ -39,6 +40,8 @@ SERVICE_ROLE_SCOPES: dict[str, str] = {
 #: intersects it with what the user actually holds, so this never grants anything by itself.
 USER_TOKEN_SCOPES: dict[str, str] = {
     "read:users:name!user": "know who is logged in",
+    "read:servers": "admins: see everyone's apps (others hold only their own, so get only their own)",
+    "servers": "admins: manage everyone's apps (others hold only their own, so get only their own)",
     "read:users:groups!user": "know the user's groups (group shares)",
     "read:servers!user": "list the user's own apps and their state",
     "servers!user": "create, start, stop, edit and delete the user's own apps",
@@ -114,6 +117,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
             known_list = ", ".join(sorted(known))
             raise TypeError(f"hubapps.install() got an unknown setting {key!r}; known: {known_list}")
         c.HubApps[key] = value
+    if "proxy_url" not in c.HubApps:
+        c.HubApps.proxy_url = _default_proxy_url(c)
     hubapps = HubApps(config=c)
 
     if spawner_class is None and "spawner_class" in c.JupyterHub:
@@ -124,7 +129,7 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     name = hubapps.service_name
     services = [s for s in _configured(c, "services") if s.get("name") != name]
     env = dict(hubapps.service_environment)
-    env["HUBAPPS_SETTINGS"] = json.dumps(hubapps.service_settings())
+    env["HUBAPPS_SETTINGS"] = json.dumps({**hubapps.service_settings(), "profiles": _profiles(c)})
     services.append(
         {
             "name": name,
@@ -162,23 +167,67 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
             "services": [name],
         }
     )
+    # Every user may use the launcher itself; sharing only when the admin says so.
+    user_scopes = [f"access:services!service={name}"]
     if hubapps.grant_user_sharing:
-        roles = _with_user_sharing(roles)
-    c.JupyterHub.load_roles = roles
+        user_scopes += list(USER_SHARING_SCOPES)
+    c.JupyterHub.load_roles = _with_user_scopes(roles, user_scopes)
     return hubapps
 
 
-def _with_user_sharing(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add the sharing scopes to the ``user`` role, keeping whatever the admin put in it."""
+def _with_user_scopes(roles: list[dict[str, Any]], added: list[str]) -> list[dict[str, Any]]:
+    """Add scopes to JupyterHub's ``user`` role, keeping whatever the admin put in it.
+
+    Roles apply to all users only through the ``user`` role, so this is the one place to grant them.
+    An admin who defines the ``user`` role after calling ``install()`` must include these scopes.
+    """
     out = [dict(r) for r in roles]
     user_role = next((r for r in out if r.get("name") == "user"), None)
     if user_role is None:
-        user_role = {"name": "user", "description": "JupyterHub's default user role, plus sharing apps"}
+        user_role = {"name": "user", "description": "Standard user privileges, and using the app launcher"}
         out.append(user_role)
     scopes = list(user_role.get("scopes") or ["self"])
-    scopes += [s for s in USER_SHARING_SCOPES if s not in scopes]
+    scopes += [s for s in added if s not in scopes]
     user_role["scopes"] = scopes
     return out
+
+
+def _profiles(c: Config) -> list[dict[str, str]]:
+    """KubeSpawner profiles (a static list) as the service offers them; a callable list stays Hub-side."""
+    profiles = c.KubeSpawner.get("profile_list", None) if "KubeSpawner" in c else None
+    if not isinstance(profiles, list):
+        return []
+    out = []
+    for profile in profiles:
+        if isinstance(profile, dict) and profile.get("slug"):
+            out.append(
+                {
+                    "slug": str(profile["slug"]),
+                    "display_name": str(profile.get("display_name", profile["slug"])),
+                    "description": str(profile.get("description", "")),
+                }
+            )
+    return out
+
+
+def _default_proxy_url(c: Config) -> str:
+    """Where the service reaches apps: the Hub's public proxy, from ``bind_url`` (or ip/port/base_url)."""
+    hub = c.JupyterHub
+    bind_url = hub.get("bind_url", None)
+    if not isinstance(bind_url, str) or not bind_url:
+        ip = hub.get("ip", None)
+        port = hub.get("port", None)
+        base_url = hub.get("base_url", None)
+        bind_url = f"http://{ip if isinstance(ip, str) else ''}:{port if isinstance(port, int) else 8000}"
+        bind_url += base_url if isinstance(base_url, str) else "/"
+    parts = urlsplit(bind_url)
+    host = parts.hostname or ""
+    if host in {"", "0.0.0.0", "::", "*"}:
+        host = "127.0.0.1"
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme or "http", netloc, "", "", "")).rstrip("/")
 
 
 def install_jhub_apps(

@@ -1,55 +1,96 @@
-"""The launcher service application.
+"""The launcher service application: ``create_app()`` is the uvicorn factory the Hub starts.
 
-This is the foundation's cut: health, the enabled frameworks and the current user, with
-``Authorization: token`` checked against the Hub. The full REST API and the pages build on it.
+Layout (one router per resource, everything under the service prefix):
+
+=============================  =====================================================================
+``<prefix>health``             liveness (no Hub call, no auth)
+``<prefix>oauth_login`` …      Hub OAuth login, callback, logout (:mod:`hubapps.service.auth`)
+``<prefix>api/…``              the REST API (:mod:`hubapps.service.routes`); OpenAPI at ``api/docs``
+``<prefix>create-app``         the create form (also opened by the jupyterlab-jhub-apps extension)
+``<prefix>server/…``           upstream JHub Apps' JSON routes, kept as aliases
+=============================  =====================================================================
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
-from jupyterhub.services.auth import HubAuth
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from hubapps import __version__
 from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.service.auth import login_router
+from hubapps.service.directory import AppDirectory
+from hubapps.service.errors import install_error_handlers
+from hubapps.service.hub import HubClient
+from hubapps.service.middleware import BodyLimit, RequestContext
+from hubapps.service.routes import apps, meta, pages, shares
+from hubapps.service.security import CookieSealer
 from hubapps.service.settings import ServiceSettings
 
 __all__ = ["create_app"]
 
+log = logging.getLogger("hubapps.service")
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+
+def _cookie_secret(settings: ServiceSettings) -> bytes:
+    secret = settings.cookie_secret.get_secret_value() or settings.api_token.get_secret_value()
+    if not secret:
+        raise RuntimeError(
+            "the service needs JUPYTERHUB_API_TOKEN or HUBAPPS_COOKIE_SECRET (is it started by the Hub?)"
+        )
+    return hashlib.sha256(b"hubapps-service-secret\x00" + secret.encode()).digest()
+
+
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def close_form(request: Request) -> AsyncIterator[None]:
+    """Close uploaded files of a form read by the XSRF check or a route, once the request is done."""
+    try:
+        yield
+    finally:
+        if request.headers.get("content-type", "").startswith(_FORM_TYPES):
+            with contextlib.suppress(Exception):
+                form = await request.form()
+                await form.close()
+
+
+def create_app(
+    settings: ServiceSettings | None = None,
+    *,
+    hub_transport: httpx.AsyncBaseTransport | None = None,
+    registry: FrameworkRegistry | None = None,
+) -> FastAPI:
+    """Build the service. ``hub_transport`` lets tests put a fake Hub behind the client."""
     settings = settings or ServiceSettings.from_env()
-    registry = FrameworkRegistry.load().enabled(settings.allowed_frameworks, settings.blocked_frameworks)
-    hub_auth = HubAuth(api_url=settings.hub_api_url, cache_max_age=30)
+    registry = (registry or FrameworkRegistry.load()).enabled(settings.allowed_frameworks, settings.blocked_frameworks)
     prefix = settings.prefix.rstrip("/")
+    hub = HubClient(
+        settings.hub_url,
+        timeout=settings.hub_request_timeout,
+        user_cache_ttl=settings.user_cache_ttl,
+        shared_cache_ttl=settings.shared_cache_ttl,
+        max_entries=settings.cache_max_entries,
+        transport=hub_transport,
+        user_agent=f"hubapps-service/{__version__}",
+    )
+    directory = AppDirectory(settings.database_url, cache_ttl=settings.directory_cache_ttl)
 
-    async def current_user(authorization: Annotated[str, Header()] = "") -> dict[str, Any]:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() not in {"token", "bearer"} or not token:
-            raise HTTPException(403, "missing or malformed Authorization header")
-        model = await hub_auth.user_for_token(token, sync=False)
-        if not model or not hub_auth.check_scopes(hub_auth.access_scopes, model):
-            raise HTTPException(403, "token is not valid for this service")
-        return dict(model)
-
-    CurrentUser = Annotated[dict[str, Any], Depends(current_user)]
-    router = APIRouter(prefix=prefix)
-
-    @router.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
-
-    @router.get("/api/frameworks")
-    async def frameworks(user: CurrentUser) -> list[dict[str, Any]]:
-        return [
-            {"name": fw.name, "display_name": fw.display_name, "description": fw.description}
-            for fw in registry
-        ]
-
-    @router.get("/api/user")
-    async def me(user: CurrentUser) -> dict[str, Any]:
-        return {"name": user.get("name"), "groups": user.get("groups", []), "admin": user.get("admin", False)}
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await directory.open()
+        log.info("hubapps service %s at %s", __version__, settings.prefix)
+        try:
+            yield
+        finally:
+            await hub.aclose()
+            directory.close()
 
     app = FastAPI(
         title=f"hubapps {settings.title}",
@@ -57,6 +98,35 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         docs_url=f"{prefix}/api/docs",
         openapi_url=f"{prefix}/api/openapi.json",
         redoc_url=None,
+        lifespan=lifespan,
     )
-    app.include_router(router)
+    app.state.settings = settings
+    app.state.hub = hub
+    app.state.directory = directory
+    app.state.registry = registry
+    app.state.sealer = CookieSealer(_cookie_secret(settings))
+
+    service = APIRouter(prefix=prefix)
+
+    @service.get("/health", tags=["meta"], summary="Liveness (no Hub call)")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @service.get("/status", include_in_schema=False)  # upstream's health URL
+    async def status() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(close_form)])
+    api.include_router(meta.router)
+    api.include_router(apps.router)
+    api.include_router(shares.router)
+    service.include_router(api)
+    service.include_router(pages.pages_router)
+    service.include_router(pages.compat_router)
+    app.include_router(service)
+    app.include_router(login_router(settings))
+
+    install_error_handlers(app)
+    app.add_middleware(RequestContext, api_prefix=f"{prefix}/api")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

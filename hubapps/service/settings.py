@@ -1,12 +1,18 @@
-"""The service's settings: what the Hub passed in ``HUBAPPS_SETTINGS`` plus the service env."""
+"""The service's settings: what the Hub passed in ``HUBAPPS_SETTINGS`` plus the service env.
+
+Every limit the service applies is a named field here with a safe default, so tests and admins can
+see (and change) it in one place. Nothing is read from the environment at import time:
+:meth:`ServiceSettings.from_env` is called by :func:`hubapps.service.app.create_app`.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 __all__ = ["ServiceSettings"]
 
@@ -14,22 +20,111 @@ __all__ = ["ServiceSettings"]
 class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    # -- what the Hub tells every managed service ---------------------------------------------------
     service_name: str = "japps"
+    #: URL prefix the service is mounted at (``JUPYTERHUB_SERVICE_PREFIX``).
     prefix: str = "/services/japps/"
+    #: The Hub's REST API as the service reaches it (``JUPYTERHUB_API_URL``).
     hub_api_url: str = "http://127.0.0.1:8081/hub/api"
+    #: The Hub's URL prefix as browsers see it (``JUPYTERHUB_BASE_URL`` + ``hub/``).
+    hub_prefix: str = "/hub/"
+    #: The service's own token (``JUPYTERHUB_API_TOKEN``); also the OAuth client secret.
+    api_token: SecretStr = SecretStr("")
+    #: OAuth client id (``JUPYTERHUB_CLIENT_ID``), usually ``service-<name>``.
+    client_id: str = "service-japps"
+    #: Where the Hub sends the browser back after login (``JUPYTERHUB_OAUTH_CALLBACK_URL``).
+    oauth_callback_url: str = "/services/japps/oauth_callback"
+    #: Scopes a token must hold to use the service (``JUPYTERHUB_OAUTH_ACCESS_SCOPES``).
+    access_scopes: list[str] = ["access:services!service=japps"]
+    #: Public URL of the Hub (``JUPYTERHUB_PUBLIC_URL``), if the admin set one: https → Secure cookies.
+    public_url: str = ""
+    #: URL at which the service reaches apps (``/user/<owner>/<app>/...``): the Hub's proxy. Empty: the
+    #: origin of ``public_url``; when both are empty, app logs and live status are unavailable.
+    proxy_url: str = ""
+
+    # -- admin settings (HubApps traits) --------------------------------------------------------------
     allowed_frameworks: list[str] = []
     blocked_frameworks: list[str] = []
     environments: list[str] = []
+    profiles: list[dict[str, str]] = []
     allow_public_apps: bool = True
     title: str = "Apps"
-    hub_request_timeout: float = 10.0
+    #: Seconds any one Hub API call may take before the request answers 503.
+    hub_request_timeout: float = Field(10.0, gt=0)
+    #: Database of the app directory (public and shared apps' names and descriptions).
+    database_url: str = "sqlite:///hubapps-service.sqlite"
+    #: Secret for the login and XSRF cookies. Empty: derived from ``api_token`` (cookies then end
+    #: when the Hub restarts and issues the service a new token; users log in again silently).
+    cookie_secret: SecretStr = SecretStr("")
+
+    # -- limits ------------------------------------------------------------------------------------
+    #: Largest request body accepted (bytes); larger bodies answer 413 before they are read.
+    max_body_bytes: int = Field(256 * 1024, gt=0)
+    #: Seconds a token's user model (identity, scopes, servers) is reused before asking the Hub again.
+    user_cache_ttl: float = Field(5.0, ge=0)
+    #: Seconds the list of apps shared with a user is reused.
+    shared_cache_ttl: float = Field(30.0, ge=0)
+    #: Seconds the public app directory is reused by a worker before re-reading the database.
+    directory_cache_ttl: float = Field(5.0, ge=0)
+    #: Most entries cached per cache (oldest evicted first).
+    cache_max_entries: int = Field(10_000, gt=0)
+    #: Default and largest page size of app listings.
+    page_default: int = Field(50, gt=0)
+    page_max: int = Field(500, gt=0)
+    #: Seconds a stop request waits for the Hub before answering 202 and letting the Hub finish.
+    stop_wait: float = Field(0.5, ge=0)
+    #: Seconds a start request waits for the Hub before answering 202 (the Hub goes on starting it).
+    start_wait: float = Field(1.0, ge=0)
+    #: Seconds a restart may wait for the old server to stop before giving up.
+    restart_timeout: float = Field(120.0, gt=0)
+    #: Log lines returned by the logs endpoint at most.
+    log_lines_max: int = Field(1000, gt=0)
+    #: Seconds a login may take between leaving for the Hub and coming back.
+    oauth_state_max_age: int = Field(600, gt=0)
+    #: Lifetime of the login cookie (seconds); the Hub token inside may expire sooner.
+    cookie_max_age: int = Field(8 * 3600, gt=0)
+
+    @property
+    def hub_url(self) -> str:
+        """The Hub's API root without a trailing slash."""
+        return self.hub_api_url.rstrip("/")
+
+    @property
+    def app_proxy_url(self) -> str:
+        """Origin at which apps are reached, or "" when unknown."""
+        if self.proxy_url:
+            return self.proxy_url.rstrip("/")
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            return f"{parts.scheme}://{parts.netloc}"
+        return ""
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https:")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
         env = os.environ if environ is None else environ
         data = json.loads(env.get("HUBAPPS_SETTINGS", "{}") or "{}")
-        if "JUPYTERHUB_SERVICE_PREFIX" in env:
-            data["prefix"] = env["JUPYTERHUB_SERVICE_PREFIX"]
-        if "JUPYTERHUB_API_URL" in env:
-            data["hub_api_url"] = env["JUPYTERHUB_API_URL"]
+        mapping = {
+            "JUPYTERHUB_SERVICE_PREFIX": "prefix",
+            "JUPYTERHUB_API_URL": "hub_api_url",
+            "JUPYTERHUB_API_TOKEN": "api_token",
+            "JUPYTERHUB_CLIENT_ID": "client_id",
+            "JUPYTERHUB_OAUTH_CALLBACK_URL": "oauth_callback_url",
+            "JUPYTERHUB_PUBLIC_URL": "public_url",
+            "HUBAPPS_COOKIE_SECRET": "cookie_secret",
+        }
+        for var, key in mapping.items():
+            if env.get(var):
+                data[key] = env[var]
+        if env.get("JUPYTERHUB_SERVICE_NAME"):
+            data["service_name"] = env["JUPYTERHUB_SERVICE_NAME"]
+        if env.get("JUPYTERHUB_BASE_URL"):
+            data["hub_prefix"] = env["JUPYTERHUB_BASE_URL"].rstrip("/") + "/hub/"
+        if env.get("JUPYTERHUB_OAUTH_ACCESS_SCOPES"):
+            data["access_scopes"] = json.loads(env["JUPYTERHUB_OAUTH_ACCESS_SCOPES"])
+        if "prefix" in data and "oauth_callback_url" not in data:
+            data["oauth_callback_url"] = data["prefix"].rstrip("/") + "/oauth_callback"
         return cls.model_validate(data)

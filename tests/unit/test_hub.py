@@ -188,10 +188,11 @@ def test_upstream_install_jhub_apps_maps_settings(caplog: pytest.LogCaptureFixtu
     assert "bogus_setting is unknown" in caplog.text
 
 
-def test_user_sharing_is_granted_only_when_asked() -> None:
+def test_users_may_use_the_launcher_but_share_only_when_asked() -> None:
     c = Config()
     hubapps.install(c)
-    assert not [r for r in c.JupyterHub.load_roles if r["name"] == "user"], "the user role is untouched"
+    user_role = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert user_role["scopes"] == ["self", "access:services!service=japps"]
     c = Config()
     c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", "read:groups"]}]
     hubapps.install(c, grant_user_sharing=True)
@@ -205,3 +206,14 @@ async def test_specs_are_refused_when_the_hub_applies_user_options() -> None:
     with pytest.raises(web.HTTPError) as info:
         await spawner._run_apply_user_options(spawner.user_options)
     assert "LD_PRELOAD" in info.value.log_message % info.value.args
+
+
+def test_service_settings_carry_proxy_url_and_profiles() -> None:
+    c = Config()
+    c.JupyterHub.bind_url = "http://0.0.0.0:8123/base/"
+    c.KubeSpawner.profile_list = [{"slug": "gpu", "display_name": "GPU"}, {"display_name": "no slug"}]
+    hubapps.install(c, database_url="postgresql://db/hubapps")
+    settings = json.loads(c.JupyterHub.services[0]["environment"]["HUBAPPS_SETTINGS"])
+    assert settings["proxy_url"] == "http://127.0.0.1:8123"
+    assert settings["database_url"] == "postgresql://db/hubapps"
+    assert settings["profiles"] == [{"slug": "gpu", "display_name": "GPU", "description": ""}]

@@ -1,0 +1,212 @@
+"""Apps as the API shows them: built from Hub server models, shares and the app directory.
+
+Pure functions (no I/O), so the listing rules — what is owned, shared or public, how filters, search,
+sort and pages work — are unit-tested without a Hub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from hubapps.core.errors import SpecError
+from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
+from hubapps.service.directory import DirectoryEntry
+from hubapps.service.schemas import Access, AppPublic, AppState
+from hubapps.service.settings import ServiceSettings
+
+__all__ = [
+    "SORT_KEYS",
+    "app_from_entry",
+    "app_from_server",
+    "app_from_share",
+    "app_url",
+    "build_spec",
+    "directory_entry",
+    "page_of",
+    "server_state",
+]
+
+#: Sort keys of the listing (prefix with '-' for descending).
+SORT_KEYS = ("name", "last_activity", "owner", "framework", "state")
+
+
+def app_url(settings: ServiceSettings, owner: str, server: str) -> str:
+    base = settings.hub_prefix[: -len("hub/")] if settings.hub_prefix.endswith("hub/") else "/"
+    return f"{base}user/{quote(owner, safe='')}/{quote(server, safe='')}/"
+
+
+def server_state(model: Mapping[str, Any]) -> AppState:
+    pending = model.get("pending")
+    if pending == "spawn":
+        return "starting"
+    if pending == "stop":
+        return "stopping"
+    if model.get("ready"):
+        return "running"
+    return "stopped"
+
+
+def _spec_of(options: object) -> AppSpec | None:
+    try:
+        return parse_user_options(options)
+    except SpecError:
+        return None
+
+
+def app_from_server(
+    settings: ServiceSettings,
+    owner: str,
+    name: str,
+    model: Mapping[str, Any],
+    access: Access,
+    *,
+    include_all: bool = False,
+) -> AppPublic | None:
+    """An app from a Hub server model; None for a server that is not an app (unless ``include_all``)."""
+    options = model.get("user_options") or {}
+    is_app = is_app_options(options)
+    if not is_app and not include_all:
+        return None
+    spec = _spec_of(options) if is_app else None
+    raw: dict[str, Any] = options if isinstance(options, dict) else {}
+    display = (
+        (spec.display_name if spec else None)
+        or model.get("display_name")
+        or raw.get("display_name")
+        or name
+        or "JupyterLab"
+    )
+    return AppPublic(
+        id=f"{owner}/{name}",
+        owner=owner,
+        name=name,
+        display_name=str(display),
+        description=spec.description if spec else str(raw.get("description") or ""),
+        framework=spec.framework if spec else str(raw.get("framework") or ("jupyterlab" if not is_app else "")),
+        access=access,
+        state=server_state(model),
+        ready=bool(model.get("ready")),
+        public=bool(spec.public) if spec else bool(raw.get("public")),
+        keep_alive=bool(spec.keep_alive) if spec else False,
+        url=str(model.get("url") or app_url(settings, owner, name)),
+        thumbnail=spec.thumbnail if spec else "",
+        last_activity=model.get("last_activity"),
+        started=model.get("started"),
+        is_app=is_app,
+        spec=(spec.to_user_options() if spec else dict(raw)) if access in ("owned", "admin") else None,
+    )
+
+
+def app_from_share(
+    settings: ServiceSettings, share_server: Mapping[str, Any], entry: DirectoryEntry | None
+) -> AppPublic:
+    """An app shared with the caller (``server`` part of a Hub share model), named from the directory."""
+    owner = str((share_server.get("user") or {}).get("name", ""))
+    name = str(share_server.get("name", ""))
+    return AppPublic(
+        id=f"{owner}/{name}",
+        owner=owner,
+        name=name,
+        display_name=entry.display_name if entry else name,
+        description=entry.description if entry else "",
+        framework=entry.framework if entry else "",
+        access="shared",
+        state="running" if share_server.get("ready") else "stopped",
+        ready=bool(share_server.get("ready")),
+        public=entry.public if entry else False,
+        url=str(share_server.get("url") or app_url(settings, owner, name)),
+        thumbnail=entry.thumbnail if entry else "",
+    )
+
+
+def app_from_entry(settings: ServiceSettings, entry: DirectoryEntry) -> AppPublic:
+    """A public app of another user (its state is not known without reading the owner's servers)."""
+    return AppPublic(
+        id=f"{entry.owner}/{entry.server}",
+        owner=entry.owner,
+        name=entry.server,
+        display_name=entry.display_name,
+        description=entry.description,
+        framework=entry.framework,
+        access="public",
+        state="unknown",
+        public=True,
+        url=app_url(settings, entry.owner, entry.server),
+        thumbnail=entry.thumbnail,
+    )
+
+
+def directory_entry(owner: str, server: str, spec: AppSpec) -> DirectoryEntry:
+    return DirectoryEntry(
+        owner=owner,
+        server=server,
+        display_name=spec.display_name,
+        description=spec.description,
+        framework=spec.framework,
+        thumbnail=spec.thumbnail,
+        public=spec.public,
+    )
+
+
+def build_spec(fields: Mapping[str, Any], settings: ServiceSettings, registry: FrameworkRegistry) -> AppSpec:
+    """Validate a submitted spec with the core rules plus this installation's choices.
+
+    Raises :class:`SpecError` naming the field: unknown or disabled framework, an environment or
+    profile the admin did not offer, ``public`` when public apps are off.
+    """
+    data = {k: v for k, v in fields.items() if k not in ("start", "restart")}
+    data["spec_version"] = 1
+    spec = parse_user_options(data)
+    registry.get(spec.framework)
+    if spec.public and not settings.allow_public_apps:
+        raise SpecError("public", "public apps are turned off on this Hub")
+    if spec.python_env and spec.python_env not in settings.environments:
+        raise SpecError("python_env", "is not one of the environments this Hub offers")
+    if spec.profile and spec.profile not in {p.get("slug", "") for p in settings.profiles}:
+        raise SpecError("profile", "is not one of the profiles this Hub offers")
+    return spec
+
+
+def _matches(app: AppPublic, q: str) -> bool:
+    q = q.casefold()
+    return any(q in text.casefold() for text in (app.display_name, app.description, app.name, app.owner, app.framework))
+
+
+def page_of(
+    apps: Iterable[AppPublic],
+    *,
+    access: set[str] | None = None,
+    framework: str | None = None,
+    state: str | None = None,
+    q: str | None = None,
+    sort: str = "name",
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[AppPublic], int]:
+    """Filter, search, sort and cut one page; returns the page and the number of matches."""
+    selected = [
+        a
+        for a in apps
+        if (not access or a.access in access)
+        and (not framework or a.framework == framework)
+        and (not state or a.state == state)
+        and (not q or _matches(a, q))
+    ]
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+
+    def sort_key(a: AppPublic) -> tuple[str, str, str]:
+        value: str = {
+            "name": a.display_name.casefold(),
+            "last_activity": a.last_activity or "",
+            "owner": a.owner.casefold(),
+            "framework": a.framework,
+            "state": a.state,
+        }[key]
+        return (value, a.owner, a.name)
+
+    selected.sort(key=sort_key, reverse=descending)
+    return selected[offset : offset + limit], len(selected)

@@ -1,0 +1,261 @@
+"""Who is calling: Hub OAuth login for browsers, ``Authorization: token`` for scripts.
+
+- ``GET <prefix>oauth_login?next=…`` sends the browser to the Hub's ``/hub/api/oauth2/authorize`` with
+  a random ``state`` and a PKCE challenge, both kept in a sealed, short-lived cookie.
+- ``GET <prefix>oauth_callback`` checks ``state`` against that cookie (missing → 400, mismatch → 403),
+  exchanges the code (with the PKCE verifier) for the user's token, and keeps the token in a sealed
+  HttpOnly, SameSite=Lax cookie (Secure on https); ``next`` is limited to same-origin paths.
+- Every API call then carries either that cookie or ``Authorization: token <Hub token>``. Writes
+  (anything but GET/HEAD/OPTIONS) authenticated by the cookie need the session's XSRF token in the
+  ``X-XSRFToken`` header or an ``_xsrf`` form field, JSON and multipart alike, and are refused when the
+  browser says the request is cross-site. Token-authenticated requests need no XSRF token.
+
+A token is accepted when it holds the service's access scope (tokens made by this login do), or when it
+may already read its owner's servers on the Hub (a user's own API token): the service only ever acts
+with the caller's token, so it never lets a token do more than the Hub allows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from jupyterhub.services.auth import check_scopes
+
+from hubapps.service.errors import BadRequest, Forbidden, NotAuthenticated, safe_log
+from hubapps.service.hub import HubClient
+from hubapps.service.security import CookieSealer, pkce_pair, validate_next_url
+from hubapps.service.settings import ServiceSettings
+
+__all__ = [
+    "XSRF_HEADER",
+    "CurrentUser",
+    "Identity",
+    "current_user",
+    "login_router",
+    "optional_user",
+]
+
+log = logging.getLogger("hubapps.service.auth")
+
+XSRF_HEADER = "X-XSRFToken"
+_XSRF_HEADERS = (XSRF_HEADER, "X-CSRFToken")
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The caller: their Hub user model, the token the service acts with, and how they came in."""
+
+    name: str
+    token: str
+    via: str  # "token" or "cookie"
+    model: dict[str, Any] = field(repr=False)
+    session_id: str = ""
+
+    @property
+    def admin(self) -> bool:
+        return bool(self.model.get("admin"))
+
+    @property
+    def groups(self) -> list[str]:
+        return list(self.model.get("groups") or [])
+
+    @property
+    def scopes(self) -> set[str]:
+        return set(self.model.get("scopes") or [])
+
+    @property
+    def servers(self) -> dict[str, dict[str, Any]]:
+        servers = self.model.get("servers") or {}
+        return servers if isinstance(servers, dict) else {}
+
+
+def _state(request: Request) -> Any:
+    return request.app.state
+
+
+def login_cookie_name(settings: ServiceSettings) -> str:
+    return settings.client_id
+
+
+def state_cookie_name(settings: ServiceSettings) -> str:
+    return settings.client_id + "-oauth-state"
+
+
+def _secure(request: Request, settings: ServiceSettings) -> bool:
+    return settings.secure_cookies or request.url.scheme == "https"
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() in ("token", "bearer") and token.strip():
+        return token.strip()
+    return None
+
+
+async def _xsrf_from_request(request: Request) -> str | None:
+    for name in _XSRF_HEADERS:
+        value = request.headers.get(name)
+        if value:
+            return value
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form()
+        field = form.get("_xsrf")
+        return field if isinstance(field, str) else None
+    return None
+
+
+def _allowed(model: dict[str, Any], settings: ServiceSettings) -> bool:
+    scopes = set(model.get("scopes") or [])
+    if check_scopes(settings.access_scopes, scopes):
+        return True
+    name = model.get("name", "")
+    return bool({"read:servers", f"read:servers!user={name}", "admin:servers"} & scopes)
+
+
+async def resolve_identity(request: Request, *, check_xsrf: bool = True) -> Identity | None:
+    """The caller, or None when the request carries no credentials (bad credentials raise)."""
+    settings: ServiceSettings = _state(request).settings
+    hub: HubClient = _state(request).hub
+    token = _bearer(request)
+    via, session_id = "token", ""
+    if token is None:
+        sealer: CookieSealer = _state(request).sealer
+        payload = sealer.open(login_cookie_name(settings), request.cookies.get(login_cookie_name(settings)))
+        if payload is None:
+            return None
+        token, session_id, via = str(payload.get("t", "")), str(payload.get("s", "")), "cookie"
+        if check_xsrf and request.method not in _SAFE_METHODS:
+            site = request.headers.get("Sec-Fetch-Site")
+            if site is not None and site not in ("same-origin", "none"):
+                raise Forbidden("cross-site request refused")
+            if not sealer.check_xsrf(session_id, await _xsrf_from_request(request)):
+                raise Forbidden(f"missing or wrong XSRF token (send it in the {XSRF_HEADER} header or an _xsrf field)")
+    model = await hub.whoami(token)
+    if model is None or not _allowed(model, settings):
+        raise NotAuthenticated("the token is not valid for this service; log in again")
+    return Identity(name=str(model["name"]), token=token, via=via, model=model, session_id=session_id)
+
+
+async def current_user(request: Request) -> Identity:
+    identity = await resolve_identity(request)
+    if identity is None:
+        raise NotAuthenticated(
+            "log in through the Hub, or send 'Authorization: token <Hub API token>'",
+        )
+    return identity
+
+
+async def optional_user(request: Request) -> Identity | None:
+    try:
+        return await resolve_identity(request, check_xsrf=False)
+    except NotAuthenticated:
+        return None
+
+
+CurrentUser = Annotated[Identity, Depends(current_user)]
+
+
+# -- login routes -----------------------------------------------------------------------------------
+
+
+def login_router(settings: ServiceSettings) -> APIRouter:
+    prefix = settings.prefix.rstrip("/")
+    router = APIRouter(prefix=prefix, include_in_schema=False)
+
+    def cookie_kwargs(request: Request, max_age: int) -> dict[str, Any]:
+        return {
+            "path": settings.prefix,
+            "httponly": True,
+            "samesite": "lax",
+            "secure": _secure(request, settings),
+            "max_age": max_age,
+        }
+
+    @router.get("/oauth_login")
+    @router.get("/jhub-login")  # upstream JHub Apps' login URL
+    async def oauth_login(request: Request, next: str = "") -> Response:
+        host = request.headers.get("host", "")
+        target = validate_next_url(next, host=host, proto=request.url.scheme) or settings.prefix
+        if next and target != next:
+            log.warning("Refusing login redirect outside the Hub: %s", safe_log(next))
+        state = secrets.token_urlsafe(16)
+        verifier, challenge = pkce_pair()
+        sealer: CookieSealer = _state(request).sealer
+        value = sealer.seal(
+            state_cookie_name(settings), {"state": state, "next": target, "v": verifier}, settings.oauth_state_max_age
+        )
+        query = urlencode(
+            {
+                "client_id": settings.client_id,
+                "redirect_uri": settings.oauth_callback_url,
+                "response_type": "code",
+                "state": state,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
+        response = RedirectResponse(f"{settings.hub_prefix}api/oauth2/authorize?{query}", status_code=302)
+        response.set_cookie(state_cookie_name(settings), value, **cookie_kwargs(request, settings.oauth_state_max_age))
+        return response
+
+    @router.get("/oauth_callback")
+    async def oauth_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
+        if error:
+            raise BadRequest("the Hub refused the login; try again")
+        if not code or not state:
+            raise BadRequest("the login answer is missing its code or state; log in again")
+        sealer: CookieSealer = _state(request).sealer
+        saved = sealer.open(state_cookie_name(settings), request.cookies.get(state_cookie_name(settings)))
+        if saved is None or not secrets.compare_digest(str(saved.get("state", "")), state):
+            log.warning("OAuth state mismatch on login callback")
+            raise Forbidden("the login state does not match; log in again")
+        hub: HubClient = _state(request).hub
+        token = await hub.token_for_code(
+            code,
+            client_id=settings.client_id,
+            client_secret=settings.api_token.get_secret_value(),
+            redirect_uri=settings.oauth_callback_url,
+            code_verifier=str(saved.get("v", "")),
+        )
+        if token is None:
+            raise Forbidden("the Hub did not accept the login; log in again")
+        model = await hub.whoami(token, fresh=True)
+        if model is None:
+            raise Forbidden("the Hub did not accept the login; log in again")
+        log.info("Logged in: %s", safe_log(model.get("name")))
+        session_id = secrets.token_urlsafe(16)
+        response = RedirectResponse(str(saved.get("next") or settings.prefix), status_code=302)
+        response.set_cookie(
+            login_cookie_name(settings),
+            sealer.seal(login_cookie_name(settings), {"t": token, "s": session_id}, settings.cookie_max_age),
+            **cookie_kwargs(request, settings.cookie_max_age),
+        )
+        response.delete_cookie(state_cookie_name(settings), path=settings.prefix)
+        # Readable by the launcher's own scripts, which echo it in the X-XSRFToken header.
+        response.set_cookie(
+            "_xsrf",
+            sealer.xsrf_token(session_id),
+            path=settings.prefix,
+            samesite="lax",
+            secure=_secure(request, settings),
+            max_age=settings.cookie_max_age,
+        )
+        return response
+
+    @router.get("/logout")
+    async def logout(request: Request) -> Response:
+        response = RedirectResponse(f"{settings.hub_prefix}logout", status_code=302)
+        response.delete_cookie(login_cookie_name(settings), path=settings.prefix)
+        response.delete_cookie("_xsrf", path=settings.prefix)
+        return response
+
+    return router

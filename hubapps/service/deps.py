@@ -1,0 +1,72 @@
+"""Typed dependencies of the routes: the shared objects an app instance holds in ``app.state``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+
+from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.service.directory import AppDirectory
+from hubapps.service.errors import safe_log
+from hubapps.service.hub import HubClient
+from hubapps.service.settings import ServiceSettings
+
+__all__ = ["Directory", "Hub", "Registry", "Settings", "run_bounded"]
+
+log = logging.getLogger("hubapps.service")
+
+T = TypeVar("T")
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+def get_hub(request: Request) -> HubClient:
+    hub: HubClient = request.app.state.hub
+    return hub
+
+
+def get_directory(request: Request) -> AppDirectory:
+    directory: AppDirectory = request.app.state.directory
+    return directory
+
+
+def get_registry(request: Request) -> FrameworkRegistry:
+    registry: FrameworkRegistry = request.app.state.registry
+    return registry
+
+
+Settings = Annotated[ServiceSettings, Depends(get_settings)]
+Hub = Annotated[HubClient, Depends(get_hub)]
+Directory = Annotated[AppDirectory, Depends(get_directory)]
+Registry = Annotated[FrameworkRegistry, Depends(get_registry)]
+
+# Work that outlived its request (a slow stop finishing on the Hub); kept so it is not collected.
+_background: set[asyncio.Task[Any]] = set()
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("Background Hub call failed: %s", safe_log(type(task.exception()).__name__))
+
+
+async def run_bounded(work: Coroutine[Any, Any, T], wait: float) -> tuple[bool, T | None]:
+    """Run ``work``, waiting at most ``wait`` seconds; returns ``(done, result)``.
+
+    When the time is up the work goes on in the background (the Hub finishes a slow stop or start)
+    and the caller answers 202. Errors raised within ``wait`` propagate as usual.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return True, await asyncio.wait_for(asyncio.shield(task), wait)
+    except TimeoutError:
+        _background.add(task)
+        task.add_done_callback(_finished)
+        return False, None

@@ -1,0 +1,184 @@
+"""The service's errors, and the one place that turns errors into HTTP responses.
+
+Every error body has the same shape::
+
+    {"detail": "<readable message>", "field": "<dotted field or null>", "code": "<machine name>"}
+
+Messages are written here or in :mod:`hubapps.core` and are safe to show: they never carry a token,
+a cookie, the environment or a Hub model. The Hub's own error text is not passed on (it may name
+other users or servers); it is logged, truncated and repr'd.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hubapps.core.errors import HubAppsError, SpecError
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "Forbidden",
+    "HubUnavailable",
+    "InvalidInput",
+    "NotAuthenticated",
+    "NotFound",
+    "PayloadTooLarge",
+    "ServiceError",
+    "Throttled",
+    "install_error_handlers",
+    "safe_log",
+]
+
+log = logging.getLogger("hubapps.service")
+
+
+def safe_log(value: object, limit: int = 200) -> str:
+    """An untrusted value made fit for a log line: repr'd (no newlines) and truncated."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+class ServiceError(HubAppsError):
+    """Base of the errors the service answers with on purpose."""
+
+    status_code = 500
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+
+
+class BadRequest(ServiceError):
+    """The request as a whole cannot be read (bad JSON, bad encoding, bad form)."""
+
+    status_code = 400
+    code = "bad_request"
+
+
+class InvalidInput(ServiceError):
+    """The request was read, but a field broke a rule."""
+
+    status_code = 422
+    code = "invalid"
+
+
+class NotAuthenticated(ServiceError):
+    """No valid credentials (JupyterHub answers 403 here too; there is no WWW-Authenticate scheme)."""
+
+    status_code = 403
+    code = "not_authenticated"
+
+
+class Forbidden(ServiceError):
+    """Credentials are fine, but the request is not allowed as sent (missing XSRF token, cross-site)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ServiceError):
+    """The thing does not exist, or the caller may not see it: the two are never told apart."""
+
+    status_code = 404
+    code = "not_found"
+
+    def __init__(self, message: str = "not found", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+
+
+class Conflict(ServiceError):
+    """The app is in a state that does not allow this now (already running, still stopping, ...)."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    code = "too_large"
+
+
+class Throttled(ServiceError):
+    """The Hub refused to start more servers right now."""
+
+    status_code = 429
+    code = "throttled"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"the Hub is starting too many servers; try again in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
+
+
+class HubUnavailable(ServiceError):
+    """The Hub did not answer in time, or failed."""
+
+    status_code = 503
+    code = "hub_unavailable"
+
+    def __init__(self, message: str = "the Hub is not answering; try again shortly") -> None:
+        super().__init__(message, headers={"Retry-After": "5"})
+
+
+def error_response(
+    status: int, message: str, *, code: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": message, "field": field, "code": code}, status_code=status, headers=headers)
+
+
+def _validation_error(exc: RequestValidationError) -> tuple[int, str, str | None]:
+    """Pick the first problem of a FastAPI validation error, without echoing the input."""
+    errors = exc.errors()
+    if not errors:
+        return 422, "invalid request", None
+    first = errors[0]
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    if first.get("type") == "json_invalid":
+        return 400, "the body is not valid JSON", None
+    message = str(first.get("msg", "invalid value"))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if first.get("type") == "extra_forbidden":
+        message = "is not a known field"
+    return 422, message, ".".join(loc) or None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error the service can raise to its HTTP answer (the only place that does)."""
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(exc.status_code, exc.message, code=exc.code, field=exc.field, headers=exc.headers)
+
+    @app.exception_handler(SpecError)
+    async def _spec_error(request: Request, exc: SpecError) -> JSONResponse:
+        return error_response(422, exc.message, code="invalid", field=exc.field or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, message, field = _validation_error(exc)
+        return error_response(status, message, code="bad_request" if status == 400 else "invalid", field=field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Raised by the framework itself: unknown route (404), wrong method (405), body parse (400).
+        messages = {400: "the body could not be read", 404: "not found", 405: "method not allowed"}
+        message = messages.get(exc.status_code, "request failed")
+        return error_response(exc.status_code, message, code="http_error", headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("Unexpected error on %s %s", request.method, safe_log(request.url.path), exc_info=exc)
+        return error_response(500, "internal error", code="internal")

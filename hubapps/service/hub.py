@@ -1,0 +1,519 @@
+"""An async client for the JupyterHub REST API, acting with the caller's own token.
+
+Rules it keeps, because the upstream launcher broke each of them:
+
+- every call has a timeout, and a Hub that is slow or down becomes :class:`HubUnavailable` (503);
+- every listing is paginated (JupyterHub's ``application/jupyterhub-pagination+json``);
+- one user's servers come from **one** call (``GET /user`` or ``GET /users/{name}`` with
+  ``include_stopped_servers``), never from a listing of every user;
+- a token's user model and the list of apps shared with a user are cached for a few seconds
+  (:attr:`ServiceSettings.user_cache_ttl`, :attr:`ServiceSettings.shared_cache_ttl`), and dropped
+  when the service itself changes that user's servers;
+- every call is counted in the current request's :class:`CallCounter`, which the app returns as the
+  ``X-Hubapps-Hub-Calls`` response header (tests and the benchmark read it).
+
+The Hub's answers are mapped onto :mod:`hubapps.service.errors`: 403 and 404 both become
+:class:`NotFound`, so a caller cannot tell "not yours" from "does not exist".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from hubapps.service.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    HubUnavailable,
+    NotFound,
+    ServiceError,
+    Throttled,
+    safe_log,
+)
+
+__all__ = ["CallCounter", "HubClient", "StartFailed", "TTLCache", "count_hub_calls", "current_call_counter"]
+
+log = logging.getLogger("hubapps.service.hub")
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+PAGINATION_ACCEPT = "application/jupyterhub-pagination+json"
+#: Page size asked of the Hub (its default ``api_page_max_limit``; the Hub caps larger requests).
+HUB_PAGE_SIZE = 200
+#: Seconds suggested to the client when the Hub throttles spawns without saying how long.
+DEFAULT_RETRY_AFTER = 10
+
+
+class StartFailed(ServiceError):
+    """The Hub tried to start the app and the start failed (the app's status and logs say why)."""
+
+    status_code = 502
+    code = "start_failed"
+
+
+@dataclass
+class CallCounter:
+    """Hub API calls made while serving one request."""
+
+    count: int = 0
+
+
+_counter: ContextVar[CallCounter | None] = ContextVar("hubapps_hub_calls", default=None)
+
+
+def current_call_counter() -> CallCounter | None:
+    return _counter.get()
+
+
+@contextmanager
+def count_hub_calls() -> Iterator[CallCounter]:
+    """Count the Hub calls made inside the block (one request, or one benchmark step)."""
+    counter = CallCounter()
+    token = _counter.set(counter)
+    try:
+        yield counter
+    finally:
+        _counter.reset(token)
+
+
+class TTLCache(Generic[K, V]):
+    """A small LRU cache whose entries expire ``ttl`` seconds after they were stored."""
+
+    def __init__(self, ttl: float, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._data: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        expires, value = item
+        if expires < self._clock():
+            del self._data[key]
+            return None
+        self._data.move_to_end(key)
+        return value
+
+    def set(self, key: K, value: V) -> None:
+        if self.ttl <= 0:
+            return
+        self._data[key] = (self._clock() + self.ttl, value)
+        self._data.move_to_end(key)
+        while len(self._data) > self.max_entries:
+            self._data.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        self._data.pop(key, None)
+
+    def discard_where(self, predicate: Callable[[K, V], bool]) -> None:
+        for key in [k for k, (_, v) in self._data.items() if predicate(k, v)]:
+            del self._data[key]
+
+    def clear(self) -> None:
+        self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def _q(name: str) -> str:
+    return quote(name, safe="")
+
+
+def _token_key(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def _parse_version(text: str) -> tuple[int, ...]:
+    parts: list[int] = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+class HubClient:
+    """The Hub REST API, called with the token of whoever the service is acting for."""
+
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        timeout: float,
+        user_cache_ttl: float = 2.0,
+        shared_cache_ttl: float = 5.0,
+        max_entries: int = 10_000,
+        transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str = "hubapps-service",
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            headers={"User-Agent": user_agent},
+            follow_redirects=False,
+        )
+        self._whoami: TTLCache[str, dict[str, Any]] = TTLCache(user_cache_ttl, max_entries)
+        self._shared: TTLCache[str, list[dict[str, Any]]] = TTLCache(shared_cache_ttl, max_entries)
+        self.version: tuple[int, ...] | None = None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- transport ---------------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        url: str | None = None,
+    ) -> httpx.Response:
+        """One call to the Hub (counted); transport failures and timeouts raise :class:`HubUnavailable`."""
+        counter = _counter.get()
+        if counter is not None:
+            counter.count += 1
+        all_headers = {"Authorization": f"token {token}", **(headers or {})}
+        target = url or f"{self.api_url}/{path.lstrip('/')}"
+        try:
+            # httpx times each phase (connect, read, ...); the deadline bounds the whole call.
+            async with asyncio.timeout(self.timeout):
+                response = await self._http.request(method, target, json=json, params=params, headers=all_headers)
+        except (httpx.TimeoutException, TimeoutError):
+            log.warning("Hub API %s %s timed out after %g s", method, safe_log(path), self.timeout)
+            raise HubUnavailable() from None
+        except httpx.HTTPError as exc:
+            log.warning("Hub API %s %s failed: %s", method, safe_log(path), type(exc).__name__)
+            raise HubUnavailable() from None
+        version = response.headers.get("X-JupyterHub-Version")
+        if version and self.version is None:
+            self.version = _parse_version(version)
+        if response.status_code >= 500 and response.status_code != 501:
+            log.warning(
+                "Hub API %s %s answered %s: %s", method, safe_log(path), response.status_code, safe_log(response.text)
+            )
+        return response
+
+    def _raise_for(self, response: httpx.Response, what: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        text = response.text
+        log.info("Hub refused %s: %s %s", what, status, safe_log(text))
+        if status in (401, 403, 404):
+            raise NotFound()
+        if status == 409:
+            raise Conflict(f"{what}: it already exists")
+        if status == 429:
+            raise Throttled(_retry_after(response))
+        if status == 400:
+            lowered = text.lower()
+            if "already running" in lowered:
+                raise Conflict("the app is already running")
+            if "pending" in lowered:
+                raise Conflict("the app is starting or stopping; try again when it has finished")
+            if "is active" in lowered or "stop it before" in lowered:
+                raise Conflict("the app is running; stop it first, or ask for a restart")
+            raise BadRequest(f"the Hub refused to {what}")
+        raise HubUnavailable(f"the Hub failed to {what}; try again shortly")
+
+    async def paginate(self, path: str, token: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every item of a paginated Hub listing (one call per page of :data:`HUB_PAGE_SIZE`)."""
+        items: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            query = {**(params or {}), "offset": offset, "limit": HUB_PAGE_SIZE}
+            response = await self.request("GET", path, token, params=query, headers={"Accept": PAGINATION_ACCEPT})
+            self._raise_for(response, "list")
+            body = response.json()
+            if isinstance(body, list):  # a Hub that ignores the pagination header
+                items.extend(body)
+                return items
+            page = body.get("items", [])
+            items.extend(page)
+            following = (body.get("_pagination") or {}).get("next")
+            if not following or not page:
+                return items
+            offset = int(following.get("offset", offset + len(page)))
+
+    async def hub_version(self, token: str) -> tuple[int, ...]:
+        """The Hub's version, from a header seen earlier or from ``GET /`` (one call, then remembered)."""
+        if self.version is None:
+            response = await self.request("GET", "/", token)
+            if self.version is None:
+                body = response.json() if response.status_code == 200 else {}
+                self.version = _parse_version(str(body.get("version", "5")))
+        return self.version
+
+    # -- users -------------------------------------------------------------------------------------
+
+    async def whoami(self, token: str, *, fresh: bool = False) -> dict[str, Any] | None:
+        """The token owner's model (scopes and servers, stopped ones included), or None if the token is bad."""
+        key = _token_key(token)
+        if not fresh:
+            cached = self._whoami.get(key)
+            if cached is not None:
+                return cached
+        response = await self.request("GET", "user", token, params={"include_stopped_servers": "1"})
+        if response.status_code in (401, 403, 404):
+            return None
+        self._raise_for(response, "identify the user")
+        model = response.json()
+        if not isinstance(model, dict) or model.get("kind", "user") != "user" or not model.get("name"):
+            return None
+        self._whoami.set(key, model)
+        return model
+
+    async def user(self, name: str, token: str) -> dict[str, Any] | None:
+        """Another user's model with servers, if ``token`` may read it (admins, say); else None."""
+        response = await self.request("GET", f"users/{_q(name)}", token, params={"include_stopped_servers": "1"})
+        if response.status_code in (401, 403, 404):
+            return None
+        self._raise_for(response, "read the user")
+        model = response.json()
+        return model if isinstance(model, dict) else None
+
+    def forget_user(self, name: str) -> None:
+        """Drop cached models of ``name`` after the service changed their servers or shares."""
+        self._whoami.discard_where(lambda _k, model: model.get("name") == name)
+        self._shared.pop(name)
+
+    async def shared_with(self, name: str, token: str) -> list[dict[str, Any]]:
+        """Shares granted to user ``name`` (directly or through groups), cached briefly."""
+        cached = self._shared.get(name)
+        if cached is not None:
+            return cached
+        shares = await self.paginate(f"users/{_q(name)}/shared", token)
+        self._shared.set(name, shares)
+        return shares
+
+    # -- servers -----------------------------------------------------------------------------------
+
+    async def create_server(
+        self, owner: str, server: str, token: str, *, user_options: dict[str, Any], display_name: str, start: bool
+    ) -> bool:
+        """Create a named server holding ``user_options``; start it if ``start``.
+
+        On JupyterHub 6, ``PUT`` creates it stopped (and a ``POST`` starts it); JupyterHub 5 has no
+        ``PUT``, so the server is created by starting it. Returns whether it was started.
+        """
+        path = f"users/{_q(owner)}/servers/{_q(server)}"
+        version = await self.hub_version(token)
+        if version >= (6,):
+            response = await self.request(
+                "PUT", path, token, json={"user_options": user_options, "display_name": display_name}
+            )
+            self._raise_for(response, "create the app")
+            self.forget_user(owner)
+            if start:
+                await self.start_server(owner, server, token, user_options=user_options)
+            return start
+        # JupyterHub 5: a POST body is the user_options themselves (no display_name support).
+        response = await self.request("POST", path, token, json=user_options)
+        self._raise_start(response, "create the app")
+        self.forget_user(owner)
+        return True
+
+    async def update_server(
+        self, owner: str, server: str, token: str, *, user_options: dict[str, Any], display_name: str
+    ) -> None:
+        """Change a stopped server's spec without starting it (JupyterHub 6 ``PATCH``)."""
+        version = await self.hub_version(token)
+        if version < (6,):
+            raise Conflict(
+                "editing an app without starting it needs JupyterHub 6; restart the app with the new settings"
+            )
+        response = await self.request(
+            "PATCH",
+            f"users/{_q(owner)}/servers/{_q(server)}",
+            token,
+            json={"user_options": user_options, "display_name": display_name},
+        )
+        self._raise_for(response, "update the app")
+        self.forget_user(owner)
+
+    async def start_server(
+        self, owner: str, server: str, token: str, *, user_options: dict[str, Any] | None = None
+    ) -> int:
+        """Start a server (with its stored options, or new ones); returns the Hub's 201 or 202."""
+        body: dict[str, Any] = {"user_options": user_options} if user_options is not None else {}
+        version = await self.hub_version(token)
+        if version < (6,):
+            body = user_options or {}
+        response = await self.request("POST", f"users/{_q(owner)}/servers/{_q(server)}", token, json=body or None)
+        self._raise_start(response, "start the app")
+        self.forget_user(owner)
+        return response.status_code
+
+    def _raise_start(self, response: httpx.Response, what: str) -> None:
+        if response.status_code == 500:
+            log.warning("Hub could not %s: %s", what, safe_log(response.text))
+            raise StartFailed("the app failed to start; its status and logs say why")
+        self._raise_for(response, what)
+
+    async def stop_server(self, owner: str, server: str, token: str, *, remove: bool = False) -> int:
+        """Stop (and with ``remove`` delete) a server; returns 202 (stopping) or 204 (done)."""
+        response = await self.request(
+            "DELETE", f"users/{_q(owner)}/servers/{_q(server)}", token, json={"remove": True} if remove else None
+        )
+        self.forget_user(owner)
+        self._raise_for(response, "delete the app" if remove else "stop the app")
+        return response.status_code
+
+    # -- shares ------------------------------------------------------------------------------------
+
+    async def shares(self, owner: str, server: str, token: str) -> list[dict[str, Any]]:
+        return await self.paginate(f"shares/{_q(owner)}/{_q(server)}", token)
+
+    async def share(
+        self, owner: str, server: str, token: str, *, user: str | None = None, group: str | None = None
+    ) -> dict[str, Any]:
+        body = {"user": user} if user is not None else {"group": group}
+        response = await self.request("POST", f"shares/{_q(owner)}/{_q(server)}", token, json=body)
+        if response.status_code == 400:
+            # "No such user/group": say which target, in our words.
+            raise BadRequest(
+                f"no such {'user' if user is not None else 'group'}", field="users" if user is not None else "groups"
+            )
+        if response.status_code == 403:
+            # The caller could read the app (checked before), so this is about their sharing rights.
+            raise Forbidden(
+                "your Hub role does not let you share with this "
+                + (
+                    "user (needs shares and read:users:name)"
+                    if user is not None
+                    else "group (needs shares and read:groups:name)"
+                )
+            )
+        self._raise_for(response, "share the app")
+        self._shared.clear()
+        result = response.json()
+        return result if isinstance(result, dict) else {}
+
+    async def revoke(
+        self, owner: str, server: str, token: str, *, user: str | None = None, group: str | None = None
+    ) -> None:
+        body = {"user": user} if user is not None else {"group": group}
+        response = await self.request("PATCH", f"shares/{_q(owner)}/{_q(server)}", token, json=body)
+        self._raise_for(response, "revoke the share")
+        self._shared.clear()
+
+    async def revoke_all(self, owner: str, server: str, token: str) -> None:
+        response = await self.request("DELETE", f"shares/{_q(owner)}/{_q(server)}", token)
+        self._raise_for(response, "revoke the shares")
+        self._shared.clear()
+
+    async def leave_share(self, me: str, owner: str, server: str, token: str) -> None:
+        response = await self.request("DELETE", f"users/{_q(me)}/shared/{_q(owner)}/{_q(server)}", token)
+        self._raise_for(response, "leave the share")
+        self._shared.pop(me)
+
+    async def share_codes(self, owner: str, server: str, token: str) -> list[dict[str, Any]]:
+        return await self.paginate(f"share-codes/{_q(owner)}/{_q(server)}", token)
+
+    async def create_share_code(self, owner: str, server: str, token: str, *, expires_in: int) -> dict[str, Any]:
+        response = await self.request(
+            "POST", f"share-codes/{_q(owner)}/{_q(server)}", token, json={"expires_in": expires_in}
+        )
+        self._raise_for(response, "create a share link")
+        result = response.json()
+        return result if isinstance(result, dict) else {}
+
+    async def delete_share_codes(self, owner: str, server: str, token: str, *, code_id: str | None = None) -> None:
+        params = {"id": code_id} if code_id else None
+        response = await self.request("DELETE", f"share-codes/{_q(owner)}/{_q(server)}", token, params=params)
+        self._raise_for(response, "delete share links")
+
+    # -- OAuth -------------------------------------------------------------------------------------
+
+    async def token_for_code(
+        self, code: str, *, client_id: str, client_secret: str, redirect_uri: str, code_verifier: str
+    ) -> str | None:
+        """Finish an OAuth login: exchange the code for the user's token (None if the Hub refuses)."""
+        counter = _counter.get()
+        if counter is not None:
+            counter.count += 1
+        data = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": code_verifier,
+        }
+        try:
+            response = await self._http.post(f"{self.api_url}/oauth2/token", data=data)
+        except httpx.HTTPError:
+            raise HubUnavailable() from None
+        if response.status_code >= 500:
+            raise HubUnavailable()
+        if response.status_code != 200:
+            log.warning("OAuth code exchange refused: %s", response.status_code)
+            return None
+        token = response.json().get("access_token")
+        return token if isinstance(token, str) and token else None
+
+    async def get_url(self, url: str, token: str, *, seconds: float | None = None) -> httpx.Response:
+        """GET an app URL through the Hub's proxy (the app's ``_hubapps`` endpoints); not a Hub call."""
+        try:
+            return await self._http.get(
+                url, headers={"Authorization": f"token {token}"}, timeout=seconds or self.timeout
+            )
+        except httpx.HTTPError:
+            raise HubUnavailable("the app is not answering") from None
+
+    async def progress_events(self, progress_url: str, token: str, *, seconds: float) -> AsyncIterator[dict[str, Any]]:
+        """Events of the Hub's progress stream (``progress_url`` is a path) read for at most ``seconds``."""
+        counter = _counter.get()
+        if counter is not None:
+            counter.count += 1
+        parts = urlsplit(self.api_url)
+        url = f"{parts.scheme}://{parts.netloc}{progress_url}" if progress_url.startswith("/") else progress_url
+        headers = {"Authorization": f"token {token}", "Accept": "text/event-stream"}
+        try:
+            async with asyncio.timeout(seconds), self._http.stream("GET", url, headers=headers) as response:
+                if response.status_code != 200:
+                    return
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    try:
+                        event = json.loads(line[5:])
+                    except ValueError:
+                        continue
+                    if isinstance(event, dict):
+                        yield event
+        except (TimeoutError, httpx.HTTPError):
+            return
+
+
+def _retry_after(response: httpx.Response) -> int:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(1, int(float(value)))
+    except ValueError:
+        return DEFAULT_RETRY_AFTER

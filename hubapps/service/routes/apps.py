@@ -1,0 +1,422 @@
+"""``/api/apps``: list, read, create, edit, delete, start, stop, restart, status and logs of apps.
+
+An app is addressed as ``<owner>/<server>``. Every Hub call is made with the caller's token, so the
+Hub's RBAC decides; whatever the Hub will not let the caller see or do answers 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from hubapps.core.errors import SpecError
+from hubapps.core.names import server_name_for
+from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
+from hubapps.service.apps import (
+    app_from_entry,
+    app_from_server,
+    app_from_share,
+    app_url,
+    build_spec,
+    directory_entry,
+    page_of,
+    server_state,
+)
+from hubapps.service.auth import CurrentUser, Identity
+from hubapps.service.deps import Directory, Hub, Registry, Settings, run_bounded
+from hubapps.service.directory import AppDirectory
+from hubapps.service.errors import Conflict, HubUnavailable, InvalidInput, NotFound, safe_log
+from hubapps.service.hub import HubClient
+from hubapps.service.routes.body import openapi_body, read_model
+from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppsPublic, AppStatus, AppUpdate, LogsPublic
+from hubapps.service.settings import ServiceSettings
+
+__all__ = ["find_app", "managed_server", "router"]
+
+log = logging.getLogger("hubapps.service.apps")
+
+router = APIRouter(prefix="/apps", tags=["apps"])
+
+OwnerPath = Annotated[str, "owner"]
+
+
+# -- lookups ---------------------------------------------------------------------------------------
+
+
+async def managed_server(identity: Identity, owner: str, server: str, hub: HubClient) -> dict[str, Any]:
+    """The Hub's model of a server the caller may read in full (their own, or as an admin); else 404."""
+    if owner == identity.name:
+        model = identity.servers.get(server)
+        if model is None:
+            fresh = await hub.whoami(identity.token, fresh=True)
+            model = ((fresh or {}).get("servers") or {}).get(server)
+    else:
+        other = await hub.user(owner, identity.token)
+        model = ((other or {}).get("servers") or {}).get(server)
+    if not isinstance(model, dict):
+        raise NotFound()
+    return model
+
+
+async def find_app(
+    identity: Identity, owner: str, server: str, hub: HubClient, directory: AppDirectory, settings: ServiceSettings
+) -> AppPublic:
+    """The app as the caller may see it: own, shared with them, public, or (admins) anyone's; else 404."""
+    if owner == identity.name:
+        model = await managed_server(identity, owner, server, hub)
+        app = app_from_server(settings, owner, server, model, "owned", include_all=True)
+        assert app is not None
+        return app
+    shares = await hub.shared_with(identity.name, identity.token)
+    for share in shares:
+        s = share.get("server") or {}
+        if (s.get("user") or {}).get("name") == owner and s.get("name") == server:
+            return app_from_share(settings, s, await directory.get(owner, server))
+    other = await hub.user(owner, identity.token)
+    found = ((other or {}).get("servers") or {}).get(server)
+    if isinstance(found, dict):
+        app = app_from_server(settings, owner, server, found, "admin", include_all=True)
+        assert app is not None
+        return app
+    entry = await directory.get(owner, server)
+    if entry is not None and entry.public:
+        return app_from_entry(settings, entry)
+    raise NotFound()
+
+
+def _accepted(owner: str, server: str, state: str, done: bool) -> JSONResponse:
+    body = Accepted(id=f"{owner}/{server}", state=state, done=done)  # type: ignore[arg-type]
+    return JSONResponse(body.model_dump(), status_code=200 if done else 202)
+
+
+# -- list and read ---------------------------------------------------------------------------------
+
+
+@router.get("", response_model=AppsPublic, summary="List my apps, apps shared with me and public apps")
+async def list_apps(
+    identity: CurrentUser,
+    hub: Hub,
+    directory: Directory,
+    settings: Settings,
+    access: Annotated[list[str] | None, Query(description="owned, shared and/or public")] = None,
+    framework: str | None = None,
+    state: str | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="search names, descriptions, owners")] = None,
+    sort: Annotated[str, Query(pattern=r"^-?(name|last_activity|owner|framework|state)$")] = "name",
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    all_servers: bool = False,
+) -> AppsPublic:
+    wanted = set(access or ()) or {"owned", "shared", "public"}
+    unknown = wanted - {"owned", "shared", "public"}
+    if unknown:
+        raise InvalidInput("must be owned, shared or public", field="access")
+    limit = min(limit or settings.page_default, settings.page_max)
+
+    apps: list[AppPublic] = []
+    own_entries = []
+    for name, model in identity.servers.items():
+        app = app_from_server(settings, identity.name, name, model, "owned", include_all=all_servers)
+        if app is None:
+            continue
+        apps.append(app)
+        if app.is_app and app.spec is not None:
+            with contextlib.suppress(SpecError):
+                own_entries.append(directory_entry(identity.name, name, parse_user_options(app.spec)))
+    # Lazy check of the directory: the owner's own listing is the authority on their apps.
+    await directory.sync_owner(identity.name, own_entries)
+    seen = {(identity.name, a.name) for a in apps}
+
+    snapshot = await directory.snapshot()
+    if "shared" in wanted:
+        for share in await hub.shared_with(identity.name, identity.token):
+            s = share.get("server") or {}
+            key = (str((s.get("user") or {}).get("name", "")), str(s.get("name", "")))
+            if key in seen or not key[0]:
+                continue
+            seen.add(key)
+            apps.append(app_from_share(settings, s, snapshot.get(key)))
+    if "public" in wanted:
+        for entry in snapshot.values():
+            if entry.public and entry.key not in seen:
+                seen.add(entry.key)
+                apps.append(app_from_entry(settings, entry))
+
+    page, count = page_of(
+        apps, access=wanted, framework=framework, state=state, q=q, sort=sort, offset=offset, limit=limit
+    )
+    return AppsPublic(data=page, count=count, offset=offset, limit=limit)
+
+
+@router.get("/{owner}/{server}", response_model=AppPublic, summary="One app")
+async def read_app(
+    owner: str, server: str, identity: CurrentUser, hub: Hub, directory: Directory, settings: Settings
+) -> AppPublic:
+    return await find_app(identity, owner, server, hub, directory, settings)
+
+
+# -- create, edit, delete --------------------------------------------------------------------------
+
+
+@router.post(
+    "",
+    response_model=AppPublic,
+    status_code=201,
+    summary="Create an app (stopped, unless start is true)",
+    openapi_extra=openapi_body(AppCreate),
+)
+async def create_app(
+    request: Request, identity: CurrentUser, hub: Hub, directory: Directory, registry: Registry, settings: Settings
+) -> JSONResponse:
+    body = await read_model(request, AppCreate)
+    spec = build_spec(body.model_dump(exclude_unset=False), settings, registry)
+    owner = identity.name
+    fresh = await hub.whoami(identity.token, fresh=True)
+    taken = set(((fresh or {}).get("servers") or {}).keys())
+    for _attempt in range(3):
+        server = server_name_for(spec.display_name, taken)
+        try:
+            started = await _create(
+                hub, owner, server, identity.token, spec, start=body.start, wait=settings.start_wait
+            )
+            break
+        except Conflict:
+            taken.add(server)  # created by someone else meanwhile: take the next name
+    else:
+        raise Conflict("could not find a free name for the app; try another display name")
+    if spec.public:
+        await directory.record(directory_entry(owner, server, spec))
+    model = {
+        "name": server,
+        "user_options": spec.to_user_options(),
+        "ready": False,
+        "pending": "spawn" if started else None,
+    }
+    app = app_from_server(settings, owner, server, model, "owned")
+    assert app is not None
+    return JSONResponse(app.model_dump(), status_code=201)
+
+
+async def _create(
+    hub: HubClient, owner: str, server: str, token: str, spec: AppSpec, *, start: bool, wait: float
+) -> bool:
+    version = await hub.hub_version(token)
+    options = spec.to_user_options()
+    if version >= (6,):
+        await hub.create_server(owner, server, token, user_options=options, display_name=spec.display_name, start=False)
+        if start:
+            await run_bounded(hub.start_server(owner, server, token), wait)
+        return start
+    await run_bounded(
+        hub.create_server(owner, server, token, user_options=options, display_name=spec.display_name, start=True), wait
+    )
+    return True
+
+
+@router.patch(
+    "/{owner}/{server}",
+    response_model=AppPublic,
+    summary="Edit an app (a running app only with restart=true)",
+    openapi_extra=openapi_body(AppUpdate),
+    responses={202: {"model": Accepted}},
+)
+async def update_app(
+    owner: str,
+    server: str,
+    request: Request,
+    identity: CurrentUser,
+    hub: Hub,
+    directory: Directory,
+    registry: Registry,
+    settings: Settings,
+) -> JSONResponse:
+    body = await read_model(request, AppUpdate)
+    model = await managed_server(identity, owner, server, hub)
+    options = model.get("user_options") or {}
+    if not is_app_options(options):
+        raise NotFound()
+    try:
+        current = parse_user_options(options).to_user_options()
+    except SpecError:
+        current = {k: v for k, v in options.items() if k not in ("spec_version", "jhub_app")}
+    changes = body.model_dump(exclude_unset=True, exclude={"restart"})
+    spec = build_spec({**current, **changes}, settings, registry)
+    state = server_state(model)
+    if state != "stopped":
+        if not body.restart:
+            raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
+        await run_bounded(_restart(hub, owner, server, identity.token, settings, spec), settings.start_wait)
+        await _record(directory, owner, server, spec)
+        return _accepted(owner, server, "stopping", done=False)
+    await hub.update_server(
+        owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
+    )
+    await _record(directory, owner, server, spec)
+    if body.restart:
+        done, _ = await run_bounded(hub.start_server(owner, server, identity.token), settings.start_wait)
+        return _accepted(owner, server, "running" if done else "starting", done)
+    new_model = {**model, "user_options": spec.to_user_options(), "display_name": spec.display_name}
+    app = app_from_server(settings, owner, server, new_model, "owned" if owner == identity.name else "admin")
+    assert app is not None
+    return JSONResponse(app.model_dump())
+
+
+async def _record(directory: AppDirectory, owner: str, server: str, spec: AppSpec) -> None:
+    entry = directory_entry(owner, server, spec)
+    if spec.public or await directory.get(owner, server) is not None:
+        await directory.record(entry)
+
+
+@router.delete(
+    "/{owner}/{server}", status_code=204, summary="Stop and delete an app", responses={202: {"model": Accepted}}
+)
+async def delete_app(
+    owner: str, server: str, identity: CurrentUser, hub: Hub, directory: Directory, settings: Settings
+) -> Response:
+    if not server:
+        raise NotFound()
+    done, _ = await run_bounded(hub.stop_server(owner, server, identity.token, remove=True), settings.stop_wait)
+    await directory.remove(owner, server)
+    if done:
+        return Response(status_code=204)
+    return _accepted(owner, server, "stopping", done=False)
+
+
+# -- lifecycle -------------------------------------------------------------------------------------
+
+
+@router.post("/{owner}/{server}/start", response_model=Accepted, summary="Start an app with its stored spec")
+async def start_app(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> JSONResponse:
+    done, status = await run_bounded(hub.start_server(owner, server, identity.token), settings.start_wait)
+    return _accepted(
+        owner, server, "running" if done and status == 201 else "starting", done=bool(done and status == 201)
+    )
+
+
+@router.post(
+    "/{owner}/{server}/stop", response_model=Accepted, summary="Stop an app (answers at once; the Hub finishes)"
+)
+async def stop_app(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> JSONResponse:
+    done, status = await run_bounded(hub.stop_server(owner, server, identity.token), settings.stop_wait)
+    finished = bool(done and status == 204)
+    return _accepted(owner, server, "stopped" if finished else "stopping", done=finished)
+
+
+@router.post("/{owner}/{server}/restart", response_model=Accepted, summary="Stop an app, then start it again")
+async def restart_app(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> JSONResponse:
+    await managed_server(identity, owner, server, hub)
+    done, _ = await run_bounded(_restart(hub, owner, server, identity.token, settings, None), settings.start_wait)
+    return _accepted(owner, server, "starting" if done else "stopping", done=False)
+
+
+async def _restart(
+    hub: HubClient, owner: str, server: str, token: str, settings: ServiceSettings, spec: AppSpec | None
+) -> None:
+    """Stop, wait until the Hub has stopped the server, apply a new spec if any, start again."""
+    deadline = time.monotonic() + settings.restart_timeout
+    with contextlib.suppress(Conflict):  # already stopping
+        await hub.stop_server(owner, server, token)
+    delay = 0.2
+    while True:
+        other = await hub.user(owner, token)
+        model = ((other or {}).get("servers") or {}).get(server)
+        if model is None or server_state(model) == "stopped":
+            break
+        if time.monotonic() > deadline:
+            log.warning("Restart of %s/%s: the server did not stop in time", safe_log(owner), safe_log(server))
+            return
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
+    if spec is not None:
+        version = await hub.hub_version(token)
+        if version >= (6,):
+            await hub.update_server(
+                owner, server, token, user_options=spec.to_user_options(), display_name=spec.display_name
+            )
+            await hub.start_server(owner, server, token)
+        else:
+            await hub.start_server(owner, server, token, user_options=spec.to_user_options())
+        return
+    await hub.start_server(owner, server, token)
+
+
+# -- status and logs -------------------------------------------------------------------------------
+
+
+async def _progress(hub: HubClient, model: dict[str, Any], token: str) -> tuple[int | None, str | None]:
+    """The Hub's latest progress event of a starting server (read for a moment, never waited on)."""
+    url = model.get("progress_url")
+    if not url:
+        return None, None
+    progress: int | None = None
+    message: str | None = None
+    async for event in hub.progress_events(str(url), token, seconds=0.5):
+        if isinstance(event.get("progress"), int):
+            progress = event["progress"]
+        if isinstance(event.get("message"), str):
+            message = event["message"][:500]
+    return progress, message
+
+
+async def _proxy_get(hub: HubClient, settings: ServiceSettings, owner: str, server: str, path: str, token: str) -> Any:
+    base = settings.app_proxy_url
+    if not base:
+        return None
+    response = await hub.get_url(
+        base + app_url(settings, owner, server) + path, token, seconds=min(settings.hub_request_timeout, 5.0)
+    )
+    if response.status_code != 200 or not response.headers.get("content-type", "").startswith("application/json"):
+        return None
+    return response.json()
+
+
+@router.get(
+    "/{owner}/{server}/status", response_model=AppStatus, summary="State, start progress and the app's startup log"
+)
+async def app_status(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> AppStatus:
+    model = await managed_server(identity, owner, server, hub)
+    state = server_state(model)
+    status = AppStatus(id=f"{owner}/{server}", state=state, ready=bool(model.get("ready")))
+    if state == "starting":
+        status.progress, status.message = await _progress(hub, model, identity.token)
+    if state in ("starting", "running"):
+        try:
+            proxy = await _proxy_get(hub, settings, owner, server, "_hubapps/status", identity.token)
+            logs = await _proxy_get(hub, settings, owner, server, "_hubapps/logs", identity.token)
+        except HubUnavailable:
+            proxy, logs = None, None
+        if isinstance(proxy, dict):
+            status.app_state = str(proxy.get("state")) if proxy.get("state") else None
+            elapsed = proxy.get("elapsed")
+            status.elapsed = float(elapsed) if isinstance(elapsed, int | float) else None
+            status.reason = str(proxy["reason"])[:2000] if proxy.get("reason") else None
+        if isinstance(logs, dict):
+            status.log_tail = [str(line) for line in (logs.get("lines") or [])][-20:]
+    return status
+
+
+@router.get("/{owner}/{server}/logs", response_model=LogsPublic, summary="Output of a running app (from its proxy)")
+async def app_logs(
+    owner: str,
+    server: str,
+    identity: CurrentUser,
+    hub: Hub,
+    settings: Settings,
+    lines: Annotated[int, Query(ge=1)] = 200,
+) -> LogsPublic:
+    model = await managed_server(identity, owner, server, hub)
+    if server_state(model) not in ("starting", "running"):
+        raise Conflict("the app is not running, so it has no logs")
+    if not settings.app_proxy_url:
+        raise HubUnavailable("app logs are unavailable: the service does not know the Hub's public URL")
+    logs = await _proxy_get(hub, settings, owner, server, "_hubapps/logs", identity.token)
+    if not isinstance(logs, dict):
+        raise HubUnavailable("the app did not return its logs")
+    got = [str(line) for line in (logs.get("lines") or [])]
+    return LogsPublic(id=f"{owner}/{server}", lines=got[-min(lines, settings.log_lines_max) :])

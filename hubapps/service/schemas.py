@@ -1,0 +1,203 @@
+"""Request and response bodies of the REST API (the names follow the FastAPI full-stack template)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Accepted",
+    "Access",
+    "AppCreate",
+    "AppPublic",
+    "AppState",
+    "AppStatus",
+    "AppUpdate",
+    "AppsPublic",
+    "FrameworkPublic",
+    "GitSourceIn",
+    "LogsPublic",
+    "PublicFlag",
+    "ShareCreate",
+    "ShareLinkCreate",
+    "ShareLinkPublic",
+    "SharePublic",
+    "SharesPublic",
+    "UserPublic",
+]
+
+Access = Literal["owned", "shared", "public", "admin"]
+AppState = Literal["stopped", "starting", "running", "stopping", "unknown"]
+
+
+class GitSourceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    ref: str = ""
+    subdirectory: str = ""
+
+
+class _SpecFields(BaseModel):
+    """The launch spec fields a client may set (rules: :class:`hubapps.core.spec.AppSpec`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    framework: str
+    display_name: str
+    description: str = ""
+    filepath: str = ""
+    working_dir: str = ""
+    command: list[str] = []
+    args: list[str] = []
+    env: dict[str, str] = {}
+    python_env: str = ""
+    profile: str = ""
+    keep_alive: bool = False
+    public: bool = False
+    repository: GitSourceIn | None = None
+    thumbnail: str = ""
+
+
+class AppCreate(_SpecFields):
+    """A new app. ``start`` starts it at once; otherwise it is created stopped (JupyterHub 6)."""
+
+    start: bool = False
+
+
+class AppUpdate(BaseModel):
+    """Fields to change; the others keep their value. A running app is changed only with ``restart``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    framework: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    filepath: str | None = None
+    working_dir: str | None = None
+    command: list[str] | None = None
+    args: list[str] | None = None
+    env: dict[str, str] | None = None
+    python_env: str | None = None
+    profile: str | None = None
+    keep_alive: bool | None = None
+    public: bool | None = None
+    repository: GitSourceIn | None = None
+    thumbnail: str | None = None
+    restart: bool = False
+
+
+class AppPublic(BaseModel):
+    """An app as the caller may see it.
+
+    ``access`` says why the caller sees it. ``spec`` (the full launch spec) is shown to those who may
+    manage the app (owner, admin), not to people it is shared with.
+    """
+
+    id: str = Field(description="'<owner>/<server>'")
+    owner: str
+    name: str = Field(description="server name (URL part)")
+    display_name: str
+    description: str = ""
+    framework: str = ""
+    access: Access
+    state: AppState
+    ready: bool = False
+    public: bool = False
+    keep_alive: bool = False
+    url: str
+    thumbnail: str = ""
+    last_activity: str | None = None
+    started: str | None = None
+    is_app: bool = True
+    spec: dict[str, Any] | None = None
+
+
+class Accepted(BaseModel):
+    """An action the Hub is carrying out (or has finished): poll the status for the outcome."""
+
+    id: str
+    state: AppState
+    done: bool = Field(description="the Hub finished within the request")
+
+
+class AppsPublic(BaseModel):
+    data: list[AppPublic]
+    count: int = Field(description="matching apps in total (before offset/limit)")
+    offset: int
+    limit: int
+
+
+class AppStatus(BaseModel):
+    id: str
+    state: AppState
+    ready: bool
+    progress: int | None = Field(default=None, description="the Hub's start progress (0-100), while starting")
+    message: str | None = Field(default=None, description="the Hub's latest start message")
+    app_state: str | None = Field(default=None, description="the app proxy's view: starting, ready or failed")
+    elapsed: float | None = None
+    reason: str | None = Field(default=None, description="why the app failed, from the app proxy")
+    log_tail: list[str] = []
+
+
+class LogsPublic(BaseModel):
+    id: str
+    lines: list[str]
+
+
+class FrameworkPublic(BaseModel):
+    name: str
+    display_name: str
+    description: str
+    needs_file: bool
+    file_suffixes: list[str]
+    logo: str
+
+
+class UserPublic(BaseModel):
+    name: str
+    admin: bool
+    groups: list[str]
+    can_share: bool
+    via: Literal["token", "cookie"]
+    xsrf_token: str | None = Field(default=None, description="send in X-XSRFToken with cookie-authenticated writes")
+
+
+class ShareCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    users: list[str] = Field([], max_length=100)
+    groups: list[str] = Field([], max_length=100)
+
+
+class SharePublic(BaseModel):
+    kind: Literal["user", "group"]
+    name: str
+    created_at: str | None = None
+
+
+class SharesPublic(BaseModel):
+    id: str
+    public: bool
+    shares: list[SharePublic]
+
+
+class PublicFlag(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    public: bool
+
+
+class ShareLinkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expires_in: int = Field(86400, ge=60, le=365 * 86400)
+
+
+class ShareLinkPublic(BaseModel):
+    id: str
+    created_at: str | None = None
+    expires_at: str | None = None
+    exchange_count: int = 0
+    accept_url: str | None = Field(default=None, description="only when the link is created")

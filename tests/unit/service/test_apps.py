@@ -1,0 +1,417 @@
+"""The apps API against the fake Hub: listing, access matrix, lifecycle, errors and Hub calls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from hubapps.service.settings import ServiceSettings
+from tests.unit.service.conftest import FakeHub, Users, app_options
+
+API = "/services/japps/api"
+SPEC = {"framework": "streamlit", "display_name": "Sales Dashboard", "filepath": "app.py"}
+
+
+def calls(response: httpx.Response) -> int:
+    return int(response.headers["X-Hubapps-Hub-Calls"])
+
+
+def no_secrets(response: httpx.Response, *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in response.text
+        assert all(secret not in v for v in response.headers.values())
+
+
+# -- listing ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(fake_hub: FakeHub, auth: Users) -> FakeHub:
+    fake_hub.add_server("ann", "sales", app_options("Sales"), running=True)
+    fake_hub.add_server("ann", "lab", None)  # a plain named server, not an app
+    fake_hub.add_server("bob", "sales", app_options("Bob's sales"))  # same server name, other owner
+    fake_hub.add_server("bob", "report", app_options("Report", "panel"))
+    fake_hub.add_server("cat", "secret", app_options("Secret"))
+    fake_hub.share("bob", "report", user="ann")
+    fake_hub.share("bob", "report", group="team")  # twice: user and group share
+    return fake_hub
+
+
+def test_list_marks_owned_shared_and_matches_owner_and_server(client: TestClient, world: FakeHub, auth: Users) -> None:
+    r = client.get(f"{API}/apps", headers=auth("ann"))
+    assert r.status_code == 200
+    apps = {a["id"]: a for a in r.json()["data"]}
+    assert set(apps) == {"ann/sales", "bob/report"}
+    assert apps["ann/sales"]["access"] == "owned"
+    assert apps["ann/sales"]["state"] == "running"
+    assert apps["ann/sales"]["spec"]["framework"] == "streamlit"
+    assert apps["bob/report"]["access"] == "shared"
+    assert apps["bob/report"]["spec"] is None
+    assert calls(r) <= 2
+
+
+def test_list_public_from_directory(client: TestClient, world: FakeHub, auth: Users) -> None:
+    # bob publishes through the service; the directory then lists it for everyone
+    r = client.put(f"{API}/apps/bob/sales/public", headers=auth("bob"), json={"public": True})
+    assert r.status_code == 200, r.text
+    r = client.get(f"{API}/apps", headers=auth("cat"))
+    apps = {a["id"]: a["access"] for a in r.json()["data"]}
+    assert apps == {"cat/secret": "owned", "bob/sales": "public", "bob/report": "shared"}
+    # made private again (or deleted) behind the service's back: bob's own listing corrects it
+    world.users["bob"].servers["sales"].user_options = app_options("Bob's sales")
+    client.get(f"{API}/apps", headers=auth("bob"))
+    r = client.get(f"{API}/apps", headers=auth("cat"))
+    assert "bob/sales" not in {a["id"] for a in r.json()["data"]}
+
+
+def test_list_filters_search_sort_pages(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
+    for i in range(12):
+        fake_hub.add_server("ann", f"app-{i:02d}", app_options(f"App {i:02d}", "panel" if i % 2 else "streamlit"))
+    h = auth("ann")
+    r = client.get(f"{API}/apps", params={"limit": 5, "offset": 5, "sort": "-name"}, headers=h).json()
+    assert r["count"] == 12
+    assert [a["name"] for a in r["data"]] == ["app-06", "app-05", "app-04", "app-03", "app-02"]
+    r = client.get(f"{API}/apps", params={"framework": "panel"}, headers=h).json()
+    assert r["count"] == 6
+    r = client.get(f"{API}/apps", params={"q": "app 1"}, headers=h).json()
+    assert {a["name"] for a in r["data"]} == {"app-10", "app-11"}
+    r = client.get(f"{API}/apps", params={"access": "shared"}, headers=h).json()
+    assert r["count"] == 0
+    assert client.get(f"{API}/apps", params={"access": "mine"}, headers=h).status_code == 422
+    assert client.get(f"{API}/apps", params={"sort": "evil"}, headers=h).status_code == 422
+
+
+def test_list_paginates_hub_shares(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
+    for i in range(450):
+        fake_hub.add_user(f"u{i}")
+        fake_hub.add_server(f"u{i}", "app", app_options(f"App of u{i}"))
+        fake_hub.share(f"u{i}", "app", user="ann")
+    r = client.get(f"{API}/apps", params={"limit": 500}, headers=auth("ann"))
+    assert r.json()["count"] == 450
+    assert calls(r) == 1 + 3  # whoami + three pages of 200
+
+
+def test_cached_list_makes_at_most_two_hub_calls(
+    make_client: Callable[..., TestClient], settings: ServiceSettings, world: FakeHub, auth: Users
+) -> None:
+    client = make_client(settings.model_copy(update={"user_cache_ttl": 60, "shared_cache_ttl": 60}))
+    first = client.get(f"{API}/apps", headers=auth("ann"))
+    second = client.get(f"{API}/apps", headers=auth("ann"))
+    assert calls(first) == 2
+    assert calls(second) == 0
+    assert [
+        c for c in world.calls if c[1].startswith("/hub/api/users") and c[1].count("/") == 4
+    ] == []  # never GET /users
+
+
+# -- access matrix ---------------------------------------------------------------------------------
+
+
+def test_access_matrix(client: TestClient, world: FakeHub, auth: Users) -> None:
+    # owner
+    assert client.get(f"{API}/apps/bob/report", headers=auth("bob")).json()["access"] == "owned"
+    # shared (user share and group share)
+    for viewer in ("ann", "cat"):
+        r = client.get(f"{API}/apps/bob/report", headers=auth(viewer))
+        assert r.json()["access"] == "shared"
+        assert r.json()["spec"] is None
+        assert (
+            client.patch(f"{API}/apps/bob/report", headers=auth(viewer), json={"description": "x"}).status_code == 404
+        )
+        assert client.delete(f"{API}/apps/bob/report", headers=auth(viewer)).status_code == 404
+        assert client.post(f"{API}/apps/bob/report/stop", headers=auth(viewer)).status_code == 404
+        assert (
+            client.post(f"{API}/apps/bob/report/shares", headers=auth(viewer), json={"users": ["cat"]}).status_code
+            == 404
+        )
+    # no access: 404 for every verb, same body as a missing app
+    missing = client.get(f"{API}/apps/cat/nope", headers=auth("bob"))
+    for method, path in [
+        ("GET", "/apps/cat/secret"),
+        ("PATCH", "/apps/cat/secret"),
+        ("DELETE", "/apps/cat/secret"),
+        ("POST", "/apps/cat/secret/start"),
+        ("POST", "/apps/cat/secret/stop"),
+        ("POST", "/apps/cat/secret/restart"),
+        ("GET", "/apps/cat/secret/status"),
+        ("GET", "/apps/cat/secret/logs"),
+        ("GET", "/apps/cat/secret/shares"),
+        ("PUT", "/apps/cat/secret/public"),
+        ("POST", "/apps/cat/secret/share-links"),
+    ]:
+        body = {"public": True} if path.endswith("public") else ({"description": "x"} if method == "PATCH" else {})
+        r = client.request(
+            method, f"{API}{path}", headers=auth("bob"), json=body if method in ("PATCH", "PUT", "POST") else None
+        )
+        assert r.status_code == 404, (method, path, r.text)
+        assert r.json() == missing.json()
+    assert world.users["cat"].servers["secret"].user_options == app_options("Secret")
+    # admin sees and manages anyone's app
+    assert client.get(f"{API}/apps/cat/secret", headers=auth("root")).json()["access"] == "admin"
+    r = client.patch(f"{API}/apps/cat/secret", headers=auth("root"), json={"description": "by admin"})
+    assert r.status_code == 200
+    assert world.users["cat"].servers["secret"].user_options["description"] == "by admin"
+
+
+# -- create / update / delete ----------------------------------------------------------------------
+
+
+def test_create_uses_put_nested_and_stopped(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
+    r = client.post(f"{API}/apps", headers=auth("ann"), json=SPEC)
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "sales-dashboard"
+    assert r.json()["state"] == "stopped"
+    server = fake_hub.users["ann"].servers["sales-dashboard"]
+    assert server.user_options["framework"] == "streamlit"
+    assert server.display_name == "Sales Dashboard"
+    assert not server.running
+    assert ("PUT", "/hub/api/users/ann/servers/sales-dashboard") in fake_hub.calls
+    # same display name again: a new server name, never the same server
+    r = client.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "start": True})
+    assert r.status_code == 201
+    assert r.json()["name"].startswith("sales-dashboard-")
+    assert fake_hub.users["ann"].servers[r.json()["name"]].running
+
+
+def test_create_on_jupyterhub_5_posts_flat_options(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
+    fake_hub.version = "5.3.0"
+    r = client.post(f"{API}/apps", headers=auth("ann"), json=SPEC)
+    assert r.status_code == 201
+    assert ("POST", "/hub/api/users/ann/servers/sales-dashboard") in fake_hub.calls
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**SPEC, "framework": "nope"}, "framework"),
+        ({**SPEC, "env": {"LD_PRELOAD": "x"}}, "env"),
+        ({**SPEC, "filepath": "--server.address=0.0.0.0"}, "filepath"),
+        ({**SPEC, "display_name": ""}, "display_name"),
+        ({**SPEC, "unknown": 1}, "unknown"),
+        ({**SPEC, "python_env": "not-offered"}, "python_env"),
+        ({"display_name": "x"}, "framework"),
+    ],
+)
+def test_create_invalid_names_the_field(client: TestClient, auth: Users, body: dict[str, object], field: str) -> None:
+    r = client.post(f"{API}/apps", headers=auth("ann"), json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field
+    assert r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b"\xff\xfe{}", b"[" * 100_000 + b"]" * 100_000, b"", b"[1, 2]"],
+    ids=["bad-json", "bad-utf8", "deep", "empty", "not-object"],
+)
+def test_unreadable_bodies_are_400(client: TestClient, auth: Users, content: bytes) -> None:
+    r = client.post(f"{API}/apps", headers={**auth("ann"), "Content-Type": "application/json"}, content=content)
+    assert r.status_code in (400, 413), r.text
+    assert r.json()["code"] in ("bad_request", "too_large")
+
+
+def test_huge_bodies_are_413(client: TestClient, auth: Users) -> None:
+    big = json.dumps({**SPEC, "description": "x" * 1_000_000}).encode()
+    r = client.post(f"{API}/apps", headers={**auth("ann"), "Content-Type": "application/json"}, content=big)
+    assert r.status_code == 413
+
+    def chunks() -> object:
+        for _ in range(100):
+            yield b"x" * 10_000
+
+    r = client.post(f"{API}/apps", headers={**auth("ann"), "Content-Type": "application/json"}, content=chunks())  # type: ignore[arg-type]
+    assert r.status_code == 413
+
+
+def test_multipart_create(client: TestClient, auth: Users) -> None:
+    r = client.post(f"{API}/apps", headers=auth("ann"), data={"data": json.dumps(SPEC)}, files={"x": ("a", b"1")})
+    assert r.status_code == 201, r.text
+    r = client.post(f"{API}/apps", headers=auth("ann"), data={"nodata": "1"}, files={"x": ("a", b"1")})
+    assert r.status_code == 400
+
+
+def test_update_stopped_patches_running_needs_restart(client: TestClient, world: FakeHub, auth: Users) -> None:
+    r = client.patch(f"{API}/apps/bob/report", headers=auth("bob"), json={"description": "new", "framework": "bokeh"})
+    assert r.status_code == 200, r.text
+    options = world.users["bob"].servers["report"].user_options or {}
+    assert options["description"] == "new"
+    assert options["framework"] == "bokeh"
+    assert options["display_name"] == "Report"
+    assert not world.users["bob"].servers["report"].running
+    r = client.patch(f"{API}/apps/ann/sales", headers=auth("ann"), json={"description": "x"})
+    assert r.status_code == 409
+    assert world.users["ann"].servers["sales"].user_options == app_options("Sales")
+
+
+def test_delete(client: TestClient, world: FakeHub, auth: Users) -> None:
+    assert client.delete(f"{API}/apps/bob/report", headers=auth("bob")).status_code == 204
+    assert "report" not in world.users["bob"].servers
+    assert client.get(f"{API}/apps/bob/report", headers=auth("bob")).status_code == 404
+
+
+# -- lifecycle -------------------------------------------------------------------------------------
+
+
+def test_stop_answers_within_a_second(client: TestClient, world: FakeHub, auth: Users) -> None:
+    world.stop_delay = 3.0
+    started = time.monotonic()
+    r = client.post(f"{API}/apps/ann/sales/stop", headers=auth("ann"))
+    assert time.monotonic() - started < 1.0
+    assert r.status_code == 202
+    assert r.json() == {"id": "ann/sales", "state": "stopping", "done": False}
+
+
+def test_fast_stop_and_start(client: TestClient, world: FakeHub, auth: Users) -> None:
+    r = client.post(f"{API}/apps/ann/sales/stop", headers=auth("ann"))
+    assert r.status_code == 200
+    assert r.json()["state"] == "stopped"
+    r = client.post(f"{API}/apps/ann/sales/start", headers=auth("ann"))
+    assert r.status_code == 200
+    assert r.json()["state"] == "running"
+    r = client.post(f"{API}/apps/ann/sales/start", headers=auth("ann"))
+    assert r.status_code == 409
+
+
+def test_throttled_start_is_429_with_retry_after(client: TestClient, world: FakeHub, auth: Users) -> None:
+    world.spawn_limit_reached = True
+    r = client.post(f"{API}/apps/bob/report/start", headers=auth("bob"))
+    assert r.status_code == 429
+    assert r.headers["Retry-After"] == "7"
+
+
+def test_status_of_stopped_app(client: TestClient, world: FakeHub, auth: Users) -> None:
+    r = client.get(f"{API}/apps/bob/report/status", headers=auth("bob"))
+    assert r.json()["state"] == "stopped"
+    assert client.get(f"{API}/apps/bob/report/logs", headers=auth("bob")).status_code == 409
+
+
+# -- sharing ---------------------------------------------------------------------------------------
+
+
+def test_share_revoke_links(client: TestClient, world: FakeHub, auth: Users) -> None:
+    h = auth("cat")
+    r = client.post(f"{API}/apps/cat/secret/shares", headers=h, json={"users": ["bob"], "groups": ["team"]})
+    assert r.status_code == 200, r.text
+    assert {(s["kind"], s["name"]) for s in r.json()["shares"]} == {("user", "bob"), ("group", "team")}
+    listed = {a["id"]: a for a in client.get(f"{API}/apps", headers=auth("bob")).json()["data"]}
+    assert listed["cat/secret"]["access"] == "shared"
+    assert listed["cat/secret"]["display_name"] == "Secret"
+    assert client.delete(f"{API}/apps/cat/secret/shares/users/bob", headers=h).status_code == 204
+    assert client.get(f"{API}/apps/cat/secret", headers=auth("bob")).status_code == 404
+    r = client.post(f"{API}/apps/cat/secret/shares", headers=h, json={"users": ["nobody"]})
+    assert r.status_code == 400
+    assert r.json()["field"] == "users"
+    r = client.post(f"{API}/apps/cat/secret/share-links", headers=h, json={"expires_in": 3600})
+    assert r.status_code == 201
+    assert r.json()["accept_url"]
+    assert len(client.get(f"{API}/apps/cat/secret/share-links", headers=h).json()) == 1
+    assert client.delete(f"{API}/apps/cat/secret/shares", headers=h).status_code == 204
+    assert client.get(f"{API}/apps/cat/secret/shares", headers=h).json()["shares"] == []
+
+
+def test_share_without_rights_is_403(client: TestClient, world: FakeHub, auth: Users) -> None:
+    world.users["cat"].can_share = False
+    r = client.post(f"{API}/apps/cat/secret/shares", headers=auth("cat"), json={"users": ["bob"]})
+    assert r.status_code == 403
+    assert "read:users:name" in r.json()["detail"]
+
+
+# -- Hub down, secrets -----------------------------------------------------------------------------
+
+
+def test_hub_down_is_503_and_health_answers(
+    make_client: Callable[..., TestClient], fake_hub: FakeHub, settings: ServiceSettings, auth: Users
+) -> None:
+    client = make_client(settings.model_copy(update={"hub_request_timeout": 0.2}))
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    fake_hub.fail = down
+    r = client.get(f"{API}/apps", headers=auth("ann"))
+    assert r.status_code == 503
+    assert r.headers["Retry-After"]
+    no_secrets(r, auth.tokens["ann"])
+    assert client.get("/services/japps/health").status_code == 200
+
+
+def test_slow_hub_is_503_within_timeout(
+    make_client: Callable[..., TestClient], fake_hub: FakeHub, settings: ServiceSettings, auth: Users
+) -> None:
+    client = make_client(settings.model_copy(update={"hub_request_timeout": 0.3}))
+    slow = fake_hub.handler
+
+    async def slowly(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(2)
+        return await slow(request)
+
+    transport = client.app.state.hub._http._transport  # type: ignore[attr-defined]
+    transport.handler = slowly
+    started = time.monotonic()
+    r = client.get(f"{API}/apps", headers=auth("ann"))
+    assert r.status_code == 503
+    assert time.monotonic() - started < 1.5
+    assert client.get("/services/japps/health").status_code == 200
+
+
+def test_hub_500_is_503_without_hub_text(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
+    fake_hub.fail = lambda request: httpx.Response(500, text=f"Traceback token={auth.tokens['ann']}")
+    r = client.get(f"{API}/apps", headers=auth("ann"))
+    assert r.status_code == 503
+    no_secrets(r, auth.tokens["ann"], "Traceback")
+
+
+def test_error_bodies_carry_no_secrets(client: TestClient, world: FakeHub, auth: Users) -> None:
+    token = auth.tokens["ann"]
+    responses = [
+        client.get(f"{API}/apps", headers={"Authorization": f"token {token}x"}),
+        client.get(f"{API}/apps/cat/secret", headers=auth("ann")),
+        client.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "env": {"JUPYTERHUB_API_TOKEN": token}}),
+        client.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "description": token, "framework": "nope"}),
+        client.post(
+            f"{API}/apps", headers={**auth("ann"), "Content-Type": "application/json"}, content=b"{" + token.encode()
+        ),
+        client.patch(f"{API}/apps/ann/sales", headers=auth("ann"), json={"description": token}),
+        client.get("/services/japps/nope", headers=auth("ann")),
+    ]
+    for r in responses:
+        assert r.status_code >= 400
+        no_secrets(r, token, "tok-", "service-token")
+        assert set(r.json()) == {"detail", "field", "code"}
+
+
+def test_meta(
+    client: TestClient, auth: Users, make_client: Callable[..., TestClient], settings: ServiceSettings
+) -> None:
+    names = {f["name"] for f in client.get(f"{API}/frameworks", headers=auth("ann")).json()}
+    assert "streamlit" in names
+    limited = make_client(settings.model_copy(update={"blocked_frameworks": ["streamlit"]}))
+    assert "streamlit" not in {f["name"] for f in limited.get(f"{API}/frameworks", headers=auth("ann")).json()}
+    r = limited.post(f"{API}/apps", headers=auth("ann"), json=SPEC)
+    assert r.status_code == 422
+    assert r.json()["field"] == "framework"
+    me = client.get(f"{API}/user", headers=auth("ann")).json()
+    assert me == {
+        "name": "ann",
+        "admin": False,
+        "groups": ["team"],
+        "can_share": True,
+        "via": "token",
+        "xsrf_token": None,
+    }
+    assert client.get(f"{API}/environments", headers=auth("ann")).json() == []
+    assert client.get(f"{API}/openapi.json").status_code == 200
+
+
+def test_upstream_aliases(client: TestClient, world: FakeHub, auth: Users) -> None:
+    body = client.get("/services/japps/server/", headers=auth("ann")).json()
+    assert {a["name"] for a in body["user_apps"]} == {"sales", "lab"}
+    assert {a["id"] for a in body["shared_apps"]} == {"bob/report"}
+    assert client.delete("/services/japps/server/sales", headers=auth("ann")).status_code == 200
+    assert client.post("/services/japps/server/sales", headers=auth("ann")).status_code == 200
