@@ -13,6 +13,7 @@ works with whatever class the admin names (Simple/LocalProcess, Systemd, Kube, B
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import replace
 from typing import Any
 
@@ -30,8 +31,43 @@ __all__ = ["HubAppsSpawnerMixin", "make_spawner_class"]
 APP_ENV_VAR = "HUBAPPS_APP_ENV"
 
 
+# Spawner wrappers by the id of their database row, to keep their user_options in step (see below).
+_WRAPPERS: weakref.WeakValueDictionary[int, HubAppsSpawnerMixin] = weakref.WeakValueDictionary()
+_SYNC_INSTALLED = False
+
+
+def _sync_user_options(target: Any, value: Any, oldvalue: Any, initiator: Any) -> None:
+    """Copy ``user_options`` written to a Spawner's database row onto its stopped wrapper.
+
+    JupyterHub 6's ``PATCH /users/{u}/servers/{s}`` writes the new options to the database row only,
+    so the in-memory Spawner, which the REST API reads, keeps showing the old ones until the Hub
+    restarts (starts do use the new ones). Editing a stopped app is exactly that PATCH.
+    """
+    wrapper = _WRAPPERS.get(id(target))
+    if wrapper is not None and getattr(wrapper, "orm_spawner", None) is target and not getattr(wrapper, "active", True):
+        wrapper.user_options = dict(value or {})  # type: ignore[attr-defined]
+
+
+def _install_user_options_sync() -> None:
+    global _SYNC_INSTALLED
+    if _SYNC_INSTALLED:
+        return
+    from jupyterhub import orm
+    from sqlalchemy import event
+
+    event.listen(orm.Spawner.user_options, "set", _sync_user_options)
+    _SYNC_INSTALLED = True
+
+
 class HubAppsSpawnerMixin:
     """Mix into any JupyterHub Spawner class (first in the bases) to run hubapps apps."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        orm_spawner = getattr(self, "orm_spawner", None)
+        if orm_spawner is not None:
+            _install_user_options_sync()
+            _WRAPPERS[id(orm_spawner)] = self
 
     # Set for the duration of one start; None means "not an app, behave like the base class".
     _hubapps_args: list[str] | None = None

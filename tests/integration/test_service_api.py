@@ -129,11 +129,6 @@ def test_access_matrix(hub: Hub, svc: str, client: httpx.Client, people: dict[st
     assert seen(client.get(svc + path, headers=h(owner))).status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="JupyterHub 6.1: PATCH updates orm_spawner.user_options but not the in-memory Spawner, so reads "
-    "return the old spec until the Hub restarts (a start does use the new one); fix in the spawner mixin",
-)
 def test_edit_is_visible_in_later_reads(svc: str, client: httpx.Client, people: dict[str, str]) -> None:
     owner, owner_name = people["stranger"], people["stranger_name"]
     app = client.post(svc + "api/apps", headers=h(owner), json={**SPEC, "display_name": "Edit me"}).json()
