@@ -3,7 +3,11 @@
 The Hub only sees traffic through its own proxy if it looks; ``jupyterhub-singleuser`` reports activity
 itself to ``JUPYTERHUB_ACTIVITY_URL``, and so do we: every ``interval`` seconds, the time of the last
 proxied request or websocket message, if there was any since the last report. A ``--keep-alive`` app
-reports "now" every time, so the culler never stops it.
+reports "now" every time, so the culler never stops it. Reports do not depend on how viewers log in,
+so public apps report their use too.
+
+A report the Hub did not take (unreachable, restarting, 5xx) is retried after :data:`RETRY_FIRST`
+seconds, doubling up to :data:`RETRY_MAX` (and never later than the next regular report).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime
 
 import aiohttp
@@ -20,6 +25,11 @@ from hubapps.proxy.config import HubSettings
 __all__ = ["ActivityReporter"]
 
 log = logging.getLogger("hubapps.proxy")
+
+#: First delay before retrying a failed report, in seconds; it doubles on each failure.
+RETRY_FIRST = 1.0
+#: Longest delay between retries of a failed report, in seconds.
+RETRY_MAX = 60.0
 
 
 def _iso(moment: datetime) -> str:
@@ -34,7 +44,7 @@ class ActivityReporter:
         self.interval = interval
         self.keep_alive = keep_alive
         self.timeout = timeout
-        self.last_activity: datetime | None = None
+        self._last_touch = 0.0
         self._reported: datetime | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -42,8 +52,13 @@ class ActivityReporter:
     def enabled(self) -> bool:
         return bool(self.hub.activity_url and self.hub.api_token and self.interval > 0)
 
+    @property
+    def last_activity(self) -> datetime | None:
+        return datetime.fromtimestamp(self._last_touch, UTC) if self._last_touch else None
+
     def touch(self) -> None:
-        self.last_activity = datetime.now(UTC)
+        """Note activity now (called per request and per websocket message: a float store, no more)."""
+        self._last_touch = time.time()
 
     def start(self) -> None:
         if self.enabled and self._task is None:
@@ -58,15 +73,25 @@ class ActivityReporter:
 
     async def _loop(self) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session:
+            delay = self.interval
+            retry = RETRY_FIRST
             while True:
-                await asyncio.sleep(self.interval)
-                await self.report_once(session)
+                await asyncio.sleep(delay)
+                if await self.report_once(session) is False:
+                    delay = min(retry, self.interval)
+                    retry = min(retry * 2, RETRY_MAX)
+                else:
+                    delay, retry = self.interval, RETRY_FIRST
 
-    async def report_once(self, session: aiohttp.ClientSession) -> bool:
-        """Send one report if there is something new; failures are logged and retried next time."""
+    async def report_once(self, session: aiohttp.ClientSession) -> bool | None:
+        """Send one report if there is something new.
+
+        Returns True when the Hub took it, False when it failed (logged; the caller retries), and None
+        when there was nothing to report.
+        """
         moment = datetime.now(UTC) if self.keep_alive else self.last_activity
         if moment is None or moment == self._reported:
-            return False
+            return None
         stamp = _iso(moment)
         body = {"servers": {self.hub.server_name: {"last_activity": stamp}}, "last_activity": stamp}
         try:

@@ -97,8 +97,12 @@ class HubAuthGate:
         return str(self.oauth.cookie_path)
 
     def is_auth_cookie(self, name: str) -> bool:
-        """Cookies that carry our credentials; they are never forwarded to the app."""
-        return name == self.cookie_name or name.startswith(self.state_cookie_name)
+        """Cookies that carry Hub credentials or session ids; they are never forwarded to the app.
+
+        That is ours (session and OAuth state) and every other ``jupyterhub-*`` cookie the browser sends
+        along (``jupyterhub-session-id`` has path ``/``): no app behind this proxy needs the Hub's.
+        """
+        return name == self.cookie_name or name.startswith((self.state_cookie_name, "jupyterhub-"))
 
     # -- the choke point ----------------------------------------------------------------------------
 

@@ -172,7 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--restart-backoff", type=_positive(float), default=DEFAULT_RESTART_BACKOFF)
     add("--failure-linger", type=_positive(float), default=DEFAULT_FAILURE_LINGER)
     add("--auth-cache-max-age", type=_positive(int), default=DEFAULT_AUTH_CACHE_MAX_AGE)
-    add("--activity-interval", type=_positive(float), default=DEFAULT_ACTIVITY_INTERVAL)
+    add(
+        "--activity-interval",
+        type=_positive(float),
+        default=None,
+        help=f"Seconds between activity reports (default: $JUPYTERHUB_ACTIVITY_INTERVAL, else "
+        f"{DEFAULT_ACTIVITY_INTERVAL:g}).",
+    )
     add("--hub-timeout", type=_positive(float), default=DEFAULT_HUB_TIMEOUT)
     add("--git-timeout", type=_positive(float), default=DEFAULT_GIT_TIMEOUT)
     return parser
@@ -245,6 +251,19 @@ def _listen_address(env: Mapping[str, str], ip: str | None, port: int | None) ->
     return (ip if ip is not None else url_host), chosen_port
 
 
+def _activity_interval(env: Mapping[str, str], option: float | None) -> float:
+    if option is not None:
+        return option
+    raw = env.get("JUPYTERHUB_ACTIVITY_INTERVAL", "")
+    try:
+        value = float(raw) if raw else DEFAULT_ACTIVITY_INTERVAL
+    except ValueError as error:
+        raise ConfigError("JUPYTERHUB_ACTIVITY_INTERVAL is not a number") from error
+    if value < 0:
+        raise ConfigError("JUPYTERHUB_ACTIVITY_INTERVAL must not be negative")
+    return value
+
+
 def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
     """Build the config from the proxy's argv (without the program name) and an environment mapping.
 
@@ -290,7 +309,7 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         restart_backoff=ns.restart_backoff,
         failure_linger=ns.failure_linger,
         auth_cache_max_age=ns.auth_cache_max_age,
-        activity_interval=ns.activity_interval,
+        activity_interval=_activity_interval(env, ns.activity_interval),
         hub_timeout=ns.hub_timeout,
         git_timeout=ns.git_timeout,
     )

@@ -72,6 +72,8 @@ WS_CLOSE_TIMEOUT = 10.0
 WS_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
 #: Connections kept open to the app.
 POOL_SIZE = 100
+#: Bodies of known length up to this size are relayed in one piece; larger or unsized ones are streamed.
+SMALL_BODY = 64 * 1024
 #: Close codes that must not be sent in a close frame (RFC 6455 section 7.4.1).
 _RESERVED_CLOSE_CODES = frozenset({1005, 1006, 1015})
 
@@ -214,13 +216,25 @@ class Forwarder:
                 headers=pages.NO_CACHE,
             )
         async with upstream:
-            response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+            headers: CIMultiDict[str] = CIMultiDict()
             for name, value in upstream.headers.items():
-                if name.lower() in HOP_BY_HOP:
+                lower = name.lower()
+                if lower in HOP_BY_HOP:
                     continue
-                if name.lower() == "location":
+                if lower == "location":
                     value = self.rewrite_location(value)
-                response.headers.add(name, value)
+                headers.add(name, value)
+            length = upstream.content_length
+            if length is not None and length <= SMALL_BODY and request.method != "HEAD":
+                # A small body of known size: one write for head and body (a syscall per response
+                # less; at this size waiting for the whole body costs nothing).
+                try:
+                    payload = await upstream.content.readexactly(length)
+                except (aiohttp.ClientPayloadError, asyncio.IncompleteReadError):
+                    log.warning("hubapps-proxy: the app broke off a response")
+                    return web.Response(status=502, text="The app broke off its answer.\n", headers=pages.NO_CACHE)
+                return web.Response(status=upstream.status, reason=upstream.reason, body=payload, headers=headers)
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
             try:
                 await response.prepare(request)
                 async for chunk in upstream.content.iter_any():

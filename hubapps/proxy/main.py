@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from hubapps.proxy.config import ConfigError, ProxyConfig, parse_config
-from hubapps.proxy.server import ProxyRuntime
+from hubapps.proxy.process import AppProcess
 
 __all__ = ["main", "run"]
 
@@ -33,7 +34,17 @@ async def run(config: ProxyConfig, env: Mapping[str, str], *, base_dir: str) -> 
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    runtime = ProxyRuntime(config, env, base_dir=base_dir)
+    # The app starts first: the server's imports (aiohttp, JupyterHub's auth) take about a second of
+    # CPU, which the app would otherwise wait for. They run in a thread while the loop reads its output.
+    process = AppProcess(config, env, base_dir=base_dir)
+    process.start()
+    try:
+        await process.spawned.wait()
+        server = await asyncio.to_thread(importlib.import_module, "hubapps.proxy.server")
+        runtime = server.ProxyRuntime(config, env, base_dir=base_dir, process=process)
+    except BaseException:
+        await process.stop()  # never leave the app running without its proxy
+        raise
     code = EXIT_STOPPED
     try:
         await runtime.start()

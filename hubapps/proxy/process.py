@@ -32,8 +32,6 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-import aiohttp
-
 from hubapps.proxy.checkout import CheckoutError, checkout_repository
 from hubapps.proxy.config import APP_ENV_VAR, ProxyConfig
 
@@ -65,17 +63,38 @@ class AppState(enum.StrEnum):
 
 
 class OutputBuffer:
-    """The last ``max_lines`` lines of app output, optionally echoed to a stream."""
+    """The last ``max_lines`` lines of app output, optionally echoed to a stream.
+
+    Lines are numbered from 0 in the order they arrived (:attr:`total` is the number of the next one),
+    so a reader that remembers a number can ask for what came after it (:meth:`since`), even across
+    reconnects. :meth:`changed` is an event that is set, and replaced, on every new line and on
+    :meth:`notify` (the process calls it on state changes): push streams wait on it instead of polling.
+    """
 
     def __init__(self, max_lines: int, echo: TextIO | None = None) -> None:
         self._lines: deque[str] = deque(maxlen=max_lines)
         self._echo = echo
         self._partial = ""
+        self.total = 0
+        self._changed: asyncio.Event | None = None
+
+    def changed(self) -> asyncio.Event:
+        """An event set at the next change (a new line or a state change); call again after it fired."""
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed
+
+    def notify(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     def append(self, line: str) -> None:
         if len(line) > MAX_LINE_LENGTH:
             line = line[:MAX_LINE_LENGTH] + " [...]"
         self._lines.append(line)
+        self.total += 1
+        self.notify()
         if self._echo is not None:
             with contextlib.suppress(OSError, ValueError):
                 self._echo.write(line + "\n")
@@ -102,6 +121,22 @@ class OutputBuffer:
     def tail(self, count: int) -> list[str]:
         return list(self._lines)[-count:] if count > 0 else []
 
+    @property
+    def first(self) -> int:
+        """Number of the oldest line still kept."""
+        return self.total - len(self._lines)
+
+    def since(self, number: int) -> tuple[int, list[str]]:
+        """``(number of the first line returned, lines)``: what arrived from line ``number`` on.
+
+        Lines that were already dropped from the buffer are skipped (the first number says so).
+        """
+        start = max(number, self.first)
+        if start >= self.total:
+            return self.total, []
+        skip = start - self.first
+        return start, [line for index, line in enumerate(self._lines) if index >= skip]
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port that was free a moment ago (the app binds it right after; the race is accepted)."""
@@ -125,8 +160,13 @@ def app_environment(
     *,
     pass_hub_token: bool,
     env_prefix: str = "",
+    conda: bool = False,
 ) -> dict[str, str]:
-    """The app's environment: the proxy's, minus the Hub token and our own variables, plus ``extra``."""
+    """The app's environment: the proxy's, minus the Hub token and our own variables, plus ``extra``.
+
+    With ``env_prefix`` the environment is activated the way ``activate`` does it: its ``bin`` first on
+    ``PATH``, ``VIRTUAL_ENV`` (or ``CONDA_PREFIX`` for a conda environment) set, ``PYTHONHOME`` unset.
+    """
     env = {key: value for key, value in parent.items() if key != APP_ENV_VAR}
     if not pass_hub_token:
         for key in _TOKEN_VARS:
@@ -134,8 +174,13 @@ def app_environment(
     if env_prefix:
         bin_dir = os.path.join(env_prefix, "bin")
         env["PATH"] = bin_dir + os.pathsep + env["PATH"] if env.get("PATH") else bin_dir
-        env["VIRTUAL_ENV"] = env_prefix
         env.pop("PYTHONHOME", None)
+        if conda:
+            env.pop("VIRTUAL_ENV", None)
+            env["CONDA_PREFIX"] = env_prefix
+            env["CONDA_DEFAULT_ENV"] = os.path.basename(env_prefix.rstrip("/"))
+        else:
+            env["VIRTUAL_ENV"] = env_prefix
     env.update({key: value.replace("{port}", str(port)) for key, value in extra.items()})
     return env
 
@@ -164,6 +209,8 @@ class AppProcess:
         self.finished = asyncio.Event()
         #: Set whenever the app becomes ready (cleared on restart).
         self.ready = asyncio.Event()
+        #: Set once the first app process was started, or the start failed for good.
+        self.spawned = asyncio.Event()
         self._parent_env = dict(parent_env)
         self._base_dir = base_dir
         self._process: asyncio.subprocess.Process | None = None
@@ -208,10 +255,11 @@ class AppProcess:
         return os.path.normpath(os.path.join(self._base_dir, path))
 
     def _fail(self, reason: str) -> None:
+        self.spawned.set()
         self.state = AppState.FAILED
         self.reason = reason
         self.ready.clear()
-        self.output.append(f"hubapps: {reason}")
+        self.output.append(f"hubapps: {reason}")  # also wakes the push streams
         self.finished.set()
 
     async def _supervise(self) -> None:
@@ -233,28 +281,25 @@ class AppProcess:
         if not await asyncio.to_thread(os.path.isdir, cwd):
             self._fail(f"the app's working folder {config.cwd!r} does not exist")
             return
-        async with aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=READY_PROBE_TIMEOUT), auto_decompress=False
-        ) as probe_session:
-            while not self._stopping:
-                code = await self._run_once(cwd, probe_session)
-                if self._stopping or self.state is AppState.FAILED:
-                    return
-                now = time.monotonic()
-                while self._restarts and now - self._restarts[0] > config.restart_window:
-                    self._restarts.popleft()
-                described = f"the app exited with code {code}" if code is not None else "the app exited"
-                if len(self._restarts) >= config.max_restarts:
-                    suffix = f" ({len(self._restarts)} restarts in {config.restart_window:g} s)"
-                    self._fail(described + (suffix if self._restarts else ""))
-                    return
-                delay = min(config.restart_backoff * 2 ** len(self._restarts), config.restart_backoff_max)
-                self._restarts.append(now)
-                self.state = AppState.STARTING
-                self.ready.clear()
-                self.reason = f"{described}; restarting in {delay:g} s"
-                self.output.append(f"hubapps: {self.reason}")
-                await asyncio.sleep(delay)
+        while not self._stopping:
+            code = await self._run_once(cwd)
+            if self._stopping or self.state is AppState.FAILED:
+                return
+            now = time.monotonic()
+            while self._restarts and now - self._restarts[0] > config.restart_window:
+                self._restarts.popleft()
+            described = f"the app exited with code {code}" if code is not None else "the app exited"
+            if len(self._restarts) >= config.max_restarts:
+                suffix = f" ({len(self._restarts)} restarts in {config.restart_window:g} s)"
+                self._fail(described + (suffix if self._restarts else ""))
+                return
+            delay = min(config.restart_backoff * 2 ** len(self._restarts), config.restart_backoff_max)
+            self._restarts.append(now)
+            self.state = AppState.STARTING
+            self.ready.clear()
+            self.reason = f"{described}; restarting in {delay:g} s"
+            self.output.append(f"hubapps: {self.reason}")
+            await asyncio.sleep(delay)
 
     def _parent_env_without_tokens(self) -> dict[str, str]:
         return app_environment(self._parent_env, {}, self.port, pass_hub_token=False)
@@ -264,16 +309,18 @@ class AppProcess:
             return os.path.join(self._path(self.config.env_prefix), "bin", "python")
         return sys.executable
 
-    async def _run_once(self, cwd: str, probe_session: aiohttp.ClientSession) -> int | None:
+    async def _run_once(self, cwd: str) -> int | None:
         """Start the app, wait for it to be ready (in the background) and for it to exit."""
         config = self.config
         argv = app_argv(config.app_argv, self.port, self._python())
+        env_prefix = self._path(config.env_prefix) if config.env_prefix else ""
         env = app_environment(
             self._parent_env,
             config.app_env,
             self.port,
             pass_hub_token=config.pass_hub_token,
-            env_prefix=self._path(config.env_prefix) if config.env_prefix else "",
+            env_prefix=env_prefix,
+            conda=bool(env_prefix) and await asyncio.to_thread(os.path.isdir, os.path.join(env_prefix, "conda-meta")),
         )
         self._attempt_started = time.monotonic()
         try:
@@ -292,7 +339,8 @@ class AppProcess:
             return None
         self._process = process
         reader = asyncio.create_task(self._read_output(process), name="hubapps-app-output")
-        probe = asyncio.create_task(self._wait_ready(probe_session, process), name="hubapps-ready-probe")
+        self.spawned.set()
+        probe = asyncio.create_task(self._wait_ready(process), name="hubapps-ready-probe")
         try:
             code = await process.wait()
         finally:
@@ -310,21 +358,27 @@ class AppProcess:
         while chunk := await process.stdout.read(65536):
             self.output.feed(chunk.decode("utf-8", "replace"))
 
-    async def _wait_ready(self, session: aiohttp.ClientSession, process: asyncio.subprocess.Process) -> None:
+    async def _wait_ready(self, process: asyncio.subprocess.Process) -> None:
+        # Imported here, once the app is on its way: the proxy's start-up imports must not delay the app.
+        import aiohttp
+
         config = self.config
         url = f"http://127.0.0.1:{self.port}{config.app_ready_path}"
         deadline = self._attempt_started + config.ready_timeout
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(url, allow_redirects=False) as response:
-                    if response.status < 500:
-                        self.state = AppState.READY
-                        self.reason = ""
-                        self.ready.set()
-                        return
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(READY_POLL_INTERVAL)
+        timeout = aiohttp.ClientTimeout(total=READY_PROBE_TIMEOUT)
+        async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session:
+            while time.monotonic() < deadline:
+                try:
+                    async with session.get(url, allow_redirects=False) as response:
+                        if response.status < 500:
+                            self.state = AppState.READY
+                            self.reason = ""
+                            self.ready.set()
+                            self.output.notify()
+                            return
+                except (aiohttp.ClientError, TimeoutError):
+                    pass
+                await asyncio.sleep(READY_POLL_INTERVAL)
         self._fail(f"the app did not answer at its ready path within {config.ready_timeout:g} seconds")
         await self._terminate(process)
 

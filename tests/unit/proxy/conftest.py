@@ -67,6 +67,9 @@ class FakeHub:
         self.token_lookups: list[str] = []
         self.code_exchanges: list[dict[str, str]] = []
         self.activity: list[dict[str, Any]] = []
+        #: Activity reports to answer with 503 before accepting them (to test retries).
+        self.activity_failures = 0
+        self.activity_attempts = 0
         self.server: TestServer | None = None
         app = web.Application()
         app.router.add_get("/hub/api/user", self.user)
@@ -96,6 +99,10 @@ class FakeHub:
     async def report_activity(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != "token server-token":
             return web.json_response({}, status=403)
+        self.activity_attempts += 1
+        if self.activity_failures > 0:
+            self.activity_failures -= 1
+            return web.json_response({"message": "busy"}, status=503)
         self.activity.append(await request.json())
         return web.Response(status=204)
 

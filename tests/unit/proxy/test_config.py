@@ -120,13 +120,46 @@ def test_output_buffer_keeps_the_tail_and_splits_lines() -> None:
 def test_pages_escape_everything() -> None:
     evil = "<img src=x onerror=alert(1)>"
     for page in (
-        pages.startup_page(evil, 1.0, [evil], note=evil),
+        pages.startup_page(evil, 1.0, [evil], note=evil, events_url=evil, nonce=evil),
         pages.failure_page(evil, evil, [evil]),
         pages.forbidden_page(evil),
         pages.message_page(evil),
     ):
         assert "<img" not in page
         assert "&lt;img" in page
+
+
+def test_output_buffer_numbers_lines_and_answers_since() -> None:
+    buffer = OutputBuffer(3)
+    for line in "abcde":
+        buffer.append(line)
+    assert (buffer.first, buffer.total) == (2, 5)
+    assert buffer.since(0) == (2, ["c", "d", "e"])  # dropped lines are skipped, and said so
+    assert buffer.since(4) == (4, ["e"])
+    assert buffer.since(5) == (5, [])
+    assert buffer.since(99) == (5, [])
+
+
+async def test_output_buffer_wakes_waiters_on_new_lines_and_notify() -> None:
+    buffer = OutputBuffer(3)
+    changed = buffer.changed()
+    assert not changed.is_set()
+    buffer.append("x")
+    assert changed.is_set()
+    again = buffer.changed()
+    assert again is not changed
+    assert not again.is_set()
+    buffer.notify()
+    assert again.is_set()
+
+
+def test_activity_interval_comes_from_the_hub_environment() -> None:
+    assert parse_config(["--", "app"], ENV).activity_interval == 60
+    assert parse_config(["--", "app"], {**ENV, "JUPYTERHUB_ACTIVITY_INTERVAL": "7"}).activity_interval == 7
+    options = ["--activity-interval=2", "--", "app"]
+    assert parse_config(options, {**ENV, "JUPYTERHUB_ACTIVITY_INTERVAL": "7"}).activity_interval == 2
+    with pytest.raises(ConfigError):
+        parse_config(["--", "app"], {**ENV, "JUPYTERHUB_ACTIVITY_INTERVAL": "soon"})
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,15 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import psutil
 import pytest
 
-from tests.unit.proxy.conftest import PREFIX, PYTHON, StartProxy, resource, url
+from hubapps.proxy import activity
+from tests.unit.proxy.conftest import ECHO_APP, PREFIX, PYTHON, FakeHub, StartProxy, resource, url
 
 ALICE = {"Authorization": "token alice-token"}
 
@@ -215,3 +218,70 @@ def test_bad_options_exit_2(bad: list[str], tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "secret-value" not in result.stderr
+
+
+async def test_app_runs_with_the_named_environment(
+    start_proxy: StartProxy, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    env_dir = tmp_path / "envs" / "analysis"
+    # --system-site-packages keeps the env small and fast to make; the app is stdlib-only anyway.
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)], check=True)
+    proxy = await start_proxy(
+        ["{python}", resource("env_dump_app.py"), "{port}"],
+        "--env-prefix=envs/analysis",
+        env={"PATH": "/usr/bin:/bin", "VIRTUAL_ENV": "/somewhere/else"},
+    )
+    async with http.get(url(proxy), headers=ALICE) as response:
+        seen = await response.json()
+    env = seen["env"]
+    assert env["VIRTUAL_ENV"] == str(env_dir)
+    assert env["PATH"].split(os.pathsep)[0] == str(env_dir / "bin")
+    app = psutil.Process(proxy.process.pid or 0)
+    # The interpreter that runs the app is the environment's (a venv's python links to the base one).
+    assert app.cmdline()[0] == str(env_dir / "bin" / "python")
+    assert os.path.realpath(seen["argv"][0]) == os.path.realpath(resource("env_dump_app.py"))
+    prefix = subprocess.run(
+        [app.cmdline()[0], "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert prefix == str(env_dir)
+
+
+async def test_missing_environment_is_a_clear_failure(start_proxy: StartProxy, http: aiohttp.ClientSession) -> None:
+    proxy = await start_proxy(
+        ["{python}", resource("env_dump_app.py"), "{port}"], "--env-prefix=envs/missing", wait_ready=False
+    )
+    await asyncio.wait_for(proxy.process.finished.wait(), 10)
+    assert "envs/missing/bin/python" in proxy.process.reason
+    async with http.get(url(proxy), headers={**ALICE, "Accept": "text/html"}) as response:
+        assert "could not start" in await response.text()
+
+
+async def test_activity_report_is_retried_with_backoff(
+    start_proxy: StartProxy, fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(activity, "RETRY_FIRST", 0.1)
+    fake_hub.activity_failures = 2
+    started = time.monotonic()
+    await start_proxy(ECHO_APP, "--activity-interval=5", "--keep-alive")
+    # The keep-alive report at 5 s fails twice; retries come after 0.1 s and 0.2 s, not 5 s each.
+    deadline = time.monotonic() + 10
+    while not fake_hub.activity and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert fake_hub.activity_attempts == 3
+    assert time.monotonic() - started < 7
+    stamp = datetime.fromisoformat(fake_hub.activity[0]["last_activity"].replace("Z", "+00:00"))
+    assert abs((datetime.now(UTC) - stamp).total_seconds()) < 2  # keep-alive: "now", not the start
+
+
+async def test_public_app_reports_use_and_idle_app_reports_nothing(
+    start_proxy: StartProxy, fake_hub: FakeHub, http: aiohttp.ClientSession
+) -> None:
+    proxy = await start_proxy(ECHO_APP, "--public", "--activity-interval=0.2")
+    await asyncio.sleep(0.6)
+    assert fake_hub.activity == []  # nobody came: nothing to report, so the culler may stop it
+    async with http.get(url(proxy, "anonymous")) as response:
+        assert response.status == 200
+    deadline = time.monotonic() + 5
+    while not fake_hub.activity and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert len(fake_hub.activity) == 1
