@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 STATE ?= .state
 PYTEST_ARGS ?=
 
-.PHONY: demo test install system-deps lint unit integration browser benchmark docs clean
+.PHONY: demo test install system-deps lint unit integration benchmark docs clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,3 +52,8 @@ docs: $(VENV)/.installed
 
 clean:
 	rm -rf $(STATE) .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks are not part of `make test`: they measure, they do not pass or fail. Results: docs/benchmarks.md.
+benchmark: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/proxy_bench.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/service_bench.py

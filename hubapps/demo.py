@@ -189,12 +189,22 @@ def run_demo(settings: DemoSettings) -> int:
         print("\n".join(lines), flush=True)
         return proc.wait()
     except KeyboardInterrupt:
+        # Ctrl-C reached the Hub too (same process group): it is already stopping its apps.
+        _stop_hub(proc, send_sigterm=False)
         return 0
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _stop_hub(proc, send_sigterm=True)
+
+
+def _stop_hub(proc: subprocess.Popen[bytes], *, send_sigterm: bool) -> None:
+    """Give the Hub time to stop every app it started (SIGTERM it first unless it is already stopping)."""
+    if proc.poll() is not None:
+        return
+    if send_sigterm:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
