@@ -17,6 +17,11 @@ __all__ = ["HubApps"]
 _SERVICE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 
+def _is_link(url: str) -> bool:
+    """A path on this site or an http(s) URL: never javascript:, data: or file:."""
+    return (url.startswith("/") and not url.startswith("//")) or url.startswith(("https://", "http://"))
+
+
 class HubApps(Configurable):
     """Settings of the hubapps launcher."""
 
@@ -126,6 +131,21 @@ class HubApps(Configurable):
         config=True,
         help="Seconds the launcher service waits for any one Hub API call before answering 503.",
     )
+    pinned_services = List(
+        Dict(),
+        config=True,
+        help="""Links shown in the quick-access row of the Hub home page, next to JupyterLab: a list of
+        dicts with "name", "url" (a path on this Hub, such as "/services/conda-store/", or an
+        https:// URL), and optionally "description" and "thumbnail" (an image URL of the same
+        kinds). Only people who may use a service can open it; the link itself is shown to all.""",
+    )
+    home_page = Bool(
+        True,
+        config=True,
+        help="""Make the Hub home page (/hub/home) the launcher, send users there after login
+        (unless c.JupyterHub.default_url is set) and add "Apps" and "Deploy app" to the Hub's
+        navigation bar. Turn off to keep JupyterHub's own pages.""",
+    )
 
     @default("service_url")
     def _default_service_url(self) -> str:
@@ -144,6 +164,21 @@ class HubApps(Configurable):
         if value < 1:
             raise ValueError("HubApps.service_workers must be at least 1")
         return value
+
+    @validate("pinned_services")
+    def _check_pinned_services(self, proposal: dict[str, Any]) -> list[dict[str, str]]:
+        out = []
+        for item in proposal["value"]:
+            name, url = str(item.get("name", "")).strip(), str(item.get("url", "")).strip()
+            if not name or not _is_link(url):
+                raise ValueError(f"HubApps.pinned_services: {item!r} needs a name and a path or https:// url")
+            thumbnail = str(item.get("thumbnail", "")).strip()
+            if thumbnail and not _is_link(thumbnail):
+                raise ValueError(f"HubApps.pinned_services: thumbnail {thumbnail!r} must be a path or https:// url")
+            out.append(
+                {"name": name, "url": url, "description": str(item.get("description", "")), "thumbnail": thumbnail}
+            )
+        return out
 
     @validate("proxy_command")
     def _check_proxy_command(self, proposal: dict[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ import json
 import logging
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -172,7 +173,43 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     if hubapps.grant_user_sharing:
         user_scopes += list(USER_SHARING_SCOPES)
     c.JupyterHub.load_roles = _with_user_scopes(roles, user_scopes)
+    if hubapps.home_page:
+        _install_home_page(c, hubapps)
     return hubapps
+
+
+#: Hub templates of the launcher: home page, navigation entries, "app not running" page.
+TEMPLATES = str(Path(__file__).resolve().parent / "templates")
+
+
+def _launcher_home(handler: Any) -> str:
+    """``c.JupyterHub.default_url``: the launcher home, under whatever base_url the Hub has."""
+    return f"{handler.hub.base_url}home"
+
+
+def _install_home_page(c: Config, hubapps: HubApps) -> None:
+    """Put the launcher on the Hub's home page (templates in :data:`TEMPLATES`)."""
+    paths = c.JupyterHub.get("template_paths", None)
+    paths = [p for p in paths if p != TEMPLATES] if isinstance(paths, list) else []
+    c.JupyterHub.template_paths = [TEMPLATES, *paths]
+    template_vars = c.JupyterHub.get("template_vars", None)
+    template_vars = dict(template_vars) if isinstance(template_vars, dict) else {}
+    template_vars.update(
+        hubapps_service=hubapps.service_name,
+        hubapps_title=hubapps.title,
+        hubapps_pinned=list(hubapps.pinned_services),
+        # Called with the current user: on "not running" pages ``user`` is the app's owner instead.
+        hubapps_viewer=_viewer,
+    )
+    c.JupyterHub.template_vars = template_vars
+    if "default_url" not in c.JupyterHub:
+        c.JupyterHub.default_url = _launcher_home
+
+
+def _viewer(user: Any) -> dict[str, Any]:
+    if user is None:
+        return {"name": "", "admin": False}
+    return {"name": str(user.name), "admin": bool(user.admin)}
 
 
 def _with_user_scopes(roles: list[dict[str, Any]], added: list[str]) -> list[dict[str, Any]]:

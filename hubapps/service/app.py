@@ -6,7 +6,8 @@ Layout (one router per resource, everything under the service prefix):
 ``<prefix>health``             liveness (no Hub call, no auth)
 ``<prefix>oauth_login`` …      Hub OAuth login, callback, logout (:mod:`hubapps.service.auth`)
 ``<prefix>api/…``              the REST API (:mod:`hubapps.service.routes`); OpenAPI at ``api/docs``
-``<prefix>create-app``         the create form (also opened by the jupyterlab-jhub-apps extension)
+``<prefix>create-app``         the deploy form (also opened by the jupyterlab-jhub-apps extension)
+``<prefix>ui/…``, ``static/``  the launcher's pages (:mod:`hubapps.service.routes.ui`)
 ``<prefix>server/…``           upstream JHub Apps' JSON routes, kept as aliases
 =============================  =====================================================================
 """
@@ -21,6 +22,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
 
 from hubapps import __version__
 from hubapps.core.frameworks import FrameworkRegistry
@@ -29,9 +31,11 @@ from hubapps.service.directory import AppDirectory
 from hubapps.service.errors import install_error_handlers
 from hubapps.service.hub import HubClient
 from hubapps.service.middleware import BodyLimit, RequestContext
-from hubapps.service.routes import apps, meta, pages, shares
+from hubapps.service.routes import apps, meta, pages, shares, ui
+from hubapps.service.routes.ui_secrets import SecretEnvMarks
 from hubapps.service.security import CookieSealer
 from hubapps.service.settings import ServiceSettings
+from hubapps.service.thumbnails import ThumbnailStore
 
 __all__ = ["create_app"]
 
@@ -77,20 +81,28 @@ def create_app(
         user_cache_ttl=settings.user_cache_ttl,
         shared_cache_ttl=settings.shared_cache_ttl,
         max_entries=settings.cache_max_entries,
+        max_connections=settings.hub_max_connections,
+        idle_connections=settings.hub_idle_connections,
         transport=hub_transport,
         user_agent=f"hubapps-service/{__version__}",
     )
     directory = AppDirectory(settings.database_url, cache_ttl=settings.directory_cache_ttl)
+    thumbnails = ThumbnailStore(settings.database_url)
+    secret_env = SecretEnvMarks(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await directory.open()
+        await thumbnails.open()
+        await secret_env.open()
         log.info("hubapps service %s at %s", __version__, settings.prefix)
         try:
             yield
         finally:
             await hub.aclose()
             directory.close()
+            thumbnails.close()
+            secret_env.close()
 
     app = FastAPI(
         title=f"hubapps {settings.title}",
@@ -104,7 +116,11 @@ def create_app(
     app.state.hub = hub
     app.state.directory = directory
     app.state.registry = registry
-    app.state.sealer = CookieSealer(_cookie_secret(settings))
+    app.state.thumbnails = thumbnails
+    app.state.secret_env = secret_env
+    app.state.sealer = CookieSealer(
+        _cookie_secret(settings), cache_ttl=settings.cookie_cache_ttl, cache_entries=settings.cache_max_entries
+    )
 
     service = APIRouter(prefix=prefix)
 
@@ -123,6 +139,8 @@ def create_app(
     service.include_router(api)
     service.include_router(pages.pages_router)
     service.include_router(pages.compat_router)
+    service.include_router(ui.router)
+    app.mount(f"{prefix}/static", StaticFiles(directory=ui.STATIC), name="static")
     app.include_router(service)
     app.include_router(login_router(settings))
 

@@ -1,4 +1,8 @@
-"""Typed dependencies of the routes: the shared objects an app instance holds in ``app.state``."""
+"""Typed dependencies of the routes: the shared objects an app instance holds in ``app.state``.
+
+The getters are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool,
+which costs a thread hand-off (and the GIL ping-pong that comes with it) for a dictionary lookup.
+"""
 
 from __future__ import annotations
 
@@ -22,22 +26,22 @@ log = logging.getLogger("hubapps.service")
 T = TypeVar("T")
 
 
-def get_settings(request: Request) -> ServiceSettings:
+async def get_settings(request: Request) -> ServiceSettings:
     settings: ServiceSettings = request.app.state.settings
     return settings
 
 
-def get_hub(request: Request) -> HubClient:
+async def get_hub(request: Request) -> HubClient:
     hub: HubClient = request.app.state.hub
     return hub
 
 
-def get_directory(request: Request) -> AppDirectory:
+async def get_directory(request: Request) -> AppDirectory:
     directory: AppDirectory = request.app.state.directory
     return directory
 
 
-def get_registry(request: Request) -> FrameworkRegistry:
+async def get_registry(request: Request) -> FrameworkRegistry:
     registry: FrameworkRegistry = request.app.state.registry
     return registry
 

@@ -11,8 +11,9 @@ own token, so the data is authoritative), the directory entries of that owner ar
 Hub API) shows until the owner's next listing; see ``docs/api.md``.
 
 The table lives in the service's database (SQLite by default; PostgreSQL for several replicas). Each
-worker keeps a snapshot for :attr:`ServiceSettings.directory_cache_ttl` seconds; database calls run in
-a thread so they never block the event loop.
+worker keeps a snapshot for :attr:`ServiceSettings.directory_cache_ttl` seconds, indexed by owner and
+with its public entries apart, so a listing costs the caller's own entries, not the whole directory;
+database calls run in a thread so they never block the event loop.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class AppDirectory:
         self._engine = _make_engine(database_url)
         self._ttl = cache_ttl
         self._snapshot: dict[tuple[str, str], DirectoryEntry] | None = None
+        self._by_owner: dict[str, dict[tuple[str, str], DirectoryEntry]] = {}
+        self._public: list[DirectoryEntry] = []
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
         self._ready = False
@@ -93,17 +96,34 @@ class AppDirectory:
             rows = conn.execute(select(_table)).mappings().all()
         return {(r["owner"], r["server"]): DirectoryEntry(**dict(r)) for r in rows}
 
+    def _use(self, snapshot: dict[tuple[str, str], DirectoryEntry]) -> None:
+        """Make ``snapshot`` current, with its indexes (never changed in place afterwards)."""
+        by_owner: dict[str, dict[tuple[str, str], DirectoryEntry]] = {}
+        for key, entry in snapshot.items():
+            by_owner.setdefault(key[0], {})[key] = entry
+        self._snapshot = snapshot
+        self._by_owner = by_owner
+        self._public = [e for e in snapshot.values() if e.public]
+
     async def snapshot(self) -> dict[tuple[str, str], DirectoryEntry]:
         if self._snapshot is not None and time.monotonic() - self._loaded_at < self._ttl:
             return self._snapshot
         async with self._lock:
             if self._snapshot is None or time.monotonic() - self._loaded_at >= self._ttl:
-                self._snapshot = await asyncio.to_thread(self._load)
+                self._use(await asyncio.to_thread(self._load))
                 self._loaded_at = time.monotonic()
+        assert self._snapshot is not None
         return self._snapshot
 
     async def public(self) -> list[DirectoryEntry]:
-        return [e for e in (await self.snapshot()).values() if e.public]
+        """Public entries (a list shared by callers: do not change it)."""
+        await self.snapshot()
+        return self._public
+
+    async def owned_by(self, owner: str) -> dict[tuple[str, str], DirectoryEntry]:
+        """One owner's entries (a mapping shared by callers: do not change it)."""
+        await self.snapshot()
+        return self._by_owner.get(owner, {})
 
     async def get(self, owner: str, server: str) -> DirectoryEntry | None:
         return (await self.snapshot()).get((owner, server))
@@ -140,7 +160,7 @@ class AppDirectory:
                 snapshot.pop(key, None)
             for entry in upserts:
                 snapshot[entry.key] = entry
-            self._snapshot = snapshot
+            self._use(snapshot)
 
     async def record(self, entry: DirectoryEntry) -> None:
         """Add or update one app (its owner published or shared it through the service)."""
@@ -158,8 +178,7 @@ class AppDirectory:
         Public apps are added; apps already listed (shared ones) are updated; entries whose app is
         gone are dropped. Writes happen only when something changed.
         """
-        snapshot = await self.snapshot()
-        mine = {key: e for key, e in snapshot.items() if key[0] == owner}
+        mine = await self.owned_by(owner)
         seen: set[tuple[str, str]] = set()
         upserts: list[DirectoryEntry] = []
         for app in apps:

@@ -8,7 +8,10 @@ Rules it keeps, because the upstream launcher broke each of them:
   ``include_stopped_servers``), never from a listing of every user;
 - a token's user model and the list of apps shared with a user are cached for a few seconds
   (:attr:`ServiceSettings.user_cache_ttl`, :attr:`ServiceSettings.shared_cache_ttl`), and dropped
-  when the service itself changes that user's servers;
+  when the service itself changes that user's servers; concurrent misses of one entry share one
+  Hub call (a page that fires several API calls at once costs the Hub one lookup, not several);
+- the connection pool keeps only a few idle connections (httpcore checks each idle connection on
+  every call), and no cookie from a Hub answer is kept: one client serves every user;
 - every call is counted in the current request's :class:`CallCounter`, which the app returns as the
   ``X-Hubapps-Hub-Calls`` response header (tests and the benchmark read it).
 
@@ -24,10 +27,11 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -161,6 +165,8 @@ class HubClient:
         user_cache_ttl: float = 2.0,
         shared_cache_ttl: float = 5.0,
         max_entries: int = 10_000,
+        max_connections: int = 100,
+        idle_connections: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "hubapps-service",
     ) -> None:
@@ -169,16 +175,42 @@ class HubClient:
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             transport=transport,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=idle_connections),
             headers={"User-Agent": user_agent},
+            # One client acts for every user: never keep (and replay) a cookie from a Hub answer.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             follow_redirects=False,
         )
         self._whoami: TTLCache[str, dict[str, Any]] = TTLCache(user_cache_ttl, max_entries)
         self._shared: TTLCache[str, list[dict[str, Any]]] = TTLCache(shared_cache_ttl, max_entries)
+        self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
+        self._derived: TTLCache[tuple[int, Hashable], tuple[dict[str, Any], Any]] = TTLCache(
+            user_cache_ttl, max_entries
+        )
         self.version: tuple[int, ...] | None = None
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def _once(self, key: tuple[str, ...], fetch: Callable[[], Awaitable[V]]) -> V:
+        """Run ``fetch`` once for concurrent callers with the same ``key``; all get its result.
+
+        The call runs as a task of its own, so one caller going away (a closed connection) does not
+        cancel it for the others. Its Hub calls are counted in the request that started it.
+        """
+        running = self._inflight.get(key)
+        if running is None:
+            running = asyncio.ensure_future(fetch())
+            self._inflight[key] = running
+
+            def finished(future: asyncio.Future[Any]) -> None:
+                self._inflight.pop(key, None)
+                if not future.cancelled():
+                    future.exception()  # retrieved here too, in case every caller went away
+
+            running.add_done_callback(finished)
+        result: V = await asyncio.shield(running)
+        return result
 
     # -- transport ---------------------------------------------------------------------------------
 
@@ -278,6 +310,10 @@ class HubClient:
             cached = self._whoami.get(key)
             if cached is not None:
                 return cached
+            return await self._once(("whoami", key), lambda: self._fetch_whoami(key, token))
+        return await self._fetch_whoami(key, token)
+
+    async def _fetch_whoami(self, key: str, token: str) -> dict[str, Any] | None:
         response = await self.request("GET", "user", token, params={"include_stopped_servers": "1"})
         if response.status_code in (401, 403, 404):
             return None
@@ -297,6 +333,21 @@ class HubClient:
         model = response.json()
         return model if isinstance(model, dict) else None
 
+    def derived(self, model: dict[str, Any], key: Hashable, compute: Callable[[], V]) -> V:
+        """``compute()``, remembered with a user model from :meth:`whoami` for as long as it is cached.
+
+        Cached models are replaced, never changed in place, so the model's identity tells whether a
+        remembered value still holds (the model is kept with it, so its id cannot be reused).
+        """
+        slot = (id(model), key)
+        hit = self._derived.get(slot)
+        if hit is not None and hit[0] is model:
+            value: V = hit[1]
+            return value
+        value = compute()
+        self._derived.set(slot, (model, value))
+        return value
+
     def forget_user(self, name: str) -> None:
         """Drop cached models of ``name`` after the service changed their servers or shares."""
         self._whoami.discard_where(lambda _k, model: model.get("name") == name)
@@ -307,6 +358,9 @@ class HubClient:
         cached = self._shared.get(name)
         if cached is not None:
             return cached
+        return await self._once(("shared", name, _token_key(token)), lambda: self._fetch_shared(name, token))
+
+    async def _fetch_shared(self, name: str, token: str) -> list[dict[str, Any]]:
         shares = await self.paginate(f"users/{_q(name)}/shared", token)
         self._shared.set(name, shares)
         return shares

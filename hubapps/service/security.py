@@ -4,6 +4,9 @@ Cookies are *sealed* (AES-GCM, key derived from the service secret), not merely 
 cookie carries the user's Hub token, which must not be readable from a copied cookie. The OAuth state
 lives in a sealed cookie rather than in process memory, so a login that starts on one uvicorn worker
 can finish on another.
+
+Opening a cookie (base64, AES-GCM, JSON) is remembered for a few seconds by its exact value: the
+same value always opens to the same payload, so only the payload's expiry needs checking again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import os
 import secrets
 import time
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,11 +41,15 @@ def _unb64(text: str) -> bytes:
 class CookieSealer:
     """Seal and open small JSON payloads for cookies, and derive XSRF tokens, from one secret."""
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, *, cache_ttl: float = 0.0, cache_entries: int = 1000) -> None:
         if len(secret) < 16:
             raise ValueError("the cookie secret must hold at least 16 bytes")
         self._aead = AESGCM(hmac.new(secret, b"hubapps-cookie-v1", hashlib.sha256).digest())
         self._xsrf_key = hmac.new(secret, b"hubapps-xsrf-v1", hashlib.sha256).digest()
+        self._cache_ttl = cache_ttl
+        self._cache_entries = cache_entries
+        # (name, cookie value) -> (remembered until (monotonic), payload); only valid payloads.
+        self._opened: OrderedDict[tuple[str, str], tuple[float, dict[str, Any]]] = OrderedDict()
 
     def seal(self, name: str, payload: dict[str, Any], max_age: int) -> str:
         data = json.dumps({**payload, "exp": int(time.time()) + max_age}, separators=(",", ":")).encode()
@@ -52,14 +60,31 @@ class CookieSealer:
         """The payload of a cookie made by :meth:`seal` under ``name``; None if forged, mangled or expired."""
         if not value or len(value) > 8192:
             return None
-        try:
-            raw = _unb64(value)
-            data = json.loads(self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], name.encode()))
-        except (ValueError, InvalidTag, UnicodeDecodeError):
+        key = (name, value)
+        cached = self._opened.get(key)
+        if cached is not None and cached[0] >= time.monotonic():
+            data = cached[1]
+        else:
+            try:
+                raw = _unb64(value)
+                data = json.loads(self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], name.encode()))
+            except (ValueError, InvalidTag, UnicodeDecodeError):
+                return None
+            if not isinstance(data, dict):
+                return None
+            self._remember(key, data)
+        if int(data.get("exp", 0)) < time.time():
+            self._opened.pop(key, None)
             return None
-        if not isinstance(data, dict) or int(data.get("exp", 0)) < time.time():
-            return None
-        return data
+        return dict(data)
+
+    def _remember(self, key: tuple[str, str], data: dict[str, Any]) -> None:
+        if self._cache_ttl <= 0:
+            return
+        self._opened[key] = (time.monotonic() + self._cache_ttl, data)
+        self._opened.move_to_end(key)
+        while len(self._opened) > self._cache_entries:
+            self._opened.popitem(last=False)
 
     def xsrf_token(self, session_id: str) -> str:
         return _b64(hmac.new(self._xsrf_key, session_id.encode(), hashlib.sha256).digest())

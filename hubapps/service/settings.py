@@ -68,6 +68,14 @@ class ServiceSettings(BaseModel):
     directory_cache_ttl: float = Field(5.0, ge=0)
     #: Most entries cached per cache (oldest evicted first).
     cache_max_entries: int = Field(10_000, gt=0)
+    #: Most simultaneous connections to the Hub API (further calls wait for a free one).
+    hub_max_connections: int = Field(100, gt=0)
+    #: Idle keep-alive connections to the Hub kept for reuse. Few are needed (the Hub answers one call
+    #: at a time), and each idle one is checked on every call, so a large pool costs CPU per request.
+    hub_idle_connections: int = Field(8, ge=0)
+    #: Seconds an opened login cookie is remembered (its payload, by the exact cookie value), so a
+    #: browser's requests are not decrypted one by one; the cookie's own expiry is still checked.
+    cookie_cache_ttl: float = Field(10.0, ge=0)
     #: Default and largest page size of app listings.
     page_default: int = Field(50, gt=0)
     page_max: int = Field(500, gt=0)
@@ -83,6 +91,23 @@ class ServiceSettings(BaseModel):
     oauth_state_max_age: int = Field(600, gt=0)
     #: Lifetime of the login cookie (seconds); the Hub token inside may expire sooner.
     cookie_max_age: int = Field(8 * 3600, gt=0)
+
+    # -- launcher pages (hubapps.service.routes.ui) ---------------------------------------------------
+    #: Largest thumbnail upload (bytes) before re-encoding. The whole form must also fit in
+    #: ``max_body_bytes``, so keep this below it.
+    thumbnail_max_bytes: int = Field(192 * 1024, gt=0)
+    #: Largest image (width times height, in pixels) a thumbnail upload may decode to (decompression bombs).
+    thumbnail_max_pixels: int = Field(24_000_000, gt=0)
+    #: Stored thumbnails are scaled down to fit this box (pixels).
+    thumbnail_width: int = Field(480, gt=0)
+    thumbnail_height: int = Field(320, gt=0)
+    #: Apps per gallery page by default, and the most a page may show (``?per_page=``).
+    gallery_page_size: int = Field(24, gt=0)
+    gallery_page_max: int = Field(100, gt=0)
+    #: Most user and group names offered for type-ahead when sharing.
+    share_suggestions_max: int = Field(500, ge=0)
+    #: Seconds between status polls of the start page.
+    watch_poll_seconds: float = Field(1.0, gt=0)
 
     @property
     def hub_url(self) -> str:

@@ -306,3 +306,45 @@ def test_real_app_lifecycle(hub: Hub, svc: str, client: httpx.Client, people: di
             time.sleep(0.3)
     finally:
         client.delete(svc + path, headers=h(owner))
+
+
+def test_restart_runs_the_stored_spec_again(
+    hub: Hub, svc: str, client: httpx.Client, people: dict[str, str], seen: Recorder
+) -> None:
+    owner, owner_name = people["viewer"], people["viewer_name"]
+    spec = {
+        "framework": "command",
+        "display_name": "Restarted echo",
+        "description": "kept across the restart",
+        "command": ["{python}", str(RESOURCES / "echo_app.py"), "{port}"],
+    }
+    r = seen(client.post(svc + "api/apps", headers=h(owner), json={**spec, "start": True}))
+    assert r.status_code == 201, r.text
+    server = r.json()["name"]
+    path = f"api/apps/{owner_name}/{server}"
+
+    def wait_running(not_started: str | None = None) -> dict[str, Any]:
+        deadline = time.monotonic() + 120
+        app: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            app = seen(client.get(svc + path, headers=h(owner))).json()
+            if app["state"] == "running" and app["started"] and app["started"] != not_started:
+                return app
+            time.sleep(0.5)
+        raise AssertionError(f"not running (again): {app}")
+
+    try:
+        before = wait_running()
+        hub.wait_app(owner_name, server, owner)
+        r = seen(client.post(svc + path + "/restart", headers=h(owner)))
+        assert r.status_code in (200, 202), r.text
+        assert r.json()["state"] in ("stopping", "starting")
+        after = wait_running(not_started=before["started"])
+        assert after["spec"] == before["spec"]
+        assert after["spec"]["description"] == "kept across the restart"
+        assert hub.wait_app(owner_name, server, owner)["state"] == "ready"
+        # Someone else may not restart it (404, as for an app they cannot see).
+        r = seen(client.post(svc + path + "/restart", headers=h(people["stranger"])))
+        assert r.status_code == 404
+    finally:
+        client.delete(svc + path, headers=h(owner))

@@ -30,14 +30,14 @@ from hubapps.service.apps import (
 )
 from hubapps.service.auth import CurrentUser, Identity
 from hubapps.service.deps import Directory, Hub, Registry, Settings, run_bounded
-from hubapps.service.directory import AppDirectory
+from hubapps.service.directory import AppDirectory, DirectoryEntry
 from hubapps.service.errors import Conflict, HubUnavailable, InvalidInput, NotFound, safe_log
 from hubapps.service.hub import HubClient
 from hubapps.service.routes.body import openapi_body, read_model
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppsPublic, AppStatus, AppUpdate, LogsPublic
 from hubapps.service.settings import ServiceSettings
 
-__all__ = ["find_app", "managed_server", "router"]
+__all__ = ["find_app", "list_apps", "managed_server", "own_apps", "router"]
 
 log = logging.getLogger("hubapps.service.apps")
 
@@ -98,8 +98,79 @@ def _accepted(owner: str, server: str, state: str, done: bool) -> JSONResponse:
 # -- list and read ---------------------------------------------------------------------------------
 
 
-@router.get("", response_model=AppsPublic, summary="List my apps, apps shared with me and public apps")
+OwnApps = tuple[list[AppPublic], list[DirectoryEntry]]
+
+
+def own_apps(settings: ServiceSettings, identity: Identity, *, all_servers: bool) -> OwnApps:
+    """The caller's own apps, and the directory entries they imply, from the caller's Hub model."""
+    apps: list[AppPublic] = []
+    entries: list[DirectoryEntry] = []
+    for name, model in identity.servers.items():
+        app = app_from_server(settings, identity.name, name, model, "owned", include_all=all_servers)
+        if app is None:
+            continue
+        apps.append(app)
+        if app.is_app and app.spec is not None:
+            with contextlib.suppress(SpecError):
+                entries.append(directory_entry(identity.name, name, parse_user_options(app.spec)))
+    return apps, entries
+
+
 async def list_apps(
+    identity: Identity,
+    hub: HubClient,
+    directory: AppDirectory,
+    settings: ServiceSettings,
+    access: list[str] | None = None,
+    framework: str | None = None,
+    state: str | None = None,
+    q: str | None = None,
+    sort: str = "name",
+    offset: int = 0,
+    limit: int | None = None,
+    all_servers: bool = False,
+) -> AppsPublic:
+    """The caller's apps, apps shared with them and public apps: filtered, sorted, one page."""
+    wanted = set(access or ()) or {"owned", "shared", "public"}
+    unknown = wanted - {"owned", "shared", "public"}
+    if unknown:
+        raise InvalidInput("must be owned, shared or public", field="access")
+    limit = min(limit or settings.page_default, settings.page_max)
+
+    # Built once per Hub model of the caller (cached by the Hub client, replaced and never changed).
+    mine, own_entries = hub.derived(
+        identity.model, ("own_apps", all_servers), lambda: own_apps(settings, identity, all_servers=all_servers)
+    )
+    apps = list(mine)
+    # Lazy check of the directory: the owner's own listing is the authority on their apps.
+    await directory.sync_owner(identity.name, own_entries)
+    seen = {(identity.name, a.name) for a in apps}
+
+    if "shared" in wanted:
+        snapshot = await directory.snapshot()
+        for share in await hub.shared_with(identity.name, identity.token):
+            s = share.get("server") or {}
+            key = (str((s.get("user") or {}).get("name", "")), str(s.get("name", "")))
+            if key in seen or not key[0]:
+                continue
+            seen.add(key)
+            apps.append(app_from_share(settings, s, snapshot.get(key)))
+    if "public" in wanted:
+        for entry in await directory.public():
+            if entry.key not in seen:
+                seen.add(entry.key)
+                apps.append(app_from_entry(settings, entry))
+
+    page, count = page_of(
+        apps, access=wanted, framework=framework, state=state, q=q, sort=sort, offset=offset, limit=limit
+    )
+    return AppsPublic(data=page, count=count, offset=offset, limit=limit)
+
+
+@router.get(
+    "", response_model=AppsPublic, name="list_apps", summary="List my apps, apps shared with me and public apps"
+)
+async def list_apps_route(
     identity: CurrentUser,
     hub: Hub,
     directory: Directory,
@@ -112,46 +183,24 @@ async def list_apps(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int | None, Query(ge=1)] = None,
     all_servers: bool = False,
-) -> AppsPublic:
-    wanted = set(access or ()) or {"owned", "shared", "public"}
-    unknown = wanted - {"owned", "shared", "public"}
-    if unknown:
-        raise InvalidInput("must be owned, shared or public", field="access")
-    limit = min(limit or settings.page_default, settings.page_max)
-
-    apps: list[AppPublic] = []
-    own_entries = []
-    for name, model in identity.servers.items():
-        app = app_from_server(settings, identity.name, name, model, "owned", include_all=all_servers)
-        if app is None:
-            continue
-        apps.append(app)
-        if app.is_app and app.spec is not None:
-            with contextlib.suppress(SpecError):
-                own_entries.append(directory_entry(identity.name, name, parse_user_options(app.spec)))
-    # Lazy check of the directory: the owner's own listing is the authority on their apps.
-    await directory.sync_owner(identity.name, own_entries)
-    seen = {(identity.name, a.name) for a in apps}
-
-    snapshot = await directory.snapshot()
-    if "shared" in wanted:
-        for share in await hub.shared_with(identity.name, identity.token):
-            s = share.get("server") or {}
-            key = (str((s.get("user") or {}).get("name", "")), str(s.get("name", "")))
-            if key in seen or not key[0]:
-                continue
-            seen.add(key)
-            apps.append(app_from_share(settings, s, snapshot.get(key)))
-    if "public" in wanted:
-        for entry in snapshot.values():
-            if entry.public and entry.key not in seen:
-                seen.add(entry.key)
-                apps.append(app_from_entry(settings, entry))
-
-    page, count = page_of(
-        apps, access=wanted, framework=framework, state=state, q=q, sort=sort, offset=offset, limit=limit
+) -> Response:
+    listing = await list_apps(
+        identity,
+        hub,
+        directory,
+        settings,
+        access=access,
+        framework=framework,
+        state=state,
+        q=q,
+        sort=sort,
+        offset=offset,
+        limit=limit,
+        all_servers=all_servers,
     )
-    return AppsPublic(data=page, count=count, offset=offset, limit=limit)
+    # Serialised here (pydantic-core, straight to bytes): FastAPI would first validate the finished
+    # model again against response_model, which costs as much as building it.
+    return Response(listing.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{owner}/{server}", response_model=AppPublic, summary="One app")

@@ -7,25 +7,20 @@ shows the create form with that file. The full UI is built on the same API later
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.responses import RedirectResponse
 
-from hubapps.service.auth import CurrentUser, optional_user
+from hubapps.service.auth import CurrentUser
 from hubapps.service.deps import Directory, Hub, Registry, Settings
 from hubapps.service.errors import NotFound
 from hubapps.service.routes import apps as apps_routes
+from hubapps.service.routes import ui
 
 __all__ = ["compat_router", "pages_router"]
 
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-)
 
 pages_router = APIRouter(include_in_schema=False)
 compat_router = APIRouter(tags=["upstream compatibility"])
@@ -45,27 +40,16 @@ async def home(request: Request, settings: Settings) -> Response:
 async def create_app_page(
     request: Request,
     settings: Settings,
+    hub: Hub,
     registry: Registry,
     filepath: str = "",
     headless: bool = False,
     framework: str = "",
 ) -> Response:
-    identity = await optional_user(request)
-    if identity is None:
-        return _login_redirect(request, settings)
-    html = _templates.get_template("create_app.html").render(
-        title=settings.title,
-        prefix=settings.prefix,
-        hub_prefix=settings.hub_prefix,
-        user=identity.name,
-        xsrf=request.app.state.sealer.xsrf_token(identity.session_id) if identity.via == "cookie" else "",
-        frameworks=list(registry),
-        framework=framework,
-        filepath=filepath[:1024],
-        headless=headless,
-        allow_public=settings.allow_public_apps,
+    """The deploy form (:mod:`hubapps.service.routes.ui`); the form posts back to this URL."""
+    return await ui.create_form(
+        request, hub, registry, settings, filepath=filepath, headless=headless, framework=framework
     )
-    return HTMLResponse(html)
 
 
 # -- upstream JHub Apps JSON routes -----------------------------------------------------------------

@@ -415,3 +415,100 @@ def test_upstream_aliases(client: TestClient, world: FakeHub, auth: Users) -> No
     assert {a["id"] for a in body["shared_apps"]} == {"bob/report"}
     assert client.delete("/services/japps/server/sales", headers=auth("ann")).status_code == 200
     assert client.post("/services/japps/server/sales", headers=auth("ann")).status_code == 200
+
+
+# -- caches of the list path -----------------------------------------------------------------------
+
+
+async def test_concurrent_lookups_share_one_hub_call(fake_hub: FakeHub, auth: Users) -> None:
+    from hubapps.service.hub import HubClient
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.05)  # all callers arrive while the first call is out
+        return await fake_hub.handler(request)
+
+    hub = HubClient("http://hub.test/hub/api", timeout=5, transport=httpx.MockTransport(slow))
+    try:
+        token = auth.tokens["ann"]
+        models = await asyncio.gather(*(hub.whoami(token) for _ in range(10)))
+        shares = await asyncio.gather(*(hub.shared_with("ann", token) for _ in range(10)))
+        assert {m["name"] for m in models if m} == {"ann"}
+        assert all(s == shares[0] for s in shares)
+        assert fake_hub.calls.count(("GET", "/hub/api/user")) == 1
+        assert fake_hub.calls.count(("GET", "/hub/api/users/ann/shared")) == 1
+        # A bad token is not shared with anyone else's lookup, and is not cached.
+        assert await asyncio.gather(hub.whoami("bad"), hub.whoami(token)) == [None, models[0]]
+    finally:
+        await hub.aclose()
+
+
+async def test_hub_client_keeps_no_cookie(fake_hub: FakeHub, auth: Users) -> None:
+    from hubapps.service.hub import HubClient
+
+    seen: list[str | None] = []
+
+    async def cookie_setting(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        response = await fake_hub.handler(request)
+        response.headers["Set-Cookie"] = "jupyterhub-session-id=ann-session; Path=/"
+        return response
+
+    hub = HubClient("http://hub.test/hub/api", timeout=5, transport=httpx.MockTransport(cookie_setting))
+    try:
+        await hub.whoami(auth.tokens["ann"])
+        await hub.whoami(auth.tokens["bob"])
+        assert seen == [None, None]  # ann's cookie never goes out with bob's call
+    finally:
+        await hub.aclose()
+
+
+def test_cached_list_follows_changes_made_through_the_service(
+    make_client: Callable[..., TestClient], settings: ServiceSettings, world: FakeHub, auth: Users
+) -> None:
+    client = make_client(settings.model_copy(update={"user_cache_ttl": 60, "shared_cache_ttl": 60}))
+    before = client.get(f"{API}/apps", headers=auth("bob")).json()
+    assert before == client.get(f"{API}/apps", headers=auth("bob")).json()  # served from the caches
+    assert client.post(f"{API}/apps", headers=auth("bob"), json=SPEC).status_code == 201
+    r = client.patch(f"{API}/apps/bob/report", headers=auth("bob"), json={"display_name": "Quarterly"})
+    assert r.status_code == 200
+    after = {a["id"]: a for a in client.get(f"{API}/apps", headers=auth("bob")).json()["data"]}
+    assert after["bob/report"]["display_name"] == "Quarterly"
+    assert any(a["display_name"] == "Sales Dashboard" for a in after.values())
+    assert len(after) == before["count"] + 1
+
+
+def test_list_body_is_the_documented_schema(client: TestClient, world: FakeHub, auth: Users) -> None:
+    from hubapps.service.schemas import AppsPublic
+
+    r = client.get(f"{API}/apps", params={"limit": 1, "sort": "-name"}, headers=auth("ann"))
+    assert r.headers["content-type"] == "application/json"
+    listing = AppsPublic.model_validate_json(r.content)
+    assert (listing.count, listing.offset, listing.limit, len(listing.data)) == (2, 0, 1, 1)
+    assert r.json() == listing.model_dump(mode="json")
+    operation = client.get(f"{API}/openapi.json").json()["paths"][f"{API}/apps"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AppsPublic"
+    }
+    assert {p["name"] for p in operation["parameters"]} >= {"access", "q", "sort", "offset", "limit"}
+
+
+async def test_directory_indexes_follow_writes() -> None:
+    from hubapps.service.directory import AppDirectory, DirectoryEntry
+
+    directory = AppDirectory("sqlite://", cache_ttl=60)
+    await directory.open()
+    try:
+        public = DirectoryEntry("ann", "a", "A", public=True)
+        shared = DirectoryEntry("ann", "b", "B")
+        await directory.record(public)
+        await directory.record(shared)
+        await directory.record(DirectoryEntry("bob", "c", "C", public=True))
+        assert set(await directory.owned_by("ann")) == {("ann", "a"), ("ann", "b")}
+        assert {e.key for e in await directory.public()} == {("ann", "a"), ("bob", "c")}
+        # ann's listing no longer has "a": it drops out of every index
+        await directory.sync_owner("ann", [shared])
+        assert set(await directory.owned_by("ann")) == {("ann", "b")}
+        assert {e.key for e in await directory.public()} == {("bob", "c")}
+        assert await directory.owned_by("nobody") == {}
+    finally:
+        directory.close()

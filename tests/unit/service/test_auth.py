@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -192,3 +193,27 @@ def test_upstream_options_still_listed(client: TestClient, fake_hub: FakeHub, au
     (app,) = r.json()["data"]
     assert app["display_name"] == "Old app"
     assert app["framework"] == "dash"
+
+
+def test_sealer_cache_keeps_expiry_and_refuses_forgeries(monkeypatch: pytest.MonkeyPatch) -> None:
+    import hubapps.service.security as security
+
+    sealer = CookieSealer(b"k" * 32, cache_ttl=60, cache_entries=2)
+    value = sealer.seal("a", {"t": "token"}, 30)
+    first = sealer.open("a", value)
+    assert first is not None
+    assert first["t"] == "token"
+    first["t"] = "changed by a caller"
+    assert sealer.open("a", value)["t"] == "token"  # type: ignore[index]
+    # Forged or mangled values are never remembered, and a remembered value keeps its name.
+    assert sealer.open("a", value[:-2] + "AA") is None
+    assert sealer.open("b", value) is None
+    assert len(sealer._opened) == 1
+    # The payload's own expiry still counts while it is remembered.
+    now = time.time()
+    monkeypatch.setattr(security.time, "time", lambda: now + 31)
+    assert sealer.open("a", value) is None
+    # Bounded.
+    for i in range(5):
+        sealer.open("a", sealer.seal("a", {"i": i}, 3600))
+    assert len(sealer._opened) == 2

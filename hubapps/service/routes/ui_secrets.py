@@ -1,0 +1,71 @@
+"""Which environment variables of an app are secret, so the edit form never shows their values again.
+
+The values themselves stay where every other launch option lives (the server's ``user_options`` in
+the Hub, readable only by the owner and admins). What the service keeps, in its own database, is the
+*names* the owner marked secret. Names that look like credentials (``…TOKEN``, ``…PASSWORD``,
+``…SECRET``, ``…KEY``) are treated as secret whether marked or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from sqlalchemy import Column, MetaData, String, Table, create_engine, delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["SecretEnvMarks", "looks_secret"]
+
+_LOOKS_SECRET = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|_KEY$|^KEY$|CREDENTIAL|PRIVATE)")
+
+_metadata = MetaData()
+_table = Table(
+    "hubapps_secret_env",
+    _metadata,
+    Column("owner", String(255), primary_key=True),
+    Column("server", String(255), primary_key=True),
+    Column("name", String(128), primary_key=True),
+)
+
+
+def looks_secret(name: str) -> bool:
+    return bool(_LOOKS_SECRET.search(name))
+
+
+def _engine(url: str) -> Engine:
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+    if url.startswith("sqlite"):
+        return create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+    return create_engine(url, pool_pre_ping=True)
+
+
+class SecretEnvMarks:
+    """Names of secret environment variables, by ``(owner, server)``."""
+
+    def __init__(self, database_url: str) -> None:
+        self._engine = _engine(database_url)
+
+    async def open(self) -> None:
+        await asyncio.to_thread(_metadata.create_all, self._engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def _get(self, owner: str, server: str) -> set[str]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(_table.c.name).where(_table.c.owner == owner, _table.c.server == server)).all()
+        return {r[0] for r in rows}
+
+    def _set(self, owner: str, server: str, names: set[str]) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(delete(_table).where(_table.c.owner == owner, _table.c.server == server))
+            if names:
+                conn.execute(_table.insert(), [{"owner": owner, "server": server, "name": n} for n in sorted(names)])
+
+    async def get(self, owner: str, server: str) -> set[str]:
+        return await asyncio.to_thread(self._get, owner, server)
+
+    async def set(self, owner: str, server: str, names: set[str]) -> None:
+        await asyncio.to_thread(self._set, owner, server, names)

@@ -1,0 +1,424 @@
+// hubapps launcher: the little JavaScript the server-rendered pages need. No framework, no build.
+// Everything shown from the server is set with textContent (never innerHTML), except the gallery
+// fragment, which the service renders with autoescaping and which is inserted as a whole.
+"use strict";
+(function () {
+  const body = document.body;
+  const home = document.getElementById("hubapps-home");
+  // Service pages carry their prefix and XSRF token on <body>; the Hub home gets them from the fragment.
+  let prefix = body.dataset.prefix || (home && home.dataset.service) || "";
+  let xsrf = body.dataset.xsrf || "";
+  const pollMs = Number(body.dataset.pollMs || 1000);
+  const LOGIN_FLAG = "hubapps-login-tried";
+
+  const enc = encodeURIComponent;
+  const appPath = (o, s) => `${prefix}api/apps/${enc(o)}/${enc(s)}`;
+  const pagePath = (o, s) => `${prefix}ui/apps/${enc(o)}/${enc(s)}`;
+
+  async function api(method, path) {
+    const response = await fetch(path, {
+      method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-XSRFToken": xsrf },
+    });
+    let data = {};
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = {};
+    }
+    if (!response.ok) {
+      const error = new Error(data.detail || `the launcher answered ${response.status}`);
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  // -- dialog (confirmations and the card action menu) ---------------------------------------------
+  const ACTIONS = {
+    start: { label: "Start", cls: "btn-success" },
+    stop: { label: "Stop", cls: "btn-outline-danger", confirm: "Stop “%s”? People using it will be disconnected." },
+    restart: { label: "Restart", cls: "btn-outline-secondary", confirm: "Restart “%s”? People using it will be disconnected." },
+    delete: { label: "Delete", cls: "btn-danger", confirm: "Delete “%s”? This cannot be undone: its settings and shares are removed." },
+  };
+
+  function dialogParts() {
+    const dialog = document.getElementById("hubapps-dialog");
+    if (!dialog) return null;
+    return {
+      dialog,
+      title: document.getElementById("hubapps-dialog-title"),
+      text: document.getElementById("hubapps-dialog-text"),
+      actions: document.getElementById("hubapps-dialog-actions"),
+      error: document.getElementById("hubapps-dialog-error"),
+    };
+  }
+
+  function button(label, cls, onclick) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = `btn ${cls}`;
+    b.textContent = label;
+    b.addEventListener("click", onclick);
+    return b;
+  }
+
+  function link(label, cls, href) {
+    const a = document.createElement("a");
+    a.className = `btn ${cls}`;
+    a.textContent = label;
+    a.href = href;
+    return a;
+  }
+
+  function openDialog(title, text, children) {
+    const d = dialogParts();
+    if (!d) return null;
+    d.title.textContent = title;
+    d.text.textContent = text;
+    d.error.textContent = "";
+    d.actions.replaceChildren(...children);
+    if (!d.dialog.open) d.dialog.showModal();
+    const first = d.actions.querySelector("a,button");
+    if (first) first.focus();
+    return d;
+  }
+
+  async function perform(action, app, onDone) {
+    const d = dialogParts();
+    try {
+      if (action === "delete") await api("DELETE", appPath(app.o, app.s));
+      else await api("POST", `${appPath(app.o, app.s)}/${action}`);
+    } catch (error) {
+      if (d && d.dialog.open) d.error.textContent = error.message;
+      else showError(error.message);
+      return;
+    }
+    if (action === "start" || action === "restart") {
+      window.location.assign(`${pagePath(app.o, app.s)}/watch`);
+      return;
+    }
+    if (d && d.dialog.open) d.dialog.close();
+    onDone();
+  }
+
+  function confirmThen(action, app, onDone) {
+    const spec = ACTIONS[action];
+    if (!spec.confirm) {
+      perform(action, app, onDone);
+      return;
+    }
+    openDialog(`${spec.label} app`, spec.confirm.replace("%s", app.n), [
+      button(spec.label, spec.cls, () => perform(action, app, onDone)),
+    ]);
+  }
+
+  function showError(message) {
+    const target = document.getElementById("action-error") || document.getElementById("hubapps-count");
+    if (target) target.textContent = message;
+  }
+
+  function actionMenu(trigger, onDone) {
+    const card = trigger.closest(".hubapps-app");
+    const name = card && card.querySelector(".hubapps-name");
+    const app = { o: trigger.dataset.o, s: trigger.dataset.s, n: name ? name.textContent : trigger.dataset.s };
+    const state = trigger.dataset.st;
+    const children = [link("Open", "btn-primary", trigger.dataset.u), link("Details", "btn-outline-secondary", pagePath(app.o, app.s))];
+    if (trigger.dataset.m === "1") {
+      if (state === "stopped") children.push(button("Start", ACTIONS.start.cls, () => perform("start", app, onDone)));
+      else {
+        children.push(button("Stop", ACTIONS.stop.cls, () => confirmThen("stop", app, onDone)));
+        children.push(button("Restart", ACTIONS.restart.cls, () => confirmThen("restart", app, onDone)));
+      }
+      children.push(link("Edit", "btn-outline-secondary", `${pagePath(app.o, app.s)}/edit`));
+      children.push(button("Delete", ACTIONS.delete.cls, () => confirmThen("delete", app, onDone)));
+    }
+    const d = openDialog(app.n, trigger.dataset.m === "1" ? "" : `Shared by ${app.o}`, children);
+    if (d) d.dialog.addEventListener("close", () => trigger.focus(), { once: true });
+  }
+
+  // -- Hub home: the gallery fragment ---------------------------------------------------------------
+  const GALLERY_RETRIES = 15;
+
+  async function loadGallery(attempt = 0) {
+    const slot = document.getElementById("hubapps-gallery-slot");
+    const url = `${prefix}ui/gallery${window.location.search}`;
+    let response = null;
+    try {
+      response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    } catch (e) {
+      response = null;
+    }
+    if (response === null || [502, 503, 504].includes(response.status)) {
+      // The launcher may be starting with the Hub: try again for a little while.
+      if (attempt < GALLERY_RETRIES) {
+        window.setTimeout(() => loadGallery(attempt + 1), 1000);
+        return;
+      }
+      slot.textContent = "The app launcher is not answering. Reload the page to try again.";
+      slot.removeAttribute("aria-busy");
+      return;
+    }
+    if (response.status === 401 || response.status === 403) {
+      // Not logged in to the launcher yet: go through its (invisible) Hub login once, then come back.
+      if (!window.sessionStorage.getItem(LOGIN_FLAG)) {
+        window.sessionStorage.setItem(LOGIN_FLAG, "1");
+        const next = window.location.pathname + window.location.search;
+        window.location.replace(`${prefix}oauth_login?next=${enc(next)}`);
+        return;
+      }
+      window.sessionStorage.removeItem(LOGIN_FLAG);
+      slot.textContent = "You could not be logged in to the app launcher. ";
+      slot.append(link("Try again", "btn btn-link p-0", window.location.href));
+      slot.removeAttribute("aria-busy");
+      return;
+    }
+    window.sessionStorage.removeItem(LOGIN_FLAG);
+    if (!response.ok) {
+      slot.textContent = `The app launcher answered ${response.status}. Reload the page to try again.`;
+      slot.removeAttribute("aria-busy");
+      return;
+    }
+    slot.innerHTML = await response.text(); // rendered by the service with autoescaping
+    slot.removeAttribute("aria-busy");
+    const gallery = document.getElementById("hubapps-gallery");
+    if (gallery) {
+      xsrf = gallery.dataset.xsrf || xsrf;
+      prefix = gallery.dataset.prefix || prefix;
+      bindGallery(gallery, () => loadGallery());
+    }
+  }
+
+  function bindGallery(root, reload) {
+    const form = root.querySelector("form.hubapps-filters");
+    if (form) {
+      form.querySelectorAll("select").forEach((select) =>
+        select.addEventListener("change", () => form.requestSubmit()),
+      );
+    }
+    root.querySelectorAll(".hubapps-act").forEach((trigger) =>
+      trigger.addEventListener("click", () => actionMenu(trigger, reload)),
+    );
+  }
+
+  // -- details page: actions, copy, live log ---------------------------------------------------------
+  function bindDetails() {
+    const detail = document.getElementById("app-detail");
+    if (!detail) return;
+    document.querySelectorAll(".hubapps-do").forEach((b) =>
+      b.addEventListener("click", () =>
+        confirmThen(b.dataset.do, { o: b.dataset.o, s: b.dataset.s, n: b.dataset.n }, () => {
+          if (b.dataset.do === "delete") window.location.assign(`${document.body.dataset.hubPrefix}home`);
+          else window.location.reload();
+        }),
+      ),
+    );
+    const url = document.getElementById("app-url");
+    if (url && !url.value) url.value = new URL(url.dataset.path, window.location.href).href;
+    const copy = document.getElementById("copy-url");
+    if (copy) {
+      copy.addEventListener("click", async () => {
+        const status = document.getElementById("copy-status");
+        try {
+          await navigator.clipboard.writeText(url.value);
+          status.textContent = "Address copied.";
+        } catch (e) {
+          url.select();
+          status.textContent = "Press Ctrl+C (⌘C) to copy the selected address.";
+        }
+      });
+    }
+    const log = document.getElementById("app-log");
+    if (log && log.dataset.live === "1") followLog(log, detail.dataset.o, detail.dataset.s);
+  }
+
+  function followLog(pre, owner, server) {
+    let stopped = false;
+    const tick = async () => {
+      if (stopped) return;
+      if (!document.hidden) {
+        try {
+          const data = await api("GET", `${appPath(owner, server)}/logs?lines=200`);
+          const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
+          pre.textContent = data.lines.length ? data.lines.join("\n") : "(no output yet)";
+          if (atEnd) pre.scrollTop = pre.scrollHeight;
+        } catch (error) {
+          pre.textContent = error.message;
+          if (error.status === 409 || error.status === 404) stopped = true;
+        }
+      }
+      window.setTimeout(tick, Math.max(pollMs * 2, 1000));
+    };
+    tick();
+  }
+
+  // -- start progress ------------------------------------------------------------------------------
+  function bindWatch() {
+    const root = document.getElementById("watch");
+    if (!root) return;
+    const o = root.dataset.o;
+    const s = root.dataset.s;
+    const el = (id) => document.getElementById(id);
+    let seenStarting = false;
+    let done = false;
+    let misses = 0;
+
+    const setProgress = (value) => {
+      el("watch-bar").style.width = `${value}%`;
+      el("watch-progress").setAttribute("aria-valuenow", String(value));
+    };
+    const fail = (reason, lines) => {
+      done = true;
+      el("watch-verb").textContent = "Could not start";
+      el("watch-status").textContent = "The app stopped before it was ready.";
+      el("watch-reason").textContent = reason || "The app exited. Its last output is below.";
+      el("watch-failed").classList.remove("d-none");
+      if (lines && lines.length) el("watch-log").textContent = lines.join("\n");
+      const start = el("watch-start");
+      if (start) start.classList.remove("d-none");
+      el("watch-failed").focus();
+    };
+    const start = async () => {
+      el("watch-failed").classList.add("d-none");
+      el("watch-verb").textContent = "Starting";
+      const b = el("watch-start");
+      if (b) b.classList.add("d-none");
+      done = false;
+      seenStarting = false;
+      try {
+        await api("POST", `${appPath(o, s)}/start`);
+        seenStarting = true;
+      } catch (error) {
+        el("watch-status").textContent = error.message;
+      }
+      poll();
+    };
+    const poll = async () => {
+      if (done) return;
+      let status;
+      try {
+        status = await api("GET", `${appPath(o, s)}/status`);
+        misses = 0;
+      } catch (error) {
+        misses += 1;
+        el("watch-status").textContent = error.message;
+        if (misses < 30) window.setTimeout(poll, pollMs);
+        return;
+      }
+      if (status.log_tail && status.log_tail.length) el("watch-log").textContent = status.log_tail.join("\n");
+      if (status.state === "starting") {
+        seenStarting = true;
+        setProgress(Math.min(status.progress || 10, 90));
+        el("watch-status").textContent = status.message || "The Hub is starting the app…";
+      } else if (status.state === "running") {
+        seenStarting = true;
+        if (status.app_state === "failed") {
+          fail(status.reason, status.log_tail);
+          return;
+        }
+        if (status.app_state === "ready" || !status.app_state) {
+          done = true;
+          setProgress(100);
+          el("watch-verb").textContent = "Opening";
+          el("watch-status").textContent = "The app is ready. Opening it…";
+          el("watch-open").classList.remove("d-none");
+          window.location.assign(root.dataset.u);
+          return;
+        }
+        setProgress(95);
+        const secs = status.elapsed ? ` (${Math.round(status.elapsed)} s)` : "";
+        el("watch-status").textContent = `The app is starting${secs}: waiting for it to answer…`;
+      } else if (status.state === "stopped") {
+        if (seenStarting) {
+          fail(status.reason || status.message, status.log_tail);
+          return;
+        }
+        done = true;
+        el("watch-verb").textContent = "Not running:";
+        el("watch-status").textContent = "The app is stopped.";
+        const b = el("watch-start");
+        if (b) b.classList.remove("d-none");
+        return;
+      } else {
+        el("watch-status").textContent = `The app is ${status.state}…`;
+      }
+      window.setTimeout(poll, pollMs);
+    };
+    const b = el("watch-start");
+    if (b) b.addEventListener("click", start);
+    if (root.dataset.autostart === "1") start();
+    else poll();
+  }
+
+  // -- deploy / edit form ----------------------------------------------------------------------------
+  function bindForm() {
+    const form = document.getElementById("app-form");
+    if (!form) return;
+    const framework = document.getElementById("framework");
+    const toggle = () => {
+      const git = document.getElementById("source-git").checked;
+      form.querySelectorAll(".hubapps-git").forEach((n) => (n.hidden = !git));
+      const option = framework.selectedOptions[0];
+      const needsFile = !option || option.dataset.needsFile === "1";
+      form.querySelectorAll(".hubapps-command").forEach((n) => (n.hidden = needsFile && !document.getElementById("command").value));
+    };
+    form.querySelectorAll("input[name=source]").forEach((r) => r.addEventListener("change", toggle));
+    framework.addEventListener("change", toggle);
+    toggle();
+    const rows = document.getElementById("env_rows");
+    document.getElementById("env-add").addEventListener("click", () => {
+      const list = document.getElementById("env-list");
+      const template = list.querySelector(".hubapps-env-row:last-child");
+      const index = Number(rows.value);
+      const row = template.cloneNode(true);
+      row.querySelectorAll("input,label").forEach((node) => {
+        for (const attr of ["id", "name", "for"]) {
+          const value = node.getAttribute(attr);
+          if (value) node.setAttribute(attr, value.replace(/_\d+$/, `_${index}`));
+        }
+        if (node.type === "hidden") node.remove();
+        else if (node.type === "checkbox") node.checked = false;
+        else if (node.tagName === "INPUT") {
+          node.value = "";
+          if (node.name.startsWith("env_value_")) {
+            node.type = "text";
+            node.placeholder = "value";
+          }
+        }
+      });
+      list.append(row);
+      rows.value = String(index + 1);
+      row.querySelector("input").focus();
+    });
+    const file = document.getElementById("thumbnail");
+    file.addEventListener("change", () => {
+      const max = Number(form.dataset.maxBytes);
+      const chosen = file.files[0];
+      file.setCustomValidity(chosen && chosen.size > max ? `The image is larger than ${Math.floor(max / 1024)} KiB.` : "");
+      file.reportValidity();
+    });
+    form.addEventListener("submit", (event) => {
+      if (!file.checkValidity()) {
+        event.preventDefault();
+        file.reportValidity();
+        return;
+      }
+      document.getElementById("submit").disabled = true;
+    });
+    const errors = document.getElementById("form-errors");
+    if (errors) {
+      const first = form.querySelector("[aria-invalid=true]");
+      (first || errors).focus();
+    }
+  }
+
+  function init() {
+    if (home) loadGallery();
+    bindDetails();
+    bindWatch();
+    bindForm();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
