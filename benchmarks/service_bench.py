@@ -19,7 +19,7 @@ with each user's token, users taken in turn:
 
 Variants, measured back to back in one run:
 
-- ``before``: the service as committed at ``--baseline`` (default ``HEAD``), run the way ``install()``
+- ``before``: the service as committed at ``--baseline`` (default: before the speed-ups), run the way ``install()``
   runs it on a default install (h11, asyncio loop, access log on), with ``sniffio`` hidden, as it was
   before it became a dependency (httpcore imports it on every call);
 - ``after``: the working tree, run the same way;
@@ -67,6 +67,8 @@ from tests.integration.conftest import CHP, Hub, free_ports  # noqa: E402
 USERS = 200
 APPS_PER_USER = 5
 CONCURRENCY = 20
+#: The service as committed before its performance work (the "before" variant).
+BASELINE = "c5f7acd"
 PATH = "/services/japps/api/apps"
 RESOURCES = REPO / "tests" / "resources"
 START_TIMEOUT = 60.0
@@ -512,7 +514,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="shorter phases (8 s at 20 clients)")
     parser.add_argument("--variants", default="before,after,after-fast,after-2w")
-    parser.add_argument("--baseline", default="HEAD", help="git revision of the 'before' service")
+    parser.add_argument(
+        "--baseline", default=BASELINE, help="git revision of the 'before' service (default: before the speed-ups)"
+    )
     parser.add_argument("--users", type=int, default=USERS)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds at 20 clients (median shown)")
     parser.add_argument("--no-stop", action="store_true", help="skip the stop-time measurement")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import Framework
@@ -144,6 +145,7 @@ def build_command(spec: AppSpec, framework: Framework, context: LaunchContext) -
         "{module}": posixpath.basename(paths.file).removesuffix(".py"),
         "{prefix}": prefix,
         "{root_path}": prefix.rstrip("/"),
+        "{decoded_root_path}": unquote(prefix).rstrip("/"),
     }
 
     def fill(template: str) -> str:

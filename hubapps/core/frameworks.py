@@ -12,6 +12,8 @@ templates made of fixed tokens, replaced by plain string replacement (never ``st
 ``{module}``       the file's name without ``.py``, for ``module:app`` style servers
 ``{prefix}``       the public URL prefix of the app, with a trailing slash (``/user/ann/sales/``)
 ``{root_path}``    the same prefix without the trailing slash
+``{decoded_root_path}``  the same, with the Hub's %-escapes of user and server names decoded, for
+                   servers that route on decoded paths (Starlette-based Streamlit)
 ``{args}``         (whole argument) the spec's extra arguments, each passed literally
 ``{command}``      (whole argument) the spec's command, each argument passed literally
 =================  ==================================================================================
@@ -93,7 +95,8 @@ def builtin_frameworks() -> list[Framework]:
                 "--server.port", "{port}",
                 "--server.address", local,
                 "--server.headless", "true",
-                "--server.baseUrlPath", "{root_path}",
+                # Streamlit's server routes on the decoded path: /user/ann%40x/app must be given as /user/ann@x/app.
+                "--server.baseUrlPath", "{decoded_root_path}",
                 "--browser.gatherUsageStats", "false",
                 "--", "{args}",
             ),

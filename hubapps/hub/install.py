@@ -149,6 +149,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
                 "--workers",
                 str(hubapps.service_workers),
                 "--no-server-header",
+                # Query strings can carry tokens (?token=...); the service logs what it needs itself.
+                "--no-access-log",
             ],
             "environment": env,
             "oauth_no_confirm": hubapps.oauth_no_confirm,

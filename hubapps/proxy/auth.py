@@ -28,6 +28,7 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 from jupyterhub.services.auth import HubOAuth
 from tornado.web import create_signed_value, decode_signed_value
+from yarl import URL
 
 from hubapps.proxy import pages
 from hubapps.proxy.config import HubSettings
@@ -237,7 +238,9 @@ class HubAuthGate:
             raise _error(web.HTTPForbidden, request, "Login failed. Try again.") from None
         if not next_url.startswith(self.prefix) or next_url.startswith("//"):
             next_url = self.prefix
-        response = web.HTTPFound(next_url, headers=pages.NO_CACHE)
+        # encoded=True: keep the Hub's escaping of names byte for byte (yarl would unescape ' and &,
+        # and the browser would then not send the cookie, whose path is the escaped prefix).
+        response = web.HTTPFound(URL(next_url, encoded=True), headers=pages.NO_CACHE)
         options = self._cookie_options(request)
         for name in request.cookies:
             if name.startswith(self.state_cookie_name):

@@ -112,6 +112,7 @@ class Forwarder:
     ) -> None:
         self.prefix = prefix
         self.strip_prefix = strip_prefix
+        self._prefix_segments = prefix.rstrip("/").count("/")
         self._port = port
         self._strip_cookies = strip_cookies
         self._on_activity = on_activity
@@ -148,8 +149,12 @@ class Forwarder:
             path = path.partition("#")[0]
         else:  # absolute-form or odd target: only its path and query are used, never its host
             path, query = request.rel_url.raw_path, request.rel_url.raw_query_string
-        if self.strip_prefix and path.startswith(self.prefix):
-            path = "/" + path[len(self.prefix) :]
+        # Replace the prefix's segments with the Hub's own spelling of it (or drop them when stripping):
+        # a viewer may encode an escaped user name differently (the server checked that the decoded
+        # forms match), and frameworks route on the exact bytes they were configured with.
+        parts = path.split("/", self._prefix_segments + 1)
+        rest = parts[-1] if len(parts) > self._prefix_segments + 1 else ""
+        path = ("/" if self.strip_prefix else self.prefix) + rest
         return URL.build(
             scheme="http", host="127.0.0.1", port=self._port(), path=path, query_string=query, encoded=True
         )

@@ -22,10 +22,11 @@ import json
 import logging
 import secrets
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 from jupyterhub import __version__ as jupyterhub_version
+from yarl import URL
 
 from hubapps.proxy import pages
 from hubapps.proxy.activity import ActivityReporter
@@ -88,8 +89,9 @@ class ProxyRuntime:
             strip_cookies=self.gate.strip_cookies,
             on_activity=self.activity.touch,
         )
-        self._callback_path = urlsplit(str(self.gate.oauth.oauth_redirect_uri)).path or (
-            config.prefix + "oauth_callback"
+        self._prefix = unquote(config.prefix)
+        self._callback_path = unquote(
+            urlsplit(str(self.gate.oauth.oauth_redirect_uri)).path or (config.prefix + "oauth_callback")
         )
         self._runner: web.AppRunner | None = None
         self.port = config.port
@@ -129,13 +131,15 @@ class ProxyRuntime:
     # -- requests ---------------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        prefix = self.config.prefix
+        # The Hub escapes user and server names in URLs (``/user/ann%40x/app/``); compare decoded
+        # forms, so the way a browser chose to encode the path does not matter.
+        prefix = self._prefix
         path = request.rel_url.path
         if path == self._callback_path:
             await self.gate.oauth_callback(request)
         if path == prefix.rstrip("/") and prefix != "/":
             query = request.rel_url.raw_query_string
-            raise web.HTTPFound(prefix + ("?" + query if query else ""))
+            raise web.HTTPFound(URL(self.config.prefix + ("?" + query if query else ""), encoded=True))
         if not path.startswith(prefix):
             raise web.HTTPNotFound()
         sub = path[len(prefix) :]

@@ -81,7 +81,9 @@ def test_every_example_builds_a_command(framework: str) -> None:
     assert all(isinstance(a, str) for a in argv)
     text = " ".join(argv) + " ".join(env.values())
     # Build-time tokens are all filled; only the run-time ones remain.
-    for token in ("{file}", "{file_dir}", "{module}", "{prefix}", "{root_path}", "{args}", "{command}"):
+    tokens = ("{file}", "{file_dir}", "{module}", "{prefix}", "{root_path}", "{decoded_root_path}")
+    tokens += ("{args}", "{command}")
+    for token in tokens:
         assert token not in text
     if registry.get(framework).needs_file:
         file = EXAMPLES[framework][0].split("/")[-1]
@@ -96,6 +98,9 @@ def test_streamlit_command_serves_under_the_prefix() -> None:
     argv, _ = build_command(spec, registry.get("streamlit"), CONTEXT)
     assert argv[:5] == ["{python}", "-m", "streamlit", "run", "app.py"]
     assert argv[argv.index("--server.baseUrlPath") + 1] == "/user/ann/sales"
+    escaped = LaunchContext(prefix="/user/o%3C%27%26%22%3E/sales/", server_name="sales")
+    argv, _ = build_command(spec, registry.get("streamlit"), escaped)
+    assert argv[argv.index("--server.baseUrlPath") + 1] == "/user/o<'&\">/sales"
     assert argv[-2:] == ["--", "a"]
     options = proxy_options(spec, registry.get("streamlit"), CONTEXT).to_argv()
     assert "--cwd=apps/s" in options

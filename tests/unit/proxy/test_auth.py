@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+from yarl import URL
 
 from tests.unit.proxy.conftest import ECHO_APP, PREFIX, FakeHub, StartProxy, url
 
@@ -195,3 +196,31 @@ async def test_token_lookups_are_cached(
         async with http.get(url(proxy), headers={"Authorization": "token alice-token"}) as response:
             assert response.status == 200
     assert fake_hub.token_lookups.count("alice-token") == 1
+
+
+async def test_login_round_trip_keeps_escaped_names_byte_for_byte(
+    start_proxy: StartProxy, http: aiohttp.ClientSession, fake_hub: FakeHub
+) -> None:
+    """A user called o<'&"> has the prefix /user/o%3C%27%26%22%3E/...; the session cookie's path is that
+    exact spelling, so the redirect after login must not come back unescaped (or the browser loops)."""
+    escaped = "/user/o%3C%27%26%22%3E/my-app/"
+    env = {
+        "JUPYTERHUB_SERVICE_PREFIX": escaped,
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": escaped + "oauth_callback",
+        "JUPYTERHUB_CLIENT_ID": "jupyterhub-user-o%3C%27%26%22%3E-my-app",
+    }
+    proxy = await start_proxy(ECHO_APP, env=env)
+    base = f"http://127.0.0.1:{proxy.port}"
+    async with http.get(URL(base + escaped + "deep", encoded=True), headers=HTML, allow_redirects=False) as r:
+        state = parse_qs(urlsplit(r.headers["Location"]).query)["state"][0]
+        state_cookie = r.cookies[env["JUPYTERHUB_CLIENT_ID"] + "-oauth-state"]
+    callback = URL(base + escaped + f"oauth_callback?code=good-code&state={state}", encoded=True)
+    headers = {"Cookie": f"{state_cookie.key}={state_cookie.coded_value}"}
+    async with http.get(callback, headers=headers, allow_redirects=False) as r:
+        assert r.headers["Location"] == escaped + "deep"
+        session = r.cookies[env["JUPYTERHUB_CLIENT_ID"]]
+        assert session["path"] == escaped
+    async with http.get(
+        URL(base + escaped + "deep", encoded=True), headers={"Cookie": f"{session.key}={session.coded_value}"}
+    ) as r:
+        assert r.status == 200  # signed in: never sent to the login again

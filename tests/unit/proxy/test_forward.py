@@ -148,3 +148,20 @@ async def test_activity_is_reported_after_traffic(
     report = fake_hub.activity[0]  # type: ignore[attr-defined]
     assert set(report) == {"servers", "last_activity"}
     assert report["servers"]["my-app"]["last_activity"] == report["last_activity"]
+
+
+@pytest.mark.parametrize("strip", [False, True])
+async def test_escaped_user_names_in_the_prefix(
+    start_proxy: StartProxy, http: aiohttp.ClientSession, hub_env: dict[str, str], strip: bool
+) -> None:
+    """The Hub escapes names in URLs; the viewer may encode them differently. Both reach the app."""
+    escaped = "/user/o%3C%27%26%22%3E/my-app/"
+    env = {"JUPYTERHUB_SERVICE_PREFIX": escaped, "JUPYTERHUB_OAUTH_CALLBACK_URL": escaped + "oauth_callback"}
+    proxy = await start_proxy(ECHO_APP, *(["--strip-prefix"] if strip else []), env=env)
+    base = f"http://127.0.0.1:{proxy.port}"
+    for sent in (escaped, "/user/o%3C'%26%22%3E/my-app/"):
+        target = URL(base + sent + "page?x=1", encoded=True)
+        async with http.get(target, headers=ALICE) as response:
+            assert response.status == 200, sent
+            seen = await response.json()
+        assert seen["path"] == ("/page?x=1" if strip else escaped + "page?x=1")
