@@ -23,9 +23,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Column, MetaData, String, Table, Text, create_engine, delete, insert, select, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Boolean, Column, MetaData, String, Table, Text, delete, insert, select, update
+
+from hubapps.service.db import make_engine
 
 __all__ = ["AppDirectory", "DirectoryEntry"]
 
@@ -58,19 +58,11 @@ class DirectoryEntry:
         return (self.owner, self.server)
 
 
-def _make_engine(url: str) -> Engine:
-    if url in ("sqlite://", "sqlite:///:memory:"):
-        return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
-    if url.startswith("sqlite"):
-        return create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-    return create_engine(url, pool_pre_ping=True)
-
-
 class AppDirectory:
     """Public and shared apps' display data, by ``(owner, server)``."""
 
     def __init__(self, database_url: str, *, cache_ttl: float = 5.0) -> None:
-        self._engine = _make_engine(database_url)
+        self._engine = make_engine(database_url)
         self._ttl = cache_ttl
         self._snapshot: dict[tuple[str, str], DirectoryEntry] | None = None
         self._by_owner: dict[str, dict[tuple[str, str], DirectoryEntry]] = {}

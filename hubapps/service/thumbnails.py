@@ -21,12 +21,11 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps
-from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Table, create_engine, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Table, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
 
 from hubapps.core.errors import SpecError
+from hubapps.service.db import make_engine
 
 __all__ = ["REF_PATTERN", "THUMBNAIL_HEADERS", "Thumbnail", "ThumbnailStore", "reencode"]
 
@@ -101,19 +100,11 @@ def reencode(data: bytes, *, max_bytes: int, max_pixels: int, width: int, height
     )
 
 
-def _engine(url: str) -> Engine:
-    if url in ("sqlite://", "sqlite:///:memory:"):
-        return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
-    if url.startswith("sqlite"):
-        return create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-    return create_engine(url, pool_pre_ping=True)
-
-
 class ThumbnailStore:
     """Re-encoded thumbnails by reference, in the service database (table ``hubapps_thumbnails``)."""
 
     def __init__(self, database_url: str) -> None:
-        self._engine = _engine(database_url)
+        self._engine = make_engine(database_url)
 
     async def open(self) -> None:
         await asyncio.to_thread(_metadata.create_all, self._engine)

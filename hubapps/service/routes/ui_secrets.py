@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import re
 
-from sqlalchemy import Column, MetaData, String, Table, create_engine, delete, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Column, MetaData, String, Table, delete, select
+
+from hubapps.service.db import make_engine
 
 __all__ = ["SecretEnvMarks", "looks_secret"]
 
@@ -33,19 +33,11 @@ def looks_secret(name: str) -> bool:
     return bool(_LOOKS_SECRET.search(name))
 
 
-def _engine(url: str) -> Engine:
-    if url in ("sqlite://", "sqlite:///:memory:"):
-        return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
-    if url.startswith("sqlite"):
-        return create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-    return create_engine(url, pool_pre_ping=True)
-
-
 class SecretEnvMarks:
     """Names of secret environment variables, by ``(owner, server)``."""
 
     def __init__(self, database_url: str) -> None:
-        self._engine = _engine(database_url)
+        self._engine = make_engine(database_url)
 
     async def open(self) -> None:
         await asyncio.to_thread(_metadata.create_all, self._engine)
