@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 STATE ?= .state
 PYTEST_ARGS ?=
 
-.PHONY: demo test install system-deps lint unit integration benchmark docs clean
+.PHONY: demo test install system-deps lint unit integration browser benchmark docs clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,8 +44,14 @@ unit: $(VENV)/.installed
 integration: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/integration -q $(PYTEST_ARGS)
 
+# The browser tests run in a pytest process of their own: Playwright's sync API and pytest-asyncio
+# each want the thread's event loop, and each suite starts its own Hub.
 test: install system-deps lint
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests -q $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/unit tests/integration -q $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/browser -q $(PYTEST_ARGS)
+
+browser: install system-deps
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/browser -q $(PYTEST_ARGS)
 
 docs: $(VENV)/.installed
 	$(PY) -m hubapps.cli config-reference > docs/configuration.md

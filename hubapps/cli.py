@@ -1,7 +1,9 @@
 """The ``hubapps`` command.
 
 ``hubapps demo`` starts a local JupyterHub with the launcher and example apps;
-``hubapps config-reference`` prints the admin settings as Markdown (``docs/configuration.md``).
+``hubapps config-reference`` prints the admin settings as Markdown (``docs/configuration.md``);
+``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|delete`` drive the launcher through
+its REST API with a Hub token (:mod:`hubapps.cli_apps`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,12 @@ import inspect
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hubapps.cli_apps import add_app_commands, run_app_command
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["config_reference", "main"]
 
@@ -52,7 +60,8 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(DemoSettings(Path(args.state), chp=chp, port=args.port))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, transport: httpx.BaseTransport | None = None) -> int:
+    """Run ``hubapps``; ``transport`` replaces the network of the launcher subcommands (tests)."""
     parser = argparse.ArgumentParser(prog="hubapps", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="start a local JupyterHub with the launcher and example apps")
@@ -60,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8000, help="port of the Hub on 127.0.0.1")
     demo.add_argument("--chp", default="", help="path of configurable-http-proxy")
     sub.add_parser("config-reference", help="print the admin settings as Markdown")
+    add_app_commands(sub)
     args = parser.parse_args(argv)
+    if hasattr(args, "handler"):
+        return run_app_command(args, transport=transport)
     if args.command == "demo":
         return _demo(args)
     print(config_reference())

@@ -418,7 +418,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
         yield running
     finally:
         lingering = running.stop()
-        del pytestconfig.stash[HUB_KEY]
+        if pytestconfig.stash.get(HUB_KEY, None) is running:
+            del pytestconfig.stash[HUB_KEY]
         if lingering:
             pytest.fail(
                 "processes survived the Hub's shutdown (killed now):\n  " + "\n  ".join(lingering), pytrace=False

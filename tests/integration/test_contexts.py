@@ -3,6 +3,7 @@ pulled in are checked. (No Hub needed; fast.)
 
 - Hub side (runs inside JupyterHub): nothing from FastAPI/Starlette or the service.
 - Proxy (ships into app environments): nothing from the service, FastAPI/Starlette or the Hub side.
+- CLI (``hubapps`` command, its REST client): nothing from FastAPI/Starlette or the service.
 - Core (imported by all three): none of the three contexts.
 """
 
@@ -19,6 +20,8 @@ FORBIDDEN_WEB = ("fastapi", "starlette", "uvicorn")
 CASES: dict[str, tuple[str, ...]] = {
     # module to import: (forbidden module prefixes)
     "hubapps": (*FORBIDDEN_WEB, "hubapps.hub", "hubapps.service", "hubapps.proxy"),
+    # the command (and its REST client) ships with the package but stays light
+    "hubapps.cli": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.proxy", "jupyterhub"),
     "hubapps.hub": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.proxy"),
     "hubapps.proxy": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub"),
     "hubapps.proxy.main": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub"),

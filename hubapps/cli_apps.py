@@ -1,0 +1,361 @@
+"""``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|delete``: the launcher from a script.
+
+Each subcommand is one or two calls of :class:`hubapps.client.LauncherClient` (the service's REST API,
+never the Hub API) and prints a short human-readable answer, or the API's JSON with ``--json``.
+Errors go to stderr as one line, with exit status 1; the token is never printed.
+
+Apps are named ``OWNER/SERVER``, or just ``SERVER`` for the caller's own apps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TextIO
+
+import httpx
+
+from hubapps.client import DEFAULT_SERVICE, DEFAULT_TIMEOUT, JSONDict, LauncherClient, LauncherError
+
+__all__ = ["add_app_commands", "run_app_command"]
+
+#: Hub URL when neither ``--url`` nor ``JUPYTERHUB_URL`` is given.
+DEFAULT_URL = "http://127.0.0.1:8000"
+#: Seconds between two polls of ``--wait`` and ``logs --follow``.
+POLL_INTERVAL = 1.0
+#: Seconds ``--wait`` waits by default for an app to start or stop.
+DEFAULT_WAIT = 120.0
+#: Widest table cell (longer names and descriptions are cut).
+MAX_CELL = 48
+
+Handler = Callable[[LauncherClient, argparse.Namespace, TextIO], int]
+
+
+# -- output ---------------------------------------------------------------------------------------
+
+
+def _printable(text: object, limit: int | None = None) -> str:
+    """Text fit for a terminal: control characters (escape sequences in another user's app name) dropped."""
+    out = "".join(ch if ch.isprintable() or ch == "\t" else "?" for ch in str(text))
+    if limit is not None and len(out) > limit:
+        out = out[: limit - 1] + "…"
+    return out
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    cells = [[_printable(c, MAX_CELL) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = [headers, *cells]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines)
+
+
+def _dump(out: TextIO, body: Any) -> None:
+    out.write(json.dumps(body, indent=2, sort_keys=True) + "\n")
+
+
+def _say(out: TextIO, text: str) -> None:
+    out.write(_printable(text) + "\n")
+
+
+# -- argument types -------------------------------------------------------------------------------
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        # Only the key is repeated: the value may be a secret.
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {key[:40]!r} with no '='")
+    return key, value
+
+
+# -- handlers -------------------------------------------------------------------------------------
+
+
+def _wait(client: LauncherClient, owner: str, server: str, target: str, timeout: float) -> JSONDict:
+    """Poll the status until the app is ``target`` (running and ready, or stopped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = client.status(owner, server)
+        state = status.get("state")
+        if target == "running":
+            if status.get("app_state") == "failed" or (state == "stopped" and status.get("reason")):
+                raise LauncherError(f"{owner}/{server} failed to start: {status.get('reason') or 'no reason given'}")
+            if state == "running" and status.get("ready") and status.get("app_state") in (None, "ready"):
+                return status
+            if state == "stopped":
+                raise LauncherError(f"{owner}/{server} stopped while starting (see `hubapps status`)")
+        elif state == target:
+            return status
+        if time.monotonic() >= deadline:
+            raise LauncherError(f"{owner}/{server} is still {state} after {timeout:g} s")
+        time.sleep(POLL_INTERVAL)
+
+
+def _deploy(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    spec: JSONDict = {
+        "framework": args.framework,
+        "display_name": args.name,
+        "description": args.description,
+        "filepath": args.file,
+        "env": dict(args.env),
+        "python_env": args.python_env,
+        "public": args.public,
+        "keep_alive": args.keep_alive,
+        "start": args.start,
+    }
+    # The argv after ``--`` (the ``command`` framework); the service says when a framework takes none.
+    if args.argv:
+        spec["command"] = list(args.argv)
+    app = client.create_app(spec)
+    if args.wait and args.start:
+        app["state"] = _wait(client, app["owner"], app["name"], "running", args.wait_timeout)["state"]
+    if args.json:
+        _dump(out, app)
+    else:
+        _say(out, f"created {app['id']} ({app['state']}): {app['url']}")
+    return 0
+
+
+def _list(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    access = [a for a, wanted in (("owned", args.mine), ("shared", args.shared), ("public", args.public)) if wanted]
+    listing = client.list_apps(access=access, framework=args.framework, state=args.state, search=args.search)
+    if args.json:
+        _dump(out, listing)
+        return 0
+    apps = listing.get("data", [])
+    if not apps:
+        _say(out, "no apps")
+        return 0
+    rows = [(a["id"], a["display_name"], a["framework"], a["state"], a["access"], a["url"]) for a in apps]
+    out.write(_table(("APP", "NAME", "FRAMEWORK", "STATE", "ACCESS", "URL"), rows) + "\n")
+    return 0
+
+
+def _lifecycle(action: str) -> Handler:
+    def handler(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+        owner, server = client.resolve(args.app)
+        call = {"start": client.start_app, "stop": client.stop_app, "restart": client.restart_app}[action]
+        result = call(owner, server)
+        if args.wait:
+            target = "stopped" if action == "stop" else "running"
+            result = {**result, "state": _wait(client, owner, server, target, args.wait_timeout)["state"]}
+            result["done"] = True
+        if args.json:
+            _dump(out, result)
+        else:
+            _say(out, f"{owner}/{server}: {result['state']}")
+        return 0
+
+    return handler
+
+
+def _status(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    status = client.status(owner, server)
+    if args.json:
+        _dump(out, status)
+        return 0
+    state = status["state"] + (" (ready)" if status.get("ready") else "")
+    lines = [f"app:      {status['id']}", f"state:    {state}"]
+    if status.get("progress") is not None or status.get("message"):
+        lines.append(f"progress: {status.get('progress') or 0}% {status.get('message') or ''}".rstrip())
+    if status.get("app_state"):
+        elapsed = f" after {status['elapsed']:.1f} s" if status.get("elapsed") is not None else ""
+        lines.append(f"proxy:    {status['app_state']}{elapsed}")
+    if status.get("reason"):
+        lines.append(f"reason:   {status['reason']}")
+    for line in lines:
+        _say(out, line)
+    if status.get("log_tail"):
+        _say(out, "log tail:")
+        for line in status["log_tail"]:
+            _say(out, "  " + line)
+    return 0
+
+
+def _new_lines(seen: list[str], lines: list[str]) -> list[str]:
+    """The lines of ``lines`` after its overlap with the end of ``seen`` (both are tails of one log)."""
+    for size in range(min(len(seen), len(lines)), 0, -1):
+        if seen[-size:] == lines[:size]:
+            return lines[size:]
+    return lines
+
+
+def _logs(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    logs = client.logs(owner, server, lines=args.lines)
+    if args.json:
+        _dump(out, logs)
+        return 0
+    seen: list[str] = list(logs.get("lines", []))
+    for line in seen:
+        _say(out, line)
+    try:
+        while args.follow:
+            out.flush()
+            time.sleep(POLL_INTERVAL)
+            lines = list(client.logs(owner, server, lines=args.lines).get("lines", []))
+            for line in _new_lines(seen, lines):
+                _say(out, line)
+            seen = lines
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _print_shares(out: TextIO, shares: JSONDict) -> None:
+    who = [f"{s['kind']} {s['name']}" for s in shares.get("shares", [])]
+    _say(out, f"{shares['id']}: {'public' if shares.get('public') else 'private'}")
+    _say(out, "shared with: " + (", ".join(who) if who else "nobody"))
+
+
+def _share(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    if args.user or args.group:
+        shares = client.share(owner, server, users=args.user, groups=args.group)
+    else:
+        shares = client.shares(owner, server)  # no names: show who has access
+    if args.json:
+        _dump(out, shares)
+    else:
+        _print_shares(out, shares)
+    return 0
+
+
+def _unshare(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    if args.all:
+        client.unshare_all(owner, server)
+    elif args.user or args.group:
+        client.unshare(owner, server, users=args.user, groups=args.group)
+    else:
+        raise LauncherError("name a --user or --group to revoke, or pass --all")
+    shares = client.shares(owner, server)
+    if args.json:
+        _dump(out, shares)
+    else:
+        _print_shares(out, shares)
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except (EOFError, OSError):
+        return False
+
+
+def _delete(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    if not args.yes and not _confirm(f"Stop and delete {_printable(owner)}/{_printable(server)}? [y/N] "):
+        sys.stderr.write("not deleted (pass --yes to skip the question)\n")
+        return 1
+    result = client.delete_app(owner, server)
+    if args.json:
+        _dump(out, result)
+    else:
+        _say(out, f"deleted {owner}/{server}" if result.get("done") else f"{owner}/{server}: deleting (stopping)")
+    return 0
+
+
+# -- parsers --------------------------------------------------------------------------------------
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("connection")
+    group.add_argument("--url", help=f"the Hub's public URL (default: $JUPYTERHUB_URL, else {DEFAULT_URL})")
+    group.add_argument(
+        "--token", help="a Hub API token (default: $JUPYTERHUB_API_TOKEN; prefer it, argv is visible to others)"
+    )
+    group.add_argument("--service", default=DEFAULT_SERVICE, help="name of the launcher service (default: %(default)s)")
+    group.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per request")
+    common.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    return common
+
+
+def add_app_commands(sub: Any) -> None:
+    """Add the launcher subcommands to ``hubapps``'s subparsers (``sub``)."""
+    common = [_connection_options()]
+
+    deploy = sub.add_parser(
+        "deploy",
+        parents=common,
+        help="create an app (and start it)",
+        description="Create an app. For the command framework, give its argv after --, e.g. "
+        "`hubapps deploy --name Files --framework command -- {python} -m http.server {port}`.",
+    )
+    deploy.add_argument("--name", required=True, help="display name (the server name is made from it)")
+    deploy.add_argument("--framework", required=True, help="framework name (see the launcher's form)")
+    deploy.add_argument("--file", default="", help="the app's file, relative to your home")
+    deploy.add_argument("--description", default="")
+    deploy.add_argument(
+        "--env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE", help="environment (repeatable)"
+    )
+    deploy.add_argument("--public", action="store_true", help="reachable without login (if the Hub allows it)")
+    deploy.add_argument("--keep-alive", action="store_true", help="never culled for inactivity")
+    deploy.add_argument("--python-env", default="", help="one of the Python environments the admin offers")
+    deploy.add_argument("--start", action=argparse.BooleanOptionalAction, default=True, help="start it at once")
+    deploy.add_argument("--wait", action="store_true", help="wait until the app is running and ready")
+    deploy.add_argument("--wait-timeout", type=float, default=DEFAULT_WAIT, help="seconds (default: %(default)s)")
+    deploy.add_argument("argv", nargs="*", help="the command framework's argv (after --)")
+    deploy.set_defaults(handler=_deploy)
+
+    listing = sub.add_parser("list", parents=common, help="list my apps, shared apps and public apps")
+    listing.add_argument("--search", help="match names, descriptions and owners")
+    listing.add_argument("--framework")
+    listing.add_argument("--state", choices=["stopped", "starting", "running", "stopping"])
+    listing.add_argument("--mine", action="store_true", help="my own apps (combine with the next two)")
+    listing.add_argument("--shared", action="store_true", help="apps shared with me")
+    listing.add_argument("--public", action="store_true", help="public apps")
+    listing.set_defaults(handler=_list)
+
+    for action in ("start", "stop", "restart"):
+        parser = sub.add_parser(action, parents=common, help=f"{action} an app")
+        parser.add_argument("app", metavar="[OWNER/]SERVER")
+        parser.add_argument("--wait", action="store_true", help="wait until it has finished")
+        parser.add_argument("--wait-timeout", type=float, default=DEFAULT_WAIT, help="seconds (default: %(default)s)")
+        parser.set_defaults(handler=_lifecycle(action))
+
+    status = sub.add_parser("status", parents=common, help="state, start progress and log tail of an app")
+    status.add_argument("app", metavar="[OWNER/]SERVER")
+    status.set_defaults(handler=_status)
+
+    logs = sub.add_parser("logs", parents=common, help="output of a running app")
+    logs.add_argument("app", metavar="[OWNER/]SERVER")
+    logs.add_argument("--lines", type=int, default=200, help="last lines to show (default: %(default)s)")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep polling for new lines (Ctrl-C stops)")
+    logs.set_defaults(handler=_logs)
+
+    for name, verb in (("share", "share with"), ("unshare", "stop sharing with")):
+        parser = sub.add_parser(name, parents=common, help=f"{verb} users and groups")
+        parser.add_argument("app", metavar="[OWNER/]SERVER")
+        parser.add_argument("--user", action="append", default=[], help="user name (repeatable)")
+        parser.add_argument("--group", action="append", default=[], help="group name (repeatable)")
+        if name == "unshare":
+            parser.add_argument("--all", action="store_true", help="revoke every share")
+        parser.set_defaults(handler=_share if name == "share" else _unshare)
+
+    delete = sub.add_parser("delete", parents=common, help="stop and delete an app")
+    delete.add_argument("app", metavar="[OWNER/]SERVER")
+    delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    delete.set_defaults(handler=_delete)
+
+
+def run_app_command(
+    args: argparse.Namespace, *, transport: httpx.BaseTransport | None = None, out: TextIO | None = None
+) -> int:
+    """Run the parsed subcommand; a :class:`LauncherError` becomes one line on stderr and status 1."""
+    handler: Handler = args.handler
+    url = args.url or os.environ.get("JUPYTERHUB_URL") or DEFAULT_URL
+    token = args.token or os.environ.get("JUPYTERHUB_API_TOKEN") or ""
+    try:
+        with LauncherClient(url, token, service=args.service, timeout=args.timeout, transport=transport) as client:
+            return handler(client, args, out or sys.stdout)
+    except LauncherError as exc:
+        sys.stderr.write(f"hubapps {args.command}: error: {_printable(exc)}\n")
+        return 1
