@@ -167,8 +167,13 @@ def run_demo(settings: DemoSettings) -> int:
     config_file, setup_token = write_config(settings)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    # Its own session: Ctrl-C reaches only this command, which then stops the Hub exactly once (a Hub
+    # signalled twice abandons stopping its apps).
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterhub", "-f", str(config_file)], cwd=settings.state, env=env
+        [sys.executable, "-m", "jupyterhub", "-f", str(config_file)],
+        cwd=settings.state,
+        env=env,
+        start_new_session=True,
     )
     headers = {"Authorization": f"token {setup_token}"}
     try:
@@ -189,19 +194,16 @@ def run_demo(settings: DemoSettings) -> int:
         print("\n".join(lines), flush=True)
         return proc.wait()
     except KeyboardInterrupt:
-        # Ctrl-C reached the Hub too (same process group): it is already stopping its apps.
-        _stop_hub(proc, send_sigterm=False)
         return 0
     finally:
-        _stop_hub(proc, send_sigterm=True)
+        _stop_hub(proc)
 
 
-def _stop_hub(proc: subprocess.Popen[bytes], *, send_sigterm: bool) -> None:
-    """Give the Hub time to stop every app it started (SIGTERM it first unless it is already stopping)."""
+def _stop_hub(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the Hub and give it time to stop every app it started."""
     if proc.poll() is not None:
         return
-    if send_sigterm:
-        proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(60)
     except subprocess.TimeoutExpired:
