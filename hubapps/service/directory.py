@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Column, MetaData, String, Table, Text, delete, insert, select, update
 
-from hubapps.service.db import make_engine
+from hubapps.service.db import SqlStore
 
 __all__ = ["AppDirectory", "DirectoryEntry"]
 
@@ -58,11 +58,13 @@ class DirectoryEntry:
         return (self.owner, self.server)
 
 
-class AppDirectory:
+class AppDirectory(SqlStore):
     """Public and shared apps' display data, by ``(owner, server)``."""
 
+    metadata = _metadata
+
     def __init__(self, database_url: str, *, cache_ttl: float = 5.0) -> None:
-        self._engine = make_engine(database_url)
+        super().__init__(database_url)
         self._ttl = cache_ttl
         self._snapshot: dict[tuple[str, str], DirectoryEntry] | None = None
         self._by_owner: dict[str, dict[tuple[str, str], DirectoryEntry]] = {}
@@ -72,14 +74,8 @@ class AppDirectory:
         self._ready = False
 
     def _create(self) -> None:
-        _metadata.create_all(self._engine)
+        super()._create()
         self._ready = True
-
-    async def open(self) -> None:
-        await asyncio.to_thread(self._create)
-
-    def close(self) -> None:
-        self._engine.dispose()
 
     # -- reading -----------------------------------------------------------------------------------
 

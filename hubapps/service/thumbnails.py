@@ -25,7 +25,7 @@ from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Ta
 from sqlalchemy.exc import IntegrityError
 
 from hubapps.core.errors import SpecError
-from hubapps.service.db import make_engine
+from hubapps.service.db import SqlStore
 
 __all__ = ["REF_PATTERN", "THUMBNAIL_HEADERS", "Thumbnail", "ThumbnailStore", "reencode"]
 
@@ -100,17 +100,10 @@ def reencode(data: bytes, *, max_bytes: int, max_pixels: int, width: int, height
     )
 
 
-class ThumbnailStore:
+class ThumbnailStore(SqlStore):
     """Re-encoded thumbnails by reference, in the service database (table ``hubapps_thumbnails``)."""
 
-    def __init__(self, database_url: str) -> None:
-        self._engine = make_engine(database_url)
-
-    async def open(self) -> None:
-        await asyncio.to_thread(_metadata.create_all, self._engine)
-
-    def close(self) -> None:
-        self._engine.dispose()
+    metadata = _metadata
 
     def _put(self, thumb: Thumbnail) -> None:
         row = {

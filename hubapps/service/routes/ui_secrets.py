@@ -13,7 +13,7 @@ import re
 
 from sqlalchemy import Column, MetaData, String, Table, delete, select
 
-from hubapps.service.db import make_engine
+from hubapps.service.db import SqlStore
 
 __all__ = ["SecretEnvMarks", "looks_secret"]
 
@@ -33,17 +33,10 @@ def looks_secret(name: str) -> bool:
     return bool(_LOOKS_SECRET.search(name))
 
 
-class SecretEnvMarks:
+class SecretEnvMarks(SqlStore):
     """Names of secret environment variables, by ``(owner, server)``."""
 
-    def __init__(self, database_url: str) -> None:
-        self._engine = make_engine(database_url)
-
-    async def open(self) -> None:
-        await asyncio.to_thread(_metadata.create_all, self._engine)
-
-    def close(self) -> None:
-        self._engine.dispose()
+    metadata = _metadata
 
     def _get(self, owner: str, server: str) -> set[str]:
         with self._engine.connect() as conn:
