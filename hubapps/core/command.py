@@ -17,7 +17,7 @@ from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import Framework
 from hubapps.core.spec import AppSpec
 
-__all__ = ["LaunchContext", "ProxyOptions", "build_command", "proxy_options", "resolve_paths"]
+__all__ = ["LaunchContext", "ProxyOptions", "build_command", "check_fits", "proxy_options", "resolve_paths"]
 
 #: Where, relative to the server's start folder, the proxy clones an app's git repository.
 CHECKOUT_ROOT = ".hubapps/checkouts"
@@ -124,12 +124,9 @@ def _check_file(spec: AppSpec, framework: Framework) -> None:
             raise SpecError("filepath", f"the file name {stem!r} must be a valid Python module name")
 
 
-def build_command(spec: AppSpec, framework: Framework, context: LaunchContext) -> tuple[list[str], dict[str, str]]:
-    """The app's argv and environment (before the proxy fills in ``{port}`` and ``{python}``).
-
-    Raises :class:`SpecError` when the spec does not fit the framework (no file, wrong file type,
-    no command for the ``command`` framework).
-    """
+def check_fits(spec: AppSpec, framework: Framework) -> None:
+    """Raise :class:`SpecError` when the spec does not fit the framework (no file, wrong file type,
+    a missing or unexpected custom command)."""
     if spec.framework != framework.name:
         raise SpecError("framework", f"spec is for {spec.framework!r}, not {framework.name!r}")
     _check_file(spec, framework)
@@ -137,6 +134,14 @@ def build_command(spec: AppSpec, framework: Framework, context: LaunchContext) -
         raise SpecError("command", "a custom command is required for this framework")
     if "{command}" not in framework.argv and spec.command:
         raise SpecError("command", f"{framework.display_name} apps do not take a custom command")
+
+
+def build_command(spec: AppSpec, framework: Framework, context: LaunchContext) -> tuple[list[str], dict[str, str]]:
+    """The app's argv and environment (before the proxy fills in ``{port}`` and ``{python}``).
+
+    Raises :class:`SpecError` when the spec does not fit the framework (see :func:`check_fits`).
+    """
+    check_fits(spec, framework)
     paths = resolve_paths(spec, context)
     prefix = context.prefix if context.prefix.endswith("/") else context.prefix + "/"
     fixed = {

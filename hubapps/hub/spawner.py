@@ -22,6 +22,7 @@ from tornado import web
 from hubapps.core.command import LaunchContext, build_command, proxy_options
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import Framework, FrameworkRegistry
+from hubapps.core.policy import SpecPolicy
 from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
 from hubapps.hub.config import HubApps
 
@@ -75,6 +76,7 @@ class HubAppsSpawnerMixin:
     _hubapps_env_for_proxy: bool = True
     _hubapps_base_cmd: list[str] | None = None
     _hubapps_registry: FrameworkRegistry | None = None
+    _hubapps_settings: HubApps | None = None
 
     def _apply_user_options_default(self) -> Any:
         """Validate app specs when JupyterHub applies user options (5.3+), before ``start``.
@@ -98,33 +100,32 @@ class HubAppsSpawnerMixin:
 
     @property
     def hubapps(self) -> HubApps:
-        return HubApps(config=self.config)  # type: ignore[attr-defined]
+        """The admin's settings (read once per spawner: the Hub's config does not change while it runs)."""
+        if self._hubapps_settings is None:
+            self._hubapps_settings = HubApps(config=self.config)  # type: ignore[attr-defined]
+        return self._hubapps_settings
 
-    def _frameworks(self, settings: HubApps) -> FrameworkRegistry:
+    def hubapps_policy(self) -> SpecPolicy:
+        """What this Hub allows: enabled frameworks, public apps, environments, this spawner's profiles."""
+        settings = self.hubapps
         registry = type(self)._hubapps_registry
         if registry is None:
             registry = type(self)._hubapps_registry = FrameworkRegistry.load()
-        return registry.enabled(settings.allowed_frameworks, settings.blocked_frameworks)
+        profiles = getattr(self, "profile_list", None)
+        return SpecPolicy(
+            frameworks=registry.enabled(settings.allowed_frameworks, settings.blocked_frameworks),
+            allow_public=settings.allow_public_apps,
+            environments=frozenset(settings.environments),
+            # A callable profile_list is resolved by KubeSpawner at start, which rejects unknown slugs itself.
+            profiles=None
+            if callable(profiles)
+            else frozenset(str(p.get("slug")) for p in profiles or () if isinstance(p, dict) and p.get("slug")),
+        )
 
     def hubapps_validate(self, options: object) -> tuple[AppSpec, Framework]:
         """Check a spec against the rules and this Hub's settings; raise SpecError if it breaks one."""
-        settings = self.hubapps
         spec = parse_user_options(options)
-        framework = self._frameworks(settings).get(spec.framework)
-        if spec.public and not settings.allow_public_apps:
-            raise SpecError("public", "public apps are disabled on this Hub")
-        if spec.python_env and spec.python_env not in settings.environments:
-            known = ", ".join(sorted(settings.environments)) or "none"
-            raise SpecError("python_env", f"unknown environment {spec.python_env!r} (available: {known})")
-        if spec.profile:
-            profiles = getattr(self, "profile_list", None)
-            if callable(profiles):
-                pass  # resolved by KubeSpawner at start, which rejects unknown slugs itself
-            elif not profiles:
-                raise SpecError("profile", "this Hub has no spawner profiles")
-            elif spec.profile not in {p.get("slug") for p in profiles if isinstance(p, dict)}:
-                raise SpecError("profile", f"unknown spawner profile {spec.profile!r}")
-        return spec, framework
+        return spec, self.hubapps_policy().check(spec)
 
     def _hubapps_prepare(self) -> None:
         """Work out the command for this start, or reset to the base behaviour for non-apps."""

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.core.policy import SpecPolicy
 from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
 from hubapps.service.directory import DirectoryEntry
 from hubapps.service.schemas import Access, AppPublic, AppState
@@ -155,18 +156,19 @@ def build_spec(fields: Mapping[str, Any], settings: ServiceSettings, registry: F
     """Validate a submitted spec with the core rules plus this installation's choices.
 
     Raises :class:`SpecError` naming the field: unknown or disabled framework, an environment or
-    profile the admin did not offer, ``public`` when public apps are off.
+    profile the admin did not offer, ``public`` when public apps are off, or a spec that does not fit
+    its framework (no file, wrong file type, a missing custom command).
     """
     data = {k: v for k, v in fields.items() if k not in ("start", "restart")}
     data["spec_version"] = 1
     spec = parse_user_options(data)
-    registry.get(spec.framework)
-    if spec.public and not settings.allow_public_apps:
-        raise SpecError("public", "public apps are turned off on this Hub")
-    if spec.python_env and spec.python_env not in settings.environments:
-        raise SpecError("python_env", "is not one of the environments this Hub offers")
-    if spec.profile and spec.profile not in {p.get("slug", "") for p in settings.profiles}:
-        raise SpecError("profile", "is not one of the profiles this Hub offers")
+    # The same checks the Hub makes at start, so mistakes show up next to the field when saving.
+    SpecPolicy(
+        frameworks=registry,
+        allow_public=settings.allow_public_apps,
+        environments=frozenset(settings.environments),
+        profiles=frozenset(p.get("slug", "") for p in settings.profiles),
+    ).check(spec)
     return spec
 
 

@@ -196,6 +196,9 @@ def test_create_on_jupyterhub_5_posts_flat_options(client: TestClient, fake_hub:
         ({**SPEC, "unknown": 1}, "unknown"),
         ({**SPEC, "python_env": "not-offered"}, "python_env"),
         ({"display_name": "x"}, "framework"),
+        # refused when saving, as the Hub would refuse it at start
+        ({**SPEC, "filepath": ""}, "filepath"),
+        ({**SPEC, "command": ["python", "x.py"]}, "command"),
     ],
 )
 def test_create_invalid_names_the_field(client: TestClient, auth: Users, body: dict[str, object], field: str) -> None:
