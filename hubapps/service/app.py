@@ -32,7 +32,7 @@ from hubapps.service.errors import install_error_handlers
 from hubapps.service.hub import HubClient
 from hubapps.service.middleware import BodyLimit, RequestContext
 from hubapps.service.routes import apps, meta, pages, shares, ui
-from hubapps.service.routes.ui_secrets import SecretEnvMarks
+from hubapps.service.secrets import SecretEnvMarks
 from hubapps.service.security import CookieSealer
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.thumbnails import ThumbnailStore

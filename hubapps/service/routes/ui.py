@@ -41,8 +41,8 @@ from hubapps.service.deps import Directory, Hub, Registry, Settings
 from hubapps.service.errors import NotAuthenticated, NotFound, ServiceError, safe_log
 from hubapps.service.routes import apps as apps_routes
 from hubapps.service.routes import shares as shares_routes
-from hubapps.service.routes.ui_secrets import SecretEnvMarks, looks_secret
 from hubapps.service.schemas import AppPublic
+from hubapps.service.secrets import SecretEnvMarks, looks_secret
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.thumbnails import THUMBNAIL_HEADERS, ThumbnailStore
 
