@@ -142,18 +142,18 @@ def hub_env(hub_url: str) -> dict[str, str]:
     }
 
 
-async def start_target(name: str, cache: Path, hub_url: str) -> Target:
+async def start_target(name: str, cache: Path, hub_url: str, kind: str = "aiohttp") -> Target:
     port = free_port()
     upstream = [PYTHON, str(UPSTREAM)]
     headers: dict[str, str] = {}
     env = hub_env(hub_url)
     if name == "direct":
-        argv = [*upstream, str(port)]
+        argv = [*upstream, str(port), kind]
         url = f"http://127.0.0.1:{port}{PREFIX}"
     elif name.startswith("hubapps"):
         proxy = str(Path(PYTHON).parent / "hubapps-proxy")
         public = [] if name == "hubapps+token" else ["--public"]
-        argv = [proxy, "--ip=127.0.0.1", f"--port={port}", *public, "--", *upstream, "{port}"]
+        argv = [proxy, "--ip=127.0.0.1", f"--port={port}", *public, "--", *upstream, "{port}", kind]
         url = f"http://127.0.0.1:{port}{PREFIX}"
         if name == "hubapps+token":
             headers = {"Authorization": f"token {TOKEN}"}
@@ -162,7 +162,7 @@ async def start_target(name: str, cache: Path, hub_url: str) -> Target:
         argv = [
             str(folder / "bin" / "jhsingle-native-proxy"), "--ip=127.0.0.1", f"--port={port}", "--destport=0",
             "--authtype=none", "--last-activity-interval=0", "--no-logs", "--ready-timeout=30",
-            *upstream, "{port}",
+            *upstream, "{port}", kind,
         ]  # fmt: skip
         url = f"http://127.0.0.1:{port}{PREFIX}"
     elif name == "jsp":
@@ -170,7 +170,7 @@ async def start_target(name: str, cache: Path, hub_url: str) -> Target:
         argv = [
             str(folder / "bin" / "jupyter-standaloneproxy"), "--no-authentication", "--address=127.0.0.1",
             f"--port={port}", f"--base-url={PREFIX}", "--activity-interval=0", "--timeout=30", "--log-level=WARN",
-            "--", *upstream, "{port}",
+            "--", *upstream, "{port}", kind,
         ]  # fmt: skip
         url = f"http://127.0.0.1:{port}{PREFIX}"
         env = {k: v for k, v in env.items() if not k.startswith("JUPYTERHUB_")}
@@ -246,7 +246,43 @@ async def latency(target: Target, count: int) -> list[float]:
         await client.close()
 
 
-async def throughput(target: Target, concurrency: int, duration: float) -> float:
+def _cpu_seconds(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
+class CpuMeter:
+    """CPU seconds used by the load generator (this process), the proxy, and the app behind it."""
+
+    def __init__(self, target: Target) -> None:
+        self.me = psutil.Process()
+        root = psutil.Process(target.process.pid)
+        children = root.children(recursive=True)
+        if target.name == "direct":
+            self.proxy: list[psutil.Process] = []
+            self.app = [root, *children]
+        else:
+            self.proxy, self.app = [root], children
+        self.start = self.read()
+
+    def read(self) -> tuple[float, float, float]:
+        return (
+            _cpu_seconds(self.me),
+            sum(_cpu_seconds(p) for p in self.proxy),
+            sum(_cpu_seconds(p) for p in self.app),
+        )
+
+    def per_request_us(self, requests: float) -> dict[str, float]:
+        end = self.read()
+        used = [(b - a) / max(requests, 1) * 1e6 for a, b in zip(self.start, end, strict=True)]
+        return {"client_us": used[0], "proxy_us": used[1], "app_us": used[2]}
+
+
+async def throughput(target: Target, concurrency: int, duration: float, cpu: dict[str, float] | None = None) -> float:
+    meter = CpuMeter(target) if cpu is not None else None
     deadline = time.perf_counter() + duration
     counts = [0] * concurrency
 
@@ -261,6 +297,8 @@ async def throughput(target: Target, concurrency: int, duration: float) -> float
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    if meter is not None and cpu is not None:
+        cpu.update(meter.per_request_us(sum(counts)))
     return sum(counts) / (time.perf_counter() - started)
 
 
@@ -384,29 +422,53 @@ async def launch_overhead(frameworks: Sequence[str], runs: int) -> dict[str, dic
 # -- main -----------------------------------------------------------------------------------------
 
 
+async def measure_once(target: Target, args: argparse.Namespace) -> dict[str, float]:
+    samples = await latency(target, args.requests)
+    cpu: dict[str, float] = {}
+    row = {
+        "p50_ms": statistics.median(samples),
+        "p99_ms": percentile(samples, 0.99),
+        "rps_c1": await throughput(target, 1, args.duration),
+        "rps_c10": await throughput(target, 10, args.duration, cpu),
+        "ws_rtt_ms": await websocket_rtt(target, args.ws_messages),
+    }
+    row.update(cpu)
+    return row
+
+
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Start every target, then measure them in turn, ``--rounds`` times (interleaved), keep medians."""
     cache = Path(args.cache).expanduser()
     cache.mkdir(parents=True, exist_ok=True)
     hub_runner, hub_url = await start_fake_hub()
-    results: dict[str, Any] = {"targets": {}, "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    results: dict[str, Any] = {
+        "targets": {},
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "rounds": args.rounds,
+    }
+    names = [(name, "aiohttp") for name in args.targets]
+    names += [(name, "tornado") for name in ("direct", "hubapps") if "tornado" in args.upstreams]
+    targets: dict[str, Target] = {}
     try:
-        for name in args.targets:
-            target = await start_target(name, cache, hub_url)
-            try:
-                samples = await latency(target, args.requests)
-                row = {
-                    "p50_ms": statistics.median(samples),
-                    "p99_ms": percentile(samples, 0.99),
-                    "rps_c1": await throughput(target, 1, args.duration),
-                    "rps_c10": await throughput(target, 10, args.duration),
-                    "ws_rtt_ms": await websocket_rtt(target, args.ws_messages),
-                    "rss_mb": target.rss() / 2**20 if name != "direct" else 0.0,
-                }
-            finally:
-                target.stop()
-            results["targets"][name] = row
-            print(f"  {name}: " + ", ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
+        for name, kind in names:
+            key = name if kind == "aiohttp" else f"{name}@{kind}"
+            targets[key] = await start_target(name, cache, hub_url, kind)
+            targets[key].name = name
+        rounds: dict[str, list[dict[str, float]]] = {key: [] for key in targets}
+        for number in range(args.rounds):
+            for key, target in targets.items():
+                row = await measure_once(target, args)
+                rounds[key].append(row)
+                print(f"  round {number + 1} {key}: " + ", ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
+        for key, target in targets.items():
+            merged = {metric: statistics.median(r[metric] for r in rounds[key]) for metric in rounds[key][0]}
+            merged["rps_c10_min"] = min(r["rps_c10"] for r in rounds[key])
+            merged["rps_c10_max"] = max(r["rps_c10"] for r in rounds[key])
+            merged["rss_mb"] = target.rss() / 2**20 if target.name != "direct" else 0.0
+            results["targets"][key] = merged
     finally:
+        for target in targets.values():
+            target.stop()
         await hub_runner.cleanup()
     if args.launch:
         results["launch"] = await launch_overhead(args.frameworks, args.launch_runs)
@@ -417,14 +479,17 @@ def report(results: dict[str, Any]) -> str:
     rows = results["targets"]
     direct = rows["direct"]
     lines = [
-        "| target | p50 ms | p99 ms | added p50 ms | req/s c=1 | req/s c=10 | ws RTT ms | RSS MB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| target | p50 ms | p99 ms | added p50 ms | req/s c=1 | req/s c=10 (min-max) | ws RTT ms | RSS MB "
+        "| CPU µs/req at c=10: client, proxy, app |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in rows.items():
+        base = rows["direct@tornado"] if name.endswith("@tornado") else direct
         lines.append(
-            f"| {name} | {row['p50_ms']:.3f} | {row['p99_ms']:.3f} | {row['p50_ms'] - direct['p50_ms']:.3f} | "
-            f"{row['rps_c1']:.0f} | {row['rps_c10']:.0f} | {row['ws_rtt_ms']:.3f} | "
-            f"{row['rss_mb']:.1f} |"
+            f"| {name} | {row['p50_ms']:.3f} | {row['p99_ms']:.3f} | {row['p50_ms'] - base['p50_ms']:.3f} | "
+            f"{row['rps_c1']:.0f} | {row['rps_c10']:.0f} ({row['rps_c10_min']:.0f}-{row['rps_c10_max']:.0f}) | "
+            f"{row['ws_rtt_ms']:.3f} | {row['rss_mb']:.1f} | "
+            f"{row['client_us']:.0f}, {row['proxy_us']:.0f}, {row['app_us']:.0f} |"
         )
     checks: list[tuple[str, float, str, bool]] = []
     ours = rows.get("hubapps")
@@ -442,6 +507,14 @@ def report(results: dict[str, Any]) -> str:
         ratio = ours["ws_rtt_ms"] / direct["ws_rtt_ms"]
         checks.append(("ws RTT / direct <= 1.2", ratio, "", ratio <= 1.2))
         checks.append(("RSS (MB) <= 35", ours["rss_mb"], "", ours["rss_mb"] <= 35))
+        if "hubapps+token" in rows:
+            token = rows["hubapps+token"]
+            checks.append(("RSS with Hub token auth (MB) <= 35", token["rss_mb"], "", token["rss_mb"] <= 35))
+    if "hubapps@tornado" in rows:
+        ratio = rows["hubapps@tornado"]["rps_c10"] / rows["direct@tornado"]["rps_c10"]
+        checks.append(("Tornado app: c=10 throughput / direct >= 0.7", ratio, "", ratio >= 0.7))
+        ratio = rows["hubapps@tornado"]["ws_rtt_ms"] / rows["direct@tornado"]["ws_rtt_ms"]
+        checks.append(("Tornado app: ws RTT / direct <= 1.2", ratio, "", ratio <= 1.2))
     for framework, launch in results.get("launch", {}).items():
         overhead = launch["overhead_s"]
         checks.append((f"launch overhead {framework} (s) <= 0.3", overhead, "", overhead <= 0.3))
@@ -463,6 +536,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000, help="GETs for the latency percentiles.")
     parser.add_argument("--duration", type=float, default=4.0, help="Seconds of each throughput run.")
     parser.add_argument("--ws-messages", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="Interleaved rounds; medians are reported.")
+    parser.add_argument(
+        "--upstreams", nargs="+", default=["aiohttp", "tornado"], help="tornado: also direct vs hubapps on Tornado."
+    )
     parser.add_argument("--frameworks", nargs="*", default=["streamlit", "panel"])
     parser.add_argument("--launch-runs", type=int, default=3)
     parser.add_argument("--no-launch", dest="launch", action="store_false")
@@ -470,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", default="", help="Also write the raw results to this file.")
     args = parser.parse_args(argv)
     if args.quick:
-        args.requests, args.duration, args.ws_messages, args.launch = 1000, 2.0, 500, False
+        args.requests, args.duration, args.ws_messages, args.launch, args.rounds = 1000, 2.0, 500, False, 1
     runner: Callable[[], Awaitable[dict[str, Any]]] = lambda: measure(args)  # noqa: E731
     results = asyncio.run(runner())
     print(report(results))

@@ -18,9 +18,8 @@ import logging
 import time
 from datetime import UTC, datetime
 
-import aiohttp
-
 from hubapps.proxy.config import HubSettings
+from hubapps.proxy.hubapi import HubAPI, HubAPIError
 
 __all__ = ["ActivityReporter"]
 
@@ -39,11 +38,14 @@ def _iso(moment: datetime) -> str:
 class ActivityReporter:
     """Report the last activity to the Hub periodically; :meth:`touch` is cheap enough per message."""
 
-    def __init__(self, hub: HubSettings, *, interval: float, keep_alive: bool, timeout: float) -> None:
+    def __init__(
+        self, hub: HubSettings, *, interval: float, keep_alive: bool, timeout: float, api: HubAPI | None = None
+    ) -> None:
         self.hub = hub
         self.interval = interval
         self.keep_alive = keep_alive
         self.timeout = timeout
+        self.api = api if api is not None else HubAPI(hub, timeout=timeout)
         self._last_touch = 0.0
         self._reported: datetime | None = None
         self._task: asyncio.Task[None] | None = None
@@ -72,18 +74,17 @@ class ActivityReporter:
             self._task = None
 
     async def _loop(self) -> None:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session:
-            delay = self.interval
-            retry = RETRY_FIRST
-            while True:
-                await asyncio.sleep(delay)
-                if await self.report_once(session) is False:
-                    delay = min(retry, self.interval)
-                    retry = min(retry * 2, RETRY_MAX)
-                else:
-                    delay, retry = self.interval, RETRY_FIRST
+        delay = self.interval
+        retry = RETRY_FIRST
+        while True:
+            await asyncio.sleep(delay)
+            if await self.report_once() is False:
+                delay = min(retry, self.interval)
+                retry = min(retry * 2, RETRY_MAX)
+            else:
+                delay, retry = self.interval, RETRY_FIRST
 
-    async def report_once(self, session: aiohttp.ClientSession) -> bool | None:
+    async def report_once(self) -> bool | None:
         """Send one report if there is something new.
 
         Returns True when the Hub took it, False when it failed (logged; the caller retries), and None
@@ -95,16 +96,12 @@ class ActivityReporter:
         stamp = _iso(moment)
         body = {"servers": {self.hub.server_name: {"last_activity": stamp}}, "last_activity": stamp}
         try:
-            async with session.post(
-                self.hub.activity_url,
-                json=body,
-                headers={"Authorization": f"token {self.hub.api_token}"},
-            ) as response:
-                if response.status >= 400:
-                    log.warning("hubapps-proxy: activity report refused by the Hub (%s)", response.status)
-                    return False
-        except (aiohttp.ClientError, TimeoutError) as error:
+            reply = await self.api.post_activity(body)
+        except (HubAPIError, OSError, TimeoutError) as error:
             log.warning("hubapps-proxy: activity report failed: %s", type(error).__name__)
+            return False
+        if reply.status >= 400:
+            log.warning("hubapps-proxy: activity report refused by the Hub (%s)", reply.status)
             return False
         self._reported = moment
         return True

@@ -1,48 +1,75 @@
-"""The one authentication choke point: :meth:`HubAuthGate.authenticate`.
+"""The one authentication choke point: :meth:`HubAuthGate.authenticate_now` / :meth:`HubAuthGate.authenticate`.
 
-Every request under the server prefix (page, API call, websocket upgrade, control endpoint) goes
-through ``authenticate`` before anything else looks at it; websocket upgrades take exactly the same
-path as HTTP, so no transport can skip the check (the jupyter-server-proxy CVE-2024-28179 lesson).
+Every request under the server prefix (page, API call, websocket upgrade, control endpoint) goes through
+the gate before anything else looks at it; websocket upgrades take exactly the same path as HTTP, so no
+transport can skip the check (the jupyter-server-proxy CVE-2024-28179 lesson).
 
 Credentials are a Hub token, either in ``Authorization: token|bearer <t>`` or in the proxy's own signed
-HttpOnly cookie set at the end of the OAuth dance. The Hub says who owns a token (``/hub/api/user``, cached
-``auth_cache_max_age`` seconds by :class:`jupyterhub.services.auth.HubOAuth`); the viewer is let in iff one
-of their scopes grants ``JUPYTERHUB_OAUTH_ACCESS_SCOPES`` (``access:servers!server=owner/name``).
+HttpOnly cookie set at the end of the OAuth dance. The Hub says who owns a token (``GET /hub/api/user``);
+the answer, and whether its scopes grant ``JUPYTERHUB_OAUTH_ACCESS_SCOPES``
+(``access:servers!server=owner/name``), is cached ``auth_cache_max_age`` seconds. So almost every request
+is decided by :meth:`~HubAuthGate.authenticate_now` from memory, without I/O; only a token the gate has
+not seen lately (:data:`PENDING`) costs a call to the Hub, and concurrent requests with the same new token
+share that one call.
 
-``HubOAuth`` is used for what it does without a tornado handler (token lookups, scope checks, OAuth state,
-PKCE, code exchange); cookies are signed here with tornado's signing helpers and a random per-process
-secret, so a restart of the proxy simply asks the browser to log in again (silently, through the Hub).
+This is what ``jupyterhub.services.auth.HubOAuth`` does for a tornado server (same cookie names, state
+cookies, login URL, PKCE, code exchange, token lookup), written again on purpose: importing
+``jupyterhub.services.auth`` loads JupyterHub's ORM and SQLAlchemy (~50 MB of RSS) into every proxy, one
+per running app. The scope check (:func:`hubapps.proxy.scopes.grants`) is tested against JupyterHub's own
+``check_scopes`` in ``tests/unit/proxy/test_scopes.py``.
+
+Cookies are signed here (HMAC-SHA256, :class:`CookieSigner`) with a random per-process secret, so a
+restart of the proxy simply asks the browser to log in again (silently, through the Hub).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import enum
+import hashlib
+import hmac
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
-from urllib.parse import urlencode, urlsplit
-
-from aiohttp import web
-from jupyterhub.services.auth import HubOAuth
-from tornado.web import create_signed_value, decode_signed_value
-from yarl import URL
+from typing import Any, Literal
+from urllib.parse import unquote, urlencode, urlsplit
 
 from hubapps.proxy import pages
 from hubapps.proxy.config import HubSettings
+from hubapps.proxy.hubapi import HubAPI, HubAPIError, HubReply
+from hubapps.proxy.scopes import grants
+from hubapps.proxy.wire import HTTPAnswer, Request, Response
 
-__all__ = ["HubAuthGate", "Viewer"]
+__all__ = ["PENDING", "CookieSigner", "HubAuthGate", "Viewer"]
 
 log = logging.getLogger("hubapps.proxy")
 
-#: Max age (seconds) of the OAuth state cookie: a login that takes longer simply starts again.
+#: Max age (seconds) of the OAuth state cookie and state: a login that takes longer simply starts again.
 STATE_COOKIE_MAX_AGE = 600
 #: Logins in flight at once (each holds a little memory until used or expired).
 MAX_PENDING_STATES = 10_000
-#: Max age (days) of the signed session cookie; the token inside expires at the Hub anyway.
-SESSION_COOKIE_MAX_AGE_DAYS = 14
+#: Max age (seconds) of the signed session cookie; the token inside expires at the Hub anyway.
+SESSION_COOKIE_MAX_AGE = 14 * 24 * 3600
+#: Tokens whose Hub answer is kept (the oldest answers go first when full).
+MAX_CACHED_TOKENS = 4096
+#: Verified session cookies remembered (cookie value → token), to skip the HMAC on every request.
+MAX_VERIFIED_COOKIES = 1024
+#: Longest credential passed on to the Hub; anything longer is not a Hub token.
+MAX_TOKEN_LENGTH = 1024
+
+HUB_TIMEOUT_MESSAGE = "The Hub did not answer in time; try again."
+HUB_FAILED_MESSAGE = "Could not check your login with the Hub; try again."
+
+
+class _Pending(enum.Enum):
+    PENDING = "pending"
+
+
+#: :meth:`HubAuthGate.authenticate_now` cannot decide without asking the Hub: await ``authenticate``.
+PENDING: Literal[_Pending.PENDING] = _Pending.PENDING
 
 
 @dataclass(frozen=True)
@@ -56,46 +83,128 @@ class Viewer:
     token_in_header: bool = False
 
 
+@dataclass(frozen=True)
+class _TokenInfo:
+    """The Hub's answer about one token, as cached: its owner (None: not a valid token) and the verdict."""
+
+    expires: float
+    by_cookie: Viewer | None
+    by_header: Viewer | None
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class _PendingLogin:
+    """What a login in flight needs at the callback, found by its state id."""
+
+    expires: float
+    next_url: str
+    code_verifier: str
+    cookie_name: str
+
+
+class _HubUnavailable(Exception):
+    """The Hub could not be asked; the message is safe to show."""
+
+
+class CookieSigner:
+    """Sign and verify cookie values: ``<value, base64url>.<unix time>.<HMAC-SHA256, base64url>``.
+
+    The MAC covers the cookie name, so one cookie cannot stand in for another (a state cookie is never a
+    session). Every character is cookie-safe. The secret is random per process unless given.
+    """
+
+    def __init__(self, secret: bytes | None = None) -> None:
+        self._secret = secret or secrets.token_bytes(32)
+
+    def sign(self, name: str, value: str, *, now: float | None = None) -> str:
+        payload = _b64encode(value.encode("utf-8")) + "." + str(int(time.time() if now is None else now))
+        return payload + "." + self._mac(name, payload)
+
+    def unsign(self, name: str, signed: str, *, max_age: float, now: float | None = None) -> str | None:
+        """The value, or None when the signature is wrong, the value is older than ``max_age`` or garbled."""
+        payload, _, mac = signed.rpartition(".")
+        encoded, _, stamp = payload.partition(".")
+        if not mac or not stamp.isdigit() or not hmac.compare_digest(mac, self._mac(name, payload)):
+            return None
+        age = (time.time() if now is None else now) - int(stamp)
+        if not -60 <= age <= max_age:  # a little clock skew, never the far future
+            return None
+        try:
+            return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+        except ValueError:
+            return None
+
+    def issued_at(self, signed: str) -> int:
+        """The signing time of a value :meth:`unsign` accepted."""
+        return int(signed.rpartition(".")[0].partition(".")[2])
+
+    def _mac(self, name: str, payload: str) -> str:
+        digest = hmac.new(self._secret, f"{name}|{payload}".encode(), hashlib.sha256).digest()
+        return _b64encode(digest)
+
+
 class HubAuthGate:
     """Decide, for each request, who the viewer is and whether they may see the app."""
 
-    def __init__(self, hub: HubSettings, prefix: str, *, cache_max_age: int, timeout: float) -> None:
+    def __init__(
+        self, hub: HubSettings, prefix: str, *, cache_max_age: int, timeout: float, api: HubAPI | None = None
+    ) -> None:
         self.prefix = prefix
         self.timeout = timeout
-        self._public_url = hub.public_url
-        self._secret = secrets.token_bytes(32)
-        #: OAuth states issued by this process and not used yet (state id → expiry, monotonic).
-        self._pending_states: dict[str, float] = {}
-        # Everything is passed explicitly: HubOAuth reads some defaults from os.environ, at import time.
-        self.oauth = HubOAuth(
-            api_url=hub.api_url or "http://127.0.0.1:8081/hub/api",
-            api_token=hub.api_token or "-",
-            oauth_client_id=hub.client_id or "-",
-            base_url=prefix,
-            hub_host=hub.host,
-            hub_prefix=hub.base_url.rstrip("/") + "/hub/",
-            access_scopes=set(hub.access_scopes),
-            cache_max_age=cache_max_age,
-            cookie_host_prefix_enabled=hub.cookie_host_prefix_enabled,
-            **({"oauth_redirect_uri": hub.oauth_callback_url} if hub.oauth_callback_url else {}),
-        )
-        self.pkce = hasattr(self.oauth, "generate_pkce_code_challenge") and bool(
-            getattr(self.oauth, "pkce_enabled", True)
-        )
+        self.cache_max_age = cache_max_age
+        self.api = api if api is not None else HubAPI(hub, timeout=timeout)
+        self._hub = hub
+        self._access_scopes = frozenset(hub.access_scopes)
+        self._signer = CookieSigner()
+        # The OAuth client id names the cookies, as in HubOAuth ("-" stands in for a missing one, as before:
+        # the Hub then refuses the login, but cookie names stay valid).
+        client_id = hub.client_id or "-"
+        self._cookie_name = ("__Host-" if hub.cookie_host_prefix_enabled else "") + client_id
+        self._state_cookie_name = self._cookie_name + "-oauth-state"
+        self._cookie_path = "/" if hub.cookie_host_prefix_enabled else prefix
+        self.redirect_uri = hub.oauth_callback_url or prefix + "oauth_callback"
+        self._callback_path = unquote(urlsplit(self.redirect_uri).path) or prefix + "oauth_callback"
+        hub_prefix = hub.base_url.rstrip("/") + "/hub/"
+        authorize = {"client_id": client_id, "redirect_uri": self.redirect_uri, "response_type": "code"}
+        self.login_url = hub.host + hub_prefix + "api/oauth2/authorize?" + urlencode(authorize)
+        #: token → the Hub's answer; insertion order is expiry order (entries are re-inserted when renewed).
+        self._tokens: dict[str, _TokenInfo] = {}
+        #: token → the Hub lookup in flight for it (requests arriving meanwhile wait for the same answer).
+        self._lookups: dict[str, asyncio.Task[_TokenInfo]] = {}
+        #: signed session cookie → (token, time it stops being accepted).
+        self._verified_cookies: dict[str, tuple[str, float]] = {}
+        #: OAuth states issued by this process and not used yet; insertion order is expiry order.
+        self._pending_logins: dict[str, _PendingLogin] = {}
+
+    async def close(self) -> None:
+        """Cancel the Hub lookups still in flight (at shutdown; their waiters get ``CancelledError``)."""
+        tasks = list(self._lookups.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._lookups.clear()
 
     # -- cookie names -----------------------------------------------------------------------------
 
     @property
     def cookie_name(self) -> str:
-        return str(self.oauth.cookie_name)
+        """The session cookie: the OAuth client id (``__Host-`` prefixed when the Hub says so)."""
+        return self._cookie_name
 
     @property
     def state_cookie_name(self) -> str:
-        return str(self.oauth.state_cookie_name)
+        """The OAuth state cookie (a login started while another is in flight adds ``-<random>``)."""
+        return self._state_cookie_name
 
     @property
     def cookie_path(self) -> str:
-        return str(self.oauth.cookie_path)
+        return self._cookie_path
+
+    @property
+    def callback_path(self) -> str:
+        """The decoded URL path of the OAuth redirect URI, for routing."""
+        return self._callback_path
 
     def is_auth_cookie(self, name: str) -> bool:
         """Cookies that carry Hub credentials or session ids; they are never forwarded to the app.
@@ -103,162 +212,242 @@ class HubAuthGate:
         That is ours (session and OAuth state) and every other ``jupyterhub-*`` cookie the browser sends
         along (``jupyterhub-session-id`` has path ``/``): no app behind this proxy needs the Hub's.
         """
-        return name == self.cookie_name or name.startswith((self.state_cookie_name, "jupyterhub-"))
+        return name == self._cookie_name or name.startswith((self._state_cookie_name, "jupyterhub-"))
 
     # -- the choke point ----------------------------------------------------------------------------
 
-    async def authenticate(self, request: web.Request, *, required: bool) -> Viewer | None:
-        """Return the viewer, or raise the HTTP answer that stops the request here.
+    def authenticate_now(self, request: Request, *, required: bool) -> Viewer | Literal[_Pending.PENDING] | None:
+        """Decide from memory: the viewer, None (anonymous viewer of a public app), or :data:`PENDING`.
+
+        ``PENDING`` means the Hub must be asked (a token not seen lately): await :meth:`authenticate`.
+        Raises :class:`HTTPAnswer` (login redirect, 401, 403) for what is decidable without I/O.
+        """
+        token, in_header = self._credentials(request)
+        if not token:
+            self._require_login(request, required)
+            return None
+        info = self._tokens.get(token)
+        if info is None or info.expires <= time.monotonic():
+            return PENDING
+        return self._decide(info, in_header, request, required)
+
+    async def authenticate(self, request: Request, *, required: bool) -> Viewer | None:
+        """Return the viewer, or raise the :class:`HTTPAnswer` that stops the request here.
 
         With ``required=False`` (public apps) an unidentified viewer is ``None``, but valid credentials
         still identify the viewer (so the app gets their name) and are stripped before forwarding.
-        Raises ``HTTPFound`` (login redirect), ``HTTPUnauthorized`` or ``HTTPForbidden``.
+        Raises a login redirect, 401, 403, or 502 when the Hub cannot be asked.
         """
-        token, in_header = self._token(request)
-        model = await self._user_model(token) if token else None
-        if model is None:
-            if token and in_header and required:
-                raise _error(web.HTTPForbidden, request, "Invalid or expired token.")
-            if not required:
-                return None
-            raise self._login_or_401(request)
-        viewer = Viewer(
-            name=str(model.get("name", "")),
-            groups=tuple(str(g) for g in model.get("groups") or ()),
-            kind=str(model.get("kind", "user")),
-            token_in_header=in_header,
+        token, in_header = self._credentials(request)
+        if not token:
+            self._require_login(request, required)
+            return None
+        info = self._tokens.get(token)
+        if info is None or info.expires <= time.monotonic():
+            try:
+                info = await self._lookup(token)
+            except TimeoutError:
+                raise HTTPAnswer(_error(502, request, HUB_TIMEOUT_MESSAGE)) from None
+            except _HubUnavailable as error:
+                raise HTTPAnswer(_error(502, request, str(error))) from None
+        return self._decide(info, in_header, request, required)
+
+    def _credentials(self, request: Request) -> tuple[str, bool]:
+        """The token and whether it came in the Authorization header (else from our session cookie)."""
+        header = request.header("Authorization")
+        if header:
+            scheme, _, value = header.partition(" ")
+            value = value.strip()
+            if value and scheme.lower() in {"token", "bearer"}:
+                return value, True
+        signed = _cookie(request.header("Cookie"), self._cookie_name)
+        if not signed:
+            return "", False
+        known = self._verified_cookies.get(signed)
+        if known is not None and known[1] > time.time():
+            return known[0], False
+        token = self._signer.unsign(self._cookie_name, signed, max_age=SESSION_COOKIE_MAX_AGE)
+        if token is None:
+            return "", False
+        _bounded_put(
+            self._verified_cookies,
+            signed,
+            (token, self._signer.issued_at(signed) + SESSION_COOKIE_MAX_AGE),
+            MAX_VERIFIED_COOKIES,
         )
-        if required and not self.oauth.check_scopes(self.oauth.access_scopes, model):
+        return token, False
+
+    def _require_login(self, request: Request, required: bool) -> None:
+        """An anonymous viewer: fine for a public app, else sent to log in (browsers) or refused (401)."""
+        if required:
+            raise HTTPAnswer(self._login_or_401(request))
+
+    def _decide(self, info: _TokenInfo, in_header: bool, request: Request, required: bool) -> Viewer | None:
+        viewer = info.by_header if in_header else info.by_cookie
+        if viewer is None:  # the Hub does not know this token (any more)
+            if in_header and required:
+                raise HTTPAnswer(_error(403, request, "Invalid or expired token."))
+            self._require_login(request, required)
+            return None
+        if required and not info.allowed:
             log.warning("hubapps-proxy: %r is not allowed here", viewer.name[:100])
-            raise web.HTTPForbidden(
-                text=pages.forbidden_page(viewer.name), content_type="text/html", headers=pages.NO_CACHE
-            )
+            raise HTTPAnswer(Response.html(pages.forbidden_page(viewer.name), status=403, headers=pages.NO_CACHE))
         return viewer
 
-    def _token(self, request: web.Request) -> tuple[str, bool]:
-        header = request.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() in {"token", "bearer"} and value.strip():
-            return value.strip(), True
-        cookie = request.cookies.get(self.cookie_name)
-        if cookie:
-            decoded = decode_signed_value(
-                self._secret, self.cookie_name, cookie, max_age_days=SESSION_COOKIE_MAX_AGE_DAYS
-            )
-            if decoded:
-                return decoded.decode("utf-8", "replace"), False
-        return "", False
+    async def _lookup(self, token: str) -> _TokenInfo:
+        """The Hub's answer about ``token``, asked once however many requests wait for it, then cached."""
+        task = self._lookups.get(token)
+        if task is None:
+            task = asyncio.create_task(self._ask_hub(token), name="hubapps-token-lookup")
+            self._lookups[token] = task
+            task.add_done_callback(self._lookup_done(token))
+        # shield: a viewer who goes away must not cancel the lookup others are waiting for.
+        return await asyncio.shield(task)
 
-    async def _user_model(self, token: str) -> dict[str, Any] | None:
+    def _lookup_done(self, token: str) -> Callable[[asyncio.Task[_TokenInfo]], None]:
+        def done(task: asyncio.Task[_TokenInfo]) -> None:
+            if self._lookups.get(token) is task:
+                del self._lookups[token]
+            if not task.cancelled():
+                task.exception()  # retrieved here even if every waiter went away
+
+        return done
+
+    async def _ask_hub(self, token: str) -> _TokenInfo:
+        expires = time.monotonic() + self.cache_max_age
+        if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or not token.isprintable():
+            return _TokenInfo(expires, None, None, False)  # not a token the Hub could have issued
         try:
-            async with asyncio.timeout(self.timeout):
-                model = await self.oauth.user_for_token(token, use_cache=True, sync=False)
+            reply = await self.api.get_user(token)
         except TimeoutError:
-            raise web.HTTPBadGateway(text="The Hub did not answer in time; try again.") from None
-        except Exception as error:  # tornado.web.HTTPError from HubAuth when the Hub is unreachable
-            log.error("hubapps-proxy: token check failed: %s", type(error).__name__)
-            raise web.HTTPBadGateway(text="Could not check your login with the Hub; try again.") from None
-        return model if isinstance(model, dict) else None
+            log.error("hubapps-proxy: the Hub did not answer a token check in %gs", self.api.timeout)
+            raise
+        except (HubAPIError, OSError) as error:
+            log.error("hubapps-proxy: token check failed: %s: %s", type(error).__name__, error)
+            raise _HubUnavailable(HUB_FAILED_MESSAGE) from None
+        info = self._token_info(reply, expires)
+        self._tokens.pop(token, None)  # re-inserted at the end: the dict stays in expiry order
+        if self.cache_max_age > 0:
+            _drop_expired(self._tokens, time.monotonic())
+            _bounded_put(self._tokens, token, info, MAX_CACHED_TOKENS)
+        return info
 
-    def _login_or_401(self, request: web.Request) -> web.HTTPException:
-        browser_page = (
-            request.method in {"GET", "HEAD"}
-            and "text/html" in request.headers.get("Accept", "")
-            and request.headers.get("Upgrade", "").lower() != "websocket"
+    def _token_info(self, reply: HubReply, expires: float) -> _TokenInfo:
+        if reply.status == 403:
+            return _TokenInfo(expires, None, None, False)
+        model = reply.data
+        if reply.status != 200 or not isinstance(model, dict):
+            log.error("hubapps-proxy: token check failed: the Hub answered %s", reply.status)
+            raise _HubUnavailable(HUB_FAILED_MESSAGE)
+        scopes, groups = model.get("scopes"), model.get("groups")
+        held = [s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else []
+        viewer = Viewer(
+            name=str(model.get("name", "")),
+            groups=tuple(str(g) for g in groups) if isinstance(groups, list) else (),
+            kind=str(model.get("kind", "user")),
         )
+        by_header = Viewer(viewer.name, viewer.groups, viewer.kind, token_in_header=True)
+        return _TokenInfo(expires, viewer, by_header, grants(self._access_scopes, held))
+
+    def _login_or_401(self, request: Request) -> Response:
+        browser_page = request.method in {"GET", "HEAD"} and request.accepts_html and not request.is_websocket
         if not browser_page:
-            return _error(web.HTTPUnauthorized, request, "Authentication required.")
+            return _error(401, request, "Authentication required.")
         return self.login_redirect(request)
 
     # -- OAuth ----------------------------------------------------------------------------------
 
-    def login_redirect(self, request: web.Request) -> web.HTTPFound:
-        """Redirect to the Hub's OAuth authorize URL, remembering where to come back to."""
-        next_url = request.rel_url.raw_path_qs
+    def login_redirect(self, request: Request) -> Response:
+        """Redirect to the Hub's OAuth authorize URL, remembering where to come back to.
+
+        Raises :class:`HTTPAnswer` (503) when too many logins are in flight.
+        """
+        next_url = request.path_qs
         if not next_url.startswith(self.prefix):
             next_url = self.prefix
-        extra: dict[str, str] = {}
-        params: dict[str, str] = {}
-        if self.pkce:
-            verifier, challenge, method = self.oauth.generate_pkce_code_challenge()
-            extra["code_verifier"] = verifier
-            params.update(code_challenge=challenge, code_challenge_method=method)
-        cookie_name = self.state_cookie_name
-        if cookie_name in request.cookies:
+        verifier = secrets.token_urlsafe(32)
+        challenge = _b64encode(hashlib.sha256(verifier.encode("ascii")).digest())
+        cookie_name = self._state_cookie_name
+        if _cookie(request.header("Cookie"), cookie_name):
             # Another login is in flight in this browser (several tabs): keep both working.
             cookie_name = f"{cookie_name}-{secrets.token_hex(4)}"
-            extra["cookie_name"] = cookie_name
-        state = str(self.oauth.generate_state(next_url, **extra))
         now = time.monotonic()
-        self._pending_states = {s: t for s, t in self._pending_states.items() if t > now}
-        if len(self._pending_states) >= MAX_PENDING_STATES:
-            raise _error(web.HTTPServiceUnavailable, request, "Too many logins in progress; try again.")
-        self._pending_states[state] = now + STATE_COOKIE_MAX_AGE
-        params["state"] = state
-        login_url = str(self.oauth.login_url)
-        sep = "&" if "?" in login_url else "?"
-        redirect = web.HTTPFound(login_url + sep + urlencode(params), headers=pages.NO_CACHE)
-        redirect.set_cookie(
+        _drop_expired(self._pending_logins, now)
+        if len(self._pending_logins) >= MAX_PENDING_STATES:
+            raise HTTPAnswer(_error(503, request, "Too many logins in progress; try again."))
+        state = secrets.token_urlsafe(16)
+        self._pending_logins[state] = _PendingLogin(now + STATE_COOKIE_MAX_AGE, next_url, verifier, cookie_name)
+        params = urlencode({"code_challenge": challenge, "code_challenge_method": "S256", "state": state})
+        response = Response.redirect(self.login_url + "&" + params, headers=pages.NO_CACHE)
+        response.set_cookie(
             cookie_name,
-            create_signed_value(self._secret, cookie_name, state).decode("ascii"),
+            self._signer.sign(cookie_name, state),
             max_age=STATE_COOKIE_MAX_AGE,
             **self._cookie_options(request),
         )
-        return redirect
+        return response
 
-    async def oauth_callback(self, request: web.Request) -> NoReturn:
-        """Finish the OAuth dance: check state, exchange the code, set the session cookie, go back.
+    def next_url_for_state(self, state: str) -> str:
+        """Where the login with this (pending) state returns to; the prefix for an unknown state."""
+        pending = self._pending_logins.get(state)
+        return pending.next_url if pending is not None else self.prefix
 
-        Always raises: the redirect back on success, an error answer otherwise.
+    async def oauth_callback(self, request: Request) -> Response:
+        """Finish the OAuth dance: check state, exchange the code, set the session cookie, redirect back.
+
+        Returns the redirect on success; raises :class:`HTTPAnswer` otherwise.
         """
         query = request.query
         if "error" in query:
-            raise _error(web.HTTPBadRequest, request, "Login failed at the Hub. Try again.")
+            raise HTTPAnswer(_error(400, request, "Login failed at the Hub. Try again."))
         code, state = query.get("code", ""), query.get("state", "")
         if not code or not state:
-            raise _error(web.HTTPBadRequest, request, "Incomplete login answer. Try again.")
-        cookie_name = str(self.oauth.get_state_cookie_name(state))
-        signed = request.cookies.get(cookie_name, "")
-        decoded = decode_signed_value(self._secret, cookie_name, signed, max_age_days=1) if signed else None
-        expected = decoded.decode("ascii", "replace") if decoded else ""
-        issued = self._pending_states.pop(state, 0.0) > time.monotonic()
-        if not issued or not expected or not secrets.compare_digest(expected, state):
-            raise _error(web.HTTPForbidden, request, "Login state does not match. Try logging in again.")
-        next_url = str(self.oauth.get_next_url(state))
-        verifier = self.oauth.get_code_verifier(state) if hasattr(self.oauth, "get_code_verifier") else None
-        self.oauth.clear_oauth_state(state)
+            raise HTTPAnswer(_error(400, request, "Incomplete login answer. Try again."))
+        pending = self._pending_logins.pop(state, None)  # single use, whatever happens next
+        cookie_name = pending.cookie_name if pending is not None else self._state_cookie_name
+        signed = _cookie(request.header("Cookie"), cookie_name)
+        expected = self._signer.unsign(cookie_name, signed, max_age=STATE_COOKIE_MAX_AGE) if signed else None
+        if (
+            pending is None
+            or pending.expires <= time.monotonic()
+            or expected is None
+            or not hmac.compare_digest(expected.encode(), state.encode())
+        ):
+            raise HTTPAnswer(_error(403, request, "Login state does not match. Try logging in again."))
         try:
-            async with asyncio.timeout(self.timeout):
-                kwargs: dict[str, Any] = {"code_verifier": verifier} if verifier else {}
-                token = await self.oauth.token_for_code(code, sync=False, **kwargs)
+            reply = await self.api.exchange_code(
+                code, redirect_uri=self.redirect_uri, code_verifier=pending.code_verifier
+            )
         except TimeoutError:
-            raise web.HTTPBadGateway(text="The Hub did not answer in time; try again.") from None
-        except Exception as error:
-            log.error("hubapps-proxy: OAuth code exchange failed: %s", type(error).__name__)
-            raise _error(web.HTTPForbidden, request, "Login failed. Try again.") from None
+            raise HTTPAnswer(_error(502, request, HUB_TIMEOUT_MESSAGE)) from None
+        except (HubAPIError, OSError) as error:
+            log.error("hubapps-proxy: OAuth code exchange failed: %s: %s", type(error).__name__, error)
+            raise HTTPAnswer(_error(403, request, "Login failed. Try again.")) from None
+        token = reply.data.get("access_token") if reply.ok and isinstance(reply.data, dict) else None
+        if not isinstance(token, str) or not token:
+            log.error("hubapps-proxy: OAuth code exchange refused by the Hub (%s)", reply.status)
+            raise HTTPAnswer(_error(403, request, "Login failed. Try again."))
+        next_url = pending.next_url
         if not next_url.startswith(self.prefix) or next_url.startswith("//"):
             next_url = self.prefix
-        # encoded=True: keep the Hub's escaping of names byte for byte (yarl would unescape ' and &,
-        # and the browser would then not send the cookie, whose path is the escaped prefix).
-        response = web.HTTPFound(URL(next_url, encoded=True), headers=pages.NO_CACHE)
+        # Sent byte for byte: the Hub's escaping of names is kept (the browser would not send the cookie,
+        # whose path is the escaped prefix, to an unescaped spelling).
+        response = Response.redirect(next_url, headers=pages.NO_CACHE)
         options = self._cookie_options(request)
         for name in request.cookies:
-            if name.startswith(self.state_cookie_name):
-                response.del_cookie(name, path=options["path"])
-        response.set_cookie(
-            self.cookie_name,
-            create_signed_value(self._secret, self.cookie_name, str(token)).decode("ascii"),
-            **options,
-        )
-        raise response
+            if name.startswith(self._state_cookie_name):
+                response.delete_cookie(name, path=options["path"], secure=options["secure"])
+        response.set_cookie(self._cookie_name, self._signer.sign(self._cookie_name, token), **options)
+        return response
 
-    def _cookie_options(self, request: web.Request) -> dict[str, Any]:
-        secure = (
-            urlsplit(self._public_url).scheme == "https" if self._public_url else _browser_scheme(request) == "https"
-        )
-        if self.cookie_name.startswith("__Host-"):
+    def _cookie_options(self, request: Request) -> dict[str, Any]:
+        if self._hub.public_url:
+            secure = urlsplit(self._hub.public_url).scheme == "https"
+        else:
+            secure = _browser_scheme(request) == "https"
+        if self._cookie_name.startswith("__Host-"):
             secure = True  # the prefix requires it (and path=/, which cookie_path gives)
-        return {"path": self.cookie_path, "httponly": True, "samesite": "Lax", "secure": secure}
+        return {"path": self._cookie_path, "httponly": True, "samesite": "Lax", "secure": secure}
 
     # -- forwarding helpers -------------------------------------------------------------------------
 
@@ -272,10 +461,43 @@ class HubAuthGate:
         return "; ".join(kept)
 
 
-def _browser_scheme(request: web.Request) -> str:
+def _cookie(header: str, name: str) -> str:
+    """The value of cookie ``name`` in a Cookie header (the first one, as :attr:`Request.cookies`)."""
+    if name not in header:
+        return ""
+    for part in header.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value
+    return ""
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _bounded_put(store: dict[str, Any], key: str, value: Any, limit: int) -> None:
+    """Insert, dropping the oldest entries first when ``store`` is full."""
+    while len(store) >= limit:
+        del store[next(iter(store))]
+    store[key] = value
+
+
+def _drop_expired(store: dict[str, _TokenInfo] | dict[str, _PendingLogin], now: float) -> None:
+    """Drop expired entries from a dict kept in expiry order (from the front, stopping at the first live one)."""
+    while store:
+        key = next(iter(store))
+        if store[key].expires > now:
+            return
+        del store[key]
+
+
+def _browser_scheme(request: Request) -> str:
     """The scheme the browser used, as forwarded by the proxies in front of us (CHP sets these)."""
-    headers: Mapping[str, str] = request.headers
-    forwarded = headers.get("Forwarded", "")
+    forwarded = request.header("Forwarded")
     if forwarded:
         first = forwarded.split(",", 1)[0]
         for item in first.split(";"):
@@ -283,14 +505,14 @@ def _browser_scheme(request: web.Request) -> str:
             if key.strip().lower() == "proto" and value.strip().lower() in {"http", "https"}:
                 return value.strip().lower()
     for name in ("X-Scheme", "X-Forwarded-Proto"):
-        value = headers.get(name, "").split(",", 1)[0].strip().lower()
+        value = request.header(name).split(",", 1)[0].strip().lower()
         if value in {"http", "https"}:
             return value
     return request.scheme
 
 
-def _error(kind: type[web.HTTPException], request: web.Request, message: str) -> web.HTTPException:
+def _error(status: int, request: Request, message: str) -> Response:
     """An error answer: a short page for browsers, plain text for everything else."""
-    if "text/html" in request.headers.get("Accept", ""):
-        return kind(text=pages.message_page(message), content_type="text/html", headers=pages.NO_CACHE)
-    return kind(text=message + "\n", headers=pages.NO_CACHE)
+    if request.accepts_html:
+        return Response.html(pages.message_page(message), status=status, headers=pages.NO_CACHE)
+    return Response.text(message + "\n", status=status, headers=pages.NO_CACHE)

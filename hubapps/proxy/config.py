@@ -75,6 +75,11 @@ class HubSettings:
     activity_url: str = ""
     public_url: str = ""
     cookie_host_prefix_enabled: bool = False
+    #: JupyterHub's internal SSL (``internal_ssl``): client certificate, its key, and the CA that signs
+    #: the Hub's certificate; used for ``https://`` API URLs.
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    ssl_client_ca: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,9 @@ def _hub_settings(env: Mapping[str, str]) -> HubSettings:
         activity_url=env.get("JUPYTERHUB_ACTIVITY_URL", ""),
         public_url=env.get("JUPYTERHUB_PUBLIC_URL", ""),
         cookie_host_prefix_enabled=env.get("JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "").lower() in {"1", "true", "yes"},
+        ssl_certfile=env.get("JUPYTERHUB_SSL_CERTFILE", ""),
+        ssl_keyfile=env.get("JUPYTERHUB_SSL_KEYFILE", ""),
+        ssl_client_ca=env.get("JUPYTERHUB_SSL_CLIENT_CA", ""),
     )
 
 

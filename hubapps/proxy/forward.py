@@ -1,14 +1,25 @@
-"""Forward an authenticated request (HTTP or websocket) to the app on 127.0.0.1.
+"""Forward an authorized request (HTTP or websocket) to the app on 127.0.0.1, and its answer back.
 
-The upstream URL is built from the app's port and the request's *relative* raw path and query only, so
-an absolute-form request target or an odd ``Host`` header can never make the proxy connect anywhere
-else. Bodies are streamed both ways (the request body is handed to the client as a stream, the
-response is copied chunk by chunk), nothing is decompressed, redirects are passed back, not followed.
+The upstream is always ``127.0.0.1:<app port>``: the request line sent there is built from the prefix
+and the *relative* raw path and query of the viewer's request, so an absolute-form target or an odd
+``Host`` header can never make the proxy connect anywhere else. Bodies are streamed both ways as they
+arrive (server-sent events and Voila's progressive rendering reach the viewer as produced), nothing is
+decompressed, redirects are passed back (``Location`` pointing at the app's own address is rewritten
+under the prefix), not followed.
 
 Headers: hop-by-hop headers are dropped; the viewer's Hub credentials (our cookies, an ``Authorization``
 header that carried their Hub token) and any client-sent identity header are removed, then the identity
 the Hub vouched for is added as ``X-Hubapps-User`` / ``X-Hubapps-Groups``. ``Host`` is kept so apps
 that check it (or the websocket ``Origin``) see what the browser sent.
+
+Websockets are spliced: the upgrade request goes to the app (subprotocols and extensions are negotiated
+between the browser and the app), and once the app answers ``101`` the two connections are joined byte
+for byte, so a message costs two socket copies and no framing work here. Every request and every chunk
+of websocket traffic counts as activity.
+
+Connections to the app are kept open and reused (HTTP only); one the app closed while idle is dropped
+as soon as the close arrives, and a request without a body that meets a connection closed under it is
+retried once on a fresh one.
 """
 
 from __future__ import annotations
@@ -16,16 +27,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
+from typing import cast
 from urllib.parse import urlsplit
 
-import aiohttp
-from aiohttp import WSMsgType, web
-from multidict import CIMultiDict
-from yarl import URL
+import httptools
 
 from hubapps.proxy import pages
 from hubapps.proxy.auth import Viewer
+from hubapps.proxy.http import ClientConnection, Exchange, encode_head, header_value
+from hubapps.proxy.wire import Response
 
 __all__ = ["Forwarder", "same_origin"]
 
@@ -64,18 +76,11 @@ IDENTITY_HEADERS = frozenset(
 )
 #: Seconds to connect to the app (it is local: a slow connect means it is overloaded or gone).
 CONNECT_TIMEOUT = 10.0
-#: Seconds for the app to accept a websocket upgrade.
-WS_HANDSHAKE_TIMEOUT = 30.0
-#: Seconds to wait for the other side's close frame.
-WS_CLOSE_TIMEOUT = 10.0
-#: Largest websocket message relayed (dashboards send big frames; this only bounds memory).
-WS_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
-#: Connections kept open to the app.
+#: Idle connections to the app kept for reuse, and for how long (seconds).
 POOL_SIZE = 100
-#: Bodies of known length up to this size are relayed in one piece; larger or unsized ones are streamed.
-SMALL_BODY = 64 * 1024
-#: Close codes that must not be sent in a close frame (RFC 6455 section 7.4.1).
-_RESERVED_CLOSE_CODES = frozenset({1005, 1006, 1015})
+POOL_IDLE_TIMEOUT = 15.0
+#: Bytes the socket may buffer towards the app before reading from the viewer pauses.
+WRITE_HIGH_WATER = 256 * 1024
 
 
 def same_origin(origin: str, host: str) -> bool:
@@ -93,13 +98,16 @@ def same_origin(origin: str, host: str) -> bool:
     return (parts.hostname, origin_port) == ((host_parts.hostname or ""), host_port)
 
 
-def _is_hop_or_identity(name: str) -> bool:
-    lower = name.lower()
+def _is_hop_or_identity(lower: str) -> bool:
     return lower in HOP_BY_HOP or lower in IDENTITY_HEADERS or lower.startswith("x-hubapps-")
 
 
+def _connection_tokens(value: str) -> set[str]:
+    return {token.strip().lower() for token in value.split(",") if token.strip()}
+
+
 class Forwarder:
-    """Relays requests to the app; owns the one connection pool to it."""
+    """Relays requests to the app; owns the connections to it."""
 
     def __init__(
         self,
@@ -109,64 +117,53 @@ class Forwarder:
         port: Callable[[], int],
         strip_cookies: Callable[[str], str],
         on_activity: Callable[[], None],
+        extra_headers: list[tuple[str, str]] | None = None,
     ) -> None:
         self.prefix = prefix
         self.strip_prefix = strip_prefix
         self._prefix_segments = prefix.rstrip("/").count("/")
         self._port = port
         self._strip_cookies = strip_cookies
-        self._on_activity = on_activity
-        self._session: aiohttp.ClientSession | None = None
+        self.on_activity = on_activity
+        #: Added to every forwarded answer.
+        self.extra_headers = list(extra_headers or [])
+        self._idle: list[Upstream] = []
+        self._busy: set[Upstream] = set()
+        self._connecting: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=POOL_SIZE),
-            # Long-lived streams (server-sent events, long polls) are legitimate: no read timeout.
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT, sock_read=None),
-            auto_decompress=False,
-            # One viewer's cookies must never be replayed for another: no jar.
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
+        """Nothing to set up: connections are opened on demand."""
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise RuntimeError("Forwarder.start() was not called")
-        return self._session
+        for task in list(self._connecting):
+            task.cancel()
+        for upstream in [*self._idle, *self._busy]:
+            upstream.close()
+        self._idle.clear()
+        self._busy.clear()
 
     # -- request translation ------------------------------------------------------------------
 
-    def upstream_url(self, request: web.Request) -> URL:
-        """``http://127.0.0.1:<app port>`` + the request's path and query, bytes as the viewer sent them."""
-        target = request.raw_path
-        if target.startswith("/") and not target.startswith("//"):
-            path, _, query = target.partition("?")
-            path = path.partition("#")[0]
-        else:  # absolute-form or odd target: only its path and query are used, never its host
-            path, query = request.rel_url.raw_path, request.rel_url.raw_query_string
-        # Replace the prefix's segments with the Hub's own spelling of it (or drop them when stripping):
-        # a viewer may encode an escaped user name differently (the server checked that the decoded
-        # forms match), and frameworks route on the exact bytes they were configured with.
-        parts = path.split("/", self._prefix_segments + 1)
+    def upstream_target(self, raw_path: str, raw_query: str) -> str:
+        """The request target at the app: the prefix in the Hub's spelling (or none), the rest as sent.
+
+        A viewer may encode an escaped user name differently (routing checked that the decoded forms
+        match), and frameworks route on the exact bytes they were configured with.
+        """
+        parts = raw_path.split("/", self._prefix_segments + 1)
         rest = parts[-1] if len(parts) > self._prefix_segments + 1 else ""
         path = ("/" if self.strip_prefix else self.prefix) + rest
-        return URL.build(
-            scheme="http", host="127.0.0.1", port=self._port(), path=path, query_string=query, encoded=True
-        )
+        return path + ("?" + raw_query if raw_query else "")
 
-    def upstream_headers(self, request: web.Request, viewer: Viewer | None) -> CIMultiDict[str]:
-        connection_tokens = {
-            token.strip().lower() for token in request.headers.get("Connection", "").split(",") if token
-        }
-        headers: CIMultiDict[str] = CIMultiDict()
-        for name, value in request.headers.items():
+    def upstream_headers(self, exchange: Exchange, viewer: Viewer | None) -> list[tuple[str, str]]:
+        request = exchange.request
+        connection_tokens = _connection_tokens(request.header("Connection"))
+        websocket = request.is_websocket
+        headers: list[tuple[str, str]] = []
+        host = False
+        for name, value in request.headers:
             lower = name.lower()
-            if _is_hop_or_identity(name) or lower in connection_tokens:
+            if _is_hop_or_identity(lower) or lower in connection_tokens or lower == "content-length":
                 continue
             if lower == "authorization" and viewer is not None and viewer.token_in_header:
                 continue  # it carried the viewer's Hub token
@@ -174,12 +171,22 @@ class Forwarder:
                 value = self._strip_cookies(value)
                 if not value:
                     continue
-            headers.add(name, value)
+            if lower == "host":
+                host = True
+            headers.append((name, value))
+        if not host:
+            headers.append(("Host", f"127.0.0.1:{self._port()}"))
+        if websocket:
+            headers += [("Connection", "Upgrade"), ("Upgrade", request.header("Upgrade"))]
+        if exchange.chunked:
+            headers.append(("Transfer-Encoding", "chunked"))
+        elif request.has_header("Content-Length"):
+            headers.append(("Content-Length", request.header("Content-Length").strip()))
         if viewer is not None:
-            headers["X-Hubapps-User"] = viewer.name
-            headers["X-Hubapps-Groups"] = ",".join(viewer.groups)
+            headers.append(("X-Hubapps-User", header_value(viewer.name)))
+            headers.append(("X-Hubapps-Groups", header_value(",".join(viewer.groups))))
         if self.strip_prefix:
-            headers["X-Forwarded-Prefix"] = self.prefix.rstrip("/")
+            headers.append(("X-Forwarded-Prefix", self.prefix.rstrip("/")))
         return headers
 
     def rewrite_location(self, location: str) -> str:
@@ -198,128 +205,348 @@ class Forwarder:
             return self.prefix + location[1:]
         return location
 
-    # -- HTTP -----------------------------------------------------------------------------------
+    # -- relaying -------------------------------------------------------------------------------
 
-    async def http(self, request: web.Request, viewer: Viewer | None) -> web.StreamResponse:
-        self._on_activity()
-        body = request.content if request.body_exists else None
+    def forward(self, client: ClientConnection, exchange: Exchange, viewer: Viewer | None) -> None:
+        """Send ``exchange`` to the app (on an idle connection if there is one) and its answer back."""
+        self.on_activity()
+        request = exchange.request
+        target = self.upstream_target(request.raw_path, request.raw_query)
+        head = encode_head(f"{request.method} {target} HTTP/1.1", self.upstream_headers(exchange, viewer))
+        upstream = None if request.is_websocket else self._take_idle()
+        if upstream is not None:
+            upstream.begin(client, exchange, head, reused=True)
+        else:
+            self._open(client, exchange, head)
+
+    def _open(self, client: ClientConnection, exchange: Exchange, head: bytes) -> None:
+        task = asyncio.get_running_loop().create_task(self._connect(client, exchange, head))
+        self._connecting.add(task)
+        task.add_done_callback(self._connecting.discard)
+
+    async def _connect(self, client: ClientConnection, exchange: Exchange, head: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        port = self._port()
         try:
-            upstream = await self.session.request(
-                request.method,
-                self.upstream_url(request),
-                headers=self.upstream_headers(request, viewer),
-                data=body,
-                allow_redirects=False,
-                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-            )
-        except (aiohttp.ClientError, TimeoutError) as error:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                _, upstream = await loop.create_connection(lambda: Upstream(self, port), "127.0.0.1", port)
+        except (OSError, TimeoutError) as error:
             log.warning("hubapps-proxy: app did not answer: %s", type(error).__name__)
-            return web.Response(
-                status=502,
-                text=pages.message_page("The app did not answer."),
-                content_type="text/html",
-                headers=pages.NO_CACHE,
-            )
-        async with upstream:
-            headers: CIMultiDict[str] = CIMultiDict()
-            for name, value in upstream.headers.items():
-                lower = name.lower()
-                if lower in HOP_BY_HOP:
-                    continue
-                if lower == "location":
-                    value = self.rewrite_location(value)
-                headers.add(name, value)
-            length = upstream.content_length
-            if length is not None and length <= SMALL_BODY and request.method != "HEAD":
-                # A small body of known size: one write for head and body (a syscall per response
-                # less; at this size waiting for the whole body costs nothing).
-                try:
-                    payload = await upstream.content.readexactly(length)
-                except (aiohttp.ClientPayloadError, asyncio.IncompleteReadError):
-                    log.warning("hubapps-proxy: the app broke off a response")
-                    return web.Response(status=502, text="The app broke off its answer.\n", headers=pages.NO_CACHE)
-                return web.Response(status=upstream.status, reason=upstream.reason, body=payload, headers=headers)
-            response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
-            try:
-                await response.prepare(request)
-                async for chunk in upstream.content.iter_any():
-                    await response.write(chunk)
-                await response.write_eof()
-            except ConnectionResetError:
-                pass  # the viewer went away; closing the upstream response ends the app's side
-            except aiohttp.ClientPayloadError:
-                log.warning("hubapps-proxy: the app broke off a response")
-                if request.transport is not None:
-                    request.transport.close()  # a truncated body must not look complete
-        return response
+            if not client.closed:
+                client.answer(exchange, _bad_gateway("The app did not answer."))
+            return
+        if client.closed:
+            upstream.close()
+            return
+        upstream.begin(client, exchange, head, reused=False)
 
-    # -- websockets -----------------------------------------------------------------------------
+    def _take_idle(self) -> Upstream | None:
+        port = self._port()
+        while self._idle:
+            upstream = self._idle.pop()
+            upstream.cancel_idle_timer()
+            if not upstream.closed and upstream.port == port:
+                return upstream
+            upstream.close()
+        return None
 
-    async def websocket(self, request: web.Request, viewer: Viewer | None) -> web.StreamResponse:
-        origin = request.headers.get("Origin")
-        if origin is not None and not same_origin(origin, request.headers.get("Host", "")):
-            log.warning("hubapps-proxy: cross-origin websocket refused (origin %r)", origin[:100])
-            raise web.HTTPForbidden(text="Cross-origin websocket refused.\n")
-        requested = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
-        headers = self.upstream_headers(request, viewer)
-        for name in list(headers):
-            if name.lower().startswith("sec-websocket-"):
-                headers.popall(name, None)
+    def busy(self, upstream: Upstream) -> None:
+        self._busy.add(upstream)
+
+    def release(self, upstream: Upstream) -> None:
+        """``upstream`` finished an answer and may carry another request."""
+        self._busy.discard(upstream)
+        if upstream.closed or len(self._idle) >= POOL_SIZE:
+            upstream.close()
+            return
+        upstream.start_idle_timer(POOL_IDLE_TIMEOUT)
+        self._idle.append(upstream)
+
+    def discard(self, upstream: Upstream) -> None:
+        self._busy.discard(upstream)
+        with contextlib.suppress(ValueError):
+            self._idle.remove(upstream)
+
+    def retry(self, client: ClientConnection, exchange: Exchange, head: bytes) -> None:
+        """A reused connection closed before answering: send the (bodiless) request on a new one."""
+        self._open(client, exchange, head)
+
+
+def _bad_gateway(message: str) -> Response:
+    return Response.html(pages.message_page(message), status=502, headers=pages.NO_CACHE)
+
+
+class Upstream(asyncio.Protocol):
+    """One connection to the app; carries one request at a time, then waits in the pool."""
+
+    def __init__(self, forwarder: Forwarder, port: int) -> None:
+        self.forwarder = forwarder
+        self.port = port
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.client: ClientConnection | None = None
+        self.exchange: Exchange | None = None
+        self._parser: httptools.HttpResponseParser | None = None
+        self._head = b""
+        self._reused = False
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._tunnel = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._got_bytes = False
+        self._status = 0
+        self._reason = bytearray()
+        self._headers: list[tuple[str, str]] = []
+        self._interim = False
+        self._head_sent = False
+        self._done = False
+        self._chunked_out = False
+        self._close_delimited = False
+        self._client_keep_alive = True
+        self._out: list[bytes] = []
+
+    # -- asyncio.Protocol ---------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)  # (uvloop's transports are not subclasses)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.cancel_idle_timer()
+        self.forwarder.discard(self)
+        client, exchange = self.client, self.exchange
+        self.client = self.exchange = None
+        if client is None or exchange is None:
+            return
+        if self._tunnel:
+            client.close()
+            return
+        if self._done or client.closed:
+            return
+        if not self._got_bytes and self._reused and not exchange.expects_body:
+            self.forwarder.retry(client, exchange, self._head)
+            return
+        if not self._head_sent:
+            log.warning("hubapps-proxy: the app closed the connection without answering")
+            client.answer(exchange, _bad_gateway("The app closed the connection without answering."))
+        elif self._close_delimited:
+            self._complete(client, exchange, reusable=False)  # the end of the body is the close
+            self._flush(client)
+        else:
+            log.warning("hubapps-proxy: the app broke off a response")
+            self._flush(client)
+            client.abort()  # a truncated body must not look complete
+
+    def data_received(self, data: bytes) -> None:
+        client = self.client
+        if self._tunnel:
+            if client is not None:
+                client.write(data)
+            self.forwarder.on_activity()
+            return
+        if client is None or self._parser is None:
+            self.close()  # nothing was asked: an app talking out of turn is not reused
+            return
+        self._got_bytes = True
         try:
-            async with asyncio.timeout(WS_HANDSHAKE_TIMEOUT):
-                upstream = await self.session.ws_connect(
-                    self.upstream_url(request),
-                    headers=headers,
-                    protocols=requested,
-                    autoping=True,
-                    max_msg_size=WS_MAX_MESSAGE_SIZE,
-                    # Idle websockets are normal (dashboards wait for events): no receive timeout.
-                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=WS_CLOSE_TIMEOUT),
-                )
-        except aiohttp.WSServerHandshakeError as error:
-            status = error.status if 400 <= error.status < 600 else 502
-            return web.Response(status=status, text="The app refused the websocket.\n")
-        except (aiohttp.ClientError, TimeoutError) as error:
-            log.warning("hubapps-proxy: websocket to the app failed: %s", type(error).__name__)
-            return web.Response(status=502, text="The app did not accept the websocket.\n")
-        client = web.WebSocketResponse(
-            protocols=(upstream.protocol,) if upstream.protocol else (),
-            autoping=True,
-            max_msg_size=WS_MAX_MESSAGE_SIZE,
-        )
-        try:
-            await client.prepare(request)
-            self._on_activity()
-            await self._relay(client, upstream)
-        finally:
-            await upstream.close()
-        return client
-
-    async def _relay(self, client: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse) -> None:
-        to_app = asyncio.create_task(self._pump(client, upstream))
-        to_viewer = asyncio.create_task(self._pump(upstream, client))
-        try:
-            done, _ = await asyncio.wait({to_app, to_viewer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (to_app, to_viewer):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        code = client.close_code if to_app in done else upstream.close_code
-        code = 1000 if code is None or code in _RESERVED_CLOSE_CODES or code < 1000 else code
-        await upstream.close(code=code)
-        await client.close(code=code)
-
-    async def _pump(
-        self,
-        source: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
-        sink: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
-    ) -> None:
-        async for message in source:
-            if message.type is WSMsgType.TEXT:
-                await sink.send_str(message.data)
-            elif message.type is WSMsgType.BINARY:
-                await sink.send_bytes(message.data)
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            tail = data[int(upgrade.args[0]) :]
+            self._flush(client)
+            if self._status == 101 and self.exchange is not None and self.exchange.request.is_websocket:
+                self._tunnel = True
+                client.start_tunnel(self)
+                if tail:
+                    client.write(tail)
+                self.forwarder.on_activity()
             else:
-                break
-            self._on_activity()
+                self._broken(client)
+            return
+        except httptools.HttpParserError as error:
+            log.warning("hubapps-proxy: the app sent a malformed response: %s", error)
+            self._broken(client)
+            return
+        self._flush(client)
+
+    def pause_writing(self) -> None:  # the app reads slowly: stop reading from the viewer
+        if self.client is not None:
+            self.client.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.client is not None:
+            self.client.resume_reading()
+
+    # -- httptools callbacks ----------------------------------------------------------------------
+
+    def on_status(self, status: bytes) -> None:
+        self._reason += status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        assert self._parser is not None
+        assert self.exchange is not None
+        status = self._parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            # Interim answers (100 Continue: the proxy sent its own; 103 Early Hints) are not relayed.
+            self._interim = True
+            self._headers = []
+            self._reason = bytearray()
+            return
+        self._interim = False
+        self._status = status
+        request = self.exchange.request
+        websocket = request.is_websocket
+        upgrade = status == 101 and websocket
+        tokens: set[str] = set()
+        for name, value in self._headers:
+            if name.lower() == "connection":
+                tokens |= _connection_tokens(value)
+        headers: list[tuple[str, str]] = []
+        chunked_in = length_known = False
+        for name, value in self._headers:
+            lower = name.lower()
+            if lower == "transfer-encoding":
+                chunked_in = "chunked" in value.lower()
+                continue
+            if lower in HOP_BY_HOP or lower in tokens:
+                if not (upgrade and lower in ("connection", "upgrade")):
+                    continue
+            elif lower == "content-length":
+                length_known = True
+            elif lower == "location":
+                value = self.forwarder.rewrite_location(value)
+            headers.append((name, value))
+        headers += self.forwarder.extra_headers
+        exchange = self.exchange
+        no_body = request.method == "HEAD" or status in (204, 304) or upgrade
+        keep_alive = exchange.keep_alive and not (websocket and not upgrade)
+        if not no_body and (chunked_in or not length_known):
+            self._close_delimited = not chunked_in
+            if request.version == "1.1":
+                headers.append(("Transfer-Encoding", "chunked"))
+                self._chunked_out = True
+            else:
+                keep_alive = False  # HTTP/1.0 viewer: the end of the body is the close
+        if not keep_alive and not upgrade:
+            headers.append(("Connection", "close"))
+        self._client_keep_alive = keep_alive
+        reason = self._reason.decode("latin-1").strip() or "-"
+        self._out.append(encode_head(f"HTTP/1.1 {status} {reason}", headers))
+        self._head_sent = True
+        exchange.answered = True
+        if no_body and not upgrade and self.client is not None:
+            # The parser would wait for a HEAD answer's announced body: the answer is complete now.
+            self._complete(self.client, exchange, reusable=request.method != "HEAD")
+
+    def on_body(self, body: bytes) -> None:
+        if self._interim or self._done:
+            return
+        if self._chunked_out:
+            self._out.append(b"%x\r\n%b\r\n" % (len(body), body))
+        else:
+            self._out.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._interim or self._done or self._status == 101:
+            return
+        if self.client is not None and self.exchange is not None:
+            self._complete(self.client, self.exchange, reusable=True)
+
+    # -- one exchange ---------------------------------------------------------------------------------
+
+    def begin(self, client: ClientConnection, exchange: Exchange, head: bytes, *, reused: bool) -> None:
+        assert self.transport is not None
+        self._reset()
+        self.client, self.exchange = client, exchange
+        self._head, self._reused = head, reused
+        self._parser = httptools.HttpResponseParser(self)
+        self.forwarder.busy(self)
+        self.resume_reading()  # a slow viewer of the previous answer may have paused it
+        client.producer = self
+        self.transport.write(head)
+        exchange.attach(self)
+
+    def _complete(self, client: ClientConnection, exchange: Exchange, *, reusable: bool) -> None:
+        self._done = True
+        if self._chunked_out:
+            self._out.append(b"0\r\n\r\n")
+        self._flush(client)
+        self.client = self.exchange = None
+        reusable = reusable and exchange.body_done and self._parser is not None and self._parser.should_keep_alive()
+        if reusable and not self.closed:
+            self.forwarder.release(self)
+        else:
+            self.forwarder.discard(self)
+            self.close()
+        client.finish(exchange, keep_alive=self._client_keep_alive)
+
+    def _flush(self, client: ClientConnection) -> None:
+        if self._out:
+            out, self._out = self._out, []
+            client.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def _broken(self, client: ClientConnection) -> None:
+        exchange = self.exchange
+        self.client = self.exchange = None
+        self.close()
+        if exchange is not None and not self._head_sent:
+            client.answer(exchange, _bad_gateway("The app sent an answer that is not valid HTTP."))
+        else:
+            client.abort()
+
+    # -- BodySink and Tunnel ------------------------------------------------------------------------
+
+    def send_body(self, chunk: bytes) -> None:
+        if self.transport is None or self.closed or self.exchange is None:
+            return
+        if self.exchange.chunked:
+            self.transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+        else:
+            self.transport.write(chunk)
+
+    def end_body(self) -> None:
+        if self.transport is not None and not self.closed and self.exchange is not None and self.exchange.chunked:
+            self.transport.write(b"0\r\n\r\n")
+
+    def send(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+            self.forwarder.on_activity()
+
+    def abort(self) -> None:
+        """The viewer went away: drop this connection (its answer is of no use to anyone)."""
+        self.client = self.exchange = None
+        if self.transport is not None and not self.closed:
+            self.transport.abort()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.close()
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
+    # -- pool -----------------------------------------------------------------------------------
+
+    def start_idle_timer(self, seconds: float) -> None:
+        self.cancel_idle_timer()
+        self._idle_timer = asyncio.get_running_loop().call_later(seconds, self.close)
+
+    def cancel_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None

@@ -34,13 +34,13 @@ async def run(config: ProxyConfig, env: Mapping[str, str], *, base_dir: str) -> 
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    # The app starts first: the server's imports (aiohttp, JupyterHub's auth) take about a second of
-    # CPU, which the app would otherwise wait for. They run in a thread while the loop reads its output.
+    # The app starts first, before the server side is even imported: every millisecond before the
+    # app's process exists is added to its start.
     process = AppProcess(config, env, base_dir=base_dir)
     process.start()
     try:
         await process.spawned.wait()
-        server = await asyncio.to_thread(importlib.import_module, "hubapps.proxy.server")
+        server = importlib.import_module("hubapps.proxy.server")
         runtime = server.ProxyRuntime(config, env, base_dir=base_dir, process=process)
     except BaseException:
         await process.stop()  # never leave the app running without its proxy

@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TextIO
+from urllib.parse import quote
 
 from hubapps.proxy.checkout import CheckoutError, checkout_repository
 from hubapps.proxy.config import APP_ENV_VAR, ProxyConfig
@@ -359,26 +360,17 @@ class AppProcess:
             self.output.feed(chunk.decode("utf-8", "replace"))
 
     async def _wait_ready(self, process: asyncio.subprocess.Process) -> None:
-        # Imported here, once the app is on its way: the proxy's start-up imports must not delay the app.
-        import aiohttp
-
         config = self.config
-        url = f"http://127.0.0.1:{self.port}{config.app_ready_path}"
         deadline = self._attempt_started + config.ready_timeout
-        timeout = aiohttp.ClientTimeout(total=READY_PROBE_TIMEOUT)
-        async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session:
-            while time.monotonic() < deadline:
-                try:
-                    async with session.get(url, allow_redirects=False) as response:
-                        if response.status < 500:
-                            self.state = AppState.READY
-                            self.reason = ""
-                            self.ready.set()
-                            self.output.notify()
-                            return
-                except (aiohttp.ClientError, TimeoutError):
-                    pass
-                await asyncio.sleep(READY_POLL_INTERVAL)
+        while time.monotonic() < deadline:
+            status = await probe_status(self.port, config.app_ready_path)
+            if status is not None and status < 500:
+                self.state = AppState.READY
+                self.reason = ""
+                self.ready.set()
+                self.output.notify()
+                return
+            await asyncio.sleep(READY_POLL_INTERVAL)
         self._fail(f"the app did not answer at its ready path within {config.ready_timeout:g} seconds")
         await self._terminate(process)
 
@@ -395,6 +387,29 @@ class AppProcess:
         _signal_group(pgid, signal.SIGKILL)
         if process.returncode is None:
             await process.wait()
+
+
+async def probe_status(port: int, path: str) -> int | None:
+    """The status of ``GET path`` at ``127.0.0.1:port``, or None (no answer within the probe timeout).
+
+    Only the status line is read: a redirect or a login page also means the app is up.
+    """
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with asyncio.timeout(READY_PROBE_TIMEOUT):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            target = quote(path, safe="/?&=%:@!$'()*+,;~-._")  # (never a space or line break)
+            writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+            line = await reader.readline()
+    except (OSError, TimeoutError, ValueError):
+        return None
+    finally:
+        if writer is not None:
+            writer.close()
+    parts = line.split(None, 2)
+    if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit() and len(parts[1]) == 3:
+        return int(parts[1])
+    return None
 
 
 def _signal_group(pgid: int, signum: int) -> None:

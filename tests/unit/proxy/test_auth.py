@@ -36,7 +36,7 @@ async def test_browser_without_credentials_is_sent_to_login_with_state(
     assert state_cookie["httponly"]
     assert state_cookie["path"] == PREFIX
     assert state_cookie["samesite"] == "Lax"
-    assert proxy.gate.oauth.get_next_url(query["state"][0]) == PREFIX + "page?q=1"
+    assert proxy.gate.next_url_for_state(query["state"][0]) == PREFIX + "page?q=1"
 
 
 async def test_oauth_callback_sets_cookie_and_app_never_sees_it(

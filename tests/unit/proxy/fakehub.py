@@ -1,0 +1,102 @@
+"""The Hub's HTTP API faked at the HTTP level, as far as the proxy uses it.
+
+Kept apart from ``conftest.py`` so tests of the auth gate and the Hub client need nothing else of the
+proxy. ``conftest.py`` turns it into the ``fake_hub`` fixture (:func:`running_fake_hub`).
+
+Tokens known to the fake Hub: ``alice-token`` (owner: has access), ``bob-token`` (no access),
+``svc-token`` (a service with access via ``access:servers!user=alice``). OAuth codes: :data:`CODES`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+USERS: dict[str, dict[str, Any]] = {
+    "alice-token": {
+        "kind": "user",
+        "name": "alice",
+        "groups": ["team-a", "team<b>"],
+        "scopes": ["access:servers!server=alice/my-app", "read:users!user=alice"],
+    },
+    "bob-token": {
+        "kind": "user",
+        "name": "bob<'&\">",
+        "groups": [],
+        "scopes": ["access:servers!server=bob/other"],
+    },
+    "svc-token": {
+        "kind": "service",
+        "name": "japps",
+        "scopes": ["access:servers!user=alice"],
+    },
+}
+CODES = {"good-code": "alice-token", "bob-code": "bob-token"}
+
+
+class FakeHub:
+    """The Hub's HTTP API, as far as the proxy uses it; it records what it was sent."""
+
+    def __init__(self) -> None:
+        self.token_lookups: list[str] = []
+        self.code_exchanges: list[dict[str, str]] = []
+        self.activity: list[dict[str, Any]] = []
+        #: Activity reports to answer with 503 before accepting them (to test retries).
+        self.activity_failures = 0
+        self.activity_attempts = 0
+        #: Seconds ``/hub/api/user`` waits before answering (to test timeouts and shared lookups).
+        self.user_delay = 0.0
+        self.server: TestServer | None = None
+        app = web.Application()
+        app.router.add_get("/hub/api/user", self.user)
+        app.router.add_post("/hub/api/oauth2/token", self.token)
+        app.router.add_post("/hub/api/users/alice/activity", self.report_activity)
+        self.app = app
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.port}"
+
+    async def user(self, request: web.Request) -> web.StreamResponse:
+        token = request.headers.get("Authorization", "").removeprefix("token ")
+        self.token_lookups.append(token)
+        if self.user_delay:
+            await asyncio.sleep(self.user_delay)
+        if token in USERS:
+            return web.json_response(USERS[token])
+        return web.json_response({"status": 403, "message": "no"}, status=403)
+
+    async def token(self, request: web.Request) -> web.StreamResponse:
+        form = dict(await request.post())
+        self.code_exchanges.append({k: str(v) for k, v in form.items()})
+        if form.get("client_secret") != "server-token" or form.get("code") not in CODES:
+            return web.json_response({"error": "invalid_grant"}, status=400)
+        return web.json_response({"access_token": CODES[str(form["code"])], "token_type": "Bearer"})
+
+    async def report_activity(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != "token server-token":
+            return web.json_response({}, status=403)
+        self.activity_attempts += 1
+        if self.activity_failures > 0:
+            self.activity_failures -= 1
+            return web.json_response({"message": "busy"}, status=503)
+        self.activity.append(await request.json())
+        return web.Response(status=204)
+
+
+@contextlib.asynccontextmanager
+async def running_fake_hub() -> AsyncIterator[FakeHub]:
+    """A :class:`FakeHub` listening on an ephemeral 127.0.0.1 port for the duration of the block."""
+    hub = FakeHub()
+    hub.server = TestServer(hub.app, host="127.0.0.1")
+    await hub.server.start_server()
+    try:
+        yield hub
+    finally:
+        await hub.server.close()
