@@ -130,11 +130,15 @@ class Forwarder:
         self._idle: list[Upstream] = []
         self._busy: set[Upstream] = set()
         self._connecting: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Nothing to set up: connections are opened on demand."""
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for task in list(self._connecting):
             task.cancel()
         for upstream in [*self._idle, *self._busy]:
@@ -244,7 +248,6 @@ class Forwarder:
         port = self._port()
         while self._idle:
             upstream = self._idle.pop()
-            upstream.cancel_idle_timer()
             if not upstream.closed and upstream.port == port:
                 return upstream
             upstream.close()
@@ -259,8 +262,20 @@ class Forwarder:
         if upstream.closed or len(self._idle) >= POOL_SIZE:
             upstream.close()
             return
-        upstream.start_idle_timer(POOL_IDLE_TIMEOUT)
+        upstream.idle_since = asyncio.get_running_loop().time()
         self._idle.append(upstream)
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(POOL_IDLE_TIMEOUT / 4, self._sweep)
+
+    def _sweep(self) -> None:
+        """Close connections idle past :data:`POOL_IDLE_TIMEOUT` (one timer, not one per request)."""
+        self._sweeper = None
+        limit = asyncio.get_running_loop().time() - POOL_IDLE_TIMEOUT
+        for upstream in [u for u in self._idle if u.idle_since < limit]:
+            self._idle.remove(upstream)
+            upstream.close()
+        if self._idle:
+            self._sweeper = asyncio.get_running_loop().call_later(POOL_IDLE_TIMEOUT / 4, self._sweep)
 
     def discard(self, upstream: Upstream) -> None:
         self._busy.discard(upstream)
@@ -289,7 +304,8 @@ class Upstream(asyncio.Protocol):
         self._parser: httptools.HttpResponseParser | None = None
         self._head = b""
         self._reused = False
-        self._idle_timer: asyncio.TimerHandle | None = None
+        #: Since when (loop time) the connection waits in the pool.
+        self.idle_since = 0.0
         self._tunnel = False
         self._reset()
 
@@ -319,7 +335,6 @@ class Upstream(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self.cancel_idle_timer()
         self.forwarder.discard(self)
         client, exchange = self.client, self.exchange
         self.client = self.exchange = None
@@ -539,14 +554,3 @@ class Upstream(asyncio.Protocol):
     def resume_reading(self) -> None:
         if self.transport is not None and not self.closed:
             self.transport.resume_reading()
-
-    # -- pool -----------------------------------------------------------------------------------
-
-    def start_idle_timer(self, seconds: float) -> None:
-        self.cancel_idle_timer()
-        self._idle_timer = asyncio.get_running_loop().call_later(seconds, self.close)
-
-    def cancel_idle_timer(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None

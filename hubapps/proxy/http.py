@@ -44,6 +44,8 @@ MAX_HEAD_SIZE = 64 * 1024
 MAX_BUFFERED_BODY = 256 * 1024
 #: Seconds an idle keep-alive connection from a viewer stays open.
 KEEP_ALIVE_TIMEOUT = 75.0
+#: Seconds between sweeps for idle connections.
+SWEEP_INTERVAL = 5.0
 #: Bytes the socket may buffer towards a peer before we stop reading from the other side.
 WRITE_HIGH_WATER = 256 * 1024
 
@@ -192,7 +194,8 @@ class ClientConnection(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         #: Who to pause when the viewer reads slowly (the upstream answering the current exchange).
         self.producer: BodySink | Tunnel | None = None
-        self._idle: asyncio.TimerHandle | None = None
+        #: Since when (loop time) the connection waits for a request; None while one is in progress.
+        self.idle_since: float | None = None
         self.closed = False
 
     # -- asyncio.Protocol ---------------------------------------------------------------------------
@@ -206,13 +209,11 @@ class ClientConnection(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self.server.connections.add(self)
-        self._arm_idle()
+        self.idle_since = self.loop.time()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.connections.discard(self)
-        if self._idle is not None:
-            self._idle.cancel()
         if self._task is not None:
             self._task.cancel()
         if self._tunnel is not None:
@@ -232,9 +233,7 @@ class ClientConnection(asyncio.Protocol):
         if self._upgrade_tail is not None:
             self._upgrade_tail.append(data)
             return
-        if self._idle is not None:
-            self._idle.cancel()
-            self._idle = None
+        self.idle_since = None
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -399,7 +398,7 @@ class ClientConnection(asyncio.Protocol):
             self._start(self._queue[0])
         self._resume_reading()
         if not self._queue:
-            self._arm_idle()
+            self.idle_since = self.loop.time()
 
     # -- upgrades ---------------------------------------------------------------------------------
 
@@ -476,11 +475,6 @@ class ClientConnection(asyncio.Protocol):
             self.write(encode_head(f"HTTP/1.1 {status} {response.reason_phrase}", headers) + response.body)
         self.transport.close()
 
-    def _arm_idle(self) -> None:
-        if self._idle is not None:
-            self._idle.cancel()
-        self._idle = self.loop.call_later(KEEP_ALIVE_TIMEOUT, self.close)
-
 
 class _HeadTooLarge(Exception):
     pass
@@ -503,19 +497,31 @@ class HttpServer:
         self.connections: set[ClientConnection] = set()
         self._server: asyncio.Server | None = None
         self.loop = asyncio.get_running_loop()
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (0: any free port); return the port bound."""
         self._server = await self.loop.create_server(
             lambda: ClientConnection(self), host, port, reuse_address=True, backlog=1024
         )
+        self._sweeper = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
         sockets = self._server.sockets
         return int(sockets[0].getsockname()[1]) if sockets else port
+
+    def _sweep(self) -> None:
+        """Close connections idle past :data:`KEEP_ALIVE_TIMEOUT` (one timer for all, not one per request)."""
+        limit = self.loop.time() - KEEP_ALIVE_TIMEOUT
+        for connection in list(self.connections):
+            if connection.idle_since is not None and connection.idle_since < limit:
+                connection.close()
+        self._sweeper = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
 
     async def close(self, grace: float) -> None:
         """Stop listening, then close connections (idle ones at once, busy ones after ``grace`` seconds)."""
         if self._server is None:
             return
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         self._server.close()
         deadline = self.loop.time() + grace
         while self.connections and self.loop.time() < deadline:

@@ -34,6 +34,7 @@ class Request:
     #: The scheme of this connection (the proxy itself listens on plain HTTP).
     scheme: str = "http"
     _index: dict[str, str] = field(default_factory=dict, repr=False)
+    _parts: tuple[str, str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         index: dict[str, str] = {}
@@ -55,6 +56,11 @@ class Request:
     def _split_target(self) -> tuple[str, str]:
         """(path, query) of the target, still percent-encoded. An absolute-form target
         (``http://host/path``) gives only its path and query: its host is never used."""
+        if self._parts is None:
+            self._parts = self._parse_target()
+        return self._parts
+
+    def _parse_target(self) -> tuple[str, str]:
         target = self.target.decode("latin-1").partition("#")[0]
         if not target.startswith("/"):
             scheme, sep, rest = target.partition("://")
