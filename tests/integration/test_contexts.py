@@ -2,7 +2,8 @@
 pulled in are checked. (No Hub needed; fast.)
 
 - Hub side (runs inside JupyterHub): nothing from FastAPI/Starlette or the service.
-- Proxy (ships into app environments): nothing from the service, FastAPI/Starlette or the Hub side.
+- Proxy (ships into app environments): nothing from the service, FastAPI/Starlette or the Hub side, and
+  no web framework or HTTP client library at all (it runs beside every app).
 - CLI (``hubapps`` command, its REST client): nothing from FastAPI/Starlette or the service.
 - Core (imported by all three): none of the three contexts.
 """
@@ -16,6 +17,12 @@ import sys
 import pytest
 
 FORBIDDEN_WEB = ("fastapi", "starlette", "uvicorn")
+#: The proxy runs beside every app and is kept small (docs/proxy.md#inside): no web framework, no HTTP
+#: client library, none of JupyterHub beyond its version string.
+PROXY_HEAVY = (
+    "aiohttp", "tornado", "yarl", "multidict", "httpx", "sqlalchemy", "jupyterhub.services", "jupyterhub.orm",
+    "jupyterhub.scopes", "traitlets", "pydantic",
+)  # fmt: skip
 
 CASES: dict[str, tuple[str, ...]] = {
     # module to import: (forbidden module prefixes)
@@ -23,8 +30,9 @@ CASES: dict[str, tuple[str, ...]] = {
     # the command (and its REST client) ships with the package but stays light
     "hubapps.cli": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.proxy", "jupyterhub"),
     "hubapps.hub": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.proxy"),
-    "hubapps.proxy": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub"),
-    "hubapps.proxy.main": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub"),
+    "hubapps.proxy": (*FORBIDDEN_WEB, *PROXY_HEAVY, "hubapps.service", "hubapps.hub"),
+    "hubapps.proxy.main": (*FORBIDDEN_WEB, *PROXY_HEAVY, "hubapps.service", "hubapps.hub"),
+    "hubapps.proxy.server": (*FORBIDDEN_WEB, *PROXY_HEAVY, "hubapps.service", "hubapps.hub"),
     "hubapps.core.spec": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub", "hubapps.proxy", "jupyterhub"),
     "hubapps.core.command": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub", "hubapps.proxy", "jupyterhub"),
     "hubapps.core.frameworks": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub", "hubapps.proxy", "jupyterhub"),
