@@ -458,9 +458,11 @@ class Upstream(asyncio.Protocol):
         self._out.append(encode_head(f"HTTP/1.1 {status} {reason}", headers))
         self._head_sent = True
         exchange.answered = True
-        if no_body and not upgrade and self.client is not None:
-            # The parser would wait for a HEAD answer's announced body: the answer is complete now.
-            self._complete(self.client, exchange, reusable=request.method != "HEAD")
+        if request.method == "HEAD" and not upgrade and self.client is not None:
+            # The parser would wait for a HEAD answer's announced body: the answer is complete now. (Not
+            # for 204 and 304: the parser ends those itself, and completing one here would put the pooled
+            # connection back to work while its parser has yet to call on_message_complete.)
+            self._complete(self.client, exchange, reusable=False)
 
     def on_body(self, body: bytes) -> None:
         if self._interim or self._done:

@@ -42,7 +42,7 @@ MAX_HEAD_SIZE = 64 * 1024
 #: Request body buffered while the request waits (for the Hub's answer, a connection to the app)
 #: before reading from the viewer pauses.
 MAX_BUFFERED_BODY = 256 * 1024
-#: Seconds an idle keep-alive connection from a viewer stays open.
+#: Seconds an idle keep-alive connection from a viewer stays open (also: to complete a request head).
 KEEP_ALIVE_TIMEOUT = 75.0
 #: Seconds between sweeps for idle connections.
 SWEEP_INTERVAL = 5.0
@@ -184,6 +184,13 @@ class ClientConnection(asyncio.Protocol):
         self._url = bytearray()
         self._headers: list[tuple[str, str]] = []
         self._head_size = 0
+        #: A request head is being parsed; the bytes of it received so far (see data_received); a
+        #: message ended in the data being parsed now.
+        self._in_head = False
+        self._head_bytes = 0
+        self._message_ended = False
+        #: A refusal (status, message) of what the viewer sent, due once the requests before it are answered.
+        self._rejection: tuple[int, str] | None = None
         self._parsing: Exchange | None = None
         self._task: asyncio.Task[Any] | None = None
         self._tunnel: Tunnel | None = None
@@ -194,7 +201,7 @@ class ClientConnection(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         #: Who to pause when the viewer reads slowly (the upstream answering the current exchange).
         self.producer: BodySink | Tunnel | None = None
-        #: Since when (loop time) the connection waits for a request; None while one is in progress.
+        #: Since when (loop time) the connection waits for a request head; None while a request is in progress.
         self.idle_since: float | None = None
         self.closed = False
 
@@ -233,16 +240,28 @@ class ClientConnection(asyncio.Protocol):
         if self._upgrade_tail is not None:
             self._upgrade_tail.append(data)
             return
-        self.idle_since = None
+        if self._rejection is not None:
+            return  # (what follows a refused request is not parsed)
+        self._message_ended = False
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
             self._on_upgrade(data[int(upgrade.args[0]) :])
-        except _HeadTooLarge:
-            self._reject(431, "Request header fields too large.")
+            return
         except httptools.HttpParserError as error:
+            if isinstance(error.__context__, _HeadTooLarge):  # (httptools wraps what a callback raises)
+                self._reject(431, "Request header fields too large.")
+                return
             log.debug("hubapps-proxy: bad request from a viewer: %s", error)
             self._reject(400, "Bad request.")
+            return
+        if self._in_head and not self._message_ended:
+            # httptools hands a header over only once its line is complete: count the bytes of a head
+            # still in progress too, or one endless line would be buffered without bound. (Data that
+            # also ended a message is not counted: what of it is the new head is unknown; one read at most.)
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_SIZE:
+                self._reject(431, "Request header fields too large.")
 
     def pause_writing(self) -> None:
         self._writing_paused = True
@@ -262,6 +281,8 @@ class ClientConnection(asyncio.Protocol):
         self._url = bytearray()
         self._headers = []
         self._head_size = 0
+        self._in_head = True
+        self._head_bytes = 0
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -277,6 +298,8 @@ class ClientConnection(asyncio.Protocol):
             raise _HeadTooLarge
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
+        self.idle_since = None
         parser = self._parser
         request = Request(
             method=parser.get_method().decode("latin-1"),
@@ -304,6 +327,7 @@ class ClientConnection(asyncio.Protocol):
             self._pause_reading()
 
     def on_message_complete(self) -> None:
+        self._message_ended = True
         exchange = self._parsing
         if exchange is not None:
             self._parsing = None
@@ -394,6 +418,9 @@ class ClientConnection(asyncio.Protocol):
             # (after an upgrade request the app did not take, the bytes that follow are not HTTP)
             self.transport.close()
             return
+        if self._rejection is not None and not self._queue:
+            self._reject(*self._rejection)
+            return
         if self._queue:
             self._start(self._queue[0])
         self._resume_reading()
@@ -462,12 +489,20 @@ class ClientConnection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def _resume_reading(self) -> None:
-        if self._reading_paused and self.transport is not None and not self.closed:
+        if self._reading_paused and self._rejection is None and self.transport is not None and not self.closed:
             self._reading_paused = False
             self.transport.resume_reading()
 
     def _reject(self, status: int, message: str) -> None:
+        """Refuse what the viewer sent last, and close; after the answers to complete requests before it."""
         if self.transport is None or self.closed:
+            return
+        broken, self._parsing = self._parsing, None
+        if broken is not None and self._queue and broken is not self._queue[0]:
+            self._queue.remove(broken)  # it waited behind others: nothing of it went anywhere yet
+        if self._queue and self._queue[0] is not broken:
+            self._rejection = (status, message)
+            self._pause_reading()
             return
         if not any(exchange.answered for exchange in self._queue):
             response = Response.text(message + "\n", status=status)
