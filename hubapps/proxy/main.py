@@ -14,7 +14,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any
 
 from hubapps.proxy.config import ConfigError, ProxyConfig, parse_config
 from hubapps.proxy.process import AppProcess
@@ -26,6 +27,8 @@ log = logging.getLogger("hubapps.proxy")
 EXIT_STOPPED = 0
 EXIT_APP_FAILED = 1
 EXIT_BAD_CONFIG = 2
+#: ``auto`` (uvloop when installed), ``uvloop`` or ``asyncio``.
+LOOP_ENV_VAR = "HUBAPPS_PROXY_LOOP"
 
 
 async def run(config: ProxyConfig, env: Mapping[str, str], *, base_dir: str) -> int:
@@ -74,7 +77,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"hubapps-proxy: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    return asyncio.run(run(config, env, base_dir=os.getcwd()))
+    return _run_loop(run(config, env, base_dir=os.getcwd()), env.get(LOOP_ENV_VAR, "auto"))
+
+
+def _run_loop(main: Coroutine[Any, Any, int], choice: str) -> int:
+    """Run ``main`` on uvloop when it is installed (``auto``), unless ``HUBAPPS_PROXY_LOOP=asyncio``.
+
+    uvloop's event loop and transports are written in C: about 10% less CPU per forwarded request and a
+    quarter off the time a websocket message spends in the proxy (docs/benchmarks.md).
+    """
+    if choice != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if choice == "uvloop":
+                log.warning("hubapps-proxy: %s=uvloop, but uvloop is not installed; using asyncio", LOOP_ENV_VAR)
+        else:
+            return int(uvloop.run(main))
+    return asyncio.run(main)
 
 
 if __name__ == "__main__":

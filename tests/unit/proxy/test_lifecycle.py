@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 from hubapps.proxy import activity
+from hubapps.proxy.main import _run_loop
 from tests.unit.proxy.conftest import ECHO_APP, PREFIX, PYTHON, FakeHub, StartProxy, resource, url
 
 ALICE = {"Authorization": "token alice-token"}
@@ -154,10 +155,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_sigterm_stops_app_group_without_orphans(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_sigterm_stops_app_group_without_orphans(tmp_path: Path, loop: str) -> None:
     pid_file = tmp_path / "pids"
     env = {
         **os.environ,
+        "HUBAPPS_PROXY_LOOP": loop,
         "JUPYTERHUB_SERVICE_PREFIX": PREFIX,
         "JUPYTERHUB_API_TOKEN": "t",
         "JUPYTERHUB_CLIENT_ID": "c",
@@ -285,3 +288,11 @@ async def test_public_app_reports_use_and_idle_app_reports_nothing(
     while not fake_hub.activity and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert len(fake_hub.activity) == 1
+
+
+@pytest.mark.parametrize(("choice", "expected"), [("asyncio", "asyncio"), ("auto", "uvloop"), ("uvloop", "uvloop")])
+def test_event_loop_choice(choice: str, expected: str) -> None:
+    async def which() -> int:
+        return 1 if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else 0
+
+    assert _run_loop(which(), choice) == (expected == "uvloop")
