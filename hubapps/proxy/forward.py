@@ -306,7 +306,6 @@ class Upstream(asyncio.Protocol):
         self._reused = False
         #: Since when (loop time) the connection waits in the pool.
         self.idle_since = 0.0
-        self._tunnel = False
         self._reset()
 
     def _reset(self) -> None:
@@ -340,9 +339,6 @@ class Upstream(asyncio.Protocol):
         self.client = self.exchange = None
         if client is None or exchange is None:
             return
-        if self._tunnel:
-            client.close()
-            return
         if self._done or client.closed:
             return
         if not self._got_bytes and self._reused and not exchange.expects_body:
@@ -361,11 +357,6 @@ class Upstream(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         client = self.client
-        if self._tunnel:
-            if client is not None:
-                client.write(data)
-            self.forwarder.on_activity()
-            return
         if client is None or self._parser is None:
             self.close()  # nothing was asked: an app talking out of turn is not reused
             return
@@ -376,11 +367,13 @@ class Upstream(asyncio.Protocol):
             tail = data[int(upgrade.args[0]) :]
             self._flush(client)
             if self._status == 101 and self.exchange is not None and self.exchange.request.is_websocket:
-                self._tunnel = True
-                client.start_tunnel(self)
+                assert self.transport is not None
                 if tail:
-                    client.write(tail)
+                    client.write(tail)  # the app's first bytes, sent along with its 101
+                self.client = self.exchange = None
                 self.forwarder.on_activity()
+                # From here the two connections are one (this protocol object is done with).
+                client.start_tunnel(self.transport, self.forwarder.on_activity, lambda: self.forwarder.discard(self))
             else:
                 self._broken(client)
             return
@@ -520,7 +513,7 @@ class Upstream(asyncio.Protocol):
         else:
             client.abort()
 
-    # -- BodySink and Tunnel ------------------------------------------------------------------------
+    # -- BodySink ------------------------------------------------------------------------
 
     def send_body(self, chunk: bytes) -> None:
         if self.transport is None or self.closed or self.exchange is None:
@@ -533,11 +526,6 @@ class Upstream(asyncio.Protocol):
     def end_body(self) -> None:
         if self.transport is not None and not self.closed and self.exchange is not None and self.exchange.chunked:
             self.transport.write(b"0\r\n\r\n")
-
-    def send(self, data: bytes) -> None:
-        if self.transport is not None and not self.closed:
-            self.transport.write(data)
-            self.forwarder.on_activity()
 
     def abort(self) -> None:
         """The viewer went away: drop this connection (its answer is of no use to anyone)."""

@@ -33,7 +33,7 @@ from hubapps.proxy.wire import HTTPAnswer, Request, Response
 if TYPE_CHECKING:
     from hubapps.proxy.auth import Viewer
 
-__all__ = ["BodySink", "ClientConnection", "Exchange", "Forward", "HttpServer", "Tunnel", "encode_head", "header_value"]
+__all__ = ["BodySink", "ClientConnection", "Exchange", "Forward", "HttpServer", "encode_head", "header_value", "splice"]
 
 log = logging.getLogger("hubapps.proxy")
 
@@ -69,18 +69,6 @@ class BodySink(Protocol):
     def end_body(self) -> None: ...
 
     def abort(self) -> None: ...
-
-    def pause_reading(self) -> None: ...
-
-    def resume_reading(self) -> None: ...
-
-
-class Tunnel(Protocol):
-    """The other end of an upgraded connection (a websocket spliced byte for byte)."""
-
-    def send(self, data: bytes) -> None: ...
-
-    def close(self) -> None: ...
 
     def pause_reading(self) -> None: ...
 
@@ -193,14 +181,15 @@ class ClientConnection(asyncio.Protocol):
         self._rejection: tuple[int, str] | None = None
         self._parsing: Exchange | None = None
         self._task: asyncio.Task[Any] | None = None
-        self._tunnel: Tunnel | None = None
+        #: The connection was handed over to a splice (an accepted websocket); it is not HTTP any more.
+        self._tunnel = False
         #: Bytes that came after an upgrade request, held until the app accepts (or refuses) it.
         self._upgrade_tail: list[bytes] | None = None
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         #: Who to pause when the viewer reads slowly (the upstream answering the current exchange).
-        self.producer: BodySink | Tunnel | None = None
+        self.producer: BodySink | None = None
         #: Since when (loop time) the connection waits for a request head; None while a request is in progress.
         self.idle_since: float | None = None
         self.closed = False
@@ -223,9 +212,6 @@ class ClientConnection(asyncio.Protocol):
         self.server.connections.discard(self)
         if self._task is not None:
             self._task.cancel()
-        if self._tunnel is not None:
-            self._tunnel.close()
-            self._tunnel = None
         for exchange in self._queue:
             if exchange.sink is not None:
                 exchange.sink.abort()
@@ -234,9 +220,6 @@ class ClientConnection(asyncio.Protocol):
             self._drain_waiter.set_exception(ConnectionResetError("the viewer went away"))
 
     def data_received(self, data: bytes) -> None:
-        if self._tunnel is not None:
-            self._tunnel.send(data)
-            return
         if self._upgrade_tail is not None:
             self._upgrade_tail.append(data)
             return
@@ -444,14 +427,24 @@ class ClientConnection(asyncio.Protocol):
         if tail:
             self.data_received(tail)
 
-    def start_tunnel(self, tunnel: Tunnel) -> None:
-        """The app accepted the upgrade: from now on bytes flow both ways unparsed."""
-        self._tunnel = tunnel
-        self.producer = tunnel
+    def start_tunnel(
+        self, peer: asyncio.Transport, on_activity: Callable[[], None], on_closed: Callable[[], None]
+    ) -> None:
+        """The app accepted the upgrade: join this connection and ``peer`` byte for byte (:func:`splice`)."""
+        assert self.transport is not None
         held, self._upgrade_tail = self._upgrade_tail or [], None
         self._queue.clear()
+        self.producer = None
+        self._tunnel = True
         for data in held:
-            tunnel.send(data)
+            peer.write(data)
+
+        def closed() -> None:
+            self.closed = True
+            self.server.connections.discard(self)
+            on_closed()
+
+        splice(self.transport, peer, on_activity, closed)
         self._resume_reading()
 
     # -- writing ----------------------------------------------------------------------------------
@@ -511,6 +504,46 @@ class ClientConnection(asyncio.Protocol):
         self.transport.close()
 
 
+class _Splice(asyncio.Protocol):
+    """Receives on one transport of a spliced pair and writes what arrives to the other, as it is."""
+
+    def __init__(self, transport: asyncio.Transport, touch: Callable[[], None], on_lost: Callable[[], None]) -> None:
+        self.transport = transport
+        self.touch = touch
+        self.on_lost = on_lost
+        self.peer: _Splice = self
+        self.write_peer: Callable[[bytes], None] = transport.write
+
+    def data_received(self, data: bytes) -> None:
+        self.write_peer(data)
+        self.touch()
+
+    def pause_writing(self) -> None:  # this side reads slowly: stop reading from the other
+        if not self.peer.transport.is_closing():
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if not self.peer.transport.is_closing():
+            self.peer.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.peer.transport.close()
+        self.on_lost()
+
+
+def splice(
+    a: asyncio.Transport, b: asyncio.Transport, on_activity: Callable[[], None], on_a_closed: Callable[[], None]
+) -> None:
+    """Join two connections: from now on what arrives on one is written to the other (a websocket costs
+    two socket copies per message and no framing work here). Either side closing closes both."""
+    side_a = _Splice(a, on_activity, on_a_closed)
+    side_b = _Splice(b, on_activity, lambda: None)
+    side_a.peer, side_b.peer = side_b, side_a
+    side_a.write_peer, side_b.write_peer = b.write, a.write
+    a.set_protocol(side_a)
+    b.set_protocol(side_b)
+
+
 class _HeadTooLarge(Exception):
     pass
 
@@ -561,7 +594,7 @@ class HttpServer:
         deadline = self.loop.time() + grace
         while self.connections and self.loop.time() < deadline:
             for connection in list(self.connections):
-                if not connection._queue and connection._tunnel is None:
+                if not connection._queue and not connection._tunnel:
                     connection.close()
             if not self.connections:
                 break
