@@ -484,6 +484,9 @@ class Upstream(asyncio.Protocol):
         client.producer = self
         self.transport.write(head)
         exchange.attach(self)
+        # Reading from the viewer may have paused while the body waited for this connection; from now
+        # on the app's own pace (pause_writing/resume_writing) governs it.
+        client.resume_reading()
 
     def _complete(self, client: ClientConnection, exchange: Exchange, *, reusable: bool) -> None:
         self._done = True

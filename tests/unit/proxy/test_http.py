@@ -18,7 +18,7 @@ import pytest
 
 from hubapps.proxy import http as proxy_http
 from hubapps.proxy.server import ProxyRuntime
-from tests.unit.proxy.conftest import ECHO_APP, PREFIX, StartProxy, resource
+from tests.unit.proxy.conftest import ECHO_APP, PREFIX, FakeHub, StartProxy, resource
 
 RAW_APP = ["{python}", resource("raw_http_app.py"), "{port}"]
 AUTH = "Authorization: token alice-token\r\n"
@@ -201,6 +201,22 @@ async def test_expect_100_continue_refused_before_the_body(proxy: ProxyRuntime) 
         assert answer.header("Connection") == "close"  # the unsent body cannot be skipped
         assert await connection.closed()
     assert not [line for line in await app_log(proxy) if line.startswith("POST")]
+
+
+async def test_body_that_waited_for_the_hub_is_sent_whole(start_proxy: StartProxy, fake_hub: FakeHub) -> None:
+    """A body much bigger than the proxy's waiting buffer, sent while the Hub checks the token: reading
+    from the viewer pauses, and resumes once the connection to the app is there (no stall)."""
+    proxy = await start_proxy(ECHO_APP)
+    fake_hub.user_delay = 0.3  # the token is new: the request waits for the Hub
+    body = pattern(4 * 1024 * 1024)
+    async with connect(proxy) as connection:
+        sending = asyncio.create_task(
+            connection.send(request("upload", method="POST", headers=f"Content-Length: {len(body)}\r\n", body=body))
+        )
+        answer = await connection.read_answer()
+        await asyncio.wait_for(sending, TIMEOUT)
+    assert answer.status == 200
+    assert json.loads(answer.body) == {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
 
 
 async def test_chunked_request_body_reaches_the_app_complete(start_proxy: StartProxy) -> None:
