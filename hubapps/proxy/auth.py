@@ -238,18 +238,16 @@ class HubAuthGate:
         still identify the viewer (so the app gets their name) and are stripped before forwarding.
         Raises a login redirect, 401, 403, or 502 when the Hub cannot be asked.
         """
-        token, in_header = self._credentials(request)
-        if not token:
-            self._require_login(request, required)
-            return None
-        info = self._tokens.get(token)
-        if info is None or info.expires <= time.monotonic():
-            try:
-                info = await self._lookup(token)
-            except TimeoutError:
-                raise HTTPAnswer(_error(502, request, HUB_TIMEOUT_MESSAGE)) from None
-            except _HubUnavailable as error:
-                raise HTTPAnswer(_error(502, request, str(error))) from None
+        decided = self.authenticate_now(request, required=required)
+        if decided is not PENDING:
+            return decided
+        token, in_header = self._credentials(request)  # (a token not seen lately: ask the Hub)
+        try:
+            info = await self._lookup(token)
+        except TimeoutError:
+            raise HTTPAnswer(_error(502, request, HUB_TIMEOUT_MESSAGE)) from None
+        except _HubUnavailable as error:
+            raise HTTPAnswer(_error(502, request, str(error))) from None
         return self._decide(info, in_header, request, required)
 
     def _credentials(self, request: Request) -> tuple[str, bool]:
