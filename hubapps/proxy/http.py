@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -567,10 +568,10 @@ class HttpServer:
         self.loop = asyncio.get_running_loop()
         self._sweeper: asyncio.TimerHandle | None = None
 
-    async def start(self, host: str, port: int) -> int:
-        """Listen on ``host:port`` (0: any free port); return the port bound."""
+    async def start(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> int:
+        """Listen on ``host:port`` (0: any free port), with TLS if ``tls``; return the port bound."""
         self._server = await self.loop.create_server(
-            lambda: ClientConnection(self), host, port, reuse_address=True, backlog=1024
+            lambda: ClientConnection(self), host, port, reuse_address=True, backlog=1024, ssl=tls
         )
         self._sweeper = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
         sockets = self._server.sockets

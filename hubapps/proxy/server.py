@@ -25,6 +25,7 @@ import asyncio
 import json
 import logging
 import secrets
+import ssl
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -34,7 +35,7 @@ from jupyterhub._version import __version__ as jupyterhub_version
 from hubapps.proxy import pages
 from hubapps.proxy.activity import ActivityReporter
 from hubapps.proxy.auth import PENDING, HubAuthGate, Viewer
-from hubapps.proxy.config import ProxyConfig
+from hubapps.proxy.config import HubSettings, ProxyConfig
 from hubapps.proxy.forward import Forwarder, same_origin
 from hubapps.proxy.http import Forward, HttpServer
 from hubapps.proxy.process import AppProcess, AppState
@@ -55,6 +56,19 @@ EVENTS_HEADERS = {**pages.NO_CACHE, "Content-Type": "text/event-stream", "X-Acce
 
 Route = Forward | Response
 Routed = Route | Coroutine[Any, Any, Route]
+
+
+def server_tls(hub: HubSettings) -> ssl.SSLContext | None:
+    """TLS for the proxy's own port under JupyterHub's ``internal_ssl`` (the Hub then talks https to the
+    server, and its proxy presents a client certificate signed by the internal CA), as
+    ``jupyterhub-singleuser`` does; None without the files."""
+    if not (hub.ssl_certfile and hub.ssl_keyfile):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=hub.ssl_client_ca or None)
+    context.load_cert_chain(hub.ssl_certfile, hub.ssl_keyfile)
+    if hub.ssl_client_ca:
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 def _line_number(text: str) -> int | None:
@@ -102,7 +116,7 @@ class ProxyRuntime:
         await self.forwarder.start()
         self.activity.start()
         self._server = HttpServer(self.dispatch, self.forwarder, extra_headers=self._version_header)
-        self.port = await self._server.start(self.config.ip, self.config.port)
+        self.port = await self._server.start(self.config.ip, self.config.port, tls=server_tls(self.config.hub))
         log.info("hubapps-proxy: listening on %s:%s, app on 127.0.0.1:%s", self.config.ip, self.port, self.process.port)
 
     async def shutdown(self) -> None:
