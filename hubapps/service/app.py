@@ -85,6 +85,7 @@ def create_app(
         idle_connections=settings.hub_idle_connections,
         transport=hub_transport,
         user_agent=f"hubapps-service/{__version__}",
+        verify=settings.hub_tls(),
     )
     directory = AppDirectory(settings.database_url, cache_ttl=settings.directory_cache_ttl)
     thumbnails = ThumbnailStore(settings.database_url)

@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import ssl
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
@@ -169,12 +170,14 @@ class HubClient:
         idle_connections: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "hubapps-service",
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             transport=transport,
+            verify=verify,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=idle_connections),
             headers={"User-Agent": user_agent},
             # One client acts for every user: never keep (and replay) a cookie from a Hub answer.

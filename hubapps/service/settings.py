@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -38,6 +39,11 @@ class ServiceSettings(BaseModel):
     access_scopes: list[str] = ["access:services!service=japps"]
     #: Public URL of the Hub (``JUPYTERHUB_PUBLIC_URL``), if the admin set one: https → Secure cookies.
     public_url: str = ""
+    #: JupyterHub's ``internal_ssl`` (``JUPYTERHUB_SSL_CERTFILE``, ``_KEYFILE``, ``_CLIENT_CA``): the
+    #: service's certificate and key, presented to the Hub's https API, and the CA that signed the Hub's.
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    ssl_client_ca: str = ""
     #: URL at which the service reaches apps (``/user/<owner>/<app>/...``): the Hub's proxy. Empty: the
     #: origin of ``public_url``; when both are empty, app logs and live status are unavailable.
     proxy_url: str = ""
@@ -124,6 +130,16 @@ class ServiceSettings(BaseModel):
             return f"{parts.scheme}://{parts.netloc}"
         return ""
 
+    def hub_tls(self) -> ssl.SSLContext | bool:
+        """How to verify the Hub's https API: the internal CA (and our certificate) under JupyterHub's
+        ``internal_ssl``, else the system's trust store."""
+        if not self.ssl_client_ca:
+            return True
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.ssl_client_ca)
+        if self.ssl_certfile and self.ssl_keyfile:
+            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+        return context
+
     @property
     def secure_cookies(self) -> bool:
         return self.public_url.startswith("https:")
@@ -140,6 +156,9 @@ class ServiceSettings(BaseModel):
             "JUPYTERHUB_OAUTH_CALLBACK_URL": "oauth_callback_url",
             "JUPYTERHUB_PUBLIC_URL": "public_url",
             "HUBAPPS_COOKIE_SECRET": "cookie_secret",
+            "JUPYTERHUB_SSL_CERTFILE": "ssl_certfile",
+            "JUPYTERHUB_SSL_KEYFILE": "ssl_keyfile",
+            "JUPYTERHUB_SSL_CLIENT_CA": "ssl_client_ca",
         }
         for var, key in mapping.items():
             if env.get(var):

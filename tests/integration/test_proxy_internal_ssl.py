@@ -3,7 +3,8 @@ TLS with certificates of the Hub's internal CA. The proxy must listen with TLS (
 and CHP come in over https with client certificates), and call the Hub's API over https with its own.
 
 A Hub of its own for this module: the shared test configuration with ``internal_ssl`` on. The launcher
-service is left out of it (it does not serve TLS yet; see docs/proxy.md), the rest is the same.
+service is in it too: it calls the Hub's https API with the internal CA and its certificate (it still
+listens on plain HTTP on 127.0.0.1; see docs/proxy.md).
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ c.JupyterHub.internal_certs_location = {certs!r}
 c.JupyterHub.trusted_alt_names = ["IP:127.0.0.1", "DNS:localhost"]
 c.JupyterHub.hub_bind_url = c.JupyterHub.hub_bind_url.replace("http://", "https://")
 c.ConfigurableHTTPProxy.api_url = c.ConfigurableHTTPProxy.api_url.replace("http://", "https://")
-c.JupyterHub.services = [s for s in c.JupyterHub.services if s["name"] != "japps"]
-c.JupyterHub.load_roles = [r for r in c.JupyterHub.load_roles if "japps" not in r.get("services", [])]
 """
 
 
@@ -81,6 +80,12 @@ def test_app_behind_the_proxy_works_with_internal_ssl(tls_hub: Hub) -> None:
     assert httpx.get(url + "hello", timeout=30).status_code == 401
     stranger = tls_hub.token_for("tls-stranger")
     assert httpx.get(url + "hello", headers={"Authorization": f"token {stranger}"}, timeout=30).status_code == 403
+    # The launcher service calls the Hub's https API with the internal CA and its own certificate.
+    listing = httpx.get(
+        tls_hub.url + "services/japps/api/apps", headers={"Authorization": f"token {token}"}, timeout=30
+    )
+    assert listing.status_code == 200, listing.text
+    assert "echo" in listing.text
     tls_hub.stop_app(OWNER, "echo", remove=True)
 
 
@@ -98,4 +103,3 @@ async def test_websocket_with_internal_ssl(tls_hub: Hub) -> None:
             assert await ws.recv() == "through TLS inside the Hub"
     finally:
         tls_hub.stop_app(OWNER, "ws", remove=True)
-
