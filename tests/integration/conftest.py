@@ -27,6 +27,7 @@ Plain helpers: :func:`free_ports`, :func:`get_under_prefix`, :func:`ws_url`, :da
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -406,6 +407,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and hub is not None and item.get_closest_marker("integration") is not None:
         report.sections.append((f"hub log (last {LOG_TAIL_LINES} lines of {hub.log_path})", hub.log_tail()))
     return report
+
+
+@contextlib.contextmanager
+def own_hub(root: Path, config_text: str) -> Iterator[Hub]:
+    """A Hub of a module's own: ``config_text`` is a JupyterHub config with ``{main}`` where the shared
+    configuration's path goes (it loads it, then changes what the module needs). Stopped afterwards,
+    and the module fails if any of its processes survive."""
+    config = root / "own_config.py"
+    config.write_text(config_text.format(main=str(CONFIG_FILE)))
+    running = Hub(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(f"{__name__}.CONFIG_FILE", config)  # Hub.start reads it; the rest is the shared harness
+        try:
+            running.start()
+        except BaseException:
+            running.stop()
+            raise
+    try:
+        yield running
+    finally:
+        lingering = running.stop()
+        if lingering:
+            pytest.fail("processes survived the module's Hub:\n  " + "\n  ".join(lingering), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,7 @@ import httpx
 import pytest
 import websockets
 
-import tests.integration.conftest as harness
-from tests.integration.conftest import Hub, ws_url
+from tests.integration.conftest import Hub, own_hub, ws_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -46,22 +45,8 @@ def _spec(script: str) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def tls_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     root = tmp_path_factory.mktemp("tls-hub")
-    config = root / "tls_config.py"
-    config.write_text(TLS_CONFIG.format(main=str(harness.CONFIG_FILE), certs=str(root / "internal-certs")))
-    running = Hub(root)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(harness, "CONFIG_FILE", config)
-        try:
-            running.start()
-        except BaseException:
-            running.stop()
-            raise
-    try:
+    with own_hub(root, TLS_CONFIG.replace("{certs!r}", repr(str(root / "internal-certs")))) as running:
         yield running
-    finally:
-        lingering = running.stop()
-        if lingering:
-            pytest.fail("processes survived the TLS Hub:\n  " + "\n  ".join(lingering), pytrace=False)
 
 
 def test_app_behind_the_proxy_works_with_internal_ssl(tls_hub: Hub) -> None:

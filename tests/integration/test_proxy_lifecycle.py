@@ -23,8 +23,7 @@ import httpx
 import psutil
 import pytest
 
-import tests.integration.conftest as harness
-from tests.integration.conftest import Hub
+from tests.integration.conftest import Hub, own_hub
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -61,24 +60,10 @@ def command_spec(display_name: str, script: str, *args: str, keep_alive: bool = 
 
 @pytest.fixture(scope="module")
 def tuned_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    root = tmp_path_factory.mktemp("tuned-hub")
-    config = root / "tuned_config.py"
     command = [str(Path(sys.executable).parent / "hubapps-proxy"), *PROXY_OPTIONS]
-    config.write_text(TUNED_CONFIG.format(main=str(harness.CONFIG_FILE), command=command))
-    running = Hub(root)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(harness, "CONFIG_FILE", config)  # Hub.start reads it; the rest of the harness is reused
-        try:
-            running.start()
-        except BaseException:
-            running.stop()
-            raise
-    try:
+    config = TUNED_CONFIG.replace("{command!r}", repr(command))
+    with own_hub(tmp_path_factory.mktemp("tuned-hub"), config) as running:
         yield running
-    finally:
-        lingering = running.stop()
-        if lingering:
-            pytest.fail("processes survived the tuned Hub:\n  " + "\n  ".join(lingering), pytrace=False)
 
 
 @pytest.fixture
