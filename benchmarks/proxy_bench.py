@@ -453,7 +453,6 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         for name, kind in names:
             key = name if kind == "aiohttp" else f"{name}@{kind}"
             targets[key] = await start_target(name, cache, hub_url, kind)
-            targets[key].name = name
         rounds: dict[str, list[dict[str, float]]] = {key: [] for key in targets}
         for number in range(args.rounds):
             for key, target in targets.items():

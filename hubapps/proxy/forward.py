@@ -132,9 +132,6 @@ class Forwarder:
         self._connecting: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.TimerHandle | None = None
 
-    async def start(self) -> None:
-        """Nothing to set up: connections are opened on demand."""
-
     async def close(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -349,7 +346,6 @@ class Upstream(asyncio.Protocol):
             client.answer(exchange, _bad_gateway("The app closed the connection without answering."))
         elif self._close_delimited:
             self._complete(client, exchange, reusable=False)  # the end of the body is the close
-            self._flush(client)
         else:
             log.warning("hubapps-proxy: the app broke off a response")
             self._flush(client)

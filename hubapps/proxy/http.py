@@ -300,7 +300,7 @@ class ClientConnection(asyncio.Protocol):
         if len(self._queue) == 1:
             self._start(exchange)
         else:
-            self._pause_reading()  # a pipelined request: it waits for the one before it
+            self.pause_reading()  # a pipelined request: it waits for the one before it
 
     def on_body(self, body: bytes) -> None:
         exchange = self._parsing
@@ -308,7 +308,7 @@ class ClientConnection(asyncio.Protocol):
             return
         exchange.feed(body)
         if exchange.sink is None and exchange.buffered > MAX_BUFFERED_BODY:
-            self._pause_reading()
+            self.pause_reading()
 
     def on_message_complete(self) -> None:
         self._message_ended = True
@@ -351,7 +351,7 @@ class ClientConnection(asyncio.Protocol):
             if exchange.expect_continue and not exchange.body_done:
                 self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self.server.forwarder.forward(self, exchange, route.viewer)
-            self._resume_reading()
+            self.resume_reading()
         elif route.stream is not None:
             self._task = self.loop.create_task(self._stream(exchange, route))
         else:
@@ -407,7 +407,7 @@ class ClientConnection(asyncio.Protocol):
             return
         if self._queue:
             self._start(self._queue[0])
-        self._resume_reading()
+        self.resume_reading()
         if not self._queue:
             self.idle_since = self.loop.time()
 
@@ -446,7 +446,7 @@ class ClientConnection(asyncio.Protocol):
             on_closed()
 
         splice(self.transport, peer, on_activity, closed)
-        self._resume_reading()
+        self.resume_reading()
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -472,17 +472,11 @@ class ClientConnection(asyncio.Protocol):
             self.transport.abort()
 
     def pause_reading(self) -> None:
-        self._pause_reading()
-
-    def resume_reading(self) -> None:
-        self._resume_reading()
-
-    def _pause_reading(self) -> None:
         if not self._reading_paused and self.transport is not None and not self.closed:
             self._reading_paused = True
             self.transport.pause_reading()
 
-    def _resume_reading(self) -> None:
+    def resume_reading(self) -> None:
         if self._reading_paused and self._rejection is None and self.transport is not None and not self.closed:
             self._reading_paused = False
             self.transport.resume_reading()
@@ -496,7 +490,7 @@ class ClientConnection(asyncio.Protocol):
             self._queue.remove(broken)  # it waited behind others: nothing of it went anywhere yet
         if self._queue and self._queue[0] is not broken:
             self._rejection = (status, message)
-            self._pause_reading()
+            self.pause_reading()
             return
         if not any(exchange.answered for exchange in self._queue):
             response = Response.text(message + "\n", status=status)

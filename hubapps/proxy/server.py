@@ -113,7 +113,6 @@ class ProxyRuntime:
     async def start(self) -> None:
         """Start the app (in the background) and listen; returns once the socket is bound."""
         self.process.start()
-        await self.forwarder.start()
         self.activity.start()
         self._server = HttpServer(self.dispatch, self.forwarder, extra_headers=self._version_header)
         self.port = await self._server.start(self.config.ip, self.config.port, tls=server_tls(self.config.hub))
@@ -150,11 +149,12 @@ class ProxyRuntime:
             return self._control(request, sub)
         viewer = self.gate.authenticate_now(request, required=not self.config.public)
         if viewer is PENDING:
-            return self._route_later(request)
+            return self._route_later(request, required=not self.config.public)
         return self._route(request, viewer)
 
-    async def _route_later(self, request: Request) -> Route:
-        viewer = await self.gate.authenticate(request, required=not self.config.public)
+    async def _route_later(self, request: Request, *, required: bool) -> Route:
+        """Route once the Hub has told who the viewer is (the app may have become ready meanwhile)."""
+        viewer = await self.gate.authenticate(request, required=required)
         routed = self._route(request, viewer)
         return routed if isinstance(routed, Forward | Response) else await routed
 
@@ -168,13 +168,8 @@ class ProxyRuntime:
                     return Response.text("Cross-origin websocket refused.\n", status=403)
             return Forward(viewer)
         if viewer is None:  # public app, anonymous viewer: the pages below show the app's output
-            return self._page_for_viewer(request)
+            return self._route_later(request, required=True)
         return self._page(request, state)
-
-    async def _page_for_viewer(self, request: Request) -> Route:
-        viewer = await self.gate.authenticate(request, required=True)
-        routed = self._route(request, viewer)  # the app may have become ready meanwhile
-        return routed if isinstance(routed, Forward | Response) else await routed
 
     def _page(self, request: Request, state: AppState) -> Response:
         if state is AppState.FAILED:

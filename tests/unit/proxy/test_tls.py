@@ -75,15 +75,20 @@ async def test_plain_http_is_not_answered_under_internal_ssl(start_proxy: StartP
         writer.close()
 
 
+def _websocket(port: int, certs: Certs) -> websockets.asyncio.client.connect:
+    """A websocket to the proxy's echo app over TLS, with the owner's token and an internal-CA certificate."""
+    return websockets.connect(
+        f"wss://127.0.0.1:{port}{PREFIX}ws",
+        ssl=_client(certs, with_certificate=True),
+        additional_headers={"Authorization": "token alice-token"},
+        open_timeout=5,
+    )
+
+
 async def test_websocket_through_internal_ssl(start_proxy: StartProxy, certs: Certs) -> None:
     """The websocket splice works on TLS transports too."""
     proxy = await start_proxy(WS_APP, env=_tls_env(certs))
-    async with websockets.connect(
-        f"wss://127.0.0.1:{proxy.port}{PREFIX}ws",
-        ssl=_client(certs, with_certificate=True),
-        additional_headers={"Authorization": "token alice-token"},
-        open_timeout=10,
-    ) as ws:
+    async with _websocket(proxy.port, certs) as ws:
         for message in ("one", "two" * 10_000):
             await ws.send(message)
             assert await asyncio.wait_for(ws.recv(), 10) == message
@@ -99,12 +104,7 @@ async def test_websocket_through_internal_ssl_on_uvloop(hub_env: dict[str, str],
         deadline = asyncio.get_running_loop().time() + 20
         while True:
             try:
-                async with websockets.connect(
-                    f"wss://127.0.0.1:{port}{PREFIX}ws",
-                    ssl=_client(certs, with_certificate=True),
-                    additional_headers={"Authorization": "token alice-token"},
-                    open_timeout=5,
-                ) as ws:
+                async with _websocket(port, certs) as ws:
                     await ws.send("over tls on uvloop")
                     assert await asyncio.wait_for(ws.recv(), 10) == "over tls on uvloop"
                     break
