@@ -8,6 +8,10 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STATE ?= .state
 PYTEST_ARGS ?=
+# Each stage of `make test` has a time limit of its own (seconds), so a hung step fails CI instead of
+# eating its budget; pytest prints the 30 slowest tests of every run.
+STAGE_TIMEOUT := timeout --kill-after=30
+PYTEST_CI := --durations=30
 
 .PHONY: demo test install system-deps lint unit integration browser benchmark docs clean
 
@@ -35,8 +39,8 @@ demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m hubapps.cli demo --state $(STATE)/demo --chp $(CURDIR)/node_modules/.bin/configurable-http-proxy
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy
+	$(STAGE_TIMEOUT) 300 $(VENV)/bin/ruff check .
+	$(STAGE_TIMEOUT) 600 $(VENV)/bin/mypy
 
 unit: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/unit -q $(PYTEST_ARGS)
@@ -47,8 +51,8 @@ integration: install
 # The browser tests run in a pytest process of their own: Playwright's sync API and pytest-asyncio
 # each want the thread's event loop, and each suite starts its own Hub.
 test: install system-deps lint
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/unit tests/integration -q $(PYTEST_ARGS)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/browser -q $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 2400 $(VENV)/bin/pytest tests/unit tests/integration -q $(PYTEST_CI) $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 900 $(VENV)/bin/pytest tests/browser -q $(PYTEST_CI) $(PYTEST_ARGS)
 
 browser: install system-deps
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/browser -q $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ as a whole argument), which the proxy fills in once it has picked a port.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -22,6 +23,8 @@ __all__ = ["LaunchContext", "ProxyOptions", "build_command", "check_fits", "prox
 #: Where, relative to the server's start folder, the proxy clones an app's git repository.
 CHECKOUT_ROOT = ".hubapps/checkouts"
 _ARGS_SEPARATORS = frozenset({"--", "--args"})
+# A page of the server itself: /lab, /lab/tree/a%20b.ipynb, /tree/x (no scheme, no //host, no query tricks).
+_URL_PATH = re.compile(r"/(?!/)[A-Za-z0-9_.~%/-]*")
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,28 @@ def _check_file(spec: AppSpec, framework: Framework) -> None:
             raise SpecError("filepath", f"the file name {stem!r} must be a valid Python module name")
 
 
+def _check_options(spec: AppSpec, framework: Framework) -> None:
+    """Arguments that reach an admin-configured server may only be the options it allows."""
+    allowed = framework.allowed_options
+    if allowed is None:
+        return
+    names = ", ".join(f"--{name}" for name in sorted(allowed)) or "none"
+    for index, arg in enumerate(spec.args):
+        field = f"args.{index}"
+        name, sep, value = arg.removeprefix("--").partition("=")
+        kind = allowed.get(name) if arg.startswith("--") and sep else None
+        if kind is None:
+            raise SpecError(
+                field,
+                f"{framework.display_name} takes only these options, as --option=value: {names} "
+                "(its security settings are the admin's)",
+            )
+        if kind == "url_path" and not _URL_PATH.fullmatch(value):
+            raise SpecError(field, f"--{name} must be a path on the server, such as /lab")
+        if kind == "path" and (not value or value.startswith("-") or ".." in value.replace("\\", "/").split("/")):
+            raise SpecError(field, f"--{name} must be a folder path without '..'")
+
+
 def check_fits(spec: AppSpec, framework: Framework) -> None:
     """Raise :class:`SpecError` when the spec does not fit the framework (no file, wrong file type,
     a missing or unexpected custom command)."""
@@ -134,6 +159,7 @@ def check_fits(spec: AppSpec, framework: Framework) -> None:
         raise SpecError("command", "a custom command is required for this framework")
     if "{command}" not in framework.argv and spec.command:
         raise SpecError("command", f"{framework.display_name} apps do not take a custom command")
+    _check_options(spec, framework)
 
 
 def build_command(spec: AppSpec, framework: Framework, context: LaunchContext) -> tuple[list[str], dict[str, str]]:

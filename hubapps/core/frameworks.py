@@ -77,9 +77,15 @@ class Framework:
     packages: tuple[str, ...] = ()
     #: Used by the tests and docs: does the framework's page talk over a websocket?
     websocket: bool = False
+    #: ``None``: the spec's ``args`` go to the user's own program, any are fine. Otherwise they reach a
+    #: server the admin configured (``jupyterhub-singleuser``), and only ``--<option>=<value>`` with an
+    #: option named here is accepted: the value is checked by the kind named (``"url_path"``, ``"path"``).
+    allowed_options: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "env", _frozen(self.env))
+        if self.allowed_options is not None:
+            object.__setattr__(self, "allowed_options", _frozen(self.allowed_options))
 
 
 def builtin_frameworks() -> list[Framework]:
@@ -227,6 +233,15 @@ def builtin_frameworks() -> list[Framework]:
             needs_hub_token=True,
             packages=("jupyterlab",),
             websocket=True,
+            # Which page opens and which folder it shows; never the server's security settings
+            # (token, origins, XSRF, extensions, bind address), which are the admin's.
+            allowed_options={
+                "ServerApp.default_url": "url_path",
+                "SingleUserNotebookApp.default_url": "url_path",
+                "ServerApp.root_dir": "path",
+                "ServerApp.preferred_dir": "path",
+                "notebook-dir": "path",
+            },
         ),
     ]
 

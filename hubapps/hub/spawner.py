@@ -87,7 +87,7 @@ class HubAppsSpawnerMixin:
         """
 
         def apply(spawner: HubAppsSpawnerMixin, options: Any) -> None:
-            if is_app_options(options):
+            if is_app_options(options) or spawner._hubapps_plain_server_refused():
                 spawner._hubapps_prepare()
             elif options:
                 spawner.log.warning(  # type: ignore[attr-defined]
@@ -127,6 +127,11 @@ class HubAppsSpawnerMixin:
         spec = parse_user_options(options)
         return spec, self.hubapps_policy().check(spec)
 
+    def _hubapps_plain_server_refused(self) -> bool:
+        """A named server without an app spec is a plain JupyterLab: refused when the admin turned
+        the ``jupyterlab`` framework off (the default server is not an app and always starts)."""
+        return bool(self.name) and "jupyterlab" not in self.hubapps_policy().frameworks  # type: ignore[attr-defined]
+
     def _hubapps_prepare(self) -> None:
         """Work out the command for this start, or reset to the base behaviour for non-apps."""
         spawner: Any = self
@@ -136,6 +141,14 @@ class HubAppsSpawnerMixin:
         spawner.cmd = list(self._hubapps_base_cmd)
         options = self.user_options  # type: ignore[attr-defined]
         if not is_app_options(options):
+            if self._hubapps_plain_server_refused():
+                self.log.warning("Refusing plain named server %s: jupyterlab is not enabled", self._log_name)  # type: ignore[attr-defined]
+                raise web.HTTPError(
+                    400,
+                    "%s",
+                    "Named servers on this Hub run apps: plain JupyterLab servers are turned off by the admin "
+                    "(the jupyterlab framework is not enabled). Start your default server instead.",
+                )
             return
         name: str = self.name  # type: ignore[attr-defined]
         if not name:

@@ -13,9 +13,10 @@ import pytest
 
 from tests.integration.conftest import Hub
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration]
 
 
+@pytest.mark.timeout(120)  # deploys, waits for and stops a real app through the CLI
 def test_deploy_list_stop_delete(hub: Hub, hub_url: str, token_for: Callable[..., str]) -> None:
     user = f"cli-{secrets.token_hex(3)}"
     token = token_for(user)

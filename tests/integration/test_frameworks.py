@@ -24,7 +24,7 @@ from hubapps.core.frameworks import builtin_frameworks
 from hubapps.examples import example_spec
 from tests.integration.conftest import EXAMPLES_FOLDER, Hub, get_under_prefix, ws_url
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]  # the first test starts all frameworks at once
 
 OWNER = "frameworks-owner"
 FRAMEWORKS = [fw.name for fw in builtin_frameworks()]

@@ -25,7 +25,7 @@ from websockets.sync.client import connect as ws_connect
 
 from tests.integration.conftest import Hub, get_under_prefix, ws_url
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration]
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 OWNER = "proxy-owner"

@@ -18,7 +18,7 @@ import websockets
 
 from tests.integration.conftest import Hub, own_hub, ws_url
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]  # a Hub of its own, with TLS everywhere
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 OWNER = "tls-owner"

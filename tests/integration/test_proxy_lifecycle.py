@@ -25,7 +25,7 @@ import pytest
 
 from tests.integration.conftest import Hub, own_hub
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration]
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 OWNER = "lifecycle-owner"
@@ -102,6 +102,7 @@ def _app_processes(marker: str, script: str) -> list[psutil.Process]:
     return found
 
 
+@pytest.mark.timeout(150)  # a Hub of its own, then the culler's idle timeout and two cull rounds
 def test_idle_culler_stops_idle_apps_only(tuned_hub: Hub, started: Callable[..., str]) -> None:
     token = tuned_hub.token_for(OWNER)
     urls = {

@@ -19,7 +19,7 @@ import pytest
 
 from tests.integration.conftest import Hub
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration]
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 SPEC = {"framework": "streamlit", "display_name": "Matrix app", "filepath": "examples/streamlit_app.py"}

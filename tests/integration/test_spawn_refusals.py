@@ -39,6 +39,15 @@ REFUSED: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["filepath", ".."],
     ),
     "unknown-field": ({**_spec(), "shell": True}, ["shell"]),
+    # JupyterLab apps run the admin's jupyterhub-singleuser: its security settings are not the spec's.
+    "jupyterlab-xsrf-off": (
+        {**example_spec("jupyterlab", EXAMPLES_FOLDER), "args": ["--ServerApp.disable_check_xsrf=True"]},
+        ["args.0", "--ServerApp.default_url"],
+    ),
+    "jupyterlab-open-origin": (
+        {**example_spec("jupyterlab", EXAMPLES_FOLDER), "args": ["--ServerApp.allow_origin=*"]},
+        ["args.0"],
+    ),
 }
 
 

@@ -217,3 +217,63 @@ def test_service_settings_carry_proxy_url_and_profiles() -> None:
     assert settings["proxy_url"] == "http://127.0.0.1:8123"
     assert settings["database_url"] == "postgresql://db/hubapps"
     assert settings["profiles"] == [{"slug": "gpu", "display_name": "GPU", "description": ""}]
+
+
+@pytest.mark.parametrize("settings", [{"blocked_frameworks": ["jupyterlab"]}, {"allowed_frameworks": ["panel"]}])
+async def test_plain_named_servers_are_refused_when_jupyterlab_is_off(settings: dict[str, Any]) -> None:
+    """A named server without an app spec is a JupyterLab by another name: the admin's block holds for it."""
+    for options in ({}, {"profile": "small"}):
+        spawner = make(options, **settings)
+        with pytest.raises(web.HTTPError) as info:
+            await spawner.start()
+        assert info.value.status_code == 400
+        assert "jupyterlab" in info.value.log_message % info.value.args
+        assert spawner.started is None
+        # The Hub's apply_user_options hook (run before start, API and form alike) refuses it too.
+        with pytest.raises(web.HTTPError):
+            spawner.apply_user_options(spawner, options)
+    # The default server is not an app and always starts; apps still start.
+    default = make({}, name="", **settings)
+    await default.start()
+    assert default.started["cmd"] == ["jupyterhub-singleuser"]
+    app = make(spec(), **settings)
+    await app.start()
+    assert app.started["cmd"] == ["hubapps-proxy"]
+
+
+async def test_plain_named_servers_start_when_jupyterlab_is_on() -> None:
+    spawner = make({})
+    spawner.apply_user_options(spawner, {})
+    await spawner.start()
+    assert spawner.started["cmd"] == ["jupyterhub-singleuser"]
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "--ServerApp.disable_check_xsrf=True",
+        "--ServerApp.token=",
+        "--ServerApp.allow_origin=*",
+        "--ServerApp.ip=0.0.0.0",
+        "--ServerApp.jpserver_extensions={'evil': True}",
+        "--ServerApp.default_url=https://evil.example/",
+        "--ServerApp.default_url=//evil.example/",
+        "--ServerApp.root_dir=../../etc",
+        "--ServerApp.default_url",
+        "--debug",
+    ],
+)
+async def test_jupyterlab_args_are_limited_to_an_allow_list(arg: str) -> None:
+    spawner = make(spec(framework="jupyterlab", filepath="", args=[arg]))
+    with pytest.raises(web.HTTPError) as info:
+        await spawner.start()
+    assert info.value.status_code == 400
+    assert "args.0" in info.value.log_message % info.value.args
+    assert spawner.started is None
+
+
+async def test_jupyterlab_allowed_options_reach_singleuser() -> None:
+    args = ["--ServerApp.default_url=/lab/tree/report%20v2.ipynb", "--ServerApp.root_dir=projects/q3"]
+    spawner = make(spec(framework="jupyterlab", filepath="", args=args))
+    await spawner.start()
+    assert spawner.started["args"] == ["--debug", *args]
