@@ -202,13 +202,6 @@ class HubApps(Configurable):
             )
         return out
 
-    @validate("proxy_command")
-    def _check_proxy_command(self, proposal: dict[str, Any]) -> list[str]:
-        value = list(proposal["value"])
-        if not value:
-            raise ValueError("HubApps.proxy_command must not be empty")
-        return value
-
     @validate("auth_cache_max_age", "websocket_max_age")
     def _check_not_negative(self, proposal: dict[str, Any]) -> Any:
         value = proposal["value"]
