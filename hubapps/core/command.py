@@ -64,6 +64,9 @@ class ProxyOptions:
     checkout: str = ""
     #: Folder of the Python or conda environment to run the app in (``bin/`` is put first on PATH).
     env_prefix: str = ""
+    #: Admin limits (None: the proxy's own defaults).
+    auth_cache_max_age: int | None = None
+    websocket_max_age: float | None = None
 
     def to_argv(self) -> list[str]:
         """Options for ``hubapps-proxy``, as ``--name=value`` so no value can pose as an option."""
@@ -84,6 +87,10 @@ class ProxyOptions:
             argv.append(f"--env-prefix={self.env_prefix}")
         if self.repo_url:
             argv += [f"--repo={self.repo_url}", f"--repo-ref={self.repo_ref}", f"--checkout={self.checkout}"]
+        if self.auth_cache_max_age is not None:
+            argv.append(f"--auth-cache-max-age={self.auth_cache_max_age}")
+        if self.websocket_max_age is not None:
+            argv.append(f"--websocket-max-age={self.websocket_max_age:g}")
         return argv
 
 

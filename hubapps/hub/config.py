@@ -7,6 +7,7 @@ is the JSON the Hub hands the service in its environment.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default, validate
@@ -86,10 +87,31 @@ class HubApps(Configurable):
     )
     proxy_command = List(
         Unicode(),
-        default_value=["hubapps-proxy"],
         config=True,
-        help="""Command that starts the per-app proxy inside the app's server. It must be
-        hubapps' own console script, installed in the app environment like jupyterhub-singleuser.""",
+        help="""Command that starts the per-app proxy inside the app's server; the spawner adds the
+        app's options after it. Empty (the default) means: the Hub's own Python with
+        ["-I", "-m", "hubapps.proxy"] for spawners that run servers on the Hub's machine
+        (LocalProcessSpawner and its subclasses), else ["python3", "-I", "-m", "hubapps.proxy"] (the
+        image's python3, which must have hubapps installed, like jupyterhub-singleuser). Keep -I
+        (isolated mode) in your own command: the proxy holds the server's Hub token, and without it
+        the owner's user site-packages, .pth files, usercustomize and PYTHON* variables run inside
+        the proxy.""",
+    )
+    auth_cache_max_age = Integer(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Seconds each app's proxy trusts the Hub's answer about a viewer's token (None: the
+        proxy's default, 60). Revoked tokens, shares and users lose access, open websockets included,
+        within this time.""",
+    )
+    websocket_max_age = Float(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Seconds after which each app's proxy closes a websocket whatever its access (browsers
+        reconnect through the login check). None or 0: no limit (the default; access is re-checked
+        every auth_cache_max_age anyway).""",
     )
     ready_timeout = Float(
         0.0,
@@ -180,12 +202,21 @@ class HubApps(Configurable):
             )
         return out
 
-    @validate("proxy_command")
-    def _check_proxy_command(self, proposal: dict[str, Any]) -> list[str]:
-        value = list(proposal["value"])
-        if not value:
-            raise ValueError("HubApps.proxy_command must not be empty")
+    @validate("auth_cache_max_age", "websocket_max_age")
+    def _check_not_negative(self, proposal: dict[str, Any]) -> Any:
+        value = proposal["value"]
+        if value is not None and value < 0:
+            raise ValueError(f"HubApps.{proposal['trait'].name} must not be negative")
         return value
+
+    def proxy_command_for(self, spawner_class: type) -> list[str]:
+        """The command that starts the proxy in servers of ``spawner_class`` (see ``proxy_command``)."""
+        if self.proxy_command:
+            return list(self.proxy_command)
+        from jupyterhub.spawner import LocalProcessSpawner
+
+        python = sys.executable if issubclass(spawner_class, LocalProcessSpawner) else "python3"
+        return [python, "-I", "-m", "hubapps.proxy"]
 
     def service_settings(self) -> dict[str, Any]:
         """The settings the launcher service needs, as plain JSON data."""

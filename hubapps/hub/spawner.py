@@ -173,7 +173,10 @@ class HubAppsSpawnerMixin:
         options_ = proxy_options(spec, framework, context, env_prefix=env_prefix)
         if settings.ready_timeout > 0:
             options_ = replace(options_, ready_timeout=settings.ready_timeout)
-        spawner.cmd = list(settings.proxy_command)
+        options_ = replace(
+            options_, auth_cache_max_age=settings.auth_cache_max_age, websocket_max_age=settings.websocket_max_age
+        )
+        spawner.cmd = settings.proxy_command_for(type(self))
         self._hubapps_args = [*options_.to_argv(), "--", *argv]
         self._hubapps_env = env
         self._hubapps_env_for_proxy = True

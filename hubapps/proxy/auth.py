@@ -20,6 +20,11 @@ per running app. The scope check (:func:`hubapps.proxy.scopes.grants`) is tested
 
 Cookies are signed here (HMAC-SHA256, :class:`CookieSigner`) with a random per-process secret, so a
 restart of the proxy simply asks the browser to log in again (silently, through the Hub).
+
+A login in flight is kept **only** in its signed state cookie (state, where to return, issue time); the
+PKCE verifier is derived from the state with the secret, so it never leaves the process. Nothing about
+pending logins is kept in memory, so no number of anonymous page loads can lock viewers out; a login
+started before a restart of the proxy (new secret) fails its state check and is simply started again.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import base64
 import enum
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import time
@@ -49,8 +55,11 @@ log = logging.getLogger("hubapps.proxy")
 
 #: Max age (seconds) of the OAuth state cookie and state: a login that takes longer simply starts again.
 STATE_COOKIE_MAX_AGE = 600
-#: Logins in flight at once (each holds a little memory until used or expired).
-MAX_PENDING_STATES = 10_000
+#: Longest return address kept in a state cookie (browsers drop cookies over ~4 KiB); longer ones
+#: return to the app's root.
+MAX_NEXT_URL_LENGTH = 2048
+#: State cookies looked at in one callback (several tabs may be logging in at once).
+MAX_STATE_COOKIES = 16
 #: Max age (seconds) of the signed session cookie; the token inside expires at the Hub anyway.
 SESSION_COOKIE_MAX_AGE = 14 * 24 * 3600
 #: Tokens whose Hub answer is kept (the oldest answers go first when full).
@@ -95,11 +104,10 @@ class _TokenInfo:
 
 @dataclass(frozen=True)
 class _PendingLogin:
-    """What a login in flight needs at the callback, found by its state id."""
+    """What a login in flight needs at the callback, read back from its signed state cookie."""
 
-    expires: float
+    state: str
     next_url: str
-    code_verifier: str
     cookie_name: str
 
 
@@ -139,6 +147,11 @@ class CookieSigner:
         """The signing time of a value :meth:`unsign` accepted."""
         return int(signed.rpartition(".")[0].partition(".")[2])
 
+    def derive(self, purpose: str, value: str) -> str:
+        """A secret derived from ``value`` for ``purpose`` (never equal to a cookie MAC: other input)."""
+        digest = hmac.new(self._secret, f"derive:{purpose}|{value}".encode(), hashlib.sha256).digest()
+        return _b64encode(digest)
+
     def _mac(self, name: str, payload: str) -> str:
         digest = hmac.new(self._secret, f"{name}|{payload}".encode(), hashlib.sha256).digest()
         return _b64encode(digest)
@@ -174,8 +187,6 @@ class HubAuthGate:
         self._lookups: dict[str, asyncio.Task[_TokenInfo]] = {}
         #: signed session cookie → (token, time it stops being accepted).
         self._verified_cookies: dict[str, tuple[str, float]] = {}
-        #: OAuth states issued by this process and not used yet; insertion order is expiry order.
-        self._pending_logins: dict[str, _PendingLogin] = {}
 
     async def close(self) -> None:
         """Cancel the Hub lookups still in flight (at shutdown; their waiters get ``CancelledError``)."""
@@ -222,7 +233,7 @@ class HubAuthGate:
         ``PENDING`` means the Hub must be asked (a token not seen lately): await :meth:`authenticate`.
         Raises :class:`HTTPAnswer` (login redirect, 401, 403) for what is decidable without I/O.
         """
-        token, in_header = self._credentials(request)
+        token, in_header = self.credentials(request)
         if not token:
             self._require_login(request, required)
             return None
@@ -241,7 +252,7 @@ class HubAuthGate:
         decided = self.authenticate_now(request, required=required)
         if decided is not PENDING:
             return decided
-        token, in_header = self._credentials(request)  # (a token not seen lately: ask the Hub)
+        token, in_header = self.credentials(request)  # (a token not seen lately: ask the Hub)
         try:
             info = await self._lookup(token)
         except TimeoutError:
@@ -250,7 +261,7 @@ class HubAuthGate:
             raise HTTPAnswer(_error(502, request, str(error))) from None
         return self._decide(info, in_header, request, required)
 
-    def _credentials(self, request: Request) -> tuple[str, bool]:
+    def credentials(self, request: Request) -> tuple[str, bool]:
         """The token and whether it came in the Authorization header (else from our session cookie)."""
         header = request.header("Authorization")
         if header:
@@ -274,6 +285,20 @@ class HubAuthGate:
             MAX_VERIFIED_COOKIES,
         )
         return token, False
+
+    def expires_within(self, token: str, seconds: float) -> bool:
+        """Whether the cached answer about ``token`` is missing or expires within ``seconds``."""
+        info = self._tokens.get(token)
+        return info is None or info.expires <= time.monotonic() + seconds
+
+    async def still_allowed(self, token: str, *, required: bool) -> bool:
+        """Ask the Hub again about ``token`` (refreshing the cache): is it still valid, with access when
+        ``required``? For the websockets let in with it (:mod:`hubapps.proxy.watch`).
+
+        Raises ``TimeoutError`` or another exception when the Hub cannot be asked.
+        """
+        info = await self._lookup(token)
+        return info.by_cookie is not None and (info.allowed or not required)
 
     def _require_login(self, request: Request, required: bool) -> None:
         """An anonymous viewer: fine for a public app, else sent to log in (browsers) or refused (401)."""
@@ -356,44 +381,55 @@ class HubAuthGate:
     # -- OAuth ----------------------------------------------------------------------------------
 
     def login_redirect(self, request: Request) -> Response:
-        """Redirect to the Hub's OAuth authorize URL, remembering where to come back to.
-
-        Raises :class:`HTTPAnswer` (503) when too many logins are in flight.
-        """
+        """Redirect to the Hub's OAuth authorize URL; the login's state goes in a signed cookie only."""
         next_url = request.path_qs
-        if not next_url.startswith(self.prefix):
+        if not next_url.startswith(self.prefix) or len(next_url) > MAX_NEXT_URL_LENGTH:
             next_url = self.prefix
-        verifier = secrets.token_urlsafe(32)
+        state = secrets.token_urlsafe(16)
+        verifier = self._code_verifier(state)
         challenge = _b64encode(hashlib.sha256(verifier.encode("ascii")).digest())
         cookie_name = self._state_cookie_name
         if _cookie(request.header("Cookie"), cookie_name):
             # Another login is in flight in this browser (several tabs): keep both working.
             cookie_name = f"{cookie_name}-{secrets.token_hex(4)}"
-        now = time.monotonic()
-        _drop_expired(self._pending_logins, now)
-        if len(self._pending_logins) >= MAX_PENDING_STATES:
-            raise HTTPAnswer(_error(503, request, "Too many logins in progress; try again."))
-        state = secrets.token_urlsafe(16)
-        self._pending_logins[state] = _PendingLogin(now + STATE_COOKIE_MAX_AGE, next_url, verifier, cookie_name)
         params = urlencode({"code_challenge": challenge, "code_challenge_method": "S256", "state": state})
         response = Response.redirect(self.login_url + "&" + params, headers=pages.NO_CACHE)
-        response.set_cookie(
-            cookie_name,
-            self._signer.sign(cookie_name, state),
-            max_age=STATE_COOKIE_MAX_AGE,
-            **self._cookie_options(request),
-        )
+        sealed = self._signer.sign(cookie_name, json.dumps({"state": state, "next": next_url}))
+        response.set_cookie(cookie_name, sealed, max_age=STATE_COOKIE_MAX_AGE, **self._cookie_options(request))
         return response
 
-    def next_url_for_state(self, state: str) -> str:
-        """Where the login with this (pending) state returns to; the prefix for an unknown state."""
-        pending = self._pending_logins.get(state)
-        return pending.next_url if pending is not None else self.prefix
+    def _code_verifier(self, state: str) -> str:
+        """The PKCE verifier of the login with ``state``: derived with the secret, so kept nowhere."""
+        return self._signer.derive("pkce-verifier", state)
+
+    def pending_login(self, request: Request, state: str) -> _PendingLogin | None:
+        """The login in flight with ``state``, from the request's signed state cookies (None: no such login)."""
+        if not state:
+            return None
+        cookies = [(name, value) for name, value in request.cookies.items() if name.startswith(self._state_cookie_name)]
+        for name, signed in cookies[:MAX_STATE_COOKIES]:
+            value = self._signer.unsign(name, signed, max_age=STATE_COOKIE_MAX_AGE) if signed else None
+            if value is None:
+                continue
+            try:
+                data = json.loads(value)
+            except ValueError:
+                continue
+            if not isinstance(data, dict):
+                continue
+            sealed_state, next_url = data.get("state"), data.get("next")
+            if not isinstance(sealed_state, str) or not isinstance(next_url, str):
+                continue
+            if hmac.compare_digest(sealed_state.encode(), state.encode()):
+                return _PendingLogin(sealed_state, next_url, name)
+        return None
 
     async def oauth_callback(self, request: Request) -> Response:
         """Finish the OAuth dance: check state, exchange the code, set the session cookie, redirect back.
 
-        Returns the redirect on success; raises :class:`HTTPAnswer` otherwise.
+        Returns the redirect on success; raises :class:`HTTPAnswer` otherwise. The answer deletes the
+        login's state cookie whatever happens (every state cookie on success), so a browser uses a state
+        once; the Hub takes each code once.
         """
         query = request.query
         if "error" in query:
@@ -401,20 +437,20 @@ class HubAuthGate:
         code, state = query.get("code", ""), query.get("state", "")
         if not code or not state:
             raise HTTPAnswer(_error(400, request, "Incomplete login answer. Try again."))
-        pending = self._pending_logins.pop(state, None)  # single use, whatever happens next
-        cookie_name = pending.cookie_name if pending is not None else self._state_cookie_name
-        signed = _cookie(request.header("Cookie"), cookie_name)
-        expected = self._signer.unsign(cookie_name, signed, max_age=STATE_COOKIE_MAX_AGE) if signed else None
-        if (
-            pending is None
-            or pending.expires <= time.monotonic()
-            or expected is None
-            or not hmac.compare_digest(expected.encode(), state.encode())
-        ):
+        pending = self.pending_login(request, state)
+        if pending is None:
             raise HTTPAnswer(_error(403, request, "Login state does not match. Try logging in again."))
         try:
+            return await self._finish_login(request, code, pending)
+        except HTTPAnswer as failed:
+            options = self._cookie_options(request)
+            failed.response.delete_cookie(pending.cookie_name, path=options["path"], secure=options["secure"])
+            raise
+
+    async def _finish_login(self, request: Request, code: str, pending: _PendingLogin) -> Response:
+        try:
             reply = await self.api.exchange_code(
-                code, redirect_uri=self.redirect_uri, code_verifier=pending.code_verifier
+                code, redirect_uri=self.redirect_uri, code_verifier=self._code_verifier(pending.state)
             )
         except TimeoutError:
             raise HTTPAnswer(_error(502, request, HUB_TIMEOUT_MESSAGE)) from None
@@ -484,7 +520,7 @@ def _bounded_put(store: dict[str, Any], key: str, value: Any, limit: int) -> Non
     store[key] = value
 
 
-def _drop_expired(store: dict[str, _TokenInfo] | dict[str, _PendingLogin], now: float) -> None:
+def _drop_expired(store: dict[str, _TokenInfo], now: float) -> None:
     """Drop expired entries from a dict kept in expiry order (from the front, stopping at the first live one)."""
     while store:
         key = next(iter(store))

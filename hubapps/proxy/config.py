@@ -42,6 +42,9 @@ DEFAULT_RESTART_BACKOFF_MAX = 16.0
 DEFAULT_FAILURE_LINGER = 60.0
 #: Seconds a token lookup answered by the Hub is trusted (revocations take effect within this delay).
 DEFAULT_AUTH_CACHE_MAX_AGE = 60
+#: Seconds a websocket may stay open before it is closed whatever its access (0: no limit; access
+#: itself is re-checked every auth cache max age).
+DEFAULT_WEBSOCKET_MAX_AGE = 0.0
 #: Seconds between activity reports to the Hub.
 DEFAULT_ACTIVITY_INTERVAL = 60.0
 #: Timeout of each call to the Hub API (token lookup, code exchange, activity).
@@ -112,6 +115,7 @@ class ProxyConfig:
     restart_backoff_max: float = DEFAULT_RESTART_BACKOFF_MAX
     failure_linger: float = DEFAULT_FAILURE_LINGER
     auth_cache_max_age: int = DEFAULT_AUTH_CACHE_MAX_AGE
+    websocket_max_age: float = DEFAULT_WEBSOCKET_MAX_AGE
     activity_interval: float = DEFAULT_ACTIVITY_INTERVAL
     hub_timeout: float = DEFAULT_HUB_TIMEOUT
     git_timeout: float = DEFAULT_GIT_TIMEOUT
@@ -176,7 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     add("--restart-window", type=_positive(float), default=DEFAULT_RESTART_WINDOW)
     add("--restart-backoff", type=_positive(float), default=DEFAULT_RESTART_BACKOFF)
     add("--failure-linger", type=_positive(float), default=DEFAULT_FAILURE_LINGER)
-    add("--auth-cache-max-age", type=_positive(int), default=DEFAULT_AUTH_CACHE_MAX_AGE)
+    add(
+        "--auth-cache-max-age",
+        type=_positive(int),
+        default=DEFAULT_AUTH_CACHE_MAX_AGE,
+        help="Seconds a token lookup is trusted; open websockets are re-checked with the Hub as often.",
+    )
+    add(
+        "--websocket-max-age",
+        type=_positive(float),
+        default=DEFAULT_WEBSOCKET_MAX_AGE,
+        help="Seconds after which a websocket is closed whatever its access (0: no limit).",
+    )
     add(
         "--activity-interval",
         type=_positive(float),
@@ -317,6 +332,7 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         restart_backoff=ns.restart_backoff,
         failure_linger=ns.failure_linger,
         auth_cache_max_age=ns.auth_cache_max_age,
+        websocket_max_age=ns.websocket_max_age,
         activity_interval=_activity_interval(env, ns.activity_interval),
         hub_timeout=ns.hub_timeout,
         git_timeout=ns.git_timeout,

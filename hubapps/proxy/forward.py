@@ -37,9 +37,9 @@ import httptools
 from hubapps.proxy import pages
 from hubapps.proxy.auth import Viewer
 from hubapps.proxy.http import ClientConnection, Exchange, encode_head, header_value
-from hubapps.proxy.wire import Response
+from hubapps.proxy.wire import Request, Response
 
-__all__ = ["Forwarder", "same_origin"]
+__all__ = ["Forwarder", "SplicedPair", "same_origin"]
 
 log = logging.getLogger("hubapps.proxy")
 
@@ -106,6 +106,24 @@ def _connection_tokens(value: str) -> set[str]:
     return {token.strip().lower() for token in value.split(",") if token.strip()}
 
 
+class SplicedPair:
+    """A websocket spliced to the app: the upgrade request it came with, and a way to end it (both sides)."""
+
+    __slots__ = ("_app", "_viewer", "request")
+
+    def __init__(self, viewer: ClientConnection, app: asyncio.Transport, request: Request) -> None:
+        self._viewer, self._app, self.request = viewer, app, request
+
+    @property
+    def closed(self) -> bool:
+        return self._viewer.closed or self._app.is_closing()
+
+    def close(self) -> None:
+        """Drop both connections now (no close frame: the splice does not know where frames begin)."""
+        self._viewer.abort()
+        self._app.abort()
+
+
 class Forwarder:
     """Relays requests to the app; owns the connections to it."""
 
@@ -118,6 +136,7 @@ class Forwarder:
         strip_cookies: Callable[[str], str],
         on_activity: Callable[[], None],
         extra_headers: list[tuple[str, str]] | None = None,
+        on_websocket: Callable[[SplicedPair], None] | None = None,
     ) -> None:
         self.prefix = prefix
         self.strip_prefix = strip_prefix
@@ -125,6 +144,8 @@ class Forwarder:
         self._port = port
         self._strip_cookies = strip_cookies
         self.on_activity = on_activity
+        #: Told of every websocket once it is spliced (the proxy re-checks and ages them out).
+        self.on_websocket = on_websocket
         #: Added to every forwarded answer.
         self.extra_headers = list(extra_headers or [])
         self._idle: list[Upstream] = []
@@ -366,10 +387,13 @@ class Upstream(asyncio.Protocol):
                 assert self.transport is not None
                 if tail:
                     client.write(tail)  # the app's first bytes, sent along with its 101
+                request = self.exchange.request
                 self.client = self.exchange = None
                 self.forwarder.on_activity()
                 # From here the two connections are one (this protocol object is done with).
                 client.start_tunnel(self.transport, self.forwarder.on_activity, lambda: self.forwarder.discard(self))
+                if self.forwarder.on_websocket is not None:
+                    self.forwarder.on_websocket(SplicedPair(client, self.transport, request))
             else:
                 self._broken(client)
             return

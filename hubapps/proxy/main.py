@@ -1,5 +1,12 @@
 """``hubapps-proxy`` entry point: parse, start, wait for a signal or a failure, stop, exit.
 
+The proxy holds the server's Hub API token (``JUPYTERHUB_API_TOKEN``), which the app, running under the
+same uid, must not get. So the first thing :func:`main` does is to make the process not dumpable
+(:func:`make_undumpable`): other processes of the uid can then neither ``ptrace`` it nor read its
+``/proc/<pid>/environ`` or ``/proc/<pid>/mem``. The spawner starts it as ``python -I -m hubapps.proxy``
+so that nothing of the owner's runs inside it first (user site-packages, their ``.pth`` files,
+``usercustomize``, ``PYTHON*`` variables); see ``docs/security.md``.
+
 Exit codes: 0 after SIGTERM/SIGINT (the Hub stopped the server), 1 when the app failed for good (after
 the failure page has been up ``--failure-linger`` seconds, so the viewer can read why), 2 for bad
 options or environment.
@@ -9,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import importlib
 import logging
 import os
@@ -20,7 +28,7 @@ from typing import Any
 from hubapps.proxy.config import ConfigError, ProxyConfig, parse_config
 from hubapps.proxy.process import AppProcess
 
-__all__ = ["main", "run"]
+__all__ = ["main", "make_undumpable", "run"]
 
 log = logging.getLogger("hubapps.proxy")
 
@@ -29,6 +37,21 @@ EXIT_APP_FAILED = 1
 EXIT_BAD_CONFIG = 2
 #: ``auto`` (uvloop when installed), ``uvloop`` or ``asyncio``.
 LOOP_ENV_VAR = "HUBAPPS_PROXY_LOOP"
+#: ``prctl`` option (linux/prctl.h).
+PR_SET_DUMPABLE = 4
+
+
+def make_undumpable() -> bool:
+    """``prctl(PR_SET_DUMPABLE, 0)`` on Linux: no ptrace, ``/proc/<pid>/environ`` or core dump for
+    processes of the same uid (the app's children get the flag back at their ``exec``). Returns whether
+    it took effect."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 async def run(config: ProxyConfig, env: Mapping[str, str], *, base_dir: str) -> int:
@@ -70,7 +93,10 @@ async def run(config: ProxyConfig, env: Mapping[str, str], *, base_dir: str) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console script ``hubapps-proxy``; reads ``sys.argv`` and ``os.environ`` here, nowhere else."""
+    undumpable = make_undumpable()  # first: the token is in this process's environment
     logging.basicConfig(level=logging.INFO, format="[%(levelname).1s %(asctime)s %(name)s] %(message)s")
+    if not undumpable and sys.platform.startswith("linux"):
+        log.warning("hubapps-proxy: could not make the process undumpable; the app's uid may read its memory")
     env = dict(os.environ)
     try:
         config = parse_config(sys.argv[1:] if argv is None else argv, env)

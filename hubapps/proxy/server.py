@@ -39,6 +39,7 @@ from hubapps.proxy.config import HubSettings, ProxyConfig
 from hubapps.proxy.forward import Forwarder, same_origin
 from hubapps.proxy.http import Forward, HttpServer
 from hubapps.proxy.process import AppProcess, AppState
+from hubapps.proxy.watch import WebsocketWatch
 from hubapps.proxy.wire import Request, Response
 
 __all__ = ["ProxyRuntime"]
@@ -95,6 +96,7 @@ class ProxyRuntime:
             timeout=config.hub_timeout,
         )
         self._version_header = [("X-JupyterHub-Version", jupyterhub_version)]
+        self.websockets = WebsocketWatch(self.gate, required=not config.public, max_age=config.websocket_max_age)
         self.forwarder = Forwarder(
             prefix=config.prefix,
             strip_prefix=config.strip_prefix,
@@ -102,6 +104,7 @@ class ProxyRuntime:
             strip_cookies=self.gate.strip_cookies,
             on_activity=self.activity.touch,
             extra_headers=self._version_header,
+            on_websocket=self.websockets.opened,
         )
         self._prefix = unquote(config.prefix)
         self._bare_prefix = self._prefix.rstrip("/") if self._prefix != "/" else None
@@ -126,6 +129,7 @@ class ProxyRuntime:
             if self._server is not None:
                 await self._server.close(SHUTDOWN_TIMEOUT)
                 self._server = None
+            await self.websockets.close()
             await self.forwarder.close()
             await self.activity.stop()
             await self.gate.close()

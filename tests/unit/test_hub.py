@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
+from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner, Spawner
 from tornado import web
 from traitlets.config import Config
 
@@ -60,7 +61,8 @@ async def test_app_start_runs_the_proxy_with_framework_argv() -> None:
     spawner = make(spec(env={"COLOR": "red"}, public=True))
     await spawner.start()
     started = spawner.started
-    assert started["cmd"] == ["hubapps-proxy"]
+    # A local spawner: the Hub's own Python, isolated from the owner's site-packages and PYTHON* variables.
+    assert started["cmd"] == [sys.executable, "-I", "-m", "hubapps.proxy"]
     args = started["args"]
     assert "--debug" not in args, "singleuser options must not reach the proxy"
     sep = args.index("--")
@@ -68,6 +70,30 @@ async def test_app_start_runs_the_proxy_with_framework_argv() -> None:
     assert "--cwd=apps" in args[:sep]
     assert args[sep + 1 : sep + 5] == ["{python}", "-m", "panel", "serve"]
     assert json.loads(started["env"][APP_ENV_VAR]) == {"COLOR": "red"}
+
+
+async def test_proxy_command_and_limits_are_admin_settings() -> None:
+    spawner = make(spec(), auth_cache_max_age=5, websocket_max_age=3600)
+    await spawner.start()
+    args = spawner.started["args"]
+    assert "--auth-cache-max-age=5" in args[: args.index("--")]
+    assert "--websocket-max-age=3600" in args[: args.index("--")]
+    spawner = make(spec(), proxy_command=["/opt/env/bin/python", "-I", "-m", "hubapps.proxy", "--hub-timeout=3"])
+    await spawner.start()
+    assert spawner.started["cmd"] == ["/opt/env/bin/python", "-I", "-m", "hubapps.proxy", "--hub-timeout=3"]
+    assert not any(a.startswith(("--auth-cache-max-age", "--websocket-max-age")) for a in spawner.started["args"])
+
+
+def test_containers_run_the_proxy_with_the_images_python_isolated() -> None:
+    from hubapps.hub.config import HubApps
+
+    class ContainerSpawner(Spawner):  # type: ignore[misc]
+        async def start(self) -> None: ...
+        async def stop(self, now: bool = False) -> None: ...
+        async def poll(self) -> None: ...
+
+    assert HubApps().proxy_command_for(ContainerSpawner) == ["python3", "-I", "-m", "hubapps.proxy"]
+    assert HubApps().proxy_command_for(LocalProcessSpawner)[0] == sys.executable
 
 
 async def test_non_app_servers_are_left_alone() -> None:

@@ -4,13 +4,15 @@ Kept apart from ``conftest.py`` so tests of the auth gate and the Hub client nee
 proxy. ``conftest.py`` turns it into the ``fake_hub`` fixture (:func:`running_fake_hub`).
 
 Tokens known to the fake Hub: ``alice-token`` (owner: has access), ``bob-token`` (no access),
-``svc-token`` (a service with access via ``access:servers!user=alice``). OAuth codes: :data:`CODES`.
+``svc-token`` (a service with access via ``access:servers!user=alice``). OAuth codes: :data:`CODES`, each
+taken once per fake Hub, as the real Hub does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -45,6 +47,11 @@ class FakeHub:
     def __init__(self) -> None:
         self.token_lookups: list[str] = []
         self.code_exchanges: list[dict[str, str]] = []
+        self.used_codes: set[str] = set()
+        #: token → user model; a copy of :data:`USERS` that tests may change (revoke a token, drop a scope).
+        self.users: dict[str, dict[str, Any]] = copy.deepcopy(USERS)
+        #: Status ``/hub/api/user`` answers with instead of looking the token up (0: look it up).
+        self.user_failure = 0
         self.activity: list[dict[str, Any]] = []
         #: Activity reports to answer with 503 before accepting them (to test retries).
         self.activity_failures = 0
@@ -68,15 +75,19 @@ class FakeHub:
         self.token_lookups.append(token)
         if self.user_delay:
             await asyncio.sleep(self.user_delay)
-        if token in USERS:
-            return web.json_response(USERS[token])
+        if self.user_failure:
+            return web.json_response({"message": "down"}, status=self.user_failure)
+        if token in self.users:
+            return web.json_response(self.users[token])
         return web.json_response({"status": 403, "message": "no"}, status=403)
 
     async def token(self, request: web.Request) -> web.StreamResponse:
         form = dict(await request.post())
         self.code_exchanges.append({k: str(v) for k, v in form.items()})
-        if form.get("client_secret") != "server-token" or form.get("code") not in CODES:
+        code = str(form.get("code", ""))
+        if form.get("client_secret") != "server-token" or code not in CODES or code in self.used_codes:
             return web.json_response({"error": "invalid_grant"}, status=400)
+        self.used_codes.add(code)
         return web.json_response({"access_token": CODES[str(form["code"])], "token_type": "Bearer"})
 
     async def report_activity(self, request: web.Request) -> web.StreamResponse:

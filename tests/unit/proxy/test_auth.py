@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 from yarl import URL
 
+from hubapps.proxy.wire import Request
 from tests.unit.proxy.conftest import ECHO_APP, PREFIX, FakeHub, StartProxy, url
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -36,7 +37,10 @@ async def test_browser_without_credentials_is_sent_to_login_with_state(
     assert state_cookie["httponly"]
     assert state_cookie["path"] == PREFIX
     assert state_cookie["samesite"] == "Lax"
-    assert proxy.gate.next_url_for_state(query["state"][0]) == PREFIX + "page?q=1"
+    callback = Request("GET", b"/", [("Cookie", f"jupyterhub-user-alice-my-app-oauth-state={state_cookie.value}")])
+    pending = proxy.gate.pending_login(callback, query["state"][0])
+    assert pending is not None
+    assert pending.next_url == PREFIX + "page?q=1"
 
 
 async def test_oauth_callback_sets_cookie_and_app_never_sees_it(
@@ -57,7 +61,7 @@ async def test_oauth_callback_sets_cookie_and_app_never_sees_it(
         session = response.cookies["jupyterhub-user-alice-my-app"]
         assert session["httponly"]
         assert session["path"] == PREFIX
-    # PKCE: the verifier stored with the state went to the Hub with the code.
+    # PKCE: the verifier (derived from the state, stored nowhere) went to the Hub with the code.
     assert fake_hub.code_exchanges[-1]["code_verifier"]
     assert fake_hub.code_exchanges[-1]["redirect_uri"] == PREFIX + "oauth_callback"
     cookies = f"other=1; jupyterhub-user-alice-my-app={session.value}; {cookie_header}"
@@ -66,7 +70,7 @@ async def test_oauth_callback_sets_cookie_and_app_never_sees_it(
         seen = _headers_seen(await response.json())
     assert seen["x-hubapps-user"] == "alice"
     assert seen["cookie"] == "other=1"
-    # The state is single-use.
+    # A replayed callback gets nothing (the state cookie was deleted, and the Hub takes a code once).
     async with http.get(
         url(proxy, f"oauth_callback?code=good-code&state={state}"),
         headers={"Cookie": cookie_header},

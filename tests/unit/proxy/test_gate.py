@@ -287,7 +287,9 @@ async def test_login_redirect_goes_to_the_hub_with_state_and_pkce(make_gate: Mak
     assert "httponly" in cookie
     assert cookie["samesite"] == "Lax"
     assert "secure" not in cookie
-    assert gate.next_url_for_state(state) == PREFIX + "page?q=1"
+    pending = gate.pending_login(request("oauth_callback", state_cookie(redirect, cookie_name)), state)
+    assert pending is not None
+    assert pending.next_url == PREFIX + "page?q=1"
 
 
 async def test_full_login_sets_a_session_cookie_that_identifies_the_viewer(
@@ -325,11 +327,53 @@ async def test_state_is_single_use(make_gate: MakeGate, fake_hub: FakeHub) -> No
     gate = make_gate()
     state, cookie_name, redirect = await login(gate)
     cookie = state_cookie(redirect, cookie_name)
-    await callback(gate, state, cookie)
+    done = await callback(gate, state, cookie)
+    assert set_cookies(done)[cookie_name]["max-age"] == "0"  # the browser forgets the state
+    # Replayed with the old cookie (which the browser no longer has): the Hub took the code already.
     with pytest.raises(HTTPAnswer) as raised:
         await callback(gate, state, cookie)
     assert answer_of(raised).status == 403
-    assert len(fake_hub.code_exchanges) == 1
+    assert CLIENT_ID not in set_cookies(answer_of(raised))
+    assert set_cookies(answer_of(raised))[cookie_name]["max-age"] == "0"
+
+
+async def test_anonymous_page_loads_never_lock_logins_out(make_gate: MakeGate, fake_hub: FakeHub) -> None:
+    """However many logins are started and never finished, the next one works (nothing is kept for them)."""
+    gate = make_gate()
+    before = {name: len(value) for name, value in vars(gate).items() if isinstance(value, dict)}
+    anonymous = request("page", HTML)
+    for _ in range(12_000):
+        with pytest.raises(HTTPAnswer) as raised:
+            gate.authenticate_now(anonymous, required=True)
+        assert answer_of(raised).status == 302
+    assert {name: len(value) for name, value in vars(gate).items() if isinstance(value, dict)} == before
+    state, cookie_name, redirect = await login(gate, "after")
+    done = await callback(gate, state, state_cookie(redirect, cookie_name))
+    assert done.status == 302
+    assert done.header("Location") == PREFIX + "after"
+    assert CLIENT_ID in set_cookies(done)
+
+
+async def test_a_login_started_before_a_restart_is_refused_then_starts_again(make_gate: MakeGate) -> None:
+    before, after = make_gate(), make_gate()  # a restart: a new secret
+    state, cookie_name, redirect = await login(before)
+    with pytest.raises(HTTPAnswer) as raised:
+        await callback(after, state, state_cookie(redirect, cookie_name))
+    assert answer_of(raised).status == 403
+    stale = set_cookies(redirect)[cookie_name]["value"]
+    new_state, new_name, new_redirect = await login(after, "page", cookie_header(**{cookie_name: stale}))
+    both = cookie_header(**{cookie_name: stale, new_name: set_cookies(new_redirect)[new_name]["value"]})
+    done = await callback(after, new_state, both)
+    assert done.status == 302
+    assert done.header("Location") == PREFIX + "page"
+
+
+async def test_overlong_return_address_goes_back_to_the_root(make_gate: MakeGate) -> None:
+    gate = make_gate()
+    state, cookie_name, redirect = await login(gate, "page?q=" + "x" * 5000)
+    assert len(set_cookies(redirect)[cookie_name]["value"]) < 3000
+    done = await callback(gate, state, state_cookie(redirect, cookie_name))
+    assert done.header("Location") == PREFIX
 
 
 async def test_state_must_match_its_signed_cookie(make_gate: MakeGate, fake_hub: FakeHub) -> None:
@@ -391,8 +435,10 @@ async def test_next_url_stays_under_the_prefix(make_gate: MakeGate, prefix: str,
     gate = make_gate(prefix=prefix, oauth_callback_url=prefix + "oauth_callback")
     redirect = gate.login_redirect(request("", HTML, target=target))
     state = parse_qs(urlsplit(redirect.header("Location")).query)["state"][0]
-    assert gate.next_url_for_state(state) == next_url
     (name,) = set_cookies(redirect)
+    pending = gate.pending_login(request("", state_cookie(redirect, name)), state)
+    assert pending is not None
+    assert pending.next_url == next_url
     done = await gate.oauth_callback(
         request(
             "",
