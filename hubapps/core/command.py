@@ -147,21 +147,22 @@ def uses_socket(spec: AppSpec, framework: Framework) -> bool:
     return any("{socket}" in item for item in (*framework.argv, *framework.env.values()))
 
 
+#: Why a protected variable or option is refused (after what it is).
+_PROTECTED_WHY = (
+    "where and how the app listens (address, port, base path, websocket origins, CORS, XSRF), which hubapps sets "
+    "so that the app is reached only through its login"
+)
+
+
 def _check_protected(spec: AppSpec, framework: Framework) -> None:
     for name in spec.env:
         if framework.protects_env(name):
-            raise SpecError(
-                f"env.{name}",
-                f"{framework.display_name} reads it for where and how the app listens (address, port, base path, "
-                "origins), which hubapps sets so that the app is reached only through its login",
-            )
+            reason = f"{name} is reserved: {framework.display_name} reads it for {_PROTECTED_WHY}"
+            raise SpecError(f"env.{name}", reason)
     for index, arg in enumerate(spec.args):
         if framework.protects_arg(arg):
-            raise SpecError(
-                f"args.{index}",
-                f"{arg.split('=', 1)[0]!r} sets where and how the {framework.display_name} server listens, "
-                "which hubapps sets so that the app is reached only through its login",
-            )
+            option = arg.split("=", 1)[0]
+            raise SpecError(f"args.{index}", f"{option!r} is reserved: it sets {_PROTECTED_WHY}")
 
 
 def check_fits(spec: AppSpec, framework: Framework) -> None:
