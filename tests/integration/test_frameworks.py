@@ -380,7 +380,11 @@ def _server_processes(server: str) -> tuple[psutil.Process, list[psutil.Process]
         if env.get("JUPYTERHUB_USER") == OWNER and env.get("JUPYTERHUB_SERVER_NAME") == server:
             found.append(proc)
     pids = {proc.pid for proc in found}
-    tops = [proc for proc in found if proc.ppid() not in pids]
+    parents = {}
+    for proc in found:
+        with contextlib.suppress(psutil.NoSuchProcess):  # (a process that ended meanwhile)
+            parents[proc.pid] = proc.ppid()
+    tops = [proc for proc in found if proc.pid in parents and parents[proc.pid] not in pids]
     assert len(tops) == 1, f"expected one server process for {server}, found {tops}"
     return tops[0], [proc for proc in found if proc is not tops[0]]
 
