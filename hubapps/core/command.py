@@ -144,7 +144,7 @@ def uses_socket(spec: AppSpec, framework: Framework) -> bool:
     """
     if "{command}" in framework.argv:
         return not any("{port}" in item for item in spec.command)
-    return any("{socket}" in item for item in (*framework.argv, *framework.env.values()))
+    return framework.listens_on_socket
 
 
 #: Why a protected variable or option is refused (after what it is).

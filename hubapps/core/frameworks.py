@@ -99,6 +99,11 @@ class Framework:
         object.__setattr__(self, "env", _frozen(self.env))
         object.__setattr__(self, "protected_env", frozenset(self.protected_env))
 
+    @property
+    def listens_on_socket(self) -> bool:
+        """Whether the templates put the app on ``{socket}`` (a custom command decides for itself)."""
+        return any("{socket}" in item for item in (*self.argv, *self.env.values()))
+
     def protects_env(self, name: str) -> bool:
         """Whether a spec may not set the environment variable ``name``."""
         return name in self.env or name in self.protected_env or name.startswith(self.protected_env_prefixes)
@@ -373,6 +378,13 @@ class FrameworkRegistry:
                     log.warning("Framework plugin %r: %r is already registered, ignored", ep.name, fw.name)
                     continue
                 found[fw.name] = fw
+                if not (fw.singleuser or fw.tcp_only or fw.listens_on_socket or "{command}" in fw.argv):
+                    log.warning(
+                        "Framework plugin %r: %r listens on a loopback port that every local user can reach; "
+                        "use {socket}, or say why it cannot in tcp_only",
+                        ep.name,
+                        fw.name,
+                    )
         return cls(MappingProxyType(found))
 
     def enabled(self, allowed: Iterable[str] = (), blocked: Iterable[str] = ()) -> FrameworkRegistry:

@@ -49,6 +49,7 @@ def test_plugins_are_loaded_and_broken_ones_skipped(caplog: pytest.LogCaptureFix
     assert "broken_plugin" in caplog.text
     assert "boom" in caplog.text
     assert "not_frameworks" in caplog.text
+    assert "'shiny' listens on a loopback port that every local user can reach" in caplog.text
 
 
 def test_plugins_cannot_replace_builtins(caplog: pytest.LogCaptureFixture) -> None:
