@@ -287,7 +287,8 @@ def add_app_commands(sub: Any) -> None:
         parents=common,
         help="create an app (and start it)",
         description="Create an app. For the command framework, give its argv after --, e.g. "
-        "`hubapps deploy --name Files --framework command -- {python} -m http.server {port}`.",
+        "`hubapps deploy --name Site --framework command -- {python} serve.py {socket}` ({socket}: the unix "
+        "socket to listen on; a program that can only take a port writes {port} instead).",
     )
     deploy.add_argument("--name", required=True, help="display name (the server name is made from it)")
     deploy.add_argument("--framework", required=True, help="framework name (see the launcher's form)")

@@ -3,8 +3,9 @@
 No shell is involved anywhere: the result is an argv list. Framework templates are filled by plain
 replacement of fixed tokens (see :mod:`hubapps.core.frameworks`); user text (file names, arguments,
 env values) is inserted as whole arguments and never parsed as a template, so ``{0.__class__}`` in a
-user argument stays exactly that. The only token left for run time is ``{port}`` (and ``{python}``
-as a whole argument), which the proxy fills in once it has picked a port.
+user argument stays exactly that. The tokens left for run time are ``{socket}`` or ``{port}`` (and
+``{python}`` as a whole argument), which the proxy fills in once it has made the app's private socket
+folder or picked a port: see :func:`uses_socket` for which.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import Framework
 from hubapps.core.spec import AppSpec
 
-__all__ = ["LaunchContext", "ProxyOptions", "build_command", "check_fits", "proxy_options", "resolve_paths"]
+__all__ = [
+    "LaunchContext",
+    "ProxyOptions",
+    "build_command",
+    "check_fits",
+    "proxy_options",
+    "resolve_paths",
+    "uses_socket",
+]
 
 #: Where, relative to the server's start folder, the proxy clones an app's git repository.
 CHECKOUT_ROOT = ".hubapps/checkouts"
@@ -67,6 +76,8 @@ class ProxyOptions:
     #: Admin limits (None: the proxy's own defaults).
     auth_cache_max_age: int | None = None
     websocket_max_age: float | None = None
+    #: The app listens on a unix socket (``{socket}``) in a private folder, not on a loopback port.
+    app_socket: bool = False
 
     def to_argv(self) -> list[str]:
         """Options for ``hubapps-proxy``, as ``--name=value`` so no value can pose as an option."""
@@ -77,6 +88,7 @@ class ProxyOptions:
             f"--ready-timeout={self.ready_timeout:g}",
         ]
         argv.append("--strip-prefix" if self.strip_prefix else "--no-strip-prefix")
+        argv.append("--app-socket" if self.app_socket else "--no-app-socket")
         if self.public:
             argv.append("--public")
         if self.keep_alive:
@@ -154,11 +166,38 @@ def _check_options(spec: AppSpec, framework: Framework) -> None:
             raise SpecError(field, f"--{name} must be a path on the server, such as /lab")
         if kind == "path" and (not value or value.startswith("-") or ".." in value.replace("\\", "/").split("/")):
             raise SpecError(field, f"--{name} must be a folder path without '..'")
+def uses_socket(spec: AppSpec, framework: Framework) -> bool:
+    """Whether the app listens on a unix socket (``{socket}``) rather than a loopback port (``{port}``).
+
+    A framework listens on a socket when its templates say ``{socket}``. A custom command does unless it
+    names ``{port}``: the safe choice is the default, and a command that can only take a port says so.
+    """
+    if "{command}" in framework.argv:
+        return not any("{port}" in item for item in spec.command)
+    return framework.listens_on_socket
+
+
+#: Why a protected variable or option is refused (after what it is).
+_PROTECTED_WHY = (
+    "where and how the app listens (address, port, base path, websocket origins, CORS, XSRF), which hubapps sets "
+    "so that the app is reached only through its login"
+)
+
+
+def _check_protected(spec: AppSpec, framework: Framework) -> None:
+    for name in spec.env:
+        if framework.protects_env(name):
+            reason = f"{name} is reserved: {framework.display_name} reads it for {_PROTECTED_WHY}"
+            raise SpecError(f"env.{name}", reason)
+    for index, arg in enumerate(spec.args):
+        if framework.protects_arg(arg):
+            option = arg.split("=", 1)[0]
+            raise SpecError(f"args.{index}", f"{option!r} is reserved: it sets {_PROTECTED_WHY}")
 
 
 def check_fits(spec: AppSpec, framework: Framework) -> None:
     """Raise :class:`SpecError` when the spec does not fit the framework (no file, wrong file type,
-    a missing or unexpected custom command)."""
+    a missing or unexpected custom command, an env name or argument the framework keeps for itself)."""
     if spec.framework != framework.name:
         raise SpecError("framework", f"spec is for {spec.framework!r}, not {framework.name!r}")
     _check_file(spec, framework)
@@ -167,10 +206,18 @@ def check_fits(spec: AppSpec, framework: Framework) -> None:
     if "{command}" not in framework.argv and spec.command:
         raise SpecError("command", f"{framework.display_name} apps do not take a custom command")
     _check_options(spec, framework)
+    if "{command}" in framework.argv:
+        tokens = {token for token in ("{port}", "{socket}") if any(token in item for item in spec.command)}
+        if len(tokens) > 1:
+            raise SpecError("command", "name either {socket} (a unix socket, preferred) or {port}, not both")
+    _check_protected(spec, framework)
 
 
 def build_command(spec: AppSpec, framework: Framework, context: LaunchContext) -> tuple[list[str], dict[str, str]]:
-    """The app's argv and environment (before the proxy fills in ``{port}`` and ``{python}``).
+    """The app's argv and environment (before the proxy fills in ``{socket}`` or ``{port}``, and ``{python}``).
+
+    Framework env entries for the way of listening the app does not use are left out (``PORT`` for a
+    command on a socket, ``HUBAPPS_SOCKET`` for one on a port).
 
     Raises :class:`SpecError` when the spec does not fit the framework (see :func:`check_fits`).
     """
@@ -201,7 +248,8 @@ def build_command(spec: AppSpec, framework: Framework, context: LaunchContext) -
             argv.extend(spec.command)
         else:
             argv.append(fill(item))
-    env = {key: fill(value) for key, value in framework.env.items()}
+    unused = "{port}" if uses_socket(spec, framework) else "{socket}"
+    env = {key: fill(value) for key, value in framework.env.items() if unused not in value}
     env.update(spec.env)
     return argv, env
 
@@ -225,4 +273,5 @@ def proxy_options(
         repo_ref=repo.ref if repo else "",
         checkout=paths.checkout,
         env_prefix=env_prefix,
+        app_socket=uses_socket(spec, framework),
     )

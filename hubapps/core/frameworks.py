@@ -6,7 +6,10 @@ templates made of fixed tokens, replaced by plain string replacement (never ``st
 
 =================  ==================================================================================
 ``{python}``       the environment's Python (resolved by the proxy; a whole argument only)
-``{port}``         the port the app must listen on on 127.0.0.1 (chosen by the proxy)
+``{socket}``       the unix socket the app must listen on, in a folder only the app's user can open
+                   (made by the proxy); frameworks whose templates use it never get a TCP port
+``{port}``         the port the app must listen on on 127.0.0.1 (chosen by the proxy), for frameworks
+                   that cannot listen on a unix socket (``Framework.tcp_only`` says why)
 ``{file}``         the script or notebook, relative to the app's working directory (or absolute)
 ``{file_dir}``     the folder of ``{file}`` (``.`` when it is in the working directory)
 ``{module}``       the file's name without ``.py``, for ``module:app`` style servers
@@ -17,6 +20,10 @@ templates made of fixed tokens, replaced by plain string replacement (never ``st
 ``{args}``         (whole argument) the spec's extra arguments, each passed literally
 ``{command}``      (whole argument) the spec's command, each argument passed literally
 =================  ==================================================================================
+
+Each framework also names what a spec may not change (``protected_env``, ``protected_args``): the
+variables and options its server reads for its bind address, port, base path, websocket origins, CORS
+and XSRF, so that a spec cannot put the app on another interface or take the prefix away.
 
 Frameworks are found through the entry-point group ``hubapps.frameworks``: each entry point names a
 callable returning an iterable of :class:`Framework`. A plugin that fails to load is skipped with a
@@ -82,10 +89,65 @@ class Framework:
     #: option named here is accepted: the value is checked by the kind named (``"url_path"``, ``"path"``).
     allowed_options: Mapping[str, str] | None = None
 
+    #: Why the app cannot listen on a unix socket and gets a loopback port (``{port}``) instead; empty for
+    #: frameworks whose templates use ``{socket}`` (and for ``singleuser`` ones, which the Hub reaches itself).
+    tcp_only: str = ""
+    #: Environment variables a spec may not set, besides the keys of ``env`` (always protected).
+    protected_env: frozenset[str] = frozenset()
+    #: Prefixes of protected variable names (``STREAMLIT_SERVER_``).
+    protected_env_prefixes: tuple[str, ...] = ()
+    #: Options the spec's ``args`` may not contain: ``--port`` also refuses ``--port=1``, and a name
+    #: ending in ``.`` refuses every option under it (``--server.``).
+    protected_args: tuple[str, ...] = ()
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "env", _frozen(self.env))
+        object.__setattr__(self, "protected_env", frozenset(self.protected_env))
         if self.allowed_options is not None:
             object.__setattr__(self, "allowed_options", _frozen(self.allowed_options))
+
+    @property
+    def listens_on_socket(self) -> bool:
+        """Whether the templates put the app on ``{socket}`` (a custom command decides for itself)."""
+        return any("{socket}" in item for item in (*self.argv, *self.env.values()))
+
+    def protects_env(self, name: str) -> bool:
+        """Whether a spec may not set the environment variable ``name``."""
+        return name in self.env or name in self.protected_env or name.startswith(self.protected_env_prefixes)
+
+    def protects_arg(self, arg: str) -> bool:
+        """Whether a spec may not pass ``arg`` to the app (an option of the server's own)."""
+        for option in self.protected_args:
+            if arg == option or arg.startswith(option + "=") or (option.endswith(".") and arg.startswith(option)):
+                return True
+        return False
+
+
+#: Bokeh's settings read from the environment that touch where and how the server listens or whom it trusts
+#: (``bokeh/settings.py``); Panel runs Bokeh's server and reads the same.
+_BOKEH_ENV = frozenset(
+    {
+        "BOKEH_ALLOW_WS_ORIGIN",
+        "BOKEH_XSRF_COOKIES",
+        "BOKEH_SSL_CERTFILE",
+        "BOKEH_SSL_KEYFILE",
+        "BOKEH_SSL_PASSWORD",
+        "BOKEH_DEFAULT_SERVER_HOST",
+        "BOKEH_DEFAULT_SERVER_PORT",
+    }
+)
+#: ``bokeh serve`` / ``panel serve`` options for the listening address, the prefix and trusted origins.
+_BOKEH_ARGS = (
+    "--port",
+    "--address",
+    "--unix-socket",
+    "--prefix",
+    "--allow-websocket-origin",
+    "--use-xheaders",
+    "--ssl-certfile",
+    "--ssl-keyfile",
+    "--xsrf-cookies",
+)
 
 
 def builtin_frameworks() -> list[Framework]:
@@ -110,6 +172,21 @@ def builtin_frameworks() -> list[Framework]:
             ready_path="_stcore/health",
             packages=("streamlit",),
             websocket=True,
+            tcp_only=(
+                "Streamlit's server (Starlette on uvicorn, in 1.67) refuses a unix:// server.address: "
+                "\"Unix sockets are not supported with Starlette currently\"."
+            ),
+            # Every server.* option can be set as STREAMLIT_SERVER_<OPTION> (address, port, baseUrlPath,
+            # enableCORS, enableXsrfProtection, allowedHosts, corsAllowedOrigins, ...).
+            protected_env=frozenset(
+                {
+                    "STREAMLIT_GLOBAL_DEVELOPMENT_MODE",
+                    "STREAMLIT_BROWSER_SERVER_ADDRESS",
+                    "STREAMLIT_BROWSER_SERVER_PORT",
+                }
+            ),
+            protected_env_prefixes=("STREAMLIT_SERVER_",),
+            protected_args=("--server.", "--global.developmentMode", "--browser.serverAddress", "--browser.serverPort"),
         ),
         Framework(
             name="panel",
@@ -117,8 +194,7 @@ def builtin_frameworks() -> list[Framework]:
             description="Dashboards and apps from the HoloViz Panel library.",
             argv=(
                 "{python}", "-m", "panel", "serve", "{file}",
-                "--port", "{port}",
-                "--address", local,
+                "--unix-socket", "{socket}",
                 "--prefix", "{root_path}",
                 # The proxy checks the websocket Origin itself, before the app sees the request.
                 "--allow-websocket-origin", "*",
@@ -128,6 +204,8 @@ def builtin_frameworks() -> list[Framework]:
             file_suffixes=(".py", ".ipynb"),
             packages=("panel",),
             websocket=True,
+            protected_env=_BOKEH_ENV,
+            protected_args=_BOKEH_ARGS,
         ),
         Framework(
             name="bokeh",
@@ -135,8 +213,7 @@ def builtin_frameworks() -> list[Framework]:
             description="Bokeh server applications.",
             argv=(
                 "{python}", "-m", "bokeh", "serve", "{file}",
-                "--port", "{port}",
-                "--address", local,
+                "--unix-socket", "{socket}",
                 "--prefix", "{root_path}",
                 "--allow-websocket-origin", "*",
                 "--args", "{args}",
@@ -144,6 +221,8 @@ def builtin_frameworks() -> list[Framework]:
             file_suffixes=(".py", ".ipynb"),
             packages=("bokeh",),
             websocket=True,
+            protected_env=_BOKEH_ENV,
+            protected_args=_BOKEH_ARGS,
         ),
         Framework(
             name="voila",
@@ -161,6 +240,13 @@ def builtin_frameworks() -> list[Framework]:
             file_suffixes=(".ipynb",),
             packages=("voila", "ipykernel"),
             websocket=True,
+            tcp_only=(
+                "Voilà's own server (voila 0.5) listens with app.listen(port, ip) and has no socket option; "
+                "as a Jupyter Server extension (ServerApp.sock) it would put a whole Jupyter Server in front of "
+                "the viewers."
+            ),
+            # VOILA_APP_IP/PORT, VOILA_SERVER_URL, VOILA_WS_BASE_URL... tell the kernels where the server is.
+            protected_env_prefixes=("VOILA_",),
         ),
         Framework(
             name="gradio",
@@ -176,14 +262,37 @@ def builtin_frameworks() -> list[Framework]:
             strip_prefix=True,
             packages=("gradio",),
             websocket=False,
+            tcp_only=(
+                "Gradio starts uvicorn with a host and a port only (gradio/http_server.py start_server) and "
+                "checks its own URL over TCP; the script's launch() call owns the server."
+            ),
+            protected_env=frozenset(
+                {
+                    "GRADIO_SHARE",  # a public tunnel through gradio.live
+                    "GRADIO_SHARE_SERVER_ADDRESS",
+                    "GRADIO_NUM_PORTS",
+                    "GRADIO_SSR_MODE",  # starts a Node server on a port of its own
+                    "GRADIO_NODE_SERVER_NAME",
+                    "GRADIO_NODE_SERVER_PORT",
+                    "GRADIO_NODE_NUM_PORTS",
+                    "GRADIO_PYTHON_HOST",
+                    "GRADIO_PYTHON_PORT",
+                    "GRADIO_STATIC_WORKER_PORTS",
+                }
+            ),
         ),
         Framework(
             name="dash",
             display_name="Plotly Dash",
             description="Plotly Dash apps (the script calls app.run()).",
             argv=("{python}", "{file}", "{args}"),
-            env={"HOST": local, "PORT": "{port}", "DASH_URL_BASE_PATHNAME": "{prefix}"},
+            # app.run() takes HOST from the environment and hands it to werkzeug, which binds unix://PATH.
+            env={"HOST": "unix://{socket}", "DASH_URL_BASE_PATHNAME": "{prefix}"},
             packages=("dash",),
+            # DASH_* (DASH_PROXY, DASH_REQUESTS_PATHNAME_PREFIX, DASH_ROUTES_PATHNAME_PREFIX, DASH_DEBUG...),
+            # Flask's FLASK_RUN_* and werkzeug's WERKZEUG_SERVER_FD / WERKZEUG_RUN_MAIN (an inherited socket).
+            protected_env=frozenset({"PORT"}),
+            protected_env_prefixes=("DASH_", "FLASK_RUN_", "WERKZEUG_"),
         ),
         Framework(
             name="fastapi",
@@ -192,13 +301,15 @@ def builtin_frameworks() -> list[Framework]:
             argv=(
                 "{python}", "-m", "uvicorn",
                 "--app-dir", "{file_dir}",
-                "--host", local,
-                "--port", "{port}",
+                "--uds", "{socket}",
                 "--root-path", "{root_path}",
                 "{module}:app",
             ),
             strip_prefix=True,
             packages=("uvicorn",),
+            # uvicorn reads every option as UVICORN_<OPTION> (host, port, uds, fd, root_path, proxy_headers...).
+            protected_env=frozenset({"FORWARDED_ALLOW_IPS"}),
+            protected_env_prefixes=("UVICORN_",),
         ),
         Framework(
             name="flask",
@@ -207,19 +318,23 @@ def builtin_frameworks() -> list[Framework]:
             argv=(
                 "{python}", "-m", "gunicorn",
                 "--pythonpath", "{file_dir}",
-                "--bind", local + ":{port}",
+                "--bind", "unix:{socket}",
                 "{module}:app",
             ),
             # gunicorn takes SCRIPT_NAME from the environment and strips it from PATH_INFO.
             env={"SCRIPT_NAME": "{root_path}"},
             packages=("flask", "gunicorn"),
+            protected_env=frozenset({"GUNICORN_CMD_ARGS", "FORWARDED_ALLOW_IPS"}),
         ),
         Framework(
             name="command",
             display_name="Custom command",
-            description="Any command that serves HTTP on the port given as {port} (also in $PORT).",
+            description=(
+                "Any command that serves HTTP on the unix socket given as {socket} (also in $HUBAPPS_SOCKET); "
+                "a command that names {port} instead gets a port on 127.0.0.1 (also in $PORT)."
+            ),
             argv=("{command}",),
-            env={"PORT": "{port}", "HUBAPPS_PREFIX": "{prefix}"},
+            env={"HUBAPPS_SOCKET": "{socket}", "PORT": "{port}", "HUBAPPS_PREFIX": "{prefix}"},
             strip_prefix=True,
             needs_file=False,
         ),
@@ -279,6 +394,13 @@ class FrameworkRegistry:
                     log.warning("Framework plugin %r: %r is already registered, ignored", ep.name, fw.name)
                     continue
                 found[fw.name] = fw
+                if not (fw.singleuser or fw.tcp_only or fw.listens_on_socket or "{command}" in fw.argv):
+                    log.warning(
+                        "Framework plugin %r: %r listens on a loopback port that every local user can reach; "
+                        "use {socket}, or say why it cannot in tcp_only",
+                        ep.name,
+                        fw.name,
+                    )
         return cls(MappingProxyType(found))
 
     def enabled(self, allowed: Iterable[str] = (), blocked: Iterable[str] = ()) -> FrameworkRegistry:

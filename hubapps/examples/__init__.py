@@ -20,7 +20,7 @@ EXAMPLES: dict[str, tuple[str, str, str]] = {
     "dash": ("dash_app.py", "Dash demo", "A Plotly Dash page with a dropdown."),
     "fastapi": ("fastapi_app.py", "FastAPI demo", "A small JSON API."),
     "flask": ("flask_app.py", "Flask demo", "A WSGI page."),
-    "command": ("command-site/index.html", "Command demo", "Python's http.server as a custom command."),
+    "command": ("command-site/index.html", "Command demo", "A file server on a unix socket, as a custom command."),
     "jupyterlab": ("", "JupyterLab demo", "One more JupyterLab."),
 }
 
@@ -46,7 +46,7 @@ def example_spec(framework: str, folder: str, *, display_name: str = "") -> dict
     }
     if framework == "command":
         spec["working_dir"] = f"{folder}/command-site"
-        spec["command"] = ["{python}", "-m", "http.server", "--bind", "127.0.0.1", "{port}"]
+        spec["command"] = ["{python}", "../socket_http_server.py", "{socket}"]
     elif file:
         spec["filepath"] = f"{folder}/{file}"
     return spec

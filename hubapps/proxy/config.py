@@ -100,6 +100,7 @@ class ProxyConfig:
     ready_path: str = ""
     ready_timeout: float = DEFAULT_READY_TIMEOUT
     strip_prefix: bool = False
+    app_socket: bool = False
     public: bool = False
     keep_alive: bool = False
     pass_hub_token: bool = False
@@ -164,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=False,
         help="Remove the server prefix from paths before forwarding (sets X-Forwarded-Prefix).",
+    )
+    add(
+        "--app-socket",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="The app listens on a unix socket ({socket}) in a folder only this user can open, not on a "
+        "127.0.0.1 port ({port}).",
     )
     add("--public", action="store_true", help="Serve the app to anyone (control endpoints stay private).")
     add("--keep-alive", action="store_true", help="Always report activity so the app is never culled.")
@@ -318,6 +326,7 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         ready_path=ns.ready_path,
         ready_timeout=ns.ready_timeout,
         strip_prefix=ns.strip_prefix,
+        app_socket=ns.app_socket,
         public=ns.public,
         keep_alive=ns.keep_alive,
         pass_hub_token=ns.pass_hub_token,

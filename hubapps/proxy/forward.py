@@ -1,6 +1,7 @@
-"""Forward an authorized request (HTTP or websocket) to the app on 127.0.0.1, and its answer back.
+"""Forward an authorized request (HTTP or websocket) to the app, and its answer back.
 
-The upstream is always ``127.0.0.1:<app port>``: the request line sent there is built from the prefix
+The upstream is always the app's own address (:class:`~hubapps.proxy.process.AppAddress`: its unix
+socket, or ``127.0.0.1:<app port>``): the request line sent there is built from the prefix
 and the *relative* raw path and query of the viewer's request, so an absolute-form target or an odd
 ``Host`` header can never make the proxy connect anywhere else. Bodies are streamed both ways as they
 arrive (server-sent events and Voila's progressive rendering reach the viewer as produced), nothing is
@@ -37,6 +38,7 @@ import httptools
 from hubapps.proxy import pages
 from hubapps.proxy.auth import Viewer
 from hubapps.proxy.http import ClientConnection, Exchange, encode_head, header_value
+from hubapps.proxy.process import AppAddress
 from hubapps.proxy.wire import Request, Response
 
 __all__ = ["Forwarder", "SplicedPair", "same_origin"]
@@ -132,7 +134,7 @@ class Forwarder:
         *,
         prefix: str,
         strip_prefix: bool,
-        port: Callable[[], int],
+        address: Callable[[], AppAddress],
         strip_cookies: Callable[[str], str],
         on_activity: Callable[[], None],
         extra_headers: list[tuple[str, str]] | None = None,
@@ -141,7 +143,7 @@ class Forwarder:
         self.prefix = prefix
         self.strip_prefix = strip_prefix
         self._prefix_segments = prefix.rstrip("/").count("/")
-        self._port = port
+        self._address = address
         self._strip_cookies = strip_cookies
         self.on_activity = on_activity
         #: Told of every websocket once it is spliced (the proxy re-checks and ages them out).
@@ -197,7 +199,7 @@ class Forwarder:
                 host = True
             headers.append((name, value))
         if not host:
-            headers.append(("Host", f"127.0.0.1:{self._port()}"))
+            headers.append(("Host", self._address().host))
         if websocket:
             headers += [("Connection", "Upgrade"), ("Upgrade", request.header("Upgrade"))]
         if exchange.chunked:
@@ -213,8 +215,7 @@ class Forwarder:
 
     def rewrite_location(self, location: str) -> str:
         """Point redirects at the app's own address (or, when stripping, at its root) back to us."""
-        port = self._port()
-        for origin in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+        for origin in self._address().origins:
             if location == origin or location.startswith((origin + "/", origin + "?")):
                 location = location[len(origin) :] or "/"
                 if not location.startswith("/"):
@@ -247,11 +248,10 @@ class Forwarder:
         task.add_done_callback(self._connecting.discard)
 
     async def _connect(self, client: ClientConnection, exchange: Exchange, head: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        port = self._port()
+        address = self._address()
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT):
-                _, upstream = await loop.create_connection(lambda: Upstream(self, port), "127.0.0.1", port)
+                _, upstream = await address.connect(lambda: Upstream(self, address))
         except (OSError, TimeoutError) as error:
             log.warning("hubapps-proxy: app did not answer: %s", type(error).__name__)
             if not client.closed:
@@ -263,10 +263,10 @@ class Forwarder:
         upstream.begin(client, exchange, head, reused=False)
 
     def _take_idle(self) -> Upstream | None:
-        port = self._port()
+        address = self._address()
         while self._idle:
             upstream = self._idle.pop()
-            if not upstream.closed and upstream.port == port:
+            if not upstream.closed and upstream.address == address:
                 return upstream
             upstream.close()
         return None
@@ -312,9 +312,9 @@ def _bad_gateway(message: str) -> Response:
 class Upstream(asyncio.Protocol):
     """One connection to the app; carries one request at a time, then waits in the pool."""
 
-    def __init__(self, forwarder: Forwarder, port: int) -> None:
+    def __init__(self, forwarder: Forwarder, address: AppAddress) -> None:
         self.forwarder = forwarder
-        self.port = port
+        self.address = address
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.client: ClientConnection | None = None

@@ -13,6 +13,11 @@ happens when the app exits for any reason while the proxy is not stopping; up to
 restarts are allowed within ``restart_window`` seconds, each one waiting ``restart_backoff * 2**n``
 seconds (capped).
 
+Where the app listens (:class:`AppAddress`): with ``--app-socket`` on a unix socket in a folder that the
+proxy makes for it and only this user can open (mode 0700, under ``$XDG_RUNTIME_DIR`` when that is
+private, else the system's temporary folder), removed when the proxy stops; otherwise on a free port of
+127.0.0.1, which every local user can reach (frameworks that cannot do better, docs/frameworks.md).
+
 The app runs in its own session (process group) so that stopping it reaches its children too: SIGTERM
 to the group, SIGKILL after ``stop_grace`` seconds. Its stdout and stderr are merged into an in-memory
 ring buffer (:class:`OutputBuffer`) that is also echoed to the proxy's stderr (the spawner's log).
@@ -24,25 +29,31 @@ import asyncio
 import contextlib
 import enum
 import os
+import shutil
 import signal
 import socket
+import stat
 import sys
+import tempfile
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
-from typing import TextIO
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TextIO, TypeVar
 from urllib.parse import quote
 
 from hubapps.proxy.checkout import CheckoutError, checkout_repository
 from hubapps.proxy.config import APP_ENV_VAR, ProxyConfig
 
 __all__ = [
+    "AppAddress",
     "AppProcess",
     "AppState",
     "OutputBuffer",
     "app_argv",
     "app_environment",
     "free_port",
+    "private_socket_dir",
 ]
 
 #: Seconds between two readiness probes (fixed: the first answer should be seen quickly).
@@ -55,6 +66,44 @@ MAX_LINE_LENGTH = 4096
 OUTPUT_DRAIN_TIMEOUT = 1.0
 #: Environment variables never passed to the app (the Hub token unless ``--pass-hub-token``).
 _TOKEN_VARS = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
+#: File name of the app's socket in its private folder.
+SOCKET_NAME = "app.sock"
+#: Longest unix socket path the kernel takes (``sun_path`` is 108 bytes on Linux, with its NUL).
+MAX_SOCKET_PATH = 107
+
+_Protocol = TypeVar("_Protocol", bound=asyncio.BaseProtocol)
+
+
+@dataclass(frozen=True)
+class AppAddress:
+    """Where the app listens: the unix socket ``path``, or else ``port`` on 127.0.0.1."""
+
+    port: int = 0
+    path: str = ""
+
+    @property
+    def host(self) -> str:
+        """``Host`` header for a request that came without one."""
+        return "localhost" if self.path else f"127.0.0.1:{self.port}"
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The app's own origins, as it may spell them in redirects (none for a socket)."""
+        return () if self.path else (f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}")
+
+    def __str__(self) -> str:
+        return f"unix:{self.path}" if self.path else f"127.0.0.1:{self.port}"
+
+    async def connect(self, factory: Callable[[], _Protocol]) -> tuple[asyncio.BaseTransport, _Protocol]:
+        loop = asyncio.get_running_loop()
+        if self.path:
+            return await loop.create_unix_connection(factory, self.path)
+        return await loop.create_connection(factory, "127.0.0.1", self.port)
+
+    async def open_stream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.path:
+            return await asyncio.open_unix_connection(self.path)
+        return await asyncio.open_connection("127.0.0.1", self.port)
 
 
 class AppState(enum.StrEnum):
@@ -146,12 +195,43 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def app_argv(template: Sequence[str], port: int, python: str) -> list[str]:
-    """Fill the run-time tokens: ``{port}`` anywhere (plain replace), ``{python}`` as a whole argument.
+def _private_to_us(path: str) -> bool:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def private_socket_dir(env: Mapping[str, str]) -> str:
+    """A new folder for the app's socket that only this user can open (mode 0700; the caller removes it).
+
+    It is made under ``$XDG_RUNTIME_DIR`` when that is this user's own private folder (systemd's
+    ``/run/user/<uid>``), else in the system's temporary folder (``tempfile.mkdtemp``, which makes it
+    0700 and with a name nobody could have made beforehand).
+    """
+    runtime = env.get("XDG_RUNTIME_DIR", "")
+    base = runtime if runtime and len(runtime) < MAX_SOCKET_PATH - 40 and _private_to_us(runtime) else None
+    folder = tempfile.mkdtemp(prefix="hubapps-", dir=base)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def _fill(item: str, port: int, socket_path: str) -> str:
+    if port:
+        item = item.replace("{port}", str(port))
+    if socket_path:
+        item = item.replace("{socket}", socket_path)
+    return item
+
+
+def app_argv(template: Sequence[str], port: int, python: str, socket_path: str = "") -> list[str]:
+    """Fill the run-time tokens: ``{port}`` (when there is one) and ``{socket}`` (when there is one)
+    anywhere (plain replace), ``{python}`` as a whole argument.
 
     Nothing else is interpreted: ``{0.__class__}`` stays exactly that.
     """
-    return [python if item == "{python}" else item.replace("{port}", str(port)) for item in template]
+    return [python if item == "{python}" else _fill(item, port, socket_path) for item in template]
 
 
 def app_environment(
@@ -162,6 +242,7 @@ def app_environment(
     pass_hub_token: bool,
     env_prefix: str = "",
     conda: bool = False,
+    socket_path: str = "",
 ) -> dict[str, str]:
     """The app's environment: the proxy's, minus the Hub token and our own variables, plus ``extra``.
 
@@ -182,7 +263,7 @@ def app_environment(
             env["CONDA_DEFAULT_ENV"] = os.path.basename(env_prefix.rstrip("/"))
         else:
             env["VIRTUAL_ENV"] = env_prefix
-    env.update({key: value.replace("{port}", str(port)) for key, value in extra.items()})
+    env.update({key: _fill(value, port, socket_path) for key, value in extra.items()})
     return env
 
 
@@ -205,7 +286,11 @@ class AppProcess:
         self.output = OutputBuffer(config.log_lines, echo if echo is not None else sys.stderr)
         self.state = AppState.STARTING
         self.reason = ""
-        self.port = free_port()
+        #: The app's private socket folder (``--app-socket``), or "" when it gets a port instead.
+        self.socket_dir = private_socket_dir(parent_env) if config.app_socket else ""
+        socket_path = os.path.join(self.socket_dir, SOCKET_NAME) if self.socket_dir else ""
+        self.port = 0 if socket_path else free_port()
+        self.address = AppAddress(port=self.port, path=socket_path)
         #: Set once the app has failed for good (the proxy should exit non-zero).
         self.finished = asyncio.Event()
         #: Set whenever the app becomes ready (cleared on restart).
@@ -249,6 +334,8 @@ class AppProcess:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
+        if self.socket_dir:
+            await asyncio.to_thread(shutil.rmtree, self.socket_dir, True)
 
     # -- supervision ----------------------------------------------------------------------------
 
@@ -313,7 +400,8 @@ class AppProcess:
     async def _run_once(self, cwd: str) -> int | None:
         """Start the app, wait for it to be ready (in the background) and for it to exit."""
         config = self.config
-        argv = app_argv(config.app_argv, self.port, self._python())
+        socket_path = self.address.path
+        argv = app_argv(config.app_argv, self.port, self._python(), socket_path)
         env_prefix = self._path(config.env_prefix) if config.env_prefix else ""
         env = app_environment(
             self._parent_env,
@@ -322,7 +410,12 @@ class AppProcess:
             pass_hub_token=config.pass_hub_token,
             env_prefix=env_prefix,
             conda=bool(env_prefix) and await asyncio.to_thread(os.path.isdir, os.path.join(env_prefix, "conda-meta")),
+            socket_path=socket_path,
         )
+        if socket_path:
+            # A socket left by the last run would refuse the new bind (uvicorn) or answer nothing.
+            with contextlib.suppress(FileNotFoundError):
+                await asyncio.to_thread(os.unlink, socket_path)
         self._attempt_started = time.monotonic()
         try:
             process = await asyncio.create_subprocess_exec(
@@ -363,7 +456,7 @@ class AppProcess:
         config = self.config
         deadline = self._attempt_started + config.ready_timeout
         while time.monotonic() < deadline:
-            status = await probe_status(self.port, config.app_ready_path)
+            status = await probe_status(self.address, config.app_ready_path)
             if status is not None and status < 500:
                 self.state = AppState.READY
                 self.reason = ""
@@ -389,17 +482,20 @@ class AppProcess:
             await process.wait()
 
 
-async def probe_status(port: int, path: str) -> int | None:
-    """The status of ``GET path`` at ``127.0.0.1:port``, or None (no answer within the probe timeout).
+async def probe_status(address: AppAddress | int, path: str) -> int | None:
+    """The status of ``GET path`` at the app's address (a port: on 127.0.0.1), or None (no answer within
+    the probe timeout).
 
     Only the status line is read: a redirect or a login page also means the app is up.
     """
+    if isinstance(address, int):
+        address = AppAddress(port=address)
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(READY_PROBE_TIMEOUT):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            reader, writer = await address.open_stream()
             target = quote(path, safe="/?&=%:@!$'()*+,;~-._")  # (never a space or line break)
-            writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+            writer.write(f"GET {target} HTTP/1.1\r\nHost: {address.host}\r\nConnection: close\r\n\r\n".encode())
             line = await reader.readline()
     except (OSError, TimeoutError, ValueError):
         return None

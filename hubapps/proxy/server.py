@@ -100,7 +100,7 @@ class ProxyRuntime:
         self.forwarder = Forwarder(
             prefix=config.prefix,
             strip_prefix=config.strip_prefix,
-            port=lambda: self.process.port,
+            address=lambda: self.process.address,
             strip_cookies=self.gate.strip_cookies,
             on_activity=self.activity.touch,
             extra_headers=self._version_header,
@@ -119,7 +119,7 @@ class ProxyRuntime:
         self.activity.start()
         self._server = HttpServer(self.dispatch, self.forwarder, extra_headers=self._version_header)
         self.port = await self._server.start(self.config.ip, self.config.port, tls=server_tls(self.config.hub))
-        log.info("hubapps-proxy: listening on %s:%s, app on 127.0.0.1:%s", self.config.ip, self.port, self.process.port)
+        log.info("hubapps-proxy: listening on %s:%s, app on %s", self.config.ip, self.port, self.process.address)
 
     async def shutdown(self) -> None:
         """Stop the app first (no orphans even if the rest fails), then the server and clients."""

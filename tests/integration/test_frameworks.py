@@ -1,5 +1,6 @@
 """Every built-in framework, for real: the bundled example app is launched through the Hub REST API
-with a hubapps spec, then read through configurable-http-proxy like a user's browser or script would.
+with a hubapps spec, then read through configurable-http-proxy like a user's browser or script would;
+and another local user (a second real uid) tries to reach each app directly, without its proxy.
 
 All apps start at once (module fixture) so the slow frameworks overlap; each test then checks one.
 """
@@ -7,8 +8,13 @@ All apps start at once (module fixture) so the slow frameworks overlap; each tes
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import json
+import os
+import pwd
 import re
+import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,13 +22,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import psutil
 import pytest
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from hubapps.core.frameworks import builtin_frameworks
+from hubapps.core.frameworks import Framework, builtin_frameworks
 from hubapps.examples import example_spec
-from tests.integration.conftest import EXAMPLES_FOLDER, Hub, get_under_prefix, ws_url
+from tests.integration.conftest import EXAMPLES_FOLDER, REPO, Hub, get_under_prefix, ws_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]  # the first test starts all frameworks at once
 
@@ -302,3 +309,145 @@ def test_websocket_frameworks_are_covered() -> None:
 @pytest.mark.parametrize("framework", list(WS_CHECKS))
 async def test_websocket(framework: str, framework_apps: dict[str, LaunchedApp], client: httpx.Client) -> None:
     await WS_CHECKS[framework](client, _launched(framework_apps, framework))
+
+
+# -- another local user goes around the proxy ------------------------------------------------------
+
+#: A second real uid on the machine: any local user, who may forge the identity header if it reaches the app.
+INTRUDER = "hubapps-intruder"
+#: The intruder's Python: the system's, which every user can run (the test's own lives under /root).
+INTRUDER_PYTHON = "/usr/bin/python3"
+#: Run as the intruder: connect to every place the app listens, send a request that claims to be the owner.
+INTRUDER_SCRIPT = r"""
+import json, socket, sys
+path, targets = sys.argv[1], json.loads(sys.argv[2])
+results = []
+for kind, where in targets:
+    try:
+        if kind == "unix":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(10)
+            sock.connect(where)
+        else:
+            sock = socket.create_connection(("127.0.0.1", where), timeout=10)
+    except OSError as error:
+        results.append({"target": where, "errno": error.errno, "error": str(error)})
+        continue
+    with sock:
+        sock.sendall(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nX-Hubapps-User: frameworks-owner\r\n"
+                      "X-Forwarded-User: frameworks-owner\r\nConnection: close\r\n\r\n").encode())
+        try:
+            answer = sock.recv(200).split(b"\r\n")[0].decode("latin-1")
+        except OSError as error:
+            answer = "no answer: " + str(error)
+    results.append({"target": where, "errno": 0, "answer": answer})
+print(json.dumps(results))
+"""
+
+
+def documented_tcp_only() -> set[str]:
+    """Frameworks that docs/frameworks.md lists as TCP-only (a row of its table saying so)."""
+    text = (REPO / "docs" / "frameworks.md").read_text()
+    return set(re.findall(r"^\| `([a-z0-9_-]+)` \|.*\*\*TCP-only\*\*", text, re.M))
+
+
+def _isolation_param(framework: Framework) -> Any:
+    if framework.tcp_only and framework.name in documented_tcp_only():
+        reason = f"TCP-only (docs/frameworks.md): {framework.tcp_only}"
+        return pytest.param(framework.name, marks=pytest.mark.xfail(strict=True, reason=reason))
+    return framework.name
+
+
+@pytest.fixture(scope="module")
+def intruder() -> pwd.struct_passwd:
+    """The second local user (created with useradd if absent)."""
+    if os.geteuid() != 0:
+        pytest.skip("creating a user and switching to it needs root")
+    try:
+        return pwd.getpwnam(INTRUDER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", INTRUDER], check=True
+        )
+        return pwd.getpwnam(INTRUDER)
+
+
+def _server_processes(server: str) -> tuple[psutil.Process, list[psutil.Process]]:
+    """The server's top process (the proxy, or jupyterhub-singleuser) and every process under it."""
+    found = []
+    for proc in psutil.process_iter(["environ"]):
+        env = proc.info["environ"] or {}
+        if env.get("JUPYTERHUB_USER") == OWNER and env.get("JUPYTERHUB_SERVER_NAME") == server:
+            found.append(proc)
+    pids = {proc.pid for proc in found}
+    parents = {}
+    for proc in found:
+        with contextlib.suppress(psutil.NoSuchProcess):  # (a process that ended meanwhile)
+            parents[proc.pid] = proc.ppid()
+    tops = [proc for proc in found if proc.pid in parents and parents[proc.pid] not in pids]
+    assert len(tops) == 1, f"expected one server process for {server}, found {tops}"
+    return tops[0], [proc for proc in found if proc is not tops[0]]
+
+
+def _listening(processes: list[psutil.Process]) -> tuple[set[str], set[int]]:
+    """Unix socket paths and TCP ports these processes listen on."""
+    paths: set[str] = set()
+    ports: set[int] = set()
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for conn in proc.net_connections("unix"):
+                if isinstance(conn.laddr, str) and conn.laddr.startswith("/"):
+                    paths.add(conn.laddr)
+            for conn in proc.net_connections("inet"):
+                if conn.status == psutil.CONN_LISTEN:
+                    ports.add(conn.laddr.port)
+    return paths, ports
+
+
+def _as_intruder(intruder: pwd.struct_passwd, path: str, targets: list[tuple[str, object]]) -> list[dict[str, Any]]:
+    done = subprocess.run(
+        [INTRUDER_PYTHON, "-I", "-c", INTRUDER_SCRIPT, path, json.dumps(targets)],
+        user=intruder.pw_uid,
+        group=intruder.pw_gid,
+        extra_groups=[],
+        cwd="/",
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    results: list[dict[str, Any]] = json.loads(done.stdout)
+    return results
+
+
+def test_tcp_only_frameworks_are_documented() -> None:
+    assert documented_tcp_only() == {fw.name for fw in builtin_frameworks() if fw.tcp_only}
+
+
+@pytest.mark.parametrize("framework", [_isolation_param(fw) for fw in builtin_frameworks()])
+def test_other_users_cannot_reach_the_app_directly(
+    framework: str, framework_apps: dict[str, LaunchedApp], intruder: pwd.struct_passwd, client: httpx.Client
+) -> None:
+    app = _launched(framework_apps, framework)
+    top, under = _server_processes(app.server)
+    fw = next(f for f in builtin_frameworks() if f.name == framework)
+    if fw.singleuser:
+        # jupyterhub-singleuser is reached by configurable-http-proxy directly and checks the Hub itself.
+        _, ports = _listening([top])
+        results = _as_intruder(intruder, app.prefix + "api/status", [("tcp", port) for port in sorted(ports)])
+        assert results, "jupyterhub-singleuser listens somewhere"
+        for result in results:
+            assert result["errno"] or result["answer"].split()[1] in {"302", "401", "403"}, result
+        return
+    assert under, "the app runs under its proxy"
+    paths, ports = _listening(under)
+    targets: list[tuple[str, object]] = [("unix", path) for path in sorted(paths)]
+    targets += [("tcp", port) for port in sorted(ports)]
+    for result in _as_intruder(intruder, app.prefix, targets):
+        assert result["errno"] == errno.EACCES, f"{INTRUDER} reached the app: {result}"
+    # No loopback port to go around the proxy with; a socket in a folder only the owner can open instead.
+    assert ports == set(), f"the app listens on TCP ports {sorted(ports)}"
+    assert paths, "the app listens on a unix socket"
+    # ... and the proxy still serves it (test_page checks what it serves).
+    assert _page(client, app).status_code == 200

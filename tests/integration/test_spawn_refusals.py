@@ -48,6 +48,19 @@ REFUSED: dict[str, tuple[dict[str, Any], list[str]]] = {
         {**example_spec("jupyterlab", EXAMPLES_FOLDER), "args": ["--ServerApp.allow_origin=*"]},
         ["args.0"],
     ),
+    # The variables and options a framework listens by are the launcher's, not the spec's.
+    "env-gradio-server-name": (
+        {**example_spec("gradio", EXAMPLES_FOLDER), "env": {"GRADIO_SERVER_NAME": "0.0.0.0"}},
+        ["env.GRADIO_SERVER_NAME", "listens"],
+    ),
+    "env-streamlit-address": (
+        {**example_spec("streamlit", EXAMPLES_FOLDER), "env": {"STREAMLIT_SERVER_ADDRESS": "0.0.0.0"}},
+        ["env.STREAMLIT_SERVER_ADDRESS"],
+    ),
+    "args-panel-websocket-origin": (
+        {**example_spec("panel", EXAMPLES_FOLDER), "args": ["--allow-websocket-origin=evil.example"]},
+        ["args.0", "--allow-websocket-origin"],
+    ),
 }
 
 

@@ -5,7 +5,7 @@ Also ``/stream`` (chunks with delays, to prove streaming), ``/sse`` (server-sent
 body, to prove no decompression), ``/download?size=N`` (N bytes, streamed in 1 MiB chunks) and
 ``/upload`` (reads the body as a stream; answers its size and SHA-256 without keeping it) and
 ``/ws`` (a websocket echo; the message ``whoami`` answers the upgrade request's headers as JSON).
-Port: ``argv[1]`` or ``$PORT``.
+Port: ``argv[1]`` or ``$PORT``; an ``argv[1]`` that is a path (``/…``) is a unix socket to listen on.
 """
 
 import asyncio
@@ -104,7 +104,9 @@ async def echo(request: web.Request) -> web.StreamResponse:
 
 
 def main() -> None:
-    port = int(sys.argv[1] if len(sys.argv) > 1 else os.environ["PORT"])
+    where = sys.argv[1] if len(sys.argv) > 1 else os.environ["PORT"]
+    path = where if where.startswith("/") else None
+    port = 0 if path else int(where)
     app = web.Application(client_max_size=1 << 40)
     app["port"] = port
     app.router.add_get("/{prefix:.*}stream", stream)
@@ -115,8 +117,11 @@ def main() -> None:
     app.router.add_post("/{prefix:.*}upload", upload)
     app.router.add_get("/{prefix:.*}ws", websocket)
     app.router.add_route("*", "/{tail:.*}", echo)
-    print(f"echo app listening on {port}", flush=True)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    print(f"echo app listening on {path or port}", flush=True)
+    if path:
+        web.run_app(app, path=path, print=None, access_log=None)
+    else:
+        web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

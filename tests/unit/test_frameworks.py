@@ -11,7 +11,8 @@ import pytest
 from hubapps.core.command import LaunchContext, build_command, proxy_options
 from hubapps.core.errors import SpecError, UnknownFramework
 from hubapps.core.frameworks import Framework, FrameworkRegistry, builtin_frameworks
-from hubapps.core.spec import parse_user_options
+from hubapps.core.policy import SpecPolicy
+from hubapps.core.spec import ENV_DENY_PREFIXES, ENV_DENYLIST, parse_user_options
 from hubapps.examples import EXAMPLES, example_spec
 
 BUILTINS = {"streamlit", "panel", "bokeh", "voila", "gradio", "dash", "fastapi", "flask", "command", "jupyterlab"}
@@ -48,6 +49,7 @@ def test_plugins_are_loaded_and_broken_ones_skipped(caplog: pytest.LogCaptureFix
     assert "broken_plugin" in caplog.text
     assert "boom" in caplog.text
     assert "not_frameworks" in caplog.text
+    assert "'shiny' listens on a loopback port that every local user can reach" in caplog.text
 
 
 def test_plugins_cannot_replace_builtins(caplog: pytest.LogCaptureFixture) -> None:
@@ -199,3 +201,168 @@ def test_proxy_options_cannot_be_confused_with_flags() -> None:
     options = proxy_options(spec, registry.get("panel"), CONTEXT).to_argv()
     assert "--display-name=--public" in options
     assert "--public" not in options
+
+
+# -- where apps listen: a unix socket unless the framework cannot ----------------------------------
+
+
+def _spec_for(framework: Framework, **fields: object) -> dict[str, object]:
+    base: dict[str, object] = {"spec_version": 1, "framework": framework.name, "display_name": "X"}
+    if framework.needs_file:
+        base["filepath"] = "app" + framework.file_suffixes[0]
+    if "{command}" in framework.argv:
+        base["command"] = ["{python}", "serve.py", "{socket}"]
+    return {**base, **fields}
+
+
+PROXIED = [fw for fw in builtin_frameworks() if not fw.singleuser]
+
+
+@pytest.mark.parametrize("framework", PROXIED, ids=lambda fw: fw.name)
+def test_apps_listen_on_a_socket_unless_the_framework_is_tcp_only(framework: Framework) -> None:
+    spec = parse_user_options(_spec_for(framework))
+    argv, env = build_command(spec, framework, CONTEXT)
+    text = " ".join([*argv, *env.values()])
+    options = proxy_options(spec, framework, CONTEXT).to_argv()
+    if framework.tcp_only:
+        assert "{port}" in text
+        assert "{socket}" not in text
+        assert "--no-app-socket" in options
+    else:
+        assert "{socket}" in text
+        assert "{port}" not in text, "a socket app must not get a port as well"
+        assert "--app-socket" in options
+
+
+def test_socket_frameworks_put_the_socket_where_the_server_reads_it() -> None:
+    registry = FrameworkRegistry.load(lambda: [])
+
+    def command(name: str) -> tuple[list[str], dict[str, str]]:
+        return build_command(parse_user_options(_spec_for(registry.get(name))), registry.get(name), CONTEXT)
+
+    assert command("fastapi")[0][command("fastapi")[0].index("--uds") + 1] == "{socket}"
+    assert "--host" not in command("fastapi")[0]
+    assert command("flask")[0][command("flask")[0].index("--bind") + 1] == "unix:{socket}"
+    for name in ("bokeh", "panel"):
+        argv = command(name)[0]
+        assert argv[argv.index("--unix-socket") + 1] == "{socket}"
+        assert "--address" not in argv  # bokeh refuses it (and --port) with a socket
+        assert "--port" not in argv
+    assert command("dash")[1]["HOST"] == "unix://{socket}"
+    assert "PORT" not in command("dash")[1]
+
+
+def test_a_command_listens_on_the_socket_unless_it_names_the_port() -> None:
+    registry = FrameworkRegistry.load(lambda: [])
+    fw = registry.get("command")
+    on_socket = parse_user_options(_spec_for(fw, command=["node", "serve.js"]))
+    _, env = build_command(on_socket, fw, CONTEXT)
+    assert env["HUBAPPS_SOCKET"] == "{socket}"
+    assert "PORT" not in env
+    assert "--app-socket" in proxy_options(on_socket, fw, CONTEXT).to_argv()
+    on_port = parse_user_options(_spec_for(fw, command=["node", "serve.js", "--port={port}"]))
+    _, env = build_command(on_port, fw, CONTEXT)
+    assert env["PORT"] == "{port}"
+    assert "HUBAPPS_SOCKET" not in env
+    assert "--no-app-socket" in proxy_options(on_port, fw, CONTEXT).to_argv()
+    both = parse_user_options(_spec_for(fw, command=["node", "{socket}", "{port}"]))
+    with pytest.raises(SpecError) as info:
+        build_command(both, fw, CONTEXT)
+    assert info.value.field == "command"
+
+
+def test_jupyterlab_is_reached_by_the_hub_itself() -> None:
+    fw = FrameworkRegistry.load(lambda: []).get("jupyterlab")
+    assert fw.singleuser
+    assert not fw.tcp_only
+
+
+# -- what a spec may not change: the framework's bind address, port, base path, origins ------------
+
+
+#: Names the issue and the frameworks' sources name, per framework (the data must cover at least these).
+KNOWN_PROTECTED_ENV = {
+    "streamlit": {
+        "STREAMLIT_SERVER_ADDRESS",
+        "STREAMLIT_SERVER_PORT",
+        "STREAMLIT_SERVER_BASE_URL_PATH",
+        "STREAMLIT_SERVER_ENABLE_CORS",
+        "STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION",
+        "STREAMLIT_SERVER_ALLOWED_HOSTS",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS",
+    },
+    "panel": {"BOKEH_ALLOW_WS_ORIGIN", "BOKEH_XSRF_COOKIES"},
+    "bokeh": {"BOKEH_ALLOW_WS_ORIGIN", "BOKEH_XSRF_COOKIES", "BOKEH_SSL_CERTFILE"},
+    "voila": {"VOILA_APP_IP", "VOILA_APP_PORT", "VOILA_SERVER_URL"},
+    "gradio": {"GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH", "GRADIO_SHARE", "GRADIO_SSR_MODE"},
+    "dash": {"HOST", "PORT", "DASH_URL_BASE_PATHNAME", "DASH_PROXY", "FLASK_RUN_HOST", "WERKZEUG_SERVER_FD"},
+    "fastapi": {"UVICORN_HOST", "UVICORN_PORT", "UVICORN_UDS", "UVICORN_FD", "UVICORN_ROOT_PATH"}
+    | {"FORWARDED_ALLOW_IPS"},
+    "flask": {"SCRIPT_NAME", "GUNICORN_CMD_ARGS", "FORWARDED_ALLOW_IPS"},
+    "command": {"HUBAPPS_SOCKET", "PORT", "HUBAPPS_PREFIX"},
+    "jupyterlab": set(),
+}
+
+
+def _protected_names(framework: Framework) -> set[str]:
+    names = set(framework.env) | set(framework.protected_env) | KNOWN_PROTECTED_ENV[framework.name]
+    names |= {prefix + "ANYTHING" for prefix in framework.protected_env_prefixes}
+    return names
+
+
+def test_every_builtin_framework_has_known_protected_names() -> None:
+    assert set(KNOWN_PROTECTED_ENV) == BUILTINS
+
+
+@pytest.mark.parametrize(
+    ("framework", "name"),
+    [(fw, name) for fw in builtin_frameworks() for name in sorted(_protected_names(fw))],
+    ids=lambda value: value.name if isinstance(value, Framework) else value,
+)
+def test_protected_env_names_are_refused_naming_the_field(framework: Framework, name: str) -> None:
+    policy = SpecPolicy(FrameworkRegistry.load(lambda: []))
+    with pytest.raises(SpecError) as info:
+        policy.check(parse_user_options(_spec_for(framework, env={name: "0.0.0.0"})))
+    if name in ENV_DENYLIST or name.startswith(ENV_DENY_PREFIXES):
+        assert info.value.field == "env"  # (PORT, HUBAPPS_*: refused for every framework by the spec's rules)
+    else:
+        assert info.value.field == f"env.{name}"
+        assert "listens" in info.value.message
+    assert name in str(info.value)
+
+
+@pytest.mark.parametrize("framework", builtin_frameworks(), ids=lambda fw: fw.name)
+def test_ordinary_env_and_args_are_accepted(framework: Framework) -> None:
+    policy = SpecPolicy(FrameworkRegistry.load(lambda: []))
+    fields: dict[str, object] = {"env": {"MY_SETTING": "0.0.0.0", "SERVER_NAME_OF_MINE": "x"}}
+    if "{args}" in framework.argv:
+        fields["args"] = ["--verbose", "--portfolio=a", "data.csv"]
+    spec = parse_user_options(_spec_for(framework, **fields))
+    assert policy.check(spec).name == framework.name
+    _, env = build_command(spec, framework, CONTEXT)
+    assert env["MY_SETTING"] == "0.0.0.0"
+
+
+@pytest.mark.parametrize(
+    ("framework", "arg"),
+    [
+        ("streamlit", "--server.address=0.0.0.0"),
+        ("streamlit", "--server.port"),
+        ("streamlit", "--server.enableXsrfProtection=false"),
+        ("streamlit", "--global.developmentMode=true"),
+        ("panel", "--address"),
+        ("panel", "--allow-websocket-origin=evil.example"),
+        ("panel", "--port=80"),
+        ("panel", "--unix-socket=/tmp/x"),
+        ("bokeh", "--address=0.0.0.0"),
+        ("bokeh", "--prefix"),
+    ],
+)
+def test_server_options_in_args_are_refused(framework: str, arg: str) -> None:
+    registry = FrameworkRegistry.load(lambda: [])
+    fw = registry.get(framework)
+    spec = parse_user_options(_spec_for(fw, args=["ok", arg]))
+    with pytest.raises(SpecError) as info:
+        SpecPolicy(registry).check(spec)
+    assert info.value.field == "args.1"
+    assert arg.split("=")[0] in info.value.message

@@ -1,10 +1,12 @@
 """Tiny app that records every request it receives, to prove which requests reached it.
 
 Each request is appended as ``<METHOD> <path>`` to ``requests.log`` in the working directory (and
-printed), then answered with a small HTML page. Port: ``$PORT``. Standard library only.
+printed), then answered with a small HTML page. Listens on the unix socket ``$HUBAPPS_SOCKET`` (a custom
+command's default), else on ``$PORT``. Standard library only.
 """
 
 import os
+import socketserver
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOG_FILE = "requests.log"
@@ -32,10 +34,20 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass  # _record already printed the request
 
+    def address_string(self) -> str:
+        return "peer"  # (a unix socket peer has no address)
+
+
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
 
 def main() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
-    print(f"request log app listening on {server.server_address[1]}", flush=True)
+    if "HUBAPPS_SOCKET" in os.environ:
+        server: socketserver.BaseServer = UnixServer(os.environ["HUBAPPS_SOCKET"], Handler)
+    else:
+        server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
+    print(f"request log app listening on {server.server_address}", flush=True)
     server.serve_forever()
 
 

@@ -199,6 +199,10 @@ def test_create_on_jupyterhub_5_posts_flat_options(client: TestClient, fake_hub:
         # refused when saving, as the Hub would refuse it at start
         ({**SPEC, "filepath": ""}, "filepath"),
         ({**SPEC, "command": ["python", "x.py"]}, "command"),
+        # what the framework listens by is the launcher's (the Hub refuses it too: tests/integration)
+        ({**SPEC, "env": {"STREAMLIT_SERVER_ADDRESS": "0.0.0.0"}}, "env.STREAMLIT_SERVER_ADDRESS"),
+        ({**SPEC, "framework": "gradio", "env": {"GRADIO_SERVER_NAME": "0.0.0.0"}}, "env.GRADIO_SERVER_NAME"),
+        ({**SPEC, "args": ["--server.address=0.0.0.0"]}, "args.0"),
     ],
 )
 def test_create_invalid_names_the_field(client: TestClient, auth: Users, body: dict[str, object], field: str) -> None:
