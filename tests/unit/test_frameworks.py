@@ -335,7 +335,10 @@ def test_protected_env_names_are_refused_naming_the_field(framework: Framework, 
 def test_ordinary_env_and_args_are_accepted(framework: Framework) -> None:
     policy = SpecPolicy(FrameworkRegistry.load(lambda: []))
     fields: dict[str, object] = {"env": {"MY_SETTING": "0.0.0.0", "SERVER_NAME_OF_MINE": "x"}}
-    if "{args}" in framework.argv:
+    if framework.allowed_options is not None:  # args reach an admin-configured server: its allow-list
+        options = framework.allowed_options.items()
+        fields["args"] = [f"--{name}={'/lab' if kind == 'url_path' else 'data'}" for name, kind in options]
+    elif "{args}" in framework.argv:
         fields["args"] = ["--verbose", "--portfolio=a", "data.csv"]
     spec = parse_user_options(_spec_for(framework, **fields))
     assert policy.check(spec).name == framework.name
