@@ -30,7 +30,7 @@ from hubapps.proxy.http import header_value
 if TYPE_CHECKING:
     from hubapps.proxy.auth import Viewer
 
-__all__ = ["claims_identity", "identity_headers", "is_login_cookie"]
+__all__ = ["claims_identity", "identity_headers", "is_login_cookie", "unprefixed_cookie_name"]
 
 #: Normalised names (lower case, ``-`` for ``_``) that claim an identity outright.
 IDENTITY_NAMES = frozenset(

@@ -589,62 +589,35 @@ async def test_an_upgrade_while_the_app_starts_waits_for_it(start_proxy: StartPr
     started = asyncio.get_running_loop().time()
     async with connect(proxy) as connection:
         await connection.send(upgrade("ws"))
-        async with asyncio.timeout(TIMEOUT):
+        async with asyncio.timeout(30):  # (a loaded machine takes a while to start Python and aiohttp)
             head = await connection.reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101 "), head
     assert asyncio.get_running_loop().time() - started > 1.0
 
 
-@pytest.mark.parametrize("app", ["never-ready", "crash-on-start"])
-async def test_an_upgrade_waits_for_a_starting_app_only_so_long(start_proxy: StartProxy, app: str) -> None:
-    """Bounded by ``--websocket-start-wait``, and over as soon as the app failed for good."""
-    argv = ["{python}", resource(app.replace("-", "_") + ".py"), "{port}"]
-    options = ["--websocket-start-wait=0.5", "--max-restarts=0", "--ready-timeout=30"]
-    proxy = await start_proxy(argv, *options, wait_ready=False)
+async def test_an_upgrade_waits_for_a_starting_app_only_so_long(start_proxy: StartProxy) -> None:
+    argv = ["{python}", resource("never_ready.py"), "{port}"]
+    proxy = await start_proxy(argv, "--websocket-start-wait=0.5", "--ready-timeout=60", wait_ready=False)
     started = asyncio.get_running_loop().time()
     async with connect(proxy) as connection:
         answer = await connection.request(upgrade("ws"))
         assert answer.status == 503
         assert answer.header("Connection") == "close"
         assert await connection.closed()
-    assert asyncio.get_running_loop().time() - started < 3
+    assert 0.4 < asyncio.get_running_loop().time() - started < 4
 
 
-async def test_upgrade_refused_by_the_app(proxy: ProxyRuntime) -> None:
-    """The app's refusal reaches the viewer, and the bytes sent after the upgrade request are not HTTP."""
+async def test_an_upgrade_stops_waiting_when_the_app_failed_for_good(start_proxy: StartProxy) -> None:
+    argv = ["{python}", resource("crash_on_start.py"), "{port}"]
+    proxy = await start_proxy(argv, "--websocket-start-wait=60", "--max-restarts=0", wait_ready=False)
+    started = asyncio.get_running_loop().time()
     async with connect(proxy) as connection:
-        await connection.send(upgrade("refuse-upgrade") + SMUGGLED.encode())
-        answer = await connection.read_answer()
-        assert (answer.status, answer.body) == (403, b"no websockets here")
-        assert answer.header("Connection") == "close"
-        assert await connection.closed()
-    log = await app_log(proxy)
-    assert f"GET {PREFIX}refuse-upgrade" in log
-    assert not [line for line in log if "smuggle" in line]
-
-
-async def test_cross_origin_websocket_is_refused(proxy: ProxyRuntime) -> None:
-    async with connect(proxy) as connection:
-        await connection.send(upgrade("raw-upgrade?cross", origin="https://evil.example") + SMUGGLED.encode())
-        answer = await connection.read_answer()
-        assert answer.status == 403
-        assert await connection.closed()
-    assert not [line for line in await app_log(proxy) if "cross" in line or "smuggle" in line]
-
-
-async def test_accepted_upgrade_splices_bytes_both_ways(proxy: ProxyRuntime) -> None:
-    """What the viewer sent right behind the upgrade request, and what the app sent right behind its 101,
-    both arrive."""
-    async with connect(proxy) as connection:
-        await connection.send(upgrade("raw-upgrade") + b"early-bytes")
-        async with asyncio.timeout(TIMEOUT):
-            head = await connection.reader.readuntil(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 101 ")
-        assert b"\r\nUpgrade: websocket\r\n" in head
-        assert await connection.read_exactly(len(b"hello-from-app")) == b"hello-from-app"
-        assert await connection.read_exactly(len(b"early-bytes")) == b"early-bytes"
-        await connection.send(b"GET / HTTP/1.1\r\n\r\n")  # no longer HTTP to the proxy: spliced as is
-        assert await connection.read_exactly(18) == b"GET / HTTP/1.1\r\n\r\n"
+        await connection.send(upgrade("ws"))
+        async with asyncio.timeout(30):
+            answer = await connection.read_answer()
+        assert (answer.status, answer.header("Connection")) == (503, "close")
+    assert asyncio.get_running_loop().time() - started < 30
+    assert proxy.process.state == "failed"
 
 
 # -- targets ---------------------------------------------------------------------------------------------
