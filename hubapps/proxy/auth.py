@@ -39,13 +39,15 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import unquote, urlencode, urlsplit
 
 from hubapps.proxy import pages
 from hubapps.proxy.config import HubSettings
 from hubapps.proxy.hubapi import HubAPI, HubAPIError, HubReply
+from hubapps.proxy.identity import identity_headers, is_login_cookie, unprefixed_cookie_name
 from hubapps.proxy.scopes import grants
 from hubapps.proxy.wire import HTTPAnswer, Request, Response
 
@@ -90,6 +92,14 @@ class Viewer:
     kind: str = "user"
     #: True when the credential came in the Authorization header (it is then not forwarded).
     token_in_header: bool = False
+    admin: bool = False
+    #: Role names, when the token may read them (``read:roles:users``); usually none.
+    roles: tuple[str, ...] = ()
+
+    @cached_property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """The identity headers the app gets (made once per cached Hub answer, not once per request)."""
+        return identity_headers(self)
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,8 @@ class HubAuthGate:
         self._cookie_name = ("__Host-" if hub.cookie_host_prefix_enabled else "") + client_id
         self._state_cookie_name = self._cookie_name + "-oauth-state"
         self._cookie_path = "/" if hub.cookie_host_prefix_enabled else prefix
+        self._bare_cookie_name = unprefixed_cookie_name(client_id)
+        self._bare_state_cookie_name = self._bare_cookie_name + "-oauth-state"
         self.redirect_uri = hub.oauth_callback_url or prefix + "oauth_callback"
         self._callback_path = unquote(urlsplit(self.redirect_uri).path) or prefix + "oauth_callback"
         hub_prefix = hub.base_url.rstrip("/") + "/hub/"
@@ -220,10 +232,12 @@ class HubAuthGate:
     def is_auth_cookie(self, name: str) -> bool:
         """Cookies that carry Hub credentials or session ids; they are never forwarded to the app.
 
-        That is ours (session and OAuth state) and every other ``jupyterhub-*`` cookie the browser sends
-        along (``jupyterhub-session-id`` has path ``/``): no app behind this proxy needs the Hub's.
+        That is ours (session and OAuth state) and every JupyterHub login cookie the browser sends along
+        (:func:`~hubapps.proxy.identity.is_login_cookie`: the Hub's, other servers' and services', in
+        every ``__Host-``/``__Secure-`` form): no app behind this proxy needs one.
         """
-        return name == self._cookie_name or name.startswith((self._state_cookie_name, "jupyterhub-"))
+        bare = unprefixed_cookie_name(name)
+        return is_login_cookie(bare) or bare == self._bare_cookie_name or bare.startswith(self._bare_state_cookie_name)
 
     # -- the choke point ----------------------------------------------------------------------------
 
@@ -362,14 +376,16 @@ class HubAuthGate:
         if reply.status != 200 or not isinstance(model, dict):
             log.error("hubapps-proxy: token check failed: the Hub answered %s", reply.status)
             raise _HubUnavailable(HUB_FAILED_MESSAGE)
-        scopes, groups = model.get("scopes"), model.get("groups")
+        scopes, groups, roles = model.get("scopes"), model.get("groups"), model.get("roles")
         held = [s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else []
         viewer = Viewer(
             name=str(model.get("name", "")),
             groups=tuple(str(g) for g in groups) if isinstance(groups, list) else (),
             kind=str(model.get("kind", "user")),
+            admin=model.get("admin") is True,
+            roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
         )
-        by_header = Viewer(viewer.name, viewer.groups, viewer.kind, token_in_header=True)
+        by_header = replace(viewer, token_in_header=True)
         return _TokenInfo(expires, viewer, by_header, grants(self._access_scopes, held))
 
     def _login_or_401(self, request: Request) -> Response:

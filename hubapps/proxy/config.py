@@ -53,6 +53,8 @@ DEFAULT_HUB_TIMEOUT = 10.0
 DEFAULT_GIT_TIMEOUT = 300.0
 #: Default ready timeout when ``--ready-timeout`` is not given.
 DEFAULT_READY_TIMEOUT = 60.0
+#: Seconds a websocket upgrade that arrives while the app starts waits for it to be ready (then 503).
+DEFAULT_WEBSOCKET_START_WAIT = 60.0
 
 #: Environment variable carrying the app's extra environment as a JSON object.
 APP_ENV_VAR = "HUBAPPS_APP_ENV"
@@ -99,6 +101,7 @@ class ProxyConfig:
     cwd: str = "."
     ready_path: str = ""
     ready_timeout: float = DEFAULT_READY_TIMEOUT
+    websocket_start_wait: float = DEFAULT_WEBSOCKET_START_WAIT
     strip_prefix: bool = False
     app_socket: bool = False
     public: bool = False
@@ -160,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--cwd", default=".", help="Working folder of the app, relative to the proxy's start folder.")
     add("--ready-path", default="", help="Path, relative to the app root, polled until the app answers.")
     add("--ready-timeout", type=_positive(float), default=DEFAULT_READY_TIMEOUT, help="Seconds to wait.")
+    add(
+        "--websocket-start-wait",
+        type=_positive(float),
+        default=DEFAULT_WEBSOCKET_START_WAIT,
+        help="Seconds a websocket upgrade that arrives while the app starts waits for it (then 503).",
+    )
     add(
         "--strip-prefix",
         action=argparse.BooleanOptionalAction,
@@ -325,6 +334,7 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         cwd=ns.cwd or ".",
         ready_path=ns.ready_path,
         ready_timeout=ns.ready_timeout,
+        websocket_start_wait=ns.websocket_start_wait,
         strip_prefix=ns.strip_prefix,
         app_socket=ns.app_socket,
         public=ns.public,

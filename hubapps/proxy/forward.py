@@ -8,9 +8,10 @@ arrive (server-sent events and Voila's progressive rendering reach the viewer as
 decompressed, redirects are passed back (``Location`` pointing at the app's own address is rewritten
 under the prefix), not followed.
 
-Headers: hop-by-hop headers are dropped; the viewer's Hub credentials (our cookies, an ``Authorization``
-header that carried their Hub token) and any client-sent identity header are removed, then the identity
-the Hub vouched for is added as ``X-Hubapps-User`` / ``X-Hubapps-Groups``. ``Host`` is kept so apps
+Headers: hop-by-hop headers are dropped; the viewer's Hub credentials (every JupyterHub login cookie,
+an ``Authorization`` header that carried their Hub token) and any client-sent identity header are
+removed, then the identity the Hub vouched for is added (``X-Hubapps-User``, ``X-Hubapps-Groups``,
+upstream's ``X-Forwarded-User-Data``; see ``identity.py`` for the rules). ``Host`` is kept so apps
 that check it (or the websocket ``Origin``) see what the browser sent.
 
 Websockets are spliced: the upgrade request goes to the app (subprotocols and extensions are negotiated
@@ -37,7 +38,8 @@ import httptools
 
 from hubapps.proxy import pages
 from hubapps.proxy.auth import Viewer
-from hubapps.proxy.http import ClientConnection, Exchange, encode_head, header_value
+from hubapps.proxy.http import ClientConnection, Exchange, encode_head
+from hubapps.proxy.identity import claims_identity
 from hubapps.proxy.process import AppAddress
 from hubapps.proxy.wire import Request, Response
 
@@ -59,21 +61,6 @@ HOP_BY_HOP = frozenset(
         "transfer-encoding",
         "upgrade",
         "expect",
-    }
-)
-#: Identity headers a client could forge; apps and auth proxies commonly trust these names.
-IDENTITY_HEADERS = frozenset(
-    {
-        "x-forwarded-user",
-        "x-forwarded-email",
-        "x-forwarded-groups",
-        "x-forwarded-preferred-username",
-        "x-auth-request-user",
-        "x-auth-request-email",
-        "x-auth-request-groups",
-        "x-auth-request-preferred-username",
-        "x-remote-user",
-        "remote-user",
     }
 )
 #: Seconds to connect to the app (it is local: a slow connect means it is overloaded or gone).
@@ -98,10 +85,6 @@ def same_origin(origin: str, host: str) -> bool:
     except ValueError:
         return False
     return (parts.hostname, origin_port) == ((host_parts.hostname or ""), host_port)
-
-
-def _is_hop_or_identity(lower: str) -> bool:
-    return lower in HOP_BY_HOP or lower in IDENTITY_HEADERS or lower.startswith("x-hubapps-")
 
 
 def _connection_tokens(value: str) -> set[str]:
@@ -187,7 +170,7 @@ class Forwarder:
         host = False
         for name, value in request.headers:
             lower = name.lower()
-            if _is_hop_or_identity(lower) or lower in connection_tokens or lower == "content-length":
+            if lower in HOP_BY_HOP or claims_identity(lower) or lower in connection_tokens or lower == "content-length":
                 continue
             if lower == "authorization" and viewer is not None and viewer.token_in_header:
                 continue  # it carried the viewer's Hub token
@@ -207,8 +190,7 @@ class Forwarder:
         elif request.has_header("Content-Length"):
             headers.append(("Content-Length", request.header("Content-Length").strip()))
         if viewer is not None:
-            headers.append(("X-Hubapps-User", header_value(viewer.name)))
-            headers.append(("X-Hubapps-Groups", header_value(",".join(viewer.groups))))
+            headers += viewer.headers
         if self.strip_prefix:
             headers.append(("X-Forwarded-Prefix", self.prefix.rstrip("/")))
         return headers

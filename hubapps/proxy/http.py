@@ -294,7 +294,13 @@ class ClientConnection(asyncio.Protocol):
         chunked = "chunked" in request.header("Transfer-Encoding").lower()
         length = request.header("Content-Length").strip()
         expects_body = chunked or (length.isdigit() and int(length) > 0)
-        exchange = Exchange(request, keep_alive=parser.should_keep_alive(), chunked=chunked, expects_body=expects_body)
+        # An upgrade request that is not accepted (any answer but the app's 101) ends its connection, and
+        # says so (``Connection: close``): what the client sent after it may not be HTTP, and a client
+        # that pools connections (configurable-http-proxy does, for websockets too) must not send its
+        # next request on a connection that is about to close (it would be lost). Without the header,
+        # configurable-http-proxy would also copy the request's ``Connection: Upgrade`` into the answer.
+        keep_alive = parser.should_keep_alive() and not (request.is_websocket or parser.should_upgrade())
+        exchange = Exchange(request, keep_alive=keep_alive, chunked=chunked, expects_body=expects_body)
         self._parsing = exchange
         self._queue.append(exchange)
         if len(self._queue) == 1:

@@ -163,17 +163,35 @@ class ProxyRuntime:
         return routed if isinstance(routed, Forward | Response) else await routed
 
     def _route(self, request: Request, viewer: Viewer | None) -> Routed:
+        websocket = request.is_websocket
+        if websocket:
+            origin = request.header("Origin", "")
+            if request.has_header("Origin") and not same_origin(origin, request.header("Host")):
+                log.warning("hubapps-proxy: cross-origin websocket refused (origin %r)", origin[:100])
+                return Response.text("Cross-origin websocket refused.\n", status=403)
         state = self.process.state
         if state is AppState.READY:
-            if request.is_websocket:
-                origin = request.header("Origin", "")
-                if request.has_header("Origin") and not same_origin(origin, request.header("Host")):
-                    log.warning("hubapps-proxy: cross-origin websocket refused (origin %r)", origin[:100])
-                    return Response.text("Cross-origin websocket refused.\n", status=403)
             return Forward(viewer)
+        if websocket and state is AppState.STARTING:
+            return self._forward_when_ready(request, viewer)
         if viewer is None:  # public app, anonymous viewer: the pages below show the app's output
             return self._route_later(request, required=True)
         return self._page(request, state)
+
+    async def _forward_when_ready(self, request: Request, viewer: Viewer | None) -> Route:
+        """A websocket upgrade that arrives while the app starts (a page's script opens one at once, or
+        reconnects while the app restarts) waits for the app, up to ``--websocket-start-wait`` seconds,
+        instead of failing. If the viewer goes away meanwhile, the wait is cancelled with its connection."""
+        process = self.process
+        waits = [asyncio.ensure_future(process.ready.wait()), asyncio.ensure_future(process.finished.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.config.websocket_start_wait, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if process.state is AppState.READY:
+            return Forward(viewer)
+        return self._page(request, process.state)  # (for a websocket: a plain 503, no app output)
 
     def _page(self, request: Request, state: AppState) -> Response:
         if state is AppState.FAILED:

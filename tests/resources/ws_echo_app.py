@@ -1,9 +1,11 @@
 """Websocket echo app: echoes text and binary messages, accepting the first offered subprotocol of
-``echo.v2`` / ``echo.v1``. Plain HTTP requests get ``ok``. Port: ``argv[1]`` or ``$PORT``."""
+``echo.v2`` / ``echo.v1``. Plain HTTP requests get ``ok``. Port: ``argv[1]`` or ``$PORT``; ``argv[2]``:
+seconds to wait before listening (default 0: a slow start)."""
 
 import json
 import os
 import sys
+import time
 
 from aiohttp import WSMsgType, web
 
@@ -28,6 +30,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 def main() -> None:
     port = int(sys.argv[1] if len(sys.argv) > 1 else os.environ["PORT"])
+    time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
     print(f"ws echo app listening on {port}", flush=True)

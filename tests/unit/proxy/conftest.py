@@ -12,7 +12,7 @@ Index:
 - ``resource(name)``: the path of a test app in ``tests/resources``.
 
 Tokens known to the fake Hub (see ``fakehub.py``): ``alice-token`` (owner: has access), ``bob-token`` (no
-access), ``svc-token`` (a service with access via ``access:servers!user=alice``).
+access), ``svc-token`` (a service with access via ``access:servers!user=alice``), ``root-token`` (an admin).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Kept apart from ``conftest.py`` so tests of the auth gate and the Hub client nee
 proxy. ``conftest.py`` turns it into the ``fake_hub`` fixture (:func:`running_fake_hub`).
 
 Tokens known to the fake Hub: ``alice-token`` (owner: has access), ``bob-token`` (no access),
-``svc-token`` (a service with access via ``access:servers!user=alice``). OAuth codes: :data:`CODES`, each
-taken once per fake Hub, as the real Hub does.
+``svc-token`` (a service with access via ``access:servers!user=alice``), ``root-token`` (an admin whose
+model has roles). OAuth codes: :data:`CODES`, each taken once per fake Hub, as the real Hub does.
 """
 
 from __future__ import annotations
@@ -36,6 +36,14 @@ USERS: dict[str, dict[str, Any]] = {
         "kind": "service",
         "name": "japps",
         "scopes": ["access:servers!user=alice"],
+    },
+    "root-token": {
+        "kind": "user",
+        "name": "root",
+        "admin": True,
+        "roles": ["admin", "user"],
+        "groups": ["ops"],
+        "scopes": ["access:servers", "admin:users"],
     },
 }
 CODES = {"good-code": "alice-token", "bob-code": "bob-token"}

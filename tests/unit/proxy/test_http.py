@@ -18,7 +18,7 @@ import pytest
 
 from hubapps.proxy import http as proxy_http
 from hubapps.proxy.server import ProxyRuntime
-from tests.unit.proxy.conftest import ECHO_APP, PREFIX, FakeHub, StartProxy, resource
+from tests.unit.proxy.conftest import ECHO_APP, PREFIX, WS_APP, FakeHub, StartProxy, resource
 
 RAW_APP = ["{python}", resource("raw_http_app.py"), "{port}"]
 AUTH = "Authorization: token alice-token\r\n"
@@ -520,51 +520,104 @@ async def test_answer_broken_off_after_its_head_is_not_made_to_look_complete(pro
 # -- websockets and upgrades -----------------------------------------------------------------------------
 
 
-def upgrade(path: str, *, origin: str = "http://127.0.0.1") -> bytes:
+OWNER_TOKEN = "alice-token"  # (the fake Hub's)
+
+
+def upgrade(path: str, *, origin: str = "http://127.0.0.1", token: str | None = OWNER_TOKEN) -> bytes:
     return request(
         path,
+        auth=False,
         headers=(
-            "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-            f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: {origin}\r\n"
+            (f"Authorization: token {token}\r\n" if token else "")
+            + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            + f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: {origin}\r\n"
         ),
     )
 
 
-async def test_upgrade_refused_by_the_app(proxy: ProxyRuntime) -> None:
-    """The app's refusal reaches the viewer, and the bytes sent after the upgrade request are not HTTP."""
+#: Upgrades the proxy or the app refuses, and the status of the refusal.
+REFUSED_UPGRADES = {
+    "anonymous": (upgrade("raw-upgrade", token=None), 401),
+    "stranger": (upgrade("raw-upgrade", token="bob-token"), 403),
+    "unknown-token": (upgrade("raw-upgrade", token="nope"), 403),
+    "cross-origin": (upgrade("raw-upgrade", origin="https://evil.example"), 403),
+    "app": (upgrade("refuse-upgrade"), 403),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_UPGRADES))
+async def test_a_refused_upgrade_is_a_plain_answer_that_closes_the_connection(proxy: ProxyRuntime, case: str) -> None:
+    """``Connection: close``, never ``Upgrade`` (configurable-http-proxy copies the request's ``Connection:
+    Upgrade`` into an answer that has no ``Connection`` header), the whole answer, then the close. Twice:
+    the first Hub lookup of a token is awaited, the second is decided from the cache."""
+    data, status = REFUSED_UPGRADES[case]
+    for _ in range(2):
+        async with connect(proxy) as connection:
+            await connection.send(data)
+            answer = await connection.read_answer()
+            assert answer.status == status
+            assert answer.header("Connection") == "close"
+            assert answer.header("Upgrade") is None
+            assert await connection.closed()
+
+
+async def test_a_refused_upgrade_never_breaks_the_next_one(proxy: ProxyRuntime) -> None:
+    """A client that pools connections (configurable-http-proxy's agent) sends the next upgrade on the same
+    connection when the answer lets it; it must then be answered, or the answer must have said close."""
+    refusals = [REFUSED_UPGRADES[case][0] for case in sorted(REFUSED_UPGRADES)]
+    for attempt in range(40):
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        connection = Connection(reader, writer)
+        try:
+            refused = await connection.request(refusals[attempt % len(refusals)])
+            assert refused.status in (401, 403)
+            if refused.header("Connection") == "close":  # the pool drops it and opens another
+                assert await connection.closed()
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+                connection = Connection(reader, writer)
+            await connection.send(upgrade("raw-upgrade"))
+            async with asyncio.timeout(TIMEOUT):
+                head = await connection.reader.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 101 "), head
+        finally:
+            writer.close()
+
+
+async def test_an_upgrade_while_the_app_starts_waits_for_it(start_proxy: StartProxy) -> None:
+    proxy = await start_proxy([*WS_APP, "1.5"], wait_ready=False)
+    started = asyncio.get_running_loop().time()
     async with connect(proxy) as connection:
-        await connection.send(upgrade("refuse-upgrade") + SMUGGLED.encode())
-        answer = await connection.read_answer()
-        assert (answer.status, answer.body) == (403, b"no websockets here")
+        await connection.send(upgrade("ws"))
+        async with asyncio.timeout(30):  # (a loaded machine takes a while to start Python and aiohttp)
+            head = await connection.reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101 "), head
+    assert asyncio.get_running_loop().time() - started > 1.0
+
+
+async def test_an_upgrade_waits_for_a_starting_app_only_so_long(start_proxy: StartProxy) -> None:
+    argv = ["{python}", resource("never_ready.py"), "{port}"]
+    proxy = await start_proxy(argv, "--websocket-start-wait=0.5", "--ready-timeout=60", wait_ready=False)
+    started = asyncio.get_running_loop().time()
+    async with connect(proxy) as connection:
+        answer = await connection.request(upgrade("ws"))
+        assert answer.status == 503
         assert answer.header("Connection") == "close"
         assert await connection.closed()
-    log = await app_log(proxy)
-    assert f"GET {PREFIX}refuse-upgrade" in log
-    assert not [line for line in log if "smuggle" in line]
+    assert 0.4 < asyncio.get_running_loop().time() - started < 4
 
 
-async def test_cross_origin_websocket_is_refused(proxy: ProxyRuntime) -> None:
+async def test_an_upgrade_stops_waiting_when_the_app_failed_for_good(start_proxy: StartProxy) -> None:
+    argv = ["{python}", resource("crash_on_start.py"), "{port}"]
+    proxy = await start_proxy(argv, "--websocket-start-wait=60", "--max-restarts=0", wait_ready=False)
+    started = asyncio.get_running_loop().time()
     async with connect(proxy) as connection:
-        await connection.send(upgrade("raw-upgrade?cross", origin="https://evil.example") + SMUGGLED.encode())
-        answer = await connection.read_answer()
-        assert answer.status == 403
-        assert await connection.closed()
-    assert not [line for line in await app_log(proxy) if "cross" in line or "smuggle" in line]
-
-
-async def test_accepted_upgrade_splices_bytes_both_ways(proxy: ProxyRuntime) -> None:
-    """What the viewer sent right behind the upgrade request, and what the app sent right behind its 101,
-    both arrive."""
-    async with connect(proxy) as connection:
-        await connection.send(upgrade("raw-upgrade") + b"early-bytes")
-        async with asyncio.timeout(TIMEOUT):
-            head = await connection.reader.readuntil(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 101 ")
-        assert b"\r\nUpgrade: websocket\r\n" in head
-        assert await connection.read_exactly(len(b"hello-from-app")) == b"hello-from-app"
-        assert await connection.read_exactly(len(b"early-bytes")) == b"early-bytes"
-        await connection.send(b"GET / HTTP/1.1\r\n\r\n")  # no longer HTTP to the proxy: spliced as is
-        assert await connection.read_exactly(18) == b"GET / HTTP/1.1\r\n\r\n"
+        await connection.send(upgrade("ws"))
+        async with asyncio.timeout(30):
+            answer = await connection.read_answer()
+        assert (answer.status, answer.header("Connection")) == (503, "close")
+    assert asyncio.get_running_loop().time() - started < 30
+    assert proxy.process.state == "failed"
 
 
 # -- targets ---------------------------------------------------------------------------------------------
