@@ -33,7 +33,13 @@ from hubapps.core.secret_env import open_payload
 from hubapps.core.spec import AppSpec, is_app_options, is_sealed_value, parse_user_options
 from hubapps.hub.config import HubApps
 
-__all__ = ["NO_KEY_MESSAGE", "HubAppsSpawnerMixin", "make_spawner_class", "open_secret_env"]
+__all__ = [
+    "NO_KEY_MESSAGE",
+    "HubAppsSpawnerMixin",
+    "install_user_options_checks",
+    "make_spawner_class",
+    "open_secret_env",
+]
 
 #: The environment variable that carries the app's own env to the proxy, apart from the Hub's.
 APP_ENV_VAR = "HUBAPPS_APP_ENV"
@@ -113,7 +119,8 @@ def _without_plain_secrets(options: dict[str, Any]) -> dict[str, Any]:
     return options if len(kept) == len(secret_env) else {**options, "secret_env": kept}
 
 
-def _install_user_options_sync() -> None:
+def install_user_options_checks() -> None:
+    """Watch every write of ``orm.Spawner.user_options`` (see :func:`_on_user_options_set`); idempotent."""
     global _SYNC_INSTALLED
     if _SYNC_INSTALLED:
         return
@@ -131,7 +138,7 @@ class HubAppsSpawnerMixin:
         super().__init__(*args, **kwargs)
         orm_spawner = getattr(self, "orm_spawner", None)
         if orm_spawner is not None:
-            _install_user_options_sync()
+            install_user_options_checks()
             _WRAPPERS[id(orm_spawner)] = self
 
     # Set for the duration of one start; None means "not an app, behave like the base class".
