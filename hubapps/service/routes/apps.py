@@ -112,8 +112,8 @@ def own_apps(settings: ServiceSettings, identity: Identity, *, all_servers: bool
             continue
         apps.append(app)
         if app.is_app and app.spec is not None:
-            with contextlib.suppress(SpecError):
-                entries.append(directory_entry(identity.name, name, parse_user_options(app.spec)))
+            with contextlib.suppress(SpecError):  # the stored options: app.spec hides secret values
+                entries.append(directory_entry(identity.name, name, parse_user_options(model.get("user_options"))))
     return apps, entries
 
 

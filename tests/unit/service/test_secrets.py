@@ -158,3 +158,18 @@ async def test_sealer_encrypts_with_the_first_of_rotated_keys() -> None:
     assert not SecretSealer("").available
     with pytest.raises(ValueError, match="32 bytes"):
         SecretSealer("too-short")
+
+
+async def test_apps_with_secrets_still_reach_the_directory(
+    keyed: TestClient, fake_hub: FakeHub, auth: Users
+) -> None:
+    """The owner's listing feeds the directory from the stored spec, not from the redacted one."""
+    auth("bob")
+    token = await SecretSealer(KEY).seal("ann", "API_KEY", PLAIN)
+    fake_hub.add_server(
+        "ann", "keyed", app_options("With a secret", spec_version=2, public=True, secret_env={"API_KEY": token})
+    )
+    assert keyed.get(f"{API}/apps", headers=auth("ann")).json()["count"] == 1
+    public = keyed.get(f"{API}/apps", headers=auth("bob"), params={"access": "public"}).json()["data"]
+    assert [(a["id"], a["display_name"]) for a in public] == [("ann/keyed", "With a secret")]
+    assert token not in json.dumps(public)
