@@ -320,9 +320,15 @@ def test_edit_form_keeps_replaces_and_removes_a_secret(page_for: Any, hub: Hub) 
         key = base64.urlsafe_b64encode(bytes.fromhex(hub.crypt_key.split(";")[0]))
         return str(json.loads(Fernet(key).decrypt(token.encode()))["value"])
 
+    # Neither the Hub's user_options nor the launcher's API hold the value.
+    assert "first-s3cret" not in json.dumps(stored())
+    token = hub.token_for(user)
+    for path in (f"api/apps/{quote(user, safe='')}/{server}", "api/apps"):
+        response = httpx.get(f"{hub.url}services/japps/{path}", headers={"Authorization": f"token {token}"})
+        assert response.status_code == 200
+        assert "first-s3cret" not in response.text
     first = stored()["secret_env"]["API_TOKEN"]
     assert value_of(first) == "first-s3cret"
-    assert "first-s3cret" not in json.dumps(stored())
 
     page.goto(edit_url)
     assert page.locator("#env_value_0").input_value() == ""
