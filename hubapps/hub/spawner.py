@@ -226,6 +226,8 @@ class HubAppsSpawnerMixin:
         except SpecError as exc:
             log_name = self._log_name  # type: ignore[attr-defined]
             self.log.warning("Refusing to start app %s: %s", log_name, str(exc)[:300])  # type: ignore[attr-defined]
+            # The Hub shows these options (in memory) until the next start: never plain text as a secret.
+            spawner.user_options = _without_plain_secrets(options)
             raise web.HTTPError(400, "%s", f"Invalid app spec: {exc}") from None
         if framework.singleuser:
             # jupyterhub-singleuser does its own Hub OAuth; it runs as the admin configured it.

@@ -80,7 +80,10 @@ class SecretSealer:
 
     def __init__(self, keys: str) -> None:
         # Its own CryptKeeper, not the singleton: that one would import the whole Hub for its config.
-        self._keeper = CryptKeeper(config=Config(), keys=[k for k in keys.split(";") if k.strip()])
+        try:
+            self._keeper = CryptKeeper(config=Config(), keys=[k for k in keys.split(";") if k.strip()])
+        except ValueError as exc:
+            raise ValueError(f"{KEY_ENV}: {exc}") from None
 
     @property
     def available(self) -> bool:

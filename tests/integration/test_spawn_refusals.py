@@ -80,6 +80,8 @@ def test_refused_at_spawn(hub: Hub, owner_token: str, server_name: str, case: st
     for word in words:
         assert word in message, f"{word!r} not in the refusal {message!r}"
     assert "stolen" not in message  # values are not echoed back
+    if case.startswith("secret-in-plain"):  # nor kept in the Hub's copy of the options
+        assert "stolen" not in str(_stored_options(hub, server_name))
     # Nothing runs: not in the Hub's view, not in the proxy's routes, no new process.
     assert hub.server_model(OWNER, server_name) is None
     routes = hub.api("GET", "proxy").json()
