@@ -355,9 +355,13 @@ def test_install_passes_the_crypt_key_to_the_service_only(monkeypatch: pytest.Mo
 def test_options_stored_for_later_are_checked_when_written(hub_key: str) -> None:
     """JupyterHub 6 PUT/PATCH write ``orm.Spawner.user_options`` of a stopped server and start nothing."""
     from jupyterhub import orm
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
 
     install_user_options_checks()
-    db = orm.new_session_factory("sqlite://")()
+    engine = create_engine("sqlite://")
+    orm.Base.metadata.create_all(engine)
+    db = Session(engine)
     user = orm.User(name="ann")
     db.add(user)
     row = orm.Spawner(name="sales", user=user)
