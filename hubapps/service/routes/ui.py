@@ -379,11 +379,18 @@ def _values_from_form(form: FormData) -> dict[str, Any]:
     return values
 
 
-def _spec_body(values: Mapping[str, Any], errors: dict[str, str], stored_secrets: Iterable[str] = ()) -> dict[str, Any]:
+def _spec_body(
+    values: Mapping[str, Any],
+    errors: dict[str, str],
+    stored_secrets: Iterable[str] = (),
+    hidden_plain: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The API body from the form's values; form-level problems land in ``errors``.
 
     A secret row left blank sends ``null`` (keep the stored value); ``stored_secrets`` are the names
     stored encrypted, which cannot silently become plain (the service cannot read them back).
+    ``hidden_plain`` are stored plain variables the form showed as secrets (see
+    :func:`_values_from_spec`): unticked and left blank, they keep their stored value.
     """
     body: dict[str, Any] = {
         "display_name": values["display_name"],
@@ -426,6 +433,8 @@ def _spec_body(values: Mapping[str, Any], errors: dict[str, str], stored_secrets
             secret_env[name] = value or None  # left blank: keep the stored value
         elif row["stored"] and not value and name in sealed:
             errors["env"] = f"{name!r} is stored encrypted: type its value to keep it as a plain variable"
+        elif row["stored"] and not value and hidden_plain and name in hidden_plain:
+            env[name] = hidden_plain[name]
         else:
             env[name] = value
     body["env"] = env
@@ -635,7 +644,10 @@ async def edit_submit(
     ref = await _read_upload(form, settings, request, errors)
     if ref:
         values["thumbnail_ref"] = ref
-    body = _spec_body(values, errors, (app.spec or {}).get("secret_env") or {})
+    legacy = await _stores(request)[1].get(owner, server)
+    stored_env: dict[str, str] = dict((app.spec or {}).get("env") or {})
+    hidden = {k: v for k, v in stored_env.items() if k in legacy or looks_secret(k)}
+    body = _spec_body(values, errors, (app.spec or {}).get("secret_env") or {}, hidden)
     running = app.state != "stopped"
     if running:
         body["restart"] = values["restart"]

@@ -173,3 +173,32 @@ async def test_apps_with_secrets_still_reach_the_directory(
     public = keyed.get(f"{API}/apps", headers=auth("bob"), params={"access": "public"}).json()["data"]
     assert [(a["id"], a["display_name"]) for a in public] == [("ann/keyed", "With a secret")]
     assert token not in json.dumps(public)
+
+
+def test_form_rows_become_env_and_secret_env() -> None:
+    """The edit form: blank secret = keep, new value = replace, a name gone = removed (not sent)."""
+    from hubapps.service.routes.ui import _blank_values, _spec_body
+
+    def body(rows: list[dict[str, Any]], *stored: Any) -> tuple[dict[str, Any], dict[str, str]]:
+        errors: dict[str, str] = {}
+        return _spec_body({**_blank_values(), "env": rows}, errors, *stored), errors
+
+    got, errors = body(
+        [
+            {"name": "KEPT", "value": "", "secret": True, "stored": True},
+            {"name": "REPLACED", "value": "new", "secret": True, "stored": True},
+            {"name": "ADDED", "value": "n", "secret": True, "stored": False},
+            {"name": "PLAIN", "value": "p", "secret": False, "stored": False},
+            {"name": "OLD_TOKEN", "value": "", "secret": False, "stored": True},  # a v1 secret, unticked
+        ],
+        {"KEPT", "REPLACED", "REMOVED"},
+        {"OLD_TOKEN": "t"},
+    )
+    assert errors == {}
+    assert got["secret_env"] == {"KEPT": None, "REPLACED": "new", "ADDED": "n"}
+    assert got["env"] == {"PLAIN": "p", "OLD_TOKEN": "t"}
+    # An encrypted value cannot silently become an empty plain variable; a new secret needs a value.
+    _, errors = body([{"name": "KEPT", "value": "", "secret": False, "stored": True}], {"KEPT"})
+    assert "'KEPT' is stored encrypted" in errors["env"]
+    _, errors = body([{"name": "ADDED", "value": "", "secret": True, "stored": False}])
+    assert "give the value" in errors["env"]
