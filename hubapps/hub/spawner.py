@@ -105,7 +105,7 @@ def _refuse_bad_options(target: Any, wrapper: Any, value: Any, oldvalue: Any) ->
     try:
         open_secret_env(parse_user_options(value), str(getattr(user, "name", "")))
     except SpecError as exc:
-        if wrapper is not None and getattr(wrapper, "user_options", None) is value:
+        if wrapper is not None and getattr(wrapper, "user_options", None) == value:
             # JupyterHub's PUT sets the wrapper's options first: put them back.
             wrapper.user_options = dict(oldvalue) if isinstance(oldvalue, dict) else {}
         raise web.HTTPError(400, "%s", f"Invalid app spec: {exc}") from None
