@@ -72,6 +72,18 @@ def _env_pair(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _secret_pair(text: str) -> tuple[str, str]:
+    """``NAME`` (the value is this process's ``$NAME``, kept out of argv) or ``NAME=VALUE``."""
+    key, sep, value = text.partition("=")
+    if not key:
+        raise argparse.ArgumentTypeError("expected NAME or NAME=VALUE")
+    if not sep:
+        if key not in os.environ:
+            raise argparse.ArgumentTypeError(f"${key[:40]} is not set (export it, or give NAME=VALUE)")
+        value = os.environ[key]
+    return key, value
+
+
 # -- handlers -------------------------------------------------------------------------------------
 
 
@@ -107,6 +119,8 @@ def _deploy(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> in
         "keep_alive": args.keep_alive,
         "start": args.start,
     }
+    if args.secret:
+        spec["secret_env"] = dict(args.secret)
     # The argv after ``--`` (the ``command`` framework); the service says when a framework takes none.
     if args.argv:
         spec["command"] = list(args.argv)
@@ -296,6 +310,15 @@ def add_app_commands(sub: Any) -> None:
     deploy.add_argument("--description", default="")
     deploy.add_argument(
         "--env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE", help="environment (repeatable)"
+    )
+    deploy.add_argument(
+        "--secret",
+        type=_secret_pair,
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="a secret variable, encrypted by the Hub and never shown again (repeatable); with NAME alone "
+        "the value is taken from $NAME, which keeps it out of the process list",
     )
     deploy.add_argument("--public", action="store_true", help="reachable without login (if the Hub allows it)")
     deploy.add_argument("--keep-alive", action="store_true", help="never culled for inactivity")

@@ -60,6 +60,8 @@ c.JupyterHub.load_roles = [
         "services": ["hubapps-demo-setup"],
     }}
 ]
+# Encrypts apps' secret variables (read by install() below, which passes it to the launcher).
+c.CryptKeeper.keys = [{crypt_key!r}]
 hubapps.install(c, spawner_class="simple", service_port={service_port}, grant_user_sharing=True)
 """
 
@@ -111,6 +113,7 @@ def write_config(settings: DemoSettings) -> tuple[Path, str]:
         home=str(state / "home"),
         path=path,
         setup_token=setup_token,
+        crypt_key=_secret(state / "crypt_key"),
     )
     config_file = state / "jupyterhub_config.py"
     config_file.write_text(config)

@@ -7,10 +7,16 @@ user can call the Hub REST API directly with any ``user_options``.
 
 Specs written by upstream JHub Apps (``jhub_app: true`` without ``spec_version``) are read by
 :func:`parse_user_options`, which maps their fields onto this model.
+
+Versions: 2 added ``secret_env`` (values encrypted by the launcher with JupyterHub's crypto; this
+module checks only that each value *looks like* a Fernet token, it holds no key). A version 1 spec
+is version 2 without secret values, and parses into it unchanged.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import shlex
 import unicodedata
@@ -23,6 +29,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from hubapps.core.errors import SpecError
@@ -36,11 +43,14 @@ __all__ = [
     "AppSpec",
     "GitSource",
     "Limits",
+    "check_env_entry",
+    "check_env_name",
     "is_app_options",
+    "is_sealed_value",
     "parse_user_options",
 ]
 
-SPEC_VERSION: Final = 1
+SPEC_VERSION: Final = 2
 
 
 class Limits:
@@ -58,6 +68,8 @@ class Limits:
     env_max = 64
     env_key_max = 128
     env_value_max = 8192
+    #: Characters of one encrypted secret value (any ASCII value of ``env_value_max`` fits).
+    sealed_value_max = 16384
     name_max = 64  # framework, environment and profile names
     url_max = 2048
     git_ref_max = 255
@@ -107,6 +119,40 @@ _GIT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 _SHELL_META = re.compile(r"[;|&`<>]|\$\(|\$\{")
 # Bidi overrides and zero-width characters let a name look like another one.
 _INVISIBLE = {"Cf"}
+# A Fernet token (what JupyterHub's crypto makes): URL-safe base64 of version byte 0x80, an 8-byte
+# timestamp, a 16-byte IV, AES-CBC blocks of 16 bytes and a 32-byte HMAC; 0x80 encodes as "gA".
+_FERNET = re.compile(r"gA[A-Za-z0-9_-]+={0,2}")
+_FERNET_OVERHEAD = 1 + 8 + 16 + 32
+
+
+def is_sealed_value(value: str) -> bool:
+    """True when ``value`` has the shape of a Fernet token (it says nothing about the key)."""
+    if len(value) > LIMITS.sealed_value_max or not _FERNET.fullmatch(value):
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(value)
+    except (binascii.Error, ValueError):
+        return False
+    blocks = len(raw) - _FERNET_OVERHEAD
+    return raw[0] == 0x80 and blocks >= 16 and blocks % 16 == 0
+
+
+def check_env_name(key: str) -> str:
+    """Raise ValueError unless ``key`` may name a variable of an app's environment."""
+    if len(key) > LIMITS.env_key_max or not _ENV_KEY.fullmatch(key):
+        raise ValueError(f"{key[: LIMITS.env_key_max]!r} is not a valid name (upper-case letters, digits and _ only)")
+    if key in ENV_DENYLIST or key.startswith(ENV_DENY_PREFIXES):
+        raise ValueError(f"{key!r} is reserved and cannot be set by an app")
+    return key
+
+
+def check_env_entry(key: str, value: str) -> None:
+    """Raise ValueError unless ``key=value`` may be in an app's environment (the value is never quoted)."""
+    check_env_name(key)
+    if len(value) > LIMITS.env_value_max:
+        raise ValueError(f"the value of {key!r} is longer than {LIMITS.env_value_max} characters")
+    if "\x00" in value:
+        raise ValueError(f"the value of {key!r} contains a NUL character")
 
 
 def _no_controls(value: str, *, field: str, allow_newlines: bool = False) -> str:
@@ -195,7 +241,7 @@ class GitSource(BaseModel):
 
 
 class AppSpec(BaseModel):
-    """Version 1 of the launch spec.
+    """Version 2 of the launch spec.
 
     ``jhub_app`` marks the options as an app for upstream JHub Apps tools too; ``spec_version`` tells
     our own format apart from theirs.
@@ -203,7 +249,7 @@ class AppSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
-    spec_version: Literal[1] = SPEC_VERSION
+    spec_version: Literal[2] = SPEC_VERSION
     jhub_app: Literal[True] = True
     framework: Annotated[str, Field(min_length=1, max_length=LIMITS.name_max, pattern=f"^{_FRAMEWORK.pattern}$")]
     display_name: Annotated[str, Field(max_length=LIMITS.display_name_max), AfterValidator(_display_name)]
@@ -217,6 +263,9 @@ class AppSpec(BaseModel):
     #: Extra arguments given to the user's script after the framework's own.
     args: Annotated[list[Argument], Field(max_length=LIMITS.argv_max)] = []
     env: Annotated[dict[str, str], Field(max_length=LIMITS.env_max)] = {}
+    #: Secret variables: name → Fernet token made by the launcher service with the Hub's key, bound to
+    #: the owner. Only the spawner decrypts them, at start; nothing shows them again.
+    secret_env: Annotated[dict[str, str], Field(max_length=LIMITS.env_max)] = {}
     #: Name of an admin-configured Python or conda environment; empty means the server's default.
     python_env: Annotated[str, Field(max_length=LIMITS.name_max)] = ""
     #: Name (slug) of an admin-configured spawner profile; empty means the default.
@@ -231,17 +280,46 @@ class AppSpec(BaseModel):
     @classmethod
     def _env(cls, value: dict[str, str]) -> dict[str, str]:
         for key, val in value.items():
-            if len(key) > LIMITS.env_key_max or not _ENV_KEY.fullmatch(key):
-                raise ValueError(
-                    f"{key[:LIMITS.env_key_max]!r} is not a valid name (upper-case letters, digits and _ only)"
-                )
-            if key in ENV_DENYLIST or key.startswith(ENV_DENY_PREFIXES):
-                raise ValueError(f"{key!r} is reserved and cannot be set by an app")
-            if len(val) > LIMITS.env_value_max:
-                raise ValueError(f"the value of {key!r} is longer than {LIMITS.env_value_max} characters")
-            if "\x00" in val:
-                raise ValueError(f"the value of {key!r} contains a NUL character")
+            check_env_entry(key, val)
         return value
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, val in value.items():
+            check_env_name(key)
+            if not is_sealed_value(val):
+                # Never echo the value: it is most likely a secret sent in plain text.
+                raise ValueError(
+                    f"the value of {key!r} is not encrypted: secret values must be saved through the app "
+                    "launcher, which encrypts them with the Hub's key (JUPYTERHUB_CRYPT_KEY); "
+                    "plain values belong in env"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _one_environment(self) -> AppSpec:
+        both = sorted(set(self.env) & set(self.secret_env))
+        if both:
+            raise ValueError(f"secret_env: {both[0]!r} is also set in env; a variable is either secret or not")
+        if len(self.env) + len(self.secret_env) > LIMITS.env_max:
+            raise ValueError(f"secret_env: at most {LIMITS.env_max} variables in env and secret_env together")
+        return self
+
+    def with_secret_values(self, values: dict[str, str]) -> AppSpec:
+        """This spec with its secrets opened: ``values`` (name → plain text, for every secret name)
+        joined to ``env`` and checked by the same rules. Called by the spawner, at start, only."""
+        if set(values) != set(self.secret_env):
+            raise SpecError("secret_env", "the opened values do not match the secret names")
+        if not values:
+            return self
+        data = self.model_dump()
+        data["env"] = {**self.env, **values}
+        data["secret_env"] = {}
+        try:
+            return AppSpec.model_validate(data)
+        except ValidationError as exc:
+            raise _spec_error(exc, "secret_env") from None
 
     @field_validator("python_env", "profile")
     @classmethod
@@ -277,18 +355,30 @@ def parse_user_options(options: object) -> AppSpec:
     data = dict(options)
     if "spec_version" not in data:
         data = _from_upstream(data)
+    elif data["spec_version"] == 1:
+        data = _from_v1(data)
     try:
         return AppSpec.model_validate(data)
     except ValidationError as exc:
         raise _spec_error(exc) from None
 
 
-def _spec_error(exc: ValidationError) -> SpecError:
+def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 is version 2 without ``secret_env`` (its env values are all plain)."""
+    if "secret_env" in data:
+        raise SpecError("secret_env", "is not a field of spec_version 1; use spec_version 2")
+    return {**data, "spec_version": SPEC_VERSION}
+
+
+def _spec_error(exc: ValidationError, rename: str | None = None) -> SpecError:
     first = exc.errors(include_url=False, include_input=False)[0]
-    field = ".".join(str(p) for p in first["loc"])
+    field = rename or ".".join(str(p) for p in first["loc"])
     message = first["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
+    head, sep, rest = message.partition(": ")
+    if not field and sep and head in AppSpec.model_fields:
+        field, message = head, rest  # a check of several fields names the one it is about
     if first["type"] == "extra_forbidden":
         message = "is not a launch spec field"
     return SpecError(field, message)
@@ -301,7 +391,7 @@ _UPSTREAM_DROPPED: Final = ("name", "share_with", "profile_image", "argv", "thum
 
 
 def _from_upstream(data: dict[str, Any]) -> dict[str, Any]:
-    """Map upstream JHub Apps ``user_options`` onto spec version 1.
+    """Map upstream JHub Apps ``user_options`` onto the current spec version.
 
     ``profile_image`` (a user-chosen container image) is dropped on purpose; the inline base64
     ``thumbnail`` is dropped because specs carry references, not images.

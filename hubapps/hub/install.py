@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from jupyterhub.crypto import KEY_ENV
 from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
@@ -130,6 +132,10 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     name = hubapps.service_name
     services = [s for s in _configured(c, "services") if s.get("name") != name]
     env = dict(hubapps.service_environment)
+    crypt_key = _crypt_key(c)
+    if crypt_key:
+        # Managed services get none of the Hub's environment: the launcher encrypts secret env values.
+        env[KEY_ENV] = crypt_key
     env["HUBAPPS_SETTINGS"] = json.dumps({**hubapps.service_settings(), "profiles": _profiles(c)})
     services.append(
         {
@@ -229,6 +235,24 @@ def _with_user_scopes(roles: list[dict[str, Any]], added: list[str]) -> list[dic
     scopes += [s for s in added if s not in scopes]
     user_role["scopes"] = scopes
     return out
+
+
+def _crypt_key(c: Config) -> str:
+    """The Hub's encryption keys as ``JUPYTERHUB_CRYPT_KEY`` holds them (``;``-separated, first encrypts).
+
+    From the Hub's environment, or from ``c.CryptKeeper.keys`` when the admin set them (before
+    ``install()``) in the config instead.
+    """
+    configured = c.CryptKeeper.get("keys", None) if "CryptKeeper" in c else None
+    if isinstance(configured, list) and configured:
+        return ";".join(_key_text(k) for k in configured)
+    return os.environ.get(KEY_ENV, "")
+
+
+def _key_text(key: object) -> str:
+    if isinstance(key, bytes):
+        return key.hex() if len(key) == 32 else key.decode("ascii")  # raw, or already hex/base64
+    return str(key)
 
 
 def _profiles(c: Config) -> list[dict[str, str]]:

@@ -8,6 +8,11 @@ JupyterLab apps. A spec that fails is refused with HTTP 400 before any process s
 
 The mixin only overrides ``start``, ``get_args`` and ``get_env``, which every spawner has, so it
 works with whatever class the admin names (Simple/LocalProcess, Systemd, Kube, Batch...).
+
+Secret environment values (``secret_env``) are decrypted here, and only here, at start, with the
+Hub's own key (:mod:`jupyterhub.crypto`); the plain text goes into the app's environment and
+nowhere else. Options stored for a later start (JupyterHub 6 ``PUT``/``PATCH``) are checked when
+they are written, so plain text posted as a secret is refused with 400 and never stored.
 """
 
 from __future__ import annotations
@@ -17,19 +22,54 @@ import weakref
 from dataclasses import replace
 from typing import Any
 
+from jupyterhub.crypto import KEY_ENV, CryptKeeper, InvalidToken
 from tornado import web
 
 from hubapps.core.command import LaunchContext, build_command, proxy_options
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import Framework, FrameworkRegistry
 from hubapps.core.policy import SpecPolicy
-from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
+from hubapps.core.secret_env import open_payload
+from hubapps.core.spec import AppSpec, is_app_options, is_sealed_value, parse_user_options
 from hubapps.hub.config import HubApps
 
-__all__ = ["HubAppsSpawnerMixin", "make_spawner_class"]
+__all__ = [
+    "NO_KEY_MESSAGE",
+    "HubAppsSpawnerMixin",
+    "install_user_options_checks",
+    "make_spawner_class",
+    "open_secret_env",
+]
 
 #: The environment variable that carries the app's own env to the proxy, apart from the Hub's.
 APP_ENV_VAR = "HUBAPPS_APP_ENV"
+
+NO_KEY_MESSAGE = (
+    f"this Hub has no encryption key, so it cannot hold secret values: set {KEY_ENV} in the Hub's "
+    f"environment (e.g. `export {KEY_ENV}=$(openssl rand -hex 32)`) and restart the Hub"
+)
+
+
+def open_secret_env(spec: AppSpec, owner: str, keeper: CryptKeeper | None = None) -> dict[str, str]:
+    """Decrypt ``spec.secret_env`` (made for ``owner``) with the Hub's key; SpecError naming the
+    variable when a value is not a ciphertext of this Hub for this owner and variable."""
+    if not spec.secret_env:
+        return {}
+    keeper = keeper or CryptKeeper.instance()
+    if keeper.fernet is None:  # no key (or no cryptography library)
+        raise SpecError("secret_env", NO_KEY_MESSAGE)
+    values: dict[str, str] = {}
+    for name, token in spec.secret_env.items():
+        try:
+            data = json.loads(keeper.fernet.decrypt(token.encode("ascii")))
+        except (InvalidToken, ValueError):
+            raise SpecError(
+                "secret_env",
+                f"the value of {name!r} was not encrypted with this Hub's key ({KEY_ENV}); "
+                "save it again through the app launcher",
+            ) from None
+        values[name] = open_payload(data, owner=owner, name=name)
+    return values
 
 
 # Spawner wrappers by the id of their database row, to keep their user_options in step (see below).
@@ -37,26 +77,57 @@ _WRAPPERS: weakref.WeakValueDictionary[int, HubAppsSpawnerMixin] = weakref.WeakV
 _SYNC_INSTALLED = False
 
 
-def _sync_user_options(target: Any, value: Any, oldvalue: Any, initiator: Any) -> None:
-    """Copy ``user_options`` written to a Spawner's database row onto its stopped wrapper.
+def _on_user_options_set(target: Any, value: Any, oldvalue: Any, initiator: Any) -> Any:
+    """Check ``user_options`` written to a Spawner's database row, and copy them onto its stopped wrapper.
+
+    Options stored for a later start (JupyterHub 6 ``PUT`` and ``PATCH`` of a stopped server: the row
+    has no server) are validated now, secrets decrypted to prove they are ciphertext, and refused
+    with 400. Options saved by a start are validated by ``apply_user_options`` and ``start``; the
+    copy kept in the database loses any secret entry that is not even shaped like ciphertext.
 
     JupyterHub 6's ``PATCH /users/{u}/servers/{s}`` writes the new options to the database row only,
     so the in-memory Spawner, which the REST API reads, keeps showing the old ones until the Hub
     restarts (starts do use the new ones). Editing a stopped app is exactly that PATCH.
     """
     wrapper = _WRAPPERS.get(id(target))
+    if is_app_options(value):
+        if getattr(target, "server", None) is None:
+            _refuse_bad_options(target, wrapper, value, oldvalue)
+        else:
+            value = _without_plain_secrets(value)
     if wrapper is not None and getattr(wrapper, "orm_spawner", None) is target and not getattr(wrapper, "active", True):
         wrapper.user_options = dict(value or {})  # type: ignore[attr-defined]
+    return value
 
 
-def _install_user_options_sync() -> None:
+def _refuse_bad_options(target: Any, wrapper: Any, value: Any, oldvalue: Any) -> None:
+    user = getattr(target, "user", None)
+    try:
+        open_secret_env(parse_user_options(value), str(getattr(user, "name", "")))
+    except SpecError as exc:
+        if wrapper is not None and getattr(wrapper, "user_options", None) == value:
+            # JupyterHub's PUT sets the wrapper's options first: put them back.
+            wrapper.user_options = dict(oldvalue) if isinstance(oldvalue, dict) else {}
+        raise web.HTTPError(400, "%s", f"Invalid app spec: {exc}") from None
+
+
+def _without_plain_secrets(options: dict[str, Any]) -> dict[str, Any]:
+    secret_env = options.get("secret_env")
+    if not isinstance(secret_env, dict):
+        return options
+    kept = {k: v for k, v in secret_env.items() if isinstance(v, str) and is_sealed_value(v)}
+    return options if len(kept) == len(secret_env) else {**options, "secret_env": kept}
+
+
+def install_user_options_checks() -> None:
+    """Watch every write of ``orm.Spawner.user_options`` (see :func:`_on_user_options_set`); idempotent."""
     global _SYNC_INSTALLED
     if _SYNC_INSTALLED:
         return
     from jupyterhub import orm
     from sqlalchemy import event
 
-    event.listen(orm.Spawner.user_options, "set", _sync_user_options)
+    event.listen(orm.Spawner.user_options, "set", _on_user_options_set, retval=True)
     _SYNC_INSTALLED = True
 
 
@@ -67,7 +138,7 @@ class HubAppsSpawnerMixin:
         super().__init__(*args, **kwargs)
         orm_spawner = getattr(self, "orm_spawner", None)
         if orm_spawner is not None:
-            _install_user_options_sync()
+            install_user_options_checks()
             _WRAPPERS[id(orm_spawner)] = self
 
     # Set for the duration of one start; None means "not an app, behave like the base class".
@@ -123,8 +194,15 @@ class HubAppsSpawnerMixin:
         )
 
     def hubapps_validate(self, options: object) -> tuple[AppSpec, Framework]:
-        """Check a spec against the rules and this Hub's settings; raise SpecError if it breaks one."""
+        """Check a spec against the rules and this Hub's settings; raise SpecError if it breaks one.
+
+        The spec returned has its secrets decrypted into ``env`` (so every rule on env names applies
+        to them too): it is for this start only, never to be stored or logged.
+        """
         spec = parse_user_options(options)
+        if spec.secret_env:
+            owner = str(self.user.name)  # type: ignore[attr-defined]
+            spec = spec.with_secret_values(open_secret_env(spec, owner))
         return spec, self.hubapps_policy().check(spec)
 
     def _hubapps_plain_server_refused(self) -> bool:
@@ -159,9 +237,10 @@ class HubAppsSpawnerMixin:
             context = LaunchContext(prefix=self.server.base_url, server_name=name)  # type: ignore[attr-defined]
             argv, env = build_command(spec, framework, context)
         except SpecError as exc:
-            self.log.warning(  # type: ignore[attr-defined]
-                "Refusing to start app %s: %s", self._log_name, str(exc)[:300]  # type: ignore[attr-defined]
-            )
+            log_name = self._log_name  # type: ignore[attr-defined]
+            self.log.warning("Refusing to start app %s: %s", log_name, str(exc)[:300])  # type: ignore[attr-defined]
+            # The Hub shows these options (in memory) until the next start: never plain text as a secret.
+            spawner.user_options = _without_plain_secrets(options)
             raise web.HTTPError(400, "%s", f"Invalid app spec: {exc}") from None
         if framework.singleuser:
             # jupyterhub-singleuser does its own Hub OAuth; it runs as the admin configured it.
@@ -195,6 +274,8 @@ class HubAppsSpawnerMixin:
 
     def get_env(self) -> dict[str, str]:
         env: dict[str, str] = super().get_env()  # type: ignore[misc]
+        # The key never reaches a server, whatever env_keep or environment say.
+        env.pop(KEY_ENV, None)
         if self._hubapps_env is not None:
             if self._hubapps_env_for_proxy:
                 env[APP_ENV_VAR] = json.dumps(self._hubapps_env)

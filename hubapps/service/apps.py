@@ -13,9 +13,10 @@ from urllib.parse import quote
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.core.policy import SpecPolicy
-from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
+from hubapps.core.spec import SPEC_VERSION, AppSpec, is_app_options, parse_user_options
 from hubapps.service.directory import DirectoryEntry
 from hubapps.service.schemas import Access, AppPublic, AppState
+from hubapps.service.secrets import public_secret_env
 from hubapps.service.settings import ServiceSettings
 
 __all__ = [
@@ -97,8 +98,16 @@ def app_from_server(
         last_activity=model.get("last_activity"),
         started=model.get("started"),
         is_app=is_app,
-        spec=(spec.to_user_options() if spec else dict(raw)) if access in ("owned", "admin") else None,
+        spec=_public_spec(spec, raw) if access in ("owned", "admin") else None,
     )
+
+
+def _public_spec(spec: AppSpec | None, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The launch spec as its managers see it: secret values replaced by ``null``."""
+    shown = spec.to_user_options() if spec else dict(raw)
+    if isinstance(shown.get("secret_env"), dict):
+        shown["secret_env"] = public_secret_env(shown["secret_env"])
+    return shown
 
 
 def app_from_share(
@@ -160,7 +169,7 @@ def build_spec(fields: Mapping[str, Any], settings: ServiceSettings, registry: F
     its framework (no file, wrong file type, a missing custom command).
     """
     data = {k: v for k, v in fields.items() if k not in ("start", "restart")}
-    data["spec_version"] = 1
+    data["spec_version"] = SPEC_VERSION
     spec = parse_user_options(data)
     # The same checks the Hub makes at start, so mistakes show up next to the field when saving.
     SpecPolicy(

@@ -52,6 +52,8 @@ class _SpecFields(BaseModel):
     command: list[str] = []
     args: list[str] = []
     env: dict[str, str] = {}
+    #: Secret variables, in plain text: encrypted by the service before they reach the Hub.
+    secret_env: dict[str, str] = {}
     python_env: str = ""
     profile: str = ""
     keep_alive: bool = False
@@ -79,6 +81,9 @@ class AppUpdate(BaseModel):
     command: list[str] | None = None
     args: list[str] | None = None
     env: dict[str, str] | None = None
+    #: The secret variables after the edit: a new plain value, or ``null`` to keep the stored one;
+    #: a name left out is removed. Not sent: every stored secret is kept.
+    secret_env: dict[str, str | None] | None = None
     python_env: str | None = None
     profile: str | None = None
     keep_alive: bool | None = None
@@ -92,7 +97,8 @@ class AppPublic(BaseModel):
     """An app as the caller may see it.
 
     ``access`` says why the caller sees it. ``spec`` (the full launch spec) is shown to those who may
-    manage the app (owner, admin), not to people it is shared with.
+    manage the app (owner, admin), not to people it is shared with; its ``secret_env`` shows only the
+    names, each with ``null``: a secret value never comes back.
     """
 
     id: str = Field(description="'<owner>/<server>'")

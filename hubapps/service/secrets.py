@@ -1,23 +1,52 @@
-"""Which environment variables of an app are secret, so the edit form never shows their values again.
+"""Secret environment values: encrypted here, with JupyterHub's own crypto, before they reach the Hub.
 
-The values themselves stay where every other launch option lives (the server's ``user_options`` in
-the Hub, readable only by the owner and admins). What the service keeps, in its own database, is the
-*names* the owner marked secret. Names that look like credentials (``…TOKEN``, ``…PASSWORD``,
-``…SECRET``, ``…KEY``) are treated as secret whether marked or not.
+An app's ``secret_env`` holds, per variable name, a Fernet token that :class:`SecretSealer` made with
+the Hub's key (``JUPYTERHUB_CRYPT_KEY``, the key the Hub uses for ``auth_state``; ``;``-separated keys
+rotate: the first encrypts, all decrypt). The service can encrypt but never decrypts: only the
+spawner mixin does, at start. The API shows a secret as its name with ``null``; sending ``null``
+back keeps the stored value, so a secret never has to leave the Hub to be kept.
+
+Specs of version 1 kept secret values in plain text in ``env``, and the service remembered which
+names were secret (:class:`SecretEnvMarks`, plus names that look like credentials). When such a
+spec is next saved, those variables move to ``secret_env``, encrypted (:func:`secret_env_to_save`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterable, Mapping
 
+from jupyterhub.crypto import KEY_ENV, CryptKeeper
 from sqlalchemy import Column, MetaData, String, Table, delete, select
+from starlette.requests import Request
+from traitlets.config import Config
 
+from hubapps.core.errors import SpecError
+from hubapps.core.secret_env import payload
+from hubapps.core.spec import check_env_entry
 from hubapps.service.db import SqlStore
+from hubapps.service.errors import InvalidInput
 
-__all__ = ["SecretEnvMarks", "looks_secret"]
+__all__ = [
+    "NO_KEY_MESSAGE",
+    "SecretEnvMarks",
+    "SecretSealer",
+    "SecretsUnavailable",
+    "legacy_secret_names",
+    "looks_secret",
+    "public_secret_env",
+    "sealer_of",
+    "secret_env_to_save",
+]
 
 _LOOKS_SECRET = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|_KEY$|^KEY$|CREDENTIAL|PRIVATE)")
+
+NO_KEY_MESSAGE = (
+    "This Hub cannot store secret values: it has no encryption key. An administrator must set "
+    f"{KEY_ENV} in the Hub's environment (for example `export {KEY_ENV}=$(openssl rand -hex 32)`) and "
+    "restart the Hub. Until then, save the value as a plain variable or leave it out."
+)
 
 _metadata = MetaData()
 _table = Table(
@@ -33,8 +62,115 @@ def looks_secret(name: str) -> bool:
     return bool(_LOOKS_SECRET.search(name))
 
 
+class SecretsUnavailable(InvalidInput):
+    """A secret value was sent, but the service has no key to encrypt it with."""
+
+    code = "secrets_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(NO_KEY_MESSAGE, field="secret_env")
+
+
+class SecretSealer:
+    """Encrypts secret values for the Hub with :class:`jupyterhub.crypto.CryptKeeper`.
+
+    ``keys`` is the value of ``JUPYTERHUB_CRYPT_KEY`` (``;``-separated, hex or base64 32-byte keys);
+    empty means no key, and every secret is refused with :data:`NO_KEY_MESSAGE`.
+    """
+
+    def __init__(self, keys: str) -> None:
+        # Its own CryptKeeper, not the singleton: that one would import the whole Hub for its config.
+        try:
+            self._keeper = CryptKeeper(config=Config(), keys=[k for k in keys.split(";") if k.strip()])
+        except ValueError as exc:
+            raise ValueError(f"{KEY_ENV}: {exc}") from None
+
+    @property
+    def available(self) -> bool:
+        return self._keeper.fernet is not None
+
+    async def seal(self, owner: str, name: str, value: str) -> str:
+        """The Fernet token of ``value`` for ``owner``'s variable ``name`` (encrypted off the event loop)."""
+        if not self.available:
+            raise SecretsUnavailable()
+        token: bytes = await self._keeper.encrypt(payload(owner, name, value))
+        return token.decode("ascii")
+
+
+def sealer_of(request: Request) -> SecretSealer:
+    """The service's sealer (``app.state.secret_sealer``)."""
+    sealer: SecretSealer = request.app.state.secret_sealer
+    return sealer
+
+
+def public_secret_env(secret_env: Mapping[str, object]) -> dict[str, None]:
+    """What the API shows of ``secret_env``: the names, each with ``null`` (send it back to keep it)."""
+    return {str(name): None for name in secret_env}
+
+
+def legacy_secret_names(options: Mapping[str, object], marked: Iterable[str]) -> set[str]:
+    """Names of a version 1 (or upstream) spec's plain env that were meant to be secret."""
+    if options.get("spec_version") not in (None, 1):
+        return set()
+    env = options.get("env")
+    names = set(env) if isinstance(env, dict) else set()
+    return {n for n in names if n in set(marked) or looks_secret(n)}
+
+
+async def secret_env_to_save(
+    sealer: SecretSealer,
+    owner: str,
+    *,
+    submitted: Mapping[str, str | None] | None,
+    env: dict[str, str],
+    env_sent: bool = True,
+    stored_env: Mapping[str, str] | None = None,
+    stored_secret_env: Mapping[str, str] | None = None,
+    legacy: Iterable[str] = (),
+) -> dict[str, str]:
+    """The ``secret_env`` to store (name → ciphertext) for a create or an edit.
+
+    ``submitted`` is what the client sent: name → new plain value, or ``None`` to keep the stored value
+    (a stored secret as it is; a stored *plain* variable is encrypted now); ``None`` for the whole
+    field keeps every stored secret. ``env`` is the plain env about to be saved (changed in place): a
+    variable that becomes secret leaves it unless the client sent ``env`` itself (``env_sent``;
+    then a name in both is an error). ``legacy`` names
+    (see :func:`legacy_secret_names`) found in ``env`` move to the secrets.
+    """
+    stored_env = stored_env or {}
+    stored_secret_env = stored_secret_env or {}
+    wanted: dict[str, str | None] = dict(submitted) if submitted is not None else dict.fromkeys(stored_secret_env)
+    for name in legacy:
+        if name in env and name not in wanted:
+            wanted[name] = env.pop(name)
+    if not env_sent:
+        for name in wanted:
+            env.pop(name, None)  # the variable became secret
+    out: dict[str, str] = {}
+    to_seal: dict[str, str] = {}
+    for name, value in wanted.items():
+        if value is None:
+            if name in stored_secret_env:
+                out[name] = stored_secret_env[name]
+                continue
+            if name not in stored_env:
+                raise InvalidInput(f"{name!r} has no stored value to keep: give its value", field="secret_env")
+            value = stored_env[name]
+        try:
+            check_env_entry(name, value)
+        except ValueError as exc:
+            raise SpecError("secret_env", str(exc)) from None
+        to_seal[name] = value
+    for name, value in to_seal.items():
+        out[name] = await sealer.seal(owner, name, value)
+    return out
+
+
 class SecretEnvMarks(SqlStore):
-    """Names of secret environment variables, by ``(owner, server)``."""
+    """Names of secret environment variables of version 1 specs, by ``(owner, server)``.
+
+    Written by earlier versions; read only to migrate those specs when they are next saved.
+    """
 
     metadata = _metadata
 

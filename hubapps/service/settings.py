@@ -62,6 +62,9 @@ class ServiceSettings(BaseModel):
     #: Secret for the login and XSRF cookies. Empty: derived from ``api_token`` (cookies then end
     #: when the Hub restarts and issues the service a new token; users log in again silently).
     cookie_secret: SecretStr = SecretStr("")
+    #: The Hub's ``JUPYTERHUB_CRYPT_KEY`` (passed on by ``install()``): encrypts secret env values.
+    #: Empty: secret values are refused.
+    crypt_key: SecretStr = SecretStr("")
 
     # -- limits ------------------------------------------------------------------------------------
     #: Largest request body accepted (bytes); larger bodies answer 413 before they are read.
@@ -156,6 +159,7 @@ class ServiceSettings(BaseModel):
             "JUPYTERHUB_OAUTH_CALLBACK_URL": "oauth_callback_url",
             "JUPYTERHUB_PUBLIC_URL": "public_url",
             "HUBAPPS_COOKIE_SECRET": "cookie_secret",
+            "JUPYTERHUB_CRYPT_KEY": "crypt_key",
             "JUPYTERHUB_SSL_CERTFILE": "ssl_certfile",
             "JUPYTERHUB_SSL_KEYFILE": "ssl_keyfile",
             "JUPYTERHUB_SSL_CLIENT_CA": "ssl_client_ca",

@@ -8,7 +8,9 @@ Screenshots of the main pages go to ``test-output/screenshots/``.
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import re
 import time
 from typing import Any
@@ -16,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from PIL import Image
 
 from tests.browser.conftest import SCREENSHOTS
@@ -287,3 +290,66 @@ def test_phone_width_and_dark_theme(browser: Any, hub: Hub, shot: Any) -> None:
         shot(page, "16-form-phone-dark")
     finally:
         page.context.close()
+
+
+def test_edit_form_keeps_replaces_and_removes_a_secret(page_for: Any, hub: Hub) -> None:
+    """Secrets on the edit form of a stopped app: blank keeps the stored ciphertext, a new value
+    replaces it, clearing the name removes it; the page never holds the value."""
+    user = "secret-editor"
+    page = page_for(user)
+    page.goto(hub.url + "services/japps/create-app")
+    page.fill("#display_name", "Secret form")
+    page.select_option("#framework", "streamlit")
+    page.fill("#filepath", f"{EXAMPLES_FOLDER}/streamlit_app.py")
+    page.fill("#env_name_0", "API_TOKEN")
+    page.fill("#env_value_0", "first-s3cret")
+    page.check("#env_secret_0")
+    page.uncheck("#start")
+    page.click("#submit")
+    page.wait_for_url(re.compile(r".*/ui/apps/.*"))
+    servers = hub.api("GET", f"users/{quote(user, safe='')}?include_stopped_servers=1").json()["servers"]
+    (server,) = [n for n, m in servers.items() if (m.get("user_options") or {}).get("display_name") == "Secret form"]
+    edit_url = f"{hub.url}services/japps/ui/apps/{quote(user, safe='')}/{server}/edit"
+
+    def stored() -> dict[str, Any]:
+        response = hub.api("GET", f"users/{quote(user, safe='')}?include_stopped_servers=1")
+        options: dict[str, Any] = response.json()["servers"][server]["user_options"]
+        return options
+
+    def value_of(token: str) -> str:
+        key = base64.urlsafe_b64encode(bytes.fromhex(hub.crypt_key.split(";")[0]))
+        return str(json.loads(Fernet(key).decrypt(token.encode()))["value"])
+
+    # Neither the Hub's user_options nor the launcher's API hold the value.
+    assert "first-s3cret" not in json.dumps(stored())
+    token = hub.token_for(user)
+    for path in (f"api/apps/{quote(user, safe='')}/{server}", "api/apps"):
+        response = httpx.get(f"{hub.url}services/japps/{path}", headers={"Authorization": f"token {token}"})
+        assert response.status_code == 200
+        assert "first-s3cret" not in response.text
+    first = stored()["secret_env"]["API_TOKEN"]
+    assert value_of(first) == "first-s3cret"
+
+    page.goto(edit_url)
+    assert page.locator("#env_value_0").input_value() == ""
+    assert "first-s3cret" not in page.content()
+    page.fill("#description", "edited, secret kept")
+    page.click("#submit")
+    page.wait_for_url(re.compile(r".*/ui/apps/[^/]+/[^/]+$"))
+    assert stored()["description"] == "edited, secret kept"
+    assert stored()["secret_env"] == {"API_TOKEN": first}
+
+    page.goto(edit_url)
+    page.fill("#env_value_0", "second-s3cret")
+    page.click("#submit")
+    page.wait_for_url(re.compile(r".*/ui/apps/[^/]+/[^/]+$"))
+    assert value_of(stored()["secret_env"]["API_TOKEN"]) == "second-s3cret"
+    assert "second-s3cret" not in page.content()
+
+    page.goto(edit_url)
+    page.fill("#env_name_0", "")
+    page.click("#submit")
+    page.wait_for_url(re.compile(r".*/ui/apps/[^/]+/[^/]+$"))
+    assert stored()["secret_env"] == {}
+    assert stored()["env"] == {}
+    hub.stop_app(user, server, remove=True)

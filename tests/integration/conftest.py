@@ -126,6 +126,8 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.proxy_port}/"
         self.admin_token = secrets.token_hex(32)
         self.marker = secrets.token_hex(8)
+        #: The Hub's JUPYTERHUB_CRYPT_KEY: a new key first, then a rotated-out one (both open secrets).
+        self.crypt_key = f"{secrets.token_hex(32)};{secrets.token_hex(32)}"
         self.log_path = root / "hub.log"
         self.homes = root / "home"
         self.process: subprocess.Popen[bytes] | None = None
@@ -151,6 +153,7 @@ class Hub:
             "HUBAPPS_TEST_ADMIN_TOKEN": self.admin_token,
             "HUBAPPS_TEST_MARKER": self.marker,
             "CONFIGPROXY_AUTH_TOKEN": secrets.token_hex(32),
+            "JUPYTERHUB_CRYPT_KEY": self.crypt_key,
         }
         env.pop("JUPYTERHUB_API_TOKEN", None)
         self.homes.mkdir(exist_ok=True)

@@ -13,6 +13,7 @@
 #   HUBAPPS_TEST_ADMIN_TOKEN    api_token of the test-only "test-admin" service
 #   HUBAPPS_TEST_MARKER         put in every spawned server's environment, to find leftover processes
 #   CONFIGPROXY_AUTH_TOKEN      read by the Hub for configurable-http-proxy's API (standard)
+#   JUPYTERHUB_CRYPT_KEY        the Hub's encryption keys (standard): secret env values of apps
 #
 # Test only: a shared password, an all-powerful service token and SimpleLocalProcessSpawner.
 

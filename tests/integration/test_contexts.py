@@ -21,7 +21,7 @@ FORBIDDEN_WEB = ("fastapi", "starlette", "uvicorn")
 #: client library, none of JupyterHub beyond its version string.
 PROXY_HEAVY = (
     "aiohttp", "tornado", "yarl", "multidict", "httpx", "sqlalchemy", "jupyterhub.services", "jupyterhub.orm",
-    "jupyterhub.scopes", "traitlets", "pydantic",
+    "jupyterhub.scopes", "jupyterhub.crypto", "traitlets", "pydantic",
 )  # fmt: skip
 
 CASES: dict[str, tuple[str, ...]] = {
@@ -36,6 +36,7 @@ CASES: dict[str, tuple[str, ...]] = {
     "hubapps.core.spec": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub", "hubapps.proxy", "jupyterhub"),
     "hubapps.core.command": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub", "hubapps.proxy", "jupyterhub"),
     "hubapps.core.frameworks": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub", "hubapps.proxy", "jupyterhub"),
+    "hubapps.core.secret_env": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub", "hubapps.proxy", "jupyterhub"),
 }
 
 _PROBE = """

@@ -7,7 +7,10 @@ test starts a real app to cover start, status, logs and the one-second stop.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -348,3 +351,54 @@ def test_restart_runs_the_stored_spec_again(
         assert r.status_code == 404
     finally:
         client.delete(svc + path, headers=h(owner))
+
+
+def test_secret_env_reaches_only_the_app(hub: Hub, svc: str, client: httpx.Client, seen: Recorder) -> None:
+    """A secret saved through the launcher (here with the CLI) is encrypted before the Hub stores it;
+    the app sees the plain value; the Hub API, the REST API, the CLI and every log see none of it."""
+    owner_name = f"svc-secret-{secrets.token_hex(3)}"
+    owner = hub.token_for(owner_name)
+    plain = "plain-secret-" + secrets.token_hex(12)
+    seen.secrets += [plain, owner]
+    env = {**os.environ, "JUPYTERHUB_URL": hub.url, "JUPYTERHUB_API_TOKEN": owner, "DUMP_API_KEY": plain}
+
+    def cli(*argv: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "hubapps.cli", *argv], env=env, capture_output=True, text=True, timeout=180
+        )
+        assert result.returncode == 0, result.stderr
+        assert plain not in result.stdout + result.stderr
+        return result.stdout
+
+    deployed = json.loads(
+        cli("deploy", "--name", "Env dump", "--framework", "command", "--secret", "DUMP_API_KEY", "--env", "COLOR=red",
+            "--json", "--", "{python}", str(RESOURCES / "env_dump_app.py"), "{port}")
+    )  # fmt: skip
+    server = deployed["name"]
+    path = f"api/apps/{owner_name}/{server}"
+    try:
+        assert deployed["spec"]["secret_env"] == {"DUMP_API_KEY": None}
+        # The Hub holds ciphertext only, in the owner's and the admin's view alike.
+        for token in (owner, hub.admin_token):
+            response = hub.api("GET", f"users/{owner_name}?include_stopped_servers=1", token=token)
+            options = response.json()["servers"][server]["user_options"]
+            assert plain not in response.text
+            assert options["spec_version"] == 2
+            assert options["env"] == {"COLOR": "red"}
+            assert options["secret_env"]["DUMP_API_KEY"].startswith("gAAAAA")
+        hub.wait_app(owner_name, server, owner)
+        dump = seen(client.get(hub.app_url(owner_name, server), headers=h(owner))).json()
+        assert dump["env"]["DUMP_API_KEY"] == plain
+        assert dump["env"]["COLOR"] == "red"
+        assert "JUPYTERHUB_CRYPT_KEY" not in dump["env"]
+        for key in hub.crypt_key.split(";"):
+            assert key not in json.dumps(dump)
+        for url in (svc + path, svc + "api/apps", svc + "api/apps?all_servers=true", svc + path + "/status"):
+            response = seen(client.get(url, headers=h(owner)))
+            assert response.status_code == 200, response.text
+            assert plain not in response.text
+        assert plain not in cli("list", "--json") + cli("status", server, "--json")
+    finally:
+        client.delete(svc + path, headers=h(owner))
+    # Nothing logged it: the Hub's log holds the Hub's, the service's and the app proxy's output.
+    assert plain not in hub.log_path.read_text(errors="replace")

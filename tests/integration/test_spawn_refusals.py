@@ -8,6 +8,7 @@ from typing import Any
 
 import psutil
 import pytest
+from cryptography.fernet import Fernet
 
 from hubapps.examples import example_spec
 from tests.integration.conftest import EXAMPLES_FOLDER, Hub
@@ -61,6 +62,14 @@ REFUSED: dict[str, tuple[dict[str, Any], list[str]]] = {
         {**example_spec("panel", EXAMPLES_FOLDER), "args": ["--allow-websocket-origin=evil.example"]},
         ["args.0", "--allow-websocket-origin"],
     ),
+    "secret-in-plain-text": (
+        _spec(spec_version=2, secret_env={"API_KEY": "stolen"}),
+        ["secret_env", "'API_KEY'", "not encrypted", "launcher"],
+    ),
+    "secret-not-made-by-this-hub": (
+        _spec(spec_version=2, secret_env={"API_KEY": Fernet(Fernet.generate_key()).encrypt(b'"stolen"').decode()}),
+        ["secret_env", "'API_KEY'", "not encrypted with this Hub's key"],
+    ),
 }
 
 
@@ -93,6 +102,8 @@ def test_refused_at_spawn(hub: Hub, owner_token: str, server_name: str, case: st
     for word in words:
         assert word in message, f"{word!r} not in the refusal {message!r}"
     assert "stolen" not in message  # values are not echoed back
+    if case.startswith("secret-in-plain"):  # nor kept in the Hub's copy of the options
+        assert "stolen" not in str(_stored_options(hub, server_name))
     # Nothing runs: not in the Hub's view, not in the proxy's routes, no new process.
     assert hub.server_model(OWNER, server_name) is None
     routes = hub.api("GET", "proxy").json()
@@ -104,3 +115,38 @@ def test_valid_spec_is_not_refused(hub: Hub, owner_token: str, create_app: Any) 
     """The refusals above are about the spec, not the harness: the same spec without the fault starts."""
     model = create_app(OWNER, "refused-control", _spec(), token=owner_token)
     assert model["ready"]
+
+
+def _stored_options(hub: Hub, server: str) -> Any:
+    response = hub.api("GET", f"users/{OWNER}?include_stopped_servers=1")
+    response.raise_for_status()
+    return (response.json().get("servers") or {}).get(server, {}).get("user_options")
+
+
+def test_plain_text_secret_is_refused_when_stored_for_later(hub: Hub, owner_token: str) -> None:
+    """JupyterHub 6 PUT (create stopped) and PATCH (edit stopped) store options without starting
+    anything; a secret in plain text is refused there too, and the Hub keeps no trace of it."""
+    plain = "stolen-" + Fernet.generate_key().decode()[:12]
+    bad = _spec(spec_version=2, secret_env={"API_KEY": plain})
+    path = f"users/{OWNER}/servers/refused-stored"
+    try:
+        response = hub.api("PUT", path, token=owner_token, json={"user_options": bad})
+        assert response.status_code == 400, response.text
+        message = response.json()["message"]
+        assert "secret_env" in message
+        assert "'API_KEY'" in message
+        assert plain not in message
+        assert plain not in str(_stored_options(hub, "refused-stored"))
+
+        good = _spec(env={"COLOR": "red"})
+        created = hub.api("PUT", path, token=owner_token, json={"user_options": good})
+        if created.status_code == 409:  # the refused PUT left the (empty) server behind
+            created = hub.api("PATCH", path, token=owner_token, json={"user_options": good})
+        assert created.status_code in (200, 201), created.text
+        assert _stored_options(hub, "refused-stored") == good
+        response = hub.api("PATCH", path, token=owner_token, json={"user_options": bad})
+        assert response.status_code == 400, response.text
+        assert "secret_env" in response.json()["message"]
+        assert _stored_options(hub, "refused-stored") == good
+    finally:
+        hub.stop_app(OWNER, "refused-stored", remove=True)

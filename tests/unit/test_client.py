@@ -194,6 +194,23 @@ def test_deploy_wait_polls_the_status(fake: FakeLauncher, hubapps: Any) -> None:
     assert fake.calls() == [("POST", "apps"), ("GET", "apps/alice/x/status")]
 
 
+def test_deploy_secret_takes_its_value_from_the_environment(
+    fake: FakeLauncher, hubapps: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("API_KEY", "sk-from-env")
+    status, out, err = hubapps(
+        "deploy", "--name", "S", "--framework", "panel", "--secret", "API_KEY", "--secret", "DB_PASSWORD=p=w"
+    )
+    assert (status, err) == (0, "")
+    assert json.loads(fake.last.content)["secret_env"] == {"API_KEY": "sk-from-env", "DB_PASSWORD": "p=w"}
+    assert "sk-from-env" not in out
+    monkeypatch.delenv("API_KEY")
+    with pytest.raises(SystemExit) as exc:
+        hubapps("deploy", "--name", "x", "--framework", "panel", "--secret", "API_KEY")
+    assert exc.value.code == 2
+    assert "$API_KEY is not set" in capsys.readouterr().err
+
+
 def test_deploy_env_needs_key_value(hubapps: Any) -> None:
     with pytest.raises(SystemExit) as exc:
         hubapps("deploy", "--name", "x", "--framework", "panel", "--env", "SECRET")

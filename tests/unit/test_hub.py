@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from jupyterhub.crypto import CryptKeeper
 from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner, Spawner
 from tornado import web
 from traitlets.config import Config
 
 import hubapps
 from hubapps.hub.install import SERVICE_ROLE_SCOPES
-from hubapps.hub.spawner import APP_ENV_VAR, HubAppsSpawnerMixin, make_spawner_class
+from hubapps.hub.spawner import APP_ENV_VAR, HubAppsSpawnerMixin, install_user_options_checks, make_spawner_class
+from hubapps.service.secrets import SecretSealer
 
 
 class RecordingSpawner(SimpleLocalProcessSpawner):  # type: ignore[misc]
@@ -303,3 +308,161 @@ async def test_jupyterlab_allowed_options_reach_singleuser() -> None:
     spawner = make(spec(framework="jupyterlab", filepath="", args=args))
     await spawner.start()
     assert spawner.started["args"] == ["--debug", *args]
+# -- secret env values ------------------------------------------------------------------------------
+
+HUB_KEY = "a" * 64
+PLAIN = "sk-live-" + "7" * 24
+
+
+@pytest.fixture
+def hub_key() -> Iterator[str]:
+    """The Hub's CryptKeeper singleton with ``HUB_KEY`` (what ``JUPYTERHUB_CRYPT_KEY`` gives the Hub)."""
+    CryptKeeper.clear_instance()
+    CryptKeeper.instance(config=Config(), keys=[HUB_KEY])
+    yield HUB_KEY
+    CryptKeeper.clear_instance()
+
+
+@pytest.fixture
+def no_hub_key() -> Iterator[None]:
+    CryptKeeper.clear_instance()
+    CryptKeeper.instance(config=Config(), keys=[])
+    yield
+    CryptKeeper.clear_instance()
+
+
+def sealed(value: str, owner: str = "ann", name: str = "API_KEY", key: str = HUB_KEY) -> str:
+    """A secret as the launcher service stores it (the service's own sealer, so both sides agree)."""
+    with ThreadPoolExecutor(1) as pool:  # the tests calling it run in an event loop already
+        return pool.submit(asyncio.run, SecretSealer(key).seal(owner, name, value)).result()
+
+
+def spec2(**fields: Any) -> dict[str, Any]:
+    return spec(spec_version=2, **fields)
+
+
+def owned_by(spawner: Any, owner: str = "ann") -> Any:
+    spawner.user = SimpleNamespace(name=owner)
+    return spawner
+
+
+async def refusal(spawner: Any) -> str:
+    with pytest.raises(web.HTTPError) as info:
+        await spawner.start()
+    assert info.value.status_code == 400
+    assert spawner.started is None
+    return str(info.value.log_message % info.value.args)
+
+
+async def test_secrets_are_decrypted_into_the_app_env_only_at_start(hub_key: str) -> None:
+    token = await SecretSealer(hub_key).seal("ann", "API_KEY", PLAIN)
+    options = spec2(env={"COLOR": "red"}, secret_env={"API_KEY": token})
+    spawner = owned_by(make(options))
+    await spawner.start()
+    assert json.loads(spawner.started["env"][APP_ENV_VAR]) == {"COLOR": "red", "API_KEY": PLAIN}
+    assert PLAIN not in json.dumps(spawner.user_options)  # the stored options keep the ciphertext
+    assert PLAIN not in " ".join(spawner.started["args"])
+
+
+async def test_jupyterlab_apps_get_their_secrets_in_their_env(hub_key: str) -> None:
+    token = await SecretSealer(hub_key).seal("ann", "API_KEY", PLAIN)
+    spawner = owned_by(make(spec2(framework="jupyterlab", filepath="", secret_env={"API_KEY": token})))
+    await spawner.start()
+    assert spawner.started["env"]["API_KEY"] == PLAIN
+
+
+async def test_plain_text_posted_as_a_secret_is_refused(hub_key: str) -> None:
+    message = await refusal(owned_by(make(spec2(secret_env={"API_KEY": PLAIN}))))
+    assert "secret_env" in message
+    assert "'API_KEY'" in message
+    assert "not encrypted" in message
+    assert PLAIN not in message
+
+
+@pytest.mark.parametrize(
+    ("token", "words"),
+    [
+        (lambda: sealed(PLAIN, key="b" * 64), "not encrypted with this Hub's key"),
+        (lambda: sealed(PLAIN, owner="bob"), "saved for another user"),
+        (lambda: sealed(PLAIN, name="OTHER"), "saved for another user or variable"),
+    ],
+    ids=["other-key", "other-owner", "other-variable"],
+)
+async def test_ciphertext_not_made_for_this_app_is_refused(hub_key: str, token: Callable[[], str], words: str) -> None:
+    message = await refusal(owned_by(make(spec2(secret_env={"API_KEY": token()}))))
+    assert words in message
+    assert "secret_env" in message
+
+
+async def test_rotated_keys_open_secrets_sealed_with_an_older_key() -> None:
+    old = "c" * 64
+    CryptKeeper.clear_instance()
+    CryptKeeper.instance(config=Config(), keys=[HUB_KEY, old])
+    try:
+        spawner = owned_by(make(spec2(secret_env={"API_KEY": sealed(PLAIN, key=old)})))
+        await spawner.start()
+        assert json.loads(spawner.started["env"][APP_ENV_VAR])["API_KEY"] == PLAIN
+    finally:
+        CryptKeeper.clear_instance()
+
+
+async def test_without_a_key_secrets_are_refused_with_what_to_set(no_hub_key: None) -> None:
+    message = await refusal(owned_by(make(spec2(secret_env={"API_KEY": sealed(PLAIN)}))))
+    assert "JUPYTERHUB_CRYPT_KEY" in message
+    assert "openssl rand -hex 32" in message
+
+
+async def test_the_crypt_key_never_reaches_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RecordingSpawner, "get_env", lambda self: {"JUPYTERHUB_CRYPT_KEY": HUB_KEY, "A": "1"})
+    spawner = make(spec())
+    await spawner.start()
+    assert "JUPYTERHUB_CRYPT_KEY" not in spawner.started["env"]
+    assert HUB_KEY not in json.dumps(spawner.started)
+
+
+def test_install_passes_the_crypt_key_to_the_service_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", f"{HUB_KEY};{'c' * 64}")
+    c = Config()
+    hubapps.install(c)
+    assert c.JupyterHub.services[0]["environment"]["JUPYTERHUB_CRYPT_KEY"] == f"{HUB_KEY};{'c' * 64}"
+    assert "JUPYTERHUB_CRYPT_KEY" not in json.dumps(c.JupyterHub.services[0]["environment"]["HUBAPPS_SETTINGS"])
+    monkeypatch.delenv("JUPYTERHUB_CRYPT_KEY")
+    c = Config()
+    c.CryptKeeper.keys = [bytes.fromhex(HUB_KEY)]
+    hubapps.install(c)
+    assert c.JupyterHub.services[0]["environment"]["JUPYTERHUB_CRYPT_KEY"] == HUB_KEY
+    c = Config()
+    hubapps.install(c)
+    assert "JUPYTERHUB_CRYPT_KEY" not in c.JupyterHub.services[0]["environment"]
+
+
+def test_options_stored_for_later_are_checked_when_written(hub_key: str) -> None:
+    """JupyterHub 6 PUT/PATCH write ``orm.Spawner.user_options`` of a stopped server and start nothing."""
+    from jupyterhub import orm
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    install_user_options_checks()
+    engine = create_engine("sqlite://")
+    orm.Base.metadata.create_all(engine)
+    db = Session(engine)
+    user = orm.User(name="ann")
+    db.add(user)
+    row = orm.Spawner(name="sales", user=user)
+    db.add(row)
+    db.commit()
+    with pytest.raises(web.HTTPError) as info:
+        row.user_options = spec2(secret_env={"API_KEY": PLAIN})
+    assert info.value.status_code == 400
+    assert "secret_env" in info.value.log_message % info.value.args
+    assert row.user_options is None
+    with pytest.raises(web.HTTPError):
+        row.user_options = spec2(secret_env={"API_KEY": sealed(PLAIN, owner="bob")})
+    row.user_options = good = spec2(secret_env={"API_KEY": sealed(PLAIN)})
+    assert row.user_options == good
+    row.user_options = {"not": "an app"}  # other servers are none of the launcher's business
+    # A start saves its options first and validates them after (apply_user_options): the stored copy
+    # keeps no plain text, whatever the outcome.
+    row.server = orm.Server()
+    row.user_options = spec2(secret_env={"API_KEY": PLAIN, "GOOD": sealed(PLAIN, name="GOOD")})
+    assert set(row.user_options["secret_env"]) == {"GOOD"}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 
 from hubapps.core.errors import SpecError
-from hubapps.core.spec import LIMITS, AppSpec, is_app_options, parse_user_options
+from hubapps.core.spec import LIMITS, AppSpec, is_app_options, is_sealed_value, parse_user_options
 
 
 def spec(**fields: object) -> dict[str, object]:
@@ -200,3 +201,58 @@ def test_specs_are_immutable() -> None:
     with pytest.raises(ValueError, match="frozen"):
         parsed.framework = "panel"  # type: ignore[misc]
     assert isinstance(parsed, AppSpec)
+
+
+# -- version 2: secret_env --------------------------------------------------------------------------
+
+TOKEN = Fernet(Fernet.generate_key()).encrypt(b'"a value"').decode()
+
+
+def test_version_1_parses_into_version_2() -> None:
+    parsed = parse_user_options(spec(env={"OPENAI_API_KEY": "sk-1"}))
+    assert parsed.spec_version == 2
+    assert parsed.to_user_options()["spec_version"] == 2
+    assert parsed.secret_env == {}
+    assert parsed.env == {"OPENAI_API_KEY": "sk-1"}
+    with pytest.raises(SpecError) as exc:
+        parse_user_options(spec(secret_env={"A": TOKEN}))
+    assert exc.value.field == "secret_env"
+
+
+def test_secret_values_must_have_the_shape_of_ciphertext() -> None:
+    assert parse_user_options(spec(spec_version=2, secret_env={"API_KEY": TOKEN})).secret_env == {"API_KEY": TOKEN}
+    for value in ("sk-plain-text", "gAAAAA" + "A" * 100, TOKEN[:-4], TOKEN + "x", "", TOKEN.replace("g", "h", 1)):
+        assert not is_sealed_value(value)
+        with pytest.raises(SpecError) as exc:
+            parse_user_options(spec(spec_version=2, secret_env={"API_KEY": value}))
+        assert exc.value.field == "secret_env"
+        assert "'API_KEY'" in exc.value.message
+        assert "not encrypted" in exc.value.message
+        if value:
+            assert value not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("secret_env", "env", "words"),
+    [
+        ({"LD_PRELOAD": TOKEN}, {}, "reserved"),
+        ({"lower": TOKEN}, {}, "not a valid name"),
+        ({"A": TOKEN}, {"A": "1"}, "also set in env"),
+        ({f"S{i}": TOKEN for i in range(40)}, {f"E{i}": "" for i in range(40)}, "at most"),
+    ],
+)
+def test_secret_names_follow_the_env_rules(secret_env: dict[str, str], env: dict[str, str], words: str) -> None:
+    with pytest.raises(SpecError) as exc:
+        parse_user_options(spec(spec_version=2, env=env, secret_env=secret_env))
+    assert exc.value.field == "secret_env"
+    assert words in exc.value.message
+
+
+def test_opened_secrets_join_env_under_the_same_rules() -> None:
+    parsed = parse_user_options(spec(spec_version=2, env={"A": "1"}, secret_env={"API_KEY": TOKEN}))
+    opened = parsed.with_secret_values({"API_KEY": "plain"})
+    assert (opened.env, opened.secret_env) == ({"A": "1", "API_KEY": "plain"}, {})
+    with pytest.raises(SpecError, match="NUL"):
+        parsed.with_secret_values({"API_KEY": "a\x00b"})
+    with pytest.raises(SpecError):
+        parsed.with_secret_values({"OTHER": "x"})

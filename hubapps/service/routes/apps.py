@@ -35,6 +35,7 @@ from hubapps.service.errors import Conflict, HubUnavailable, InvalidInput, NotFo
 from hubapps.service.hub import HubClient
 from hubapps.service.routes.body import openapi_body, read_model
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppsPublic, AppStatus, AppUpdate, LogsPublic
+from hubapps.service.secrets import legacy_secret_names, sealer_of, secret_env_to_save
 from hubapps.service.settings import ServiceSettings
 
 __all__ = ["find_app", "list_apps", "managed_server", "own_apps", "router"]
@@ -111,8 +112,8 @@ def own_apps(settings: ServiceSettings, identity: Identity, *, all_servers: bool
             continue
         apps.append(app)
         if app.is_app and app.spec is not None:
-            with contextlib.suppress(SpecError):
-                entries.append(directory_entry(identity.name, name, parse_user_options(app.spec)))
+            with contextlib.suppress(SpecError):  # the stored options: app.spec hides secret values
+                entries.append(directory_entry(identity.name, name, parse_user_options(model.get("user_options"))))
     return apps, entries
 
 
@@ -224,8 +225,12 @@ async def create_app(
     request: Request, identity: CurrentUser, hub: Hub, directory: Directory, registry: Registry, settings: Settings
 ) -> JSONResponse:
     body = await read_model(request, AppCreate)
-    spec = build_spec(body.model_dump(exclude_unset=False), settings, registry)
     owner = identity.name
+    fields = body.model_dump(exclude_unset=False)
+    fields["secret_env"] = await secret_env_to_save(
+        sealer_of(request), owner, submitted=fields["secret_env"], env=fields["env"]
+    )
+    spec = build_spec(fields, settings, registry)
     fresh = await hub.whoami(identity.token, fresh=True)
     taken = set(((fresh or {}).get("servers") or {}).keys())
     for _attempt in range(3):
@@ -295,6 +300,21 @@ async def update_app(
     except SpecError:
         current = {k: v for k, v in options.items() if k not in ("spec_version", "jhub_app")}
     changes = body.model_dump(exclude_unset=True, exclude={"restart"})
+    stored_env: dict[str, str] = current["env"] if isinstance(current.get("env"), dict) else {}
+    stored_secret_env: dict[str, str] = current["secret_env"] if isinstance(current.get("secret_env"), dict) else {}
+    sent_env = changes.get("env")
+    env: dict[str, str] = dict(sent_env) if isinstance(sent_env, dict) else dict(stored_env)
+    changes["secret_env"] = await secret_env_to_save(
+        sealer_of(request),
+        owner,
+        submitted=changes.get("secret_env"),
+        env=env,
+        env_sent=isinstance(sent_env, dict),
+        stored_env=stored_env,
+        stored_secret_env=stored_secret_env,
+        legacy=legacy_secret_names(options, await request.app.state.secret_env.get(owner, server)),
+    )
+    changes["env"] = env
     spec = build_spec({**current, **changes}, settings, registry)
     state = server_state(model)
     if state != "stopped":

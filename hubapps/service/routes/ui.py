@@ -23,7 +23,7 @@ import json
 import logging
 import math
 import shlex
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -42,7 +42,7 @@ from hubapps.service.errors import NotAuthenticated, NotFound, ServiceError, saf
 from hubapps.service.routes import apps as apps_routes
 from hubapps.service.routes import shares as shares_routes
 from hubapps.service.schemas import AppPublic
-from hubapps.service.secrets import SecretEnvMarks, looks_secret
+from hubapps.service.secrets import SecretEnvMarks, looks_secret, sealer_of
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.thumbnails import THUMBNAIL_HEADERS, ThumbnailStore
 
@@ -61,7 +61,12 @@ _SORTS = {"recent": "-last_activity", "name": "name"}
 _ACCESS = ("owned", "shared", "public")
 _STATES = ("running", "starting", "stopped")
 # REST API field → form field, for showing an error next to the right input.
-_FIELD_MAP = {"repository": "repo_url", "repository.url": "repo_url", "repository.ref": "repo_ref"}
+_FIELD_MAP = {
+    "repository": "repo_url",
+    "repository.url": "repo_url",
+    "repository.ref": "repo_ref",
+    "secret_env": "env",
+}
 
 
 def _q(value: str) -> str:
@@ -297,7 +302,10 @@ def _blank_values(filepath: str = "", framework: str = "") -> dict[str, Any]:
     }
 
 
-def _values_from_spec(spec: Mapping[str, Any], secrets: set[str]) -> dict[str, Any]:
+def _values_from_spec(spec: Mapping[str, Any], legacy: set[str]) -> dict[str, Any]:
+    """The form's values for a stored spec. Secret values are never put in the form: a secret row
+    comes back blank, meaning "keep". Plain variables of a version 1 spec that were meant to be secret
+    (``legacy`` marks, credential-like names) show as secrets too, and are encrypted when saved."""
     values = _blank_values()
     repo = spec.get("repository") or {}
     values.update(
@@ -319,12 +327,13 @@ def _values_from_spec(spec: Mapping[str, Any], secrets: set[str]) -> dict[str, A
     values["env"] = [
         {
             "name": k,
-            "value": "" if (k in secrets or looks_secret(k)) else v,
-            "secret": k in secrets or looks_secret(k),
+            "value": "" if (k in legacy or looks_secret(k)) else v,
+            "secret": k in legacy or looks_secret(k),
             "stored": True,
         }
         for k, v in (spec.get("env") or {}).items()
     ]
+    values["env"] += [{"name": k, "value": "", "secret": True, "stored": True} for k in spec.get("secret_env") or {}]
     return values
 
 
@@ -370,8 +379,19 @@ def _values_from_form(form: FormData) -> dict[str, Any]:
     return values
 
 
-def _spec_body(values: Mapping[str, Any], errors: dict[str, str], current_env: Mapping[str, str]) -> dict[str, Any]:
-    """The API body from the form's values; form-level problems land in ``errors``."""
+def _spec_body(
+    values: Mapping[str, Any],
+    errors: dict[str, str],
+    stored_secrets: Iterable[str] = (),
+    hidden_plain: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The API body from the form's values; form-level problems land in ``errors``.
+
+    A secret row left blank sends ``null`` (keep the stored value); ``stored_secrets`` are the names
+    stored encrypted, which cannot silently become plain (the service cannot read them back).
+    ``hidden_plain`` are stored plain variables the form showed as secrets (see
+    :func:`_values_from_spec`): unticked and left blank, they keep their stored value.
+    """
     body: dict[str, Any] = {
         "display_name": values["display_name"],
         "description": values["description"],
@@ -398,17 +418,27 @@ def _spec_body(values: Mapping[str, Any], errors: dict[str, str], current_env: M
     else:
         body["repository"] = None
     env: dict[str, str] = {}
+    secret_env: dict[str, str | None] = {}
+    sealed = set(stored_secrets)
     for row in values["env"]:
-        if not row["name"]:
+        name, value = row["name"], row["value"]
+        if not name:
             errors["env"] = "every value needs a name"
             continue
-        if row["name"] in env:
-            errors["env"] = f"{row['name']!r} is set twice"
-        value = row["value"]
-        if row["stored"] and row["secret"] and not value and row["name"] in current_env:
-            value = current_env[row["name"]]  # left blank: keep the secret as it is
-        env[row["name"]] = value
+        if name in env or name in secret_env:
+            errors["env"] = f"{name!r} is set twice"
+        if row["secret"]:
+            if not value and not row["stored"]:
+                errors["env"] = f"give the value of the secret {name!r}"
+            secret_env[name] = value or None  # left blank: keep the stored value
+        elif row["stored"] and not value and name in sealed:
+            errors["env"] = f"{name!r} is stored encrypted: type its value to keep it as a plain variable"
+        elif row["stored"] and not value and hidden_plain and name in hidden_plain:
+            env[name] = hidden_plain[name]
+        else:
+            env[name] = value
     body["env"] = env
+    body["secret_env"] = secret_env
     return body
 
 
@@ -463,6 +493,7 @@ async def _form_page(
         thumb=thumbnail_url(settings, values.get("thumbnail_ref", "")),
         thumbnail_max_kib=settings.thumbnail_max_bytes // 1024,
         thumbnail_max_bytes=settings.thumbnail_max_bytes,
+        secrets_available=sealer_of(request).available,
     )
 
 
@@ -519,7 +550,7 @@ async def create_submit(
     ref = await _read_upload(form, settings, request, errors)
     if ref:
         values["thumbnail_ref"] = ref
-    body = _spec_body(values, errors, {})
+    body = _spec_body(values, errors)
     body["start"] = values["start"]
     if not errors:
         created = await _api_call(
@@ -551,9 +582,7 @@ async def _after_save(
     current_shares: set[tuple[str, str]],
     errors: dict[str, str],
 ) -> None:
-    """Secret marks and shares, once the app exists."""
-    _, marks = _stores(request)
-    await marks.set(owner, server, {row["name"] for row in values["env"] if row["secret"] and row["name"]})
+    """Shares, once the app exists."""
     wanted = {("user", n) for n in _names(values["share_users"])}
     wanted |= {("group", n) for n in _names(values["share_groups"])}
     added = wanted - current_shares
@@ -615,8 +644,10 @@ async def edit_submit(
     ref = await _read_upload(form, settings, request, errors)
     if ref:
         values["thumbnail_ref"] = ref
-    current_env = dict((app.spec or {}).get("env") or {})
-    body = _spec_body(values, errors, current_env)
+    legacy = await _stores(request)[1].get(owner, server)
+    stored_env: dict[str, str] = dict((app.spec or {}).get("env") or {})
+    hidden = {k: v for k, v in stored_env.items() if k in legacy or looks_secret(k)}
+    body = _spec_body(values, errors, (app.spec or {}).get("secret_env") or {}, hidden)
     running = app.state != "stopped"
     if running:
         body["restart"] = values["restart"]
@@ -652,14 +683,13 @@ async def details(
     app = await apps_routes.find_app(identity, owner, server, hub, directory, settings)
     manage = app.access in ("owned", "admin")
     shares = await _shares_of(identity, hub, owner, server) if manage else []
-    secrets: set[str] = set()
+    legacy: set[str] = set()
     if manage:
         _, marks = _stores(request)
-        secrets = await marks.get(owner, server)
-    env = {
-        k: ("••••••" if (k in secrets or looks_secret(k)) else v)
-        for k, v in ((app.spec or {}).get("env") or {}).items()
-    }
+        legacy = await marks.get(owner, server)
+    spec = app.spec or {}
+    env = {k: ("••••••" if (k in legacy or looks_secret(k)) else v) for k, v in (spec.get("env") or {}).items()}
+    env.update(dict.fromkeys(spec.get("secret_env") or {}, "•••••• (encrypted)"))
     return _render(
         "app_detail.html",
         **_context(request, settings, identity),
