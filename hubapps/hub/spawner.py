@@ -24,6 +24,7 @@ from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import Framework, FrameworkRegistry
 from hubapps.core.policy import SpecPolicy
 from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
+from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW, app_key
 from hubapps.hub.config import HubApps
 
 __all__ = ["HubAppsSpawnerMixin", "make_spawner_class"]
@@ -161,7 +162,10 @@ class HubAppsSpawnerMixin:
         if settings.ready_timeout > 0:
             options_ = replace(options_, ready_timeout=settings.ready_timeout)
         spawner.cmd = list(settings.proxy_command)
-        self._hubapps_args = [*options_.to_argv(), "--", *argv]
+        status_options = []
+        if settings.status_max_skew != DEFAULT_MAX_SKEW:
+            status_options.append(f"--status-max-skew={settings.status_max_skew:g}")
+        self._hubapps_args = [*options_.to_argv(), *status_options, "--", *argv]
         self._hubapps_env = env
         self._hubapps_env_for_proxy = True
 
@@ -179,12 +183,28 @@ class HubAppsSpawnerMixin:
 
     def get_env(self) -> dict[str, str]:
         env: dict[str, str] = super().get_env()  # type: ignore[misc]
+        env.pop(APP_KEY_ENV_VAR, None)  # only ever the one set below
         if self._hubapps_env is not None:
             if self._hubapps_env_for_proxy:
                 env[APP_ENV_VAR] = json.dumps(self._hubapps_env)
+                key = self._hubapps_status_app_key()
+                if key:
+                    env[APP_KEY_ENV_VAR] = key
             else:
                 env.update(self._hubapps_env)
         return env
+
+    def _hubapps_status_app_key(self) -> str:
+        """This app's own status key (hex): signed status requests of the launcher, for this server only.
+
+        The proxy alone reads it (it removes it from the app's environment); a server that is not a
+        hubapps-proxy app (JupyterLab, the default server) never gets one, so the service never calls it.
+        """
+        key = self.hubapps.status_key
+        owner = getattr(getattr(self, "user", None), "name", "")
+        if not key or not owner:
+            return ""
+        return app_key(bytes.fromhex(key), str(owner), str(self.name)).hex()  # type: ignore[attr-defined]
 
 
 def make_spawner_class(base: type) -> type:

@@ -14,12 +14,13 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 
 from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.directory import AppDirectory
 from hubapps.service.errors import safe_log
 from hubapps.service.hub import HubClient
 from hubapps.service.settings import ServiceSettings
 
-__all__ = ["Directory", "Hub", "Registry", "Settings", "run_bounded"]
+__all__ = ["Directory", "Hub", "Registry", "Settings", "StatusReader", "run_bounded"]
 
 log = logging.getLogger("hubapps.service")
 
@@ -46,10 +47,16 @@ async def get_registry(request: Request) -> FrameworkRegistry:
     return registry
 
 
+async def get_status_reader(request: Request) -> AppStatusReader:
+    reader: AppStatusReader = request.app.state.status_reader
+    return reader
+
+
 Settings = Annotated[ServiceSettings, Depends(get_settings)]
 Hub = Annotated[HubClient, Depends(get_hub)]
 Directory = Annotated[AppDirectory, Depends(get_directory)]
 Registry = Annotated[FrameworkRegistry, Depends(get_registry)]
+StatusReader = Annotated[AppStatusReader, Depends(get_status_reader)]
 
 # Work that outlived its request (a slow stop finishing on the Hub); kept so it is not collected.
 _background: set[asyncio.Task[Any]] = set()

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from hubapps.core.errors import SpecError
+from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.core.names import server_name_for
 from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
 from hubapps.service.apps import (
@@ -28,8 +29,9 @@ from hubapps.service.apps import (
     page_of,
     server_state,
 )
+from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import CurrentUser, Identity
-from hubapps.service.deps import Directory, Hub, Registry, Settings, run_bounded
+from hubapps.service.deps import Directory, Hub, Registry, Settings, StatusReader, run_bounded
 from hubapps.service.directory import AppDirectory, DirectoryEntry
 from hubapps.service.errors import Conflict, HubUnavailable, InvalidInput, NotFound, safe_log
 from hubapps.service.hub import HubClient
@@ -37,7 +39,7 @@ from hubapps.service.routes.body import openapi_body, read_model
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppsPublic, AppStatus, AppUpdate, LogsPublic
 from hubapps.service.settings import ServiceSettings
 
-__all__ = ["find_app", "list_apps", "managed_server", "own_apps", "router"]
+__all__ = ["find_app", "is_proxy_app", "list_apps", "managed_server", "own_apps", "readable_status", "router"]
 
 log = logging.getLogger("hubapps.service.apps")
 
@@ -413,33 +415,65 @@ async def _progress(hub: HubClient, model: dict[str, Any], token: str) -> tuple[
     return progress, message
 
 
-async def _proxy_get(hub: HubClient, settings: ServiceSettings, owner: str, server: str, path: str, token: str) -> Any:
-    base = settings.app_proxy_url
-    if not base:
-        return None
-    response = await hub.get_url(
-        base + app_url(settings, owner, server) + path, token, seconds=min(settings.hub_request_timeout, 5.0)
-    )
-    if response.status_code != 200 or not response.headers.get("content-type", "").startswith("application/json"):
-        return None
-    return response.json()
+async def readable_status(identity: Identity, owner: str, server: str, hub: HubClient) -> dict[str, Any]:
+    """The Hub's model of a server whose status and log the caller may read; else 404.
+
+    The service itself decides here, because it reads the app with a credential of its own: the
+    owner (their own server listing) and admins (the Hub's admin flag, and the owner's listing read
+    with the admin's token) may; anyone else gets 404, even someone the Hub lets read the owner's
+    servers without being an admin.
+    """
+    if owner != identity.name and not identity.admin:
+        raise NotFound()
+    return await managed_server(identity, owner, server, hub)
+
+
+def is_proxy_app(model: dict[str, Any], registry: FrameworkRegistry) -> bool:
+    """Whether the server runs hubapps-proxy (an app spec of an enabled, non-JupyterLab framework).
+
+    Only those have ``_hubapps/`` endpoints and a status key; anything else (JupyterLab apps run
+    ``jupyterhub-singleuser``, plain named servers, the default server) is never called at all.
+    """
+    options = model.get("user_options") or {}
+    if not is_app_options(options):
+        return False
+    try:
+        spec = parse_user_options(options)
+    except SpecError:
+        return False
+    if spec.framework not in registry:
+        return False
+    return not registry.get(spec.framework).singleuser
+
+
+async def _read_app(
+    reader: AppStatusReader, settings: ServiceSettings, owner: str, server: str, sub: str
+) -> dict[str, Any] | None:
+    return await reader.get_json(owner, server, app_url(settings, owner, server), sub)
 
 
 @router.get(
     "/{owner}/{server}/status", response_model=AppStatus, summary="State, start progress and the app's startup log"
 )
-async def app_status(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> AppStatus:
-    model = await managed_server(identity, owner, server, hub)
+async def app_status(
+    owner: str,
+    server: str,
+    identity: CurrentUser,
+    hub: Hub,
+    registry: Registry,
+    reader: StatusReader,
+    settings: Settings,
+) -> AppStatus:
+    model = await readable_status(identity, owner, server, hub)
     state = server_state(model)
     status = AppStatus(id=f"{owner}/{server}", state=state, ready=bool(model.get("ready")))
     if state == "starting":
         status.progress, status.message = await _progress(hub, model, identity.token)
-    if state in ("starting", "running"):
-        try:
-            proxy = await _proxy_get(hub, settings, owner, server, "_hubapps/status", identity.token)
-            logs = await _proxy_get(hub, settings, owner, server, "_hubapps/logs", identity.token)
-        except HubUnavailable:
-            proxy, logs = None, None
+    if state in ("starting", "running") and is_proxy_app(model, registry):
+        proxy, logs = await asyncio.gather(
+            _read_app(reader, settings, owner, server, "_hubapps/status"),
+            _read_app(reader, settings, owner, server, "_hubapps/logs"),
+        )
         if isinstance(proxy, dict):
             status.app_state = str(proxy.get("state")) if proxy.get("state") else None
             elapsed = proxy.get("elapsed")
@@ -456,15 +490,21 @@ async def app_logs(
     server: str,
     identity: CurrentUser,
     hub: Hub,
+    registry: Registry,
+    reader: StatusReader,
     settings: Settings,
     lines: Annotated[int, Query(ge=1)] = 200,
 ) -> LogsPublic:
-    model = await managed_server(identity, owner, server, hub)
+    model = await readable_status(identity, owner, server, hub)
     if server_state(model) not in ("starting", "running"):
         raise Conflict("the app is not running, so it has no logs")
-    if not settings.app_proxy_url:
-        raise HubUnavailable("app logs are unavailable: the service does not know the Hub's public URL")
-    logs = await _proxy_get(hub, settings, owner, server, "_hubapps/logs", identity.token)
+    if not is_proxy_app(model, registry):
+        raise Conflict("this server is not a hubapps app (JupyterLab keeps its own log); it has no app log")
+    if not reader.available:
+        raise HubUnavailable(
+            "app logs are unavailable: the service knows no proxy URL or has no status key (see docs/security.md)"
+        )
+    logs = await _read_app(reader, settings, owner, server, "_hubapps/logs")
     if not isinstance(logs, dict):
         raise HubUnavailable("the app did not return its logs")
     got = [str(line) for line in (logs.get("lines") or [])]
