@@ -87,7 +87,7 @@ class AppStatusReader:
                     or response.headers.get("content-encoding", "identity") != "identity"
                 ):
                     return None
-                async for chunk in response.aiter_raw():
+                async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > self.max_bytes:
                         log.warning(
