@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -302,8 +303,18 @@ async def update_app(
     if state != "stopped":
         if not body.restart:
             raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
-        await run_bounded(_restart(hub, owner, server, identity.token, settings, spec), settings.start_wait)
-        await _record(directory, owner, server, spec)
+        await run_bounded(
+            _restart(
+                hub,
+                owner,
+                server,
+                identity.token,
+                settings,
+                spec,
+                applied=lambda: _record(directory, owner, server, spec),
+            ),
+            settings.start_wait,
+        )
         return _accepted(owner, server, "stopping", done=False)
     await hub.update_server(
         owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
@@ -332,8 +343,14 @@ async def delete_app(
 ) -> Response:
     if not server:
         raise NotFound()
-    done, _ = await run_bounded(hub.stop_server(owner, server, identity.token, remove=True), settings.stop_wait)
-    await directory.remove(owner, server)
+    # Rights first (someone who cannot even read the app gets 404 before anything happens), and the
+    # directory entry goes only once the Hub has accepted the deletion, however long it takes.
+    await managed_server(identity, owner, server, hub)
+    done, _ = await run_bounded(
+        hub.stop_server(owner, server, identity.token, remove=True),
+        settings.stop_wait,
+        then=lambda: directory.remove(owner, server),
+    )
     if done:
         return Response(status_code=204)
     return _accepted(owner, server, "stopping", done=False)
@@ -344,6 +361,7 @@ async def delete_app(
 
 @router.post("/{owner}/{server}/start", response_model=Accepted, summary="Start an app with its stored spec")
 async def start_app(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> JSONResponse:
+    await managed_server(identity, owner, server, hub)  # 404 before anything, even with a slow Hub
     done, status = await run_bounded(hub.start_server(owner, server, identity.token), settings.start_wait)
     return _accepted(
         owner, server, "running" if done and status == 201 else "starting", done=bool(done and status == 201)
@@ -354,6 +372,7 @@ async def start_app(owner: str, server: str, identity: CurrentUser, hub: Hub, se
     "/{owner}/{server}/stop", response_model=Accepted, summary="Stop an app (answers at once; the Hub finishes)"
 )
 async def stop_app(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> JSONResponse:
+    await managed_server(identity, owner, server, hub)  # 404 before anything, even with a slow Hub
     done, status = await run_bounded(hub.stop_server(owner, server, identity.token), settings.stop_wait)
     finished = bool(done and status == 204)
     return _accepted(owner, server, "stopped" if finished else "stopping", done=finished)
@@ -367,9 +386,19 @@ async def restart_app(owner: str, server: str, identity: CurrentUser, hub: Hub, 
 
 
 async def _restart(
-    hub: HubClient, owner: str, server: str, token: str, settings: ServiceSettings, spec: AppSpec | None
+    hub: HubClient,
+    owner: str,
+    server: str,
+    token: str,
+    settings: ServiceSettings,
+    spec: AppSpec | None,
+    *,
+    applied: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Stop, wait until the Hub has stopped the server, apply a new spec if any, start again."""
+    """Stop, wait until the Hub has stopped the server, apply a new spec if any, start again.
+
+    ``applied`` runs once the Hub has taken the new spec (and not if it refused or the stop timed out).
+    """
     deadline = time.monotonic() + settings.restart_timeout
     with contextlib.suppress(Conflict):  # already stopping
         await hub.stop_server(owner, server, token)
@@ -390,9 +419,13 @@ async def _restart(
             await hub.update_server(
                 owner, server, token, user_options=spec.to_user_options(), display_name=spec.display_name
             )
+            if applied is not None:
+                await applied()
             await hub.start_server(owner, server, token)
         else:
             await hub.start_server(owner, server, token, user_options=spec.to_user_options())
+            if applied is not None:
+                await applied()
         return
     await hub.start_server(owner, server, token)
 
