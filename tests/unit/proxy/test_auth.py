@@ -246,6 +246,10 @@ async def test_signed_status_requests_need_no_login(start_proxy: StartProxy, htt
         signed = {statuskey.HEADER: statuskey.sign(STATUS_KEY, "GET", path)}
         async with http.get(url(proxy, path), headers=signed, allow_redirects=False) as response:
             assert response.status in (302, 401), path
+    # The signature is never passed on to the app.
+    both = {statuskey.HEADER: statuskey.sign(STATUS_KEY, "GET", "x"), "Authorization": "token alice-token"}
+    async with http.get(url(proxy, "x"), headers=both) as response:
+        assert "x-hubapps-status" not in _headers_seen(await response.json())
 
 
 @pytest.mark.parametrize(
