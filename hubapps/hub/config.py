@@ -148,6 +148,27 @@ class HubApps(Configurable):
         help="""Skip the Hub's "authorize access" page when users log in to the launcher service.
         The launcher is configured by the admin, so asking each user to trust it adds nothing.""",
     )
+    status_key = Unicode(
+        "",
+        config=True,
+        help="""Secret (hex, at least 32 bytes) shared by the Hub and the launcher service, from which
+        each app's proxy gets a key of its own for the signed status and log requests of the launcher
+        (see docs/security.md). Empty (the default): read from status_key_file, which is created with
+        a random key on first use. Set it (the same on every Hub replica) if the file cannot persist.""",
+    )
+    status_key_file = Unicode(
+        "jupyterhub_hubapps_status_key",
+        config=True,
+        help="""File holding the status key when status_key is not set: created (mode 0600) with a
+        random key if missing, so it survives Hub restarts. A relative path is relative to the folder
+        of c.JupyterHub.cookie_secret_file if that is set, else to the folder JupyterHub runs in.""",
+    )
+    status_max_skew = Float(
+        60.0,
+        config=True,
+        help="""Seconds a signed status request of the launcher service stays valid, before or after
+        the time it names (the clocks of the service and of app servers may differ this much).""",
+    )
     hub_request_timeout = Float(
         10.0,
         config=True,
@@ -178,6 +199,20 @@ class HubApps(Configurable):
         value = str(proposal["value"])
         if not _SERVICE_NAME.fullmatch(value):
             raise ValueError(f"HubApps.service_name {value!r} must match {_SERVICE_NAME.pattern}")
+        return value
+
+    @validate("status_key")
+    def _check_status_key(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"]).strip().lower()
+        if value and (len(value) < 64 or not re.fullmatch(r"[0-9a-f]+", value) or len(value) % 2):
+            raise ValueError("HubApps.status_key must be hex, at least 64 digits (32 bytes)")
+        return value
+
+    @validate("status_max_skew")
+    def _check_status_max_skew(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value <= 0:
+            raise ValueError("HubApps.status_max_skew must be positive")
         return value
 
     @validate("service_workers")

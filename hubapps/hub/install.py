@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,7 +29,14 @@ from traitlets.utils.importstring import import_item
 from hubapps.hub.config import HubApps
 from hubapps.hub.spawner import make_spawner_class
 
-__all__ = ["SERVICE_ROLE_SCOPES", "USER_SHARING_SCOPES", "USER_TOKEN_SCOPES", "install", "install_jhub_apps"]
+__all__ = [
+    "SERVICE_ROLE_SCOPES",
+    "STATUS_KEY_ENV_VAR",
+    "USER_SHARING_SCOPES",
+    "USER_TOKEN_SCOPES",
+    "install",
+    "install_jhub_apps",
+]
 
 log = logging.getLogger("hubapps")
 
@@ -56,6 +64,9 @@ USER_TOKEN_SCOPES: dict[str, str] = {
     "read:users:name": "offer user names when sharing (if the user may see them)",
     "read:groups:name": "offer group names when sharing (if the user may see them)",
 }
+
+#: The service's environment variable holding the status key (hex); never in ``HUBAPPS_SETTINGS``.
+STATUS_KEY_ENV_VAR = "HUBAPPS_STATUS_KEY"
 
 #: What a user needs to share their own apps with users and groups by name.
 USER_SHARING_SCOPES = ("shares!user", "read:users:name", "read:groups:name")
@@ -123,6 +134,9 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     if "proxy_url" not in c.HubApps:
         c.HubApps.proxy_url = _default_proxy_url(c)
     hubapps = HubApps(config=c)
+    if not hubapps.status_key:
+        # Resolved once here, so the spawner mixin (in this process) and the service share it.
+        c.HubApps.status_key = hubapps.status_key = _read_or_create_key(_status_key_path(c, hubapps))
 
     if spawner_class is None and "spawner_class" in c.JupyterHub:
         spawner_class = c.JupyterHub.spawner_class
@@ -137,6 +151,7 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
         # Managed services get none of the Hub's environment: the launcher encrypts secret env values.
         env[KEY_ENV] = crypt_key
     env["HUBAPPS_SETTINGS"] = json.dumps({**hubapps.service_settings(), "profiles": _profiles(c)})
+    env[STATUS_KEY_ENV_VAR] = hubapps.status_key
     services.append(
         {
             "name": name,
@@ -271,6 +286,38 @@ def _profiles(c: Config) -> list[dict[str, str]]:
                 }
             )
     return out
+
+
+def _status_key_path(c: Config, hubapps: HubApps) -> Path:
+    """``status_key_file``; a relative one next to the Hub's cookie secret file (else in the Hub's folder)."""
+    path = Path(hubapps.status_key_file).expanduser()
+    if path.is_absolute():
+        return path
+    cookie_file = c.JupyterHub.get("cookie_secret_file", None)
+    if isinstance(cookie_file, str) and cookie_file:
+        return Path(cookie_file).expanduser().parent / path
+    return Path.cwd() / path
+
+
+def _read_or_create_key(path: Path) -> str:
+    """The hex key in ``path``; a new random one, written with mode 0600, if the file does not exist.
+
+    Like JupyterHub's cookie secret file, a file others may read is refused.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            raise ValueError(f"{path} is readable by other users; make it private (chmod 600)") from None
+        value = path.read_text().strip().lower()
+        if len(value) < 64 or any(ch not in "0123456789abcdef" for ch in value) or len(value) % 2:
+            raise ValueError(f"{path} does not hold a hex status key of at least 32 bytes") from None
+        return value
+    value = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as file:
+        file.write(value + "\n")
+    log.info("hubapps: wrote a new status key to %s", path)
+    return value
 
 
 def _default_proxy_url(c: Config) -> str:

@@ -31,6 +31,7 @@ from hubapps.core.frameworks import Framework, FrameworkRegistry
 from hubapps.core.policy import SpecPolicy
 from hubapps.core.secret_env import open_payload
 from hubapps.core.spec import AppSpec, is_app_options, is_sealed_value, parse_user_options
+from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW, app_key
 from hubapps.hub.config import HubApps
 
 __all__ = [
@@ -256,7 +257,10 @@ class HubAppsSpawnerMixin:
             options_, auth_cache_max_age=settings.auth_cache_max_age, websocket_max_age=settings.websocket_max_age
         )
         spawner.cmd = settings.proxy_command_for(type(self))
-        self._hubapps_args = [*options_.to_argv(), "--", *argv]
+        status_options = []
+        if settings.status_max_skew != DEFAULT_MAX_SKEW:
+            status_options.append(f"--status-max-skew={settings.status_max_skew:g}")
+        self._hubapps_args = [*options_.to_argv(), *status_options, "--", *argv]
         self._hubapps_env = env
         self._hubapps_env_for_proxy = True
 
@@ -276,12 +280,28 @@ class HubAppsSpawnerMixin:
         env: dict[str, str] = super().get_env()  # type: ignore[misc]
         # The key never reaches a server, whatever env_keep or environment say.
         env.pop(KEY_ENV, None)
+        env.pop(APP_KEY_ENV_VAR, None)  # only ever the one set below
         if self._hubapps_env is not None:
             if self._hubapps_env_for_proxy:
                 env[APP_ENV_VAR] = json.dumps(self._hubapps_env)
+                key = self._hubapps_status_app_key()
+                if key:
+                    env[APP_KEY_ENV_VAR] = key
             else:
                 env.update(self._hubapps_env)
         return env
+
+    def _hubapps_status_app_key(self) -> str:
+        """This app's own status key (hex): signed status requests of the launcher, for this server only.
+
+        The proxy alone reads it (it removes it from the app's environment); a server that is not a
+        hubapps-proxy app (JupyterLab, the default server) never gets one, so the service never calls it.
+        """
+        key = self.hubapps.status_key
+        owner = getattr(getattr(self, "user", None), "name", "")
+        if not key or not owner:
+            return ""
+        return app_key(bytes.fromhex(key), str(owner), str(self.name)).hex()  # type: ignore[attr-defined]
 
 
 def make_spawner_class(base: type) -> type:

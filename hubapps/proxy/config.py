@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from hubapps.core.errors import HubAppsError
+from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW
 
 __all__ = [
     "ConfigError",
@@ -123,6 +124,9 @@ class ProxyConfig:
     activity_interval: float = DEFAULT_ACTIVITY_INTERVAL
     hub_timeout: float = DEFAULT_HUB_TIMEOUT
     git_timeout: float = DEFAULT_GIT_TIMEOUT
+    #: This app's status key (``HUBAPPS_STATUS_APP_KEY``): the launcher's signed status and log requests.
+    status_key: bytes = field(default=b"", repr=False)
+    status_max_skew: float = DEFAULT_MAX_SKEW
 
     @property
     def app_ready_path(self) -> str:
@@ -218,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--hub-timeout", type=_positive(float), default=DEFAULT_HUB_TIMEOUT)
     add("--git-timeout", type=_positive(float), default=DEFAULT_GIT_TIMEOUT)
+    add(
+        "--status-max-skew",
+        type=_positive(float),
+        default=DEFAULT_MAX_SKEW,
+        help="Seconds a signed status request of the launcher service stays valid.",
+    )
     return parser
 
 
@@ -269,6 +279,14 @@ def _app_env(env: Mapping[str, str]) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise ConfigError(f"{APP_ENV_VAR} must be a JSON object of strings")
     return value
+
+
+def _status_key(env: Mapping[str, str]) -> bytes:
+    raw = env.get(APP_KEY_ENV_VAR, "")
+    try:
+        return bytes.fromhex(raw)
+    except ValueError as error:
+        raise ConfigError(f"{APP_KEY_ENV_VAR} is not hex") from error
 
 
 def _listen_address(env: Mapping[str, str], ip: str | None, port: int | None) -> tuple[str, int]:
@@ -355,4 +373,6 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         activity_interval=_activity_interval(env, ns.activity_interval),
         hub_timeout=ns.hub_timeout,
         git_timeout=ns.git_timeout,
+        status_key=_status_key(env),
+        status_max_skew=ns.status_max_skew,
     )

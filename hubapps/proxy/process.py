@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import TextIO, TypeVar
 from urllib.parse import quote
 
+from hubapps.core.statuskey import APP_KEY_ENV_VAR
 from hubapps.proxy.checkout import CheckoutError, checkout_repository
 from hubapps.proxy.config import APP_ENV_VAR, ProxyConfig
 
@@ -249,7 +250,7 @@ def app_environment(
     With ``env_prefix`` the environment is activated the way ``activate`` does it: its ``bin`` first on
     ``PATH``, ``VIRTUAL_ENV`` (or ``CONDA_PREFIX`` for a conda environment) set, ``PYTHONHOME`` unset.
     """
-    env = {key: value for key, value in parent.items() if key != APP_ENV_VAR}
+    env = {key: value for key, value in parent.items() if key not in (APP_ENV_VAR, APP_KEY_ENV_VAR)}
     if not pass_hub_token:
         for key in _TOKEN_VARS:
             env.pop(key, None)

@@ -5,7 +5,9 @@ Routing is one function, so the order of checks is visible in one place:
 1. ``<prefix>oauth_callback`` → :meth:`HubAuthGate.oauth_callback`;
 2. outside the server prefix → 404 (the bare prefix without its slash redirects to it);
 3. ``<prefix>_hubapps/logs``, ``/status`` and ``/events`` → authenticated (even for public apps): JSON,
-   and the server-sent event stream the startup page follows (see ``docs/proxy.md``);
+   and the server-sent event stream the startup page follows (see ``docs/proxy.md``). ``logs`` and
+   ``status`` also accept the launcher service's signed ``X-Hubapps-Status`` header
+   (:mod:`hubapps.core.statuskey`) instead of a viewer's login: the service never sends a user's token;
 4. everything else → authenticated (unless ``--public``), then, by app state: forward when ready (a
    websocket only from the same origin), the startup page while starting, the failure page when failed.
    The startup and failure pages show app output, so they need a viewer with access even for public
@@ -32,6 +34,7 @@ from urllib.parse import unquote
 
 from jupyterhub._version import __version__ as jupyterhub_version
 
+from hubapps.core import statuskey
 from hubapps.proxy import pages
 from hubapps.proxy.activity import ActivityReporter
 from hubapps.proxy.auth import PENDING, HubAuthGate, Viewer
@@ -200,8 +203,21 @@ class ProxyRuntime:
 
     # -- the proxy's own endpoints ----------------------------------------------------------------------
 
+    def _signed_by_service(self, request: Request, sub: str) -> bool:
+        """A status or log request signed with this app's status key by the launcher service."""
+        if sub not in ("_hubapps/status", "_hubapps/logs") or not request.has_header(statuskey.HEADER):
+            return False
+        return statuskey.verify(
+            self.config.status_key,
+            request.header(statuskey.HEADER),
+            request.method,
+            sub,
+            max_skew=self.config.status_max_skew,
+        )
+
     async def _control(self, request: Request, sub: str) -> Response:
-        await self.gate.authenticate(request, required=True)
+        if not self._signed_by_service(request, sub):
+            await self.gate.authenticate(request, required=True)
         if sub == "_hubapps/events":
             return self._events(request)
         if sub == "_hubapps/logs":

@@ -26,6 +26,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hubapps import __version__
 from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import login_router
 from hubapps.service.directory import AppDirectory
 from hubapps.service.errors import install_error_handlers
@@ -69,9 +70,11 @@ def create_app(
     settings: ServiceSettings | None = None,
     *,
     hub_transport: httpx.AsyncBaseTransport | None = None,
+    app_transport: httpx.AsyncBaseTransport | None = None,
     registry: FrameworkRegistry | None = None,
 ) -> FastAPI:
-    """Build the service. ``hub_transport`` lets tests put a fake Hub behind the client."""
+    """Build the service. ``hub_transport`` lets tests put a fake Hub behind the client, and
+    ``app_transport`` fake apps behind the status reader."""
     settings = settings or ServiceSettings.from_env()
     registry = (registry or FrameworkRegistry.load()).enabled(settings.allowed_frameworks, settings.blocked_frameworks)
     prefix = settings.prefix.rstrip("/")
@@ -87,6 +90,15 @@ def create_app(
         user_agent=f"hubapps-service/{__version__}",
         verify=settings.hub_tls(),
     )
+    status_reader = AppStatusReader(
+        settings.app_proxy_url,
+        settings.status_key_bytes,
+        timeout=settings.app_status_timeout,
+        max_bytes=settings.app_status_max_bytes,
+        transport=app_transport,
+        verify=settings.hub_tls(),
+        user_agent=f"hubapps-service/{__version__}",
+    )
     directory = AppDirectory(settings.database_url, cache_ttl=settings.directory_cache_ttl)
     thumbnails = ThumbnailStore(settings.database_url)
     secret_env = SecretEnvMarks(settings.database_url)
@@ -101,6 +113,7 @@ def create_app(
             yield
         finally:
             await hub.aclose()
+            await status_reader.aclose()
             directory.close()
             thumbnails.close()
             secret_env.close()
@@ -115,6 +128,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.hub = hub
+    app.state.status_reader = status_reader
     app.state.directory = directory
     app.state.registry = registry
     app.state.thumbnails = thumbnails

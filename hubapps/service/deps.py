@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
 from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.directory import AppDirectory
 from hubapps.service.errors import safe_log
 from hubapps.service.hub import HubClient
 from hubapps.service.settings import ServiceSettings
 
-__all__ = ["Directory", "Hub", "Registry", "Settings", "run_bounded"]
+__all__ = ["Directory", "Hub", "Registry", "Settings", "StatusReader", "run_bounded"]
 
 log = logging.getLogger("hubapps.service")
 
@@ -46,13 +47,25 @@ async def get_registry(request: Request) -> FrameworkRegistry:
     return registry
 
 
+async def get_status_reader(request: Request) -> AppStatusReader:
+    reader: AppStatusReader = request.app.state.status_reader
+    return reader
+
+
 Settings = Annotated[ServiceSettings, Depends(get_settings)]
 Hub = Annotated[HubClient, Depends(get_hub)]
 Directory = Annotated[AppDirectory, Depends(get_directory)]
 Registry = Annotated[FrameworkRegistry, Depends(get_registry)]
+StatusReader = Annotated[AppStatusReader, Depends(get_status_reader)]
 
 # Work that outlived its request (a slow stop finishing on the Hub); kept so it is not collected.
 _background: set[asyncio.Task[Any]] = set()
+
+
+async def _followed(work: Coroutine[Any, Any, T], then: Callable[[], Awaitable[None]]) -> T:
+    result = await work
+    await then()
+    return result
 
 
 def _finished(task: asyncio.Task[Any]) -> None:
@@ -61,12 +74,18 @@ def _finished(task: asyncio.Task[Any]) -> None:
         log.warning("Background Hub call failed: %s", safe_log(type(task.exception()).__name__))
 
 
-async def run_bounded(work: Coroutine[Any, Any, T], wait: float) -> tuple[bool, T | None]:
+async def run_bounded(
+    work: Coroutine[Any, Any, T], wait: float, *, then: Callable[[], Awaitable[None]] | None = None
+) -> tuple[bool, T | None]:
     """Run ``work``, waiting at most ``wait`` seconds; returns ``(done, result)``.
 
     When the time is up the work goes on in the background (the Hub finishes a slow stop or start)
-    and the caller answers 202. Errors raised within ``wait`` propagate as usual.
+    and the caller answers 202. Errors raised within ``wait`` propagate as usual. ``then`` runs once
+    ``work`` has succeeded, and only then (in the background too, if it outlived the request): local
+    records follow what the Hub did, never what it was merely asked.
     """
+    if then is not None:
+        work = _followed(work, then)
     task = asyncio.ensure_future(work)
     try:
         return True, await asyncio.wait_for(asyncio.shield(task), wait)

@@ -534,15 +534,6 @@ class HubClient:
         token = response.json().get("access_token")
         return token if isinstance(token, str) and token else None
 
-    async def get_url(self, url: str, token: str, *, seconds: float | None = None) -> httpx.Response:
-        """GET an app URL through the Hub's proxy (the app's ``_hubapps`` endpoints); not a Hub call."""
-        try:
-            return await self._http.get(
-                url, headers={"Authorization": f"token {token}"}, timeout=seconds or self.timeout
-            )
-        except httpx.HTTPError:
-            raise HubUnavailable("the app is not answering") from None
-
     async def progress_events(self, progress_url: str, token: str, *, seconds: float) -> AsyncIterator[dict[str, Any]]:
         """Events of the Hub's progress stream (``progress_url`` is a path) read for at most ``seconds``."""
         counter = _counter.get()

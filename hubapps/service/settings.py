@@ -65,6 +65,9 @@ class ServiceSettings(BaseModel):
     #: The Hub's ``JUPYTERHUB_CRYPT_KEY`` (passed on by ``install()``): encrypts secret env values.
     #: Empty: secret values are refused.
     crypt_key: SecretStr = SecretStr("")
+    #: The status key shared with the Hub (``HUBAPPS_STATUS_KEY``, hex; see :mod:`hubapps.core.statuskey`).
+    #: Empty: app status and logs are unavailable (no other credential is ever sent to an app).
+    status_key: SecretStr = SecretStr("")
 
     # -- limits ------------------------------------------------------------------------------------
     #: Largest request body accepted (bytes); larger bodies answer 413 before they are read.
@@ -94,6 +97,10 @@ class ServiceSettings(BaseModel):
     start_wait: float = Field(1.0, ge=0)
     #: Seconds a restart may wait for the old server to stop before giving up.
     restart_timeout: float = Field(120.0, gt=0)
+    #: Seconds a call to an app's own status or log endpoint may take, in all.
+    app_status_timeout: float = Field(5.0, gt=0)
+    #: Largest answer read from an app's status or log endpoint (bytes); a larger one is dropped.
+    app_status_max_bytes: int = Field(1024 * 1024, gt=0)
     #: Log lines returned by the logs endpoint at most.
     log_lines_max: int = Field(1000, gt=0)
     #: Seconds a login may take between leaving for the Hub and coming back.
@@ -133,6 +140,14 @@ class ServiceSettings(BaseModel):
             return f"{parts.scheme}://{parts.netloc}"
         return ""
 
+    @property
+    def status_key_bytes(self) -> bytes:
+        """The status key, or b"" when unset or not hex."""
+        try:
+            return bytes.fromhex(self.status_key.get_secret_value())
+        except ValueError:
+            return b""
+
     def hub_tls(self) -> ssl.SSLContext | bool:
         """How to verify the Hub's https API: the internal CA (and our certificate) under JupyterHub's
         ``internal_ssl``, else the system's trust store."""
@@ -160,6 +175,7 @@ class ServiceSettings(BaseModel):
             "JUPYTERHUB_PUBLIC_URL": "public_url",
             "HUBAPPS_COOKIE_SECRET": "cookie_secret",
             "JUPYTERHUB_CRYPT_KEY": "crypt_key",
+            "HUBAPPS_STATUS_KEY": "status_key",
             "JUPYTERHUB_SSL_CERTFILE": "ssl_certfile",
             "JUPYTERHUB_SSL_KEYFILE": "ssl_keyfile",
             "JUPYTERHUB_SSL_CLIENT_CA": "ssl_client_ca",

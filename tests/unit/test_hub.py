@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,9 +20,16 @@ from tornado import web
 from traitlets.config import Config
 
 import hubapps
-from hubapps.hub.install import SERVICE_ROLE_SCOPES
+from hubapps.core.statuskey import APP_KEY_ENV_VAR, app_key
+from hubapps.hub.install import SERVICE_ROLE_SCOPES, STATUS_KEY_ENV_VAR
 from hubapps.hub.spawner import APP_ENV_VAR, HubAppsSpawnerMixin, install_user_options_checks, make_spawner_class
 from hubapps.service.secrets import SecretSealer
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """install() keeps its status key file in the folder the Hub runs in."""
+    monkeypatch.chdir(tmp_path)
 
 
 class RecordingSpawner(SimpleLocalProcessSpawner):  # type: ignore[misc]
@@ -53,6 +63,7 @@ def make(options: Any, name: str = "sales", **settings: Any) -> Any:
     c.Spawner.args = ["--debug"]
     hubapps.install(c, spawner_class=RecordingSpawner, **settings)
     spawner = c.JupyterHub.spawner_class(config=c)
+    spawner.user = SimpleNamespace(name="ann")
     spawner.test_name = name
     spawner.user_options = options
     return spawner
@@ -466,3 +477,68 @@ def test_options_stored_for_later_are_checked_when_written(hub_key: str) -> None
     row.server = orm.Server()
     row.user_options = spec2(secret_env={"API_KEY": PLAIN, "GOOD": sealed(PLAIN, name="GOOD")})
     assert set(row.user_options["secret_env"]) == {"GOOD"}
+# -- the status key ------------------------------------------------------------------------------------
+
+
+def _service(c: Config) -> dict[str, Any]:
+    return next(s for s in c.JupyterHub.services if s["name"] == "japps")
+
+
+def test_the_status_key_file_is_created_private_and_kept(tmp_path: Path) -> None:
+    c = Config()
+    hubapps.install(c)
+    path = tmp_path / "jupyterhub_hubapps_status_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    key = path.read_text().strip()
+    assert len(bytes.fromhex(key)) == 32
+    env = _service(c)["environment"]
+    assert env[STATUS_KEY_ENV_VAR] == key
+    assert key not in env["HUBAPPS_SETTINGS"], "the settings JSON may be logged; the key is not in it"
+    again = Config()
+    hubapps.install(again)
+    assert _service(again)["environment"][STATUS_KEY_ENV_VAR] == key, "a Hub restart keeps the key"
+
+
+def test_the_status_key_file_lives_next_to_the_cookie_secret(tmp_path: Path) -> None:
+    (tmp_path / "secrets").mkdir()
+    c = Config()
+    c.JupyterHub.cookie_secret_file = str(tmp_path / "secrets" / "jupyterhub_cookie_secret")
+    hubapps.install(c)
+    assert (tmp_path / "secrets" / "jupyterhub_hubapps_status_key").exists()
+    assert not (tmp_path / "jupyterhub_hubapps_status_key").exists()
+
+
+def test_a_status_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "jupyterhub_hubapps_status_key"
+    path.write_text("ab" * 32)
+    os.chmod(path, 0o644)
+    with pytest.raises(ValueError, match="chmod 600"):
+        hubapps.install(Config())
+
+
+def test_an_admin_set_status_key_is_used_and_checked(tmp_path: Path) -> None:
+    c = Config()
+    hubapps.install(c, status_key="CD" * 32)
+    assert _service(c)["environment"][STATUS_KEY_ENV_VAR] == "cd" * 32
+    assert not (tmp_path / "jupyterhub_hubapps_status_key").exists()
+    with pytest.raises(ValueError, match="status_key"):
+        hubapps.install(Config(), status_key="not hex")
+
+
+async def test_each_proxy_gets_only_its_own_app_key() -> None:
+    spawner = make(spec(), status_key="ef" * 32)
+    await spawner.start()
+    env = spawner.started["env"]
+    assert env[APP_KEY_ENV_VAR] == app_key(bytes.fromhex("ef" * 32), "ann", "sales").hex()
+    assert "ef" * 32 not in json.dumps(env)
+    assert not any(a.startswith("--status-max-skew") for a in spawner.started["args"])
+    spawner = make(spec(), status_key="ef" * 32, status_max_skew=5)
+    await spawner.start()
+    assert "--status-max-skew=5" in spawner.started["args"]
+
+
+@pytest.mark.parametrize("options", [spec(framework="jupyterlab", filepath=""), {}, {"profile": "small"}])
+async def test_servers_that_are_not_proxy_apps_get_no_status_key(options: dict[str, Any]) -> None:
+    spawner = make(options, status_key="ef" * 32)
+    await spawner.start()
+    assert APP_KEY_ENV_VAR not in spawner.started["env"]

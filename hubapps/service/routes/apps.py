@@ -10,12 +10,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from hubapps.core.errors import SpecError
+from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.core.names import server_name_for
 from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
 from hubapps.service.apps import (
@@ -28,8 +30,9 @@ from hubapps.service.apps import (
     page_of,
     server_state,
 )
+from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import CurrentUser, Identity
-from hubapps.service.deps import Directory, Hub, Registry, Settings, run_bounded
+from hubapps.service.deps import Directory, Hub, Registry, Settings, StatusReader, run_bounded
 from hubapps.service.directory import AppDirectory, DirectoryEntry
 from hubapps.service.errors import Conflict, HubUnavailable, InvalidInput, NotFound, safe_log
 from hubapps.service.hub import HubClient
@@ -38,7 +41,7 @@ from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppsPublic, 
 from hubapps.service.secrets import legacy_secret_names, sealer_of, secret_env_to_save
 from hubapps.service.settings import ServiceSettings
 
-__all__ = ["find_app", "list_apps", "managed_server", "own_apps", "router"]
+__all__ = ["find_app", "is_proxy_app", "list_apps", "managed_server", "own_apps", "readable_status", "router"]
 
 log = logging.getLogger("hubapps.service.apps")
 
@@ -320,8 +323,18 @@ async def update_app(
     if state != "stopped":
         if not body.restart:
             raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
-        await run_bounded(_restart(hub, owner, server, identity.token, settings, spec), settings.start_wait)
-        await _record(directory, owner, server, spec)
+        await run_bounded(
+            _restart(
+                hub,
+                owner,
+                server,
+                identity.token,
+                settings,
+                spec,
+                applied=lambda: _record(directory, owner, server, spec),
+            ),
+            settings.start_wait,
+        )
         return _accepted(owner, server, "stopping", done=False)
     await hub.update_server(
         owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
@@ -350,8 +363,14 @@ async def delete_app(
 ) -> Response:
     if not server:
         raise NotFound()
-    done, _ = await run_bounded(hub.stop_server(owner, server, identity.token, remove=True), settings.stop_wait)
-    await directory.remove(owner, server)
+    # Rights first (someone who cannot even read the app gets 404 before anything happens), and the
+    # directory entry goes only once the Hub has accepted the deletion, however long it takes.
+    await managed_server(identity, owner, server, hub)
+    done, _ = await run_bounded(
+        hub.stop_server(owner, server, identity.token, remove=True),
+        settings.stop_wait,
+        then=lambda: directory.remove(owner, server),
+    )
     if done:
         return Response(status_code=204)
     return _accepted(owner, server, "stopping", done=False)
@@ -362,6 +381,7 @@ async def delete_app(
 
 @router.post("/{owner}/{server}/start", response_model=Accepted, summary="Start an app with its stored spec")
 async def start_app(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> JSONResponse:
+    await managed_server(identity, owner, server, hub)  # 404 before anything, even with a slow Hub
     done, status = await run_bounded(hub.start_server(owner, server, identity.token), settings.start_wait)
     return _accepted(
         owner, server, "running" if done and status == 201 else "starting", done=bool(done and status == 201)
@@ -372,6 +392,7 @@ async def start_app(owner: str, server: str, identity: CurrentUser, hub: Hub, se
     "/{owner}/{server}/stop", response_model=Accepted, summary="Stop an app (answers at once; the Hub finishes)"
 )
 async def stop_app(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> JSONResponse:
+    await managed_server(identity, owner, server, hub)  # 404 before anything, even with a slow Hub
     done, status = await run_bounded(hub.stop_server(owner, server, identity.token), settings.stop_wait)
     finished = bool(done and status == 204)
     return _accepted(owner, server, "stopped" if finished else "stopping", done=finished)
@@ -385,9 +406,19 @@ async def restart_app(owner: str, server: str, identity: CurrentUser, hub: Hub, 
 
 
 async def _restart(
-    hub: HubClient, owner: str, server: str, token: str, settings: ServiceSettings, spec: AppSpec | None
+    hub: HubClient,
+    owner: str,
+    server: str,
+    token: str,
+    settings: ServiceSettings,
+    spec: AppSpec | None,
+    *,
+    applied: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Stop, wait until the Hub has stopped the server, apply a new spec if any, start again."""
+    """Stop, wait until the Hub has stopped the server, apply a new spec if any, start again.
+
+    ``applied`` runs once the Hub has taken the new spec (and not if it refused or the stop timed out).
+    """
     deadline = time.monotonic() + settings.restart_timeout
     with contextlib.suppress(Conflict):  # already stopping
         await hub.stop_server(owner, server, token)
@@ -408,9 +439,13 @@ async def _restart(
             await hub.update_server(
                 owner, server, token, user_options=spec.to_user_options(), display_name=spec.display_name
             )
+            if applied is not None:
+                await applied()
             await hub.start_server(owner, server, token)
         else:
             await hub.start_server(owner, server, token, user_options=spec.to_user_options())
+            if applied is not None:
+                await applied()
         return
     await hub.start_server(owner, server, token)
 
@@ -433,33 +468,65 @@ async def _progress(hub: HubClient, model: dict[str, Any], token: str) -> tuple[
     return progress, message
 
 
-async def _proxy_get(hub: HubClient, settings: ServiceSettings, owner: str, server: str, path: str, token: str) -> Any:
-    base = settings.app_proxy_url
-    if not base:
-        return None
-    response = await hub.get_url(
-        base + app_url(settings, owner, server) + path, token, seconds=min(settings.hub_request_timeout, 5.0)
-    )
-    if response.status_code != 200 or not response.headers.get("content-type", "").startswith("application/json"):
-        return None
-    return response.json()
+async def readable_status(identity: Identity, owner: str, server: str, hub: HubClient) -> dict[str, Any]:
+    """The Hub's model of a server whose status and log the caller may read; else 404.
+
+    The service itself decides here, because it reads the app with a credential of its own: the
+    owner (their own server listing) and admins (the Hub's admin flag, and the owner's listing read
+    with the admin's token) may; anyone else gets 404, even someone the Hub lets read the owner's
+    servers without being an admin.
+    """
+    if owner != identity.name and not identity.admin:
+        raise NotFound()
+    return await managed_server(identity, owner, server, hub)
+
+
+def is_proxy_app(model: dict[str, Any], registry: FrameworkRegistry) -> bool:
+    """Whether the server runs hubapps-proxy (an app spec of an enabled, non-JupyterLab framework).
+
+    Only those have ``_hubapps/`` endpoints and a status key; anything else (JupyterLab apps run
+    ``jupyterhub-singleuser``, plain named servers, the default server) is never called at all.
+    """
+    options = model.get("user_options") or {}
+    if not is_app_options(options):
+        return False
+    try:
+        spec = parse_user_options(options)
+    except SpecError:
+        return False
+    if spec.framework not in registry:
+        return False
+    return not registry.get(spec.framework).singleuser
+
+
+async def _read_app(
+    reader: AppStatusReader, settings: ServiceSettings, owner: str, server: str, sub: str
+) -> dict[str, Any] | None:
+    return await reader.get_json(owner, server, app_url(settings, owner, server), sub)
 
 
 @router.get(
     "/{owner}/{server}/status", response_model=AppStatus, summary="State, start progress and the app's startup log"
 )
-async def app_status(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> AppStatus:
-    model = await managed_server(identity, owner, server, hub)
+async def app_status(
+    owner: str,
+    server: str,
+    identity: CurrentUser,
+    hub: Hub,
+    registry: Registry,
+    reader: StatusReader,
+    settings: Settings,
+) -> AppStatus:
+    model = await readable_status(identity, owner, server, hub)
     state = server_state(model)
     status = AppStatus(id=f"{owner}/{server}", state=state, ready=bool(model.get("ready")))
     if state == "starting":
         status.progress, status.message = await _progress(hub, model, identity.token)
-    if state in ("starting", "running"):
-        try:
-            proxy = await _proxy_get(hub, settings, owner, server, "_hubapps/status", identity.token)
-            logs = await _proxy_get(hub, settings, owner, server, "_hubapps/logs", identity.token)
-        except HubUnavailable:
-            proxy, logs = None, None
+    if state in ("starting", "running") and is_proxy_app(model, registry):
+        proxy, logs = await asyncio.gather(
+            _read_app(reader, settings, owner, server, "_hubapps/status"),
+            _read_app(reader, settings, owner, server, "_hubapps/logs"),
+        )
         if isinstance(proxy, dict):
             status.app_state = str(proxy.get("state")) if proxy.get("state") else None
             elapsed = proxy.get("elapsed")
@@ -476,15 +543,21 @@ async def app_logs(
     server: str,
     identity: CurrentUser,
     hub: Hub,
+    registry: Registry,
+    reader: StatusReader,
     settings: Settings,
     lines: Annotated[int, Query(ge=1)] = 200,
 ) -> LogsPublic:
-    model = await managed_server(identity, owner, server, hub)
+    model = await readable_status(identity, owner, server, hub)
     if server_state(model) not in ("starting", "running"):
         raise Conflict("the app is not running, so it has no logs")
-    if not settings.app_proxy_url:
-        raise HubUnavailable("app logs are unavailable: the service does not know the Hub's public URL")
-    logs = await _proxy_get(hub, settings, owner, server, "_hubapps/logs", identity.token)
+    if not is_proxy_app(model, registry):
+        raise Conflict("this server is not a hubapps app (JupyterLab keeps its own log); it has no app log")
+    if not reader.available:
+        raise HubUnavailable(
+            "app logs are unavailable: the service knows no proxy URL or has no status key (see docs/security.md)"
+        )
+    logs = await _read_app(reader, settings, owner, server, "_hubapps/logs")
     if not isinstance(logs, dict):
         raise HubUnavailable("the app did not return its logs")
     got = [str(line) for line in (logs.get("lines") or [])]

@@ -72,12 +72,19 @@ async def add_shares(
         raise InvalidInput("name at least one user or group", field="users")
     model = await managed_server(identity, owner, server, hub)
     spec = _spec(model.get("user_options"))
-    # Record the name first so the people it is shared with see it named at once.
-    await directory.record(directory_entry(owner, server, spec))
-    for user in body.users:
-        await hub.share(owner, server, identity.token, user=user)
-    for group in body.groups:
-        await hub.share(owner, server, identity.token, group=group)
+    # The directory names the app for the people it is shared with: recorded once the Hub has shared
+    # it (with anyone), never on the strength of the request alone.
+    shared = False
+    try:
+        for user in body.users:
+            await hub.share(owner, server, identity.token, user=user)
+            shared = True
+        for group in body.groups:
+            await hub.share(owner, server, identity.token, group=group)
+            shared = True
+    finally:
+        if shared:
+            await directory.record(directory_entry(owner, server, spec))
     shares = [s for s in (_share_public(x) for x in await hub.shares(owner, server, identity.token)) if s]
     return SharesPublic(id=f"{owner}/{server}", public=spec.public, shares=shares)
 
@@ -166,8 +173,8 @@ async def create_link(
     body = await read_model(request, ShareLinkCreate)
     model = await managed_server(identity, owner, server, hub)
     spec = _spec(model.get("user_options"))
-    await directory.record(directory_entry(owner, server, spec))
     link = _link(await hub.create_share_code(owner, server, identity.token, expires_in=body.expires_in))
+    await directory.record(directory_entry(owner, server, spec))  # after the Hub made the link
     return JSONResponse(link.model_dump(), status_code=201)
 
 

@@ -26,7 +26,7 @@ import shlex
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -36,6 +36,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from hubapps import __version__
 from hubapps.core.errors import SpecError
+from hubapps.service.apps import app_url
 from hubapps.service.auth import Identity, current_user, optional_user
 from hubapps.service.deps import Directory, Hub, Registry, Settings
 from hubapps.service.errors import NotAuthenticated, NotFound, ServiceError, safe_log
@@ -124,6 +125,18 @@ def _context(request: Request, settings: ServiceSettings, identity: Identity | N
 def _login_redirect(request: Request, settings: ServiceSettings) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"{settings.prefix}oauth_login?next={_q(target)}", status_code=302)
+
+
+def public_app_url(settings: ServiceSettings, path: str) -> str:
+    """The address users open an app at: the Hub's public origin and the app's (escaped) path.
+
+    Never ``proxy_url``, which is where the service itself reaches apps (often an internal address).
+    Empty when the Hub has no ``public_url``: the page's script then puts the browser's own origin in.
+    """
+    if not settings.public_url:
+        return ""
+    parts = urlsplit(settings.public_url)
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def thumbnail_url(settings: ServiceSettings, ref: str) -> str:
@@ -700,7 +713,7 @@ async def details(
         env=env,
         spec=app.spec or {},
         notice=notice if notice in ("share-failed",) else "",
-        full_url=(settings.app_proxy_url + app.url) if settings.public_url else "",  # else set by the page
+        full_url=public_app_url(settings, app_url(settings, app.owner, app.name)),
     )
 
 

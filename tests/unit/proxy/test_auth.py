@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+import pytest
 from yarl import URL
 
+from hubapps.core import statuskey
 from hubapps.proxy.wire import Request
 from tests.unit.proxy.conftest import ECHO_APP, PREFIX, FakeHub, StartProxy, url
 
@@ -228,3 +231,61 @@ async def test_login_round_trip_keeps_escaped_names_byte_for_byte(
         URL(base + escaped + "deep", encoded=True), headers={"Cookie": f"{session.key}={session.coded_value}"}
     ) as r:
         assert r.status == 200  # signed in: never sent to the login again
+
+
+# -- the launcher service's signed status requests ---------------------------------------------------
+
+STATUS_KEY = statuskey.app_key(bytes(range(32)), "alice", "my-app")
+
+
+async def test_signed_status_requests_need_no_login(start_proxy: StartProxy, http: aiohttp.ClientSession) -> None:
+    proxy = await start_proxy(ECHO_APP, env={statuskey.APP_KEY_ENV_VAR: STATUS_KEY.hex()})
+    for path in ("_hubapps/status", "_hubapps/logs"):
+        signed = {statuskey.HEADER: statuskey.sign(STATUS_KEY, "GET", path)}
+        async with http.get(url(proxy, path), headers=signed) as response:
+            assert response.status == 200, path
+            assert "state" in await response.json()
+    # The events stream and the app itself still need a viewer's login.
+    for path in ("_hubapps/events", "x"):
+        signed = {statuskey.HEADER: statuskey.sign(STATUS_KEY, "GET", path)}
+        async with http.get(url(proxy, path), headers=signed, allow_redirects=False) as response:
+            assert response.status in (302, 401), path
+    # The signature is never passed on to the app.
+    both = {statuskey.HEADER: statuskey.sign(STATUS_KEY, "GET", "x"), "Authorization": "token alice-token"}
+    async with http.get(url(proxy, "x"), headers=both) as response:
+        assert "x-hubapps-status" not in _headers_seen(await response.json())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        statuskey.sign(STATUS_KEY, "GET", "_hubapps/logs"),  # made for the other endpoint
+        statuskey.sign(STATUS_KEY, "GET", "_hubapps/status", now=time.time() - 120),  # expired
+        statuskey.sign(statuskey.app_key(bytes(range(32)), "alice", "other"), "GET", "_hubapps/status"),
+        statuskey.sign(bytes(range(32)), "GET", "_hubapps/status"),  # the shared key is not the app's
+        "v1.0.00",
+    ],
+)
+async def test_bad_signatures_fall_back_to_the_login(
+    start_proxy: StartProxy, http: aiohttp.ClientSession, value: str
+) -> None:
+    proxy = await start_proxy(ECHO_APP, env={statuskey.APP_KEY_ENV_VAR: STATUS_KEY.hex()})
+    async with http.get(url(proxy, "_hubapps/status"), headers={statuskey.HEADER: value}) as response:
+        assert response.status == 401
+    both = {statuskey.HEADER: value, "Authorization": "token alice-token"}
+    async with http.get(url(proxy, "_hubapps/status"), headers=both) as response:
+        assert response.status == 200
+
+
+async def test_the_skew_is_settable(start_proxy: StartProxy, http: aiohttp.ClientSession) -> None:
+    proxy = await start_proxy(ECHO_APP, "--status-max-skew=2", env={statuskey.APP_KEY_ENV_VAR: STATUS_KEY.hex()})
+    old = {statuskey.HEADER: statuskey.sign(STATUS_KEY, "GET", "_hubapps/status", now=time.time() - 10)}
+    async with http.get(url(proxy, "_hubapps/status"), headers=old) as response:
+        assert response.status == 401
+
+
+async def test_without_a_key_signatures_mean_nothing(start_proxy: StartProxy, http: aiohttp.ClientSession) -> None:
+    proxy = await start_proxy(ECHO_APP)
+    signed = {statuskey.HEADER: statuskey.sign(b"", "GET", "_hubapps/status")}
+    async with http.get(url(proxy, "_hubapps/status"), headers=signed) as response:
+        assert response.status == 401

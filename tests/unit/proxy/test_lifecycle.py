@@ -16,6 +16,7 @@ import aiohttp
 import psutil
 import pytest
 
+from hubapps.core.statuskey import APP_KEY_ENV_VAR
 from hubapps.proxy import activity
 from hubapps.proxy.main import _run_loop
 from tests.unit.proxy.conftest import ECHO_APP, PREFIX, PYTHON, FakeHub, StartProxy, resource, url
@@ -49,6 +50,21 @@ async def test_pass_hub_token(start_proxy: StartProxy, http: aiohttp.ClientSessi
     proxy = await start_proxy(["{python}", resource("env_dump_app.py"), "{port}"], "--pass-hub-token")
     async with http.get(url(proxy), headers=ALICE) as response:
         assert (await response.json())["env"]["JUPYTERHUB_API_TOKEN"] == "server-token"
+
+
+@pytest.mark.parametrize("pass_token", [[], ["--pass-hub-token"]])
+async def test_the_status_key_never_reaches_the_app(
+    start_proxy: StartProxy, http: aiohttp.ClientSession, pass_token: list[str]
+) -> None:
+    key = "ab" * 32
+    proxy = await start_proxy(
+        ["{python}", resource("env_dump_app.py"), "{port}"], *pass_token, env={APP_KEY_ENV_VAR: key}
+    )
+    assert proxy.config.status_key == bytes.fromhex(key)
+    async with http.get(url(proxy), headers=ALICE) as response:
+        env = (await response.json())["env"]
+    assert APP_KEY_ENV_VAR not in env
+    assert key not in json.dumps(env)
 
 
 async def test_crash_on_start_fails_with_escaped_output(start_proxy: StartProxy, http: aiohttp.ClientSession) -> None:

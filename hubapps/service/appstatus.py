@@ -1,0 +1,111 @@
+"""Reading an app's own status and log (``<app>/_hubapps/status``, ``/logs``) from its hubapps-proxy.
+
+The app's server runs code its owner controls, so nothing the service sends there may be worth
+anything elsewhere: requests carry only the signed ``X-Hubapps-Status`` header of
+:mod:`hubapps.core.statuskey` (made with that app's own key), never ``Authorization`` or a cookie. Who
+may see the answer is decided before the call, by the routes (:mod:`hubapps.service.routes.apps`).
+
+The answer is the app's to choose, so it is read as untrusted: streamed and dropped past
+:attr:`ServiceSettings.app_status_max_bytes`, the whole call bounded by
+:attr:`ServiceSettings.app_status_timeout`, redirects not followed, anything but a 200 JSON object
+ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
+
+import httpx
+
+from hubapps.core import statuskey
+from hubapps.service.errors import safe_log
+
+__all__ = ["AppStatusReader"]
+
+log = logging.getLogger("hubapps.service.appstatus")
+
+
+class AppStatusReader:
+    """GETs of apps' ``_hubapps/`` endpoints through the Hub's proxy, signed with each app's key."""
+
+    def __init__(
+        self,
+        proxy_url: str,
+        key: bytes,
+        *,
+        timeout: float,
+        max_bytes: int,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
+        user_agent: str = "hubapps-service",
+    ) -> None:
+        self.proxy_url = proxy_url.rstrip("/")
+        self._key = key
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            verify=verify,
+            headers={"User-Agent": user_agent},
+            # Nothing from an app's answer is ever kept or sent back (no cookie jar, no redirects).
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    @property
+    def available(self) -> bool:
+        return bool(self.proxy_url and self._key)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def get_json(self, owner: str, server: str, app_path: str, sub: str) -> dict[str, Any] | None:
+        """The JSON object at ``<proxy_url><app_path><sub>``, or None (unavailable, refused, too big, slow).
+
+        ``owner`` and ``server`` are the Hub's names (they select the key); ``app_path`` is the app's
+        escaped URL path with its trailing slash, ``sub`` the endpoint under it (``_hubapps/status``).
+        """
+        if not self.available:
+            return None
+        key = statuskey.app_key(self._key, owner, server)
+        # identity: the bytes counted are the bytes parsed (no decompression of what the app sends).
+        headers = {statuskey.HEADER: statuskey.sign(key, "GET", sub), "Accept-Encoding": "identity"}
+        url = self.proxy_url + app_path + sub
+        body = bytearray()
+        try:
+            async with asyncio.timeout(self.timeout), self._http.stream("GET", url, headers=headers) as response:
+                if (
+                    response.status_code != 200
+                    or not response.headers.get("content-type", "").startswith("application/json")
+                    or response.headers.get("content-encoding", "identity") != "identity"
+                ):
+                    return None
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > self.max_bytes:
+                        log.warning(
+                            "App %s/%s answered more than %d bytes on %s; dropped",
+                            safe_log(owner),
+                            safe_log(server),
+                            self.max_bytes,
+                            sub,
+                        )
+                        return None
+        except (TimeoutError, httpx.TimeoutException):
+            log.info("App %s/%s did not answer %s within %g s", safe_log(owner), safe_log(server), sub, self.timeout)
+            return None
+        except httpx.HTTPError as exc:
+            log.info("App %s/%s: %s failed: %s", safe_log(owner), safe_log(server), sub, type(exc).__name__)
+            return None
+        try:
+            value = json.loads(bytes(body))
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
