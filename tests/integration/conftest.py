@@ -22,13 +22,16 @@ Fixtures
   Hub says the server is ready; every app it created is stopped and deleted at the end of the test.
 - ``stop_app`` (session): ``stop_app(user, server)``, waits until the server has stopped.
 
-Plain helpers: :func:`free_ports`, :func:`get_under_prefix`, :func:`ws_url`, :data:`PASSWORD`.
+Plain helpers: :func:`free_ports`, :func:`get_under_prefix`, :func:`ws_url`, :func:`browser_visit`,
+:func:`login_to_service`, :data:`PASSWORD`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -104,6 +107,38 @@ def get_under_prefix(
             break
         response = client.get(target, follow_redirects=False, **kwargs)
     return response
+
+
+def browser_visit(browser: httpx.Client, url: str) -> httpx.Response:
+    """GET ``url`` like a browser: follow the OAuth dance, approving the Hub's confirm page if shown."""
+    response = browser.get(url, headers={"Accept": "text/html"}, follow_redirects=False)
+    for _ in range(8):
+        if response.is_redirect:
+            response = browser.get(response.headers["location"], follow_redirects=False)
+        elif response.status_code == 200 and "/hub/api/oauth2/authorize" in str(response.url):
+            fields = re.findall(r'<input type="hidden" name="(_xsrf|scopes)" value="([^"]*)"', response.text)
+            data: dict[str, list[str]] = {}
+            for name, value in fields:
+                data.setdefault(name, []).append(html.unescape(value))
+            response = browser.post(str(response.url), data=data, follow_redirects=False)
+        else:
+            break
+    return response
+
+
+def login_to_service(client: httpx.Client, svc: str) -> str:
+    """OAuth login of a Hub-logged-in client to the launcher service at ``svc``; returns its XSRF token."""
+    r = client.get(svc + "oauth_login", params={"next": "/services/japps/api/user"}, follow_redirects=False)
+    for _ in range(6):
+        assert r.is_redirect, r.text[:300]
+        target = urljoin(str(r.url), r.headers["location"])
+        r = client.get(target, follow_redirects=False)
+        if urlsplit(target).path.endswith("/oauth_callback"):
+            assert r.status_code == 302, r.text[:300]
+            xsrf = client.cookies.get("_xsrf", path=urlsplit(svc).path or "/")
+            assert xsrf, "the launcher set no _xsrf cookie at login"
+            return xsrf
+    raise AssertionError("the Hub never sent the browser back to the service")
 
 
 def _process_has_marker(proc: psutil.Process, marker: str) -> bool:

@@ -8,9 +8,7 @@ app is shared with, a member of a group it is shared with, and narrowed tokens.
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +21,7 @@ import pytest
 import websockets
 from websockets.sync.client import connect as ws_connect
 
-from tests.integration.conftest import Hub, get_under_prefix, ws_url
+from tests.integration.conftest import Hub, browser_visit, get_under_prefix, ws_url
 
 pytestmark = [pytest.mark.integration]
 
@@ -161,21 +159,6 @@ def test_public_app_serves_anyone_but_not_its_logs(
         assert "echo app listening" not in logs.text
 
 
-def _browser_visit(browser: httpx.Client, url: str) -> httpx.Response:
-    """GET ``url`` like a browser: follow the OAuth dance, approving the Hub's confirm page if shown."""
-    response = browser.get(url, headers={"Accept": "text/html"}, follow_redirects=False)
-    for _ in range(8):
-        if response.is_redirect:
-            response = browser.get(response.headers["location"], follow_redirects=False)
-        elif response.status_code == 200 and "/hub/api/oauth2/authorize" in str(response.url):
-            fields = re.findall(r'<input type="hidden" name="(_xsrf|scopes)" value="([^"]*)"', response.text)
-            data: dict[str, list[str]] = {}
-            for name, value in fields:
-                data.setdefault(name, []).append(html.unescape(value))
-            response = browser.post(str(response.url), data=data, follow_redirects=False)
-        else:
-            break
-    return response
 
 
 def _cookie_header(browser: httpx.Client, prefix: str) -> str:
@@ -201,7 +184,7 @@ def test_browser_login_through_the_hub_then_cookie_for_http_and_websocket(
     first = browser.get(apps[PRIVATE] + "page?x=1", headers={"Accept": "text/html"}, follow_redirects=False)
     assert first.status_code == 302
     assert "/hub/api/oauth2/authorize" in first.headers["location"]
-    response = _browser_visit(browser, apps[PRIVATE] + "page?x=1")
+    response = browser_visit(browser, apps[PRIVATE] + "page?x=1")
     assert response.status_code == http_status, response.text[:300]
     if http_status != 200:
         assert "headers" not in response.text

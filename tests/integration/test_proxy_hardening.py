@@ -11,10 +11,8 @@ with ``useradd``), so it needs root; without root it is skipped (it cannot run, 
 from __future__ import annotations
 
 import asyncio
-import html
 import os
 import pwd
-import re
 import secrets
 import shutil
 import subprocess
@@ -36,7 +34,7 @@ from jupyterhub.spawner import LocalProcessSpawner
 from websockets.sync.client import connect as ws_connect
 
 from hubapps.hub.config import HubApps
-from tests.integration.conftest import Hub, free_ports, own_hub, ws_url
+from tests.integration.conftest import Hub, browser_visit, free_ports, own_hub, ws_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -91,28 +89,13 @@ def apps(hardened_hub: Hub) -> Iterator[dict[str, str]]:
             hub.stop_app(OWNER, server, remove=True)
 
 
-def _browser_visit(browser: httpx.Client, url: str) -> httpx.Response:
-    """GET ``url`` like a browser: follow the OAuth dance, approving the Hub's confirm page if shown."""
-    response = browser.get(url, headers={"Accept": "text/html"}, follow_redirects=False)
-    for _ in range(8):
-        if response.is_redirect:
-            response = browser.get(response.headers["location"], follow_redirects=False)
-        elif response.status_code == 200 and "/hub/api/oauth2/authorize" in str(response.url):
-            fields = re.findall(r'<input type="hidden" name="(_xsrf|scopes)" value="([^"]*)"', response.text)
-            data: dict[str, list[str]] = {}
-            for name, value in fields:
-                data.setdefault(name, []).append(html.unescape(value))
-            response = browser.post(str(response.url), data=data, follow_redirects=False)
-        else:
-            break
-    return response
 
 
 def _logged_in_visit(hub: Hub, url: str) -> httpx.Response:
     """Log in to the Hub as the owner, then open ``url`` (the app's own login runs through the Hub)."""
     browser = hub.login(OWNER)
     try:
-        response = _browser_visit(browser, url)
+        response = browser_visit(browser, url)
         response.read()
         return response
     finally:

@@ -18,13 +18,13 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from hubapps.examples import example_spec
-from tests.integration.conftest import EXAMPLES_FOLDER, Hub
+from tests.integration.conftest import EXAMPLES_FOLDER, Hub, login_to_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -96,17 +96,6 @@ def _credentials(records: list[dict[str, object]]) -> set[tuple[str, str]]:
     return {(k, v) for k, v in found if v}
 
 
-def _login_to_service(client: httpx.Client, svc: str) -> None:
-    """OAuth login of a Hub-logged-in client to the launcher service."""
-    r = client.get(svc + "oauth_login", params={"next": "/services/japps/api/user"}, follow_redirects=False)
-    for _ in range(6):
-        assert r.is_redirect, r.text[:300]
-        target = urljoin(str(r.url), r.headers["location"])
-        r = client.get(target, follow_redirects=False)
-        if urlsplit(target).path.endswith("/oauth_callback"):
-            assert r.status_code == 302, r.text[:300]
-            return
-    raise AssertionError("the Hub never sent the browser back to the service")
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +161,7 @@ def test_no_credential_reaches_bobs_servers(hub: Hub, bobs_servers: dict[str, st
         for who in ("admin", friend):
             browser = hub.login(who)
             try:
-                _login_to_service(browser, svc)
+                login_to_service(browser, svc)
                 for server in ("plain", "lab", "echo"):
                     for page in ("", "/watch"):
                         browser.get(f"{svc}ui/apps/{quote(bob)}/{server}{page}")

@@ -19,13 +19,13 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote
 
 import httpx
 import pytest
 from PIL import Image
 
-from tests.integration.conftest import Hub, own_hub
+from tests.integration.conftest import Hub, login_to_service, own_hub
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -51,19 +51,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield running
 
 
-def _login_to_service(client: httpx.Client, svc: str) -> str:
-    """OAuth login of a Hub-logged-in client to the launcher; returns its XSRF token."""
-    r = client.get(svc + "oauth_login", params={"next": "/services/japps/api/user"}, follow_redirects=False)
-    for _ in range(6):
-        assert r.is_redirect, r.text[:300]
-        target = urljoin(str(r.url), r.headers["location"])
-        r = client.get(target, follow_redirects=False)
-        if urlsplit(target).path.endswith("/oauth_callback"):
-            assert r.status_code == 302, r.text[:300]
-            xsrf = client.cookies.get("_xsrf", path="/services/japps/")
-            assert xsrf
-            return xsrf
-    raise AssertionError("the Hub never sent the browser back to the service")
 
 
 def _png() -> bytes:
@@ -97,7 +84,7 @@ def world(hub: Hub) -> Iterator[dict[str, Any]]:
         assert r.status_code == 200, r.text
     browser = hub.login(owner)
     try:
-        xsrf = _login_to_service(browser, svc)
+        xsrf = login_to_service(browser, svc)
         form = {
             "_xsrf": xsrf,
             "display_name": "Public app",
@@ -181,7 +168,7 @@ def test_strangers_change_nothing(hub: Hub, world: dict[str, Any]) -> None:
     answers: list[str] = []
     browser = hub.login(world["names"]["stranger"])
     try:
-        xsrf = _login_to_service(browser, svc)
+        xsrf = login_to_service(browser, svc)
         with httpx.Client(timeout=30) as client:
             for server in world["servers"]:
                 for method, path, body in _write_routes(owner, server, world):
