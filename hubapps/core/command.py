@@ -185,10 +185,13 @@ _PROTECTED_WHY = (
 
 
 def _check_protected(spec: AppSpec, framework: Framework) -> None:
-    for name in spec.env:
-        if framework.protects_env(name):
-            reason = f"{name} is reserved: {framework.display_name} reads it for {_PROTECTED_WHY}"
-            raise SpecError(f"env.{name}", reason)
+    # Secret variables reach the app's environment too: their names obey the same rule, checked when the
+    # spec is saved (the values are ciphertext here; only the names matter).
+    for field, names in (("env", spec.env), ("secret_env", spec.secret_env)):
+        for name in names:
+            if framework.protects_env(name):
+                reason = f"{name} is reserved: {framework.display_name} reads it for {_PROTECTED_WHY}"
+                raise SpecError(f"{field}.{name}", reason)
     for index, arg in enumerate(spec.args):
         if framework.protects_arg(arg):
             option = arg.split("=", 1)[0]

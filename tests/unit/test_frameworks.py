@@ -369,3 +369,25 @@ def test_server_options_in_args_are_refused(framework: str, arg: str) -> None:
         SpecPolicy(registry).check(spec)
     assert info.value.field == "args.1"
     assert arg.split("=")[0] in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("framework", "name"),
+    [("gradio", "GRADIO_SERVER_NAME"), ("streamlit", "STREAMLIT_SERVER_ADDRESS"), ("fastapi", "UVICORN_HOST")],
+)
+def test_protected_names_are_refused_as_secrets_too(framework: str, name: str) -> None:
+    """A secret variable reaches the app's environment like a plain one: it may not move the app either,
+    and the refusal comes when the spec is saved (the policy check), not only at start."""
+    from cryptography.fernet import Fernet
+
+    fw = builtin_frameworks_by_name()[framework]
+    sealed = Fernet(Fernet.generate_key()).encrypt(b'"0.0.0.0"').decode()
+    spec = parse_user_options(_spec_for(fw, spec_version=2, secret_env={name: sealed}))
+    with pytest.raises(SpecError) as info:
+        SpecPolicy(FrameworkRegistry.load(lambda: [])).check(spec)
+    assert info.value.field == f"secret_env.{name}"
+    assert "listens" in info.value.message
+
+
+def builtin_frameworks_by_name() -> dict[str, Framework]:
+    return {fw.name: fw for fw in builtin_frameworks()}
