@@ -1,6 +1,7 @@
 """The upstream app of the proxy benchmark: ``ok`` for any GET, a websocket echo at any path ending in ``/ws``.
 
-Port: ``argv[1]``. ``argv[2]`` picks the server:
+Port: ``argv[1]`` (a path starting with ``/``: listen on that unix socket, aiohttp only). ``argv[2]`` picks the
+server:
 
 - ``aiohttp`` (default): plain aiohttp, no middleware: about the cheapest Python app there is, so the
   proxies' own cost shows at its largest;
@@ -11,7 +12,7 @@ Port: ``argv[1]``. ``argv[2]`` picks the server:
 import sys
 
 
-def run_aiohttp(port: int) -> None:
+def run_aiohttp(port: int | str) -> None:
     from aiohttp import WSMsgType, web
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -28,7 +29,10 @@ def run_aiohttp(port: int) -> None:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    if isinstance(port, str):
+        web.run_app(app, path=port, print=None, access_log=None)
+    else:
+        web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 def run_tornado(port: int) -> None:
@@ -60,12 +64,12 @@ def run_tornado(port: int) -> None:
 
 
 def main() -> None:
-    port = int(sys.argv[1])
+    where = sys.argv[1]
     kind = sys.argv[2] if len(sys.argv) > 2 else "aiohttp"
     if kind == "tornado":
-        run_tornado(port)
+        run_tornado(int(where))
     else:
-        run_aiohttp(port)
+        run_aiohttp(where if where.startswith("/") else int(where))
 
 
 if __name__ == "__main__":

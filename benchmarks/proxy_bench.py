@@ -6,7 +6,8 @@
 Targets (all on 127.0.0.1, upstream = ``benchmarks/bench_upstream.py``, a plain aiohttp "ok" app):
 
 - ``direct``: the upstream app itself;
-- ``hubapps`` (``--public``) and ``hubapps+token`` (Hub token auth, cached; a fake Hub answers the lookup);
+- ``hubapps`` (``--public``), ``hubapps+socket`` (the same with the app on a unix socket, ``--app-socket``,
+  as the frameworks that can run) and ``hubapps+token`` (Hub token auth, cached; a fake Hub answers the lookup);
 - ``jhsingle``: jhsingle-native-proxy 0.8.3 ``--authtype none``;
 - ``jsp``: jupyter-server-proxy's ``jupyter-standaloneproxy --no-authentication``.
 
@@ -107,10 +108,14 @@ class Target:
                 self.process.wait()
 
 
-async def wait_answer(url: str, headers: dict[str, str], accept: Callable[[int, bytes], bool], timeout: float) -> float:
-    """Poll ``url`` every 20 ms until ``accept(status, body)``; return the seconds it took."""
+async def wait_answer(
+    url: str, headers: dict[str, str], accept: Callable[[int, bytes], bool], timeout: float, unix: str = ""
+) -> float:
+    """Poll ``url`` (over the unix socket ``unix`` if given) every 20 ms until ``accept(status, body)``;
+    return the seconds it took."""
     started = time.perf_counter()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+    connector = aiohttp.UnixConnector(path=unix) if unix else None
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5), connector=connector) as session:
         while time.perf_counter() - started < timeout:
             try:
                 async with session.get(url, headers=headers, allow_redirects=False) as response:
@@ -153,7 +158,10 @@ async def start_target(name: str, cache: Path, hub_url: str, kind: str = "aiohtt
     elif name.startswith("hubapps"):
         proxy = str(Path(PYTHON).parent / "hubapps-proxy")
         public = [] if name == "hubapps+token" else ["--public"]
-        argv = [proxy, "--ip=127.0.0.1", f"--port={port}", *public, "--", *upstream, "{port}", kind]
+        # hubapps+socket: the app on a unix socket in the proxy's private folder, as most frameworks now run.
+        socket_app = name == "hubapps+socket"
+        listen = ["--app-socket", "--", *upstream, "{socket}"] if socket_app else ["--", *upstream, "{port}"]
+        argv = [proxy, "--ip=127.0.0.1", f"--port={port}", *public, *listen, kind]
         url = f"http://127.0.0.1:{port}{PREFIX}"
         if name == "hubapps+token":
             headers = {"Authorization": f"token {TOKEN}"}
@@ -344,8 +352,11 @@ async def start_fake_hub() -> tuple[web.AppRunner, str]:
 # -- launch overhead ------------------------------------------------------------------------------
 
 
-def launch_commands(framework: str, home: Path, port: int) -> tuple[list[str], list[str], dict[str, str], str, str]:
-    """(bare argv, proxied argv minus the proxy's listen options, app env, cwd, path to poll) for an example app."""
+def launch_commands(
+    framework: str, home: Path, port: int
+) -> tuple[list[str], list[str], dict[str, str], str, str, str]:
+    """(bare argv, proxied argv minus the proxy's listen options, app env, cwd, path to poll, the bare app's
+    unix socket or "") for an example app."""
     from hubapps.core.command import LaunchContext, build_command, proxy_options, resolve_paths
     from hubapps.core.frameworks import builtin_frameworks
     from hubapps.core.spec import parse_user_options
@@ -357,10 +368,12 @@ def launch_commands(framework: str, home: Path, port: int) -> tuple[list[str], l
     argv, env = build_command(spec, fw, context)
     options = proxy_options(spec, fw, context)
     cwd = str(home / resolve_paths(spec, context).cwd)
-    bare = [PYTHON if a == "{python}" else a.replace("{port}", str(port)) for a in argv]
+    # The bare framework listens where the proxy would make it listen: a unix socket or a loopback port.
+    sock = str(home / f"bare-{port}.sock") if options.app_socket else ""
+    bare = [PYTHON if a == "{python}" else a.replace("{port}", str(port)).replace("{socket}", sock) for a in argv]
     proxied = [*options.to_argv(), "--public", "--", *argv]
     path = "/" if fw.strip_prefix else PREFIX
-    return bare, proxied, env, cwd, path
+    return bare, proxied, env, cwd, path, sock
 
 
 def _app_page(status: int, body: bytes) -> bool:
@@ -369,7 +382,7 @@ def _app_page(status: int, body: bytes) -> bool:
 
 async def launch_once(framework: str, home: Path, proxied: bool) -> float:
     port = free_port()
-    bare, proxy_argv, app_env, cwd, path = launch_commands(framework, home, port)
+    bare, proxy_argv, app_env, cwd, path, sock = launch_commands(framework, home, port)
     env = {**os.environ, "JUPYTERHUB_SERVICE_PREFIX": PREFIX, "JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api"}
     if proxied:
         argv = [str(Path(PYTHON).parent / "hubapps-proxy"), "--ip=127.0.0.1", f"--port={port}", *proxy_argv]
@@ -377,15 +390,15 @@ async def launch_once(framework: str, home: Path, proxied: bool) -> float:
         url = f"http://127.0.0.1:{port}{PREFIX}"
     else:
         argv = bare
-        env.update({k: v.replace("{port}", str(port)) for k, v in app_env.items()})
-        url = f"http://127.0.0.1:{port}{path}"
+        env.update({k: v.replace("{port}", str(port)).replace("{socket}", sock) for k, v in app_env.items()})
+        url = f"http://{'localhost' if sock else '127.0.0.1'}:{port}{path}"
     started = time.perf_counter()
     process = subprocess.Popen(
         argv, env=env, cwd=cwd if not proxied else str(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
     try:
-        await wait_answer(url, {}, _app_page, START_TIMEOUT)
+        await wait_answer(url, {}, _app_page, START_TIMEOUT, unix=sock if not proxied else "")
         return time.perf_counter() - started
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -531,7 +544,9 @@ def report(results: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", default="~/.cache/hubapps-bench", help="Folder for the peers' virtualenvs.")
-    parser.add_argument("--targets", nargs="+", default=["direct", "hubapps", "hubapps+token", "jhsingle", "jsp"])
+    parser.add_argument(
+        "--targets", nargs="+", default=["direct", "hubapps", "hubapps+socket", "hubapps+token", "jhsingle", "jsp"]
+    )
     parser.add_argument("--requests", type=int, default=3000, help="GETs for the latency percentiles.")
     parser.add_argument("--duration", type=float, default=4.0, help="Seconds of each throughput run.")
     parser.add_argument("--ws-messages", type=int, default=2000)
