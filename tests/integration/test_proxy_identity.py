@@ -22,8 +22,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect as ws_connect
 
-from tests.integration.conftest import Hub, own_hub, ws_url
-from tests.integration.test_proxy_access import _browser_visit
+from tests.integration.conftest import Hub, browser_visit, own_hub, ws_url
 from tests.unit.proxy.test_identity import FORGED
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -109,7 +108,7 @@ def test_login_cookies_of_the_hub_and_of_every_app_never_reach_an_app(prefixed_h
         private, public = prefixed_hub.app_url(OWNER, PRIVATE), prefixed_hub.app_url(OWNER, PUBLIC)
         # Log in to both apps (the public one's control endpoint needs a login): each sets its cookie.
         for url in (public + "_hubapps/status", private + "login"):
-            assert _browser_visit(browser, url).status_code == 200
+            assert browser_visit(browser, url).status_code == 200
         sent = {cookie.name for cookie in jar}
         # What JupyterHub and the proxies set under the setting: all __Host- prefixed, path /.
         assert {"__Host-jupyterhub-hub-login", f"__Host-jupyterhub-user-{OWNER}-{PRIVATE}"} <= sent, sent
