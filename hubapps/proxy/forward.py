@@ -39,7 +39,7 @@ import httptools
 from hubapps.proxy import pages
 from hubapps.proxy.auth import Viewer
 from hubapps.proxy.http import ClientConnection, Exchange, encode_head
-from hubapps.proxy.identity import claims_identity
+from hubapps.proxy.identity import claims_identity, confine_set_cookie
 from hubapps.proxy.process import AppAddress
 from hubapps.proxy.wire import Request, Response
 
@@ -434,6 +434,11 @@ class Upstream(asyncio.Protocol):
                 length_known = True
             elif lower == "location":
                 value = self.forwarder.rewrite_location(value)
+            elif lower == "set-cookie":
+                confined = confine_set_cookie(value, self.forwarder.prefix, strip_prefix=self.forwarder.strip_prefix)
+                if confined is None:
+                    continue
+                value = confined
             headers.append((name, value))
         headers += self.forwarder.extra_headers
         exchange = self.exchange

@@ -30,7 +30,7 @@ from hubapps.proxy.http import header_value
 if TYPE_CHECKING:
     from hubapps.proxy.auth import Viewer
 
-__all__ = ["claims_identity", "identity_headers", "is_login_cookie", "unprefixed_cookie_name"]
+__all__ = ["claims_identity", "confine_set_cookie", "identity_headers", "is_login_cookie", "unprefixed_cookie_name"]
 
 #: Normalised names (lower case, ``-`` for ``_``) that claim an identity outright.
 IDENTITY_NAMES = frozenset(
@@ -135,6 +135,41 @@ def is_login_cookie(name: str) -> bool:
     """Whether cookie ``name`` is a JupyterHub login (the Hub's, a server's or a service's), in any prefixed
     form. No app behind this proxy needs one, and each is a credential of the viewer somewhere else."""
     return unprefixed_cookie_name(name).startswith(LOGIN_COOKIE_PREFIXES)
+
+
+def confine_set_cookie(value: str, prefix: str, *, strip_prefix: bool) -> str | None:
+    """An app's ``Set-Cookie`` ``value`` confined to the app's own URL prefix, or ``None`` to drop it.
+
+    Without this an app could toss a cookie onto the Hub, the launcher or another user's app (a
+    ``service-japps`` cookie on ``/services/japps/`` logged the next visitor in as the app's owner):
+
+    - ``Domain`` is removed, so the cookie is host-only (an app must not reach sibling hosts);
+    - a ``Path`` outside ``prefix`` (``/user/ann/sales/``) becomes the prefix, so the cookie still reaches
+      the app and nothing else; for apps that serve at ``/`` behind the proxy (``strip_prefix``) a ``Path``
+      is read relative to the prefix first (``/static`` → ``/user/ann/sales/static``);
+    - a JupyterHub login cookie (any ``jupyterhub-*``/``service-*``, in any prefixed form) or a ``__Host-``
+      cookie (which the browser only takes with ``Path=/``) is dropped.
+    """
+    parts = value.split(";")
+    name = parts[0].split("=", 1)[0].strip()
+    if not name or is_login_cookie(name) or name.lower().startswith("__host-"):
+        return None
+    kept = [parts[0]]
+    for attribute in parts[1:]:
+        key, _, raw = attribute.partition("=")
+        key = key.strip().lower()
+        if key == "domain":
+            continue
+        if key == "path":
+            path = raw.strip()
+            if strip_prefix and path.startswith("/") and not path.startswith(prefix):
+                path = prefix + path[1:]
+            inside = path == prefix.rstrip("/") or path.startswith(prefix)
+            if not inside or ".." in path.split("/") or "%2e" in path.lower():
+                path = prefix  # the app's own cookie, for the app only (Path=/ from a server that assumes a host)
+            attribute = f" Path={path}"
+        kept.append(attribute)
+    return ";".join(kept)
 
 
 def identity_headers(viewer: Viewer) -> tuple[tuple[str, str], ...]:

@@ -124,7 +124,9 @@ def test_login_cookies_of_the_hub_and_of_every_app_never_reach_an_app(prefixed_h
         data = json.loads(dict(seen_headers(response))["X-Forwarded-User-Data"])
         assert (data["name"], data["admin"], data["groups"]) == (OWNER, False, [GROUP])
         # The websocket upgrade (the same cookies, by header) is stripped the same way.
-        cookie = "; ".join(f"{c.name}={c.value}" for c in jar if c.path == "/")
+        # (the app's own cookie, set with Path=/, was confined to the app's prefix by the proxy)
+        private_path = private[len(prefixed_hub.url) - 1 :]
+        cookie = "; ".join(f"{c.name}={c.value}" for c in jar if c.path == "/" or private_path.startswith(c.path))
         with ws_connect(ws_url(private) + "ws", additional_headers={"Cookie": cookie}, open_timeout=20) as ws:
             ws.send("whoami")
             upgrade_headers = json.loads(ws.recv(timeout=10))
@@ -160,3 +162,45 @@ def test_an_anonymous_viewer_of_a_public_app_has_no_identity(prefixed_hub: Hub) 
     response = httpx.get(prefixed_hub.app_url(OWNER, PUBLIC) + "whoami", headers=forged, timeout=30)
     names = {name.lower() for name, _ in seen_headers(response)}
     assert not names & {"x-forwarded-user-data", "x-hubapps-user", "x-hubapps-groups"}
+
+
+def test_an_app_cannot_toss_cookies_onto_the_launcher_or_the_hub(prefixed_hub: Hub) -> None:
+    """The attack of issue 10: a public app sets the launcher's session cookie (and others outside its
+    prefix) on its visitor; behind the proxy the visitor's browser stores none of them outside the app."""
+    tosser = "cookie-tosser"
+    spec = {
+        "spec_version": 1,
+        "framework": "command",
+        "display_name": "Cookie tosser",
+        "command": ["{python}", str(RESOURCES / "raw_http_app.py"), "{port}"],
+        "public": True,
+    }
+    token = prefixed_hub.token_for(OWNER)
+    prefixed_hub.create_app(OWNER, tosser, spec, token=token)
+    try:
+        prefixed_hub.wait_app(OWNER, tosser, token)
+        tossed = [
+            "service-japps=mallory; Path=/services/japps/; HttpOnly",
+            "__Host-service-japps=mallory; Path=/",
+            "jupyterhub-hub-login=mallory; Path=/hub/",
+            "theme=evil; Path=/",
+            "lang=x; Domain=127.0.0.1; Path=/services/japps/",
+        ]
+        url = prefixed_hub.app_url(OWNER, tosser)
+        browser = browser_login(prefixed_hub, "id-viewer")
+        try:
+            response = browser.get(url + "set-cookie", params=[("c", value) for value in tossed])
+            assert response.status_code == 200, response.text[:300]
+            prefix = url[len(prefixed_hub.url) - 1 :]
+            stored = {(cookie.name, cookie.path) for cookie in browser.cookies.jar}
+            for name, path in stored:
+                if name in ("service-japps", "__Host-service-japps"):
+                    raise AssertionError(f"the app set the launcher's session cookie {name} on {path}")
+                if name in ("theme", "lang"):
+                    assert path.startswith(prefix), (name, path, prefix)
+            assert {"theme", "lang"} <= {name for name, _ in stored}
+            assert ("jupyterhub-hub-login", "/hub/") not in stored
+        finally:
+            browser.close()
+    finally:
+        prefixed_hub.stop_app(OWNER, tosser, remove=True)

@@ -10,6 +10,7 @@ Routes (the last path segment; any prefix before it is ignored):
 - ``download?size=N[&framing=length|chunked|close]``: N deterministic bytes (:func:`pattern`) in 64 KiB
   writes that respect back-pressure, framed by length (default), chunked, or by closing the connection;
 - ``status?code=N``: an empty answer with that status (204 and 304 carry no length);
+- ``set-cookie?c=<Set-Cookie value>&c=...``: ``200 ok`` with one ``Set-Cookie`` header per ``c``;
 - ``early-hints``: a ``103 Early Hints`` interim answer, then ``200`` with body ``ok``;
 - ``drop-next``: ``200 ok``, then the next request on the same connection is read (logged as
   ``DROPPED <request line>``) and the connection closed without an answer (an app that closed an idle
@@ -103,6 +104,9 @@ async def respond(request: Request, reader: asyncio.StreamReader, writer: asynci
     route, head = request.route, request.method == "HEAD"
     if route == "log":
         writer.write(answer("200 OK", json.dumps(LOG).encode(), (("Content-Type", "application/json"),)))
+    elif route == "set-cookie":
+        cookies = [value for key, value in parse_qsl(urlsplit(request.target).query) if key == "c"]
+        writer.write(answer("200 OK", b"ok", tuple(("Set-Cookie", value) for value in cookies)))
     elif route == "fixed":
         writer.write(answer("200 OK", b"x" * int(request.query.get("size", "0")), head=head))
     elif route == "download":

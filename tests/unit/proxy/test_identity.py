@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 
-from hubapps.proxy.identity import claims_identity, is_login_cookie
+from hubapps.proxy.identity import claims_identity, confine_set_cookie, is_login_cookie
 from tests.unit.proxy.conftest import StartProxy
 from tests.unit.proxy.test_http import RAW_APP, fetch, request
 
@@ -200,3 +201,46 @@ async def test_login_cookies_never_reach_the_app(start_proxy: StartProxy) -> Non
     answer = await fetch(proxy, request("echo", headers=f"Cookie: {cookie}\r\n"))
     seen = [value for name, value in header_lines(answer.body) if name.lower() == "cookie"]
     assert seen == ["theme=dark; __Host-pref=1"]
+
+
+# -- cookies the app sets -------------------------------------------------------------------------
+
+TOSSED = [
+    # (what the app sends, what the viewer's browser gets, or None when dropped)
+    ("service-japps=mallory; Path=/services/japps/; HttpOnly", None),
+    ("__Host-service-japps=mallory; Path=/; Secure", None),
+    ("jupyterhub-session-id=x; Path=/", None),
+    ("jupyterhub-user-bob-app=forged; Path=/user/bob/app/", None),
+    ("__Host-theme=dark; Path=/; Secure", None),
+    ("theme=dark; Path=/", "theme=dark; Path=/user/alice/my-app/"),
+    ("theme=dark; Path=/user/bob/", "theme=dark; Path=/user/alice/my-app/"),
+    ("theme=dark; path=/user/alice/my-app/../../bob/", "theme=dark; Path=/user/alice/my-app/"),
+    ("theme=dark; Domain=example.org; Path=/user/alice/my-app/x", "theme=dark; Path=/user/alice/my-app/x"),
+    ("theme=dark; DOMAIN=.hub.example; Secure", "theme=dark; Secure"),
+    ("theme=dark; Path=/user/alice/my-app", "theme=dark; Path=/user/alice/my-app"),
+    ("theme=dark", "theme=dark"),
+]
+
+
+@pytest.mark.parametrize(("sent", "kept"), TOSSED)
+def test_app_cookies_are_confined_to_the_app(sent: str, kept: str | None) -> None:
+    assert confine_set_cookie(sent, "/user/alice/my-app/", strip_prefix=False) == kept
+
+
+def test_apps_served_at_root_get_their_paths_under_the_prefix() -> None:
+    confined = confine_set_cookie("sid=1; Path=/static", "/user/alice/my-app/", strip_prefix=True)
+    assert confined == "sid=1; Path=/user/alice/my-app/static"
+    assert confine_set_cookie("sid=1; Path=/", "/user/alice/my-app/", strip_prefix=True) == (
+        "sid=1; Path=/user/alice/my-app/"
+    )
+
+
+async def test_an_app_cannot_toss_cookies_onto_the_hub_or_the_launcher(start_proxy: StartProxy) -> None:
+    """Through the real proxy: the launcher's session cookie an app sets for /services/japps/ never reaches
+    the viewer's browser, and the app's own cookies are kept to its prefix."""
+    query = "&".join(f"c={quote(sent)}" for sent, _ in TOSSED)
+    proxy = await start_proxy(RAW_APP)
+    answer = await fetch(proxy, request(f"set-cookie?{query}"))
+    assert answer.status == 200
+    got = [value for name, value in answer.headers if name.lower() == "set-cookie"]
+    assert got == [kept for _, kept in TOSSED if kept is not None]
