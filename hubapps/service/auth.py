@@ -9,6 +9,9 @@
   (anything but GET/HEAD/OPTIONS) authenticated by the cookie need the session's XSRF token in the
   ``X-XSRFToken`` header or an ``_xsrf`` form field, JSON and multipart alike, and are refused when the
   browser says the request is cross-site. Token-authenticated requests need no XSRF token.
+- The login (``oauth_login``, ``oauth_callback``) and the pages that hand out an XSRF token answer only
+  top-level navigations (:func:`navigation_refusal`), so a script on the Hub's origin (an app's page)
+  cannot ``fetch`` its visitor into a session or read the token.
 
 A token is accepted when it holds the service's access scope (tokens made by this login do), or when it
 may already read its owner's servers on the Hub (a user's own API token): the service only ever acts
@@ -17,14 +20,15 @@ with the caller's token, so it never lets a token do more than the Hub allows it
 
 from __future__ import annotations
 
+import html
 import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from jupyterhub.services.auth import check_scopes
 
 from hubapps.service.errors import BadRequest, Forbidden, NotAuthenticated, safe_log
@@ -38,6 +42,7 @@ __all__ = [
     "Identity",
     "current_user",
     "login_router",
+    "navigation_refusal",
     "optional_user",
 ]
 
@@ -121,6 +126,58 @@ def _allowed(model: dict[str, Any], settings: ServiceSettings) -> bool:
     return bool({"read:servers", f"read:servers!user={name}", "admin:servers"} & scopes)
 
 
+_NO_STORE = {"Cache-Control": "no-store", "Vary": "Sec-Fetch-Mode, Sec-Fetch-Dest, Sec-Fetch-Site, Origin"}
+
+
+def _foreign_origin(request: Request, origin: str) -> bool:
+    """``Origin`` names another host than this request's (the scheme is not compared: TLS may end in
+    front of the Hub)."""
+    return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
+
+
+def navigation_refusal(request: Request, *, login: bool = False) -> Response | None:
+    """A 403 unless the request is a top-level navigation (None: go on).
+
+    Browsers say what a request is for in ``Sec-Fetch-*``: a ``fetch``/XHR is ``Sec-Fetch-Mode: cors``
+    (or ``no-cors``/``same-origin``) with ``Sec-Fetch-Dest: empty``, a frame is ``Dest: iframe``; only
+    ``Mode: navigate`` + ``Dest: document`` passes (frames are refused too: an app's page could frame
+    the launcher). For the login (``login=True``) a navigation from another site
+    (``Sec-Fetch-Site: cross-site``) is refused as well, with a link to go on from here, since logging in is
+    a side effect; plain pages may be linked from anywhere. Browsers that send no ``Sec-Fetch-*`` at all
+    (old ones) are let through, unless the request looks scripted: ``X-Requested-With``, or an ``Origin``
+    other than the service's own. The answer carries no cookie and no redirect.
+    """
+    headers = request.headers
+    mode, dest, site = headers.get("Sec-Fetch-Mode"), headers.get("Sec-Fetch-Dest"), headers.get("Sec-Fetch-Site")
+    origin = headers.get("Origin")
+    reason = ""
+    if mode is not None and mode != "navigate":
+        reason = "mode"
+    elif dest is not None and dest != "document":
+        reason = "dest"
+    elif headers.get("X-Requested-With"):
+        reason = "scripted"
+    elif origin is not None and _foreign_origin(request, origin):
+        reason = "origin"
+    if reason:
+        log.warning("Refused a %s that is not a top-level navigation (%s)", safe_log(request.url.path), reason)
+        return PlainTextResponse(
+            "This page opens only as a page of its own: follow a link to it or type its address.",
+            status_code=403,
+            headers=_NO_STORE,
+        )
+    if login and site == "cross-site":
+        log.warning("Refused a login started from another site")
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return HTMLResponse(
+            "<!doctype html><title>Log in</title><p>A page on another site sent you to the app launcher's "
+            f'login. <a href="{html.escape(here)}">Continue to log in</a></p>',
+            status_code=403,
+            headers=_NO_STORE,
+        )
+    return None
+
+
 async def resolve_identity(request: Request, *, check_xsrf: bool = True) -> Identity | None:
     """The caller, or None when the request carries no credentials (bad credentials raise)."""
     settings: ServiceSettings = _state(request).settings
@@ -183,6 +240,9 @@ def login_router(settings: ServiceSettings) -> APIRouter:
     @router.get("/oauth_login")
     @router.get("/jhub-login")  # upstream JHub Apps' login URL
     async def oauth_login(request: Request, next: str = "") -> Response:
+        refused = navigation_refusal(request, login=True)
+        if refused is not None:
+            return refused
         host = request.headers.get("host", "")
         target = validate_next_url(next, host=host, proto=request.url.scheme) or settings.prefix
         if next and target != next:
@@ -209,6 +269,9 @@ def login_router(settings: ServiceSettings) -> APIRouter:
 
     @router.get("/oauth_callback")
     async def oauth_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
+        refused = navigation_refusal(request)
+        if refused is not None:
+            return refused
         if error:
             raise BadRequest("the Hub refused the login; try again")
         if not code or not state:

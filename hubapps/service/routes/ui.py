@@ -37,7 +37,7 @@ from starlette.datastructures import FormData, UploadFile
 from hubapps import __version__
 from hubapps.core.errors import SpecError
 from hubapps.service.apps import app_url
-from hubapps.service.auth import Identity, current_user, optional_user
+from hubapps.service.auth import Identity, current_user, navigation_refusal, optional_user
 from hubapps.service.deps import Directory, Hub, Registry, Settings
 from hubapps.service.errors import NotAuthenticated, NotFound, ServiceError, safe_log
 from hubapps.service.routes import apps as apps_routes
@@ -226,7 +226,14 @@ async def gallery(
     page: int = 1,
     per_page: int = 0,
 ) -> Response:
-    """The gallery fragment; 403 (JSON) when the browser has not logged in to the service yet."""
+    """The gallery fragment; 403 (JSON) when the browser has not logged in to the service yet.
+
+    The Hub home page fetches it (it is not a navigation), so it carries the XSRF token to a ``fetch``;
+    it is refused unless the browser says the request comes from this origin (or says nothing).
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if (site is not None and site not in ("same-origin", "none")) or request.headers.get("Sec-Fetch-Dest") == "iframe":
+        return Response("The gallery is shown on the Hub's home page only.", 403, media_type="text/plain")
     identity = await current_user(request)
     q = q.strip()[:200]
     framework = framework if framework in registry else ""
@@ -521,6 +528,9 @@ async def create_form(
     framework: str,
 ) -> Response:
     """``GET <prefix>create-app``: the deploy form (called from :mod:`hubapps.service.routes.pages`)."""
+    refused = navigation_refusal(request)
+    if refused is not None:
+        return refused
     identity = await optional_user(request)
     if identity is None:
         return _login_redirect(request, settings)
@@ -633,6 +643,9 @@ async def _managed(
 async def edit_form(
     owner: str, server: str, request: Request, hub: Hub, directory: Directory, registry: Registry, settings: Settings
 ) -> Response:
+    refused = navigation_refusal(request)
+    if refused is not None:
+        return refused
     identity = await optional_user(request)
     if identity is None:
         return _login_redirect(request, settings)
@@ -690,6 +703,9 @@ async def edit_submit(
 async def details(
     owner: str, server: str, request: Request, hub: Hub, directory: Directory, settings: Settings, notice: str = ""
 ) -> Response:
+    refused = navigation_refusal(request)
+    if refused is not None:
+        return refused
     identity = await optional_user(request)
     if identity is None:
         return _login_redirect(request, settings)
@@ -721,6 +737,9 @@ async def details(
 async def watch(
     owner: str, server: str, request: Request, hub: Hub, directory: Directory, settings: Settings, start: bool = False
 ) -> Response:
+    refused = navigation_refusal(request)
+    if refused is not None:
+        return refused
     identity = await optional_user(request)
     if identity is None:
         return _login_redirect(request, settings)
