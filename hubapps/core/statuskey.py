@@ -21,10 +21,12 @@ import hashlib
 import hmac
 import time
 
-__all__ = ["APP_KEY_ENV_VAR", "DEFAULT_MAX_SKEW", "HEADER", "app_key", "sign", "verify"]
+__all__ = ["APP_KEY_ENV_VAR", "DEFAULT_MAX_SKEW", "HEADER", "STATUS_KEY_ENV_VAR", "app_key", "sign", "verify"]
 
 #: Request header carrying the signature.
 HEADER = "X-Hubapps-Status"
+#: Environment variable of the launcher service holding the status key ``K`` (hex); never a server's.
+STATUS_KEY_ENV_VAR = "HUBAPPS_STATUS_KEY"
 #: Environment variable of the proxy holding its app's key (hex); never passed on to the app.
 APP_KEY_ENV_VAR = "HUBAPPS_STATUS_APP_KEY"
 #: Seconds a signature is accepted before or after the time it names.
@@ -59,7 +61,8 @@ def verify(
         return False
     version, _, rest = value.partition(".")
     stamp_text, _, mac = rest.partition(".")
-    if version != _VERSION or not stamp_text.isdigit() or len(stamp_text) > 12:
+    # (isascii: str.isdigit() also takes digits int() refuses, such as "²")
+    if version != _VERSION or not (stamp_text.isascii() and stamp_text.isdigit()) or len(stamp_text) > 12:
         return False
     stamp = int(stamp_text)
     current = time.time() if now is None else now

@@ -26,6 +26,7 @@ from jupyterhub.crypto import KEY_ENV
 from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
+from hubapps.core.statuskey import STATUS_KEY_ENV_VAR
 from hubapps.hub.config import HubApps
 from hubapps.hub.spawner import make_spawner_class
 
@@ -66,7 +67,6 @@ USER_TOKEN_SCOPES: dict[str, str] = {
 }
 
 #: The service's environment variable holding the status key (hex); never in ``HUBAPPS_SETTINGS``.
-STATUS_KEY_ENV_VAR = "HUBAPPS_STATUS_KEY"
 
 #: What a user needs to share their own apps with users and groups by name.
 USER_SHARING_SCOPES = ("shares!user", "read:users:name", "read:groups:name")

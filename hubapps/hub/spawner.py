@@ -31,7 +31,7 @@ from hubapps.core.frameworks import Framework, FrameworkRegistry
 from hubapps.core.policy import SpecPolicy
 from hubapps.core.secret_env import open_payload
 from hubapps.core.spec import AppSpec, is_app_options, is_sealed_value, parse_user_options
-from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW, app_key
+from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW, STATUS_KEY_ENV_VAR, app_key
 from hubapps.hub.config import HubApps
 
 __all__ = [
@@ -130,6 +130,10 @@ def install_user_options_checks() -> None:
 
     event.listen(orm.Spawner.user_options, "set", _on_user_options_set, retval=True)
     _SYNC_INSTALLED = True
+
+
+#: Variables that hold the Hub's or the launcher's keys: removed from every server's environment.
+_HUB_ONLY_ENV = (KEY_ENV, STATUS_KEY_ENV_VAR, APP_KEY_ENV_VAR)
 
 
 class HubAppsSpawnerMixin:
@@ -278,9 +282,10 @@ class HubAppsSpawnerMixin:
 
     def get_env(self) -> dict[str, str]:
         env: dict[str, str] = super().get_env()  # type: ignore[misc]
-        # The key never reaches a server, whatever env_keep or environment say.
-        env.pop(KEY_ENV, None)
-        env.pop(APP_KEY_ENV_VAR, None)  # only ever the one set below
+        # The Hub's keys never reach a server, whatever env_keep or environment say (the app key: only
+        # ever the one set below).
+        for name in _HUB_ONLY_ENV:
+            env.pop(name, None)
         if self._hubapps_env is not None:
             if self._hubapps_env_for_proxy:
                 env[APP_ENV_VAR] = json.dumps(self._hubapps_env)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -143,12 +144,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _positive(kind: type[float] | type[int]) -> Callable[[str], float | int]:
-    """An argparse type converter that rejects negative numbers."""
+    """An argparse type converter that rejects negative numbers, and NaN and infinity (a limit of NaN
+    would never be reached: every ``>`` against it is false)."""
 
     def convert(text: str) -> float | int:
         value = kind(text)
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+        if not math.isfinite(value) or value < 0:
+            raise argparse.ArgumentTypeError(f"must be a finite number, not negative: {text!r}")
         return value
 
     convert.__name__ = kind.__name__

@@ -33,6 +33,7 @@ __all__ = [
     "SecretEnvMarks",
     "SecretSealer",
     "SecretsUnavailable",
+    "is_v1_spec",
     "legacy_secret_names",
     "looks_secret",
     "public_secret_env",
@@ -108,13 +109,18 @@ def public_secret_env(secret_env: Mapping[str, object]) -> dict[str, None]:
     return {str(name): None for name in secret_env}
 
 
+def is_v1_spec(options: Mapping[str, object]) -> bool:
+    """A version 1 (or upstream) spec: its secrets, if any, are in plain ``env``."""
+    return options.get("spec_version") in (None, 1)
+
+
 def legacy_secret_names(options: Mapping[str, object], marked: Iterable[str]) -> set[str]:
     """Names of a version 1 (or upstream) spec's plain env that were meant to be secret."""
-    if options.get("spec_version") not in (None, 1):
+    if not is_v1_spec(options):
         return set()
     env = options.get("env")
-    names = set(env) if isinstance(env, dict) else set()
-    return {n for n in names if n in set(marked) or looks_secret(n)}
+    marks = set(marked)
+    return {n for n in (env if isinstance(env, dict) else ()) if n in marks or looks_secret(n)}
 
 
 async def secret_env_to_save(

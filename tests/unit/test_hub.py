@@ -542,3 +542,16 @@ async def test_servers_that_are_not_proxy_apps_get_no_status_key(options: dict[s
     spawner = make(options, status_key="ef" * 32)
     await spawner.start()
     assert APP_KEY_ENV_VAR not in spawner.started["env"]
+
+
+async def test_the_launchers_keys_never_reach_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the admin's env_keep passes on, no server gets the status key or a stale app key."""
+    leaked = {STATUS_KEY_ENV_VAR: "ab" * 32, APP_KEY_ENV_VAR: "cd" * 32, "A": "1"}
+    monkeypatch.setattr(RecordingSpawner, "get_env", lambda self: dict(leaked))
+    for options in (spec(), spec(framework="jupyterlab", filepath=""), {}):
+        spawner = make(options)
+        await spawner.start()
+        env = spawner.started["env"]
+        assert STATUS_KEY_ENV_VAR not in env
+        assert env.get(APP_KEY_ENV_VAR) != "cd" * 32
+        assert env["A"] == "1"

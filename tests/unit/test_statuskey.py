@@ -49,3 +49,8 @@ def test_malformed_values_are_refused(value: str) -> None:
 def test_no_key_verifies_nothing() -> None:
     value = statuskey.sign(b"", "GET", "_hubapps/status", now=NOW)
     assert not statuskey.verify(b"", value, "GET", "_hubapps/status", now=NOW)
+
+
+@pytest.mark.parametrize("stamp", ["²", "١٢٣", "1²"])
+def test_non_ascii_digits_in_the_time_are_refused_not_a_crash(stamp: str) -> None:
+    assert not statuskey.verify(b"k" * 32, f"v1.{stamp}.{'0' * 64}", "GET", "_hubapps/status")

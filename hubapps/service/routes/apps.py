@@ -38,7 +38,7 @@ from hubapps.service.errors import Conflict, HubUnavailable, InvalidInput, NotFo
 from hubapps.service.hub import HubClient
 from hubapps.service.routes.body import openapi_body, read_model
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppsPublic, AppStatus, AppUpdate, LogsPublic
-from hubapps.service.secrets import legacy_secret_names, sealer_of, secret_env_to_save
+from hubapps.service.secrets import is_v1_spec, legacy_secret_names, sealer_of, secret_env_to_save
 from hubapps.service.settings import ServiceSettings
 
 __all__ = ["find_app", "is_proxy_app", "list_apps", "managed_server", "own_apps", "readable_status", "router"]
@@ -315,7 +315,11 @@ async def update_app(
         env_sent=isinstance(sent_env, dict),
         stored_env=stored_env,
         stored_secret_env=stored_secret_env,
-        legacy=legacy_secret_names(options, await request.app.state.secret_env.get(owner, server)),
+        # Marks only matter for version 1 specs (whose secrets were plain env): no database read for others.
+        legacy=legacy_secret_names(
+            options,
+            await request.app.state.secret_env.get(owner, server) if is_v1_spec(options) else (),
+        ),
     )
     changes["env"] = env
     spec = build_spec({**current, **changes}, settings, registry)

@@ -180,3 +180,11 @@ def test_same_origin(origin: str, host: str, same: bool) -> None:
 def test_app_env_json_is_read() -> None:
     env = {**ENV, "HUBAPPS_APP_ENV": json.dumps({"A": "1"})}
     assert dict(parse_config(["--", "app"], env).app_env) == {"A": "1"}
+
+
+@pytest.mark.parametrize("option", ["--status-max-skew", "--websocket-max-age", "--websocket-start-wait"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_time_limits_must_be_finite(option: str, value: str) -> None:
+    """A limit of NaN would never be reached (a signed status request would never expire)."""
+    with pytest.raises(ConfigError):
+        parse_config([f"{option}={value}", "--", "app"], ENV)
