@@ -62,7 +62,10 @@ c.JupyterHub.load_roles = [
 ]
 # Encrypts apps' secret variables (read by install() below, which passes it to the launcher).
 c.CryptKeeper.keys = [{crypt_key!r}]
-hubapps.install(c, spawner_class="simple", service_port={service_port}, grant_user_sharing=True)
+# Public apps and sharing stay off: this Hub serves every app on its own origin (no subdomain_host).
+# To try them anyway, add allow_public_apps=True, allow_sharing=True, grant_user_sharing=True (the
+# Hub's log then says what that risks; see docs/security.md, "Origin isolation").
+hubapps.install(c, spawner_class="simple", service_port={service_port})
 """
 
 
@@ -191,6 +194,7 @@ def run_demo(settings: DemoSettings) -> int:
             f"  Example apps of '{DEMO_USER}' (Streamlit and Panel are starting; start the others from the home page):",
             *(f"    {settings.url}/user/{DEMO_USER}/{name}/" for name in names),
             f"  Launcher API docs: {settings.url}/services/japps/api/docs",
+            "  Public apps and sharing are off (they need c.JupyterHub.subdomain_host; see docs/security.md).",
             "  Stop with Ctrl-C.",
             "",
         ]
@@ -212,4 +216,3 @@ def _stop_hub(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-

@@ -80,10 +80,26 @@ class HubApps(Configurable):
         choose; an app without one runs in the server's default environment.""",
     )
     allow_public_apps = Bool(
-        True,
+        None,
+        allow_none=True,
         config=True,
         help="""Whether users may make apps public (reachable without logging in to the Hub).
-        When False, a spec with public=true is refused at start.""",
+        None (the default): on when c.JupyterHub.subdomain_host is set, else off. Without
+        subdomain_host every app is served on the Hub's own origin, so a public app's page runs its
+        owner's scripts as whoever opens it, logged in to the Hub (see docs/security.md, "Origin
+        isolation"); setting True there is accepted with a warning in the Hub's log. When off, a spec
+        with public=true is refused at save and at start.""",
+    )
+    allow_sharing = Bool(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Whether users may share apps with other users, groups and share links. None (the
+        default): on when c.JupyterHub.subdomain_host is set, else off, for the same reason as
+        allow_public_apps: without subdomain_host an app's scripts run on the Hub's origin as each
+        person it is shared with. Setting True there is accepted with a warning in the Hub's log.
+        When off, the launcher refuses new shares and share links (existing ones can still be
+        listed and revoked) and grant_user_sharing grants nothing.""",
     )
     proxy_command = List(
         Unicode(),
@@ -260,7 +276,8 @@ class HubApps(Configurable):
             "allowed_frameworks": list(self.allowed_frameworks),
             "blocked_frameworks": list(self.blocked_frameworks),
             "environments": sorted(self.environments),
-            "allow_public_apps": self.allow_public_apps,
+            "allow_public_apps": bool(self.allow_public_apps),
+            "allow_sharing": bool(self.allow_sharing),
             "title": self.title,
             "hub_request_timeout": self.hub_request_timeout,
             "proxy_url": self.proxy_url,

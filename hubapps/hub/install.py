@@ -133,6 +133,7 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
         c.HubApps[key] = value
     if "proxy_url" not in c.HubApps:
         c.HubApps.proxy_url = _default_proxy_url(c)
+    _resolve_origin_policy(c)
     hubapps = HubApps(config=c)
     if not hubapps.status_key:
         # Resolved once here, so the spawner mixin (in this process) and the service share it.
@@ -193,12 +194,41 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     )
     # Every user may use the launcher itself; sharing only when the admin says so.
     user_scopes = [f"access:services!service={name}"]
-    if hubapps.grant_user_sharing:
+    if hubapps.grant_user_sharing and hubapps.allow_sharing:
         user_scopes += list(USER_SHARING_SCOPES)
+    elif hubapps.grant_user_sharing:
+        log.warning(
+            "hubapps: grant_user_sharing is ignored: sharing is off (c.HubApps.allow_sharing; see docs/security.md)"
+        )
     c.JupyterHub.load_roles = _with_user_scopes(roles, user_scopes)
     if hubapps.home_page:
         _install_home_page(c, hubapps)
     return hubapps
+
+
+#: What turning on public apps or sharing without ``subdomain_host`` risks (logged at every Hub start).
+SAME_ORIGIN_RISK = (
+    "apps are served on the Hub's own origin (c.JupyterHub.subdomain_host is not set), so an app's "
+    "scripts run as whoever opens it, logged in to the Hub: a hostile app can act as its visitors "
+    "(read and change their apps, call the Hub's API) wherever the browser lets a same-origin script. "
+    "Set c.JupyterHub.subdomain_host to give each user's apps their own origin (see docs/security.md, "
+    '"Origin isolation").'
+)
+
+
+def _resolve_origin_policy(c: Config) -> None:
+    """Public apps and sharing: on by default only when each user's servers have their own origin.
+
+    Unset (None) becomes ``bool(c.JupyterHub.subdomain_host)``; an explicit True without subdomains is
+    kept, with a warning that says what it risks.
+    """
+    subdomains = bool(c.JupyterHub.get("subdomain_host", None) or "")
+    for trait, what in (("allow_public_apps", "public apps are"), ("allow_sharing", "sharing is")):
+        value = c.HubApps.get(trait, None)
+        if value is None:
+            c.HubApps[trait] = subdomains
+        elif value and not subdomains:
+            log.warning("hubapps: %s turned on (c.HubApps.%s = True) although %s", what, trait, SAME_ORIGIN_RISK)
 
 
 #: Hub templates of the launcher: home page, navigation entries, "app not running" page.

@@ -190,7 +190,7 @@ class HubAppsSpawnerMixin:
         profiles = getattr(self, "profile_list", None)
         return SpecPolicy(
             frameworks=registry.enabled(settings.allowed_frameworks, settings.blocked_frameworks),
-            allow_public=settings.allow_public_apps,
+            allow_public=bool(settings.allow_public_apps),
             environments=frozenset(settings.environments),
             # A callable profile_list is resolved by KubeSpawner at start, which rejects unknown slugs itself.
             profiles=None

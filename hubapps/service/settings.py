@@ -53,7 +53,9 @@ class ServiceSettings(BaseModel):
     blocked_frameworks: list[str] = []
     environments: list[str] = []
     profiles: list[dict[str, str]] = []
-    allow_public_apps: bool = True
+    #: Resolved by ``install()`` (``HubApps.allow_public_apps``/``allow_sharing``); off unless the Hub says so.
+    allow_public_apps: bool = False
+    allow_sharing: bool = False
     title: str = "Apps"
     #: Seconds any one Hub API call may take before the request answers 503.
     hub_request_timeout: float = Field(10.0, gt=0)

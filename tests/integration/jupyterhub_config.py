@@ -66,9 +66,13 @@ c.JupyterHub.load_roles = [
 ]
 
 # grant_user_sharing adds shares!user, read:users:name and read:groups:name to the user role.
-hubapps.install(
-    c, spawner_class="simple", service_port=int(env["HUBAPPS_TEST_SERVICE_PORT"]), grant_user_sharing=True
-)
+# Public apps and sharing are off without subdomain_host unless turned on; the suite tests them, so
+# this Hub turns them on (the Hub logs what that risks). A module's own Hub that sets
+# HUBAPPS_TEST_ORIGIN_DEFAULTS=1 (in its overlay, before loading this file) keeps install()'s defaults.
+if env.get("HUBAPPS_TEST_ORIGIN_DEFAULTS") != "1":
+    c.HubApps.allow_public_apps = True
+    c.HubApps.allow_sharing = True
+hubapps.install(c, spawner_class="simple", service_port=int(env["HUBAPPS_TEST_SERVICE_PORT"]), grant_user_sharing=True)
 
 c.SimpleLocalProcessSpawner.home_dir_template = str(tmp / "home" / "{username}")
 # Framework apps are slow to start on a small machine, and the tests start ten at once.

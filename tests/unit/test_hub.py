@@ -74,7 +74,7 @@ def spec(**fields: Any) -> dict[str, Any]:
 
 
 async def test_app_start_runs_the_proxy_with_framework_argv() -> None:
-    spawner = make(spec(env={"COLOR": "red"}, public=True))
+    spawner = make(spec(env={"COLOR": "red"}, public=True), allow_public_apps=True)
     await spawner.start()
     started = spawner.started
     # A local spawner: the Hub's own Python, isolated from the owner's site-packages and PYTHON* variables.
@@ -166,6 +166,9 @@ async def test_admin_settings_are_enforced_at_start() -> None:
     with pytest.raises(web.HTTPError) as info:
         await spawner.start()
     assert "public" in info.value.args[0]
+    # And by default on a Hub without subdomain_host.
+    with pytest.raises(web.HTTPError, match="public"):
+        await make(spec(public=True)).start()
 
 
 async def test_named_environments_are_resolved_by_the_hub() -> None:
@@ -237,10 +240,50 @@ def test_users_may_use_the_launcher_but_share_only_when_asked() -> None:
     assert user_role["scopes"] == ["self", "access:services!service=japps"]
     c = Config()
     c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", "read:groups"]}]
-    hubapps.install(c, grant_user_sharing=True)
+    hubapps.install(c, grant_user_sharing=True, allow_sharing=True)
     user_role = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
     assert user_role["scopes"][:2] == ["self", "read:groups"]
     assert {"shares!user", "read:users:name", "read:groups:name"} <= set(user_role["scopes"])
+
+
+def _origin_policy(c: Config) -> dict[str, Any]:
+    settings = json.loads(c.JupyterHub.services[0]["environment"]["HUBAPPS_SETTINGS"])
+    return {k: settings[k] for k in ("allow_public_apps", "allow_sharing")}
+
+
+def test_public_apps_and_sharing_are_off_without_subdomains(caplog: pytest.LogCaptureFixture) -> None:
+    c = Config()
+    hubapps.install(c, grant_user_sharing=True)
+    assert _origin_policy(c) == {"allow_public_apps": False, "allow_sharing": False}
+    assert c.HubApps.allow_public_apps is False  # what the spawner mixin reads at every start
+    # Asking for the sharing scopes does not turn sharing on: nothing is granted, and the log says why.
+    user_role = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert user_role["scopes"] == ["self", "access:services!service=japps"]
+    assert "grant_user_sharing is ignored" in caplog.text
+
+
+def test_public_apps_and_sharing_are_on_with_subdomains(caplog: pytest.LogCaptureFixture) -> None:
+    c = Config()
+    c.JupyterHub.subdomain_host = "https://hub.example.org"
+    hubapps.install(c, grant_user_sharing=True)
+    assert _origin_policy(c) == {"allow_public_apps": True, "allow_sharing": True}
+    user_role = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert "shares!user" in user_role["scopes"]
+    assert "subdomain_host is not set" not in caplog.text
+    # The admin may still turn either off.
+    c = Config()
+    c.JupyterHub.subdomain_host = "https://hub.example.org"
+    hubapps.install(c, allow_public_apps=False)
+    assert _origin_policy(c) == {"allow_public_apps": False, "allow_sharing": True}
+
+
+def test_turning_them_on_without_subdomains_is_explicit_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    c = Config()
+    hubapps.install(c, allow_public_apps=True, allow_sharing=True)
+    assert _origin_policy(c) == {"allow_public_apps": True, "allow_sharing": True}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("public apps are turned on" in w and "subdomain_host is not set" in w for w in warnings)
+    assert any("sharing is turned on" in w and "act as its visitors" in w for w in warnings)
 
 
 async def test_specs_are_refused_when_the_hub_applies_user_options() -> None:
@@ -319,6 +362,8 @@ async def test_jupyterlab_allowed_options_reach_singleuser() -> None:
     spawner = make(spec(framework="jupyterlab", filepath="", args=args))
     await spawner.start()
     assert spawner.started["args"] == ["--debug", *args]
+
+
 # -- secret env values ------------------------------------------------------------------------------
 
 HUB_KEY = "a" * 64
@@ -477,6 +522,8 @@ def test_options_stored_for_later_are_checked_when_written(hub_key: str) -> None
     row.server = orm.Server()
     row.user_options = spec2(secret_env={"API_KEY": PLAIN, "GOOD": sealed(PLAIN, name="GOOD")})
     assert set(row.user_options["secret_env"]) == {"GOOD"}
+
+
 # -- the status key ------------------------------------------------------------------------------------
 
 

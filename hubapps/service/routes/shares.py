@@ -16,7 +16,7 @@ from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
 from hubapps.service.apps import directory_entry, server_state
 from hubapps.service.auth import CurrentUser
 from hubapps.service.deps import Directory, Hub, Settings
-from hubapps.service.errors import Conflict, InvalidInput, NotFound
+from hubapps.service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hubapps.service.routes.apps import managed_server
 from hubapps.service.routes.body import openapi_body, read_model
 from hubapps.service.schemas import (
@@ -27,6 +27,7 @@ from hubapps.service.schemas import (
     SharePublic,
     SharesPublic,
 )
+from hubapps.service.settings import ServiceSettings
 
 __all__ = ["router"]
 
@@ -40,6 +41,14 @@ def _spec(options: object) -> AppSpec:
         return parse_user_options(options)
     except SpecError:
         raise Conflict("the app's stored settings are invalid; edit the app first") from None
+
+
+def sharing_allowed(settings: ServiceSettings, field: str | None = None) -> None:
+    """New shares and share links need sharing turned on (``c.HubApps.allow_sharing``); revoking never does."""
+    if not settings.allow_sharing:
+        raise Forbidden(
+            "sharing is turned off on this Hub (c.HubApps.allow_sharing; see docs/security.md)", field=field
+        )
 
 
 def _share_public(share: dict[str, object]) -> SharePublic | None:
@@ -65,8 +74,9 @@ async def list_shares(owner: str, server: str, identity: CurrentUser, hub: Hub) 
     openapi_extra=openapi_body(ShareCreate),
 )
 async def add_shares(
-    owner: str, server: str, request: Request, identity: CurrentUser, hub: Hub, directory: Directory
+    owner: str, server: str, request: Request, identity: CurrentUser, hub: Hub, directory: Directory, settings: Settings
 ) -> SharesPublic:
+    sharing_allowed(settings, "users")
     body = await read_model(request, ShareCreate)
     if not body.users and not body.groups:
         raise InvalidInput("name at least one user or group", field="users")
@@ -168,8 +178,9 @@ async def list_links(owner: str, server: str, identity: CurrentUser, hub: Hub) -
     openapi_extra=openapi_body(ShareLinkCreate),
 )
 async def create_link(
-    owner: str, server: str, request: Request, identity: CurrentUser, hub: Hub, directory: Directory
+    owner: str, server: str, request: Request, identity: CurrentUser, hub: Hub, directory: Directory, settings: Settings
 ) -> JSONResponse:
+    sharing_allowed(settings)
     body = await read_model(request, ShareLinkCreate)
     model = await managed_server(identity, owner, server, hub)
     spec = _spec(model.get("user_options"))

@@ -119,6 +119,7 @@ def _context(request: Request, settings: ServiceSettings, identity: Identity | N
         "admin": identity.admin if identity else False,
         "xsrf": xsrf,
         "poll_ms": int(settings.watch_poll_seconds * 1000),
+        "allow_sharing": settings.allow_sharing,
     }
 
 
@@ -464,7 +465,7 @@ def _spec_body(
 
 async def _share_suggestions(identity: Identity, hub: Any, settings: ServiceSettings) -> tuple[list[str], list[str]]:
     """Names the user may see (their token decides), for type-ahead; empty when the Hub says no."""
-    if settings.share_suggestions_max == 0:
+    if settings.share_suggestions_max == 0 or not settings.allow_sharing:
         return [], []
     out: list[list[str]] = []
     for path in ("/users", "/groups"):
@@ -613,7 +614,9 @@ async def _after_save(
         body = {"users": [n for k, n in added if k == "user"], "groups": [n for k, n in added if k == "group"]}
         await _api_call(
             errors,
-            lambda: shares_routes.add_shares(owner, server, json_request(request, body), identity, hub, directory),
+            lambda: shares_routes.add_shares(
+                owner, server, json_request(request, body), identity, hub, directory, request.app.state.settings
+            ),
         )
     for kind, name in current_shares - wanted:
         revoke = shares_routes.revoke_user if kind == "user" else shares_routes.revoke_group

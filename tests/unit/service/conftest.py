@@ -318,6 +318,9 @@ def settings() -> ServiceSettings:
         directory_cache_ttl=0,
         stop_wait=0.3,
         start_wait=0.3,
+        # The unit tests exercise public apps and sharing; their defaults (off) have tests of their own.
+        allow_public_apps=True,
+        allow_sharing=True,
     )
 
 

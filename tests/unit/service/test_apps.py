@@ -322,6 +322,30 @@ def test_share_revoke_links(client: TestClient, world: FakeHub, auth: Users) -> 
     assert client.get(f"{API}/apps/cat/secret/shares", headers=h).json()["shares"] == []
 
 
+def test_sharing_and_public_apps_off_by_default(
+    make_client: Callable[..., TestClient], settings: ServiceSettings, world: FakeHub, auth: Users
+) -> None:
+    """A Hub without subdomain_host: no new shares, links or public apps; revoking still works."""
+    defaults = ServiceSettings.model_fields
+    assert defaults["allow_sharing"].default is False
+    assert defaults["allow_public_apps"].default is False
+    client = make_client(settings.model_copy(update={"allow_sharing": False, "allow_public_apps": False}))
+    h = auth("cat")
+    before = list(world.shares)
+    for path, body in (("shares", {"users": ["bob"]}), ("share-links", {"expires_in": 60})):
+        r = client.post(f"{API}/apps/cat/secret/{path}", headers=h, json=body)
+        assert r.status_code == 403, r.text
+        assert "c.HubApps.allow_sharing" in r.json()["detail"]
+    assert world.shares == before
+    r = client.put(f"{API}/apps/cat/secret/public", headers=h, json={"public": True})
+    assert r.status_code == 422
+    assert r.json()["field"] == "public"
+    r = client.post(f"{API}/apps", headers=h, json={**SPEC, "public": True})
+    assert r.status_code == 422
+    assert r.json()["field"] == "public"
+    assert client.delete(f"{API}/apps/cat/secret/shares", headers=h).status_code == 204
+
+
 def test_share_without_rights_is_403(client: TestClient, world: FakeHub, auth: Users) -> None:
     world.users["cat"].can_share = False
     r = client.post(f"{API}/apps/cat/secret/shares", headers=auth("cat"), json={"users": ["bob"]})

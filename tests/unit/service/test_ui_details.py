@@ -42,3 +42,23 @@ def test_without_a_public_url_the_page_fills_in_its_own_origin(
     assert r.status_code == 200
     assert "proxy-internal" not in r.text
     assert 'id="app-url" value="" data-path="/user/ann/dash/"' in r.text
+
+
+def test_form_offers_sharing_and_public_only_when_the_hub_allows(
+    make_client: Callable[..., TestClient], fake_hub: FakeHub, settings: ServiceSettings
+) -> None:
+    token = fake_hub.add_user("ann")
+    fake_hub.add_server("ann", "dash", app_options("Dash"), running=False)
+    auth = {"Authorization": f"token {token}"}
+    on = make_client(settings).get("/services/japps/ui/apps/ann/dash/edit", headers=auth)
+    assert 'name="share_users"' in on.text
+    assert 'name="public"' in on.text
+    off = make_client(_settings(settings, allow_sharing=False, allow_public_apps=False))
+    page = off.get("/services/japps/ui/apps/ann/dash/edit", headers=auth)
+    assert page.status_code == 200, page.text
+    assert "Sharing is turned off on this Hub" in page.text
+    assert 'name="share_users"' not in page.text
+    assert 'name="public"' not in page.text
+    details = off.get("/services/japps/ui/apps/ann/dash", headers=auth).text
+    assert "Only the owner." in details
+    assert "Share it" not in details
