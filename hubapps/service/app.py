@@ -33,6 +33,7 @@ from hubapps.service.errors import install_error_handlers
 from hubapps.service.hub import HubClient
 from hubapps.service.middleware import BodyLimit, RequestContext
 from hubapps.service.routes import apps, meta, pages, shares, ui
+from hubapps.service.routes.docs import install_docs
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
 from hubapps.service.security import CookieSealer
 from hubapps.service.settings import ServiceSettings
@@ -121,7 +122,7 @@ def create_app(
     app = FastAPI(
         title=f"hubapps {settings.title}",
         version=__version__,
-        docs_url=f"{prefix}/api/docs",
+        docs_url=None,  # served offline by routes.docs
         openapi_url=f"{prefix}/api/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
@@ -157,6 +158,7 @@ def create_app(
     service.include_router(pages.compat_router)
     service.include_router(ui.router)
     app.mount(f"{prefix}/static", StaticFiles(directory=ui.STATIC), name="static")
+    install_docs(app, prefix, settings.title)
     app.include_router(service)
     app.include_router(login_router(settings))
 
