@@ -18,7 +18,7 @@ PYTEST_CI := --durations=30
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	$(PIP) install --quiet --progress-bar off -e '.[frameworks,test,dev]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(PIP) install --quiet --progress-bar off -e '.[hub,frameworks,test,dev]' 2>&1 | grep -v '^WARNING: Location' || true
 	$(PY) -c 'import hubapps, streamlit, panel, gradio, dash, voila, jupyterhub_idle_culler' 
 	touch $@
 

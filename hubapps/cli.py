@@ -57,7 +57,19 @@ def _demo(args: argparse.Namespace) -> int:
     if not chp:
         print("configurable-http-proxy not found: run `make demo`, or `npm install configurable-http-proxy`.")
         return 1
-    return run_demo(DemoSettings(Path(args.state), chp=chp, port=args.port))
+    state = args.state or (".state/demo" if args.port == 8000 else f".state/demo-{args.port}")
+    try:
+        settings = DemoSettings(Path(state), chp=chp, port=args.port)
+    except ValueError as error:
+        print(f"hubapps demo: {error}", file=sys.stderr)
+        return 2
+    busy = settings.busy_ports()
+    if busy:
+        ports = ", ".join(map(str, busy))
+        message = f"hubapps demo: port {ports} on 127.0.0.1 is in use (a demo running already?); try --port"
+        print(message, file=sys.stderr)
+        return 1
+    return run_demo(settings)
 
 
 def main(argv: list[str] | None = None, *, transport: httpx.BaseTransport | None = None) -> int:
@@ -65,8 +77,15 @@ def main(argv: list[str] | None = None, *, transport: httpx.BaseTransport | None
     parser = argparse.ArgumentParser(prog="hubapps", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="start a local JupyterHub with the launcher and example apps")
-    demo.add_argument("--state", default=".state/demo", help="folder for the demo's config, database and homes")
-    demo.add_argument("--port", type=int, default=8000, help="port of the Hub on 127.0.0.1")
+    demo.add_argument(
+        "--state", default="", help="folder for the demo's config, database and homes (default .state/demo[-PORT])"
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port of the Hub on 127.0.0.1; the demo's other ports move with it (PORT+1, PORT+81, PORT+2202)",
+    )
     demo.add_argument("--chp", default="", help="path of configurable-http-proxy")
     sub.add_parser("config-reference", help="print the admin settings as Markdown")
     add_app_commands(sub)

@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -69,14 +70,39 @@ hubapps.install(c, spawner_class="simple", service_port={service_port})
 """
 
 
+#: The demo's other ports, as offsets from its public one (8000 → 8001, 8081, 10202), so that
+#: ``hubapps demo --port 9000`` moves all of them and two demos run side by side.
+PORT_OFFSETS = {"proxy_api_port": 1, "hub_port": 81, "service_port": 2202}
+
+
 class DemoSettings:
     def __init__(self, state: Path, chp: str, port: int = 8000) -> None:
+        if not 1024 <= port <= 65535 - max(PORT_OFFSETS.values()):
+            raise ValueError(f"--port must be between 1024 and {65535 - max(PORT_OFFSETS.values())}, not {port}")
         self.state = state.resolve()
         self.chp = chp
         self.port = port
-        self.hub_port = 8081
-        self.proxy_api_port = 8001
-        self.service_port = 10202
+        self.proxy_api_port = port + PORT_OFFSETS["proxy_api_port"]
+        self.hub_port = port + PORT_OFFSETS["hub_port"]
+        self.service_port = port + PORT_OFFSETS["service_port"]
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {
+            "port": self.port,
+            "proxy_api_port": self.proxy_api_port,
+            "hub_port": self.hub_port,
+            "service_port": self.service_port,
+        }
+
+    def busy_ports(self) -> list[int]:
+        """Ports of this demo that something on 127.0.0.1 already listens on."""
+        busy = []
+        for port in self.ports.values():
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    busy.append(port)
+        return busy
 
     @property
     def url(self) -> str:

@@ -32,7 +32,10 @@ from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from jupyterhub._version import __version__ as jupyterhub_version
+try:  # reported like jupyterhub-singleuser does; an app environment may have only hubapps' base install
+    from jupyterhub._version import __version__ as jupyterhub_version
+except ImportError:  # pragma: no cover - exercised by tests/integration/test_light_env.py
+    jupyterhub_version = ""
 
 from hubapps.core import statuskey
 from hubapps.proxy import pages
@@ -98,7 +101,7 @@ class ProxyRuntime:
             keep_alive=config.keep_alive,
             timeout=config.hub_timeout,
         )
-        self._version_header = [("X-JupyterHub-Version", jupyterhub_version)]
+        self._version_header = [("X-JupyterHub-Version", jupyterhub_version)] if jupyterhub_version else []
         self.websockets = WebsocketWatch(self.gate, required=not config.public, max_age=config.websocket_max_age)
         self.forwarder = Forwarder(
             prefix=config.prefix,
