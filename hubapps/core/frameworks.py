@@ -166,6 +166,9 @@ def builtin_frameworks() -> list[Framework]:
                 # Streamlit's server routes on the decoded path: /user/ann%40x/app must be given as /user/ann@x/app.
                 "--server.baseUrlPath", "{decoded_root_path}",
                 "--browser.gatherUsageStats", "false",
+                # Viewers of a launched app get no "Deploy" button or developer menu (Streamlit shows them
+                # to visitors on localhost, as on a single-machine Hub).
+                "--client.toolbarMode", "viewer",
                 "--", "{args}",
             ),
             env={"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"},

@@ -115,6 +115,9 @@ def test_deploy_use_share_stop(page_for: Any, hub: Hub, shot: Any, tmp_path: Any
     slider.focus()
     slider.press("ArrowRight")
     owner.get_by_text("The square of 8 is 64").wait_for()
+    # Streamlit's own "Deploy" button (for Streamlit's cloud) is not offered in a launched app.
+    assert owner.locator('[data-testid="stAppDeployButton"]').count() == 0
+    assert owner.get_by_role("button", name="Deploy").count() == 0
     shot(owner, "04-streamlit-app")
 
     # -- the gallery shows both, names and descriptions literally ------------------------------------
