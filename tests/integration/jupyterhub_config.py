@@ -66,8 +66,16 @@ c.JupyterHub.load_roles = [
 ]
 
 # grant_user_sharing adds shares!user, read:users:name and read:groups:name to the user role.
+# The per-user limits are high here (modules create and start many apps per user, ten at once); the
+# limits themselves are tested with small values on a Hub of their own (test_user_limits.py).
 hubapps.install(
-    c, spawner_class="simple", service_port=int(env["HUBAPPS_TEST_SERVICE_PORT"]), grant_user_sharing=True
+    c,
+    spawner_class="simple",
+    service_port=int(env["HUBAPPS_TEST_SERVICE_PORT"]),
+    grant_user_sharing=True,
+    max_apps_per_user=1000,
+    max_running_apps_per_user=100,
+    max_public_apps_per_user=100,
 )
 
 c.SimpleLocalProcessSpawner.home_dir_template = str(tmp / "home" / "{username}")
