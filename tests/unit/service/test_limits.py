@@ -178,3 +178,11 @@ def test_the_form_shows_the_limit_next_to_its_field(limited: TestClient, fake_hu
     fake_hub.add_server("ann", "b", app_options("B"))
     r = limited.post("/services/japps/create-app", headers=auth("ann"), data={**form, "public": ""})
     assert "The app was not saved: limit reached: 3 apps of 3 allowed" in r.text
+
+
+def test_the_form_shows_the_running_limit_at_start(limited: TestClient, fake_hub: FakeHub, auth: Users) -> None:
+    fake_hub.add_server("ann", "a", app_options("A"), running=True)
+    form = {"display_name": "Q", "framework": "streamlit", "filepath": "app.py", "start": "on"}
+    r = limited.post("/services/japps/create-app", headers=auth("ann"), data=form)
+    assert r.status_code == 422
+    assert 'id="start-error">limit reached: 1 running app of 1 allowed per user' in r.text
