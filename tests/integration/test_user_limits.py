@@ -30,6 +30,7 @@ import hubapps
 
 # The shared configuration's limits are high; these are small. install() again, so that the
 # service gets them too (it reads the settings install() hands it).
+c.HubApps.allow_public_apps = True  # the module makes apps public
 c.HubApps.max_apps_per_user = 2
 c.HubApps.max_running_apps_per_user = 1
 c.HubApps.max_public_apps_per_user = 1

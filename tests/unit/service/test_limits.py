@@ -21,7 +21,12 @@ SPEC = {"framework": "streamlit", "filepath": "app.py"}
 @pytest.fixture
 def small(settings: ServiceSettings) -> ServiceSettings:
     return settings.model_copy(
-        update={"max_apps_per_user": 3, "max_running_apps_per_user": 1, "max_public_apps_per_user": 1}
+        update={
+            "allow_public_apps": True,
+            "max_apps_per_user": 3,
+            "max_running_apps_per_user": 1,
+            "max_public_apps_per_user": 1,
+        }
     )
 
 
