@@ -33,7 +33,7 @@ __all__ = ["Admission", "Claim", "LimitGuard", "released_after"]
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(eq=False)  # each claim is its own, even when two say the same
 class Claim:
     """A change let through and not yet answered by the Hub; :meth:`release` once it has been."""
 
@@ -122,6 +122,9 @@ class LimitGuard:
         ``server`` is the app's name (the counts leave it out), or None for a new app, which
         ``pick_name`` then names, given the names taken (the Hub's and those of pending claims).
         """
+        if server is not None and not public and not running:
+            # An edit that neither publishes nor starts anything: no limit to meet, no Hub call.
+            return Admission(Claim(owner, ServerFacts(server, True, False, False), self, _released=True), {})
         async with self.lock(owner):
             servers, admin = await owner_servers(hub, identity, owner)
             facts = self.facts(owner, servers)
