@@ -182,9 +182,11 @@ class HubApps(Configurable):
         config=True,
         help="""Most apps (named servers that hold a hubapps spec) one user may have, running or not.
         0: no limit. The launcher refuses the next one with HTTP 409 naming this setting. Hub admins
-        are exempt. JupyterHub's own c.JupyterHub.named_server_limit_per_user counts every named
-        server (apps and plain JupyterLab servers) and is enforced by the Hub itself; the launcher
-        checks it too (when set before hubapps.install()), so users see the same kind of message.""",
+        are exempt. Servers created straight through the Hub REST API are bounded by JupyterHub's
+        own c.JupyterHub.named_server_limit_per_user instead, which counts every named server (apps
+        and plain JupyterLab servers, admins' too): keep it at least this high. The launcher checks
+        that one as well when it is a number set before hubapps.install(), so users get the
+        launcher's "limit reached" message before the Hub's refusal.""",
     )
     max_running_apps_per_user = Integer(
         5,
