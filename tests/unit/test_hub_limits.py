@@ -59,7 +59,7 @@ async def test_one_running_app_too_many_is_refused_at_start() -> None:
 
 
 async def test_one_public_app_too_many_is_refused_at_start() -> None:
-    spawner = make(spec(public=True), max_public_apps_per_user=1)
+    spawner = make(spec(public=True), allow_public_apps=True, max_public_apps_per_user=1)
     spawner.user = _owner({"open": (spec(public=True), None, False), "sales": (spec(public=True), None, False)})
     assert "max_public_apps_per_user" in await _refused(spawner)
     spawner.user_options = spec()  # the same app, private
@@ -93,7 +93,7 @@ def test_a_public_spec_stored_for_later_is_refused_beyond_the_limit() -> None:
     db.add(row)
     db.commit()
     c = Config()
-    hubapps.install(c, spawner_class=RecordingSpawner, max_public_apps_per_user=1)
+    hubapps.install(c, spawner_class=RecordingSpawner, allow_public_apps=True, max_public_apps_per_user=1)
     wrapper = c.JupyterHub.spawner_class(config=c, orm_spawner=row)
     with pytest.raises(web.HTTPError) as info:
         row.user_options = spec(public=True)
