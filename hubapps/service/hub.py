@@ -264,7 +264,7 @@ class HubClient:
         if status in (401, 403, 404):
             raise NotFound()
         if status in (400, 409):
-            _raise_for_limit(text)
+            _raise_for_limit(status, text)
         if status == 409:
             raise Conflict(f"{what}: it already exists")
         if status == 429:
@@ -571,11 +571,14 @@ _LIMIT_HINTS = {
 }
 
 
-def _raise_for_limit(text: str) -> None:
-    """The Hub refused because of a per-user limit (the spawner mixin's, or the Hub's own named-server
-    limit): say which, in our words (the Hub's text is not passed on)."""
-    name = next((n for n in LIMIT_NAMES if n in text), None)
-    if name is None and "already has the maximum of" in text:
+def _raise_for_limit(status: int, text: str) -> None:
+    """The Hub refused because of a per-user limit (the spawner mixin's 409, or the Hub's own
+    named-server limit, a 400): say which, in our words (the Hub's text is not passed on). Only those
+    exact shapes count, so a spec whose text names a limit cannot pass for one."""
+    name = None
+    if status == 409 and "limit reached: " in text:
+        name = next((n for n in LIMIT_NAMES if f"({n})" in text), None)
+    elif status == 400 and "already has the maximum of" in text and "named servers" in text:
         name = NAMED_SERVER_LIMIT
     if name is None:
         return

@@ -191,3 +191,16 @@ def test_the_form_shows_the_running_limit_at_start(limited: TestClient, fake_hub
     r = limited.post("/services/japps/create-app", headers=auth("ann"), data=form)
     assert r.status_code == 422
     assert 'id="start-error">limit reached: 1 running app of 1 allowed per user' in r.text
+
+
+def test_a_spec_that_names_a_limit_does_not_pass_for_one(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "PUT":
+            message = "Invalid app spec: python_env: unknown environment '(max_apps_per_user) limit reached: '"
+            return httpx.Response(400, json={"message": message})
+        return None
+
+    fake_hub.fail = refuse
+    r = client.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "display_name": "X"})
+    assert r.status_code == 400
+    assert r.json()["code"] == "bad_request"
