@@ -13,6 +13,8 @@ from typing import Any
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default, validate
 from traitlets.config import Configurable
 
+from hubapps.core.limits import UserLimits
+
 __all__ = ["HubApps"]
 
 _SERVICE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
@@ -190,6 +192,33 @@ class HubApps(Configurable):
         config=True,
         help="Seconds the launcher service waits for any one Hub API call before answering 503.",
     )
+    # -- per-user limits (hubapps.core.limits) ----------------------------------------------------------
+    max_apps_per_user = Integer(
+        20,
+        config=True,
+        help="""Most apps (named servers that hold a hubapps spec) one user may have, running or not.
+        0: no limit. The launcher refuses the next one with HTTP 409 naming this setting. Hub admins
+        are exempt. Servers created straight through the Hub REST API are bounded by JupyterHub's
+        own c.JupyterHub.named_server_limit_per_user instead, which counts every named server (apps
+        and plain JupyterLab servers, admins' too): keep it at least this high. The launcher checks
+        that one as well when it is a number set before hubapps.install(), so users get the
+        launcher's "limit reached" message before the Hub's refusal.""",
+    )
+    max_running_apps_per_user = Integer(
+        5,
+        config=True,
+        help="""Most apps one user may have running (or starting) at once. 0: no limit. Checked by
+        the launcher and by the spawner at every start, so a start through the Hub REST API is
+        refused too (HTTP 409). Hub admins are exempt.""",
+    )
+    max_public_apps_per_user = Integer(
+        3,
+        config=True,
+        help="""Most public apps one user may have (public apps appear in everyone's gallery). 0: no
+        limit. Checked when an app is created, made public or started, by the launcher and by the
+        spawner (options stored through the Hub REST API included). Hub admins are exempt.""",
+    )
+
     pinned_services = List(
         Dict(),
         config=True,
@@ -253,6 +282,13 @@ class HubApps(Configurable):
             )
         return out
 
+    @validate("max_apps_per_user", "max_running_apps_per_user", "max_public_apps_per_user")
+    def _check_limit(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 0:
+            raise ValueError(f"HubApps.{proposal['trait'].name} must be 0 (no limit) or more")
+        return value
+
     @validate("auth_cache_max_age", "websocket_max_age")
     def _check_not_negative(self, proposal: dict[str, Any]) -> Any:
         value = proposal["value"]
@@ -269,6 +305,14 @@ class HubApps(Configurable):
         python = sys.executable if issubclass(spawner_class, LocalProcessSpawner) else "python3"
         return [python, "-I", "-m", "hubapps.proxy"]
 
+    def user_limits(self, *, admin: bool = False) -> UserLimits:
+        """The per-user limits of an owner (none for Hub admins)."""
+        if admin:
+            return UserLimits()
+        return UserLimits(
+            apps=self.max_apps_per_user, running=self.max_running_apps_per_user, public=self.max_public_apps_per_user
+        )
+
     def service_settings(self) -> dict[str, Any]:
         """The settings the launcher service needs, as plain JSON data."""
         return {
@@ -282,4 +326,7 @@ class HubApps(Configurable):
             "hub_request_timeout": self.hub_request_timeout,
             "proxy_url": self.proxy_url,
             "database_url": self.database_url,
+            "max_apps_per_user": self.max_apps_per_user,
+            "max_running_apps_per_user": self.max_running_apps_per_user,
+            "max_public_apps_per_user": self.max_public_apps_per_user,
         }

@@ -151,7 +151,13 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     if crypt_key:
         # Managed services get none of the Hub's environment: the launcher encrypts secret env values.
         env[KEY_ENV] = crypt_key
-    env["HUBAPPS_SETTINGS"] = json.dumps({**hubapps.service_settings(), "profiles": _profiles(c)})
+    env["HUBAPPS_SETTINGS"] = json.dumps(
+        {
+            **hubapps.service_settings(),
+            "profiles": _profiles(c),
+            "named_server_limit_per_user": _named_server_limit(c),
+        }
+    )
     env[STATUS_KEY_ENV_VAR] = hubapps.status_key
     services.append(
         {
@@ -298,6 +304,13 @@ def _key_text(key: object) -> str:
     if isinstance(key, bytes):
         return key.hex() if len(key) == 32 else key.decode("ascii")  # raw, or already hex/base64
     return str(key)
+
+
+def _named_server_limit(c: Config) -> int:
+    """JupyterHub's ``named_server_limit_per_user`` when it is a number set before ``install()``; else 0
+    (the Hub still applies it, with its own message)."""
+    value = c.JupyterHub.get("named_server_limit_per_user", 0)
+    return value if isinstance(value, int) and value > 0 else 0
 
 
 def _profiles(c: Config) -> list[dict[str, str]]:

@@ -28,6 +28,7 @@ from tornado import web
 from hubapps.core.command import LaunchContext, build_command, proxy_options
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import Framework, FrameworkRegistry
+from hubapps.core.limits import LimitReached, check_limits, count_servers, server_facts
 from hubapps.core.policy import SpecPolicy
 from hubapps.core.secret_env import open_payload
 from hubapps.core.spec import AppSpec, is_app_options, is_sealed_value, parse_user_options
@@ -104,11 +105,26 @@ def _on_user_options_set(target: Any, value: Any, oldvalue: Any, initiator: Any)
 def _refuse_bad_options(target: Any, wrapper: Any, value: Any, oldvalue: Any) -> None:
     user = getattr(target, "user", None)
     try:
-        open_secret_env(parse_user_options(value), str(getattr(user, "name", "")))
-    except SpecError as exc:
+        spec = parse_user_options(value)
+        open_secret_env(spec, str(getattr(user, "name", "")))
+        if spec.public and wrapper is not None:
+            # A public spec stored through the Hub API would reach the gallery at the owner's next listing.
+            others = [
+                server_facts(str(s.name), s.user_options, pending=None, ready=False)
+                for s in getattr(user, "_orm_spawners", ())
+                if s is not target
+            ]
+            check_limits(
+                wrapper.hubapps.user_limits(admin=bool(getattr(user, "admin", False))),
+                count_servers(others),
+                public=True,
+            )
+    except (SpecError, LimitReached) as exc:
         if wrapper is not None and getattr(wrapper, "user_options", None) == value:
             # JupyterHub's PUT sets the wrapper's options first: put them back.
             wrapper.user_options = dict(oldvalue) if isinstance(oldvalue, dict) else {}
+        if isinstance(exc, LimitReached):
+            raise web.HTTPError(409, "%s", exc.message) from None
         raise web.HTTPError(400, "%s", f"Invalid app spec: {exc}") from None
 
 
@@ -247,6 +263,7 @@ class HubAppsSpawnerMixin:
             # The Hub shows these options (in memory) until the next start: never plain text as a secret.
             spawner.user_options = _without_plain_secrets(options)
             raise web.HTTPError(400, "%s", f"Invalid app spec: {exc}") from None
+        self._hubapps_check_limits(spec)
         if framework.singleuser:
             # jupyterhub-singleuser does its own Hub OAuth; it runs as the admin configured it.
             self._hubapps_args = argv[1:]
@@ -267,6 +284,36 @@ class HubAppsSpawnerMixin:
         self._hubapps_args = [*options_.to_argv(), *status_options, "--", *argv]
         self._hubapps_env = env
         self._hubapps_env_for_proxy = True
+
+    def _hubapps_check_limits(self, spec: AppSpec) -> None:
+        """The owner's running-apps and public-apps limits, at every start of an app (HTTP 409).
+
+        The Hub is one process and this runs without yielding, so two starts cannot both pass: a start
+        in progress (``pending == "spawn"``) already counts as running for the next one.
+        """
+        user: Any = self.user  # type: ignore[attr-defined]
+        spawners = getattr(user, "spawners", {})
+        others = []
+        for name, orm_spawner in getattr(user, "orm_spawners", {}).items():
+            live = spawners.get(name)
+            others.append(
+                server_facts(
+                    str(name),
+                    orm_spawner.user_options,
+                    pending=live.pending if live is not None else None,
+                    ready=live.ready if live is not None else orm_spawner.server is not None,
+                )
+            )
+        try:
+            check_limits(
+                self.hubapps.user_limits(admin=bool(getattr(user, "admin", False))),
+                count_servers(others, exclude=self.name),  # type: ignore[attr-defined]
+                public=spec.public,
+                running=True,
+            )
+        except LimitReached as exc:
+            self.log.warning("Refusing to start app %s: %s", self._log_name, exc.message)  # type: ignore[attr-defined]
+            raise web.HTTPError(409, "%s", exc.message) from None
 
     async def start(self) -> Any:
         self._hubapps_prepare()

@@ -31,6 +31,7 @@ from hubapps.service.auth import login_router
 from hubapps.service.directory import AppDirectory
 from hubapps.service.errors import install_error_handlers
 from hubapps.service.hub import HubClient
+from hubapps.service.limits import LimitGuard
 from hubapps.service.middleware import BodyLimit, RequestContext
 from hubapps.service.routes import apps, meta, pages, shares, ui
 from hubapps.service.routes.docs import install_docs
@@ -134,6 +135,7 @@ def create_app(
     app.state.registry = registry
     app.state.thumbnails = thumbnails
     app.state.secret_env = secret_env
+    app.state.limits = LimitGuard()
     app.state.secret_sealer = SecretSealer(settings.crypt_key.get_secret_value())
     app.state.sealer = CookieSealer(
         _cookie_secret(settings), cache_ttl=settings.cookie_cache_ttl, cache_entries=settings.cache_max_entries

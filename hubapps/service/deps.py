@@ -18,9 +18,10 @@ from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.directory import AppDirectory
 from hubapps.service.errors import safe_log
 from hubapps.service.hub import HubClient
+from hubapps.service.limits import LimitGuard
 from hubapps.service.settings import ServiceSettings
 
-__all__ = ["Directory", "Hub", "Registry", "Settings", "StatusReader", "run_bounded"]
+__all__ = ["Directory", "Hub", "Limits", "Registry", "Settings", "StatusReader", "run_bounded"]
 
 log = logging.getLogger("hubapps.service")
 
@@ -47,6 +48,11 @@ async def get_registry(request: Request) -> FrameworkRegistry:
     return registry
 
 
+async def get_limits(request: Request) -> LimitGuard:
+    limits: LimitGuard = request.app.state.limits
+    return limits
+
+
 async def get_status_reader(request: Request) -> AppStatusReader:
     reader: AppStatusReader = request.app.state.status_reader
     return reader
@@ -57,6 +63,7 @@ Hub = Annotated[HubClient, Depends(get_hub)]
 Directory = Annotated[AppDirectory, Depends(get_directory)]
 Registry = Annotated[FrameworkRegistry, Depends(get_registry)]
 StatusReader = Annotated[AppStatusReader, Depends(get_status_reader)]
+Limits = Annotated[LimitGuard, Depends(get_limits)]
 
 # Work that outlived its request (a slow stop finishing on the Hub); kept so it is not collected.
 _background: set[asyncio.Task[Any]] = set()

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hubapps.core.errors import HubAppsError, SpecError
+from hubapps.core.limits import LimitReached as CoreLimitReached
 
 __all__ = [
     "BadRequest",
@@ -27,6 +28,7 @@ __all__ = [
     "Forbidden",
     "HubUnavailable",
     "InvalidInput",
+    "LimitReached",
     "NotAuthenticated",
     "NotFound",
     "PayloadTooLarge",
@@ -101,6 +103,24 @@ class Conflict(ServiceError):
 
     status_code = 409
     code = "conflict"
+
+
+class LimitReached(Conflict):
+    """One more app, running app or public app would break a per-user limit (:mod:`hubapps.core.limits`).
+
+    409 like other "not in this state" answers: deleting, stopping or unpublishing an app makes room.
+    ``limit`` names the setting; the message names it too, with the owner's current count.
+    """
+
+    code = "limit_reached"
+
+    def __init__(self, message: str, *, limit: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.limit = limit
+
+    @classmethod
+    def from_core(cls, exc: CoreLimitReached) -> LimitReached:
+        return cls(exc.message, limit=exc.limit, field=exc.field or None)
 
 
 class PayloadTooLarge(ServiceError):

@@ -38,11 +38,13 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from hubapps.core.limits import APPS_LIMIT, LIMIT_NAMES, NAMED_SERVER_LIMIT, PUBLIC_LIMIT, RUNNING_LIMIT
 from hubapps.service.errors import (
     BadRequest,
     Conflict,
     Forbidden,
     HubUnavailable,
+    LimitReached,
     NotFound,
     ServiceError,
     Throttled,
@@ -261,6 +263,8 @@ class HubClient:
         log.info("Hub refused %s: %s %s", what, status, safe_log(text))
         if status in (401, 403, 404):
             raise NotFound()
+        if status in (400, 409):
+            _raise_for_limit(status, text)
         if status == 409:
             raise Conflict(f"{what}: it already exists")
         if status == 429:
@@ -557,6 +561,29 @@ class HubClient:
                         yield event
         except (TimeoutError, httpx.HTTPError):
             return
+
+
+_LIMIT_HINTS = {
+    APPS_LIMIT: ("", "delete an app first"),
+    RUNNING_LIMIT: ("start", "stop an app first"),
+    PUBLIC_LIMIT: ("public", "make another app private first"),
+    NAMED_SERVER_LIMIT: ("", "delete a server or app first"),
+}
+
+
+def _raise_for_limit(status: int, text: str) -> None:
+    """The Hub refused because of a per-user limit (the spawner mixin's 409, or the Hub's own
+    named-server limit, a 400): say which, in our words (the Hub's text is not passed on). Only those
+    exact shapes count, so a spec whose text names a limit cannot pass for one."""
+    name = None
+    if status == 409 and "limit reached: " in text:
+        name = next((n for n in LIMIT_NAMES if f"({n})" in text), None)
+    elif status == 400 and "already has the maximum of" in text and "named servers" in text:
+        name = NAMED_SERVER_LIMIT
+    if name is None:
+        return
+    field, hint = _LIMIT_HINTS[name]
+    raise LimitReached(f"limit reached: the Hub refused ({name}); {hint}", limit=name, field=field or None)
 
 
 def _retry_after(response: httpx.Response) -> int:

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from hubapps.core.limits import UserLimits
+
 __all__ = ["ServiceSettings"]
 
 
@@ -110,6 +112,14 @@ class ServiceSettings(BaseModel):
     #: Lifetime of the login cookie (seconds); the Hub token inside may expire sooner.
     cookie_max_age: int = Field(8 * 3600, gt=0)
 
+    # -- per-user limits (HubApps traits; hubapps.core.limits) ----------------------------------------
+    #: Most apps, running apps and public apps per owner (0: no limit; Hub admins are exempt).
+    max_apps_per_user: int = Field(20, ge=0)
+    max_running_apps_per_user: int = Field(5, ge=0)
+    max_public_apps_per_user: int = Field(3, ge=0)
+    #: The Hub's ``named_server_limit_per_user`` as ``install()`` found it (0: none, or a callable).
+    named_server_limit_per_user: int = Field(0, ge=0)
+
     # -- launcher pages (hubapps.service.routes.ui) ---------------------------------------------------
     #: Largest thumbnail upload (bytes) before re-encoding. The whole form must also fit in
     #: ``max_body_bytes``, so keep this below it.
@@ -126,6 +136,18 @@ class ServiceSettings(BaseModel):
     share_suggestions_max: int = Field(500, ge=0)
     #: Seconds between status polls of the start page.
     watch_poll_seconds: float = Field(1.0, gt=0)
+
+    def user_limits(self, *, admin: bool = False) -> UserLimits:
+        """The limits of one owner: the admin's settings, none for Hub admins (the Hub's own
+        named-server limit holds for everyone, as the Hub applies it so)."""
+        if admin:
+            return UserLimits(named_servers=self.named_server_limit_per_user)
+        return UserLimits(
+            apps=self.max_apps_per_user,
+            running=self.max_running_apps_per_user,
+            public=self.max_public_apps_per_user,
+            named_servers=self.named_server_limit_per_user,
+        )
 
     @property
     def hub_url(self) -> str:

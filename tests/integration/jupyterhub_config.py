@@ -46,6 +46,13 @@ c.DummyAuthenticator.password = env["HUBAPPS_TEST_PASSWORD"]
 c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {"admin"}
 
+# Per-user limits (read by install() below) are high here: modules create and start many apps per
+# user, ten at once. The limits themselves are tested with small values on a Hub of their own
+# (test_user_limits.py).
+c.HubApps.max_apps_per_user = 1000
+c.HubApps.max_running_apps_per_user = 100
+c.HubApps.max_public_apps_per_user = 100
+
 # A service the tests act through as an administrator (mint tokens, list and stop servers).
 c.JupyterHub.services = [{"name": "test-admin", "api_token": env["HUBAPPS_TEST_ADMIN_TOKEN"]}]
 c.JupyterHub.load_roles = [

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.core.limits import facts_of_model
 from hubapps.core.names import server_name_for
 from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
 from hubapps.service.apps import (
@@ -32,10 +33,11 @@ from hubapps.service.apps import (
 )
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import CurrentUser, Identity
-from hubapps.service.deps import Directory, Hub, Registry, Settings, StatusReader, run_bounded
+from hubapps.service.deps import Directory, Hub, Limits, Registry, Settings, StatusReader, run_bounded
 from hubapps.service.directory import AppDirectory, DirectoryEntry
-from hubapps.service.errors import Conflict, HubUnavailable, InvalidInput, NotFound, safe_log
+from hubapps.service.errors import Conflict, HubUnavailable, InvalidInput, LimitReached, NotFound, safe_log
 from hubapps.service.hub import HubClient
+from hubapps.service.limits import Claim, LimitGuard, released_after
 from hubapps.service.routes.body import openapi_body, read_model
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppsPublic, AppStatus, AppUpdate, LogsPublic
 from hubapps.service.secrets import is_v1_spec, legacy_secret_names, sealer_of, secret_env_to_save
@@ -234,19 +236,40 @@ async def create_app(
         sealer_of(request), owner, submitted=fields["secret_env"], env=fields["env"]
     )
     spec = build_spec(fields, settings, registry)
-    fresh = await hub.whoami(identity.token, fresh=True)
-    taken = set(((fresh or {}).get("servers") or {}).keys())
-    for _attempt in range(3):
-        server = server_name_for(spec.display_name, taken)
-        try:
-            started = await _create(
-                hub, owner, server, identity.token, spec, start=body.start, wait=settings.start_wait
-            )
-            break
-        except Conflict:
-            taken.add(server)  # created by someone else meanwhile: take the next name
-    else:
-        raise Conflict("could not find a free name for the app; try another display name")
+    limits = _limits(request)
+    # JupyterHub 5 has no stopped servers: creating an app there starts it.
+    runs = body.start or await hub.hub_version(identity.token) < (6,)
+    admission = await limits.admit(
+        hub,
+        identity,
+        owner,
+        settings,
+        None,
+        public=spec.public,
+        running=runs,
+        pick_name=lambda taken: server_name_for(spec.display_name, taken),
+    )
+    claim = admission.claim
+    taken = set(admission.servers) | limits.claimed_names(owner)
+    server = claim.facts.name
+    try:
+        for _attempt in range(3):
+            try:
+                started = await _create(
+                    hub, owner, server, identity.token, spec, start=body.start, wait=settings.start_wait, claim=claim
+                )
+                break
+            except LimitReached:
+                raise
+            except Conflict:
+                taken.add(server)  # created by someone else meanwhile: take the next name
+                server = server_name_for(spec.display_name, taken)
+                claim.rename(server)
+        else:
+            raise Conflict("could not find a free name for the app; try another display name")
+    except BaseException:
+        claim.release()
+        raise
     if spec.public:
         await directory.record(directory_entry(owner, server, spec))
     model = {
@@ -261,19 +284,31 @@ async def create_app(
 
 
 async def _create(
-    hub: HubClient, owner: str, server: str, token: str, spec: AppSpec, *, start: bool, wait: float
+    hub: HubClient, owner: str, server: str, token: str, spec: AppSpec, *, start: bool, wait: float, claim: Claim
 ) -> bool:
+    """Create (and start) the app; ``claim`` is released once the Hub has answered the last call."""
     version = await hub.hub_version(token)
     options = spec.to_user_options()
     if version >= (6,):
         await hub.create_server(owner, server, token, user_options=options, display_name=spec.display_name, start=False)
         if start:
-            await run_bounded(hub.start_server(owner, server, token), wait)
+            await run_bounded(released_after(hub.start_server(owner, server, token), claim), wait)
+        else:
+            claim.release()
         return start
     await run_bounded(
-        hub.create_server(owner, server, token, user_options=options, display_name=spec.display_name, start=True), wait
+        released_after(
+            hub.create_server(owner, server, token, user_options=options, display_name=spec.display_name, start=True),
+            claim,
+        ),
+        wait,
     )
     return True
+
+
+def _limits(request: Request) -> LimitGuard:
+    guard: LimitGuard = request.app.state.limits
+    return guard
 
 
 @router.patch(
@@ -324,29 +359,45 @@ async def update_app(
     changes["env"] = env
     spec = build_spec({**current, **changes}, settings, registry)
     state = server_state(model)
-    if state != "stopped":
-        if not body.restart:
-            raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
-        await run_bounded(
-            _restart(
-                hub,
-                owner,
-                server,
-                identity.token,
-                settings,
-                spec,
-                applied=lambda: _record(directory, owner, server, spec),
-            ),
-            settings.start_wait,
+    if state != "stopped" and not body.restart:
+        raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
+    # Made public, or (re)started: the owner's limits, the app itself left out of the counts.
+    claim = (
+        await _limits(request).admit(
+            hub, identity, owner, settings, server, public=spec.public, running=bool(body.restart)
         )
-        return _accepted(owner, server, "stopping", done=False)
-    await hub.update_server(
-        owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
-    )
-    await _record(directory, owner, server, spec)
-    if body.restart:
-        done, _ = await run_bounded(hub.start_server(owner, server, identity.token), settings.start_wait)
-        return _accepted(owner, server, "running" if done else "starting", done)
+    ).claim
+    try:
+        if state != "stopped":
+            await run_bounded(
+                released_after(
+                    _restart(
+                        hub,
+                        owner,
+                        server,
+                        identity.token,
+                        settings,
+                        spec,
+                        applied=lambda: _record(directory, owner, server, spec),
+                    ),
+                    claim,
+                ),
+                settings.start_wait,
+            )
+            return _accepted(owner, server, "stopping", done=False)
+        await hub.update_server(
+            owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
+        )
+        await _record(directory, owner, server, spec)
+        if body.restart:
+            done, _ = await run_bounded(
+                released_after(hub.start_server(owner, server, identity.token), claim), settings.start_wait
+            )
+            return _accepted(owner, server, "running" if done else "starting", done)
+    except BaseException:
+        claim.release()
+        raise
+    claim.release()
     new_model = {**model, "user_options": spec.to_user_options(), "display_name": spec.display_name}
     app = app_from_server(settings, owner, server, new_model, "owned" if owner == identity.name else "admin")
     assert app is not None
@@ -384,9 +435,14 @@ async def delete_app(
 
 
 @router.post("/{owner}/{server}/start", response_model=Accepted, summary="Start an app with its stored spec")
-async def start_app(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> JSONResponse:
-    await managed_server(identity, owner, server, hub)  # 404 before anything, even with a slow Hub
-    done, status = await run_bounded(hub.start_server(owner, server, identity.token), settings.start_wait)
+async def start_app(
+    owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings, limits: Limits
+) -> JSONResponse:
+    model = await managed_server(identity, owner, server, hub)  # 404 before anything, even with a slow Hub
+    claim = await _admit_start(limits, hub, identity, owner, server, model, settings)
+    done, status = await run_bounded(
+        released_after(hub.start_server(owner, server, identity.token), claim), settings.start_wait
+    )
     return _accepted(
         owner, server, "running" if done and status == 201 else "starting", done=bool(done and status == 201)
     )
@@ -403,10 +459,33 @@ async def stop_app(owner: str, server: str, identity: CurrentUser, hub: Hub, set
 
 
 @router.post("/{owner}/{server}/restart", response_model=Accepted, summary="Stop an app, then start it again")
-async def restart_app(owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings) -> JSONResponse:
-    await managed_server(identity, owner, server, hub)
-    done, _ = await run_bounded(_restart(hub, owner, server, identity.token, settings, None), settings.start_wait)
+async def restart_app(
+    owner: str, server: str, identity: CurrentUser, hub: Hub, settings: Settings, limits: Limits
+) -> JSONResponse:
+    model = await managed_server(identity, owner, server, hub)
+    claim = await _admit_start(limits, hub, identity, owner, server, model, settings)
+    done, _ = await run_bounded(
+        released_after(_restart(hub, owner, server, identity.token, settings, None), claim), settings.start_wait
+    )
     return _accepted(owner, server, "starting" if done else "stopping", done=False)
+
+
+async def _admit_start(
+    limits: LimitGuard,
+    hub: HubClient,
+    identity: Identity,
+    owner: str,
+    server: str,
+    model: dict[str, Any],
+    settings: ServiceSettings,
+) -> Claim:
+    """The running-apps limit (and the public one, which the Hub checks at start too) for one start.
+
+    Servers that are not apps (plain JupyterLab) count for no limit, so they are not held to one either.
+    """
+    facts = facts_of_model(server, model)
+    admission = await limits.admit(hub, identity, owner, settings, server, public=facts.public, running=facts.is_app)
+    return admission.claim
 
 
 async def _restart(

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from hubapps.service.auth import CurrentUser
-from hubapps.service.deps import Directory, Hub, Registry, Settings
+from hubapps.service.deps import Directory, Hub, Limits, Registry, Settings
 from hubapps.service.errors import NotFound
 from hubapps.service.routes import apps as apps_routes
 from hubapps.service.routes import ui
@@ -86,9 +86,9 @@ async def upstream_server(
 
 @compat_router.post("/server/{server_name}", summary="Upstream: start a server (?owner= for someone else's)")
 async def upstream_start(
-    server_name: str, identity: CurrentUser, hub: Hub, settings: Settings, owner: str = ""
+    server_name: str, identity: CurrentUser, hub: Hub, settings: Settings, limits: Limits, owner: str = ""
 ) -> Response:
-    return await apps_routes.start_app(owner or identity.name, server_name, identity, hub, settings)
+    return await apps_routes.start_app(owner or identity.name, server_name, identity, hub, settings, limits)
 
 
 @compat_router.delete("/server/{server_name}", summary="Upstream: stop (remove=false) or delete a server")

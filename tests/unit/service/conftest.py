@@ -77,6 +77,7 @@ class FakeHub:
         self.version = HUB_VERSION
         self.fail: Callable[[httpx.Request], httpx.Response | None] | None = None
         self.stop_delay = 0.0
+        self.create_delay = 0.0  # seconds a server create or start takes (to overlap two requests)
         self.oauth_codes: dict[str, str] = {}
         self.spawn_limit_reached = False
 
@@ -103,6 +104,8 @@ class FakeHub:
         self.calls.append((request.method, request.url.path))
         if self.stop_delay and request.method == "DELETE" and "/servers/" in request.url.path:
             await asyncio.sleep(self.stop_delay)
+        if self.create_delay and request.method in ("PUT", "POST") and "/servers/" in request.url.path:
+            await asyncio.sleep(self.create_delay)
         if self.fail is not None:
             failed = self.fail(request)
             if failed is not None:
