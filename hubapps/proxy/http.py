@@ -13,6 +13,14 @@ wait in a queue with their bodies). For each, ``dispatch(request)`` (the proxy's
 request and its body to the app and the app's answer back, see ``forward.py``) or a
 :class:`~hubapps.proxy.wire.Response` made here. Bodies flow as they arrive, with back-pressure both
 ways (a slow viewer pauses reading from the app, a slow app pauses reading from the viewer).
+
+A viewer that sends slowly is cut off (:class:`RequestTimeouts`): a request head must be complete within
+``head`` seconds of its first byte, and a body may go ``body`` seconds without a byte and must average
+``body_min_rate`` bytes per second after that grace (its deadline is ``body + received / rate`` seconds
+after it began). Time the proxy was not reading from the viewer (back-pressure from the app, a pipelined
+request waiting its turn, ``Expect: 100-continue`` before the ``100``) does not count. Past a deadline,
+the viewer gets 408 if no answer began, and the connection is closed. One loop timer per connection,
+re-armed lazily: a body's chunks cost no timer work.
 """
 
 from __future__ import annotations
@@ -29,12 +37,27 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httptools
 
+from hubapps.proxy.config import (
+    DEFAULT_REQUEST_BODY_MIN_RATE,
+    DEFAULT_REQUEST_BODY_TIMEOUT,
+    DEFAULT_REQUEST_HEAD_TIMEOUT,
+)
 from hubapps.proxy.wire import HTTPAnswer, Request, Response
 
 if TYPE_CHECKING:
     from hubapps.proxy.auth import Viewer
 
-__all__ = ["BodySink", "ClientConnection", "Exchange", "Forward", "HttpServer", "encode_head", "header_value", "splice"]
+__all__ = [
+    "BodySink",
+    "ClientConnection",
+    "Exchange",
+    "Forward",
+    "HttpServer",
+    "RequestTimeouts",
+    "encode_head",
+    "header_value",
+    "splice",
+]
 
 log = logging.getLogger("hubapps.proxy")
 
@@ -56,6 +79,15 @@ class Forward:
     """Routing's verdict: relay this request to the app, on behalf of ``viewer`` (None: anonymous)."""
 
     viewer: Viewer | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTimeouts:
+    """How slowly a viewer may send a request (seconds, bytes per second; 0 turns one off)."""
+
+    head: float = DEFAULT_REQUEST_HEAD_TIMEOUT
+    body: float = DEFAULT_REQUEST_BODY_TIMEOUT
+    body_min_rate: float = DEFAULT_REQUEST_BODY_MIN_RATE
 
 
 Route = Forward | Response
@@ -194,6 +226,16 @@ class ClientConnection(asyncio.Protocol):
         #: Since when (loop time) the connection waits for a request head; None while a request is in progress.
         self.idle_since: float | None = None
         self.closed = False
+        # Slow senders (see RequestTimeouts): when the head being received began; when the body being
+        # received began, its last bytes arrived, how many came; loop time not spent reading (added to
+        # the clocks on resume), and since when reading is paused.
+        self._head_started: float | None = None
+        self._body_started: float | None = None
+        self._body_last = 0.0
+        self._body_received = 0
+        self._body_shift = 0.0
+        self._paused_at: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol ---------------------------------------------------------------------------
 
@@ -211,6 +253,8 @@ class ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.connections.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
         if self._task is not None:
             self._task.cancel()
         for exchange in self._queue:
@@ -267,6 +311,8 @@ class ClientConnection(asyncio.Protocol):
         self._head_size = 0
         self._in_head = True
         self._head_bytes = 0
+        self._head_started = self.loop.time()
+        self._arm()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -283,6 +329,7 @@ class ClientConnection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._head_started = None
         self.idle_since = None
         parser = self._parser
         request = Request(
@@ -302,6 +349,8 @@ class ClientConnection(asyncio.Protocol):
         keep_alive = parser.should_keep_alive() and not (request.is_websocket or parser.should_upgrade())
         exchange = Exchange(request, keep_alive=keep_alive, chunked=chunked, expects_body=expects_body)
         self._parsing = exchange
+        if expects_body and not exchange.expect_continue:
+            self._start_body_clock()
         self._queue.append(exchange)
         if len(self._queue) == 1:
             self._start(exchange)
@@ -312,6 +361,10 @@ class ClientConnection(asyncio.Protocol):
         exchange = self._parsing
         if exchange is None:
             return
+        if self._body_started is None:
+            self._start_body_clock()  # (a client that sent its body without waiting for the 100)
+        self._body_last = self.loop.time()
+        self._body_received += len(body)
         exchange.feed(body)
         if exchange.sink is None and exchange.buffered > MAX_BUFFERED_BODY:
             self.pause_reading()
@@ -319,6 +372,7 @@ class ClientConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._message_ended = True
         exchange = self._parsing
+        self._body_started = None
         if exchange is not None:
             self._parsing = None
             exchange.finish_body()
@@ -356,6 +410,8 @@ class ClientConnection(asyncio.Protocol):
         if isinstance(route, Forward):
             if exchange.expect_continue and not exchange.body_done:
                 self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                if exchange is self._parsing and self._body_started is None:
+                    self._start_body_clock()
             self.server.forwarder.forward(self, exchange, route.viewer)
             self.resume_reading()
         elif route.stream is not None:
@@ -480,12 +536,67 @@ class ClientConnection(asyncio.Protocol):
     def pause_reading(self) -> None:
         if not self._reading_paused and self.transport is not None and not self.closed:
             self._reading_paused = True
+            self._paused_at = self.loop.time()
             self.transport.pause_reading()
 
     def resume_reading(self) -> None:
         if self._reading_paused and self._rejection is None and self.transport is not None and not self.closed:
             self._reading_paused = False
+            if self._paused_at is not None:
+                paused = self.loop.time() - self._paused_at
+                self._paused_at = None
+                self._body_shift += paused
+                self._body_last += paused
+                if self._head_started is not None:
+                    self._head_started += paused
             self.transport.resume_reading()
+            self._arm()
+
+    # -- slow senders ---------------------------------------------------------------------------
+
+    def _start_body_clock(self) -> None:
+        self._body_started = self._body_last = self.loop.time()
+        self._body_received = 0
+        self._body_shift = 0.0
+        self._arm()
+
+    def _deadline(self) -> float | None:
+        """When what the viewer is sending now is overdue (loop time), or None (nothing is due)."""
+        if self._reading_paused or self.closed or self._tunnel:
+            return None
+        limits = self.server.timeouts
+        if self._head_started is not None:
+            return self._head_started + limits.head if limits.head > 0 else None
+        if self._body_started is None:
+            return None
+        ends = []
+        if limits.body > 0:
+            ends.append(self._body_last + limits.body)
+        if limits.body_min_rate > 0:
+            allowed = limits.body + self._body_received / limits.body_min_rate
+            ends.append(self._body_started + self._body_shift + allowed)
+        return min(ends) if ends else None
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self._deadline()
+        if deadline is not None:
+            self._timer = self.loop.call_at(deadline, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        deadline = self._deadline()
+        if deadline is None:
+            return
+        if self.loop.time() < deadline:
+            self._timer = self.loop.call_at(deadline, self._check_deadline)
+            return
+        what = "head" if self._head_started is not None else "body"
+        log.info("hubapps-proxy: a viewer sent a request %s too slowly; closing the connection", what)
+        self._head_started = self._body_started = None
+        self._reject(408, "Request timeout: the request arrived too slowly.")
 
     def _reject(self, status: int, message: str) -> None:
         """Refuse what the viewer sent last, and close; after the answers to complete requests before it."""
@@ -558,8 +669,10 @@ class HttpServer:
         forwarder: Forwarder,
         *,
         extra_headers: list[tuple[str, str]] | None = None,
+        timeouts: RequestTimeouts | None = None,
     ) -> None:
         self.dispatch = dispatch
+        self.timeouts = timeouts if timeouts is not None else RequestTimeouts()
         self.forwarder = forwarder
         #: Added to every answer, made here or forwarded.
         self.extra_headers = list(extra_headers or [])
