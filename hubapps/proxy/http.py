@@ -68,6 +68,8 @@ MAX_HEAD_SIZE = 64 * 1024
 MAX_BUFFERED_BODY = 256 * 1024
 #: Seconds an idle keep-alive connection from a viewer stays open (also: to complete a request head).
 KEEP_ALIVE_TIMEOUT = 75.0
+#: Seconds a refused viewer's connection stays half-open, dropping what it still sends (see _close_lingering).
+LINGER_TIMEOUT = 2.0
 #: Seconds between sweeps for idle connections.
 SWEEP_INTERVAL = 5.0
 #: Bytes the socket may buffer towards a peer before we stop reading from the other side.
@@ -236,6 +238,7 @@ class ClientConnection(asyncio.Protocol):
         self._body_shift = 0.0
         self._paused_at: float | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._linger: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol ---------------------------------------------------------------------------
 
@@ -253,8 +256,9 @@ class ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.connections.discard(self)
-        if self._timer is not None:
-            self._timer.cancel()
+        for timer in (self._timer, self._linger):
+            if timer is not None:
+                timer.cancel()
         if self._task is not None:
             self._task.cancel()
         for exchange in self._queue:
@@ -578,8 +582,9 @@ class ClientConnection(asyncio.Protocol):
         return min(ends) if ends else None
 
     def _arm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        for timer in (self._timer, self._linger):
+            if timer is not None:
+                timer.cancel()
             self._timer = None
         deadline = self._deadline()
         if deadline is not None:
@@ -613,7 +618,27 @@ class ClientConnection(asyncio.Protocol):
             response = Response.text(message + "\n", status=status)
             headers = [*response.headers, ("Content-Length", str(len(response.body))), ("Connection", "close")]
             self.write(encode_head(f"HTTP/1.1 {status} {response.reason_phrase}", headers) + response.body)
-        self.transport.close()
+        self._close_lingering()
+
+    def _close_lingering(self) -> None:
+        """Close after a refusal so that the viewer reads it: a viewer still sending (a slow body) would
+        otherwise meet a reset, which discards the refusal unread. So: end our side (FIN after the
+        answer), drop whatever still comes, and close for good when the viewer does, or after
+        :data:`LINGER_TIMEOUT` seconds (nginx's lingering close). TLS has no half-close: closed at once."""
+        assert self.transport is not None
+        for exchange in self._queue:
+            if exchange.sink is not None:
+                exchange.sink.abort()
+        self._queue.clear()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self._rejection = self._rejection or (0, "")  # (data_received drops what comes now)
+        self.transport.write_eof()
+        if self._reading_paused:
+            self._reading_paused = False
+            self.transport.resume_reading()
+        self._linger = self.loop.call_later(LINGER_TIMEOUT, self.close)
 
 
 class _Splice(asyncio.Protocol):
