@@ -239,6 +239,8 @@ class ClientConnection(asyncio.Protocol):
         self._paused_at: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._linger: asyncio.TimerHandle | None = None
+        #: Our side of the connection is closed (a lingering close): nothing more is written.
+        self._ended = False
 
     # -- asyncio.Protocol ---------------------------------------------------------------------------
 
@@ -517,7 +519,7 @@ class ClientConnection(asyncio.Protocol):
     # -- writing ----------------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.closed:
+        if self.transport is not None and not self.closed and not self._ended:
             self.transport.write(data)
 
     async def drain(self) -> None:
@@ -605,7 +607,7 @@ class ClientConnection(asyncio.Protocol):
 
     def _reject(self, status: int, message: str) -> None:
         """Refuse what the viewer sent last, and close; after the answers to complete requests before it."""
-        if self.transport is None or self.closed:
+        if self.transport is None or self.closed or self._ended:
             return
         broken, self._parsing = self._parsing, None
         if broken is not None and self._queue and broken is not self._queue[0]:
@@ -626,14 +628,14 @@ class ClientConnection(asyncio.Protocol):
         answer), drop whatever still comes, and close for good when the viewer does, or after
         :data:`LINGER_TIMEOUT` seconds (nginx's lingering close). TLS has no half-close: closed at once."""
         assert self.transport is not None
-        for exchange in self._queue:
+        for exchange in self._queue:  # (sinks attached later are aborted when the connection is lost)
             if exchange.sink is not None:
                 exchange.sink.abort()
-        self._queue.clear()
         if not self.transport.can_write_eof():
             self.transport.close()
             return
         self._rejection = self._rejection or (0, "")  # (data_received drops what comes now)
+        self._ended = True
         self.transport.write_eof()
         if self._reading_paused:
             self._reading_paused = False
