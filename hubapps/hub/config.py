@@ -221,6 +221,20 @@ class HubApps(Configurable):
             raise ValueError("HubApps.status_key must be hex, at least 64 digits (32 bytes)")
         return value
 
+    @validate("proxy_limits")
+    def _check_proxy_limits(self, proposal: dict[str, Any]) -> dict[str, float | int]:
+        from hubapps.core.command import PROXY_LIMITS
+
+        limits: dict[str, float | int] = {}
+        for name, value in proposal["value"].items():
+            whole = PROXY_LIMITS.get(name)
+            if whole is None:
+                raise ValueError(f"HubApps.proxy_limits: unknown option {name!r} (known: {', '.join(PROXY_LIMITS)})")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+                raise ValueError(f"HubApps.proxy_limits[{name!r}] must be a finite number, not negative")
+            limits[name] = int(value) if whole else float(value)
+        return limits
+
     @validate("status_max_skew")
     def _check_status_max_skew(self, proposal: dict[str, Any]) -> float:
         value = float(proposal["value"])
@@ -249,20 +263,6 @@ class HubApps(Configurable):
                 {"name": name, "url": url, "description": str(item.get("description", "")), "thumbnail": thumbnail}
             )
         return out
-
-    @validate("proxy_limits")
-    def _check_proxy_limits(self, proposal: dict[str, Any]) -> dict[str, float | int]:
-        from hubapps.core.command import PROXY_LIMITS
-
-        limits: dict[str, float | int] = {}
-        for name, value in proposal["value"].items():
-            whole = PROXY_LIMITS.get(name)
-            if whole is None:
-                raise ValueError(f"HubApps.proxy_limits: unknown option {name!r} (known: {', '.join(PROXY_LIMITS)})")
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
-                raise ValueError(f"HubApps.proxy_limits[{name!r}] must be a finite number, not negative")
-            limits[name] = int(value) if whole else float(value)
-        return limits
 
     @validate("auth_cache_max_age", "websocket_max_age")
     def _check_not_negative(self, proposal: dict[str, Any]) -> Any:
