@@ -177,6 +177,29 @@ def test_a_share_reads_nothing_of_the_request_log_the_owner_and_admins_do(
     assert client.get(svc + "/logs", headers=_auth(tokens[FRIEND])).status_code == 404
 
 
+def test_a_share_link_holder_reads_nothing_of_the_output(
+    safety_hub: Hub, apps: dict[str, str], tokens: dict[str, str], client: httpx.Client
+) -> None:
+    hub = safety_hub
+    holder = "safe-link-holder"
+    made = hub.api("POST", f"share-codes/{OWNER}/{REQUEST_LOG}", json={"expires_in": 600})
+    assert made.status_code == 200, made.text
+    browser = hub.login(holder)
+    try:
+        accepted = browser.post(
+            "hub/accept-share", data={"code": made.json()["code"], "_xsrf": browser.cookies.get("_xsrf") or ""}
+        )
+        assert accepted.status_code == 302, accepted.text[:300]
+    finally:
+        browser.close()
+    token = hub.token_for(holder)
+    url = apps[REQUEST_LOG]
+    assert client.get(url + "page", headers=_auth(token)).status_code == 200  # the link gives access
+    assert client.get(url + "_hubapps/logs", headers=_auth(token)).status_code == 404
+    assert client.get(url + "_hubapps/status", headers=_auth(token)).json() == {"state": "ready"}
+    assert _events(client, url + "_hubapps/events?since=0", token, 50) == [("status", {"state": "ready"})]
+
+
 def test_the_startup_page_shows_output_to_the_owner_only(
     apps: dict[str, str], tokens: dict[str, str], client: httpx.Client
 ) -> None:
