@@ -719,11 +719,11 @@ async def test_time_the_proxy_is_not_reading_does_not_count(start_proxy: StartPr
         await asyncio.wait_for(sending, TIMEOUT)
     assert answer.status == 200
     assert json.loads(answer.body)["bytes"] == len(body)
-    proxy.gate._tokens.clear()  # the token is new again: the next request waits for the Hub too
     async with connect(proxy) as connection:
         small = b"after the 100"
-        headers = f"Expect: 100-continue\r\nContent-Length: {len(small)}\r\n"
-        await connection.send(request("upload", method="POST", headers=headers))
+        # Another token, new to the proxy: this request waits for the Hub too.
+        headers = f"Authorization: token root-token\r\nExpect: 100-continue\r\nContent-Length: {len(small)}\r\n"
+        await connection.send(request("upload", method="POST", headers=headers, auth=False))
         interim = await asyncio.wait_for(connection.reader.readuntil(b"\r\n\r\n"), TIMEOUT)
         assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
         await connection.send(small)
