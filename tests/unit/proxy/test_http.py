@@ -709,7 +709,7 @@ async def test_time_the_proxy_is_not_reading_does_not_count(start_proxy: StartPr
     """A body bigger than the waiting buffer while the Hub takes longer than the body timeout (reading
     paused), and a body held back for ``Expect: 100-continue`` while the Hub answers: both go through."""
     proxy = await start_proxy(ECHO_APP, *SLOW_LIMITS)
-    fake_hub.user_delay = 1.5
+    fake_hub.user_delay = 1.0  # twice the body timeout
     body = pattern(2 * 1024 * 1024)
     async with connect(proxy) as connection:
         sending = asyncio.create_task(
