@@ -84,11 +84,10 @@ def tokens(safety_hub: Hub) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def apps(safety_hub: Hub, tokens: dict[str, str]) -> Iterator[dict[str, str]]:
-    """The request-log, slow, never-ready and echo apps, running and shared with the friend."""
+    """The request-log, never-ready and echo apps, running and shared with the friend."""
     hub = safety_hub
     specs = {
         REQUEST_LOG: _spec("request_log_app.py"),
-        SLOW: _spec("slow_ready.py", "600"),
         NEVER: _spec("never_ready.py"),
         ECHO: _spec("echo_app.py"),
     }
@@ -201,9 +200,18 @@ def test_a_share_link_holder_reads_nothing_of_the_output(
 
 
 def test_the_startup_page_shows_output_to_the_owner_only(
-    apps: dict[str, str], tokens: dict[str, str], client: httpx.Client
+    safety_hub: Hub, tokens: dict[str, str], client: httpx.Client
 ) -> None:
-    url = apps[SLOW]
+    # Started here: it fails once the ready timeout has passed, so the test has all of that time.
+    safety_hub.create_app(OWNER, SLOW, _spec("slow_ready.py", "600"), token=tokens[OWNER])
+    try:
+        assert safety_hub.api("POST", f"shares/{OWNER}/{SLOW}", json={"user": FRIEND}).status_code == 200
+        _check_startup_page(safety_hub.app_url(OWNER, SLOW), tokens, client)
+    finally:
+        safety_hub.stop_app(OWNER, SLOW, remove=True)
+
+
+def _check_startup_page(url: str, tokens: dict[str, str], client: httpx.Client) -> None:
     html = {"Accept": "text/html"}
     owner_page = client.get(url, headers={**_auth(tokens[OWNER]), **html})
     assert owner_page.status_code == 200
@@ -218,26 +226,6 @@ def test_the_startup_page_shows_output_to_the_owner_only(
     owner_events = _events(client, url + "_hubapps/events?since=0", tokens[OWNER], 1)
     assert owner_events[0][0] == "log"
     assert "warming up" in owner_events[0][1]["line"]
-
-
-def test_the_failure_page_shows_output_and_reason_to_the_owner_only(
-    apps: dict[str, str], tokens: dict[str, str], client: httpx.Client
-) -> None:
-    url = apps[NEVER]
-    _wait_state(client, url, tokens[OWNER], "failed", READY_TIMEOUT + 30)
-    html = {"Accept": "text/html"}
-    owner_page = client.get(url, headers={**_auth(tokens[OWNER]), **html})
-    assert owner_page.status_code == 500
-    assert "never ready: not listening" in owner_page.text
-    assert "ready path" in owner_page.text  # the reason
-    friend_page = client.get(url, headers={**_auth(tokens[FRIEND]), **html})
-    assert friend_page.status_code == 500
-    assert "could not start" in friend_page.text
-    assert "never ready" not in friend_page.text
-    assert "ready path" not in friend_page.text
-    assert client.get(url + "_hubapps/status", headers=_auth(tokens[FRIEND])).json() == {"state": "failed"}
-    assert client.get(url + "_hubapps/logs", headers=_auth(tokens[FRIEND])).status_code == 404
-    assert _events(client, url + "_hubapps/events?since=0", tokens[FRIEND], 50) == [("status", {"state": "failed"})]
 
 
 # -- requirement 7: slow requests ------------------------------------------------------------------------
@@ -357,3 +345,26 @@ def test_a_flooding_app_cannot_flood_or_forge_the_hub_log(safety_hub: Hub, token
     assert any("lines (" in line and "dropped" in line for line in lines if line.startswith(prefix))
     flood_lines = sum(1 for line in app_lines if f"FLOOD-{marker}" in line)
     assert flood_lines < 100_000 // 2  # most of the ~100 000 lines were dropped
+
+
+# -- last, so that the never-ready app has failed by then (its ready timeout runs from the module's start)
+
+
+def test_the_failure_page_shows_output_and_reason_to_the_owner_only(
+    apps: dict[str, str], tokens: dict[str, str], client: httpx.Client
+) -> None:
+    url = apps[NEVER]
+    _wait_state(client, url, tokens[OWNER], "failed", READY_TIMEOUT + 30)
+    html = {"Accept": "text/html"}
+    owner_page = client.get(url, headers={**_auth(tokens[OWNER]), **html})
+    assert owner_page.status_code == 500
+    assert "never ready: not listening" in owner_page.text
+    assert "ready path" in owner_page.text  # the reason
+    friend_page = client.get(url, headers={**_auth(tokens[FRIEND]), **html})
+    assert friend_page.status_code == 500
+    assert "could not start" in friend_page.text
+    assert "never ready" not in friend_page.text
+    assert "ready path" not in friend_page.text
+    assert client.get(url + "_hubapps/status", headers=_auth(tokens[FRIEND])).json() == {"state": "failed"}
+    assert client.get(url + "_hubapps/logs", headers=_auth(tokens[FRIEND])).status_code == 404
+    assert _events(client, url + "_hubapps/events?since=0", tokens[FRIEND], 50) == [("status", {"state": "failed"})]
