@@ -584,13 +584,14 @@ class ClientConnection(asyncio.Protocol):
         return min(ends) if ends else None
 
     def _arm(self) -> None:
-        for timer in (self._timer, self._linger):
-            if timer is not None:
-                timer.cancel()
-            self._timer = None
+        """Make sure the timer fires by the current deadline. A timer due earlier is kept: it re-checks
+        and re-arms then (so a keep-alive connection makes one timer per head timeout, not per request)."""
         deadline = self._deadline()
-        if deadline is not None:
-            self._timer = self.loop.call_at(deadline, self._check_deadline)
+        if deadline is None or (self._timer is not None and self._timer.when() <= deadline):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_at(deadline, self._check_deadline)
 
     def _check_deadline(self) -> None:
         self._timer = None
