@@ -20,6 +20,7 @@ from hubapps.core.frameworks import Framework
 from hubapps.core.spec import AppSpec
 
 __all__ = [
+    "PROXY_LIMITS",
     "LaunchContext",
     "ProxyOptions",
     "build_command",
@@ -28,6 +29,18 @@ __all__ = [
     "resolve_paths",
     "uses_socket",
 ]
+
+#: hubapps-proxy options an admin may set for every app (``c.HubApps.proxy_limits``): name → whether
+#: the value is a whole number. Each is a non-negative number; see docs/proxy.md.
+PROXY_LIMITS: dict[str, bool] = {
+    "log-echo-rate": False,
+    "log-echo-burst": False,
+    "log-echo-line-length": True,
+    "log-echo-note-interval": False,
+    "request-head-timeout": False,
+    "request-body-timeout": False,
+    "request-body-min-rate": False,
+}
 
 #: Where, relative to the server's start folder, the proxy clones an app's git repository.
 CHECKOUT_ROOT = ".hubapps/checkouts"

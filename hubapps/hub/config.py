@@ -131,6 +131,19 @@ class HubApps(Configurable):
         reconnect through the login check). None or 0: no limit (the default; access is re-checked
         every auth_cache_max_age anyway).""",
     )
+    proxy_limits = Dict(
+        {},
+        config=True,
+        help="""Limits of every app's proxy, as {"option": number}; unset ones keep the proxy's
+        defaults. "log-echo-rate" (8192) bytes per second of an app's output copied to its
+        server's log (the Hub's log for local spawners), with bursts of "log-echo-burst" (262144)
+        bytes; over it, lines are dropped there (not from the app's log in the launcher), with a
+        note every "log-echo-note-interval" (10) s; lines are cut at "log-echo-line-length" (2000)
+        characters. "request-head-timeout" (60) s for a request's headers;
+        "request-body-timeout" (60) s a request body may go without a byte, after which it must
+        also average "request-body-min-rate" (1024) bytes per second (408 and the connection
+        closes otherwise). 0 turns a limit off. See docs/proxy.md.""",
+    )
     ready_timeout = Float(
         0.0,
         config=True,
@@ -252,6 +265,20 @@ class HubApps(Configurable):
         if value and (len(value) < 64 or not re.fullmatch(r"[0-9a-f]+", value) or len(value) % 2):
             raise ValueError("HubApps.status_key must be hex, at least 64 digits (32 bytes)")
         return value
+
+    @validate("proxy_limits")
+    def _check_proxy_limits(self, proposal: dict[str, Any]) -> dict[str, float | int]:
+        from hubapps.core.command import PROXY_LIMITS
+
+        limits: dict[str, float | int] = {}
+        for name, value in proposal["value"].items():
+            whole = PROXY_LIMITS.get(name)
+            if whole is None:
+                raise ValueError(f"HubApps.proxy_limits: unknown option {name!r} (known: {', '.join(PROXY_LIMITS)})")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+                raise ValueError(f"HubApps.proxy_limits[{name!r}] must be a finite number, not negative")
+            limits[name] = int(value) if whole else float(value)
+        return limits
 
     @validate("status_max_skew")
     def _check_status_max_skew(self, proposal: dict[str, Any]) -> float:

@@ -278,10 +278,11 @@ class HubAppsSpawnerMixin:
             options_, auth_cache_max_age=settings.auth_cache_max_age, websocket_max_age=settings.websocket_max_age
         )
         spawner.cmd = settings.proxy_command_for(type(self))
-        status_options = []
+        extra_options = []
         if settings.status_max_skew != DEFAULT_MAX_SKEW:
-            status_options.append(f"--status-max-skew={settings.status_max_skew:g}")
-        self._hubapps_args = [*options_.to_argv(), *status_options, "--", *argv]
+            extra_options.append(f"--status-max-skew={settings.status_max_skew:g}")
+        extra_options += [f"--{name}={value!r}" for name, value in settings.proxy_limits.items()]
+        self._hubapps_args = [*options_.to_argv(), *extra_options, "--", *argv]
         self._hubapps_env = env
         self._hubapps_env_for_proxy = True
 

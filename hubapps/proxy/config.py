@@ -58,6 +58,22 @@ DEFAULT_READY_TIMEOUT = 60.0
 #: Seconds a websocket upgrade that arrives while the app starts waits for it to be ready (then 503).
 DEFAULT_WEBSOCKET_START_WAIT = 60.0
 
+#: Bytes per second of app output echoed to the server's stderr (the Hub's log for local spawners),
+#: with a burst of :data:`DEFAULT_LOG_ECHO_BURST` bytes; lines over the limit are dropped (0: no limit).
+DEFAULT_LOG_ECHO_RATE = 8192.0
+DEFAULT_LOG_ECHO_BURST = 262144.0
+#: Longest app output line echoed to stderr, in characters (the rest is cut).
+DEFAULT_LOG_ECHO_LINE_LENGTH = 2000
+#: Seconds between two notes of how many output lines were dropped from stderr.
+DEFAULT_LOG_ECHO_NOTE_INTERVAL = 10.0
+#: Seconds a request head may take from its first byte to its end (a slowloris header drip is cut: 408).
+DEFAULT_REQUEST_HEAD_TIMEOUT = 60.0
+#: Seconds a request body may go without a byte arriving, and its grace period (see the minimum rate).
+DEFAULT_REQUEST_BODY_TIMEOUT = 60.0
+#: Bytes per second a request body must average after its grace period: its deadline is
+#: ``grace + received / rate`` seconds after it began (time the proxy was not reading does not count).
+DEFAULT_REQUEST_BODY_MIN_RATE = 1024.0
+
 #: Environment variable carrying the app's extra environment as a JSON object.
 APP_ENV_VAR = "HUBAPPS_APP_ENV"
 
@@ -128,6 +144,13 @@ class ProxyConfig:
     #: This app's status key (``HUBAPPS_STATUS_APP_KEY``): the launcher's signed status and log requests.
     status_key: bytes = field(default=b"", repr=False)
     status_max_skew: float = DEFAULT_MAX_SKEW
+    log_echo_rate: float = DEFAULT_LOG_ECHO_RATE
+    log_echo_burst: float = DEFAULT_LOG_ECHO_BURST
+    log_echo_line_length: int = DEFAULT_LOG_ECHO_LINE_LENGTH
+    log_echo_note_interval: float = DEFAULT_LOG_ECHO_NOTE_INTERVAL
+    request_head_timeout: float = DEFAULT_REQUEST_HEAD_TIMEOUT
+    request_body_timeout: float = DEFAULT_REQUEST_BODY_TIMEOUT
+    request_body_min_rate: float = DEFAULT_REQUEST_BODY_MIN_RATE
 
     @property
     def app_ready_path(self) -> str:
@@ -229,6 +252,49 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive(float),
         default=DEFAULT_MAX_SKEW,
         help="Seconds a signed status request of the launcher service stays valid.",
+    )
+    add(
+        "--log-echo-rate",
+        type=_positive(float),
+        default=DEFAULT_LOG_ECHO_RATE,
+        help="Bytes per second of app output copied to the proxy's stderr (the Hub's log for local "
+        "spawners); over it, lines are dropped there (not from _hubapps/logs). 0: no limit.",
+    )
+    add(
+        "--log-echo-burst",
+        type=_positive(float),
+        default=DEFAULT_LOG_ECHO_BURST,
+        help="Bytes of app output copied to stderr at once before --log-echo-rate applies.",
+    )
+    add(
+        "--log-echo-line-length",
+        type=_positive(int),
+        default=DEFAULT_LOG_ECHO_LINE_LENGTH,
+        help="Longest app output line copied to stderr, in characters (the rest is cut).",
+    )
+    add(
+        "--log-echo-note-interval",
+        type=_positive(float),
+        default=DEFAULT_LOG_ECHO_NOTE_INTERVAL,
+        help="Seconds between notes on stderr of how many lines were dropped.",
+    )
+    add(
+        "--request-head-timeout",
+        type=_positive(float),
+        default=DEFAULT_REQUEST_HEAD_TIMEOUT,
+        help="Seconds a request head may take from its first byte (then 408, and the connection closes).",
+    )
+    add(
+        "--request-body-timeout",
+        type=_positive(float),
+        default=DEFAULT_REQUEST_BODY_TIMEOUT,
+        help="Seconds a request body may go without a byte, and its grace before --request-body-min-rate.",
+    )
+    add(
+        "--request-body-min-rate",
+        type=_positive(float),
+        default=DEFAULT_REQUEST_BODY_MIN_RATE,
+        help="Bytes per second a request body must average after its grace period (0: no minimum).",
     )
     return parser
 
@@ -377,4 +443,11 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         git_timeout=ns.git_timeout,
         status_key=_status_key(env),
         status_max_skew=ns.status_max_skew,
+        log_echo_rate=ns.log_echo_rate,
+        log_echo_burst=ns.log_echo_burst,
+        log_echo_line_length=max(1, ns.log_echo_line_length),
+        log_echo_note_interval=ns.log_echo_note_interval,
+        request_head_timeout=ns.request_head_timeout,
+        request_body_timeout=ns.request_body_timeout,
+        request_body_min_rate=ns.request_body_min_rate,
     )

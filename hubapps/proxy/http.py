@@ -13,6 +13,14 @@ wait in a queue with their bodies). For each, ``dispatch(request)`` (the proxy's
 request and its body to the app and the app's answer back, see ``forward.py``) or a
 :class:`~hubapps.proxy.wire.Response` made here. Bodies flow as they arrive, with back-pressure both
 ways (a slow viewer pauses reading from the app, a slow app pauses reading from the viewer).
+
+A viewer that sends slowly is cut off (:class:`RequestTimeouts`): a request head must be complete within
+``head`` seconds of its first byte, and a body may go ``body`` seconds without a byte and must average
+``body_min_rate`` bytes per second after that grace (its deadline is ``body + received / rate`` seconds
+after it began). Time the proxy was not reading from the viewer (back-pressure from the app, a pipelined
+request waiting its turn, ``Expect: 100-continue`` before the ``100``) does not count. Past a deadline,
+the viewer gets 408 if no answer began, and the connection is closed. One loop timer per connection,
+re-armed lazily: a body's chunks cost no timer work.
 """
 
 from __future__ import annotations
@@ -29,12 +37,27 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httptools
 
+from hubapps.proxy.config import (
+    DEFAULT_REQUEST_BODY_MIN_RATE,
+    DEFAULT_REQUEST_BODY_TIMEOUT,
+    DEFAULT_REQUEST_HEAD_TIMEOUT,
+)
 from hubapps.proxy.wire import HTTPAnswer, Request, Response
 
 if TYPE_CHECKING:
     from hubapps.proxy.auth import Viewer
 
-__all__ = ["BodySink", "ClientConnection", "Exchange", "Forward", "HttpServer", "encode_head", "header_value", "splice"]
+__all__ = [
+    "BodySink",
+    "ClientConnection",
+    "Exchange",
+    "Forward",
+    "HttpServer",
+    "RequestTimeouts",
+    "encode_head",
+    "header_value",
+    "splice",
+]
 
 log = logging.getLogger("hubapps.proxy")
 
@@ -45,6 +68,8 @@ MAX_HEAD_SIZE = 64 * 1024
 MAX_BUFFERED_BODY = 256 * 1024
 #: Seconds an idle keep-alive connection from a viewer stays open (also: to complete a request head).
 KEEP_ALIVE_TIMEOUT = 75.0
+#: Seconds a refused viewer's connection stays half-open, dropping what it still sends (see _close_lingering).
+LINGER_TIMEOUT = 2.0
 #: Seconds between sweeps for idle connections.
 SWEEP_INTERVAL = 5.0
 #: Bytes the socket may buffer towards a peer before we stop reading from the other side.
@@ -56,6 +81,15 @@ class Forward:
     """Routing's verdict: relay this request to the app, on behalf of ``viewer`` (None: anonymous)."""
 
     viewer: Viewer | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTimeouts:
+    """How slowly a viewer may send a request (seconds, bytes per second; 0 turns one off)."""
+
+    head: float = DEFAULT_REQUEST_HEAD_TIMEOUT
+    body: float = DEFAULT_REQUEST_BODY_TIMEOUT
+    body_min_rate: float = DEFAULT_REQUEST_BODY_MIN_RATE
 
 
 Route = Forward | Response
@@ -194,6 +228,19 @@ class ClientConnection(asyncio.Protocol):
         #: Since when (loop time) the connection waits for a request head; None while a request is in progress.
         self.idle_since: float | None = None
         self.closed = False
+        # Slow senders (see RequestTimeouts): when the head being received began; when the body being
+        # received began, its last bytes arrived, how many came; loop time not spent reading (added to
+        # the clocks on resume), and since when reading is paused.
+        self._head_started: float | None = None
+        self._body_started: float | None = None
+        self._body_last = 0.0
+        self._body_received = 0
+        self._body_shift = 0.0
+        self._paused_at: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._linger: asyncio.TimerHandle | None = None
+        #: Our side of the connection is closed (a lingering close): nothing more is written.
+        self._ended = False
 
     # -- asyncio.Protocol ---------------------------------------------------------------------------
 
@@ -211,6 +258,9 @@ class ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.connections.discard(self)
+        for timer in (self._timer, self._linger):
+            if timer is not None:
+                timer.cancel()
         if self._task is not None:
             self._task.cancel()
         for exchange in self._queue:
@@ -267,6 +317,8 @@ class ClientConnection(asyncio.Protocol):
         self._head_size = 0
         self._in_head = True
         self._head_bytes = 0
+        self._head_started = self.loop.time()
+        self._arm()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -283,6 +335,7 @@ class ClientConnection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._head_started = None
         self.idle_since = None
         parser = self._parser
         request = Request(
@@ -302,6 +355,8 @@ class ClientConnection(asyncio.Protocol):
         keep_alive = parser.should_keep_alive() and not (request.is_websocket or parser.should_upgrade())
         exchange = Exchange(request, keep_alive=keep_alive, chunked=chunked, expects_body=expects_body)
         self._parsing = exchange
+        if expects_body and not exchange.expect_continue:
+            self._start_body_clock()
         self._queue.append(exchange)
         if len(self._queue) == 1:
             self._start(exchange)
@@ -312,6 +367,10 @@ class ClientConnection(asyncio.Protocol):
         exchange = self._parsing
         if exchange is None:
             return
+        if self._body_started is None:
+            self._start_body_clock()  # (a client that sent its body without waiting for the 100)
+        self._body_last = self.loop.time()
+        self._body_received += len(body)
         exchange.feed(body)
         if exchange.sink is None and exchange.buffered > MAX_BUFFERED_BODY:
             self.pause_reading()
@@ -319,6 +378,7 @@ class ClientConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._message_ended = True
         exchange = self._parsing
+        self._body_started = None
         if exchange is not None:
             self._parsing = None
             exchange.finish_body()
@@ -356,6 +416,8 @@ class ClientConnection(asyncio.Protocol):
         if isinstance(route, Forward):
             if exchange.expect_continue and not exchange.body_done:
                 self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                if exchange is self._parsing and self._body_started is None:
+                    self._start_body_clock()
             self.server.forwarder.forward(self, exchange, route.viewer)
             self.resume_reading()
         elif route.stream is not None:
@@ -457,7 +519,7 @@ class ClientConnection(asyncio.Protocol):
     # -- writing ----------------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.closed:
+        if self.transport is not None and not self.closed and not self._ended:
             self.transport.write(data)
 
     async def drain(self) -> None:
@@ -480,16 +542,73 @@ class ClientConnection(asyncio.Protocol):
     def pause_reading(self) -> None:
         if not self._reading_paused and self.transport is not None and not self.closed:
             self._reading_paused = True
+            self._paused_at = self.loop.time()
             self.transport.pause_reading()
 
     def resume_reading(self) -> None:
         if self._reading_paused and self._rejection is None and self.transport is not None and not self.closed:
             self._reading_paused = False
+            if self._paused_at is not None:
+                paused = self.loop.time() - self._paused_at
+                self._paused_at = None
+                self._body_shift += paused
+                self._body_last += paused
+                if self._head_started is not None:
+                    self._head_started += paused
             self.transport.resume_reading()
+            self._arm()
+
+    # -- slow senders ---------------------------------------------------------------------------
+
+    def _start_body_clock(self) -> None:
+        self._body_started = self._body_last = self.loop.time()
+        self._body_received = 0
+        self._body_shift = 0.0
+        self._arm()
+
+    def _deadline(self) -> float | None:
+        """When what the viewer is sending now is overdue (loop time), or None (nothing is due)."""
+        if self._reading_paused or self.closed or self._tunnel:
+            return None
+        limits = self.server.timeouts
+        if self._head_started is not None:
+            return self._head_started + limits.head if limits.head > 0 else None
+        if self._body_started is None:
+            return None
+        ends = []
+        if limits.body > 0:
+            ends.append(self._body_last + limits.body)
+        if limits.body_min_rate > 0:
+            allowed = limits.body + self._body_received / limits.body_min_rate
+            ends.append(self._body_started + self._body_shift + allowed)
+        return min(ends) if ends else None
+
+    def _arm(self) -> None:
+        """Make sure the timer fires by the current deadline. A timer due earlier is kept: it re-checks
+        and re-arms then (so a keep-alive connection makes one timer per head timeout, not per request)."""
+        deadline = self._deadline()
+        if deadline is None or (self._timer is not None and self._timer.when() <= deadline):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_at(deadline, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        deadline = self._deadline()
+        if deadline is None:
+            return
+        if self.loop.time() < deadline:
+            self._timer = self.loop.call_at(deadline, self._check_deadline)
+            return
+        what = "head" if self._head_started is not None else "body"
+        log.info("hubapps-proxy: a viewer sent a request %s too slowly; closing the connection", what)
+        self._head_started = self._body_started = None
+        self._reject(408, "Request timeout: the request arrived too slowly.")
 
     def _reject(self, status: int, message: str) -> None:
         """Refuse what the viewer sent last, and close; after the answers to complete requests before it."""
-        if self.transport is None or self.closed:
+        if self.transport is None or self.closed or self._ended:
             return
         broken, self._parsing = self._parsing, None
         if broken is not None and self._queue and broken is not self._queue[0]:
@@ -502,7 +621,27 @@ class ClientConnection(asyncio.Protocol):
             response = Response.text(message + "\n", status=status)
             headers = [*response.headers, ("Content-Length", str(len(response.body))), ("Connection", "close")]
             self.write(encode_head(f"HTTP/1.1 {status} {response.reason_phrase}", headers) + response.body)
-        self.transport.close()
+        self._close_lingering()
+
+    def _close_lingering(self) -> None:
+        """Close after a refusal so that the viewer reads it: a viewer still sending (a slow body) would
+        otherwise meet a reset, which discards the refusal unread. So: end our side (FIN after the
+        answer), drop whatever still comes, and close for good when the viewer does, or after
+        :data:`LINGER_TIMEOUT` seconds (nginx's lingering close). TLS has no half-close: closed at once."""
+        assert self.transport is not None
+        for exchange in self._queue:  # (sinks attached later are aborted when the connection is lost)
+            if exchange.sink is not None:
+                exchange.sink.abort()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self._rejection = self._rejection or (0, "")  # (data_received drops what comes now)
+        self._ended = True
+        self.transport.write_eof()
+        if self._reading_paused:
+            self._reading_paused = False
+            self.transport.resume_reading()
+        self._linger = self.loop.call_later(LINGER_TIMEOUT, self.close)
 
 
 class _Splice(asyncio.Protocol):
@@ -558,8 +697,10 @@ class HttpServer:
         forwarder: Forwarder,
         *,
         extra_headers: list[tuple[str, str]] | None = None,
+        timeouts: RequestTimeouts | None = None,
     ) -> None:
         self.dispatch = dispatch
+        self.timeouts = timeouts if timeouts is not None else RequestTimeouts()
         self.forwarder = forwarder
         #: Added to every answer, made here or forwarded.
         self.extra_headers = list(extra_headers or [])

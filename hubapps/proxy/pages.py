@@ -62,7 +62,7 @@ _STARTUP_SCRIPT = """
     if (status.state !== "starting") {
       source.close();
       clearInterval(timer);
-      note.textContent = status.state === "ready" ? "Ready, opening the app\u2026" : status.reason;
+      note.textContent = status.state === "ready" ? "Ready, opening the app\u2026" : status.reason || "";
       window.location.reload();
     }
   });
@@ -107,6 +107,9 @@ def startup_page(
 ) -> str:
     """Shown while the app starts: name, elapsed time, live output; moves to the app once it is ready.
 
+    ``lines`` and ``note`` are empty for a viewer who may not read the app's output (its event stream
+    then carries only the state).
+
     ``events_url`` is the event stream to follow (it says from which output line on); ``nonce`` must be
     the one in :func:`startup_headers` of the same response.
     """
@@ -120,16 +123,24 @@ def startup_page(
         f'<pre id="log"{"" if tail else " hidden"}>{html.escape(chr(10).join(tail))}</pre>'
         f'<script nonce="{html.escape(nonce)}">{_STARTUP_SCRIPT}</script>'
     )
-    attrs = (
-        f' data-events="{html.escape(events_url)}" data-elapsed="{elapsed:.1f}" data-keep="{PAGE_LOG_LINES}"'
-    )
+    attrs = f' data-events="{html.escape(events_url)}" data-elapsed="{elapsed:.1f}" data-keep="{PAGE_LOG_LINES}"'
     head = f'<noscript><meta http-equiv="refresh" content="{NOSCRIPT_REFRESH}"></noscript>'
     return _page(f"Starting {display_name or 'app'}", body, head=head, body_attrs=attrs)
 
 
-def failure_page(display_name: str, reason: str, lines: Sequence[str]) -> str:
-    """Shown when the app failed for good; says why and shows the end of its output."""
+def failure_page(display_name: str, reason: str, lines: Sequence[str] | None) -> str:
+    """Shown when the app failed for good; says why and shows the end of its output.
+
+    ``lines`` None: for a viewer who may not read the app's output (nor ``reason``, then ""), a page
+    that only says the app could not start.
+    """
     name = html.escape(display_name or "The app")
+    if lines is None:
+        body = (
+            f"<h1>{name} could not start</h1>"
+            '<p class="muted">Its owner can see why in the launcher, and start it again.</p>'
+        )
+        return _page(f"{display_name or 'App'} failed", body)
     body = (
         f"<h1>{name} could not start</h1>"
         f"<p><strong>{html.escape(reason or 'The app stopped.')}</strong></p>"

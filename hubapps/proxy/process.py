@@ -20,7 +20,8 @@ private, else the system's temporary folder), removed when the proxy stops; othe
 
 The app runs in its own session (process group) so that stopping it reaches its children too: SIGTERM
 to the group, SIGKILL after ``stop_grace`` seconds. Its stdout and stderr are merged into an in-memory
-ring buffer (:class:`OutputBuffer`) that is also echoed to the proxy's stderr (the spawner's log).
+ring buffer (:class:`OutputBuffer`) that is also echoed to the proxy's stderr (the spawner's log; for local
+spawners the Hub's log), prefixed, escaped and rate-limited there (:mod:`hubapps.proxy.applog`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from typing import TextIO, TypeVar
 from urllib.parse import quote
 
 from hubapps.core.statuskey import APP_KEY_ENV_VAR
+from hubapps.proxy.applog import AppLogEcho, log_prefix
 from hubapps.proxy.checkout import CheckoutError, checkout_repository
 from hubapps.proxy.config import APP_ENV_VAR, ProxyConfig
 
@@ -114,7 +116,7 @@ class AppState(enum.StrEnum):
 
 
 class OutputBuffer:
-    """The last ``max_lines`` lines of app output, optionally echoed to a stream.
+    """The last ``max_lines`` lines of app output, each optionally passed on to ``echo``.
 
     Lines are numbered from 0 in the order they arrived (:attr:`total` is the number of the next one),
     so a reader that remembers a number can ask for what came after it (:meth:`since`), even across
@@ -122,7 +124,7 @@ class OutputBuffer:
     :meth:`notify` (the process calls it on state changes): push streams wait on it instead of polling.
     """
 
-    def __init__(self, max_lines: int, echo: TextIO | None = None) -> None:
+    def __init__(self, max_lines: int, echo: Callable[[str], None] | None = None) -> None:
         self._lines: deque[str] = deque(maxlen=max_lines)
         self._echo = echo
         self._partial = ""
@@ -147,9 +149,7 @@ class OutputBuffer:
         self.total += 1
         self.notify()
         if self._echo is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self._echo.write(line + "\n")
-                self._echo.flush()
+            self._echo(line)
 
     def feed(self, data: str) -> None:
         """Add raw text, splitting lines; an unfinished last line waits for the next call."""
@@ -284,7 +284,16 @@ class AppProcess:
         echo: TextIO | None = None,
     ) -> None:
         self.config = config
-        self.output = OutputBuffer(config.log_lines, echo if echo is not None else sys.stderr)
+        hub = config.hub
+        self.log_echo = AppLogEcho(
+            echo if echo is not None else sys.stderr,
+            log_prefix(hub.user, hub.server_name),
+            rate=config.log_echo_rate,
+            burst=config.log_echo_burst,
+            line_length=config.log_echo_line_length,
+            note_interval=config.log_echo_note_interval,
+        )
+        self.output = OutputBuffer(config.log_lines, self.log_echo)
         self.state = AppState.STARTING
         self.reason = ""
         #: The app's private socket folder (``--app-socket``), or "" when it gets a port instead.
@@ -337,6 +346,7 @@ class AppProcess:
                 await self._supervisor
         if self.socket_dir:
             await asyncio.to_thread(shutil.rmtree, self.socket_dir, True)
+        self.log_echo.close()
 
     # -- supervision ----------------------------------------------------------------------------
 

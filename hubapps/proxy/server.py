@@ -10,8 +10,14 @@ Routing is one function, so the order of checks is visible in one place:
    (:mod:`hubapps.core.statuskey`) instead of a viewer's login: the service never sends a user's token;
 4. everything else → authenticated (unless ``--public``), then, by app state: forward when ready (a
    websocket only from the same origin), the startup page while starting, the failure page when failed.
-   The startup and failure pages show app output, so they need a viewer with access even for public
-   apps.
+   The startup and failure pages need a viewer with access even for public apps.
+
+The app's output (its log, which holds whatever it prints: request lines with their query strings,
+tracebacks) and the reason of a restart or failure follow the API's rule (``readable_status`` in the
+service): only the owner, Hub admins and the service's signed requests read them
+(:meth:`ProxyRuntime.reads_output`). Anyone else with access (a share, a share link) gets 404 for
+``logs``, only ``state`` from ``status`` and ``events``, and pages that say "starting" or "could not
+start" without output.
 
 The common case (a viewer whose token the Hub vouched for a moment ago, an app that is ready) is
 decided without awaiting anything: :meth:`HubAuthGate.authenticate_now` reads the token cache, and the
@@ -43,7 +49,7 @@ from hubapps.proxy.activity import ActivityReporter
 from hubapps.proxy.auth import PENDING, HubAuthGate, Viewer
 from hubapps.proxy.config import HubSettings, ProxyConfig
 from hubapps.proxy.forward import Forwarder, same_origin
-from hubapps.proxy.http import Forward, HttpServer
+from hubapps.proxy.http import Forward, HttpServer, RequestTimeouts
 from hubapps.proxy.process import AppProcess, AppState
 from hubapps.proxy.watch import WebsocketWatch
 from hubapps.proxy.wire import Request, Response
@@ -123,7 +129,12 @@ class ProxyRuntime:
         """Start the app (in the background) and listen; returns once the socket is bound."""
         self.process.start()
         self.activity.start()
-        self._server = HttpServer(self.dispatch, self.forwarder, extra_headers=self._version_header)
+        timeouts = RequestTimeouts(
+            head=self.config.request_head_timeout,
+            body=self.config.request_body_timeout,
+            body_min_rate=self.config.request_body_min_rate,
+        )
+        self._server = HttpServer(self.dispatch, self.forwarder, extra_headers=self._version_header, timeouts=timeouts)
         self.port = await self._server.start(self.config.ip, self.config.port, tls=server_tls(self.config.hub))
         log.info("hubapps-proxy: listening on %s:%s, app on %s", self.config.ip, self.port, self.process.address)
 
@@ -180,9 +191,9 @@ class ProxyRuntime:
             return Forward(viewer)
         if websocket and state is AppState.STARTING:
             return self._forward_when_ready(request, viewer)
-        if viewer is None:  # public app, anonymous viewer: the pages below show the app's output
+        if viewer is None:  # public app, anonymous viewer: the pages below are for viewers with access
             return self._route_later(request, required=True)
-        return self._page(request, state)
+        return self._page(request, state, self.reads_output(viewer))
 
     async def _forward_when_ready(self, request: Request, viewer: Viewer | None) -> Route:
         """A websocket upgrade that arrives while the app starts (a page's script opens one at once, or
@@ -197,12 +208,12 @@ class ProxyRuntime:
                 wait.cancel()
         if process.state is AppState.READY:
             return Forward(viewer)
-        return self._page(request, process.state)  # (for a websocket: a plain 503, no app output)
+        return self._page(request, process.state, False)  # (for a websocket: a plain 503, no app output)
 
-    def _page(self, request: Request, state: AppState) -> Response:
+    def _page(self, request: Request, state: AppState, with_output: bool) -> Response:
         if state is AppState.FAILED:
-            return self._failure(request)
-        return self._starting(request)
+            return self._failure(request, with_output)
+        return self._starting(request, with_output)
 
     # -- the proxy's own endpoints ----------------------------------------------------------------------
 
@@ -218,46 +229,63 @@ class ProxyRuntime:
             max_skew=self.config.status_max_skew,
         )
 
+    def reads_output(self, viewer: Viewer | None) -> bool:
+        """Whether ``viewer`` (who has access) may read the app's output and the reason of its state.
+
+        The API's rule (``readable_status`` in the service): the owner and Hub admins; not those the
+        app is shared with, nor holders of a share link, nor services with access.
+        """
+        if viewer is None:
+            return False
+        return viewer.admin or (viewer.kind == "user" and viewer.name == self.config.hub.user)
+
+    def _status(self, with_output: bool) -> dict[str, object]:
+        return self.process.status() if with_output else {"state": str(self.process.state)}
+
     async def _control(self, request: Request, sub: str) -> Response:
-        if not self._signed_by_service(request, sub):
-            await self.gate.authenticate(request, required=True)
+        with_output = self._signed_by_service(request, sub)
+        if not with_output:
+            viewer = await self.gate.authenticate(request, required=True)
+            with_output = self.reads_output(viewer)
         if sub == "_hubapps/events":
-            return self._events(request)
-        if sub == "_hubapps/logs":
+            return self._events(request, with_output)
+        if sub == "_hubapps/logs" and with_output:
             output = self.process.output
             since = _line_number(request.query.get("since", ""))
             first, lines = output.since(output.first if since is None else since)
             body = {"lines": lines, "first": first, "next": output.total, "state": str(self.process.state)}
             return Response.json(body, headers=pages.NO_CACHE)
         if sub == "_hubapps/status":
-            return Response.json(self.process.status(), headers=pages.NO_CACHE)
-        return Response.text("Not found.\n", status=404)
+            return Response.json(self._status(with_output), headers=pages.NO_CACHE)
+        return Response.text("Not found.\n", status=404, headers=pages.NO_CACHE)
 
-    def _events(self, request: Request) -> Response:
+    def _events(self, request: Request, with_output: bool) -> Response:
         """Server-sent events: ``log`` (one per output line, ``id`` = its number) and ``status``.
 
         Starts from line ``Last-Event-ID + 1`` (a reconnecting ``EventSource``), else ``?since=``, else
-        the oldest line kept; ends after the status leaves ``starting``.
+        the oldest line kept; ends after the status leaves ``starting``. Without ``with_output``, only
+        ``status`` events, with only the state.
         """
         output = self.process.output
         last_seen = _line_number(request.header("Last-Event-ID"))
         since = last_seen + 1 if last_seen is not None else _line_number(request.query.get("since", ""))
         start = output.first if since is None else since
-        return Response(status=200, headers=list(EVENTS_HEADERS.items()), stream=self._event_stream(start))
+        stream = self._event_stream(start, with_output)
+        return Response(status=200, headers=list(EVENTS_HEADERS.items()), stream=stream)
 
-    async def _event_stream(self, number: int) -> AsyncIterator[bytes]:
+    async def _event_stream(self, number: int, with_output: bool) -> AsyncIterator[bytes]:
         output = self.process.output
         sent_status: tuple[str, str] | None = None
         while True:
             changed = output.changed()
-            first, lines = output.since(number)
+            first, lines = output.since(number) if with_output else (output.total, [])
             chunks = [
                 f"event: log\nid: {first + offset}\ndata: {json.dumps({'line': line})}\n\n"
                 for offset, line in enumerate(lines)
             ]
             number = first + len(lines)
-            status = self.process.status()
-            key = (str(status["state"]), str(status["reason"]))
+            status = self._status(with_output)
+            key = (str(status["state"]), str(status.get("reason", "")))
             if key != sent_status:
                 chunks.append(f"event: status\ndata: {json.dumps(status)}\n\n")
                 sent_status = key
@@ -270,14 +298,14 @@ class ProxyRuntime:
             except TimeoutError:
                 yield b": keep-alive\n\n"
 
-    def _starting(self, request: Request) -> Response:
+    def _starting(self, request: Request, with_output: bool) -> Response:
         if request.method in {"GET", "HEAD"} and not request.is_websocket:
             nonce = secrets.token_urlsafe(16)
             page = pages.startup_page(
                 self.config.display_name,
                 self.process.elapsed,
-                self.process.output.lines(),
-                note=self.process.reason,
+                self.process.output.lines() if with_output else [],
+                note=self.process.reason if with_output else "",
                 events_url=f"{self.config.prefix}_hubapps/events?since={self.process.output.total}",
                 nonce=nonce,
             )
@@ -288,8 +316,11 @@ class ProxyRuntime:
             headers={**pages.NO_CACHE, "Retry-After": str(RETRY_AFTER)},
         )
 
-    def _failure(self, request: Request) -> Response:
+    def _failure(self, request: Request, with_output: bool) -> Response:
         if request.method in {"GET", "HEAD"} and not request.is_websocket:
-            page = pages.failure_page(self.config.display_name, self.process.reason, self.process.output.lines())
+            if with_output:
+                page = pages.failure_page(self.config.display_name, self.process.reason, self.process.output.lines())
+            else:
+                page = pages.failure_page(self.config.display_name, "", None)
             return Response.html(page, status=500, headers=pages.NO_CACHE)
         return Response.text("The app failed to start.\n", status=503, headers=pages.NO_CACHE)

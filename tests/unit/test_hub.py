@@ -602,3 +602,23 @@ async def test_the_launchers_keys_never_reach_a_server(monkeypatch: pytest.Monke
         assert STATUS_KEY_ENV_VAR not in env
         assert env.get(APP_KEY_ENV_VAR) != "cd" * 32
         assert env["A"] == "1"
+
+
+async def test_proxy_limits_reach_every_proxy_as_options_it_parses() -> None:
+    from hubapps.core.command import PROXY_LIMITS
+    from hubapps.proxy.config import parse_config
+
+    limits = {"log-echo-rate": 100, "log-echo-line-length": 80, "request-body-timeout": 2.5}
+    spawner = make(spec(), proxy_limits=limits)
+    await spawner.start()
+    args = spawner.started["args"]
+    options = args[: args.index("--")]
+    assert {"--log-echo-rate=100.0", "--log-echo-line-length=80", "--request-body-timeout=2.5"} <= set(options)
+    config = parse_config([*options, "--", "app"], {"JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:9"})
+    assert (config.log_echo_rate, config.log_echo_line_length, config.request_body_timeout) == (100, 80, 2.5)
+    # Every admin limit is an option of the proxy.
+    every = [f"--{name}=1" for name in PROXY_LIMITS]
+    parse_config([*every, "--", "app"], {"JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:9"})
+    for bad in ({"no-such-option": 1}, {"log-echo-rate": -1}, {"request-head-timeout": float("nan")}):
+        with pytest.raises(ValueError, match="proxy_limits"):
+            make(spec(), proxy_limits=bad)

@@ -646,3 +646,85 @@ async def test_idle_viewer_connections_are_closed(start_proxy: StartProxy, monke
         await half_head.send(request("fixed?size=1")[:20])  # a head that never ends
         assert await idle.closed()
         assert await half_head.closed()
+
+
+# -- slow senders ----------------------------------------------------------------------------------------
+
+SLOW_LIMITS = ("--request-head-timeout=0.5", "--request-body-timeout=0.5", "--request-body-min-rate=100")
+
+
+async def drip(connection: Connection, data: bytes, every: float) -> None:
+    """Send ``data`` a byte every ``every`` seconds."""
+    for byte in data:
+        await connection.send(bytes([byte]))
+        await asyncio.sleep(every)
+
+
+@contextlib.asynccontextmanager
+async def dripping(connection: Connection, data: bytes, every: float) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(drip(connection, data, every))
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await task
+
+
+async def test_a_body_slower_than_the_minimum_rate_gets_408(start_proxy: StartProxy) -> None:
+    proxy = await start_proxy(ECHO_APP, *SLOW_LIMITS)
+    async with connect(proxy) as connection:
+        await connection.send(request("upload", method="POST", headers="Content-Length: 1000\r\n"))
+        async with dripping(connection, b"z" * 1000, 0.05) as sending:  # 20 bytes/s: 50 s for the body
+            answer = await connection.read_answer()
+            assert not sending.done()
+        assert answer.status == 408
+        assert answer.header("Connection") == "close"
+        assert await connection.closed()
+
+
+async def test_a_body_that_stops_gets_408(start_proxy: StartProxy) -> None:
+    proxy = await start_proxy(ECHO_APP, *SLOW_LIMITS)
+    async with connect(proxy) as connection:
+        # Fast enough for a long deadline by rate (10 000 bytes at once), then nothing.
+        await connection.send(request("upload", method="POST", headers="Content-Length: 20000\r\n", body=b"z" * 10000))
+        answer = await connection.read_answer()
+        assert answer.status == 408
+        assert await connection.closed()
+
+
+async def test_a_head_drip_gets_408(start_proxy: StartProxy) -> None:
+    proxy = await start_proxy(RAW_APP, *SLOW_LIMITS)
+    async with connect(proxy) as connection:
+        await connection.send(f"GET {PREFIX}echo HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode())
+        async with dripping(connection, b"X-Slow: " + b"a" * 1000, 0.05) as sending:
+            answer = await connection.read_answer()
+            assert not sending.done()
+        assert answer.status == 408
+        assert await connection.closed()
+    assert not [line for line in await app_log(proxy) if "X-Slow" in line]
+
+
+async def test_time_the_proxy_is_not_reading_does_not_count(start_proxy: StartProxy, fake_hub: FakeHub) -> None:
+    """A body bigger than the waiting buffer while the Hub takes longer than the body timeout (reading
+    paused), and a body held back for ``Expect: 100-continue`` while the Hub answers: both go through."""
+    proxy = await start_proxy(ECHO_APP, *SLOW_LIMITS)
+    fake_hub.user_delay = 1.0  # twice the body timeout
+    body = pattern(2 * 1024 * 1024)
+    async with connect(proxy) as connection:
+        sending = asyncio.create_task(
+            connection.send(request("upload", method="POST", headers=f"Content-Length: {len(body)}\r\n", body=body))
+        )
+        answer = await connection.read_answer()
+        await asyncio.wait_for(sending, TIMEOUT)
+    assert answer.status == 200
+    assert json.loads(answer.body)["bytes"] == len(body)
+    async with connect(proxy) as connection:
+        small = b"after the 100"
+        # Another token, new to the proxy: this request waits for the Hub too.
+        headers = f"Authorization: token root-token\r\nExpect: 100-continue\r\nContent-Length: {len(small)}\r\n"
+        await connection.send(request("upload", method="POST", headers=headers, auth=False))
+        interim = await asyncio.wait_for(connection.reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        await connection.send(small)
+        assert (await connection.read_answer()).status == 200
