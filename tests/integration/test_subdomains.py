@@ -141,6 +141,18 @@ def _wait_app(origins: Origins, user: str, server: str, token: str) -> None:
     raise AssertionError(f"{user}/{server} never became ready: {r.status_code} {r.text[:300]}")
 
 
+def _owned(origins: Origins, user: str, token: str) -> set[str]:
+    """Names of the apps ``user`` owns, as the launcher lists them."""
+    listed = origins.launcher_api("GET", "apps", token).json()["data"]
+    return {a["name"] for a in listed if a["owner"] == user}
+
+
+def _tokens(hub: Hub, user: str) -> dict[str, str]:
+    """The user's tokens (API and OAuth) by id, with the note or client they were made for."""
+    listed = hub.api("GET", f"users/{user}/tokens").json()["api_tokens"]
+    return {t["id"]: f"{t.get('note')} {t.get('oauth_client')}" for t in listed}
+
+
 @pytest.mark.skipif(not WITH_SUBDOMAINS, reason="the subdomain tests need subdomain_host")
 def test_app_launcher_and_status_on_their_own_origins(sub_hub: Hub, origins: Origins, browser: Any) -> None:
     token = sub_hub.token_for(BOB)
@@ -213,7 +225,7 @@ def test_a_hostile_public_app_takes_nothing_from_its_visitor(sub_hub: Hub, origi
 
     # mallory logs in to the launcher herself: her own session cookie is what her page tosses.
     mallory = _hub_login(browser, origins, MALLORY)
-    mallory.pages[0].goto(f"{origins.launcher}/services/japps/api/user")
+    mallory.pages[0].goto(f"{origins.launcher}/services/japps/oauth_login?next=/services/japps/api/user")
     mallory_cookie = next(c["value"] for c in mallory.cookies() if c["name"].endswith("service-japps"))
     mallory.close()
     loot_file = sub_hub.home(MALLORY) / "loot.jsonl"
@@ -226,15 +238,15 @@ def test_a_hostile_public_app_takes_nothing_from_its_visitor(sub_hub: Hub, origi
     model = sub_hub.create_app(MALLORY, "pretty", spec, token=mallory_token)
     _wait_app(origins, MALLORY, "pretty", mallory_token)
 
-    tokens_before = {t["id"] for t in sub_hub.api("GET", f"users/{BOB}/tokens").json()["api_tokens"]}
     bob = _hub_login(browser, origins, BOB)
     try:
         page = bob.pages[0]
-        page.goto(f"{origins.launcher}/services/japps/api/user")  # bob logs in to the launcher
+        page.goto(f"{origins.launcher}/services/japps/oauth_login?next=/services/japps/api/user")  # bob logs in to the launcher
         assert BOB in page.inner_text("body")
         page.goto(f"{origins.launcher}/services/japps/create-app")
         xsrf = page.get_attribute("body", "data-xsrf")
         assert xsrf
+        tokens_before = _tokens(sub_hub, BOB)
 
         page.goto(model["url"])  # bob opens mallory's app, once
         page.wait_for_function("document.title === 'done'", timeout=60_000)
@@ -244,11 +256,10 @@ def test_a_hostile_public_app_takes_nothing_from_its_visitor(sub_hub: Hub, origi
         assert secret_value not in loot
         assert "secret-app" not in loot.replace(f"/{BOB}/secret-app", "")
         # No token minted for bob, no share to mallory, nothing created in bob's account.
-        tokens_after = {t["id"] for t in sub_hub.api("GET", f"users/{BOB}/tokens").json()["api_tokens"]}
-        assert tokens_after == tokens_before, loot
+        assert _tokens(sub_hub, BOB) == tokens_before, loot
         shares = sub_hub.api("GET", f"shares/{BOB}/secret-app").json()
         assert [s for s in shares["items"] if (s.get("user") or {}).get("name") == MALLORY] == [], loot
-        bob_apps = {a["name"] for a in origins.launcher_api("GET", "apps", bob_token).json()["data"]}
+        bob_apps = _owned(origins, BOB, bob_token)
         assert bob_apps == {"secret-app"}, loot
 
         # bob's next launcher action, in the same browser (tossed cookies and all), is not mallory's:
@@ -263,9 +274,9 @@ def test_a_hostile_public_app_takes_nothing_from_its_visitor(sub_hub: Hub, origi
                  return [r.status, await r.text()]; }""",
             [f"{origins.launcher}/services/japps/api/apps", xsrf],
         )
-        mallory_apps = {a["name"] for a in origins.launcher_api("GET", "apps", mallory_token).json()["data"]}
+        mallory_apps = _owned(origins, MALLORY, mallory_token)
         assert mallory_apps == {"pretty"}, (status, text, loot)
-        bob_apps = {a["name"] for a in origins.launcher_api("GET", "apps", bob_token).json()["data"]}
+        bob_apps = _owned(origins, BOB, bob_token)
         assert status in (201, 400), text
         assert bob_apps == ({"secret-app", "next-app"} if status == 201 else {"secret-app"}), text
     finally:
