@@ -43,9 +43,10 @@ def app_url(settings: ServiceSettings, owner: str, server: str) -> str:
     ``subdomain_hook`` ("idna"). Wherever the Hub gives a server model, its ``url`` is used instead."""
     base = settings.hub_prefix[: -len("hub/")] if settings.hub_prefix.endswith("hub/") else "/"
     path = f"{base}user/{quote(owner, safe='')}/{quote(server, safe='')}/"
-    if not settings.subdomain_host:
+    subdomain_host = settings.subdomain_host or (settings.hub_host if settings.own_host else "")
+    if not subdomain_host:
         return path
-    parts = urlsplit(settings.subdomain_host)
+    parts = urlsplit(subdomain_host)
     host = subdomain_hook_idna(owner, parts.hostname or "", "user")
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "") + path
 

@@ -53,8 +53,9 @@ class ServiceSettings(BaseModel):
     #: URL at which the service reaches apps (``/user/<owner>/<app>/...``): the Hub's proxy. Empty: the
     #: origin of ``public_url``; when both are empty, app logs and live status are unavailable.
     proxy_url: str = ""
-    #: JupyterHub's ``subdomain_host`` (passed on by ``install()``): each user's servers are on
-    #: ``<user>.<domain>``. Only used for apps the Hub gave no URL for (the public directory).
+    #: JupyterHub's ``subdomain_host`` (passed on by ``install()``; else the Hub's host when the service
+    #: has a host of its own): each user's servers are on ``<user>.<domain>``. Only used for apps the
+    #: Hub gave no URL for (the public directory).
     subdomain_host: str = ""
 
     # -- admin settings (HubApps traits) --------------------------------------------------------------

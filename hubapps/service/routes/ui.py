@@ -749,7 +749,8 @@ async def details(
         env=env,
         spec=app.spec or {},
         notice=notice if notice in ("share-failed",) else "",
-        full_url=public_app_url(settings, app.url or app_url(settings, app.owner, app.name)),
+        # The Hub's URL when it is a full one (subdomain_host), else the path as JupyterHub escapes it.
+        full_url=public_app_url(settings, app.url if "://" in app.url else app_url(settings, app.owner, app.name)),
     )
 
 
