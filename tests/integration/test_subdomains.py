@@ -188,8 +188,11 @@ def test_app_launcher_and_status_on_their_own_origins(sub_hub: Hub, origins: Ori
         echoed = json.loads(page.inner_text("body"))
         headers = {str(k).lower(): v for k, v in echoed["headers"]}
         assert headers.get("x-hubapps-user") == BOB, echoed
-        # The launcher's pages on its own origin: its gallery page lists the app, the details page
+        # The Hub's home links to the launcher's gallery on the launcher's origin (it cannot fetch it:
+        # no CORS); the launcher's pages there work: its gallery page lists the app, the details page
         # shows the Hub's URL of it.
+        page.goto(f"{origins.hub_origin}/hub/home")
+        assert page.get_attribute("#hubapps-open-gallery", "href") == f"{origins.launcher}/services/japps/"
         page.goto(f"{origins.launcher}/services/japps/")
         page.wait_for_selector("#hubapps-gallery")
         assert page.url.startswith(origins.launcher)
@@ -233,14 +236,21 @@ def test_a_hostile_public_app_takes_nothing_from_its_visitor(sub_hub: Hub, origi
     mallory_cookie = next(c["value"] for c in mallory.cookies() if c["name"].endswith("service-japps"))
     mallory.close()
     loot_file = sub_hub.home(MALLORY) / "loot.jsonl"
+    # Deployed through the launcher, like any public app (it is then in the public directory too).
     spec = _command_spec(
         "pretty",
         "attacker_app.py",
         public=True,
         env={"LOOT_FILE": str(loot_file), "TOSS_COOKIE": mallory_cookie, "VICTIM": BOB},
     )
-    model = sub_hub.create_app(MALLORY, "pretty", spec, token=mallory_token)
+    fields = {k: v for k, v in spec.items() if k != "spec_version"}
+    deployed = origins.launcher_api("POST", "apps", mallory_token, json={**fields, "start": True})
+    assert deployed.status_code == 201, deployed.text
+    model = sub_hub.wait_ready(MALLORY, "pretty")
     _wait_app(origins, MALLORY, "pretty", mallory_token)
+    # The public directory gives mallory's app at her host (JupyterHub's subdomain_hook), as the Hub does.
+    public = origins.launcher_api("GET", "apps", bob_token, params={"access": "public"}).json()["data"]
+    assert [a["url"] for a in public if a["id"] == f"{MALLORY}/pretty"] == [model["url"]]
 
     bob = _hub_login(browser, origins, BOB)
     try:
