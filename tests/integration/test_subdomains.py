@@ -272,7 +272,8 @@ def test_a_hostile_public_app_takes_nothing_from_its_visitor(sub_hub: Hub, origi
         breaches: list[str] = []
         if secret_value in loot:
             breaches.append("the page read bob's env value")
-        if '"owner":"bob"' in loot.replace(" ", "") or f'"id":"{BOB}/' in loot.replace(" ", ""):
+        answers = [step["value"] for line in loot.splitlines() for step in json.loads(line)]
+        if any(f'"id":"{BOB}/secret-app"' in answer for answer in answers):
             breaches.append("the page read bob's app list")
         new_tokens = {k: v for k, v in _tokens(sub_hub, BOB).items() if k not in tokens_before}
         if new_tokens:

