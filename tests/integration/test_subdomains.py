@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,27 +46,85 @@ import os
 c = get_config()  # noqa: F821
 load_subconfig({main!r})  # noqa: F821
 c.HubApps.allow_public_apps = True
+origin = "{scheme}://hub.test:" + os.environ["HUBAPPS_TEST_PROXY_PORT"]
 """
 if WITH_SUBDOMAINS:
-    SUBDOMAIN_CONFIG += 'c.JupyterHub.subdomain_host = "http://hub.test:" + os.environ["HUBAPPS_TEST_PROXY_PORT"]\n'
+    SUBDOMAIN_CONFIG += "c.JupyterHub.subdomain_host = origin\n"
 else:
-    SUBDOMAIN_CONFIG += 'c.JupyterHub.public_url = "http://hub.test:" + os.environ["HUBAPPS_TEST_PROXY_PORT"] + "/"\n'
+    SUBDOMAIN_CONFIG += 'c.JupyterHub.public_url = origin + "/"\n'
+#: https: CHP serves a self-signed wildcard certificate; cookies can be ``__Host-`` (and are).
+TLS_CONFIG = """\
+c.JupyterHub.bind_url = c.JupyterHub.bind_url.replace("http://", "https://")
+c.JupyterHub.ssl_cert = {cert!r}
+c.JupyterHub.ssl_key = {key!r}
+c.JupyterHub.cookie_host_prefix_enabled = True
+"""
+
 
 BOB, MALLORY = "bob", "mallory"
+
+
+def _wildcard_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for hub.test, *.hub.test and 127.0.0.1, and its key."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hub.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    names = [x509.DNSName("hub.test"), x509.DNSName("*.hub.test"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "wildcard.crt", folder / "wildcard.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def _tls_hub_class(cert: Path) -> type[Hub]:
+    """The harness's Hub, reached over https (trusting the self-signed ``cert``)."""
+
+    class TLSHub(Hub):
+        def __init__(self, root: Path) -> None:
+            super().__init__(root)
+            self.url = f"https://127.0.0.1:{self.proxy_port}/"
+            self._client.close()
+            self._client = httpx.Client(timeout=30.0, verify=ssl.create_default_context(cafile=cert))
+
+    return TLSHub
 
 
 class Origins:
     """The public origins of this Hub, and httpx requests to them through 127.0.0.1."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, scheme: str) -> None:
         self.hub = hub
+        cert = hub.root / "wildcard.crt"
+        self.scheme = scheme
         port = hub.proxy_port
-        self.hub_origin = f"http://hub.test:{port}"
-        self.launcher = f"http://japps--service.hub.test:{port}" if WITH_SUBDOMAINS else self.hub_origin
-        self.client = httpx.Client(timeout=30.0)
+        self.hub_origin = f"{scheme}://hub.test:{port}"
+        self.launcher = f"{scheme}://japps--service.hub.test:{port}" if WITH_SUBDOMAINS else self.hub_origin
+        verify = ssl.create_default_context(cafile=cert) if scheme == "https" else True
+        self.client = httpx.Client(timeout=30.0, verify=verify)
 
     def user_origin(self, user: str) -> str:
-        return f"http://{user}.hub.test:{self.hub.proxy_port}" if WITH_SUBDOMAINS else self.hub_origin
+        return f"{self.scheme}://{user}.hub.test:{self.hub.proxy_port}" if WITH_SUBDOMAINS else self.hub_origin
 
     def public(self, url: str) -> str:
         """A server model's ``url`` as a full URL (it is one already under subdomain_host)."""
@@ -96,15 +155,33 @@ def _command_spec(name: str, script: str, *, public: bool = False, env: dict[str
     }
 
 
+@pytest.fixture(scope="module", params=["http", "https"])
+def scheme(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def sub_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    with own_hub(tmp_path_factory.mktemp("subdomain-hub"), SUBDOMAIN_CONFIG) as running:
+def sub_hub(tmp_path_factory: pytest.TempPathFactory, scheme: str) -> Iterator[Hub]:
+    root = tmp_path_factory.mktemp(f"subdomain-hub-{scheme}")
+    config = SUBDOMAIN_CONFIG.replace("{scheme}", scheme)
+    with pytest.MonkeyPatch.context() as patch:
+        if scheme == "https":
+            cert, key = _wildcard_certificate(root)
+            config += TLS_CONFIG.replace("{cert!r}", repr(str(cert))).replace("{key!r}", repr(str(key)))
+            patch.setattr(
+                "tests.integration.conftest.Hub", _tls_hub_class(cert)
+            )  # own_hub makes its Hub with this name
+        hub_context = own_hub(root, config)
+        running = hub_context.__enter__()
+    try:
         yield running
+    finally:
+        hub_context.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
-def origins(sub_hub: Hub) -> Iterator[Origins]:
-    found = Origins(sub_hub)
+def origins(sub_hub: Hub, scheme: str) -> Iterator[Origins]:
+    found = Origins(sub_hub, scheme)
     yield found
     found.client.close()
 
@@ -124,7 +201,7 @@ def browser() -> Iterator[Any]:
 def _hub_login(browser: Any, origins: Origins, user: str) -> Any:
     """A Chromium context logged in to the Hub (its real login form) as ``user``."""
     origins.hub.ensure_user(user)
-    context = browser.new_context()
+    context = browser.new_context(ignore_https_errors=True)
     context.set_default_timeout(30_000)
     page = context.new_page()
     page.goto(f"{origins.hub_origin}/hub/login")
@@ -171,11 +248,12 @@ def test_app_launcher_and_status_on_their_own_origins(sub_hub: Hub, origins: Ori
     assert listed.status_code == 200, listed.text
     urls = {a["id"]: a["url"] for a in listed.json()["data"]}
     assert urls[f"{BOB}/echo"] == model["url"]
-    status = origins.launcher_api("GET", f"apps/{BOB}/echo/status", token)
-    assert status.status_code == 200, status.text
-    assert status.json()["app_state"] == "ready", status.text
-    logs = origins.launcher_api("GET", f"apps/{BOB}/echo/logs", token)
-    assert logs.status_code == 200, logs.text
+    if origins.scheme == "http":  # (over https the service would have to trust the self-signed proxy)
+        status = origins.launcher_api("GET", f"apps/{BOB}/echo/status", token)
+        assert status.status_code == 200, status.text
+        assert status.json()["app_state"] == "ready", status.text
+        logs = origins.launcher_api("GET", f"apps/{BOB}/echo/logs", token)
+        assert logs.status_code == 200, logs.text
 
     context = _hub_login(browser, origins, BOB)
     try:
@@ -263,6 +341,9 @@ def test_a_hostile_public_app_takes_nothing_from_its_visitor(sub_hub: Hub, origi
         xsrf = page.get_attribute("body", "data-xsrf")
         assert xsrf
         tokens_before = _tokens(sub_hub, BOB)
+        if origins.scheme == "https" and WITH_SUBDOMAINS:
+            names = {c["name"] for c in bob.cookies()}
+            assert {"__Host-service-japps", "__Host-jupyterhub-hub-login"} <= names, names
 
         page.goto(origins.public(model["url"]))  # bob opens mallory's app, once
         page.wait_for_function("document.title === 'done'", timeout=60_000)
@@ -302,6 +383,9 @@ def test_a_hostile_public_app_takes_nothing_from_its_visitor(sub_hub: Hub, origi
         bob_apps = _owned(origins, BOB, bob_token)
         if status not in (201, 400) or bob_apps != ({"secret-app", "next-app"} if status == 201 else {"secret-app"}):
             breaches.append(f"bob's next launcher action: {status} {text[:200]}, bob's apps {bob_apps}")
+        if origins.scheme == "https" and WITH_SUBDOMAINS and status != 201:
+            # __Host- cookies: the tossed ones are refused by the browser or ignored by the launcher.
+            breaches.append(f"bob's next launcher action did not happen as bob: {status} {text[:200]}")
         assert not breaches, "the attack achieved:\n  " + "\n  ".join(breaches) + "\nloot: " + loot[:2000]
     finally:
         bob.close()
