@@ -1,9 +1,11 @@
 """hubapps under JupyterHub's ``subdomain_host``, and the Chromium replay of issue 10's attack.
 
-A Hub of this module's own with ``c.JupyterHub.subdomain_host = "http://hub.test:<proxy port>"``: each
-user's servers are on ``<user>.hub.test``, the launcher on ``japps--service.hub.test`` (JupyterHub's
+A Hub of this module's own with ``c.JupyterHub.subdomain_host = "<scheme>://hub.test:<proxy port>"``:
+each user's servers are on ``<user>.hub.test``, the launcher on ``japps--service.hub.test`` (JupyterHub's
 "idna" ``subdomain_hook``), configurable-http-proxy routes by host. httpx reaches 127.0.0.1 and sends
-the host in ``Host``; Chromium maps ``*.hub.test`` to 127.0.0.1 with ``--host-resolver-rules``.
+the host in ``Host``; Chromium maps ``*.hub.test`` to 127.0.0.1 with ``--host-resolver-rules``. Every
+test runs twice: over plain http, and over https with a self-signed wildcard certificate made here and
+``cookie_host_prefix_enabled`` (``__Host-`` cookies, which only https allows).
 
 The replay: mallory's public app serves a page whose script (``tests/resources/attacker_app.py``) tries
 everything the attack of issue 10 did, in the browser of bob, who is logged in to the Hub and the
@@ -13,6 +15,7 @@ without ``subdomain_host`` (to see that the replay catches the attack there: it 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -164,19 +167,15 @@ def scheme(request: pytest.FixtureRequest) -> str:
 def sub_hub(tmp_path_factory: pytest.TempPathFactory, scheme: str) -> Iterator[Hub]:
     root = tmp_path_factory.mktemp(f"subdomain-hub-{scheme}")
     config = SUBDOMAIN_CONFIG.replace("{scheme}", scheme)
-    with pytest.MonkeyPatch.context() as patch:
-        if scheme == "https":
-            cert, key = _wildcard_certificate(root)
-            config += TLS_CONFIG.replace("{cert!r}", repr(str(cert))).replace("{key!r}", repr(str(key)))
-            patch.setattr(
-                "tests.integration.conftest.Hub", _tls_hub_class(cert)
-            )  # own_hub makes its Hub with this name
-        hub_context = own_hub(root, config)
-        running = hub_context.__enter__()
-    try:
+    with contextlib.ExitStack() as stack:
+        with pytest.MonkeyPatch.context() as patch:
+            if scheme == "https":
+                cert, key = _wildcard_certificate(root)
+                config += TLS_CONFIG.replace("{cert!r}", repr(str(cert))).replace("{key!r}", repr(str(key)))
+                # own_hub makes its Hub with this name, when it starts.
+                patch.setattr("tests.integration.conftest.Hub", _tls_hub_class(cert))
+            running = stack.enter_context(own_hub(root, config))
         yield running
-    finally:
-        hub_context.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
