@@ -282,7 +282,13 @@ def _delete(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> in
 def _connection_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("connection")
-    group.add_argument("--url", help=f"the Hub's public URL (default: $JUPYTERHUB_URL, else {DEFAULT_URL})")
+    group.add_argument(
+        "--url",
+        help=(
+            "the Hub's public URL, or the launcher's own under subdomain_host "
+            f"(default: $JUPYTERHUB_URL, else {DEFAULT_URL})"
+        ),
+    )
     group.add_argument(
         "--token", help="a Hub API token (default: $JUPYTERHUB_API_TOKEN; prefer it, argv is visible to others)"
     )

@@ -24,7 +24,7 @@ import httpx
 
 from hubapps.core.errors import HubAppsError
 
-__all__ = ["DEFAULT_SERVICE", "DEFAULT_TIMEOUT", "JSONDict", "LauncherClient", "LauncherError"]
+__all__ = ["DEFAULT_SERVICE", "DEFAULT_TIMEOUT", "JSONDict", "LauncherClient", "LauncherError", "launcher_api_url"]
 
 #: Name of the launcher service on the Hub (``/services/<name>/``).
 DEFAULT_SERVICE = "japps"
@@ -82,11 +82,22 @@ def _app_path(owner: str, server: str) -> str:
     return f"apps/{quote(owner, safe='')}/{quote(server, safe='')}"
 
 
+def launcher_api_url(url: str, service: str = DEFAULT_SERVICE) -> str:
+    """The launcher's API root from the Hub's URL, or from the launcher's own (``…/services/<name>/``)."""
+    mount = f"/services/{quote(service, safe='')}/"
+    head, found, _ = (url.rstrip("/") + "/").partition(mount)
+    if found:
+        return head + mount + "api/"
+    return f"{url.rstrip('/')}{mount}api/"
+
+
 class LauncherClient:
     """The launcher's REST API over one ``httpx.Client``; close it (or use ``with``) when done.
 
     ``url`` is the Hub's public URL (``http://127.0.0.1:8000``), ``service`` the launcher's service
-    name. ``transport`` replaces the network (tests pass an ``httpx.MockTransport``).
+    name; or the launcher's own URL (``https://japps--service.hub.example.org/services/japps/``, which
+    is where it is under JupyterHub's ``subdomain_host``: the Hub's host does not serve it then).
+    ``transport`` replaces the network (tests pass an ``httpx.MockTransport``).
     """
 
     def __init__(
@@ -100,7 +111,7 @@ class LauncherClient:
     ) -> None:
         if not token:
             raise LauncherError("no token: pass --token or set JUPYTERHUB_API_TOKEN")
-        base = f"{url.rstrip('/')}/services/{quote(service, safe='')}/api/"
+        base = launcher_api_url(url, service)
         self.base_url = base
         self._http = httpx.Client(
             base_url=base,

@@ -151,13 +151,17 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     if crypt_key:
         # Managed services get none of the Hub's environment: the launcher encrypts secret env values.
         env[KEY_ENV] = crypt_key
+    subdomain_host = _subdomain_host(c)
     env["HUBAPPS_SETTINGS"] = json.dumps(
         {
             **hubapps.service_settings(),
             "profiles": _profiles(c),
             "named_server_limit_per_user": _named_server_limit(c),
+            "subdomain_host": subdomain_host,
         }
     )
+    if subdomain_host:
+        _host_prefix_cookies(c, subdomain_host)
     env[STATUS_KEY_ENV_VAR] = hubapps.status_key
     services.append(
         {
@@ -228,7 +232,7 @@ def _resolve_origin_policy(c: Config) -> None:
     Unset (None) becomes ``bool(c.JupyterHub.subdomain_host)``; an explicit True without subdomains is
     kept, with a warning that says what it risks.
     """
-    subdomains = bool(c.JupyterHub.get("subdomain_host", None) or "")
+    subdomains = bool(_subdomain_host(c))
     for trait, what in (("allow_public_apps", "public apps are"), ("allow_sharing", "sharing is")):
         value = c.HubApps.get(trait, None)
         if value is None:
@@ -246,6 +250,49 @@ def _launcher_home(handler: Any) -> str:
     return f"{handler.hub.base_url}home"
 
 
+def _service_origin(name: str) -> Any:
+    """A template variable: the launcher service's ``proto://host[:port]`` as JupyterHub made it
+    (``Service.host``, from ``subdomain_hook``), or "" when it shares the Hub's origin."""
+
+    def origin(user: Any) -> str:
+        services = getattr(user, "settings", None) or {}
+        service = (services.get("services") or {}).get(name) if isinstance(services, dict) else None
+        return str(getattr(service, "host", "") or "")
+
+    return origin
+
+
+def _subdomain_host(c: Config) -> str:
+    """``c.JupyterHub.subdomain_host`` as JupyterHub reads it (``https://`` added when it has no scheme)."""
+    value = c.JupyterHub.get("subdomain_host", None)
+    if not isinstance(value, str) or not value:
+        return ""
+    return value if "://" in value else "https://" + value
+
+
+def _host_prefix_cookies(c: Config, subdomain_host: str) -> None:
+    """Under an https ``subdomain_host``, JupyterHub's ``__Host-`` cookies (``cookie_host_prefix_enabled``)
+    unless the admin chose: an app on ``<user>.<domain>`` can then toss no login cookie onto the Hub
+    or another user's servers (browsers refuse ``__Host-`` cookies with a ``Domain``)."""
+    if "cookie_host_prefix_enabled" in c.JupyterHub:
+        if not c.JupyterHub.cookie_host_prefix_enabled and subdomain_host.startswith("https:"):
+            log.warning(
+                "hubapps: subdomain_host is https but c.JupyterHub.cookie_host_prefix_enabled = False: an app "
+                "on a user's subdomain can set login cookies for the whole domain (cookie tossing); "
+                "set it to True (docs/security.md, Origin isolation)"
+            )
+        return
+    if subdomain_host.startswith("https:"):
+        c.JupyterHub.cookie_host_prefix_enabled = True
+        log.info("hubapps: subdomain_host is https: c.JupyterHub.cookie_host_prefix_enabled = True (__Host- cookies)")
+    else:
+        log.warning(
+            "hubapps: subdomain_host is plain http: login cookies cannot be __Host- cookies, so an app on a "
+            "user's subdomain can set cookies for the whole domain (cookie tossing); use https "
+            "(docs/security.md, Origin isolation)"
+        )
+
+
 def _install_home_page(c: Config, hubapps: HubApps) -> None:
     """Put the launcher on the Hub's home page (templates in :data:`TEMPLATES`)."""
     paths = c.JupyterHub.get("template_paths", None)
@@ -257,6 +304,8 @@ def _install_home_page(c: Config, hubapps: HubApps) -> None:
         hubapps_service=hubapps.service_name,
         hubapps_title=hubapps.title,
         hubapps_pinned=list(hubapps.pinned_services),
+        # The launcher's origin when it has a host of its own (subdomain_host), else "" (the Hub's).
+        hubapps_origin=_service_origin(hubapps.service_name),
         # Called with the current user: on "not running" pages ``user`` is the app's owner instead.
         hubapps_viewer=_viewer,
     )

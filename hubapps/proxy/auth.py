@@ -73,6 +73,10 @@ MAX_TOKEN_LENGTH = 1024
 
 HUB_TIMEOUT_MESSAGE = "The Hub did not answer in time; try again."
 HUB_FAILED_MESSAGE = "Could not check your login with the Hub; try again."
+TOSSED_COOKIE_MESSAGE = (
+    "Your browser sent this app's login cookie twice: another site under this domain set one. "
+    "Clear this site's cookies and open the app again."
+)
 
 
 class _Pending(enum.Enum):
@@ -251,6 +255,11 @@ class HubAuthGate:
         if not token:
             self._require_login(request, required)
             return None
+        if not in_header and _cookie_count(request.header("Cookie"), self._cookie_name) > 1:
+            # Another host of the domain (or another path of the origin) set a cookie of our name: the
+            # browser cannot say which is ours, and the other may be someone else's session (tossing).
+            log.warning("hubapps-proxy: refused a request carrying our session cookie more than once")
+            raise HTTPAnswer(_error(400, request, TOSSED_COOKIE_MESSAGE))
         info = self._tokens.get(token)
         if info is None or info.expires <= time.monotonic():
             return PENDING
@@ -523,6 +532,13 @@ def _cookie(header: str, name: str) -> str:
                 value = value[1:-1]
             return value
     return ""
+
+
+def _cookie_count(header: str, name: str) -> int:
+    """How many cookies named ``name`` a Cookie header carries (0 or 1 in a cheap look, else counted)."""
+    if header.count(name + "=") < 2:
+        return 1 if name in header else 0
+    return sum(1 for part in header.split(";") if part.strip().partition("=")[0] == name)
 
 
 def _b64encode(data: bytes) -> str:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+
+from jupyterhub.utils import subdomain_hook_idna
 
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import FrameworkRegistry
@@ -36,8 +38,17 @@ SORT_KEYS = ("name", "last_activity", "owner", "framework", "state")
 
 
 def app_url(settings: ServiceSettings, owner: str, server: str) -> str:
+    """An app's URL when the Hub gave none (apps of the public directory): its path, as JupyterHub
+    escapes it, and under ``subdomain_host`` the owner's host made by JupyterHub's default
+    ``subdomain_hook`` ("idna"). Wherever the Hub gives a server model, its ``url`` is used instead."""
     base = settings.hub_prefix[: -len("hub/")] if settings.hub_prefix.endswith("hub/") else "/"
-    return f"{base}user/{quote(owner, safe='')}/{quote(server, safe='')}/"
+    path = f"{base}user/{quote(owner, safe='')}/{quote(server, safe='')}/"
+    subdomain_host = settings.subdomain_host or (settings.hub_host if settings.own_host else "")
+    if not subdomain_host:
+        return path
+    parts = urlsplit(subdomain_host)
+    host = subdomain_hook_idna(owner, parts.hostname or "", "user")
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "") + path
 
 
 def server_state(model: Mapping[str, Any]) -> AppState:

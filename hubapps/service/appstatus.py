@@ -19,6 +19,7 @@ import logging
 import ssl
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -66,18 +67,24 @@ class AppStatusReader:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def get_json(self, owner: str, server: str, app_path: str, sub: str) -> dict[str, Any] | None:
-        """The JSON object at ``<proxy_url><app_path><sub>``, or None (unavailable, refused, too big, slow).
+    async def get_json(self, owner: str, server: str, app_url: str, sub: str) -> dict[str, Any] | None:
+        """The JSON object at the app's ``sub``, or None (unavailable, refused, too big, slow).
 
-        ``owner`` and ``server`` are the Hub's names (they select the key); ``app_path`` is the app's
-        escaped URL path with its trailing slash, ``sub`` the endpoint under it (``_hubapps/status``).
+        ``owner`` and ``server`` are the Hub's names (they select the key); ``app_url`` is the app's URL
+        as the Hub gives it (the server model's ``url``, trailing slash included): its escaped path, or
+        under ``subdomain_host`` a full URL on the owner's host. The request goes to ``proxy_url`` with
+        that path, and with that host in ``Host`` (configurable-http-proxy routes by host then); ``sub``
+        is the endpoint under it (``_hubapps/status``).
         """
         if not self.available:
             return None
         key = statuskey.app_key(self._key, owner, server)
         # identity: the bytes counted are the bytes parsed (no decompression of what the app sends).
         headers = {statuskey.HEADER: statuskey.sign(key, "GET", sub), "Accept-Encoding": "identity"}
-        url = self.proxy_url + app_path + sub
+        parts = urlsplit(app_url)
+        if parts.netloc:
+            headers["Host"] = parts.netloc
+        url = self.proxy_url + parts.path + sub
         body = bytearray()
         try:
             async with asyncio.timeout(self.timeout), self._http.stream("GET", url, headers=headers) as response:

@@ -86,11 +86,38 @@ def _state(request: Request) -> Any:
 
 
 def login_cookie_name(settings: ServiceSettings) -> str:
-    return settings.client_id
+    """``service-japps``, or ``__Host-service-japps`` on an https host of the service's own."""
+    return ("__Host-" if settings.host_cookies else "") + settings.client_id
 
 
 def state_cookie_name(settings: ServiceSettings) -> str:
-    return settings.client_id + "-oauth-state"
+    return login_cookie_name(settings) + "-oauth-state"
+
+
+def cookie_path(settings: ServiceSettings) -> str:
+    """The path of the service's cookies: its prefix, or ``/`` for ``__Host-`` cookies (which need it)."""
+    return "/" if settings.host_cookies else settings.prefix
+
+
+def _only_cookie(request: Request, name: str) -> str | None:
+    """The value of cookie ``name``; refused when the browser sent it more than once.
+
+    Two cookies of one name mean that some other host set one for the whole domain (``document.cookie``
+    with ``domain=`` on a sibling host, an app's page under ``subdomain_host``): the browser cannot say
+    which is ours, and the other may be the session of whoever set it (cookie tossing). ``__Host-``
+    cookies (on https) cannot be set that way at all.
+    """
+    header = request.headers.get("cookie", "")
+    if name not in header:
+        return None
+    count = sum(1 for part in header.split(";") if part.split("=", 1)[0].strip() == name)
+    if count > 1:
+        log.warning("Refused a request carrying %d %s cookies (set by another host?)", count, name)
+        raise BadRequest(
+            "this browser sent the launcher's login cookie twice: another site under this domain set one. "
+            "Clear this site's cookies and log in again."
+        )
+    return request.cookies.get(name)
 
 
 def _secure(request: Request, settings: ServiceSettings) -> bool:
@@ -186,7 +213,7 @@ async def resolve_identity(request: Request, *, check_xsrf: bool = True) -> Iden
     via, session_id = "token", ""
     if token is None:
         sealer: CookieSealer = _state(request).sealer
-        payload = sealer.open(login_cookie_name(settings), request.cookies.get(login_cookie_name(settings)))
+        payload = sealer.open(login_cookie_name(settings), _only_cookie(request, login_cookie_name(settings)))
         if payload is None:
             return None
         token, session_id, via = str(payload.get("t", "")), str(payload.get("s", "")), "cookie"
@@ -230,7 +257,7 @@ def login_router(settings: ServiceSettings) -> APIRouter:
 
     def cookie_kwargs(request: Request, max_age: int) -> dict[str, Any]:
         return {
-            "path": settings.prefix,
+            "path": cookie_path(settings),
             "httponly": True,
             "samesite": "lax",
             "secure": _secure(request, settings),
@@ -263,7 +290,8 @@ def login_router(settings: ServiceSettings) -> APIRouter:
                 "code_challenge_method": "S256",
             }
         )
-        response = RedirectResponse(f"{settings.hub_prefix}api/oauth2/authorize?{query}", status_code=302)
+        # The Hub's own origin (``hub_pages``): under subdomain_host the service has a host of its own.
+        response = RedirectResponse(f"{settings.hub_pages}api/oauth2/authorize?{query}", status_code=302)
         response.set_cookie(state_cookie_name(settings), value, **cookie_kwargs(request, settings.oauth_state_max_age))
         return response
 
@@ -277,7 +305,7 @@ def login_router(settings: ServiceSettings) -> APIRouter:
         if not code or not state:
             raise BadRequest("the login answer is missing its code or state; log in again")
         sealer: CookieSealer = _state(request).sealer
-        saved = sealer.open(state_cookie_name(settings), request.cookies.get(state_cookie_name(settings)))
+        saved = sealer.open(state_cookie_name(settings), _only_cookie(request, state_cookie_name(settings)))
         if saved is None or not secrets.compare_digest(str(saved.get("state", "")), state):
             log.warning("OAuth state mismatch on login callback")
             raise Forbidden("the login state does not match; log in again")
@@ -302,12 +330,12 @@ def login_router(settings: ServiceSettings) -> APIRouter:
             sealer.seal(login_cookie_name(settings), {"t": token, "s": session_id}, settings.cookie_max_age),
             **cookie_kwargs(request, settings.cookie_max_age),
         )
-        response.delete_cookie(state_cookie_name(settings), path=settings.prefix)
+        response.delete_cookie(state_cookie_name(settings), path=cookie_path(settings))
         # Readable by the launcher's own scripts, which echo it in the X-XSRFToken header.
         response.set_cookie(
             "_xsrf",
             sealer.xsrf_token(session_id),
-            path=settings.prefix,
+            path=cookie_path(settings),
             samesite="lax",
             secure=_secure(request, settings),
             max_age=settings.cookie_max_age,
@@ -316,9 +344,9 @@ def login_router(settings: ServiceSettings) -> APIRouter:
 
     @router.get("/logout")
     async def logout(request: Request) -> Response:
-        response = RedirectResponse(f"{settings.hub_prefix}logout", status_code=302)
-        response.delete_cookie(login_cookie_name(settings), path=settings.prefix)
-        response.delete_cookie("_xsrf", path=settings.prefix)
+        response = RedirectResponse(f"{settings.hub_pages}logout", status_code=302)
+        response.delete_cookie(login_cookie_name(settings), path=cookie_path(settings))
+        response.delete_cookie("_xsrf", path=cookie_path(settings))
         return response
 
     return router

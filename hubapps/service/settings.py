@@ -39,8 +39,14 @@ class ServiceSettings(BaseModel):
     oauth_callback_url: str = "/services/japps/oauth_callback"
     #: Scopes a token must hold to use the service (``JUPYTERHUB_OAUTH_ACCESS_SCOPES``).
     access_scopes: list[str] = ["access:services!service=japps"]
-    #: Public URL of the Hub (``JUPYTERHUB_PUBLIC_URL``), if the admin set one: https → Secure cookies.
+    #: Public URL of the service (``JUPYTERHUB_PUBLIC_URL``: the Hub's public origin and the service's
+    #: prefix, or the service's own host under ``subdomain_host``), if the Hub knows one: https → Secure
+    #: cookies.
     public_url: str = ""
+    #: The Hub's public origin (``JUPYTERHUB_HOST``: ``proto://host[:port]``, "" when the Hub is on the
+    #: same origin as the service). Under ``subdomain_host`` the service has a host of its own, so links
+    #: and redirects to the Hub's pages need it, as ``HubOAuth.hub_host`` does.
+    hub_host: str = ""
     #: JupyterHub's ``internal_ssl`` (``JUPYTERHUB_SSL_CERTFILE``, ``_KEYFILE``, ``_CLIENT_CA``): the
     #: service's certificate and key, presented to the Hub's https API, and the CA that signed the Hub's.
     ssl_certfile: str = ""
@@ -49,6 +55,10 @@ class ServiceSettings(BaseModel):
     #: URL at which the service reaches apps (``/user/<owner>/<app>/...``): the Hub's proxy. Empty: the
     #: origin of ``public_url``; when both are empty, app logs and live status are unavailable.
     proxy_url: str = ""
+    #: JupyterHub's ``subdomain_host`` (passed on by ``install()``; else the Hub's host when the service
+    #: has a host of its own): each user's servers are on ``<user>.<domain>``. Only used for apps the
+    #: Hub gave no URL for (the public directory).
+    subdomain_host: str = ""
 
     # -- admin settings (HubApps traits) --------------------------------------------------------------
     allowed_frameworks: list[str] = []
@@ -155,12 +165,38 @@ class ServiceSettings(BaseModel):
         return self.hub_api_url.rstrip("/")
 
     @property
+    def hub_pages(self) -> str:
+        """The Hub's prefix as browsers open its pages (``/hub/``, or ``https://hub.example.org/hub/``
+        when the service has a host of its own): the login, the home page, the token page."""
+        return (self.hub_host.rstrip("/") + self.hub_prefix) if self.own_host else self.hub_prefix
+
+    @property
+    def own_host(self) -> bool:
+        """Whether the service is on a host of its own (``subdomain_host``): its public URL and the Hub's
+        differ in host, as JupyterHub made them."""
+        if not self.public_url or not self.hub_host:
+            return False
+        return urlsplit(self.public_url).netloc.lower() != urlsplit(self.hub_host).netloc.lower()
+
+    @property
+    def host_cookies(self) -> bool:
+        """The service's cookies are ``__Host-`` cookies (path ``/``, Secure, no ``Domain``): on an https
+        host of its own, where no other server shares the origin. Browsers then refuse any cookie of
+        that name that a sibling host (an app on ``<user>.<domain>``) tries to set for the whole domain."""
+        return self.own_host and self.secure_cookies
+
+    @property
     def app_proxy_url(self) -> str:
-        """Origin at which apps are reached, or "" when unknown."""
+        """Where the service connects to reach apps, or "" when unknown.
+
+        ``proxy_url`` if the admin set one (the request then carries the app's own ``Host``, so that
+        configurable-http-proxy routes it by host under ``subdomain_host``), else the Hub's public origin.
+        """
         if self.proxy_url:
             return self.proxy_url.rstrip("/")
-        if self.public_url:
-            parts = urlsplit(self.public_url)
+        origin = self.hub_host or self.public_url
+        if origin:
+            parts = urlsplit(origin)
             return f"{parts.scheme}://{parts.netloc}"
         return ""
 
@@ -197,6 +233,7 @@ class ServiceSettings(BaseModel):
             "JUPYTERHUB_CLIENT_ID": "client_id",
             "JUPYTERHUB_OAUTH_CALLBACK_URL": "oauth_callback_url",
             "JUPYTERHUB_PUBLIC_URL": "public_url",
+            "JUPYTERHUB_HOST": "hub_host",
             "HUBAPPS_COOKIE_SECRET": "cookie_secret",
             "JUPYTERHUB_CRYPT_KEY": "crypt_key",
             "HUBAPPS_STATUS_KEY": "status_key",

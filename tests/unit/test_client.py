@@ -16,7 +16,7 @@ import pytest
 
 from hubapps import cli_apps
 from hubapps.cli import main
-from hubapps.client import LauncherClient, LauncherError
+from hubapps.client import LauncherClient, LauncherError, launcher_api_url
 
 TOKEN = "secret-token-0123456789abcdef"
 HUB = "http://hub.test:8000"
@@ -434,3 +434,23 @@ def test_client_quotes_path_parts() -> None:
         ]
         with pytest.raises(LauncherError, match="OWNER/SERVER"):
             client.resolve("a/b/c")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://hub.example.org", "https://hub.example.org/services/japps/api/"),
+        ("https://hub.example.org/jupyter/", "https://hub.example.org/jupyter/services/japps/api/"),
+        # Under subdomain_host the launcher has a host of its own: its URL is taken as it is.
+        (
+            "https://japps--service.hub.example.org/services/japps/",
+            "https://japps--service.hub.example.org/services/japps/api/",
+        ),
+        (
+            "https://japps--service.hub.example.org/services/japps/api",
+            "https://japps--service.hub.example.org/services/japps/api/",
+        ),
+    ],
+)
+def test_the_launcher_url_from_the_hubs_or_its_own(url: str, expected: str) -> None:
+    assert launcher_api_url(url) == expected

@@ -583,9 +583,11 @@ def is_proxy_app(model: dict[str, Any], registry: FrameworkRegistry) -> bool:
 
 
 async def _read_app(
-    reader: AppStatusReader, settings: ServiceSettings, owner: str, server: str, sub: str
+    reader: AppStatusReader, settings: ServiceSettings, model: dict[str, Any], owner: str, server: str, sub: str
 ) -> dict[str, Any] | None:
-    return await reader.get_json(owner, server, app_url(settings, owner, server), sub)
+    # The Hub's URL of the server (a full URL on the owner's host under subdomain_host).
+    url = str(model.get("url") or app_url(settings, owner, server))
+    return await reader.get_json(owner, server, url, sub)
 
 
 @router.get(
@@ -607,8 +609,8 @@ async def app_status(
         status.progress, status.message = await _progress(hub, model, identity.token)
     if state in ("starting", "running") and is_proxy_app(model, registry):
         proxy, logs = await asyncio.gather(
-            _read_app(reader, settings, owner, server, "_hubapps/status"),
-            _read_app(reader, settings, owner, server, "_hubapps/logs"),
+            _read_app(reader, settings, model, owner, server, "_hubapps/status"),
+            _read_app(reader, settings, model, owner, server, "_hubapps/logs"),
         )
         if isinstance(proxy, dict):
             status.app_state = str(proxy.get("state")) if proxy.get("state") else None
@@ -640,7 +642,7 @@ async def app_logs(
         raise HubUnavailable(
             "app logs are unavailable: the service knows no proxy URL or has no status key (see docs/security.md)"
         )
-    logs = await _read_app(reader, settings, owner, server, "_hubapps/logs")
+    logs = await _read_app(reader, settings, model, owner, server, "_hubapps/logs")
     if not isinstance(logs, dict):
         raise HubUnavailable("the app did not return its logs")
     got = [str(line) for line in (logs.get("lines") or [])]

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from hubapps.service.auth import CurrentUser
+from hubapps.service.auth import CurrentUser, navigation_refusal, optional_user
 from hubapps.service.deps import Directory, Hub, Limits, Registry, Settings
 from hubapps.service.errors import NotFound
 from hubapps.service.routes import apps as apps_routes
@@ -33,7 +33,17 @@ def _login_redirect(request: Request, settings: Any) -> Response:
 
 @pages_router.get("/")
 async def home(request: Request, settings: Settings) -> Response:
-    return RedirectResponse(f"{settings.hub_prefix}home", status_code=302)
+    """The app gallery: the Hub's home page, or on a host of the service's own (``subdomain_host``) a
+    page of its own, since the Hub's page on another origin cannot fetch the gallery (no CORS here)."""
+    if not settings.own_host:
+        return RedirectResponse(f"{settings.hub_prefix}home", status_code=302)
+    refused = navigation_refusal(request)
+    if refused is not None:
+        return refused
+    identity = await optional_user(request)
+    if identity is None:
+        return _login_redirect(request, settings)
+    return ui.render_page("launcher_home.html", request, settings, identity)
 
 
 @pages_router.get("/create-app")

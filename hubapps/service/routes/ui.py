@@ -47,7 +47,7 @@ from hubapps.service.secrets import SecretEnvMarks, looks_secret, sealer_of
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.thumbnails import THUMBNAIL_HEADERS, ThumbnailStore
 
-__all__ = ["STATIC", "TEMPLATES", "create_form", "json_request", "page_csp", "router"]
+__all__ = ["STATIC", "TEMPLATES", "apps_home", "create_form", "json_request", "page_csp", "render_page", "router"]
 
 log = logging.getLogger("hubapps.service.ui")
 
@@ -112,6 +112,10 @@ def _context(request: Request, settings: ServiceSettings, identity: Identity | N
         "title": settings.title,
         "prefix": settings.prefix,
         "hub_prefix": settings.hub_prefix,
+        # Links to the Hub's pages, and to the app gallery (the Hub home, or the service's own page
+        # when the service has a host of its own under subdomain_host).
+        "hub_pages": settings.hub_pages,
+        "apps_home": apps_home(settings),
         "base_prefix": _base_prefix(settings),
         "static": f"{settings.prefix}static/",
         "version": __version__,
@@ -123,17 +127,33 @@ def _context(request: Request, settings: ServiceSettings, identity: Identity | N
     }
 
 
+def render_page(name: str, request: Request, settings: ServiceSettings, identity: Identity) -> HTMLResponse:
+    """A launcher page with nothing but the common context."""
+    return _render(name, **_context(request, settings, identity))
+
+
 def _login_redirect(request: Request, settings: ServiceSettings) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"{settings.prefix}oauth_login?next={_q(target)}", status_code=302)
 
 
+def apps_home(settings: ServiceSettings) -> str:
+    """Where the app gallery is: the Hub's home page, or the service's own page on a host of its own
+    (the Hub's page cannot fetch the gallery from another origin: the service allows no CORS)."""
+    return settings.prefix if settings.own_host else f"{settings.hub_prefix}home"
+
+
 def public_app_url(settings: ServiceSettings, path: str) -> str:
-    """The address users open an app at: the Hub's public origin and the app's (escaped) path.
+    """The address users open an app at: the Hub's public origin and the app's (escaped) path, or the
+    Hub's URL of the app when it is a full one (on the owner's host under ``subdomain_host``).
 
     Never ``proxy_url``, which is where the service itself reaches apps (often an internal address).
     Empty when the Hub has no ``public_url``: the page's script then puts the browser's own origin in.
     """
+    if urlsplit(path).netloc:
+        return path
+    if settings.own_host:
+        return ""  # the service's public URL is its own host, not the apps' (the script fills it in)
     if not settings.public_url:
         return ""
     parts = urlsplit(settings.public_url)
@@ -268,7 +288,7 @@ async def gallery(
     def link(**change: Any) -> str:
         merged = {**kept, **{k: str(v) for k, v in change.items()}}
         merged = {k: v for k, v in merged.items() if v and not (k == "page" and v == "1")}
-        return f"{settings.hub_prefix}home" + (f"?{urlencode(merged)}" if merged else "")
+        return apps_home(settings) + (f"?{urlencode(merged)}" if merged else "")
 
     return _render(
         "gallery.html",
@@ -732,7 +752,8 @@ async def details(
         env=env,
         spec=app.spec or {},
         notice=notice if notice in ("share-failed",) else "",
-        full_url=public_app_url(settings, app_url(settings, app.owner, app.name)),
+        # The Hub's URL when it is a full one (subdomain_host), else the path as JupyterHub escapes it.
+        full_url=public_app_url(settings, app.url if "://" in app.url else app_url(settings, app.owner, app.name)),
     )
 
 

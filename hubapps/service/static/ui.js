@@ -209,7 +209,7 @@
     document.querySelectorAll(".hubapps-do").forEach((b) =>
       b.addEventListener("click", () =>
         confirmThen(b.dataset.do, { o: b.dataset.o, s: b.dataset.s, n: b.dataset.n }, () => {
-          if (b.dataset.do === "delete") window.location.assign(`${document.body.dataset.hubPrefix}home`);
+          if (b.dataset.do === "delete") window.location.assign(document.body.dataset.appsHome);
           else window.location.reload();
         }),
       ),
