@@ -100,7 +100,7 @@ def create_app(
         user_agent=f"hubapps-service/{__version__}",
     )
     directory = AppDirectory(settings.database_url, cache_ttl=settings.directory_cache_ttl)
-    thumbnails = ThumbnailStore(settings.database_url)
+    thumbnails = ThumbnailStore(settings.database_url, decode_workers=settings.thumbnail_decode_workers)
     secret_env = SecretEnvMarks(settings.database_url)
 
     @asynccontextmanager
