@@ -155,7 +155,7 @@ def create_app(
     service.include_router(api)
     service.include_router(pages.pages_router)
     service.include_router(pages.compat_router)
-    service.include_router(ui.router)
+    service.include_router(ui.router, dependencies=[Depends(close_form)])  # uploads of its forms
     app.mount(f"{prefix}/static", StaticFiles(directory=ui.STATIC), name="static")
     app.include_router(service)
     app.include_router(login_router(settings))
