@@ -14,7 +14,9 @@
 Forms post to the service itself (``_xsrf`` field, checked by :mod:`hubapps.service.auth`); the
 handlers call the REST API's route functions with a JSON body, so the rules and the Hub calls are
 exactly the API's. On an error the form comes back with everything the user typed and the message
-next to its field. Pages carry a strict CSP: scripts and styles only from this origin.
+next to its field. Pages carry a strict CSP (:func:`page_csp`): scripts only with the response's
+nonce, styles, images and fetches only from the launcher's and the Hub's own paths. No ``GET`` here
+changes anything: starting is a ``POST`` (the start page's button, or the forms' "start" boxes).
 """
 
 from __future__ import annotations
