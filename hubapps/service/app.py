@@ -102,7 +102,7 @@ def create_app(
         user_agent=f"hubapps-service/{__version__}",
     )
     directory = AppDirectory(settings.database_url, cache_ttl=settings.directory_cache_ttl)
-    thumbnails = ThumbnailStore(settings.database_url)
+    thumbnails = ThumbnailStore(settings.database_url, decode_workers=settings.thumbnail_decode_workers)
     secret_env = SecretEnvMarks(settings.database_url)
 
     @asynccontextmanager
@@ -158,7 +158,7 @@ def create_app(
     service.include_router(api)
     service.include_router(pages.pages_router)
     service.include_router(pages.compat_router)
-    service.include_router(ui.router)
+    service.include_router(ui.router, dependencies=[Depends(close_form)])  # uploads of its forms
     app.mount(f"{prefix}/static", StaticFiles(directory=ui.STATIC), name="static")
     install_docs(app, prefix, settings.title)
     app.include_router(service)

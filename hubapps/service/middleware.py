@@ -20,7 +20,10 @@ HUB_CALLS_HEADER = "X-Hubapps-Hub-Calls"
 _DRAIN_FACTOR = 64
 
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'"
-_PAGE_CSP = b"frame-ancestors 'none'"
+#: Responses outside the API that bring no CSP of their own (static files, the short refusal pages):
+#: nothing in them may run or load. The launcher's pages set a nonce policy of their own
+#: (:func:`hubapps.service.routes.ui.page_csp`); the API docs page gets ``_API_CSP``, so it runs nothing.
+_PAGE_CSP = b"default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
 class BodyLimit:

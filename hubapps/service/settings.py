@@ -134,8 +134,12 @@ class ServiceSettings(BaseModel):
     #: Largest thumbnail upload (bytes) before re-encoding. The whole form must also fit in
     #: ``max_body_bytes``, so keep this below it.
     thumbnail_max_bytes: int = Field(192 * 1024, gt=0)
-    #: Largest image (width times height, in pixels) a thumbnail upload may decode to (decompression bombs).
-    thumbnail_max_pixels: int = Field(24_000_000, gt=0)
+    #: Largest image (width times height, in pixels) a thumbnail upload may decode to, checked from the
+    #: image header before decoding (decompression bombs: a 70 KB PNG can hold 24 million pixels). A
+    #: 12-megapixel phone photo still fits; decoding one takes up to ~100 MB for a moment.
+    thumbnail_max_pixels: int = Field(12_000_000, gt=0)
+    #: Thumbnail uploads decoded at the same time (one thread each); further uploads wait their turn.
+    thumbnail_decode_workers: int = Field(2, gt=0)
     #: Stored thumbnails are scaled down to fit this box (pixels).
     thumbnail_width: int = Field(480, gt=0)
     thumbnail_height: int = Field(320, gt=0)

@@ -7,21 +7,35 @@ the thumbnail box. Only the re-encoded bytes are kept, under ``sha256:<hex>`` of
 service's database, so every replica serves the same images; the launch spec carries only the
 reference. Serving adds ``nosniff``, the exact image type and ``CSP: default-src 'none'; sandbox``.
 
-Pillow work is CPU-bound and the database is synchronous: both run in a worker thread.
+Bounded work: the pixel count is read from the image header (``Image.open`` decodes nothing) and
+checked before any decoding, and decoding runs in a pool of its own with ``decode_workers`` threads,
+so however many uploads arrive at once, at most that many images are in memory (a 70 KB PNG can hold
+24 million pixels, 72 MB decoded). The event loop never waits on Pillow.
+
+Images live only with saved apps: an upload is checked (:meth:`ThumbnailStore.check`), stored
+(:meth:`ThumbnailStore.put`) when its app is saved, and recorded as that app's image
+(:meth:`ThumbnailStore.claim`); the image an app no longer uses, and the image of a deleted app
+(:meth:`ThumbnailStore.release`), is deleted unless another app uses it too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import io
 import re
 import time
 import warnings
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps
-from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Table, select
+from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Table, delete, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from hubapps.core.errors import SpecError
@@ -52,6 +66,14 @@ _table = Table(
     Column("height", Integer, nullable=False),
     Column("created", Float, nullable=False),
 )
+#: Which app shows which image (one row per app that has one); an image no row names is deleted.
+_uses = Table(
+    "hubapps_thumbnail_uses",
+    _metadata,
+    Column("owner", String(255), primary_key=True),
+    Column("server", String(255), primary_key=True),
+    Column("ref", String(80), nullable=False, index=True),
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +88,8 @@ class Thumbnail:
 def reencode(data: bytes, *, max_bytes: int, max_pixels: int, width: int, height: int) -> Thumbnail:
     """Check an upload and draw it again as a thumbnail; raises :class:`SpecError` on ``thumbnail``.
 
-    Blocking (CPU): call it in a thread.
+    The pixel count comes from the header and is checked before anything is decoded. Blocking (CPU):
+    call it in a thread (:meth:`ThumbnailStore.check` does, a few at a time).
     """
     if not data:
         raise SpecError("thumbnail", "the file is empty")
@@ -75,9 +98,15 @@ def reencode(data: bytes, *, max_bytes: int, max_pixels: int, width: int, height
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            opened = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
-            if opened.width * opened.height > max_pixels:
-                raise SpecError("thumbnail", "the image has too many pixels")
+            opened = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)  # reads the header only
+            w, h = opened.size
+            if w * h > max_pixels:
+                raise SpecError(
+                    "thumbnail",
+                    f"the image has too many pixels: {w}x{h} = {w * h:,}; at most {max_pixels:,} are "
+                    "accepted (setting thumbnail_max_pixels)",
+                )
+            opened.draft("RGB", (width, height))  # JPEG: decode at a reduced scale; others: no-op
             opened.load()
             image: Image.Image = ImageOps.exif_transpose(opened)
     except SpecError:
@@ -100,12 +129,45 @@ def reencode(data: bytes, *, max_bytes: int, max_pixels: int, width: int, height
     )
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None elsewhere."""
+    name = ctypes.util.find_library("c")
+    try:
+        trim: Callable[[int], int] | None = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        return None
+    return trim
+
+
+def _reencode_and_trim(data: bytes, limits: dict[str, int]) -> Thumbnail:
+    """:func:`reencode`, then hand the freed decoding buffers back to the system: glibc keeps freed
+    memory in each thread's arena, so a decoded image would otherwise stay in the service's RSS."""
+    try:
+        return reencode(data, **limits)
+    finally:
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
+
+
 class ThumbnailStore(SqlStore):
-    """Re-encoded thumbnails by reference, in the service database (table ``hubapps_thumbnails``)."""
+    """Re-encoded thumbnails by reference, in the service database (tables ``hubapps_thumbnails`` and
+    ``hubapps_thumbnail_uses``). Uploads are decoded by at most ``decode_workers`` threads at once."""
 
     metadata = _metadata
 
-    def _put(self, thumb: Thumbnail) -> None:
+    def __init__(self, database_url: str, *, decode_workers: int = 2) -> None:
+        super().__init__(database_url)
+        self._decoder = ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix="hubapps-thumbnail")
+
+    def close(self) -> None:
+        self._decoder.shutdown(wait=False, cancel_futures=True)
+        super().close()
+
+    # -- blocking parts (run in a thread) ----------------------------------------------------------
+
+    def _put(self, thumb: Thumbnail) -> bool:
         row = {
             "ref": thumb.ref,
             "content_type": thumb.content_type,
@@ -118,8 +180,10 @@ class ThumbnailStore(SqlStore):
             with self._engine.begin() as conn:
                 if conn.execute(select(_table.c.ref).where(_table.c.ref == thumb.ref)).first() is None:
                     conn.execute(_table.insert().values(**row))
+                    return True
         except IntegrityError:
             pass  # the same image, stored meanwhile by another worker
+        return False
 
     def _get(self, ref: str) -> Thumbnail | None:
         with self._engine.connect() as conn:
@@ -128,13 +192,68 @@ class ThumbnailStore(SqlStore):
             return None
         return Thumbnail(row["ref"], row["content_type"], bytes(row["data"]), row["width"], row["height"])
 
+    @staticmethod
+    def _drop_unused(conn: Connection, refs: Iterable[str]) -> None:
+        for ref in set(refs):
+            if not ref:
+                continue
+            if conn.execute(select(_uses.c.owner).where(_uses.c.ref == ref).limit(1)).first() is None:
+                conn.execute(delete(_table).where(_table.c.ref == ref))
+
+    def _claim(self, owner: str, server: str, ref: str) -> None:
+        key = (_uses.c.owner == owner) & (_uses.c.server == server)
+        with self._engine.begin() as conn:
+            before = conn.execute(select(_uses.c.ref).where(key)).scalar()
+            if before == ref:
+                return
+            conn.execute(delete(_uses).where(key))
+            if ref:
+                conn.execute(_uses.insert().values(owner=owner, server=server, ref=ref))
+            self._drop_unused(conn, [before or ""])
+
+    def _release(self, owner: str, server: str, also: str) -> None:
+        key = (_uses.c.owner == owner) & (_uses.c.server == server)
+        with self._engine.begin() as conn:
+            before = conn.execute(select(_uses.c.ref).where(key)).scalar()
+            conn.execute(delete(_uses).where(key))
+            self._drop_unused(conn, [before or "", also])
+
+    def _discard(self, ref: str) -> None:
+        with self._engine.begin() as conn:
+            self._drop_unused(conn, [ref])
+
+    # -- the store's API -----------------------------------------------------------------------------
+
+    async def check(self, data: bytes, *, max_bytes: int, max_pixels: int, width: int, height: int) -> Thumbnail:
+        """Check and re-encode an upload (in the decoding pool); nothing is stored."""
+        limits = {"max_bytes": max_bytes, "max_pixels": max_pixels, "width": width, "height": height}
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._decoder, _reencode_and_trim, data, limits)
+
+    async def put(self, thumb: Thumbnail) -> bool:
+        """Store a checked image; True if it was not stored before (see :meth:`discard`)."""
+        return await asyncio.to_thread(self._put, thumb)
+
     async def add(self, data: bytes, *, max_bytes: int, max_pixels: int, width: int, height: int) -> Thumbnail:
-        """Check, re-encode and keep an upload; returns the stored thumbnail (its ``ref`` goes in the spec)."""
-        thumb = await asyncio.to_thread(
-            reencode, data, max_bytes=max_bytes, max_pixels=max_pixels, width=width, height=height
-        )
-        await asyncio.to_thread(self._put, thumb)
+        """:meth:`check` and :meth:`put` in one (for an app that is saved in the same step)."""
+        thumb = await self.check(data, max_bytes=max_bytes, max_pixels=max_pixels, width=width, height=height)
+        await self.put(thumb)
         return thumb
+
+    async def claim(self, owner: str, server: str, ref: str) -> None:
+        """Record that the saved app ``owner/server`` shows ``ref`` ("" for none); the image it showed
+        before is deleted unless another app shows it too."""
+        await asyncio.to_thread(self._claim, owner, server, ref if REF_PATTERN.fullmatch(ref) else "")
+
+    async def release(self, owner: str, server: str, also: str = "") -> None:
+        """The app is deleted: so is its image (and ``also``, the one its spec named), unless another
+        app shows it."""
+        await asyncio.to_thread(self._release, owner, server, also if REF_PATTERN.fullmatch(also) else "")
+
+    async def discard(self, ref: str) -> None:
+        """Delete an image stored for a save that did not happen, unless an app shows it."""
+        if REF_PATTERN.fullmatch(ref):
+            await asyncio.to_thread(self._discard, ref)
 
     async def get(self, ref: str) -> Thumbnail | None:
         if not REF_PATTERN.fullmatch(ref):

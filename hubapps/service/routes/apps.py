@@ -42,6 +42,7 @@ from hubapps.service.routes.body import openapi_body, read_model
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppsPublic, AppStatus, AppUpdate, LogsPublic
 from hubapps.service.secrets import is_v1_spec, legacy_secret_names, sealer_of, secret_env_to_save
 from hubapps.service.settings import ServiceSettings
+from hubapps.service.thumbnails import ThumbnailStore
 
 __all__ = ["find_app", "is_proxy_app", "list_apps", "managed_server", "own_apps", "readable_status", "router"]
 
@@ -358,6 +359,7 @@ async def update_app(
     )
     changes["env"] = env
     spec = build_spec({**current, **changes}, settings, registry)
+    thumbnails: ThumbnailStore = request.app.state.thumbnails
     state = server_state(model)
     if state != "stopped" and not body.restart:
         raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
@@ -378,7 +380,7 @@ async def update_app(
                         identity.token,
                         settings,
                         spec,
-                        applied=lambda: _record(directory, owner, server, spec),
+                        applied=lambda: _record(directory, thumbnails, owner, server, spec),
                     ),
                     claim,
                 ),
@@ -388,7 +390,7 @@ async def update_app(
         await hub.update_server(
             owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
         )
-        await _record(directory, owner, server, spec)
+        await _record(directory, thumbnails, owner, server, spec)
         if body.restart:
             done, _ = await run_bounded(
                 released_after(hub.start_server(owner, server, identity.token), claim), settings.start_wait
@@ -404,27 +406,44 @@ async def update_app(
     return JSONResponse(app.model_dump())
 
 
-async def _record(directory: AppDirectory, owner: str, server: str, spec: AppSpec) -> None:
+async def _record(
+    directory: AppDirectory, thumbnails: ThumbnailStore, owner: str, server: str, spec: AppSpec
+) -> None:
+    """The service's records once the Hub took a new spec: directory entry, and the app's image
+    (the one it replaces is deleted unless another app shows it)."""
     entry = directory_entry(owner, server, spec)
     if spec.public or await directory.get(owner, server) is not None:
         await directory.record(entry)
+    await thumbnails.claim(owner, server, spec.thumbnail)
 
 
 @router.delete(
     "/{owner}/{server}", status_code=204, summary="Stop and delete an app", responses={202: {"model": Accepted}}
 )
 async def delete_app(
-    owner: str, server: str, identity: CurrentUser, hub: Hub, directory: Directory, settings: Settings
+    owner: str,
+    server: str,
+    request: Request,
+    identity: CurrentUser,
+    hub: Hub,
+    directory: Directory,
+    settings: Settings,
 ) -> Response:
     if not server:
         raise NotFound()
     # Rights first (someone who cannot even read the app gets 404 before anything happens), and the
-    # directory entry goes only once the Hub has accepted the deletion, however long it takes.
-    await managed_server(identity, owner, server, hub)
+    # directory entry and the app's image go only once the Hub has accepted the deletion, however
+    # long it takes.
+    model = await managed_server(identity, owner, server, hub)
+    thumbnails: ThumbnailStore = request.app.state.thumbnails
+    spec_image = str((model.get("user_options") or {}).get("thumbnail") or "")
+
+    async def forget() -> None:
+        await directory.remove(owner, server)
+        await thumbnails.release(owner, server, also=spec_image)
+
     done, _ = await run_bounded(
-        hub.stop_server(owner, server, identity.token, remove=True),
-        settings.stop_wait,
-        then=lambda: directory.remove(owner, server),
+        hub.stop_server(owner, server, identity.token, remove=True), settings.stop_wait, then=forget
     )
     if done:
         return Response(status_code=204)

@@ -103,10 +103,16 @@ async def upstream_start(
 
 @compat_router.delete("/server/{server_name}", summary="Upstream: stop (remove=false) or delete a server")
 async def upstream_stop(
-    server_name: str, identity: CurrentUser, hub: Hub, directory: Directory, settings: Settings, remove: bool = False
+    server_name: str,
+    request: Request,
+    identity: CurrentUser,
+    hub: Hub,
+    directory: Directory,
+    settings: Settings,
+    remove: bool = False,
 ) -> Response:
     if not server_name:
         raise NotFound()
     if remove:
-        return await apps_routes.delete_app(identity.name, server_name, identity, hub, directory, settings)
+        return await apps_routes.delete_app(identity.name, server_name, request, identity, hub, directory, settings)
     return await apps_routes.stop_app(identity.name, server_name, identity, hub, settings)

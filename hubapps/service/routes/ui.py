@@ -14,14 +14,19 @@
 Forms post to the service itself (``_xsrf`` field, checked by :mod:`hubapps.service.auth`); the
 handlers call the REST API's route functions with a JSON body, so the rules and the Hub calls are
 exactly the API's. On an error the form comes back with everything the user typed and the message
-next to its field. Pages carry a strict CSP: scripts and styles only from this origin.
+next to its field. Pages carry a strict CSP (:func:`page_csp`): scripts only with the response's
+nonce, styles, images and fetches only from the launcher's and the Hub's own paths. No ``GET`` here
+changes anything: starting is a ``POST`` (the start page's button, or the forms' "start" boxes).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import math
+import re
+import secrets
 import shlex
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
@@ -45,7 +50,7 @@ from hubapps.service.routes import shares as shares_routes
 from hubapps.service.schemas import AppPublic
 from hubapps.service.secrets import SecretEnvMarks, looks_secret, sealer_of
 from hubapps.service.settings import ServiceSettings
-from hubapps.service.thumbnails import THUMBNAIL_HEADERS, ThumbnailStore
+from hubapps.service.thumbnails import THUMBNAIL_HEADERS, Thumbnail, ThumbnailStore
 
 __all__ = ["STATIC", "TEMPLATES", "apps_home", "create_form", "json_request", "page_csp", "render_page", "router"]
 
@@ -83,20 +88,64 @@ _env = Environment(
 _env.filters["q"] = _q
 
 
-def page_csp(frame_ancestors: str = "'none'") -> str:
-    return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-        f"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors}"
+#: What a ``Host`` header may hold to be named in a page's CSP (anything else: no host-sources at all).
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def page_csp(
+    nonce: str, *, host: str, prefix: str, hub_prefix: str, frame_ancestors: str = "'none'"
+) -> str:
+    """The CSP of a launcher page: scripts only with this response's ``nonce``; everything else only
+    from the few paths of this host the page needs (never ``'self'``, which would admit whatever an app
+    serves under ``/user/...`` on the same origin).
+
+    ``host`` is the ``Host`` the browser asked for; sources without a scheme match the page's own
+    scheme (and its https upgrade). The Hub's stylesheet ``@import``s Font Awesome from its static
+    folder, so styles and fonts come from there and from the launcher's ``static/``.
+    """
+    if not _HOST.fullmatch(host):
+        host = ""  # no host-source can be written: only the nonce'd scripts and data: images work
+
+    def at(*paths: str) -> str:
+        return " ".join(f"{host}{path}" for path in paths) if host else "'none'"
+
+    hub_static, own_static = f"{hub_prefix}static/", f"{prefix}static/"
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src 'nonce-{nonce}'",
+            f"style-src {at(hub_static, own_static)}",
+            f"img-src {at(f'{prefix}ui/thumbnails/', hub_static, f'{hub_prefix}logo') if host else ''} data:",
+            f"font-src {at(hub_static)}",
+            f"connect-src {at(f'{prefix}api/')}",
+            f"form-action {at(prefix, f'{hub_prefix}home')}",
+            "base-uri 'none'",
+            "object-src 'none'",
+            f"frame-ancestors {frame_ancestors}",
+        ]
     )
 
 
-def _render(name: str, status: int = 200, *, frame_ancestors: str = "'none'", **context: Any) -> HTMLResponse:
-    html = _env.get_template(name).render(**context)
-    return HTMLResponse(
-        html,
-        status_code=status,
-        headers={"Content-Security-Policy": page_csp(frame_ancestors), "Cache-Control": "no-store"},
+def _render(
+    request: Request,
+    settings: ServiceSettings,
+    name: str,
+    status: int = 200,
+    *,
+    frame_ancestors: str = "'none'",
+    **context: Any,
+) -> HTMLResponse:
+    """A page from ``templates/``, with a fresh CSP nonce for its ``<script>`` tags (``csp_nonce``)."""
+    nonce = secrets.token_urlsafe(18)
+    html = _env.get_template(name).render(**context, csp_nonce=nonce)
+    csp = page_csp(
+        nonce,
+        host=request.headers.get("host", ""),
+        prefix=settings.prefix,
+        hub_prefix=settings.hub_prefix,
+        frame_ancestors=frame_ancestors,
     )
+    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store"})
 
 
 def _base_prefix(settings: ServiceSettings) -> str:
@@ -129,7 +178,7 @@ def _context(request: Request, settings: ServiceSettings, identity: Identity | N
 
 def render_page(name: str, request: Request, settings: ServiceSettings, identity: Identity) -> HTMLResponse:
     """A launcher page with nothing but the common context."""
-    return _render(name, **_context(request, settings, identity))
+    return _render(request, settings, name, **_context(request, settings, identity))
 
 
 def _login_redirect(request: Request, settings: ServiceSettings) -> Response:
@@ -291,6 +340,8 @@ async def gallery(
         return apps_home(settings) + (f"?{urlencode(merged)}" if merged else "")
 
     return _render(
+        request,
+        settings,
         "gallery.html",
         **_context(request, settings, identity),
         cards=[_card(settings, a) for a in listing.data],
@@ -337,6 +388,7 @@ def _blank_values(filepath: str = "", framework: str = "") -> dict[str, Any]:
         "repo_ref": "",
         "repo_subdirectory": "",
         "thumbnail_ref": "",
+        "thumbnail_data": "",
         "env": [],
         "share_users": "",
         "share_groups": "",
@@ -364,6 +416,7 @@ def _values_from_spec(spec: Mapping[str, Any], legacy: set[str]) -> dict[str, An
         repo_ref=repo.get("ref", ""),
         repo_subdirectory=repo.get("subdirectory", ""),
         thumbnail_ref=spec.get("thumbnail", "") if str(spec.get("thumbnail", "")).startswith("sha256:") else "",
+        start=False,  # editing a stopped app starts it only when asked to
     )
     values["env"] = [
         {
@@ -400,6 +453,7 @@ def _values_from_form(form: FormData) -> dict[str, Any]:
         "repo_ref",
         "repo_subdirectory",
         "thumbnail_ref",
+        "thumbnail_data",
         "share_users",
         "share_groups",
     ):
@@ -516,6 +570,8 @@ async def _form_page(
         {"name": "", "value": "", "secret": False, "stored": False} for _ in range(_BLANK_ENV_ROWS)
     ]
     return _render(
+        request,
+        settings,
         "app_form.html",
         status,
         frame_ancestors="'self'" if headless else "'none'",
@@ -531,7 +587,12 @@ async def _form_page(
         groups=groups,
         app=app,
         headless=headless,
-        thumb=thumbnail_url(settings, values.get("thumbnail_ref", "")),
+        thumb=(
+            f"data:image/webp;base64,{values['thumbnail_data']}"
+            if values.get("thumbnail_data")
+            else thumbnail_url(settings, values.get("thumbnail_ref", ""))
+        ),
+        thumb_pending=bool(values.get("thumbnail_data")),
         thumbnail_max_kib=settings.thumbnail_max_bytes // 1024,
         thumbnail_max_bytes=settings.thumbnail_max_bytes,
         secrets_available=sealer_of(request).available,
@@ -562,14 +623,32 @@ async def create_form(
     return await _form_page(request, identity, hub, registry, settings, values, {}, headless=headless)
 
 
-async def _read_upload(form: FormData, settings: ServiceSettings, request: Request, errors: dict[str, str]) -> str:
+async def _read_upload(
+    form: FormData, values: dict[str, Any], settings: ServiceSettings, request: Request, errors: dict[str, str]
+) -> Thumbnail | None:
+    """The form's new image, checked and re-encoded but **not stored** (it is stored only with a saved
+    app): a file chosen now, or the image a refused form carried back in ``thumbnail_data``. It goes
+    back into ``values["thumbnail_data"]``, so a form shown again with errors keeps it (as a
+    ``data:`` URL) without the service keeping anything."""
+    if values.get("remove_thumbnail"):
+        values["thumbnail_data"] = ""
+        return None
     upload = form.get("thumbnail")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return ""
-    data = await upload.read(settings.thumbnail_max_bytes + 1)
+    data = b""
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(settings.thumbnail_max_bytes + 1)
+    elif values.get("thumbnail_data"):
+        carried = str(values["thumbnail_data"])
+        try:
+            data = base64.b64decode(carried[: 2 * settings.thumbnail_max_bytes], validate=True)
+        except ValueError:
+            data = b"\0"  # refused by the decoder below, with the usual message
+    values["thumbnail_data"] = ""
+    if not data:
+        return None
     thumbs, _ = _stores(request)
     try:
-        stored = await thumbs.add(
+        thumb = await thumbs.check(
             data,
             max_bytes=settings.thumbnail_max_bytes,
             max_pixels=settings.thumbnail_max_pixels,
@@ -578,8 +657,10 @@ async def _read_upload(form: FormData, settings: ServiceSettings, request: Reque
         )
     except SpecError as exc:
         errors["thumbnail"] = exc.message
-        return ""
-    return stored.ref
+        return None
+    if len(thumb.data) * 4 // 3 < settings.thumbnail_max_bytes:  # else it is chosen again after an error
+        values["thumbnail_data"] = base64.b64encode(thumb.data).decode("ascii")
+    return thumb
 
 
 @router.post("/create-app")
@@ -591,10 +672,10 @@ async def create_submit(
     values = _values_from_form(form)
     headless = form.get("headless") == "1"
     errors: dict[str, str] = {}
-    ref = await _read_upload(form, settings, request, errors)
-    if ref:
-        values["thumbnail_ref"] = ref
+    thumb = await _read_upload(form, values, settings, request, errors)
     body = _spec_body(values, errors)
+    if thumb is not None:
+        body["thumbnail"] = thumb.ref
     body["start"] = values["start"]
     if not errors:
         created = await _api_call(
@@ -603,6 +684,11 @@ async def create_submit(
         )
         if created is not None:
             owner, server = str(created["owner"]), str(created["name"])
+            # The image is stored now that its app exists (a refused form stores nothing).
+            thumbs, _ = _stores(request)
+            if thumb is not None:
+                await thumbs.put(thumb)
+            await thumbs.claim(owner, server, str(body["thumbnail"]))
             await _after_save(request, identity, hub, directory, owner, server, values, set(), errors)
             target = f"{settings.prefix}ui/apps/{_q(owner)}/{_q(server)}"
             if values["start"]:
@@ -690,28 +776,37 @@ async def edit_submit(
     form = await request.form()
     values = _values_from_form(form)
     errors: dict[str, str] = {}
-    ref = await _read_upload(form, settings, request, errors)
-    if ref:
-        values["thumbnail_ref"] = ref
+    thumb = await _read_upload(form, values, settings, request, errors)
     legacy = await _stores(request)[1].get(owner, server)
     stored_env: dict[str, str] = dict((app.spec or {}).get("env") or {})
     hidden = {k: v for k, v in stored_env.items() if k in legacy or looks_secret(k)}
     body = _spec_body(values, errors, (app.spec or {}).get("secret_env") or {}, hidden)
+    if thumb is not None:
+        body["thumbnail"] = thumb.ref
     running = app.state != "stopped"
-    if running:
-        body["restart"] = values["restart"]
+    # "Restart" for a running app; "start once saved" for a stopped one: the API's restart=true starts
+    # a stopped app once the change is saved (this POST is the click that starts it).
+    starts = values["restart"] if running else values["start"]
+    if running or starts:
+        body["restart"] = starts
     if not errors:
+        # The new image must be there once the Hub takes the spec (a restart applies it later); the
+        # API records it as the app's image then (and deletes the one it replaces). Not saved: not kept.
+        thumbs, _ = _stores(request)
+        stored = thumb is not None and await thumbs.put(thumb)
         saved = await _api_call(
             errors,
             lambda: apps_routes.update_app(
                 owner, server, json_request(request, body, "PATCH"), identity, hub, directory, registry, settings
             ),
         )
+        if saved is None and stored and thumb is not None:
+            await thumbs.discard(thumb.ref)
         if saved is not None:
             shares = set(await _shares_of(identity, hub, owner, server))
             await _after_save(request, identity, hub, directory, owner, server, values, shares, errors)
             target = f"{settings.prefix}ui/apps/{_q(owner)}/{_q(server)}"
-            if running and values["restart"]:
+            if starts:
                 target += "/watch"
             if errors:
                 target += "?notice=share-failed"
@@ -743,6 +838,8 @@ async def details(
     env = {k: ("••••••" if (k in legacy or looks_secret(k)) else v) for k, v in (spec.get("env") or {}).items()}
     env.update(dict.fromkeys(spec.get("secret_env") or {}, "•••••• (encrypted)"))
     return _render(
+        request,
+        settings,
         "app_detail.html",
         **_context(request, settings, identity),
         app=app,
@@ -759,8 +856,10 @@ async def details(
 
 @router.get("/ui/apps/{owner}/{server}/watch")
 async def watch(
-    owner: str, server: str, request: Request, hub: Hub, directory: Directory, settings: Settings, start: bool = False
+    owner: str, server: str, request: Request, hub: Hub, directory: Directory, settings: Settings
 ) -> Response:
+    """Start progress. Opening it starts nothing (a link from anywhere may lead here): a stopped app
+    shows its Start button, which POSTs with the XSRF token. ``?start=1`` of older links is ignored."""
     refused = navigation_refusal(request)
     if refused is not None:
         return refused
@@ -769,10 +868,11 @@ async def watch(
         return _login_redirect(request, settings)
     app = await apps_routes.find_app(identity, owner, server, hub, directory, settings)
     return _render(
+        request,
+        settings,
         "watch.html",
         **_context(request, settings, identity),
         app=app,
         card=_card(settings, app),
         manage=app.access in ("owned", "admin"),
-        autostart=start and app.access in ("owned", "admin"),
     )

@@ -347,8 +347,8 @@
     };
     const b = el("watch-start");
     if (b) b.addEventListener("click", start);
-    if (root.dataset.autostart === "1") start();
-    else poll();
+    // Opening this page never starts anything: only the Start button (a POST with the XSRF token) does.
+    poll();
   }
 
   // -- deploy / edit form ----------------------------------------------------------------------------
@@ -393,6 +393,9 @@
     });
     const file = document.getElementById("thumbnail");
     file.addEventListener("change", () => {
+      // A newly chosen file replaces the image a refused form carried back (the body stays small).
+      const carried = form.querySelector("input[name=thumbnail_data]");
+      if (carried) carried.value = "";
       const max = Number(form.dataset.maxBytes);
       const chosen = file.files[0];
       file.setCustomValidity(chosen && chosen.size > max ? `The image is larger than ${Math.floor(max / 1024)} KiB.` : "");
