@@ -117,7 +117,8 @@ def page_csp(
             f"style-src {at(hub_static, own_static)}",
             f"img-src {at(f'{prefix}ui/thumbnails/', hub_static, f'{hub_prefix}logo') if host else ''} data:",
             f"font-src {at(hub_static)}",
-            f"connect-src {at(f'{prefix}api/')}",
+            # The API, and the gallery fragment the launcher's own gallery page loads (subdomain_host).
+            f"connect-src {at(f'{prefix}api/', f'{prefix}ui/gallery')}",
             f"form-action {at(prefix, f'{hub_prefix}home')}",
             "base-uri 'none'",
             "object-src 'none'",
