@@ -138,7 +138,8 @@ def test_page_csp_names_no_origin_wide_source() -> None:
     assert csp["base-uri"] == ["'none'"]
     assert csp["object-src"] == ["'none'"]
     assert csp["frame-ancestors"] == ["'none'"]
-    assert csp["connect-src"] == ["hub.example:8000/services/japps/api/"]
+    # The API, and the one fragment the launcher's own gallery page loads (an exact path, not a folder).
+    assert csp["connect-src"] == ["hub.example:8000/services/japps/api/", "hub.example:8000/services/japps/ui/gallery"]
     assert csp["style-src"] == ["hub.example:8000/hub/static/", "hub.example:8000/services/japps/static/"]
     assert csp["img-src"] == [
         "hub.example:8000/services/japps/ui/thumbnails/",
