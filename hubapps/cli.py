@@ -39,10 +39,12 @@ def config_reference() -> str:
         default = trait.default_value_repr()
         if default in ("traitlets.Undefined", "''") and name == "service_url":
             default = "http://<service_host>:<service_port>"
+        bounds = [f"{sign} {trait.metadata[key]}" for key, sign in (("gt", ">"), ("ge", "≥")) if key in trait.metadata]
+        bound = f", {' and '.join(bounds)}" if bounds else ""
         out += [
             f"## `c.HubApps.{name}`",
             "",
-            f"*{type(trait).__name__}*, default `{default}`",
+            f"*{type(trait).__name__}*, default `{default}`{bound}",
             "",
             inspect.cleandoc(trait.help),
             "",
