@@ -1,7 +1,7 @@
 """The service's settings: what the Hub passed in ``HUBAPPS_SETTINGS`` plus the service env.
 
 Admin settings (every limit the service applies among them) are declared once, as ``HubApps``
-traits tagged ``service=True`` (:mod:`hubapps.hub.config`); their fields here are generated from
+traits tagged ``service=True`` (:mod:`hubapps.core.settings`); their fields here are generated from
 those traits (type, default, bound), so ``c.HubApps.<name>`` sets ``settings.<name>``. Declared here
 are only what the Hub tells every managed service (``JUPYTERHUB_*``), what ``install()`` works out
 from the rest of the Hub's configuration, and the secrets. Nothing is read from the environment at import time:
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
 from traitlets import Bool, Dict, Float, Integer, List, TraitType, Unicode
 
 from hubapps.core.limits import UserLimits
-from hubapps.hub.config import HubApps, service_value
+from hubapps.core.settings import AdminSettings, service_value
 
 __all__ = ["ServiceSettings"]
 
@@ -115,7 +115,7 @@ def admin_fields() -> dict[str, tuple[Any, Any]]:
     """The service's admin fields, one per ``HubApps`` trait tagged ``service=True``: its type, its
     default (converted as :meth:`HubApps.service_settings` converts values) and its bound."""
     fields: dict[str, tuple[Any, Any]] = {}
-    for name, trait in sorted(HubApps.class_traits(service=True).items()):
+    for name, trait in sorted(AdminSettings.class_traits(service=True).items()):
         default = service_value(trait, trait.default())
         bounds = {key: trait.metadata[key] for key in ("gt", "ge") if key in trait.metadata}
         description = inspect.cleandoc(trait.help)
