@@ -12,6 +12,7 @@ Upstream JHub Apps configurations keep working through :func:`install_jhub_apps`
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -217,6 +218,9 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     return hubapps
 
 
+_UNSET = object()
+
+
 class _ServiceEnvironment(dict[str, str]):
     """The launcher service's ``environment``, brought up to date when JupyterHub applies its config.
 
@@ -248,13 +252,17 @@ def _late_settings(
     status key that the config file itself rewrote after ``install()`` is kept as it wrote it.
     """
 
+    # What c.HubApps held when install() applied it (the names the admin wrote, not values derived
+    # from them: a later service_port is named as such, not as the service_url it changes).
+    applied = copy.deepcopy(dict(c.HubApps))
+
     def refresh(env: dict[str, str]) -> dict[str, str]:
         _resolve_origin_policy(c, only_changed_from=installed)
         final = HubApps(config=c)
         late = [
             name
             for name in sorted(HubApps.class_trait_names(install=True))
-            if getattr(final, name) != getattr(installed, name)
+            if c.HubApps.get(name, _UNSET) != applied.get(name, _UNSET)
         ]
         if final.grant_user_sharing and final.allow_sharing != installed.allow_sharing:
             late.append("allow_sharing")  # install() granted the sharing scopes by the old value

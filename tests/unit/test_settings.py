@@ -209,3 +209,36 @@ def test_a_setting_install_applied_at_once_stops_the_hub_when_set_later(
     pages) cannot follow a later change: the Hub does not start, and says which one to move."""
     with pytest.raises(ValueError, match=rf"c\.HubApps\.{name}\b.*after hubapps\.install"):
         _load(tmp_path, f"hubapps.install(c, spawner_class='simple')\nc.HubApps.{name} = {value!r}\n")
+
+
+def test_a_list_appended_to_after_install_is_named_too(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"c\.HubApps\.pinned_services\b"):
+        _load(
+            tmp_path,
+            "hubapps.install(c, spawner_class='simple')\n"
+            "c.HubApps.pinned_services.append({'name': 'Docs', 'url': '/services/docs/'})\n",
+        )
+
+
+def test_the_same_value_again_after_install_is_no_change(tmp_path: Path) -> None:
+    app = _load(tmp_path, "hubapps.install(c, spawner_class='simple', title='Tools')\nc.HubApps.title = 'Tools'\n")
+    assert ServiceSettings.from_env(_service_env(app)).title == "Tools"
+
+
+def test_sharing_turned_on_late_reaches_the_service_with_the_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="hubapps"):
+        app = _load(tmp_path, "hubapps.install(c, spawner_class='simple')\nc.HubApps.allow_sharing = True\n")
+    assert ServiceSettings.from_env(_service_env(app)).allow_sharing is True
+    assert "c.HubApps.allow_sharing = True" in caplog.text
+    assert "subdomain_host" in caplog.text
+
+
+def test_sharing_changed_late_under_grant_user_sharing_stops_the_hub(tmp_path: Path) -> None:
+    """install() granted (or not) the sharing scopes by the value it saw; a later one cannot follow."""
+    with pytest.raises(ValueError, match=r"c\.HubApps\.allow_sharing\b.*after hubapps\.install"):
+        _load(
+            tmp_path,
+            "hubapps.install(c, spawner_class='simple', grant_user_sharing=True)\nc.HubApps.allow_sharing = True\n",
+        )
