@@ -12,11 +12,13 @@ Upstream JHub Apps configurations keep working through :func:`install_jhub_apps`
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -152,14 +154,13 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
         # Managed services get none of the Hub's environment: the launcher encrypts secret env values.
         env[KEY_ENV] = crypt_key
     subdomain_host = _subdomain_host(c)
-    env["HUBAPPS_SETTINGS"] = json.dumps(
-        {
-            **hubapps.service_settings(),
-            "profiles": _profiles(c),
-            "named_server_limit_per_user": _named_server_limit(c),
-            "subdomain_host": subdomain_host,
-        }
-    )
+    # What install() works out from the rest of the Hub's configuration (read here, as before).
+    extras = {
+        "profiles": _profiles(c),
+        "named_server_limit_per_user": _named_server_limit(c),
+        "subdomain_host": subdomain_host,
+    }
+    env["HUBAPPS_SETTINGS"] = json.dumps({**hubapps.service_settings(), **extras})
     if subdomain_host:
         _host_prefix_cookies(c, subdomain_host)
     env[STATUS_KEY_ENV_VAR] = hubapps.status_key
@@ -184,7 +185,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
                 # Query strings can carry tokens (?token=...); the service logs what it needs itself.
                 "--no-access-log",
             ],
-            "environment": env,
+            # Brought up to date with c.HubApps when JupyterHub loads its config (see _ServiceEnvironment).
+            "environment": _ServiceEnvironment(env, _late_settings(c, hubapps, dict(env), extras)),
             "oauth_no_confirm": hubapps.oauth_no_confirm,
             "oauth_client_allowed_scopes": [f"access:services!service={name}", *USER_TOKEN_SCOPES],
             "info": {"hubapps": True, "title": hubapps.title},
@@ -216,6 +218,71 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     return hubapps
 
 
+_UNSET = object()
+
+
+class _ServiceEnvironment(dict[str, str]):
+    """The launcher service's ``environment``, brought up to date when JupyterHub applies its config.
+
+    ``install(c)`` runs in the middle of ``jupyterhub_config.py``: ``c.HubApps`` values set after it
+    would never reach the service, whose settings travel as a string (``HUBAPPS_SETTINGS``; JupyterHub
+    services' ``environment`` holds strings only). JupyterHub runs the whole file first, then applies
+    ``c.JupyterHub.services`` to itself, and traitlets applies every config value as a deep copy
+    (``Configurable._load_config``). So this dict is, until then, the environment as ``install()`` made
+    it (what ``c.JupyterHub.services`` shows in the file), and its deep copy, the one JupyterHub starts
+    the service with, is a plain dict made by ``refresh`` from the final ``c.HubApps``.
+    """
+
+    def __init__(self, env: dict[str, str], refresh: Callable[[dict[str, str]], dict[str, str]]) -> None:
+        super().__init__(env)
+        self._refresh = refresh
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, str]:
+        return self._refresh(dict(self))
+
+
+def _late_settings(
+    c: Config, installed: HubApps, written: dict[str, str], extras: dict[str, Any]
+) -> Callable[[dict[str, str]], dict[str, str]]:
+    """The service's environment from ``c.HubApps`` as the whole ``jupyterhub_config.py`` left it.
+
+    Settings tagged ``install=True`` were turned into the Hub's own configuration by ``install()``
+    (the service's command line and OAuth client, roles, the Hub's pages): a later change to one of
+    them cannot be followed, and stops the Hub with an error that names it. A ``HUBAPPS_SETTINGS`` or
+    status key that the config file itself rewrote after ``install()`` is kept as it wrote it.
+    """
+
+    # What c.HubApps held when install() applied it (the names the admin wrote, not values derived
+    # from them: a later service_port is named as such, not as the service_url it changes).
+    applied = copy.deepcopy(dict(c.HubApps))
+
+    def refresh(env: dict[str, str]) -> dict[str, str]:
+        _resolve_origin_policy(c, only_changed_from=installed)
+        final = HubApps(config=c)
+        late = [
+            name
+            for name in sorted(HubApps.class_trait_names(install=True))
+            if c.HubApps.get(name, _UNSET) != applied.get(name, _UNSET)
+        ]
+        if final.grant_user_sharing and final.allow_sharing != installed.allow_sharing:
+            late.append("allow_sharing")  # install() granted the sharing scopes by the old value
+        if late:
+            names = ", ".join(f"c.HubApps.{name}" for name in late)
+            raise ValueError(
+                f"{names} set in jupyterhub_config.py after hubapps.install(c), which applied "
+                f"{'it' if len(late) == 1 else 'them'} at once (the launcher service's command line, "
+                f"OAuth client, roles or the Hub's pages): set {'it' if len(late) == 1 else 'them'} "
+                f"before install(c), or pass {'it' if len(late) == 1 else 'them'} to install(c, ...)"
+            )
+        if env.get("HUBAPPS_SETTINGS") == written["HUBAPPS_SETTINGS"]:
+            env["HUBAPPS_SETTINGS"] = json.dumps({**final.service_settings(), **extras})
+        if env.get(STATUS_KEY_ENV_VAR) == written[STATUS_KEY_ENV_VAR] and final.status_key:
+            env[STATUS_KEY_ENV_VAR] = final.status_key
+        return env
+
+    return refresh
+
+
 #: What turning on public apps or sharing without ``subdomain_host`` risks (logged at every Hub start).
 SAME_ORIGIN_RISK = (
     "apps are served on the Hub's own origin (c.JupyterHub.subdomain_host is not set), so an app's "
@@ -226,15 +293,18 @@ SAME_ORIGIN_RISK = (
 )
 
 
-def _resolve_origin_policy(c: Config) -> None:
+def _resolve_origin_policy(c: Config, only_changed_from: HubApps | None = None) -> None:
     """Public apps and sharing: on by default only when each user's servers have their own origin.
 
     Unset (None) becomes ``bool(c.JupyterHub.subdomain_host)``; an explicit True without subdomains is
-    kept, with a warning that says what it risks.
+    kept, with a warning that says what it risks. ``only_changed_from``: the settings ``install()``
+    resolved; only values set since then are resolved (and warned about) again.
     """
     subdomains = bool(_subdomain_host(c))
     for trait, what in (("allow_public_apps", "public apps are"), ("allow_sharing", "sharing is")):
         value = c.HubApps.get(trait, None)
+        if only_changed_from is not None and value == getattr(only_changed_from, trait):
+            continue
         if value is None:
             c.HubApps[trait] = subdomains
         elif value and not subdomains:

@@ -1,30 +1,40 @@
 """The service's settings: what the Hub passed in ``HUBAPPS_SETTINGS`` plus the service env.
 
-Every limit the service applies is a named field here with a safe default, so tests and admins can
-see (and change) it in one place. Nothing is read from the environment at import time:
+Admin settings (every limit the service applies among them) are declared once, as ``HubApps``
+traits tagged ``service=True`` (:mod:`hubapps.core.settings`); their fields here are generated from
+those traits (type, default, bound), so ``c.HubApps.<name>`` sets ``settings.<name>``. Declared here
+are only what the Hub tells every managed service (``JUPYTERHUB_*``), what ``install()`` works out
+from the rest of the Hub's configuration, and the secrets. Nothing is read from the environment at import time:
 :meth:`ServiceSettings.from_env` is called by :func:`hubapps.service.app.create_app`.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
 import json
 import os
 import ssl
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
+from traitlets import Bool, Dict, Float, Integer, List, TraitType, Unicode
 
 from hubapps.core.limits import UserLimits
+from hubapps.core.settings import AdminSettings, service_value
 
 __all__ = ["ServiceSettings"]
 
 
-class ServiceSettings(BaseModel):
+class _HubProvided(BaseModel):
+    """What the Hub and ``install()`` tell the service that is not an admin setting."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     # -- what the Hub tells every managed service ---------------------------------------------------
-    service_name: str = "japps"
     #: URL prefix the service is mounted at (``JUPYTERHUB_SERVICE_PREFIX``).
     prefix: str = "/services/japps/"
     #: The Hub's REST API as the service reaches it (``JUPYTERHUB_API_URL``).
@@ -52,27 +62,18 @@ class ServiceSettings(BaseModel):
     ssl_certfile: str = ""
     ssl_keyfile: str = ""
     ssl_client_ca: str = ""
-    #: URL at which the service reaches apps (``/user/<owner>/<app>/...``): the Hub's proxy. Empty: the
-    #: origin of ``public_url``; when both are empty, app logs and live status are unavailable.
-    proxy_url: str = ""
     #: JupyterHub's ``subdomain_host`` (passed on by ``install()``; else the Hub's host when the service
     #: has a host of its own): each user's servers are on ``<user>.<domain>``. Only used for apps the
     #: Hub gave no URL for (the public directory).
     subdomain_host: str = ""
 
-    # -- admin settings (HubApps traits) --------------------------------------------------------------
-    allowed_frameworks: list[str] = []
-    blocked_frameworks: list[str] = []
-    environments: list[str] = []
+    # -- what ``install()`` works out from the rest of the Hub's configuration ------------------------
+    #: KubeSpawner's profiles (a static ``profile_list``) as the deploy form offers them.
     profiles: list[dict[str, str]] = []
-    #: Resolved by ``install()`` (``HubApps.allow_public_apps``/``allow_sharing``); off unless the Hub says so.
-    allow_public_apps: bool = False
-    allow_sharing: bool = False
-    title: str = "Apps"
-    #: Seconds any one Hub API call may take before the request answers 503.
-    hub_request_timeout: float = Field(10.0, gt=0)
-    #: Database of the app directory (public and shared apps' names and descriptions).
-    database_url: str = "sqlite:///hubapps-service.sqlite"
+    #: The Hub's ``named_server_limit_per_user`` as ``install()`` found it (0: none, or a callable).
+    named_server_limit_per_user: int = Field(0, ge=0)
+
+    # -- secrets (never in ``HUBAPPS_SETTINGS``, which may be logged) -----------------------------------
     #: Secret for the login and XSRF cookies. Empty: derived from ``api_token`` (cookies then end
     #: when the Hub restarts and issues the service a new token; users log in again silently).
     cookie_secret: SecretStr = SecretStr("")
@@ -83,73 +84,63 @@ class ServiceSettings(BaseModel):
     #: Empty: app status and logs are unavailable (no other credential is ever sent to an app).
     status_key: SecretStr = SecretStr("")
 
-    # -- limits ------------------------------------------------------------------------------------
-    #: Largest request body accepted (bytes); larger bodies answer 413 before they are read.
-    max_body_bytes: int = Field(256 * 1024, gt=0)
-    #: Seconds a token's user model (identity, scopes, servers) is reused before asking the Hub again.
-    user_cache_ttl: float = Field(5.0, ge=0)
-    #: Seconds the list of apps shared with a user is reused.
-    shared_cache_ttl: float = Field(30.0, ge=0)
-    #: Seconds the public app directory is reused by a worker before re-reading the database.
-    directory_cache_ttl: float = Field(5.0, ge=0)
-    #: Most entries cached per cache (oldest evicted first).
-    cache_max_entries: int = Field(10_000, gt=0)
-    #: Most simultaneous connections to the Hub API (further calls wait for a free one).
-    hub_max_connections: int = Field(100, gt=0)
-    #: Idle keep-alive connections to the Hub kept for reuse. Few are needed (the Hub answers one call
-    #: at a time), and each idle one is checked on every call, so a large pool costs CPU per request.
-    hub_idle_connections: int = Field(8, ge=0)
-    #: Seconds an opened login cookie is remembered (its payload, by the exact cookie value), so a
-    #: browser's requests are not decrypted one by one; the cookie's own expiry is still checked.
-    cookie_cache_ttl: float = Field(10.0, ge=0)
-    #: Default and largest page size of app listings.
-    page_default: int = Field(50, gt=0)
-    page_max: int = Field(500, gt=0)
-    #: Seconds a stop request waits for the Hub before answering 202 and letting the Hub finish.
-    stop_wait: float = Field(0.5, ge=0)
-    #: Seconds a start request waits for the Hub before answering 202 (the Hub goes on starting it).
-    start_wait: float = Field(1.0, ge=0)
-    #: Seconds a restart may wait for the old server to stop before giving up.
-    restart_timeout: float = Field(120.0, gt=0)
-    #: Seconds a call to an app's own status or log endpoint may take, in all.
-    app_status_timeout: float = Field(5.0, gt=0)
-    #: Largest answer read from an app's status or log endpoint (bytes); a larger one is dropped.
-    app_status_max_bytes: int = Field(1024 * 1024, gt=0)
-    #: Log lines returned by the logs endpoint at most.
-    log_lines_max: int = Field(1000, gt=0)
-    #: Seconds a login may take between leaving for the Hub and coming back.
-    oauth_state_max_age: int = Field(600, gt=0)
-    #: Lifetime of the login cookie (seconds); the Hub token inside may expire sooner.
-    cookie_max_age: int = Field(8 * 3600, gt=0)
 
-    # -- per-user limits (HubApps traits; hubapps.core.limits) ----------------------------------------
-    #: Most apps, running apps and public apps per owner (0: no limit; Hub admins are exempt).
-    max_apps_per_user: int = Field(20, ge=0)
-    max_running_apps_per_user: int = Field(5, ge=0)
-    max_public_apps_per_user: int = Field(3, ge=0)
-    #: The Hub's ``named_server_limit_per_user`` as ``install()`` found it (0: none, or a callable).
-    named_server_limit_per_user: int = Field(0, ge=0)
+def _python_type(trait: TraitType[Any, Any]) -> Any:
+    """The Python type of a ``HubApps`` trait's values (``service_type`` metadata, if it names one)."""
+    declared = trait.metadata.get("service_type")
+    if declared is not None:
+        return declared
+    for kind, python in _TYPES:
+        if isinstance(trait, kind):
+            if isinstance(trait, List):
+                inner = _python_type(trait._trait) if trait._trait is not None else Any
+                python = list[inner]  # type: ignore[valid-type]
+            break
+    else:
+        raise TypeError(f"HubApps.{trait.name}: no service type for {type(trait).__name__}; tag it service_type=")
+    return (python | None) if trait.allow_none else python
 
-    # -- launcher pages (hubapps.service.routes.ui) ---------------------------------------------------
-    #: Largest thumbnail upload (bytes) before re-encoding. The whole form must also fit in
-    #: ``max_body_bytes``, so keep this below it.
-    thumbnail_max_bytes: int = Field(192 * 1024, gt=0)
-    #: Largest image (width times height, in pixels) a thumbnail upload may decode to, checked from the
-    #: image header before decoding (decompression bombs: a 70 KB PNG can hold 24 million pixels). A
-    #: 12-megapixel phone photo still fits; decoding one takes up to ~100 MB for a moment.
-    thumbnail_max_pixels: int = Field(12_000_000, gt=0)
-    #: Thumbnail uploads decoded at the same time (one thread each); further uploads wait their turn.
-    thumbnail_decode_workers: int = Field(2, gt=0)
-    #: Stored thumbnails are scaled down to fit this box (pixels).
-    thumbnail_width: int = Field(480, gt=0)
-    thumbnail_height: int = Field(320, gt=0)
-    #: Apps per gallery page by default, and the most a page may show (``?per_page=``).
-    gallery_page_size: int = Field(24, gt=0)
-    gallery_page_max: int = Field(100, gt=0)
-    #: Most user and group names offered for type-ahead when sharing.
-    share_suggestions_max: int = Field(500, ge=0)
-    #: Seconds between status polls of the start page.
-    watch_poll_seconds: float = Field(1.0, gt=0)
+
+_TYPES: tuple[tuple[type, Any], ...] = (
+    (Bool, bool),
+    (Integer, int),
+    (Float, float),
+    (Unicode, str),
+    (List, list),
+    (Dict, dict[str, Any]),
+)
+
+
+def admin_fields() -> dict[str, tuple[Any, Any]]:
+    """The service's admin fields, one per ``HubApps`` trait tagged ``service=True``: its type, its
+    default (converted as :meth:`HubApps.service_settings` converts values) and its bound."""
+    fields: dict[str, tuple[Any, Any]] = {}
+    for name, trait in sorted(AdminSettings.class_traits(service=True).items()):
+        default = service_value(trait, trait.default())
+        bounds = {key: trait.metadata[key] for key in ("gt", "ge") if key in trait.metadata}
+        description = inspect.cleandoc(trait.help)
+        if isinstance(default, list | dict):
+            field = Field(default_factory=functools.partial(copy.deepcopy, default), description=description, **bounds)
+        else:
+            field = Field(default, description=description, **bounds)
+        fields[name] = (_python_type(trait), field)
+    return fields
+
+
+if TYPE_CHECKING:
+    _AdminSettings = _HubProvided
+else:
+    _AdminSettings = create_model("_AdminSettings", __base__=_HubProvided, __module__=__name__, **admin_fields())
+
+
+class ServiceSettings(_AdminSettings):
+    """The Hub-provided fields of :class:`_HubProvided`, and one field per admin setting (``HubApps``
+    trait tagged ``service=True``: ``max_body_bytes``, ``start_wait``, ``thumbnail_max_pixels``, ...),
+    generated from the trait; see ``docs/configuration.md`` for each."""
+
+    if TYPE_CHECKING:
+        # The admin fields are generated at import; to the type checker they are Any.
+        def __getattr__(self, name: str) -> Any: ...
 
     def user_limits(self, *, admin: bool = False) -> UserLimits:
         """The limits of one owner: the admin's settings, none for Hub admins (the Hub's own
@@ -197,7 +188,7 @@ class ServiceSettings(BaseModel):
         configurable-http-proxy routes it by host under ``subdomain_host``), else the Hub's public origin.
         """
         if self.proxy_url:
-            return self.proxy_url.rstrip("/")
+            return str(self.proxy_url).rstrip("/")
         origin = self.hub_host or self.public_url
         if origin:
             parts = urlsplit(origin)

@@ -1,0 +1,527 @@
+"""Admin settings, declared once as traitlets (``c.HubApps.*`` in ``jupyterhub_config.py``).
+
+Pure declarations (traitlets only), shared by the Hub side (:class:`hubapps.hub.config.HubApps`) and
+the launcher service, whose settings model is generated from them (:mod:`hubapps.service.settings`).
+
+The service and the proxy never re-read ``jupyterhub_config.py``: :meth:`AdminSettings.service_settings`
+is the JSON the Hub hands the service in its environment.
+
+Each admin setting is declared here once. Metadata tags say where it goes:
+
+- ``service=True``: the launcher service reads it; :class:`hubapps.service.settings.ServiceSettings`
+  has a field of that name generated from the trait (type, default, bounds), and
+  :meth:`AdminSettings.service_settings` passes it on. ``service_type`` / ``to_service`` name the field's
+  type and the conversion when the service needs another form than the trait's (``environments``: a
+  mapping here, the list of names there).
+- ``gt=`` / ``ge=``: the bound, checked here (:meth:`AdminSettings._check_bounds`) and by the service's field.
+- ``install=True``: applied by ``hubapps.install()`` at once (the service's command line, its OAuth
+  client, the Hub's roles and pages); a value set in ``jupyterhub_config.py`` after ``install()``
+  stops the Hub at start with an error naming it (see :mod:`hubapps.hub.install`).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from traitlets import Bool, Dict, Float, Integer, List, TraitType, Unicode, default, validate
+from traitlets.config import Configurable
+
+from hubapps.core.limits import UserLimits
+
+__all__ = ["AdminSettings", "service_value"]
+
+_SERVICE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
+
+
+def _bounded(namespace: dict[str, Any]) -> list[str]:
+    """Names of the traits in a class body that declare a bound (``gt`` or ``ge`` metadata)."""
+    return [
+        name
+        for name, trait in namespace.items()
+        if isinstance(trait, TraitType) and ("gt" in trait.metadata or "ge" in trait.metadata)
+    ]
+
+
+def _is_link(url: str) -> bool:
+    """A path on this site or an http(s) URL: never javascript:, data: or file:."""
+    return (url.startswith("/") and not url.startswith("//")) or url.startswith(("https://", "http://"))
+
+
+class AdminSettings(Configurable):
+    """Settings of the hubapps launcher (``c.HubApps``: :class:`hubapps.hub.config.HubApps` is this
+    class with its Hub-side helpers)."""
+
+    service_name = Unicode(
+        "japps",
+        config=True,
+        help="""Name of the launcher service; its pages live under /services/<name>/.
+
+        The default matches upstream JHub Apps, so links made for it (for example by the
+        jupyterlab-jhub-apps extension) keep working.
+        """,
+    ).tag(service=True, install=True)
+    service_host = Unicode(
+        "127.0.0.1",
+        config=True,
+        help="""Address the launcher service listens on. Keep the loopback default unless the Hub's
+        proxy runs on another host (for example a separate configurable-http-proxy pod).""",
+    ).tag(install=True)
+    service_port = Integer(10202, config=True, help="Port the launcher service listens on.").tag(install=True)
+    service_workers = Integer(
+        1,
+        config=True,
+        help="""Number of uvicorn worker processes for the launcher service. More than one needs a
+        shared database (see database_url) for thumbnails and audit records.""",
+    ).tag(install=True, ge=1)
+    service_url = Unicode(
+        config=True,
+        help="""URL the Hub's proxy uses to reach the launcher service. Defaults to
+        http://<service_host>:<service_port>.""",
+    ).tag(install=True)
+    service_environment = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        config=True,
+        help="Extra environment variables for the launcher service process.",
+    ).tag(install=True)
+    allowed_frameworks = List(
+        Unicode(),
+        config=True,
+        help="""Frameworks users may deploy. Empty (the default) allows every installed framework not
+        in blocked_frameworks.""",
+    ).tag(service=True)
+    blocked_frameworks = List(
+        Unicode(),
+        config=True,
+        help="""Frameworks users may not deploy, even if installed (for example ["jupyterlab"] to
+        stop users from running extra JupyterLab servers).""",
+    ).tag(service=True)
+    environments = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        config=True,
+        help="""Python or conda environments apps may run in: a mapping of name to the
+        environment's prefix folder (the folder that holds bin/python). The name is what users
+        choose; an app without one runs in the server's default environment.""",
+    ).tag(service=True, service_type=list[str], to_service=sorted)
+    allow_public_apps = Bool(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Whether users may make apps public (reachable without logging in to the Hub).
+        None (the default): on when c.JupyterHub.subdomain_host is set, else off. Without
+        subdomain_host every app is served on the Hub's own origin, so a public app's page runs its
+        owner's scripts as whoever opens it, logged in to the Hub (see docs/security.md, "Origin
+        isolation"); setting True there is accepted with a warning in the Hub's log. When off, a spec
+        with public=true is refused at save and at start.""",
+    ).tag(service=True, service_type=bool, to_service=bool)
+    allow_sharing = Bool(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Whether users may share apps with other users, groups and share links. None (the
+        default): on when c.JupyterHub.subdomain_host is set, else off, for the same reason as
+        allow_public_apps: without subdomain_host an app's scripts run on the Hub's origin as each
+        person it is shared with. Setting True there is accepted with a warning in the Hub's log.
+        When off, the launcher refuses new shares and share links (existing ones can still be
+        listed and revoked) and grant_user_sharing grants nothing.""",
+    ).tag(service=True, service_type=bool, to_service=bool)
+    proxy_command = List(
+        Unicode(),
+        config=True,
+        help="""Command that starts the per-app proxy inside the app's server; the spawner adds the
+        app's options after it. Empty (the default) means: the Hub's own Python with
+        ["-I", "-m", "hubapps.proxy"] for spawners that run servers on the Hub's machine
+        (LocalProcessSpawner and its subclasses), else ["python3", "-I", "-m", "hubapps.proxy"] (the
+        image's python3, which must have hubapps installed, like jupyterhub-singleuser). Keep -I
+        (isolated mode) in your own command: the proxy holds the server's Hub token, and without it
+        the owner's user site-packages, .pth files, usercustomize and PYTHON* variables run inside
+        the proxy.""",
+    )
+    auth_cache_max_age = Integer(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Seconds each app's proxy trusts the Hub's answer about a viewer's token (None: the
+        proxy's default, 60). Revoked tokens, shares and users lose access, open websockets included,
+        within this time.""",
+    ).tag(ge=0)
+    websocket_max_age = Float(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Seconds after which each app's proxy closes a websocket whatever its access (browsers
+        reconnect through the login check). None or 0: no limit (the default; access is re-checked
+        every auth_cache_max_age anyway).""",
+    ).tag(ge=0)
+    proxy_limits = Dict(
+        {},
+        config=True,
+        help="""Limits of every app's proxy, as {"option": number}; unset ones keep the proxy's
+        defaults. "log-echo-rate" (8192) bytes per second of an app's output copied to its
+        server's log (the Hub's log for local spawners), with bursts of "log-echo-burst" (262144)
+        bytes; over it, lines are dropped there (not from the app's log in the launcher), with a
+        note every "log-echo-note-interval" (10) s; lines are cut at "log-echo-line-length" (2000)
+        characters. "request-head-timeout" (60) s for a request's headers;
+        "request-body-timeout" (60) s a request body may go without a byte, after which it must
+        also average "request-body-min-rate" (1024) bytes per second (408 and the connection
+        closes otherwise). 0 turns a limit off. See docs/proxy.md.""",
+    )
+    ready_timeout = Float(
+        0.0,
+        config=True,
+        help="""Seconds an app may take to answer its ready check before its start is reported as
+        failed. 0 uses each framework's own default (300 s for the built-ins).""",
+    )
+    grant_user_sharing = Bool(
+        False,
+        config=True,
+        help="""Let every user share their apps: add the scopes sharing needs (shares!user,
+        read:users:name, read:groups:name) to JupyterHub's `user` role. Off by default, because it
+        changes the Hub's roles and lets users see the names of other users and groups; without it,
+        grant these scopes to the users or groups who may share (see docs/security.md).""",
+    ).tag(install=True)
+    title = Unicode("Apps", config=True, help="Title of the launcher pages.").tag(service=True, install=True)
+    proxy_url = Unicode(
+        config=True,
+        help="""URL at which the launcher service reaches apps (/user/<owner>/<app>/...) to show their
+        status and logs: the Hub's public proxy as seen from the service. Defaults to
+        c.JupyterHub.bind_url with a wildcard host replaced by 127.0.0.1; on Kubernetes set it to the
+        proxy's in-cluster URL (for example http://proxy-public).""",
+    ).tag(service=True)
+    database_url = Unicode(
+        "sqlite:///hubapps.sqlite",
+        config=True,
+        help="""Database of the launcher service (its directory of shared and public apps). A relative
+        SQLite path is relative to the folder JupyterHub runs in. Use a PostgreSQL URL when the
+        service runs with several replicas.""",
+    ).tag(service=True)
+    oauth_no_confirm = Bool(
+        True,
+        config=True,
+        help="""Skip the Hub's "authorize access" page when users log in to the launcher service.
+        The launcher is configured by the admin, so asking each user to trust it adds nothing.""",
+    ).tag(install=True)
+    status_key = Unicode(
+        "",
+        config=True,
+        help="""Secret (hex, at least 32 bytes) shared by the Hub and the launcher service, from which
+        each app's proxy gets a key of its own for the signed status and log requests of the launcher
+        (see docs/security.md). Empty (the default): read from status_key_file, which is created with
+        a random key on first use. Set it (the same on every Hub replica) if the file cannot persist.""",
+    )
+    status_key_file = Unicode(
+        "jupyterhub_hubapps_status_key",
+        config=True,
+        help="""File holding the status key when status_key is not set: created (mode 0600) with a
+        random key if missing, so it survives Hub restarts. A relative path is relative to the folder
+        of c.JupyterHub.cookie_secret_file if that is set, else to the folder JupyterHub runs in.""",
+    ).tag(install=True)
+    status_max_skew = Float(
+        60.0,
+        config=True,
+        help="""Seconds a signed status request of the launcher service stays valid, before or after
+        the time it names (the clocks of the service and of app servers may differ this much).""",
+    ).tag(gt=0)
+    hub_request_timeout = Float(
+        10.0,
+        config=True,
+        help="Seconds the launcher service waits for any one Hub API call before answering 503.",
+    ).tag(service=True, gt=0)
+    # -- limits of the launcher service (hubapps.service) ---------------------------------------------
+    max_body_bytes = Integer(
+        256 * 1024,
+        config=True,
+        help="""Largest request body (bytes) the launcher service accepts; a larger one is answered 413
+        before it is read. Raise it only if app specs or thumbnail forms legitimately exceed it (it
+        must stay above thumbnail_max_bytes).""",
+    ).tag(service=True, gt=0)
+    user_cache_ttl = Float(
+        5.0,
+        config=True,
+        help="""Seconds the launcher service reuses the Hub's answer about a token (its user, scopes and
+        servers) before asking the Hub again. Lower it for faster effect of revoked tokens and role
+        changes, raise it to spare a busy Hub. 0: ask the Hub on every request.""",
+    ).tag(service=True, ge=0)
+    shared_cache_ttl = Float(
+        30.0,
+        config=True,
+        help="""Seconds the launcher service reuses the list of apps shared with a user. A new share
+        shows up in the recipient's list within this time. 0: no caching.""",
+    ).tag(service=True, ge=0)
+    directory_cache_ttl = Float(
+        5.0,
+        config=True,
+        help="""Seconds each launcher worker reuses the public app directory before reading the
+        database again (with several workers or replicas, a change shows up everywhere within this
+        time). 0: no caching.""",
+    ).tag(service=True, ge=0)
+    cache_max_entries = Integer(
+        10_000,
+        config=True,
+        help="""Most entries in each cache of the launcher service (tokens, shared lists, login
+        cookies); the oldest are dropped first. Raise it on Hubs with more active users than this.""",
+    ).tag(service=True, gt=0)
+    hub_max_connections = Integer(
+        100,
+        config=True,
+        help="""Most simultaneous connections from the launcher service to the Hub's API (each
+        worker); further calls wait for a free one. Lower it to protect a slow Hub.""",
+    ).tag(service=True, gt=0)
+    hub_idle_connections = Integer(
+        8,
+        config=True,
+        help="""Idle keep-alive connections to the Hub's API the launcher service keeps for reuse (each
+        worker). Few are needed (the Hub answers one call at a time) and each idle one costs CPU on
+        every call, so keep it small. 0: a new connection per call.""",
+    ).tag(service=True, ge=0)
+    cookie_cache_ttl = Float(
+        10.0,
+        config=True,
+        help="""Seconds the launcher service remembers an opened login cookie (by its exact value), so
+        that a browser's requests are not decrypted one by one; the cookie's own expiry is still
+        checked. 0: decrypt every time.""",
+    ).tag(service=True, ge=0)
+    page_default = Integer(
+        50,
+        config=True,
+        help="Apps per page of the launcher's REST API listings when the request names no page size.",
+    ).tag(service=True, gt=0)
+    page_max = Integer(
+        500,
+        config=True,
+        help="""Largest page size a request to the launcher's REST API listings may ask for; larger
+        ones are cut to it. Bounds the work and the answer of one request.""",
+    ).tag(service=True, gt=0)
+    stop_wait = Float(
+        0.5,
+        config=True,
+        help="""Seconds a stop request to the launcher waits for the Hub before answering 202 (the Hub
+        goes on stopping the app). Raise it if clients prefer a final answer over a quick one.""",
+    ).tag(service=True, ge=0)
+    start_wait = Float(
+        1.0,
+        config=True,
+        help="""Seconds a start request to the launcher waits for the Hub before answering 202 (the Hub
+        goes on starting the app; its page shows the progress).""",
+    ).tag(service=True, ge=0)
+    restart_timeout = Float(
+        120.0,
+        config=True,
+        help="""Seconds a restart waits for the app's old server to stop before giving up. Raise it for
+        spawners that take longer to stop a server (for example on Kubernetes).""",
+    ).tag(service=True, gt=0)
+    app_status_timeout = Float(
+        5.0,
+        config=True,
+        help="""Seconds, in all, one call of the launcher service to an app's status or log endpoint
+        may take; after it the status or logs are shown as unavailable.""",
+    ).tag(service=True, gt=0)
+    app_status_max_bytes = Integer(
+        1024 * 1024,
+        config=True,
+        help="""Largest answer (bytes) the launcher service reads from an app's status or log endpoint;
+        a larger one is dropped. Bounds the memory one app can make the service use.""",
+    ).tag(service=True, gt=0)
+    log_lines_max = Integer(
+        1000,
+        config=True,
+        help="Most log lines of an app the launcher's logs endpoint and page return.",
+    ).tag(service=True, gt=0)
+    oauth_state_max_age = Integer(
+        600,
+        config=True,
+        help="""Seconds a login to the launcher may take between leaving for the Hub's login and coming
+        back; an older login attempt is refused and starts again.""",
+    ).tag(service=True, gt=0)
+    cookie_max_age = Integer(
+        8 * 3600,
+        config=True,
+        help="""Lifetime (seconds) of the launcher's login cookie; after it users log in again (silently
+        while their Hub login lasts). The Hub token inside may expire sooner.""",
+    ).tag(service=True, gt=0)
+    thumbnail_max_bytes = Integer(
+        192 * 1024,
+        config=True,
+        help="""Largest thumbnail upload (bytes) before it is re-encoded. The whole form must also fit
+        in max_body_bytes, so keep this below it.""",
+    ).tag(service=True, gt=0)
+    thumbnail_max_pixels = Integer(
+        12_000_000,
+        config=True,
+        help="""Largest image (width times height, in pixels) a thumbnail upload may decode to, checked
+        from the image header before decoding (decompression bombs: a 70 KB PNG can hold 24 million
+        pixels). A 12-megapixel phone photo still fits; decoding one takes up to ~100 MB for a
+        moment. Lower it on a service short of memory.""",
+    ).tag(service=True, gt=0)
+    thumbnail_decode_workers = Integer(
+        2,
+        config=True,
+        help="""Thumbnail uploads the launcher service decodes at the same time (one thread each, per
+        worker); further uploads wait their turn. Bounds the CPU and memory uploads can take.""",
+    ).tag(service=True, gt=0)
+    thumbnail_width = Integer(
+        480,
+        config=True,
+        help="Width (pixels) of the box stored thumbnails are scaled down to fit.",
+    ).tag(service=True, gt=0)
+    thumbnail_height = Integer(
+        320,
+        config=True,
+        help="Height (pixels) of the box stored thumbnails are scaled down to fit.",
+    ).tag(service=True, gt=0)
+    gallery_page_size = Integer(
+        24,
+        config=True,
+        help="Apps per page of the launcher's gallery pages when the request names no ?per_page=.",
+    ).tag(service=True, gt=0)
+    gallery_page_max = Integer(
+        100,
+        config=True,
+        help="""Most apps one gallery page may show (?per_page= is cut to it). Bounds the work of one
+        page view.""",
+    ).tag(service=True, gt=0)
+    share_suggestions_max = Integer(
+        500,
+        config=True,
+        help="""Most user and group names the sharing form offers for type-ahead. Names beyond it can
+        still be typed in full. 0: offer none.""",
+    ).tag(service=True, ge=0)
+    watch_poll_seconds = Float(
+        1.0,
+        config=True,
+        help="""Seconds between the status polls of an app's start page while the app starts. Raise it
+        to lower the load many starting apps put on the service and the Hub.""",
+    ).tag(service=True, gt=0)
+
+    # -- per-user limits (hubapps.core.limits) ----------------------------------------------------------
+    max_apps_per_user = Integer(
+        20,
+        config=True,
+        help="""Most apps (named servers that hold a hubapps spec) one user may have, running or not.
+        0: no limit. The launcher refuses the next one with HTTP 409 naming this setting. Hub admins
+        are exempt. Servers created straight through the Hub REST API are bounded by JupyterHub's
+        own c.JupyterHub.named_server_limit_per_user instead, which counts every named server (apps
+        and plain JupyterLab servers, admins' too): keep it at least this high. The launcher checks
+        that one as well when it is a number set before hubapps.install(), so users get the
+        launcher's "limit reached" message before the Hub's refusal.""",
+    ).tag(service=True, ge=0)
+    max_running_apps_per_user = Integer(
+        5,
+        config=True,
+        help="""Most apps one user may have running (or starting) at once. 0: no limit. Checked by
+        the launcher and by the spawner at every start, so a start through the Hub REST API is
+        refused too (HTTP 409). Hub admins are exempt.""",
+    ).tag(service=True, ge=0)
+    max_public_apps_per_user = Integer(
+        3,
+        config=True,
+        help="""Most public apps one user may have (public apps appear in everyone's gallery). 0: no
+        limit. Checked when an app is created, made public or started, by the launcher and by the
+        spawner (options stored through the Hub REST API included). Hub admins are exempt.""",
+    ).tag(service=True, ge=0)
+
+    pinned_services = List(
+        Dict(),
+        config=True,
+        help="""Links shown in the quick-access row of the Hub home page, next to JupyterLab: a list of
+        dicts with "name", "url" (a path on this Hub, such as "/services/conda-store/", or an
+        https:// URL), and optionally "description" and "thumbnail" (an image URL of the same
+        kinds). Only people who may use a service can open it; the link itself is shown to all.""",
+    ).tag(install=True)
+    home_page = Bool(
+        True,
+        config=True,
+        help="""Make the Hub home page (/hub/home) the launcher, send users there after login
+        (unless c.JupyterHub.default_url is set) and add "Apps" and "Deploy app" to the Hub's
+        navigation bar. Turn off to keep JupyterHub's own pages.""",
+    ).tag(install=True)
+
+    @default("service_url")
+    def _default_service_url(self) -> str:
+        return f"http://{self.service_host}:{self.service_port}"
+
+    @validate("service_name")
+    def _check_service_name(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"])
+        if not _SERVICE_NAME.fullmatch(value):
+            raise ValueError(f"HubApps.service_name {value!r} must match {_SERVICE_NAME.pattern}")
+        return value
+
+    @validate("status_key")
+    def _check_status_key(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"]).strip().lower()
+        if value and (len(value) < 64 or not re.fullmatch(r"[0-9a-f]+", value) or len(value) % 2):
+            raise ValueError("HubApps.status_key must be hex, at least 64 digits (32 bytes)")
+        return value
+
+    @validate("proxy_limits")
+    def _check_proxy_limits(self, proposal: dict[str, Any]) -> dict[str, float | int]:
+        from hubapps.core.command import PROXY_LIMITS
+
+        limits: dict[str, float | int] = {}
+        for name, value in proposal["value"].items():
+            whole = PROXY_LIMITS.get(name)
+            if whole is None:
+                raise ValueError(f"HubApps.proxy_limits: unknown option {name!r} (known: {', '.join(PROXY_LIMITS)})")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+                raise ValueError(f"HubApps.proxy_limits[{name!r}] must be a finite number, not negative")
+            limits[name] = int(value) if whole else float(value)
+        return limits
+
+    @validate("pinned_services")
+    def _check_pinned_services(self, proposal: dict[str, Any]) -> list[dict[str, str]]:
+        out = []
+        for item in proposal["value"]:
+            name, url = str(item.get("name", "")).strip(), str(item.get("url", "")).strip()
+            if not name or not _is_link(url):
+                raise ValueError(f"HubApps.pinned_services: {item!r} needs a name and a path or https:// url")
+            thumbnail = str(item.get("thumbnail", "")).strip()
+            if thumbnail and not _is_link(thumbnail):
+                raise ValueError(f"HubApps.pinned_services: thumbnail {thumbnail!r} must be a path or https:// url")
+            out.append(
+                {"name": name, "url": url, "description": str(item.get("description", "")), "thumbnail": thumbnail}
+            )
+        return out
+
+    @validate(*_bounded(locals()))
+    def _check_bounds(self, proposal: dict[str, Any]) -> Any:
+        """The declared bound of a setting (``.tag(gt=...)`` or ``.tag(ge=...)``); None passes."""
+        trait, value = proposal["trait"], proposal["value"]
+        if value is None:
+            return value
+        gt, ge = trait.metadata.get("gt"), trait.metadata.get("ge")
+        if gt is not None and not value > gt:
+            raise ValueError(f"HubApps.{trait.name} must be more than {gt}, not {value!r}")
+        if ge is not None and not value >= ge:
+            no_limit = " (0: no limit)" if ge == 0 and trait.name.startswith("max_") else ""
+            raise ValueError(f"HubApps.{trait.name} must be {ge} or more{no_limit}, not {value!r}")
+        return value
+
+    def user_limits(self, *, admin: bool = False) -> UserLimits:
+        """The per-user limits of an owner (none for Hub admins)."""
+        if admin:
+            return UserLimits()
+        return UserLimits(
+            apps=self.max_apps_per_user, running=self.max_running_apps_per_user, public=self.max_public_apps_per_user
+        )
+
+    def service_settings(self) -> dict[str, Any]:
+        """The settings the launcher service needs, as plain JSON data: every trait tagged
+        ``service=True``, converted by its ``to_service`` if it has one."""
+        out: dict[str, Any] = {}
+        for name, trait in sorted(self.traits(service=True).items()):
+            out[name] = service_value(trait, getattr(self, name))
+        return out
+
+
+def service_value(trait: TraitType[Any, Any], value: Any) -> Any:
+    """A trait's value as the service's field holds it (a copy: lists and dicts are not shared)."""
+    convert = trait.metadata.get("to_service")
+    if convert is not None:
+        return convert(value)
+    if isinstance(value, list | dict):
+        return copy.deepcopy(value)
+    return value
