@@ -25,7 +25,7 @@ from hubapps.core.limits import LimitReached as CoreLimitReached
 from hubapps.core.limits import ServerFacts, check_limits, count_servers, facts_of_model
 from hubapps.service.auth import Identity
 from hubapps.service.errors import LimitReached, NotFound
-from hubapps.service.hub import HubClient
+from hubapps.service.hub_client import HubClient
 from hubapps.service.settings import ServiceSettings
 
 __all__ = ["Admission", "Claim", "LimitGuard", "released_after"]

@@ -10,7 +10,7 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubapps.service.errors import PayloadTooLarge
-from hubapps.service.hub import count_hub_calls
+from hubapps.service.hub_client import count_hub_calls
 
 __all__ = ["HUB_CALLS_HEADER", "BodyLimit", "RequestContext"]
 
@@ -22,7 +22,7 @@ _DRAIN_FACTOR = 64
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 #: Responses outside the API that bring no CSP of their own (static files, the short refusal pages):
 #: nothing in them may run or load. The launcher's pages set a nonce policy of their own
-#: (:func:`hubapps.service.routes.ui.page_csp`); the API docs page gets ``_API_CSP``, so it runs nothing.
+#: (:func:`hubapps.service.rendering.page_csp`); the API docs page gets ``_API_CSP``, so it runs nothing.
 _PAGE_CSP = b"default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.service.app import create_app
-from hubapps.service.apps import app_url
+from hubapps.service.app_models import app_url
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.settings import ServiceSettings
 from tests.unit.service.conftest import FakeHub, Users

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -50,10 +50,11 @@ from hubapps.service.errors import (
     Throttled,
     safe_log,
 )
+from hubapps.service.hub_models import ShareModel, UserModel
 
 __all__ = ["CallCounter", "HubClient", "StartFailed", "TTLCache", "count_hub_calls", "current_call_counter"]
 
-log = logging.getLogger("hubapps.service.hub")
+log = logging.getLogger("hubapps.service.hub_client")
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -186,12 +187,10 @@ class HubClient:
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             follow_redirects=False,
         )
-        self._whoami: TTLCache[str, dict[str, Any]] = TTLCache(user_cache_ttl, max_entries)
-        self._shared: TTLCache[str, list[dict[str, Any]]] = TTLCache(shared_cache_ttl, max_entries)
+        self._whoami: TTLCache[str, UserModel] = TTLCache(user_cache_ttl, max_entries)
+        self._shared: TTLCache[str, list[ShareModel]] = TTLCache(shared_cache_ttl, max_entries)
         self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
-        self._derived: TTLCache[tuple[int, Hashable], tuple[dict[str, Any], Any]] = TTLCache(
-            user_cache_ttl, max_entries
-        )
+        self._derived: TTLCache[tuple[int, Hashable], tuple[object, Any]] = TTLCache(user_cache_ttl, max_entries)
         self.version: tuple[int, ...] | None = None
 
     async def aclose(self) -> None:
@@ -310,7 +309,7 @@ class HubClient:
 
     # -- users -------------------------------------------------------------------------------------
 
-    async def whoami(self, token: str, *, fresh: bool = False) -> dict[str, Any] | None:
+    async def whoami(self, token: str, *, fresh: bool = False) -> UserModel | None:
         """The token owner's model (scopes and servers, stopped ones included), or None if the token is bad."""
         key = _token_key(token)
         if not fresh:
@@ -320,7 +319,7 @@ class HubClient:
             return await self._once(("whoami", key), lambda: self._fetch_whoami(key, token))
         return await self._fetch_whoami(key, token)
 
-    async def _fetch_whoami(self, key: str, token: str) -> dict[str, Any] | None:
+    async def _fetch_whoami(self, key: str, token: str) -> UserModel | None:
         response = await self.request("GET", "user", token, params={"include_stopped_servers": "1"})
         if response.status_code in (401, 403, 404):
             return None
@@ -328,19 +327,20 @@ class HubClient:
         model = response.json()
         if not isinstance(model, dict) or model.get("kind", "user") != "user" or not model.get("name"):
             return None
-        self._whoami.set(key, model)
-        return model
+        user = cast(UserModel, model)
+        self._whoami.set(key, user)
+        return user
 
-    async def user(self, name: str, token: str) -> dict[str, Any] | None:
+    async def user(self, name: str, token: str) -> UserModel | None:
         """Another user's model with servers, if ``token`` may read it (admins, say); else None."""
         response = await self.request("GET", f"users/{_q(name)}", token, params={"include_stopped_servers": "1"})
         if response.status_code in (401, 403, 404):
             return None
         self._raise_for(response, "read the user")
         model = response.json()
-        return model if isinstance(model, dict) else None
+        return cast(UserModel, model) if isinstance(model, dict) else None
 
-    def derived(self, model: dict[str, Any], key: Hashable, compute: Callable[[], V]) -> V:
+    def derived(self, model: object, key: Hashable, compute: Callable[[], V]) -> V:
         """``compute()``, remembered with a user model from :meth:`whoami` for as long as it is cached.
 
         Cached models are replaced, never changed in place, so the model's identity tells whether a
@@ -360,15 +360,15 @@ class HubClient:
         self._whoami.discard_where(lambda _k, model: model.get("name") == name)
         self._shared.pop(name)
 
-    async def shared_with(self, name: str, token: str) -> list[dict[str, Any]]:
+    async def shared_with(self, name: str, token: str) -> list[ShareModel]:
         """Shares granted to user ``name`` (directly or through groups), cached briefly."""
         cached = self._shared.get(name)
         if cached is not None:
             return cached
         return await self._once(("shared", name, _token_key(token)), lambda: self._fetch_shared(name, token))
 
-    async def _fetch_shared(self, name: str, token: str) -> list[dict[str, Any]]:
-        shares = await self.paginate(f"users/{_q(name)}/shared", token)
+    async def _fetch_shared(self, name: str, token: str) -> list[ShareModel]:
+        shares = cast(list[ShareModel], await self.paginate(f"users/{_q(name)}/shared", token))
         self._shared.set(name, shares)
         return shares
 
@@ -447,8 +447,8 @@ class HubClient:
 
     # -- shares ------------------------------------------------------------------------------------
 
-    async def shares(self, owner: str, server: str, token: str) -> list[dict[str, Any]]:
-        return await self.paginate(f"shares/{_q(owner)}/{_q(server)}", token)
+    async def shares(self, owner: str, server: str, token: str) -> list[ShareModel]:
+        return cast(list[ShareModel], await self.paginate(f"shares/{_q(owner)}/{_q(server)}", token))
 
     async def share(
         self, owner: str, server: str, token: str, *, user: str | None = None, group: str | None = None
