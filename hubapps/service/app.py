@@ -7,7 +7,7 @@ Layout (one router per resource, everything under the service prefix):
 ``<prefix>oauth_login`` …      Hub OAuth login, callback, logout (:mod:`hubapps.service.auth`)
 ``<prefix>api/…``              the REST API (:mod:`hubapps.service.routes`); OpenAPI at ``api/docs``
 ``<prefix>create-app``         the deploy form (also opened by the jupyterlab-jhub-apps extension)
-``<prefix>ui/…``, ``static/``  the launcher's pages (:mod:`hubapps.service.routes.ui`)
+``<prefix>ui/…``, ``static/``  the launcher's pages (:mod:`~.routes.ui`, :mod:`~.routes.deploy`)
 ``<prefix>server/…``           upstream JHub Apps' JSON routes, kept as aliases
 =============================  =====================================================================
 """
@@ -30,10 +30,11 @@ from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import login_router
 from hubapps.service.directory import AppDirectory
 from hubapps.service.errors import install_error_handlers
-from hubapps.service.hub import HubClient
+from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
 from hubapps.service.middleware import BodyLimit, RequestContext
-from hubapps.service.routes import apps, meta, pages, shares, ui
+from hubapps.service.rendering import STATIC
+from hubapps.service.routes import apps, deploy, meta, pages, shares, ui
 from hubapps.service.routes.docs import install_docs
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
 from hubapps.service.security import CookieSealer
@@ -158,8 +159,9 @@ def create_app(
     service.include_router(api)
     service.include_router(pages.pages_router)
     service.include_router(pages.compat_router)
-    service.include_router(ui.router, dependencies=[Depends(close_form)])  # uploads of its forms
-    app.mount(f"{prefix}/static", StaticFiles(directory=ui.STATIC), name="static")
+    service.include_router(ui.router, dependencies=[Depends(close_form)])
+    service.include_router(deploy.router, dependencies=[Depends(close_form)])  # uploads of its forms
+    app.mount(f"{prefix}/static", StaticFiles(directory=STATIC), name="static")
     install_docs(app, prefix, settings.title)
     app.include_router(service)
     app.include_router(login_router(settings))

@@ -3,7 +3,7 @@
 The app's server runs code its owner controls, so nothing the service sends there may be worth
 anything elsewhere: requests carry only the signed ``X-Hubapps-Status`` header of
 :mod:`hubapps.core.statuskey` (made with that app's own key), never ``Authorization`` or a cookie. Who
-may see the answer is decided before the call, by the routes (:mod:`hubapps.service.routes.apps`).
+may see the answer is decided before the call, by the operations (:mod:`hubapps.service.operations.status`).
 
 The answer is the app's to choose, so it is read as untrusted: streamed and dropped past
 :attr:`ServiceSettings.app_status_max_bytes`, the whole call bounded by

@@ -32,7 +32,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from jupyterhub.services.auth import check_scopes
 
 from hubapps.service.errors import BadRequest, Forbidden, NotAuthenticated, safe_log
-from hubapps.service.hub import HubClient
+from hubapps.service.hub_client import HubClient
+from hubapps.service.hub_models import ServerModel, UserModel, servers_of
 from hubapps.service.security import CookieSealer, pkce_pair, validate_next_url
 from hubapps.service.settings import ServiceSettings
 
@@ -60,7 +61,7 @@ class Identity:
     name: str
     token: str
     via: str  # "token" or "cookie"
-    model: dict[str, Any] = field(repr=False)
+    model: UserModel = field(repr=False)
     session_id: str = ""
 
     @property
@@ -76,9 +77,8 @@ class Identity:
         return set(self.model.get("scopes") or [])
 
     @property
-    def servers(self) -> dict[str, dict[str, Any]]:
-        servers = self.model.get("servers") or {}
-        return servers if isinstance(servers, dict) else {}
+    def servers(self) -> dict[str, ServerModel]:
+        return servers_of(self.model)
 
 
 def _state(request: Request) -> Any:
@@ -145,7 +145,7 @@ async def _xsrf_from_request(request: Request) -> str | None:
     return None
 
 
-def _allowed(model: dict[str, Any], settings: ServiceSettings) -> bool:
+def _allowed(model: UserModel, settings: ServiceSettings) -> bool:
     scopes = set(model.get("scopes") or [])
     if check_scopes(settings.access_scopes, scopes):
         return True

@@ -1,4 +1,5 @@
-"""Typed dependencies of the routes: the shared objects an app instance holds in ``app.state``.
+"""Typed dependencies of the routes: the shared objects an app instance holds in ``app.state``, and
+the :class:`~hubapps.service.operations.Caller` an operation is called with.
 
 The getters are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool,
 which costs a thread hand-off (and the GIL ping-pong that comes with it) for a dictionary lookup.
@@ -6,26 +7,20 @@ which costs a thread hand-off (and the GIL ping-pong that comes with it) for a d
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
 
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.service.appstatus import AppStatusReader
+from hubapps.service.auth import CurrentUser, Identity
 from hubapps.service.directory import AppDirectory
-from hubapps.service.errors import safe_log
-from hubapps.service.hub import HubClient
+from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
+from hubapps.service.operations import Caller
 from hubapps.service.settings import ServiceSettings
 
-__all__ = ["Directory", "Hub", "Limits", "Registry", "Settings", "StatusReader", "run_bounded"]
-
-log = logging.getLogger("hubapps.service")
-
-T = TypeVar("T")
+__all__ = ["CurrentCaller", "Directory", "Hub", "Limits", "Registry", "Settings", "StatusReader", "caller_for"]
 
 
 async def get_settings(request: Request) -> ServiceSettings:
@@ -58,45 +53,34 @@ async def get_status_reader(request: Request) -> AppStatusReader:
     return reader
 
 
+def caller_for(request: Request, identity: Identity) -> Caller:
+    """The caller of an operation: ``identity`` acting through this app's shared objects (pages that
+    resolve the identity themselves, e.g. to redirect to the login, build it with this)."""
+    state = request.app.state
+    return Caller(
+        identity=identity,
+        hub=state.hub,
+        directory=state.directory,
+        registry=state.registry,
+        settings=state.settings,
+        limits=state.limits,
+        thumbnails=state.thumbnails,
+        status_reader=state.status_reader,
+        sealer=state.secret_sealer,
+        secret_marks=state.secret_env,
+    )
+
+
+async def get_caller(request: Request, identity: CurrentUser) -> Caller:
+    return caller_for(request, identity)
+
+
 Settings = Annotated[ServiceSettings, Depends(get_settings)]
+#: The service's client of the JupyterHub REST API (:class:`~hubapps.service.hub_client.HubClient`).
 Hub = Annotated[HubClient, Depends(get_hub)]
 Directory = Annotated[AppDirectory, Depends(get_directory)]
 Registry = Annotated[FrameworkRegistry, Depends(get_registry)]
 StatusReader = Annotated[AppStatusReader, Depends(get_status_reader)]
 Limits = Annotated[LimitGuard, Depends(get_limits)]
-
-# Work that outlived its request (a slow stop finishing on the Hub); kept so it is not collected.
-_background: set[asyncio.Task[Any]] = set()
-
-
-async def _followed(work: Coroutine[Any, Any, T], then: Callable[[], Awaitable[None]]) -> T:
-    result = await work
-    await then()
-    return result
-
-
-def _finished(task: asyncio.Task[Any]) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("Background Hub call failed: %s", safe_log(type(task.exception()).__name__))
-
-
-async def run_bounded(
-    work: Coroutine[Any, Any, T], wait: float, *, then: Callable[[], Awaitable[None]] | None = None
-) -> tuple[bool, T | None]:
-    """Run ``work``, waiting at most ``wait`` seconds; returns ``(done, result)``.
-
-    When the time is up the work goes on in the background (the Hub finishes a slow stop or start)
-    and the caller answers 202. Errors raised within ``wait`` propagate as usual. ``then`` runs once
-    ``work`` has succeeded, and only then (in the background too, if it outlived the request): local
-    records follow what the Hub did, never what it was merely asked.
-    """
-    if then is not None:
-        work = _followed(work, then)
-    task = asyncio.ensure_future(work)
-    try:
-        return True, await asyncio.wait_for(asyncio.shield(task), wait)
-    except TimeoutError:
-        _background.add(task)
-        task.add_done_callback(_finished)
-        return False, None
+#: The authenticated caller (the identity of :data:`~hubapps.service.auth.CurrentUser`) for an operation.
+CurrentCaller = Annotated[Caller, Depends(get_caller)]

@@ -25,7 +25,8 @@ from hubapps.core.limits import LimitReached as CoreLimitReached
 from hubapps.core.limits import ServerFacts, check_limits, count_servers, facts_of_model
 from hubapps.service.auth import Identity
 from hubapps.service.errors import LimitReached, NotFound
-from hubapps.service.hub import HubClient
+from hubapps.service.hub_client import HubClient
+from hubapps.service.hub_models import servers_of
 from hubapps.service.settings import ServiceSettings
 
 __all__ = ["Admission", "Claim", "LimitGuard", "released_after"]
@@ -155,8 +156,7 @@ async def owner_servers(hub: HubClient, identity: Identity, owner: str) -> tuple
         model = await hub.user(owner, identity.token)
     if model is None:
         raise NotFound()
-    servers = model.get("servers") or {}
-    return (servers if isinstance(servers, dict) else {}), bool(model.get("admin"))
+    return servers_of(model), bool(model.get("admin"))
 
 
 async def released_after(work: Awaitable[T], claim: Claim) -> T:

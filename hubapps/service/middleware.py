@@ -10,7 +10,7 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubapps.service.errors import PayloadTooLarge
-from hubapps.service.hub import count_hub_calls
+from hubapps.service.hub_calls import count_hub_calls
 
 __all__ = ["HUB_CALLS_HEADER", "BodyLimit", "RequestContext"]
 
@@ -22,8 +22,10 @@ _DRAIN_FACTOR = 64
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 #: Responses outside the API that bring no CSP of their own (static files, the short refusal pages):
 #: nothing in them may run or load. The launcher's pages set a nonce policy of their own
-#: (:func:`hubapps.service.routes.ui.page_csp`); the API docs page gets ``_API_CSP``, so it runs nothing.
+#: (:func:`hubapps.service.rendering.page_csp`); the API docs page gets ``_API_CSP``, so it runs nothing.
 _PAGE_CSP = b"default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+#: On every answer (a response that set one of them itself keeps its own, and gets no second copy).
+_ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
 
 
 class BodyLimit:
@@ -90,6 +92,9 @@ async def _send_json(send: Send, status: int, body: dict[str, str | None]) -> No
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(data)).encode()),
                 (b"content-security-policy", _API_CSP),
+                # Sent before the app (and RequestContext) sees the request: the same headers as any answer.
+                *_ALWAYS,
+                (b"cache-control", b"no-store"),
             ],
         }
     )
@@ -114,8 +119,8 @@ class RequestContext:
                 if message["type"] == "http.response.start":
                     headers = list(message.get("headers", []))
                     headers.append((HUB_CALLS_HEADER.lower().encode(), str(counter.count).encode()))
-                    headers.append((b"x-content-type-options", b"nosniff"))
-                    headers.append((b"referrer-policy", b"same-origin"))
+                    present = {k.lower() for k, _ in headers}
+                    headers.extend((k, v) for k, v in _ALWAYS if k not in present)
                     if not any(k == b"content-security-policy" for k, _ in headers):
                         headers.append((b"content-security-policy", _API_CSP if is_api else _PAGE_CSP))
                     if is_api:

@@ -6,7 +6,8 @@ Fixtures
   RBAC: users act on their own servers, admins on everyone's, shares give access only). Every
   request it served is in ``fake_hub.calls``.
 - ``settings``: :class:`ServiceSettings` for the tests (in-memory database, no caching surprises).
-- ``client``: a FastAPI ``TestClient`` of the service wired to the fake Hub (lifespan run).
+- ``client``: a FastAPI ``TestClient`` of the service wired to the fake Hub (lifespan run); every
+  answer it gets is checked for the service's security headers (:mod:`tests.unit.service.headers`).
 - ``auth(name)``: ``{"Authorization": "token <token of name>"}``.
 """
 
@@ -28,6 +29,7 @@ from fastapi.testclient import TestClient
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.service.app import create_app
 from hubapps.service.settings import ServiceSettings
+from tests.unit.service.headers import checked
 
 SERVICE_TOKEN = "service-token-" + "s" * 20
 HUB_VERSION = "6.1.1"
@@ -342,7 +344,8 @@ def make_client(
         app = create_app(
             settings_override or settings, hub_transport=httpx.MockTransport(fake_hub.handler), registry=registry
         )
-        client = TestClient(app, base_url="http://hub.test", **kwargs)
+        used = settings_override or settings
+        client = checked(TestClient(app, base_url="http://hub.test", **kwargs), used.prefix)
         client.__enter__()
         clients.append(client)
         return client

@@ -22,6 +22,7 @@ from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.service.app import create_app
 from hubapps.service.settings import ServiceSettings
 from tests.unit.service.conftest import FakeHub, Users, app_options
+from tests.unit.service.headers import checked
 
 API = "/services/japps/api"
 KEY = bytes(range(32))
@@ -91,7 +92,7 @@ def make_status_client(
             app_transport=httpx.MockTransport(apps.handler),
             registry=registry,
         )
-        client = TestClient(app, base_url="http://hub.test")
+        client = checked(TestClient(app, base_url="http://hub.test"))
         client.__enter__()
         clients.append(client)
         return client

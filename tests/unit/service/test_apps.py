@@ -452,7 +452,7 @@ def test_upstream_aliases(client: TestClient, world: FakeHub, auth: Users) -> No
 
 
 async def test_concurrent_lookups_share_one_hub_call(fake_hub: FakeHub, auth: Users) -> None:
-    from hubapps.service.hub import HubClient
+    from hubapps.service.hub_client import HubClient
 
     async def slow(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(0.05)  # all callers arrive while the first call is out
@@ -474,7 +474,7 @@ async def test_concurrent_lookups_share_one_hub_call(fake_hub: FakeHub, auth: Us
 
 
 async def test_hub_client_keeps_no_cookie(fake_hub: FakeHub, auth: Users) -> None:
-    from hubapps.service.hub import HubClient
+    from hubapps.service.hub_client import HubClient
 
     seen: list[str | None] = []
 

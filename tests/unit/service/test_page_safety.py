@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from hubapps.hub.install import TEMPLATES as HUB_TEMPLATES
 from hubapps.service import thumbnails as thumbnails_module
-from hubapps.service.routes.ui import STATIC, page_csp
+from hubapps.service.rendering import STATIC, page_csp
 from hubapps.service.thumbnails import Thumbnail, ThumbnailStore, _table
 from tests.unit.service.conftest import FakeHub, Users, app_options
 from tests.unit.service.test_auth import login

@@ -177,7 +177,8 @@ async def test_apps_with_secrets_still_reach_the_directory(
 
 def test_form_rows_become_env_and_secret_env() -> None:
     """The edit form: blank secret = keep, new value = replace, a name gone = removed (not sent)."""
-    from hubapps.service.routes.ui import _blank_values, _spec_body
+    from hubapps.service.forms import blank_values as _blank_values
+    from hubapps.service.forms import spec_body as _spec_body
 
     def body(rows: list[dict[str, Any]], *stored: Any) -> tuple[dict[str, Any], dict[str, str]]:
         errors: dict[str, str] = {}

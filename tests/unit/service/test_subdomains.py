@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.service.app import create_app
-from hubapps.service.apps import app_url
+from hubapps.service.app_models import app_url
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.settings import ServiceSettings
 from tests.unit.service.conftest import FakeHub, Users
+from tests.unit.service.headers import checked
 from tests.unit.service.test_auth import login
 
 SERVICE_HOST = "japps--service.hub.test"
@@ -70,7 +71,7 @@ def test_login_goes_to_the_hubs_own_host_with_host_cookies(
     app = create_app(
         _on_own_host(settings, "https"), hub_transport=httpx.MockTransport(fake_hub.handler), registry=registry
     )
-    with TestClient(app, base_url=f"https://{SERVICE_HOST}") as client:
+    with checked(TestClient(app, base_url=f"https://{SERVICE_HOST}")) as client:
         _login_on_own_host(client, fake_hub, auth)
 
 

@@ -163,7 +163,7 @@ def test_strangers_writes_change_nothing_even_with_a_slow_hub(
 
 
 def test_run_bounded_runs_then_only_after_success() -> None:
-    from hubapps.service.deps import run_bounded
+    from hubapps.service.operations import run_bounded
 
     async def scenario() -> list[str]:
         seen: list[str] = []

@@ -12,11 +12,11 @@ Rules it keeps, because the upstream launcher broke each of them:
   Hub call (a page that fires several API calls at once costs the Hub one lookup, not several);
 - the connection pool keeps only a few idle connections (httpcore checks each idle connection on
   every call), and no cookie from a Hub answer is kept: one client serves every user;
-- every call is counted in the current request's :class:`CallCounter`, which the app returns as the
-  ``X-Hubapps-Hub-Calls`` response header (tests and the benchmark read it).
+- every call is counted in the current request's call counter (:mod:`hubapps.service.hub_calls`),
+  which the app returns as the ``X-Hubapps-Hub-Calls`` response header (tests and the benchmark read it).
 
-The Hub's answers are mapped onto :mod:`hubapps.service.errors`: 403 and 404 both become
-:class:`NotFound`, so a caller cannot tell "not yours" from "does not exist".
+The Hub's refusals are mapped onto :mod:`hubapps.service.errors` by :mod:`hubapps.service.hub_answers`
+(403 and 404 both become :class:`NotFound`, so a caller cannot tell "not yours" from "does not exist").
 """
 
 from __future__ import annotations
@@ -26,117 +26,28 @@ import hashlib
 import json
 import logging
 import ssl
-import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from hubapps.core.limits import APPS_LIMIT, LIMIT_NAMES, NAMED_SERVER_LIMIT, PUBLIC_LIMIT, RUNNING_LIMIT
-from hubapps.service.errors import (
-    BadRequest,
-    Conflict,
-    Forbidden,
-    HubUnavailable,
-    LimitReached,
-    NotFound,
-    ServiceError,
-    Throttled,
-    safe_log,
-)
+from hubapps.service.errors import BadRequest, Conflict, Forbidden, HubUnavailable, safe_log
+from hubapps.service.hub_answers import raise_for, raise_start
+from hubapps.service.hub_calls import count_one_call
+from hubapps.service.hub_models import ShareModel, UserModel
+from hubapps.service.ttl_cache import TTLCache
 
-__all__ = ["CallCounter", "HubClient", "StartFailed", "TTLCache", "count_hub_calls", "current_call_counter"]
+__all__ = ["HUB_PAGE_SIZE", "HubClient"]
 
-log = logging.getLogger("hubapps.service.hub")
+log = logging.getLogger("hubapps.service.hub_client")
 
-K = TypeVar("K")
 V = TypeVar("V")
 
 PAGINATION_ACCEPT = "application/jupyterhub-pagination+json"
 #: Page size asked of the Hub (its default ``api_page_max_limit``; the Hub caps larger requests).
 HUB_PAGE_SIZE = 200
-#: Seconds suggested to the client when the Hub throttles spawns without saying how long.
-DEFAULT_RETRY_AFTER = 10
-
-
-class StartFailed(ServiceError):
-    """The Hub tried to start the app and the start failed (the app's status and logs say why)."""
-
-    status_code = 502
-    code = "start_failed"
-
-
-@dataclass
-class CallCounter:
-    """Hub API calls made while serving one request."""
-
-    count: int = 0
-
-
-_counter: ContextVar[CallCounter | None] = ContextVar("hubapps_hub_calls", default=None)
-
-
-def current_call_counter() -> CallCounter | None:
-    return _counter.get()
-
-
-@contextmanager
-def count_hub_calls() -> Iterator[CallCounter]:
-    """Count the Hub calls made inside the block (one request, or one benchmark step)."""
-    counter = CallCounter()
-    token = _counter.set(counter)
-    try:
-        yield counter
-    finally:
-        _counter.reset(token)
-
-
-class TTLCache(Generic[K, V]):
-    """A small LRU cache whose entries expire ``ttl`` seconds after they were stored."""
-
-    def __init__(self, ttl: float, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._clock = clock
-        self._data: OrderedDict[K, tuple[float, V]] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        item = self._data.get(key)
-        if item is None:
-            return None
-        expires, value = item
-        if expires < self._clock():
-            del self._data[key]
-            return None
-        self._data.move_to_end(key)
-        return value
-
-    def set(self, key: K, value: V) -> None:
-        if self.ttl <= 0:
-            return
-        self._data[key] = (self._clock() + self.ttl, value)
-        self._data.move_to_end(key)
-        while len(self._data) > self.max_entries:
-            self._data.popitem(last=False)
-
-    def pop(self, key: K) -> None:
-        self._data.pop(key, None)
-
-    def discard_where(self, predicate: Callable[[K, V], bool]) -> None:
-        for key in [k for k, (_, v) in self._data.items() if predicate(k, v)]:
-            del self._data[key]
-
-    def clear(self) -> None:
-        self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 def _q(name: str) -> str:
@@ -186,12 +97,10 @@ class HubClient:
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             follow_redirects=False,
         )
-        self._whoami: TTLCache[str, dict[str, Any]] = TTLCache(user_cache_ttl, max_entries)
-        self._shared: TTLCache[str, list[dict[str, Any]]] = TTLCache(shared_cache_ttl, max_entries)
+        self._whoami: TTLCache[str, UserModel] = TTLCache(user_cache_ttl, max_entries)
+        self._shared: TTLCache[str, list[ShareModel]] = TTLCache(shared_cache_ttl, max_entries)
         self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
-        self._derived: TTLCache[tuple[int, Hashable], tuple[dict[str, Any], Any]] = TTLCache(
-            user_cache_ttl, max_entries
-        )
+        self._derived: TTLCache[tuple[int, Hashable], tuple[object, Any]] = TTLCache(user_cache_ttl, max_entries)
         self.version: tuple[int, ...] | None = None
 
     async def aclose(self) -> None:
@@ -231,9 +140,7 @@ class HubClient:
         url: str | None = None,
     ) -> httpx.Response:
         """One call to the Hub (counted); transport failures and timeouts raise :class:`HubUnavailable`."""
-        counter = _counter.get()
-        if counter is not None:
-            counter.count += 1
+        count_one_call()
         all_headers = {"Authorization": f"token {token}", **(headers or {})}
         target = url or f"{self.api_url}/{path.lstrip('/')}"
         try:
@@ -255,31 +162,6 @@ class HubClient:
             )
         return response
 
-    def _raise_for(self, response: httpx.Response, what: str) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        text = response.text
-        log.info("Hub refused %s: %s %s", what, status, safe_log(text))
-        if status in (401, 403, 404):
-            raise NotFound()
-        if status in (400, 409):
-            _raise_for_limit(status, text)
-        if status == 409:
-            raise Conflict(f"{what}: it already exists")
-        if status == 429:
-            raise Throttled(_retry_after(response))
-        if status == 400:
-            lowered = text.lower()
-            if "already running" in lowered:
-                raise Conflict("the app is already running")
-            if "pending" in lowered:
-                raise Conflict("the app is starting or stopping; try again when it has finished")
-            if "is active" in lowered or "stop it before" in lowered:
-                raise Conflict("the app is running; stop it first, or ask for a restart")
-            raise BadRequest(f"the Hub refused to {what}")
-        raise HubUnavailable(f"the Hub failed to {what}; try again shortly")
-
     async def paginate(self, path: str, token: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every item of a paginated Hub listing (one call per page of :data:`HUB_PAGE_SIZE`)."""
         items: list[dict[str, Any]] = []
@@ -287,7 +169,7 @@ class HubClient:
         while True:
             query = {**(params or {}), "offset": offset, "limit": HUB_PAGE_SIZE}
             response = await self.request("GET", path, token, params=query, headers={"Accept": PAGINATION_ACCEPT})
-            self._raise_for(response, "list")
+            raise_for(response, "list")
             body = response.json()
             if isinstance(body, list):  # a Hub that ignores the pagination header
                 items.extend(body)
@@ -310,7 +192,7 @@ class HubClient:
 
     # -- users -------------------------------------------------------------------------------------
 
-    async def whoami(self, token: str, *, fresh: bool = False) -> dict[str, Any] | None:
+    async def whoami(self, token: str, *, fresh: bool = False) -> UserModel | None:
         """The token owner's model (scopes and servers, stopped ones included), or None if the token is bad."""
         key = _token_key(token)
         if not fresh:
@@ -320,27 +202,28 @@ class HubClient:
             return await self._once(("whoami", key), lambda: self._fetch_whoami(key, token))
         return await self._fetch_whoami(key, token)
 
-    async def _fetch_whoami(self, key: str, token: str) -> dict[str, Any] | None:
+    async def _fetch_whoami(self, key: str, token: str) -> UserModel | None:
         response = await self.request("GET", "user", token, params={"include_stopped_servers": "1"})
         if response.status_code in (401, 403, 404):
             return None
-        self._raise_for(response, "identify the user")
+        raise_for(response, "identify the user")
         model = response.json()
         if not isinstance(model, dict) or model.get("kind", "user") != "user" or not model.get("name"):
             return None
-        self._whoami.set(key, model)
-        return model
+        user = cast(UserModel, model)
+        self._whoami.set(key, user)
+        return user
 
-    async def user(self, name: str, token: str) -> dict[str, Any] | None:
+    async def user(self, name: str, token: str) -> UserModel | None:
         """Another user's model with servers, if ``token`` may read it (admins, say); else None."""
         response = await self.request("GET", f"users/{_q(name)}", token, params={"include_stopped_servers": "1"})
         if response.status_code in (401, 403, 404):
             return None
-        self._raise_for(response, "read the user")
+        raise_for(response, "read the user")
         model = response.json()
-        return model if isinstance(model, dict) else None
+        return cast(UserModel, model) if isinstance(model, dict) else None
 
-    def derived(self, model: dict[str, Any], key: Hashable, compute: Callable[[], V]) -> V:
+    def derived(self, model: object, key: Hashable, compute: Callable[[], V]) -> V:
         """``compute()``, remembered with a user model from :meth:`whoami` for as long as it is cached.
 
         Cached models are replaced, never changed in place, so the model's identity tells whether a
@@ -360,15 +243,15 @@ class HubClient:
         self._whoami.discard_where(lambda _k, model: model.get("name") == name)
         self._shared.pop(name)
 
-    async def shared_with(self, name: str, token: str) -> list[dict[str, Any]]:
+    async def shared_with(self, name: str, token: str) -> list[ShareModel]:
         """Shares granted to user ``name`` (directly or through groups), cached briefly."""
         cached = self._shared.get(name)
         if cached is not None:
             return cached
         return await self._once(("shared", name, _token_key(token)), lambda: self._fetch_shared(name, token))
 
-    async def _fetch_shared(self, name: str, token: str) -> list[dict[str, Any]]:
-        shares = await self.paginate(f"users/{_q(name)}/shared", token)
+    async def _fetch_shared(self, name: str, token: str) -> list[ShareModel]:
+        shares = cast(list[ShareModel], await self.paginate(f"users/{_q(name)}/shared", token))
         self._shared.set(name, shares)
         return shares
 
@@ -388,14 +271,14 @@ class HubClient:
             response = await self.request(
                 "PUT", path, token, json={"user_options": user_options, "display_name": display_name}
             )
-            self._raise_for(response, "create the app")
+            raise_for(response, "create the app")
             self.forget_user(owner)
             if start:
                 await self.start_server(owner, server, token, user_options=user_options)
             return start
         # JupyterHub 5: a POST body is the user_options themselves (no display_name support).
         response = await self.request("POST", path, token, json=user_options)
-        self._raise_start(response, "create the app")
+        raise_start(response, "create the app")
         self.forget_user(owner)
         return True
 
@@ -414,7 +297,7 @@ class HubClient:
             token,
             json={"user_options": user_options, "display_name": display_name},
         )
-        self._raise_for(response, "update the app")
+        raise_for(response, "update the app")
         self.forget_user(owner)
 
     async def start_server(
@@ -426,15 +309,9 @@ class HubClient:
         if version < (6,):
             body = user_options or {}
         response = await self.request("POST", f"users/{_q(owner)}/servers/{_q(server)}", token, json=body or None)
-        self._raise_start(response, "start the app")
+        raise_start(response, "start the app")
         self.forget_user(owner)
         return response.status_code
-
-    def _raise_start(self, response: httpx.Response, what: str) -> None:
-        if response.status_code == 500:
-            log.warning("Hub could not %s: %s", what, safe_log(response.text))
-            raise StartFailed("the app failed to start; its status and logs say why")
-        self._raise_for(response, what)
 
     async def stop_server(self, owner: str, server: str, token: str, *, remove: bool = False) -> int:
         """Stop (and with ``remove`` delete) a server; returns 202 (stopping) or 204 (done)."""
@@ -442,13 +319,13 @@ class HubClient:
             "DELETE", f"users/{_q(owner)}/servers/{_q(server)}", token, json={"remove": True} if remove else None
         )
         self.forget_user(owner)
-        self._raise_for(response, "delete the app" if remove else "stop the app")
+        raise_for(response, "delete the app" if remove else "stop the app")
         return response.status_code
 
     # -- shares ------------------------------------------------------------------------------------
 
-    async def shares(self, owner: str, server: str, token: str) -> list[dict[str, Any]]:
-        return await self.paginate(f"shares/{_q(owner)}/{_q(server)}", token)
+    async def shares(self, owner: str, server: str, token: str) -> list[ShareModel]:
+        return cast(list[ShareModel], await self.paginate(f"shares/{_q(owner)}/{_q(server)}", token))
 
     async def share(
         self, owner: str, server: str, token: str, *, user: str | None = None, group: str | None = None
@@ -470,7 +347,7 @@ class HubClient:
                     else "group (needs shares and read:groups:name)"
                 )
             )
-        self._raise_for(response, "share the app")
+        raise_for(response, "share the app")
         self._shared.clear()
         result = response.json()
         return result if isinstance(result, dict) else {}
@@ -480,17 +357,17 @@ class HubClient:
     ) -> None:
         body = {"user": user} if user is not None else {"group": group}
         response = await self.request("PATCH", f"shares/{_q(owner)}/{_q(server)}", token, json=body)
-        self._raise_for(response, "revoke the share")
+        raise_for(response, "revoke the share")
         self._shared.clear()
 
     async def revoke_all(self, owner: str, server: str, token: str) -> None:
         response = await self.request("DELETE", f"shares/{_q(owner)}/{_q(server)}", token)
-        self._raise_for(response, "revoke the shares")
+        raise_for(response, "revoke the shares")
         self._shared.clear()
 
     async def leave_share(self, me: str, owner: str, server: str, token: str) -> None:
         response = await self.request("DELETE", f"users/{_q(me)}/shared/{_q(owner)}/{_q(server)}", token)
-        self._raise_for(response, "leave the share")
+        raise_for(response, "leave the share")
         self._shared.pop(me)
 
     async def share_codes(self, owner: str, server: str, token: str) -> list[dict[str, Any]]:
@@ -500,14 +377,14 @@ class HubClient:
         response = await self.request(
             "POST", f"share-codes/{_q(owner)}/{_q(server)}", token, json={"expires_in": expires_in}
         )
-        self._raise_for(response, "create a share link")
+        raise_for(response, "create a share link")
         result = response.json()
         return result if isinstance(result, dict) else {}
 
     async def delete_share_codes(self, owner: str, server: str, token: str, *, code_id: str | None = None) -> None:
         params = {"id": code_id} if code_id else None
         response = await self.request("DELETE", f"share-codes/{_q(owner)}/{_q(server)}", token, params=params)
-        self._raise_for(response, "delete share links")
+        raise_for(response, "delete share links")
 
     # -- OAuth -------------------------------------------------------------------------------------
 
@@ -515,9 +392,7 @@ class HubClient:
         self, code: str, *, client_id: str, client_secret: str, redirect_uri: str, code_verifier: str
     ) -> str | None:
         """Finish an OAuth login: exchange the code for the user's token (None if the Hub refuses)."""
-        counter = _counter.get()
-        if counter is not None:
-            counter.count += 1
+        count_one_call()
         data = {
             "client_id": client_id,
             "client_secret": client_secret,
@@ -540,9 +415,7 @@ class HubClient:
 
     async def progress_events(self, progress_url: str, token: str, *, seconds: float) -> AsyncIterator[dict[str, Any]]:
         """Events of the Hub's progress stream (``progress_url`` is a path) read for at most ``seconds``."""
-        counter = _counter.get()
-        if counter is not None:
-            counter.count += 1
+        count_one_call()
         parts = urlsplit(self.api_url)
         url = f"{parts.scheme}://{parts.netloc}{progress_url}" if progress_url.startswith("/") else progress_url
         headers = {"Authorization": f"token {token}", "Accept": "text/event-stream"}
@@ -561,34 +434,3 @@ class HubClient:
                         yield event
         except (TimeoutError, httpx.HTTPError):
             return
-
-
-_LIMIT_HINTS = {
-    APPS_LIMIT: ("", "delete an app first"),
-    RUNNING_LIMIT: ("start", "stop an app first"),
-    PUBLIC_LIMIT: ("public", "make another app private first"),
-    NAMED_SERVER_LIMIT: ("", "delete a server or app first"),
-}
-
-
-def _raise_for_limit(status: int, text: str) -> None:
-    """The Hub refused because of a per-user limit (the spawner mixin's 409, or the Hub's own
-    named-server limit, a 400): say which, in our words (the Hub's text is not passed on). Only those
-    exact shapes count, so a spec whose text names a limit cannot pass for one."""
-    name = None
-    if status == 409 and "limit reached: " in text:
-        name = next((n for n in LIMIT_NAMES if f"({n})" in text), None)
-    elif status == 400 and "already has the maximum of" in text and "named servers" in text:
-        name = NAMED_SERVER_LIMIT
-    if name is None:
-        return
-    field, hint = _LIMIT_HINTS[name]
-    raise LimitReached(f"limit reached: the Hub refused ({name}); {hint}", limit=name, field=field or None)
-
-
-def _retry_after(response: httpx.Response) -> int:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(1, int(float(value)))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER

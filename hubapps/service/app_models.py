@@ -17,6 +17,7 @@ from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.core.policy import SpecPolicy
 from hubapps.core.spec import SPEC_VERSION, AppSpec, is_app_options, parse_user_options
 from hubapps.service.directory import DirectoryEntry
+from hubapps.service.hub_models import ServerModel, SharedServer
 from hubapps.service.schemas import Access, AppPublic, AppState
 from hubapps.service.secrets import public_secret_env
 from hubapps.service.settings import ServiceSettings
@@ -51,7 +52,8 @@ def app_url(settings: ServiceSettings, owner: str, server: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "") + path
 
 
-def server_state(model: Mapping[str, Any]) -> AppState:
+def server_state(model: ServerModel) -> AppState:
+    """What the Hub's server model says of the server: starting, stopping, running or stopped."""
     pending = model.get("pending")
     if pending == "spawn":
         return "starting"
@@ -73,7 +75,7 @@ def app_from_server(
     settings: ServiceSettings,
     owner: str,
     name: str,
-    model: Mapping[str, Any],
+    model: ServerModel,
     access: Access,
     *,
     include_all: bool = False,
@@ -121,9 +123,7 @@ def _public_spec(spec: AppSpec | None, raw: Mapping[str, Any]) -> dict[str, Any]
     return shown
 
 
-def app_from_share(
-    settings: ServiceSettings, share_server: Mapping[str, Any], entry: DirectoryEntry | None
-) -> AppPublic:
+def app_from_share(settings: ServiceSettings, share_server: SharedServer, entry: DirectoryEntry | None) -> AppPublic:
     """An app shared with the caller (``server`` part of a Hub share model), named from the directory."""
     owner = str((share_server.get("user") or {}).get("name", ""))
     name = str(share_server.get("name", ""))

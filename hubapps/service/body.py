@@ -8,6 +8,7 @@ size limit itself is enforced before this, by :class:`hubapps.service.middleware
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -16,7 +17,7 @@ from starlette.datastructures import UploadFile
 
 from hubapps.service.errors import BadRequest, InvalidInput
 
-__all__ = ["openapi_body", "read_model"]
+__all__ = ["openapi_body", "read_model", "validated"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -55,9 +56,16 @@ async def _raw_data(request: Request) -> Any:
 
 
 async def read_model(request: Request, model: type[M]) -> M:
+    """The request's body as ``model``: 400 when it cannot be read, 422 naming the field it breaks."""
     data = await _raw_data(request)
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
+    return validated(model, data)
+
+
+def validated(model: type[M], data: Mapping[str, Any]) -> M:
+    """``data`` as ``model``, or :class:`InvalidInput` naming the first field it breaks (the answer
+    every body gets, whether it came as JSON or was built from a launcher form)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -1,0 +1,337 @@
+"""The launcher's deploy and edit forms ↔ launch specs: pure mapping, no request, no Hub.
+
+- :func:`values_from_form` reads a submitted form into the form's *values* (what the page shows);
+- :func:`values_from_spec` turns a stored spec into values (secret values never go into a form);
+- :func:`create_request` / :func:`update_request` turn values into the API's models
+  (:class:`~hubapps.service.schemas.AppCreate`, :class:`~hubapps.service.schemas.AppUpdate`);
+- :func:`share_changes` is the diff between the shares a form asks for and those the app has;
+- :func:`record_error` puts a refusal next to the form field it concerns.
+
+A problem with the form lands in an ``errors`` mapping (form field → message), so the page comes back
+with everything the user typed and the message next to its field.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hubapps.core.errors import SpecError
+from hubapps.service.body import validated
+from hubapps.service.errors import ServiceError
+from hubapps.service.schemas import AppCreate, AppUpdate, ShareCreate
+from hubapps.service.secrets import looks_secret
+
+__all__ = [
+    "ShareChanges",
+    "blank_values",
+    "create_request",
+    "form_field",
+    "hidden_plain_env",
+    "names",
+    "record_error",
+    "share_changes",
+    "shares_values",
+    "spec_body",
+    "starts_after_save",
+    "update_request",
+    "values_from_form",
+    "values_from_spec",
+]
+
+# REST API field → form field, for showing an error next to the right input.
+_FIELD_MAP = {
+    "repository": "repo_url",
+    "repository.url": "repo_url",
+    "repository.ref": "repo_ref",
+    "secret_env": "env",
+}
+_TEXT_FIELDS = (
+    "display_name",
+    "description",
+    "framework",
+    "filepath",
+    "command",
+    "python_env",
+    "profile",
+    "repo_url",
+    "repo_ref",
+    "repo_subdirectory",
+    "thumbnail_ref",
+    "thumbnail_data",
+    "share_users",
+    "share_groups",
+)
+_CHECKBOXES = ("keep_alive", "public", "start", "restart")
+
+
+def blank_values(filepath: str = "", framework: str = "") -> dict[str, Any]:
+    """The values of an empty deploy form (``filepath``/``framework`` as the extension opens it)."""
+    return {
+        "display_name": "",
+        "description": "",
+        "framework": framework,
+        "filepath": filepath,
+        "command": "",
+        "python_env": "",
+        "profile": "",
+        "keep_alive": False,
+        "public": False,
+        "start": True,
+        "restart": True,
+        "source": "file",
+        "repo_url": "",
+        "repo_ref": "",
+        "repo_subdirectory": "",
+        "thumbnail_ref": "",
+        "thumbnail_data": "",
+        "env": [],
+        "share_users": "",
+        "share_groups": "",
+    }
+
+
+def _secret_name(name: str, legacy: set[str]) -> bool:
+    return name in legacy or looks_secret(name)
+
+
+def values_from_spec(spec: Mapping[str, Any], legacy: set[str]) -> dict[str, Any]:
+    """The form's values for a stored spec. Secret values are never put in the form: a secret row
+    comes back blank, meaning "keep". Plain variables of a version 1 spec that were meant to be secret
+    (``legacy`` marks, credential-like names) show as secrets too, and are encrypted when saved."""
+    values = blank_values()
+    repo = spec.get("repository") or {}
+    values.update(
+        display_name=spec.get("display_name", ""),
+        description=spec.get("description", ""),
+        framework=spec.get("framework", ""),
+        filepath=spec.get("filepath", ""),
+        command=shlex.join(spec.get("command") or []),
+        python_env=spec.get("python_env", ""),
+        profile=spec.get("profile", ""),
+        keep_alive=bool(spec.get("keep_alive")),
+        public=bool(spec.get("public")),
+        source="git" if repo else "file",
+        repo_url=repo.get("url", ""),
+        repo_ref=repo.get("ref", ""),
+        repo_subdirectory=repo.get("subdirectory", ""),
+        thumbnail_ref=spec.get("thumbnail", "") if str(spec.get("thumbnail", "")).startswith("sha256:") else "",
+        start=False,  # editing a stopped app starts it only when asked to
+    )
+    values["env"] = [
+        {
+            "name": k,
+            "value": "" if _secret_name(k, legacy) else v,
+            "secret": _secret_name(k, legacy),
+            "stored": True,
+        }
+        for k, v in (spec.get("env") or {}).items()
+    ]
+    values["env"] += [{"name": k, "value": "", "secret": True, "stored": True} for k in spec.get("secret_env") or {}]
+    return values
+
+
+def hidden_plain_env(spec: Mapping[str, Any], legacy: set[str]) -> dict[str, str]:
+    """Stored plain variables the form shows as secrets (see :func:`values_from_spec`)."""
+    stored_env: dict[str, str] = dict(spec.get("env") or {})
+    return {k: v for k, v in stored_env.items() if _secret_name(k, legacy)}
+
+
+def names(text: str) -> list[str]:
+    """User or group names typed into a form field, separated by commas or new lines."""
+    return [n for n in (part.strip() for part in text.replace("\n", ",").split(",")) if n]
+
+
+def values_from_form(form: Mapping[str, object]) -> dict[str, Any]:
+    """The values of a submitted form (a field that is not text counts as empty)."""
+
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value if isinstance(value, str) else ""
+
+    values = blank_values()
+    for key in _TEXT_FIELDS:
+        values[key] = text(key)
+    values["source"] = "git" if text("source") == "git" else "file"
+    for key in _CHECKBOXES:
+        values[key] = text(key) == "on"
+    rows = []
+    for index in range(int(text("env_rows") or 0) if text("env_rows").isdigit() else 0):
+        name = text(f"env_name_{index}").strip()
+        value = text(f"env_value_{index}")
+        secret = text(f"env_secret_{index}") == "on"
+        stored = text(f"env_stored_{index}") == "on"
+        if name or value:
+            rows.append({"name": name, "value": value, "secret": secret, "stored": stored})
+    values["env"] = rows
+    values["remove_thumbnail"] = text("remove_thumbnail") == "on"
+    return values
+
+
+def spec_body(
+    values: Mapping[str, Any],
+    errors: dict[str, str],
+    stored_secrets: Iterable[str] = (),
+    hidden_plain: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The API body from the form's values; form-level problems land in ``errors``.
+
+    A secret row left blank sends ``null`` (keep the stored value); ``stored_secrets`` are the names
+    stored encrypted, which cannot silently become plain (the service cannot read them back).
+    ``hidden_plain`` are stored plain variables the form showed as secrets (see
+    :func:`values_from_spec`): unticked and left blank, they keep their stored value.
+    """
+    body: dict[str, Any] = {
+        "display_name": values["display_name"],
+        "description": values["description"],
+        "framework": values["framework"],
+        "filepath": values["filepath"].strip() if values["source"] == "file" or values["filepath"] else "",
+        "keep_alive": values["keep_alive"],
+        "public": values["public"],
+        "python_env": values["python_env"],
+        "profile": values["profile"],
+        "thumbnail": "" if values.get("remove_thumbnail") else values["thumbnail_ref"],
+    }
+    try:
+        body["command"] = shlex.split(values["command"]) if values["command"].strip() else []
+    except ValueError as exc:
+        errors["command"] = f"cannot be split into arguments: {exc}"
+    if values["source"] == "git":
+        if not values["repo_url"].strip():
+            errors["repo_url"] = "give the repository URL (or choose a file in your home)"
+        body["repository"] = {
+            "url": values["repo_url"].strip(),
+            "ref": values["repo_ref"].strip(),
+            "subdirectory": values["repo_subdirectory"].strip(),
+        }
+    else:
+        body["repository"] = None
+    env: dict[str, str] = {}
+    secret_env: dict[str, str | None] = {}
+    sealed = set(stored_secrets)
+    for row in values["env"]:
+        name, value = row["name"], row["value"]
+        if not name:
+            errors["env"] = "every value needs a name"
+            continue
+        if name in env or name in secret_env:
+            errors["env"] = f"{name!r} is set twice"
+        if row["secret"]:
+            if not value and not row["stored"]:
+                errors["env"] = f"give the value of the secret {name!r}"
+            secret_env[name] = value or None  # left blank: keep the stored value
+        elif row["stored"] and not value and name in sealed:
+            errors["env"] = f"{name!r} is stored encrypted: type its value to keep it as a plain variable"
+        elif row["stored"] and not value and hidden_plain and name in hidden_plain:
+            env[name] = hidden_plain[name]
+        else:
+            env[name] = value
+    body["env"] = env
+    body["secret_env"] = secret_env
+    return body
+
+
+def form_field(api_field: str | None) -> str:
+    """The form field an API field's error belongs to (``_form`` for the form as a whole)."""
+    if not api_field:
+        return "_form"
+    if api_field in _FIELD_MAP:
+        return _FIELD_MAP[api_field]
+    head = api_field.split(".", 1)[0]
+    return {"repository": "repo_url", "args": "command"}.get(head, head)
+
+
+def record_error(errors: dict[str, str], exc: SpecError | ServiceError) -> None:
+    """A refusal (a spec rule, or the service's answer) next to the form field it concerns."""
+    errors[form_field(exc.field)] = exc.message
+
+
+def create_request(values: Mapping[str, Any], errors: dict[str, str], *, thumbnail: str | None) -> AppCreate | None:
+    """The new app the deploy form asks for (``thumbnail``: the ref of a new image); None, with
+    ``errors`` saying why, when the form cannot be saved."""
+    body = spec_body(values, errors)
+    if thumbnail is not None:
+        body["thumbnail"] = thumbnail
+    body["start"] = values["start"]
+    if errors:
+        return None
+    try:
+        return validated(AppCreate, body)
+    except ServiceError as exc:
+        record_error(errors, exc)
+        return None
+
+
+def update_request(
+    values: Mapping[str, Any],
+    errors: dict[str, str],
+    spec: Mapping[str, Any],
+    legacy: set[str],
+    *,
+    running: bool,
+    thumbnail: str | None,
+) -> AppUpdate | None:
+    """The edit the form asks of an app whose (public) spec is ``spec``; None, with ``errors``, when
+    it cannot be saved.
+
+    Secret rows left blank keep their stored values. "Restart" applies to a running app, "start once
+    saved" to a stopped one: either sends ``restart=true`` (the API starts a stopped app once saved).
+    """
+    body = spec_body(values, errors, spec.get("secret_env") or {}, hidden_plain_env(spec, legacy))
+    if thumbnail is not None:
+        body["thumbnail"] = thumbnail
+    starts = values["restart"] if running else values["start"]
+    if running or starts:
+        body["restart"] = starts
+    if errors:
+        return None
+    try:
+        return validated(AppUpdate, body)
+    except ServiceError as exc:
+        record_error(errors, exc)
+        return None
+
+
+def starts_after_save(values: Mapping[str, Any], *, running: bool) -> bool:
+    """Whether saving the form (re)starts the app (the page then follows its start)."""
+    return bool(values["restart"] if running else values["start"])
+
+
+@dataclass(frozen=True)
+class ShareChanges:
+    """What saving a form changes in an app's shares: names to share with, ``(kind, name)`` to revoke."""
+
+    users: tuple[str, ...]
+    groups: tuple[str, ...]
+    revoke: tuple[tuple[str, str], ...]  # kind "user" or "group"
+
+    def request(self) -> ShareCreate | None:
+        """The shares to add as the API's body (None: nothing to add); raises
+        :class:`~hubapps.service.errors.InvalidInput` when they break its rules (too many names)."""
+        if not self.users and not self.groups:
+            return None
+        return validated(ShareCreate, {"users": list(self.users), "groups": list(self.groups)})
+
+
+def shares_values(shares: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The form's share fields for the app's current shares (``(kind, name)`` pairs)."""
+    listed = list(shares)
+    return {
+        "share_users": ", ".join(n for k, n in listed if k == "user"),
+        "share_groups": ", ".join(n for k, n in listed if k == "group"),
+    }
+
+
+def share_changes(values: Mapping[str, Any], current: Iterable[tuple[str, str]]) -> ShareChanges:
+    """The shares to add and to revoke so that the app's shares become those the form names."""
+    wanted = {("user", n) for n in names(values["share_users"])}
+    wanted |= {("group", n) for n in names(values["share_groups"])}
+    have = set(current)
+    added = sorted(wanted - have)
+    return ShareChanges(
+        users=tuple(n for k, n in added if k == "user"),
+        groups=tuple(n for k, n in added if k == "group"),
+        revoke=tuple(sorted(have - wanted)),
+    )

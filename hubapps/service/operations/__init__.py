@@ -1,0 +1,79 @@
+"""The operations layer: every change and read of apps, one way, whoever calls (REST, pages, upstream).
+
+Each operation takes one :class:`Caller` and typed models (:mod:`hubapps.service.schemas`), returns
+typed results and raises the service's errors (:mod:`hubapps.service.errors`). Routes only translate
+HTTP to these calls and back; no route calls another route.
+
+=====================  ============================================================================
+:mod:`.caller`         who acts, and the service's objects they act through
+:mod:`.lookup`         find one app, list apps, the servers a caller manages
+:mod:`.lifecycle`      create, edit, delete, start, stop, restart
+:mod:`.sharing`        shares, the public flag, share links
+:mod:`.status`         state, progress and log of a running app
+:mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
+=====================  ============================================================================
+"""
+
+from __future__ import annotations
+
+from hubapps.service.operations.bounded import run_bounded
+from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.lifecycle import create_app, delete_app, restart_app, start_app, stop_app, update_app
+from hubapps.service.operations.lookup import (
+    find_app,
+    is_proxy_app,
+    list_apps,
+    managed_app,
+    managed_server,
+    own_apps,
+    readable_status,
+)
+from hubapps.service.operations.sharing import (
+    add_shares,
+    create_link,
+    delete_links,
+    leave_share,
+    list_links,
+    list_shares,
+    revoke_all,
+    revoke_group,
+    revoke_user,
+    set_public,
+    share_pairs,
+    share_suggestions,
+    sharing_allowed,
+)
+from hubapps.service.operations.status import app_logs, app_status
+
+__all__ = [
+    "Caller",
+    "add_shares",
+    "app_logs",
+    "app_status",
+    "create_app",
+    "create_link",
+    "delete_app",
+    "delete_links",
+    "find_app",
+    "is_proxy_app",
+    "leave_share",
+    "list_apps",
+    "list_links",
+    "list_shares",
+    "managed_app",
+    "managed_server",
+    "own_apps",
+    "readable_status",
+    "restart_app",
+    "revoke_all",
+    "revoke_group",
+    "revoke_user",
+    "run_bounded",
+    "set_public",
+    "share_pairs",
+    "share_suggestions",
+    "sharing_allowed",
+    "start_app",
+    "stop_app",
+    "update_app",
+]

@@ -1,0 +1,315 @@
+"""An app's life: create, edit, delete, start, stop and restart, with the caller's Hub rights.
+
+Rules kept here, for every way in (REST API, launcher pages, upstream routes): rights are checked
+before any side effect (someone who cannot read the app gets 404 first); the owner's limits are
+claimed before a Hub call and released once the Hub answered; the directory and the thumbnail records
+follow what the Hub did, never what it was merely asked; secret values are sealed before they reach
+``user_options``; waits on the Hub are bounded (:func:`run_bounded`), the rest finishes in the
+background and the caller hears "accepted".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from hubapps.core.errors import SpecError
+from hubapps.core.limits import facts_of_model
+from hubapps.core.names import server_name_for
+from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
+from hubapps.service.app_models import app_from_server, build_spec, directory_entry, server_state
+from hubapps.service.errors import Conflict, LimitReached, NotFound, safe_log
+from hubapps.service.hub_client import HubClient
+from hubapps.service.hub_models import ServerModel, servers_of
+from hubapps.service.limits import Claim, released_after
+from hubapps.service.operations.bounded import run_bounded
+from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.lookup import managed_server
+from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate
+from hubapps.service.secrets import is_v1_spec, legacy_secret_names, secret_env_to_save
+
+__all__ = ["create_app", "delete_app", "restart_app", "start_app", "stop_app", "update_app"]
+
+log = logging.getLogger("hubapps.service.apps")
+
+
+def _accepted(owner: str, server: str, state: AppState, done: bool) -> Accepted:
+    return Accepted(id=f"{owner}/{server}", state=state, done=done)
+
+
+# -- create, edit, delete --------------------------------------------------------------------------
+
+
+async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
+    """Create one of the caller's apps (stopped, unless ``body.start``; JupyterHub 5 always starts it).
+
+    The name comes from the display name, the next free one if the Hub has it already; the app counts
+    for the owner's limits from the moment it is admitted.
+    """
+    identity, hub, settings = caller.identity, caller.hub, caller.settings
+    owner = identity.name
+    fields = body.model_dump(exclude_unset=False)
+    fields["secret_env"] = await secret_env_to_save(
+        caller.sealer, owner, submitted=fields["secret_env"], env=fields["env"]
+    )
+    spec = build_spec(fields, settings, caller.registry)
+    limits = caller.limits
+    # JupyterHub 5 has no stopped servers: creating an app there starts it.
+    runs = body.start or await hub.hub_version(identity.token) < (6,)
+    admission = await limits.admit(
+        hub,
+        identity,
+        owner,
+        settings,
+        None,
+        public=spec.public,
+        running=runs,
+        pick_name=lambda taken: server_name_for(spec.display_name, taken),
+    )
+    claim = admission.claim
+    taken = set(admission.servers) | limits.claimed_names(owner)
+    server = claim.facts.name
+    try:
+        for _attempt in range(3):
+            try:
+                started = await _create(
+                    hub, owner, server, identity.token, spec, start=body.start, wait=settings.start_wait, claim=claim
+                )
+                break
+            except LimitReached:
+                raise
+            except Conflict:
+                taken.add(server)  # created by someone else meanwhile: take the next name
+                server = server_name_for(spec.display_name, taken)
+                claim.rename(server)
+        else:
+            raise Conflict("could not find a free name for the app; try another display name")
+    except BaseException:
+        claim.release()
+        raise
+    if spec.public:
+        await caller.directory.record(directory_entry(owner, server, spec))
+    model: ServerModel = {
+        "name": server,
+        "user_options": spec.to_user_options(),
+        "ready": False,
+        "pending": "spawn" if started else None,
+    }
+    app = app_from_server(settings, owner, server, model, "owned")
+    assert app is not None
+    return app
+
+
+async def _create(
+    hub: HubClient, owner: str, server: str, token: str, spec: AppSpec, *, start: bool, wait: float, claim: Claim
+) -> bool:
+    """Create (and start) the app; ``claim`` is released once the Hub has answered the last call."""
+    version = await hub.hub_version(token)
+    options = spec.to_user_options()
+    if version >= (6,):
+        await hub.create_server(owner, server, token, user_options=options, display_name=spec.display_name, start=False)
+        if start:
+            await run_bounded(released_after(hub.start_server(owner, server, token), claim), wait)
+        else:
+            claim.release()
+        return start
+    await run_bounded(
+        released_after(
+            hub.create_server(owner, server, token, user_options=options, display_name=spec.display_name, start=True),
+            claim,
+        ),
+        wait,
+    )
+    return True
+
+
+async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -> AppPublic | Accepted:
+    """Edit an app: a stopped one at once (started after if ``body.restart``), a running one only with
+    ``body.restart`` (stopped, changed, started again; answered as accepted while that goes on)."""
+    identity, hub, settings = caller.identity, caller.hub, caller.settings
+    model = await managed_server(identity, owner, server, hub)
+    options = model.get("user_options") or {}
+    if not is_app_options(options):
+        raise NotFound()
+    try:
+        current = parse_user_options(options).to_user_options()
+    except SpecError:
+        current = {k: v for k, v in options.items() if k not in ("spec_version", "jhub_app")}
+    changes = body.model_dump(exclude_unset=True, exclude={"restart"})
+    stored_env: dict[str, str] = current["env"] if isinstance(current.get("env"), dict) else {}
+    stored_secret_env: dict[str, str] = current["secret_env"] if isinstance(current.get("secret_env"), dict) else {}
+    sent_env = changes.get("env")
+    env: dict[str, str] = dict(sent_env) if isinstance(sent_env, dict) else dict(stored_env)
+    changes["secret_env"] = await secret_env_to_save(
+        caller.sealer,
+        owner,
+        submitted=changes.get("secret_env"),
+        env=env,
+        env_sent=isinstance(sent_env, dict),
+        stored_env=stored_env,
+        stored_secret_env=stored_secret_env,
+        # Marks only matter for version 1 specs (whose secrets were plain env): no database read for others.
+        legacy=legacy_secret_names(
+            options,
+            await caller.secret_marks.get(owner, server) if is_v1_spec(options) else (),
+        ),
+    )
+    changes["env"] = env
+    spec = build_spec({**current, **changes}, settings, caller.registry)
+    state = server_state(model)
+    if state != "stopped" and not body.restart:
+        raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
+    # Made public, or (re)started: the owner's limits, the app itself left out of the counts.
+    claim = (
+        await caller.limits.admit(
+            hub, identity, owner, settings, server, public=spec.public, running=bool(body.restart)
+        )
+    ).claim
+    try:
+        if state != "stopped":
+            await run_bounded(
+                released_after(
+                    _restart(caller, owner, server, spec, applied=lambda: _record(caller, owner, server, spec)),
+                    claim,
+                ),
+                settings.start_wait,
+            )
+            return _accepted(owner, server, "stopping", done=False)
+        await hub.update_server(
+            owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
+        )
+        await _record(caller, owner, server, spec)
+        if body.restart:
+            done, _ = await run_bounded(
+                released_after(hub.start_server(owner, server, identity.token), claim), settings.start_wait
+            )
+            return _accepted(owner, server, "running" if done else "starting", done)
+    except BaseException:
+        claim.release()
+        raise
+    claim.release()
+    new_model: ServerModel = {**model, "user_options": spec.to_user_options(), "display_name": spec.display_name}
+    app = app_from_server(settings, owner, server, new_model, "owned" if owner == identity.name else "admin")
+    assert app is not None
+    return app
+
+
+async def _record(caller: Caller, owner: str, server: str, spec: AppSpec) -> None:
+    """The service's records once the Hub took a new spec: directory entry, and the app's image
+    (the one it replaces is deleted unless another app shows it)."""
+    entry = directory_entry(owner, server, spec)
+    if spec.public or await caller.directory.get(owner, server) is not None:
+        await caller.directory.record(entry)
+    await caller.thumbnails.claim(owner, server, spec.thumbnail)
+
+
+async def delete_app(caller: Caller, owner: str, server: str) -> Accepted:
+    """Stop and delete an app; done, or accepted while the Hub finishes (its records go after)."""
+    if not server:
+        raise NotFound()
+    # Rights first (someone who cannot even read the app gets 404 before anything happens), and the
+    # directory entry and the app's image go only once the Hub has accepted the deletion, however
+    # long it takes.
+    model = await managed_server(caller.identity, owner, server, caller.hub)
+    spec_image = str((model.get("user_options") or {}).get("thumbnail") or "")
+
+    async def forget() -> None:
+        await caller.directory.remove(owner, server)
+        await caller.thumbnails.release(owner, server, also=spec_image)
+
+    done, _ = await run_bounded(
+        caller.hub.stop_server(owner, server, caller.token, remove=True), caller.settings.stop_wait, then=forget
+    )
+    return _accepted(owner, server, "stopped" if done else "stopping", done=done)
+
+
+# -- lifecycle -------------------------------------------------------------------------------------
+
+
+async def start_app(caller: Caller, owner: str, server: str) -> Accepted:
+    """Start an app with its stored spec (the running-apps limit claimed for it)."""
+    hub = caller.hub
+    model = await managed_server(caller.identity, owner, server, hub)  # 404 before anything, even with a slow Hub
+    claim = await _admit_start(caller, owner, server, model)
+    done, status = await run_bounded(
+        released_after(hub.start_server(owner, server, caller.token), claim), caller.settings.start_wait
+    )
+    return _accepted(
+        owner, server, "running" if done and status == 201 else "starting", done=bool(done and status == 201)
+    )
+
+
+async def stop_app(caller: Caller, owner: str, server: str) -> Accepted:
+    """Stop an app (answered at once when the Hub is slow; the Hub finishes)."""
+    await managed_server(caller.identity, owner, server, caller.hub)  # 404 before anything, even with a slow Hub
+    done, status = await run_bounded(caller.hub.stop_server(owner, server, caller.token), caller.settings.stop_wait)
+    finished = bool(done and status == 204)
+    return _accepted(owner, server, "stopped" if finished else "stopping", done=finished)
+
+
+async def restart_app(caller: Caller, owner: str, server: str) -> Accepted:
+    """Stop an app, wait until the Hub stopped it, start it again (never reported as done)."""
+    model = await managed_server(caller.identity, owner, server, caller.hub)
+    claim = await _admit_start(caller, owner, server, model)
+    done, _ = await run_bounded(
+        released_after(_restart(caller, owner, server, None), claim), caller.settings.start_wait
+    )
+    return _accepted(owner, server, "starting" if done else "stopping", done=False)
+
+
+async def _admit_start(caller: Caller, owner: str, server: str, model: ServerModel) -> Claim:
+    """The running-apps limit (and the public one, which the Hub checks at start too) for one start.
+
+    Servers that are not apps (plain JupyterLab) count for no limit, so they are not held to one either.
+    """
+    facts = facts_of_model(server, model)
+    admission = await caller.limits.admit(
+        caller.hub, caller.identity, owner, caller.settings, server, public=facts.public, running=facts.is_app
+    )
+    return admission.claim
+
+
+async def _restart(
+    caller: Caller,
+    owner: str,
+    server: str,
+    spec: AppSpec | None,
+    *,
+    applied: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Stop, wait until the Hub has stopped the server, apply a new spec if any, start again.
+
+    ``applied`` runs once the Hub has taken the new spec (and not if it refused or the stop timed out).
+    """
+    hub, token = caller.hub, caller.token
+    deadline = time.monotonic() + caller.settings.restart_timeout
+    with contextlib.suppress(Conflict):  # already stopping
+        await hub.stop_server(owner, server, token)
+    delay = 0.2
+    while True:
+        model = servers_of(await hub.user(owner, token)).get(server)
+        if model is None or server_state(model) == "stopped":
+            break
+        if time.monotonic() > deadline:
+            log.warning("Restart of %s/%s: the server did not stop in time", safe_log(owner), safe_log(server))
+            return
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
+    if spec is not None:
+        version = await hub.hub_version(token)
+        if version >= (6,):
+            await hub.update_server(
+                owner, server, token, user_options=spec.to_user_options(), display_name=spec.display_name
+            )
+            if applied is not None:
+                await applied()
+            await hub.start_server(owner, server, token)
+        else:
+            await hub.start_server(owner, server, token, user_options=spec.to_user_options())
+            if applied is not None:
+                await applied()
+        return
+    await hub.start_server(owner, server, token)

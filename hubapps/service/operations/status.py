@@ -1,0 +1,81 @@
+"""Reading a running app: its state and start progress, and its log (from its hubapps-proxy).
+
+Only the owner and admins may read them (the service reads the app with a credential of its own, so
+it decides, see :func:`~hubapps.service.operations.lookup.readable_status`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hubapps.service.app_models import app_url, server_state
+from hubapps.service.errors import Conflict, HubUnavailable
+from hubapps.service.hub_models import ServerModel
+from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.lookup import is_proxy_app, readable_status
+from hubapps.service.schemas import AppStatus, LogsPublic
+
+__all__ = ["app_logs", "app_status"]
+
+
+async def _progress(caller: Caller, model: ServerModel) -> tuple[int | None, str | None]:
+    """The Hub's latest progress event of a starting server (read for a moment, never waited on)."""
+    url = model.get("progress_url")
+    if not url:
+        return None, None
+    progress: int | None = None
+    message: str | None = None
+    async for event in caller.hub.progress_events(str(url), caller.token, seconds=0.5):
+        if isinstance(event.get("progress"), int):
+            progress = event["progress"]
+        if isinstance(event.get("message"), str):
+            message = event["message"][:500]
+    return progress, message
+
+
+async def _read_app(caller: Caller, model: ServerModel, owner: str, server: str, sub: str) -> dict[str, Any] | None:
+    # The Hub's URL of the server (a full URL on the owner's host under subdomain_host).
+    url = str(model.get("url") or app_url(caller.settings, owner, server))
+    return await caller.status_reader.get_json(owner, server, url, sub)
+
+
+async def app_status(caller: Caller, owner: str, server: str) -> AppStatus:
+    """State, start progress and the app's startup log."""
+    model = await readable_status(caller, owner, server)
+    state = server_state(model)
+    status = AppStatus(id=f"{owner}/{server}", state=state, ready=bool(model.get("ready")))
+    if state == "starting":
+        status.progress, status.message = await _progress(caller, model)
+    if state in ("starting", "running") and is_proxy_app(model, caller.registry):
+        proxy, logs = await asyncio.gather(
+            _read_app(caller, model, owner, server, "_hubapps/status"),
+            _read_app(caller, model, owner, server, "_hubapps/logs"),
+        )
+        if isinstance(proxy, dict):
+            status.app_state = str(proxy.get("state")) if proxy.get("state") else None
+            elapsed = proxy.get("elapsed")
+            status.elapsed = float(elapsed) if isinstance(elapsed, int | float) else None
+            status.reason = str(proxy["reason"])[:2000] if proxy.get("reason") else None
+        if isinstance(logs, dict):
+            status.log_tail = [str(line) for line in (logs.get("lines") or [])][-20:]
+    return status
+
+
+async def app_logs(caller: Caller, owner: str, server: str, lines: int) -> LogsPublic:
+    """The last ``lines`` lines of a running app's output (at most ``log_lines_max``)."""
+    model = await readable_status(caller, owner, server)
+    if server_state(model) not in ("starting", "running"):
+        raise Conflict("the app is not running, so it has no logs")
+    if not is_proxy_app(model, caller.registry):
+        raise Conflict("this server is not a hubapps app (JupyterLab keeps its own log); it has no app log")
+    reader = caller.status_reader
+    if not reader.available:
+        raise HubUnavailable(
+            "app logs are unavailable: the service knows no proxy URL or has no status key (see docs/security.md)"
+        )
+    logs = await _read_app(caller, model, owner, server, "_hubapps/logs")
+    if not isinstance(logs, dict):
+        raise HubUnavailable("the app did not return its logs")
+    got = [str(line) for line in (logs.get("lines") or [])]
+    return LogsPublic(id=f"{owner}/{server}", lines=got[-min(lines, caller.settings.log_lines_max) :])

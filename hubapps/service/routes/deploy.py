@@ -1,0 +1,275 @@
+"""The launcher's deploy and edit forms: showing them, and handling what they post.
+
+=========================================  =======================================================
+``<prefix>create-app`` (GET, POST)         deploy form (``?filepath=&headless=true`` kept for the
+                                           jupyterlab-jhub-apps extension)
+``<prefix>ui/apps/<owner>/<app>/edit``     edit form (GET, POST)
+=========================================  =======================================================
+
+Forms post to the service itself (``_xsrf`` field, checked by :mod:`hubapps.service.auth`). The form
+↔ spec mapping is :mod:`hubapps.service.forms`; saving calls :mod:`hubapps.service.operations`, so the
+rules and the Hub calls are exactly the API's. On an error the form comes back with everything the
+user typed and the message next to its field.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Awaitable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData, UploadFile
+
+from hubapps.core.errors import SpecError
+from hubapps.service import forms, operations
+from hubapps.service.auth import current_user, navigation_refusal, optional_user
+from hubapps.service.deps import Settings, caller_for
+from hubapps.service.errors import NotAuthenticated, ServiceError, safe_log
+from hubapps.service.operations import Caller
+from hubapps.service.rendering import login_redirect, page_context, q, render, thumbnail_url
+from hubapps.service.schemas import AppPublic
+from hubapps.service.settings import ServiceSettings
+from hubapps.service.thumbnails import Thumbnail
+
+__all__ = ["router"]
+
+log = logging.getLogger("hubapps.service.ui")
+
+router = APIRouter(include_in_schema=False)
+
+T = TypeVar("T")
+
+#: Blank environment-variable rows offered below the app's own.
+_BLANK_ENV_ROWS = 2
+
+
+async def _attempt(errors: dict[str, str], work: Awaitable[T]) -> T | None:
+    """Run an operation; a refusal lands in ``errors`` under the form field it concerns."""
+    try:
+        return await work
+    except NotAuthenticated:
+        raise
+    except (SpecError, ServiceError) as exc:
+        forms.record_error(errors, exc)
+    return None
+
+
+async def _form_page(
+    request: Request,
+    caller: Caller,
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    *,
+    app: AppPublic | None = None,
+    headless: bool = False,
+    status: int = 200,
+) -> Response:
+    settings = caller.settings
+    users, groups = await operations.share_suggestions(caller)
+    env_rows = list(values["env"]) + [
+        {"name": "", "value": "", "secret": False, "stored": False} for _ in range(_BLANK_ENV_ROWS)
+    ]
+    return render(
+        request,
+        settings,
+        "app_form.html",
+        status,
+        frame_ancestors="'self'" if headless else "'none'",
+        **page_context(request, settings, caller.identity),
+        values=values,
+        errors=errors,
+        env_rows=env_rows,
+        frameworks=list(caller.registry),
+        environments=settings.environments,
+        profiles=settings.profiles,
+        allow_public=settings.allow_public_apps,
+        users=users,
+        groups=groups,
+        app=app,
+        headless=headless,
+        thumb=(
+            f"data:image/webp;base64,{values['thumbnail_data']}"
+            if values.get("thumbnail_data")
+            else thumbnail_url(settings, values.get("thumbnail_ref", ""))
+        ),
+        thumb_pending=bool(values.get("thumbnail_data")),
+        thumbnail_max_kib=settings.thumbnail_max_bytes // 1024,
+        thumbnail_max_bytes=settings.thumbnail_max_bytes,
+        secrets_available=caller.sealer.available,
+    )
+
+
+async def _read_upload(
+    form: FormData, values: dict[str, Any], caller: Caller, errors: dict[str, str]
+) -> Thumbnail | None:
+    """The form's new image, checked and re-encoded but **not stored** (it is stored only with a saved
+    app): a file chosen now, or the image a refused form carried back in ``thumbnail_data``. It goes
+    back into ``values["thumbnail_data"]``, so a form shown again with errors keeps it (as a
+    ``data:`` URL) without the service keeping anything."""
+    settings: ServiceSettings = caller.settings
+    if values.get("remove_thumbnail"):
+        values["thumbnail_data"] = ""
+        return None
+    upload = form.get("thumbnail")
+    data = b""
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(settings.thumbnail_max_bytes + 1)
+    elif values.get("thumbnail_data"):
+        carried = str(values["thumbnail_data"])
+        try:
+            data = base64.b64decode(carried[: 2 * settings.thumbnail_max_bytes], validate=True)
+        except ValueError:
+            data = b"\0"  # refused by the decoder below, with the usual message
+    values["thumbnail_data"] = ""
+    if not data:
+        return None
+    try:
+        thumb = await caller.thumbnails.check(
+            data,
+            max_bytes=settings.thumbnail_max_bytes,
+            max_pixels=settings.thumbnail_max_pixels,
+            width=settings.thumbnail_width,
+            height=settings.thumbnail_height,
+        )
+    except SpecError as exc:
+        errors["thumbnail"] = exc.message
+        return None
+    if len(thumb.data) * 4 // 3 < settings.thumbnail_max_bytes:  # else it is chosen again after an error
+        values["thumbnail_data"] = base64.b64encode(thumb.data).decode("ascii")
+    return thumb
+
+
+async def _share_as_asked(
+    caller: Caller,
+    owner: str,
+    server: str,
+    values: Mapping[str, Any],
+    current_shares: set[tuple[str, str]],
+    errors: dict[str, str],
+) -> None:
+    """Shares, once the app exists: those the form adds, then those it takes away."""
+    changes = forms.share_changes(values, current_shares)
+    try:
+        added = changes.request()
+    except ServiceError as exc:
+        forms.record_error(errors, exc)
+        added = None
+    if added is not None:
+        await _attempt(errors, operations.add_shares(caller, owner, server, added))
+    for kind, name in changes.revoke:
+        revoke = operations.revoke_user if kind == "user" else operations.revoke_group
+        await _attempt(errors, revoke(caller, owner, server, name))
+    if errors:
+        log.info("Sharing %s/%s failed: %s", safe_log(owner), safe_log(server), safe_log(errors))
+
+
+def _saved_target(settings: ServiceSettings, owner: str, server: str, *, starts: bool, share_failed: bool) -> str:
+    target = f"{settings.prefix}ui/apps/{q(owner)}/{q(server)}"
+    if starts:
+        target += "/watch"
+    if share_failed:
+        target += "?notice=share-failed"
+    return target
+
+
+# -- deploy -------------------------------------------------------------------------------------------
+
+
+@router.get("/create-app")
+async def create_form(
+    request: Request, settings: Settings, filepath: str = "", headless: bool = False, framework: str = ""
+) -> Response:
+    """The deploy form; the form posts back to this URL."""
+    refused = navigation_refusal(request)
+    if refused is not None:
+        return refused
+    identity = await optional_user(request)
+    if identity is None:
+        return login_redirect(request, settings)
+    caller = caller_for(request, identity)
+    registry = caller.registry
+    values = forms.blank_values(filepath=filepath[:1024], framework=framework if framework in registry else "")
+    if not values["framework"] and filepath:
+        suffix = Path(filepath).suffix
+        values["framework"] = next((fw.name for fw in registry if suffix in fw.file_suffixes), "")
+    return await _form_page(request, caller, values, {}, headless=headless)
+
+
+@router.post("/create-app")
+async def create_submit(request: Request, settings: Settings) -> Response:
+    identity = await current_user(request)  # checks the form's _xsrf field
+    caller = caller_for(request, identity)
+    form = await request.form()
+    values = forms.values_from_form(form)
+    headless = form.get("headless") == "1"
+    errors: dict[str, str] = {}
+    thumb = await _read_upload(form, values, caller, errors)
+    create = forms.create_request(values, errors, thumbnail=thumb.ref if thumb is not None else None)
+    if create is not None:
+        created = await _attempt(errors, operations.create_app(caller, create))
+        if created is not None:
+            owner, server = created.owner, created.name
+            # The image is stored now that its app exists (a refused form stores nothing).
+            if thumb is not None:
+                await caller.thumbnails.put(thumb)
+            await caller.thumbnails.claim(owner, server, create.thumbnail)
+            await _share_as_asked(caller, owner, server, values, set(), errors)
+            target = _saved_target(settings, owner, server, starts=values["start"], share_failed=bool(errors))
+            if headless:
+                target += ("&" if "?" in target else "?") + "headless=1"
+            return RedirectResponse(target, status_code=303)
+    return await _form_page(request, caller, values, errors, headless=headless, status=422)
+
+
+# -- edit ---------------------------------------------------------------------------------------------
+
+
+@router.get("/ui/apps/{owner}/{server}/edit")
+async def edit_form(owner: str, server: str, request: Request, settings: Settings) -> Response:
+    refused = navigation_refusal(request)
+    if refused is not None:
+        return refused
+    identity = await optional_user(request)
+    if identity is None:
+        return login_redirect(request, settings)
+    caller = caller_for(request, identity)
+    app = await operations.managed_app(caller, owner, server)
+    values = forms.values_from_spec(app.spec or {}, await caller.secret_marks.get(owner, server))
+    values.update(forms.shares_values(await operations.share_pairs(caller, owner, server)))
+    return await _form_page(request, caller, values, {}, app=app)
+
+
+@router.post("/ui/apps/{owner}/{server}/edit")
+async def edit_submit(owner: str, server: str, request: Request, settings: Settings) -> Response:
+    identity = await current_user(request)
+    caller = caller_for(request, identity)
+    app = await operations.managed_app(caller, owner, server)
+    form = await request.form()
+    values = forms.values_from_form(form)
+    errors: dict[str, str] = {}
+    thumb = await _read_upload(form, values, caller, errors)
+    legacy = await caller.secret_marks.get(owner, server)
+    running = app.state != "stopped"
+    update = forms.update_request(
+        values, errors, app.spec or {}, legacy, running=running, thumbnail=thumb.ref if thumb is not None else None
+    )
+    if update is not None:
+        # The new image must be there once the Hub takes the spec (a restart applies it later); the
+        # operation records it as the app's image then (and deletes the one it replaces). Not saved:
+        # not kept.
+        stored = thumb is not None and await caller.thumbnails.put(thumb)
+        saved = await _attempt(errors, operations.update_app(caller, owner, server, update))
+        if saved is None and stored and thumb is not None:
+            await caller.thumbnails.discard(thumb.ref)
+        if saved is not None:
+            shares = set(await operations.share_pairs(caller, owner, server))
+            await _share_as_asked(caller, owner, server, values, shares, errors)
+            starts = forms.starts_after_save(values, running=running)
+            return RedirectResponse(
+                _saved_target(settings, owner, server, starts=starts, share_failed=bool(errors)), status_code=303
+            )
+    return await _form_page(request, caller, values, errors, app=app, status=422)
