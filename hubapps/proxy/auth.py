@@ -46,7 +46,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 from hubapps.proxy import pages
 from hubapps.proxy.config import HubSettings
-from hubapps.proxy.hubapi import HubAPI, HubAPIError, HubReply
+from hubapps.proxy.hub_client import HubAPI, HubAPIError, HubReply
 from hubapps.proxy.identity import identity_headers, is_login_cookie, unprefixed_cookie_name
 from hubapps.proxy.scopes import grants
 from hubapps.proxy.wire import HTTPAnswer, Request, Response

@@ -18,7 +18,7 @@ import pytest
 from hubapps.proxy import auth
 from hubapps.proxy.auth import PENDING, CookieSigner, HubAuthGate, Viewer
 from hubapps.proxy.config import HubSettings
-from hubapps.proxy.hubapi import HubAPI
+from hubapps.proxy.hub_client import HubAPI
 from hubapps.proxy.wire import HTTPAnswer, Request, Response
 from tests.unit.proxy.fakehub import FakeHub
 
