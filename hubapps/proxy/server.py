@@ -45,11 +45,13 @@ from hubapps.proxy import pages
 from hubapps.proxy.activity import ActivityReporter
 from hubapps.proxy.auth import PENDING, HubAuthGate, Viewer
 from hubapps.proxy.config import HubSettings, ProxyConfig
+from hubapps.proxy.exchange import Forward
 from hubapps.proxy.forward import Forwarder, same_origin
-from hubapps.proxy.http import Forward, HttpServer, RequestTimeouts, header_value
+from hubapps.proxy.listener import HttpServer
 from hubapps.proxy.process import AppProcess, AppState
+from hubapps.proxy.slow_senders import RequestTimeouts
 from hubapps.proxy.watch import WebsocketWatch
-from hubapps.proxy.wire import Request, Response
+from hubapps.proxy.wire import Request, Response, header_value
 
 __all__ = ["ProxyRuntime"]
 
