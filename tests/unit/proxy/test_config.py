@@ -10,7 +10,8 @@ from hubapps.core.command import ProxyOptions
 from hubapps.proxy import pages
 from hubapps.proxy.config import ConfigError, parse_config
 from hubapps.proxy.forward import same_origin
-from hubapps.proxy.process import OutputBuffer, app_argv, app_environment
+from hubapps.proxy.output import OutputBuffer
+from hubapps.proxy.process import app_argv, app_environment
 
 ENV = {
     "JUPYTERHUB_SERVICE_PREFIX": "/user/alice/my-app/",
