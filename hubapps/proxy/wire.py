@@ -1,4 +1,4 @@
-"""The proxy's own HTTP message types: a parsed request head and a locally made answer.
+"""The proxy's own HTTP messages: a parsed request head, a locally made answer, and how a head is written.
 
 The proxy speaks HTTP/1.1 itself (:mod:`hubapps.proxy.http`, parsing by ``httptools``, i.e. llhttp, the
 parser of Node.js) instead of through a web framework: a proxy process runs beside every app, so its
