@@ -91,6 +91,8 @@ class ProxyOptions:
     websocket_max_age: float | None = None
     #: The app listens on a unix socket (``{socket}``) in a private folder, not on a loopback port.
     app_socket: bool = False
+    #: The Hub's JupyterHub version, sent as ``X-JupyterHub-Version`` (empty: no header).
+    hub_version: str = ""
 
     def to_argv(self) -> list[str]:
         """Options for ``hubapps-proxy``, as ``--name=value`` so no value can pose as an option."""
@@ -116,6 +118,8 @@ class ProxyOptions:
             argv.append(f"--auth-cache-max-age={self.auth_cache_max_age}")
         if self.websocket_max_age is not None:
             argv.append(f"--websocket-max-age={self.websocket_max_age:g}")
+        if self.hub_version:
+            argv.append(f"--hub-version={self.hub_version}")
         return argv
 
 

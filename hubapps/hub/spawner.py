@@ -22,6 +22,7 @@ import weakref
 from dataclasses import replace
 from typing import Any
 
+from jupyterhub import __version__ as jupyterhub_version
 from jupyterhub.crypto import KEY_ENV, CryptKeeper, InvalidToken
 from tornado import web
 
@@ -275,7 +276,10 @@ class HubAppsSpawnerMixin:
         if settings.ready_timeout > 0:
             options_ = replace(options_, ready_timeout=settings.ready_timeout)
         options_ = replace(
-            options_, auth_cache_max_age=settings.auth_cache_max_age, websocket_max_age=settings.websocket_max_age
+            options_,
+            auth_cache_max_age=settings.auth_cache_max_age,
+            websocket_max_age=settings.websocket_max_age,
+            hub_version=jupyterhub_version,  # the proxy sends it as X-JupyterHub-Version (it imports no jupyterhub)
         )
         spawner.cmd = settings.proxy_command_for(type(self))
         extra_options = []

@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 
 from hubapps.proxy.config import HubSettings
-from hubapps.proxy.hubapi import HubAPI, HubAPIError
+from hubapps.proxy.hub_client import HubAPI, HubAPIError
 
 __all__ = ["ActivityReporter"]
 

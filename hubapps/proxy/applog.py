@@ -12,7 +12,7 @@ lines. So every line echoed (:class:`AppLogEcho`)
 - passes a token bucket of ``rate`` bytes per second with a burst of ``burst`` bytes; lines over the
   limit are dropped, and one note per ``note_interval`` seconds says how many were.
 
-The in-memory log (``_hubapps/logs``, :class:`~hubapps.proxy.process.OutputBuffer`) keeps every line,
+The in-memory log (``_hubapps/logs``, :class:`~hubapps.proxy.output.OutputBuffer`) keeps every line,
 bounded by its own size. Nothing here blocks: a note of dropped lines is written by a loop timer.
 """
 

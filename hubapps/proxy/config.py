@@ -151,6 +151,8 @@ class ProxyConfig:
     request_head_timeout: float = DEFAULT_REQUEST_HEAD_TIMEOUT
     request_body_timeout: float = DEFAULT_REQUEST_BODY_TIMEOUT
     request_body_min_rate: float = DEFAULT_REQUEST_BODY_MIN_RATE
+    #: The Hub's JupyterHub version (``--hub-version``), sent as ``X-JupyterHub-Version``; empty: no header.
+    hub_version: str = ""
 
     @property
     def app_ready_path(self) -> str:
@@ -244,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"Seconds between activity reports (default: $JUPYTERHUB_ACTIVITY_INTERVAL, else "
         f"{DEFAULT_ACTIVITY_INTERVAL:g}).",
+    )
+    add(
+        "--hub-version",
+        default="",
+        help="The Hub's JupyterHub version, sent as X-JupyterHub-Version on every answer (empty: not sent).",
     )
     add("--hub-timeout", type=_positive(float), default=DEFAULT_HUB_TIMEOUT)
     add("--git-timeout", type=_positive(float), default=DEFAULT_GIT_TIMEOUT)
@@ -450,4 +457,5 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         request_head_timeout=ns.request_head_timeout,
         request_body_timeout=ns.request_body_timeout,
         request_body_min_rate=ns.request_body_min_rate,
+        hub_version=ns.hub_version,
     )

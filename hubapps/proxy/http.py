@@ -1,4 +1,4 @@
-"""The viewer side of the proxy: an HTTP/1.1 server on asyncio protocols, parsing by ``httptools``.
+"""The viewer side of the proxy: one viewer's HTTP/1.1 connection on asyncio protocols, parsed by ``httptools``.
 
 Why not a web framework: a ``hubapps-proxy`` runs beside every app, and every request of every viewer
 passes through one. ``aiohttp.web`` alone is 36 MB of RSS and about 0.3 ms of CPU per forwarded request
@@ -7,20 +7,13 @@ Parsing is llhttp's (via ``httptools``, the parser of Node.js and uvicorn), whic
 things request smuggling lives on (``Content-Length`` with ``Transfer-Encoding``, bare LF, bad chunk
 sizes); this module only reads the parsed pieces.
 
-A connection handles its requests in order (:class:`Exchange`, one per request; pipelined requests
-wait in a queue with their bodies). For each, ``dispatch(request)`` (the proxy's routing, see
-``server.py``) says what to do, at once or after awaiting: a :class:`Forward` (the forwarder relays the
-request and its body to the app and the app's answer back, see ``forward.py``) or a
-:class:`~hubapps.proxy.wire.Response` made here. Bodies flow as they arrive, with back-pressure both
-ways (a slow viewer pauses reading from the app, a slow app pauses reading from the viewer).
-
-A viewer that sends slowly is cut off (:class:`RequestTimeouts`): a request head must be complete within
-``head`` seconds of its first byte, and a body may go ``body`` seconds without a byte and must average
-``body_min_rate`` bytes per second after that grace (its deadline is ``body + received / rate`` seconds
-after it began). Time the proxy was not reading from the viewer (back-pressure from the app, a pipelined
-request waiting its turn, ``Expect: 100-continue`` before the ``100``) does not count. Past a deadline,
-the viewer gets 408 if no answer began, and the connection is closed. One loop timer per connection,
-re-armed lazily: a body's chunks cost no timer work.
+A connection (:class:`ClientConnection`) handles its requests in order (an
+:class:`~hubapps.proxy.exchange.Exchange` per request; pipelined requests wait in a queue with their
+bodies), each as routing decides (``exchange.py``). Bodies flow as they arrive, with back-pressure both
+ways (a slow viewer pauses reading from the app, a slow app pauses reading from the viewer). A viewer
+that sends too slowly is cut off (``slow_senders.py``); a refusal is followed by a lingering close.
+Listening and the set of connections are ``listener.py``'s; an accepted websocket becomes a splice
+(``splice.py``).
 """
 
 from __future__ import annotations
@@ -29,35 +22,21 @@ import asyncio
 import contextlib
 import logging
 import socket
-import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import httptools
 
-from hubapps.proxy.config import (
-    DEFAULT_REQUEST_BODY_MIN_RATE,
-    DEFAULT_REQUEST_BODY_TIMEOUT,
-    DEFAULT_REQUEST_HEAD_TIMEOUT,
-)
-from hubapps.proxy.wire import HTTPAnswer, Request, Response
+from hubapps.proxy.exchange import BodySink, Exchange, Forward, Route
+from hubapps.proxy.slow_senders import SlowSenders
+from hubapps.proxy.splice import splice
+from hubapps.proxy.wire import HTTPAnswer, Request, Response, encode_head
 
 if TYPE_CHECKING:
-    from hubapps.proxy.auth import Viewer
+    from hubapps.proxy.listener import HttpServer
 
-__all__ = [
-    "BodySink",
-    "ClientConnection",
-    "Exchange",
-    "Forward",
-    "HttpServer",
-    "RequestTimeouts",
-    "encode_head",
-    "header_value",
-    "splice",
-]
+__all__ = ["ClientConnection"]
 
 log = logging.getLogger("hubapps.proxy")
 
@@ -66,136 +45,13 @@ MAX_HEAD_SIZE = 64 * 1024
 #: Request body buffered while the request waits (for the Hub's answer, a connection to the app)
 #: before reading from the viewer pauses.
 MAX_BUFFERED_BODY = 256 * 1024
-#: Seconds an idle keep-alive connection from a viewer stays open (also: to complete a request head).
-KEEP_ALIVE_TIMEOUT = 75.0
 #: Seconds a refused viewer's connection stays half-open, dropping what it still sends (see _close_lingering).
 LINGER_TIMEOUT = 2.0
-#: Seconds between sweeps for idle connections.
-SWEEP_INTERVAL = 5.0
 #: Bytes the socket may buffer towards a peer before we stop reading from the other side.
 WRITE_HIGH_WATER = 256 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Forward:
-    """Routing's verdict: relay this request to the app, on behalf of ``viewer`` (None: anonymous)."""
-
-    viewer: Viewer | None
-
-
-@dataclass(frozen=True, slots=True)
-class RequestTimeouts:
-    """How slowly a viewer may send a request (seconds, bytes per second; 0 turns one off)."""
-
-    head: float = DEFAULT_REQUEST_HEAD_TIMEOUT
-    body: float = DEFAULT_REQUEST_BODY_TIMEOUT
-    body_min_rate: float = DEFAULT_REQUEST_BODY_MIN_RATE
-
-
-Route = Forward | Response
-Dispatch = Callable[[Request], "Route | Coroutine[Any, Any, Route]"]
-
-
-class BodySink(Protocol):
-    """Where a request body goes once forwarding has started (the upstream connection)."""
-
-    def send_body(self, chunk: bytes) -> None: ...
-
-    def end_body(self) -> None: ...
-
-    def abort(self) -> None: ...
-
-    def pause_reading(self) -> None: ...
-
-    def resume_reading(self) -> None: ...
-
-
-class Forwarder(Protocol):
-    def forward(self, client: ClientConnection, exchange: Exchange, viewer: Viewer | None) -> None: ...
-
-
-def encode_head(first_line: str, headers: list[tuple[str, str]]) -> bytes:
-    """A message head. Values read from the wire go back as the bytes they were (latin-1); values the
-    proxy adds (a user name) that latin-1 cannot carry go as UTF-8. Values must hold no CR, LF or NUL:
-    llhttp refuses them in what it parses, and the proxy's own values are cleaned where they are made.
-    """
-    text = first_line + "\r\n" + "".join([f"{name}: {value}\r\n" for name, value in headers]) + "\r\n"
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:
-        parts = [first_line.encode("latin-1"), b"\r\n"]
-        for name, value in headers:
-            try:
-                raw = value.encode("latin-1")
-            except UnicodeEncodeError:
-                raw = value.encode("utf-8")
-            parts += [name.encode("latin-1"), b": ", raw, b"\r\n"]
-        parts.append(b"\r\n")
-        return b"".join(parts)
-
-
-def header_value(text: str) -> str:
-    """``text`` made safe as a header value the proxy adds (control characters become spaces)."""
-    return "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
-
-
-class Exchange:
-    """One request on a connection, from its head to the end of the answer."""
-
-    __slots__ = (
-        "_buffer",
-        "_buffered",
-        "answered",
-        "body_done",
-        "chunked",
-        "expect_continue",
-        "expects_body",
-        "keep_alive",
-        "request",
-        "sink",
-    )  # fmt: skip
-
-    def __init__(self, request: Request, *, keep_alive: bool, chunked: bool, expects_body: bool) -> None:
-        self.request = request
-        self.keep_alive = keep_alive
-        #: The viewer sent the body chunked (it is then forwarded chunked, re-framed).
-        self.chunked = chunked
-        self.expects_body = expects_body
-        self.body_done = not expects_body
-        self._buffer: list[bytes] = []
-        self._buffered = 0
-        self.sink: BodySink | None = None
-        #: The answer's head has gone out to the viewer.
-        self.answered = False
-        self.expect_continue = request.header("Expect").strip().lower() == "100-continue"
-
-    @property
-    def buffered(self) -> int:
-        return self._buffered
-
-    def feed(self, chunk: bytes) -> None:
-        if self.sink is not None:
-            self.sink.send_body(chunk)
-        else:
-            self._buffer.append(chunk)
-            self._buffered += len(chunk)
-
-    def finish_body(self) -> None:
-        self.body_done = True
-        if self.sink is not None and self.expects_body:
-            self.sink.end_body()
-
-    def attach(self, sink: BodySink) -> None:
-        """Start sending the body to ``sink``: what was buffered first, then the rest as it comes."""
-        self.sink = sink
-        buffered, self._buffer, self._buffered = self._buffer, [], 0
-        for chunk in buffered:
-            sink.send_body(chunk)
-        if self.body_done and self.expects_body:
-            sink.end_body()
-
-
-class ClientConnection(asyncio.Protocol):
+class ClientConnection(SlowSenders, asyncio.Protocol):
     """One viewer's connection (browsers and CHP keep these open across requests)."""
 
     def __init__(self, server: HttpServer) -> None:
@@ -558,53 +414,7 @@ class ClientConnection(asyncio.Protocol):
             self.transport.resume_reading()
             self._arm()
 
-    # -- slow senders ---------------------------------------------------------------------------
-
-    def _start_body_clock(self) -> None:
-        self._body_started = self._body_last = self.loop.time()
-        self._body_received = 0
-        self._body_shift = 0.0
-        self._arm()
-
-    def _deadline(self) -> float | None:
-        """When what the viewer is sending now is overdue (loop time), or None (nothing is due)."""
-        if self._reading_paused or self.closed or self._tunnel:
-            return None
-        limits = self.server.timeouts
-        if self._head_started is not None:
-            return self._head_started + limits.head if limits.head > 0 else None
-        if self._body_started is None:
-            return None
-        ends = []
-        if limits.body > 0:
-            ends.append(self._body_last + limits.body)
-        if limits.body_min_rate > 0:
-            allowed = limits.body + self._body_received / limits.body_min_rate
-            ends.append(self._body_started + self._body_shift + allowed)
-        return min(ends) if ends else None
-
-    def _arm(self) -> None:
-        """Make sure the timer fires by the current deadline. A timer due earlier is kept: it re-checks
-        and re-arms then (so a keep-alive connection makes one timer per head timeout, not per request)."""
-        deadline = self._deadline()
-        if deadline is None or (self._timer is not None and self._timer.when() <= deadline):
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self.loop.call_at(deadline, self._check_deadline)
-
-    def _check_deadline(self) -> None:
-        self._timer = None
-        deadline = self._deadline()
-        if deadline is None:
-            return
-        if self.loop.time() < deadline:
-            self._timer = self.loop.call_at(deadline, self._check_deadline)
-            return
-        what = "head" if self._head_started is not None else "body"
-        log.info("hubapps-proxy: a viewer sent a request %s too slowly; closing the connection", what)
-        self._head_started = self._body_started = None
-        self._reject(408, "Request timeout: the request arrived too slowly.")
+    # -- refusals ---------------------------------------------------------------------------------
 
     def _reject(self, status: int, message: str) -> None:
         """Refuse what the viewer sent last, and close; after the answers to complete requests before it."""
@@ -644,105 +454,5 @@ class ClientConnection(asyncio.Protocol):
         self._linger = self.loop.call_later(LINGER_TIMEOUT, self.close)
 
 
-class _Splice(asyncio.Protocol):
-    """Receives on one transport of a spliced pair and writes what arrives to the other, as it is."""
-
-    def __init__(self, transport: asyncio.Transport, touch: Callable[[], None], on_lost: Callable[[], None]) -> None:
-        self.transport = transport
-        self.touch = touch
-        self.on_lost = on_lost
-        self.peer: _Splice = self
-        self.write_peer: Callable[[bytes], None] = transport.write
-
-    def data_received(self, data: bytes) -> None:
-        self.write_peer(data)
-        self.touch()
-
-    def pause_writing(self) -> None:  # this side reads slowly: stop reading from the other
-        if not self.peer.transport.is_closing():
-            self.peer.transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        if not self.peer.transport.is_closing():
-            self.peer.transport.resume_reading()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.peer.transport.close()
-        self.on_lost()
-
-
-def splice(
-    a: asyncio.Transport, b: asyncio.Transport, on_activity: Callable[[], None], on_a_closed: Callable[[], None]
-) -> None:
-    """Join two connections: from now on what arrives on one is written to the other (a websocket costs
-    two socket copies per message and no framing work here). Either side closing closes both."""
-    side_a = _Splice(a, on_activity, on_a_closed)
-    side_b = _Splice(b, on_activity, lambda: None)
-    side_a.peer, side_b.peer = side_b, side_a
-    side_a.write_peer, side_b.write_peer = b.write, a.write
-    a.set_protocol(side_a)
-    b.set_protocol(side_b)
-
-
 class _HeadTooLarge(Exception):
     pass
-
-
-class HttpServer:
-    """Listens, and owns the viewers' connections."""
-
-    def __init__(
-        self,
-        dispatch: Dispatch,
-        forwarder: Forwarder,
-        *,
-        extra_headers: list[tuple[str, str]] | None = None,
-        timeouts: RequestTimeouts | None = None,
-    ) -> None:
-        self.dispatch = dispatch
-        self.timeouts = timeouts if timeouts is not None else RequestTimeouts()
-        self.forwarder = forwarder
-        #: Added to every answer, made here or forwarded.
-        self.extra_headers = list(extra_headers or [])
-        self.connections: set[ClientConnection] = set()
-        self._server: asyncio.Server | None = None
-        self.loop = asyncio.get_running_loop()
-        self._sweeper: asyncio.TimerHandle | None = None
-
-    async def start(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> int:
-        """Listen on ``host:port`` (0: any free port), with TLS if ``tls``; return the port bound."""
-        self._server = await self.loop.create_server(
-            lambda: ClientConnection(self), host, port, reuse_address=True, backlog=1024, ssl=tls
-        )
-        self._sweeper = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
-        sockets = self._server.sockets
-        return int(sockets[0].getsockname()[1]) if sockets else port
-
-    def _sweep(self) -> None:
-        """Close connections idle past :data:`KEEP_ALIVE_TIMEOUT` (one timer for all, not one per request)."""
-        limit = self.loop.time() - KEEP_ALIVE_TIMEOUT
-        for connection in list(self.connections):
-            if connection.idle_since is not None and connection.idle_since < limit:
-                connection.close()
-        self._sweeper = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
-
-    async def close(self, grace: float) -> None:
-        """Stop listening, then close connections (idle ones at once, busy ones after ``grace`` seconds)."""
-        if self._server is None:
-            return
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-        self._server.close()
-        deadline = self.loop.time() + grace
-        while self.connections and self.loop.time() < deadline:
-            for connection in list(self.connections):
-                if not connection._queue and not connection._tunnel:
-                    connection.close()
-            if not self.connections:
-                break
-            await asyncio.sleep(0.05)
-        for connection in list(self.connections):
-            connection.abort()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 1.0)
-        self._server = None

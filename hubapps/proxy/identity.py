@@ -25,7 +25,7 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from hubapps.proxy.http import header_value
+from hubapps.proxy.wire import header_value
 
 if TYPE_CHECKING:
     from hubapps.proxy.auth import Viewer

@@ -15,7 +15,18 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-__all__ = ["NO_CACHE", "failure_page", "forbidden_page", "message_page", "startup_headers", "startup_page"]
+from hubapps.proxy.wire import Request, Response
+
+__all__ = [
+    "HUB_TIMEOUT_MESSAGE",
+    "NO_CACHE",
+    "error_response",
+    "failure_page",
+    "forbidden_page",
+    "message_page",
+    "startup_headers",
+    "startup_page",
+]
 
 #: Lines of app output shown on the startup and failure pages (all of it is at ``_hubapps/logs``).
 PAGE_LOG_LINES = 60
@@ -164,3 +175,13 @@ def forbidden_page(user_name: str) -> str:
 def message_page(message: str) -> str:
     """A short page for errors (bad login answer, Hub unreachable...)."""
     return _page("hubapps", f"<p>{html.escape(message)}</p>")
+
+
+HUB_TIMEOUT_MESSAGE = "The Hub did not answer in time; try again."
+
+
+def error_response(status: int, request: Request, message: str) -> Response:
+    """An error answer: a short page for browsers, plain text for everything else."""
+    if request.accepts_html:
+        return Response.html(message_page(message), status=status, headers=NO_CACHE)
+    return Response.text(message + "\n", status=status, headers=NO_CACHE)

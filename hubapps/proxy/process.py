@@ -1,4 +1,4 @@
-"""The app process: start it, watch it, restart it, stop it, keep its output.
+"""The app process: start it, watch it, restart it, stop it; where it listens and what it runs with.
 
 State transitions (see :class:`AppState`)::
 
@@ -20,8 +20,9 @@ private, else the system's temporary folder), removed when the proxy stops; othe
 
 The app runs in its own session (process group) so that stopping it reaches its children too: SIGTERM
 to the group, SIGKILL after ``stop_grace`` seconds. Its stdout and stderr are merged into an in-memory
-ring buffer (:class:`OutputBuffer`) that is also echoed to the proxy's stderr (the spawner's log; for local
-spawners the Hub's log), prefixed, escaped and rate-limited there (:mod:`hubapps.proxy.applog`).
+ring buffer (:class:`~hubapps.proxy.output.OutputBuffer`) that is also echoed to the proxy's stderr
+(the spawner's log; for local spawners the Hub's log), prefixed, escaped and rate-limited there
+(:mod:`hubapps.proxy.applog`).
 """
 
 from __future__ import annotations
@@ -47,12 +48,12 @@ from hubapps.core.statuskey import APP_KEY_ENV_VAR
 from hubapps.proxy.applog import AppLogEcho, log_prefix
 from hubapps.proxy.checkout import CheckoutError, checkout_repository
 from hubapps.proxy.config import APP_ENV_VAR, ProxyConfig
+from hubapps.proxy.output import OutputBuffer
 
 __all__ = [
     "AppAddress",
     "AppProcess",
     "AppState",
-    "OutputBuffer",
     "app_argv",
     "app_environment",
     "free_port",
@@ -63,8 +64,6 @@ __all__ = [
 READY_POLL_INTERVAL = 0.1
 #: Timeout of one readiness probe.
 READY_PROBE_TIMEOUT = 2.0
-#: Longest line kept in the output buffer; longer lines are cut (a binary blob must not eat memory).
-MAX_LINE_LENGTH = 4096
 #: Seconds to wait for the output pipe to drain after the app exited (grandchildren may hold it open).
 OUTPUT_DRAIN_TIMEOUT = 1.0
 #: Environment variables never passed to the app (the Hub token unless ``--pass-hub-token``).
@@ -113,80 +112,6 @@ class AppState(enum.StrEnum):
     STARTING = "starting"
     READY = "ready"
     FAILED = "failed"
-
-
-class OutputBuffer:
-    """The last ``max_lines`` lines of app output, each optionally passed on to ``echo``.
-
-    Lines are numbered from 0 in the order they arrived (:attr:`total` is the number of the next one),
-    so a reader that remembers a number can ask for what came after it (:meth:`since`), even across
-    reconnects. :meth:`changed` is an event that is set, and replaced, on every new line and on
-    :meth:`notify` (the process calls it on state changes): push streams wait on it instead of polling.
-    """
-
-    def __init__(self, max_lines: int, echo: Callable[[str], None] | None = None) -> None:
-        self._lines: deque[str] = deque(maxlen=max_lines)
-        self._echo = echo
-        self._partial = ""
-        self.total = 0
-        self._changed: asyncio.Event | None = None
-
-    def changed(self) -> asyncio.Event:
-        """An event set at the next change (a new line or a state change); call again after it fired."""
-        if self._changed is None:
-            self._changed = asyncio.Event()
-        return self._changed
-
-    def notify(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
-
-    def append(self, line: str) -> None:
-        if len(line) > MAX_LINE_LENGTH:
-            line = line[:MAX_LINE_LENGTH] + " [...]"
-        self._lines.append(line)
-        self.total += 1
-        self.notify()
-        if self._echo is not None:
-            self._echo(line)
-
-    def feed(self, data: str) -> None:
-        """Add raw text, splitting lines; an unfinished last line waits for the next call."""
-        text = self._partial + data
-        *lines, self._partial = text.split("\n")
-        if len(self._partial) > MAX_LINE_LENGTH:
-            lines.append(self._partial)
-            self._partial = ""
-        for line in lines:
-            self.append(line.rstrip("\r"))
-
-    def flush(self) -> None:
-        if self._partial:
-            self.append(self._partial)
-            self._partial = ""
-
-    def lines(self) -> list[str]:
-        return list(self._lines)
-
-    def tail(self, count: int) -> list[str]:
-        return list(self._lines)[-count:] if count > 0 else []
-
-    @property
-    def first(self) -> int:
-        """Number of the oldest line still kept."""
-        return self.total - len(self._lines)
-
-    def since(self, number: int) -> tuple[int, list[str]]:
-        """``(number of the first line returned, lines)``: what arrived from line ``number`` on.
-
-        Lines that were already dropped from the buffer are skipped (the first number says so).
-        """
-        start = max(number, self.first)
-        if start >= self.total:
-            return self.total, []
-        skip = start - self.first
-        return start, [line for index, line in enumerate(self._lines) if index >= skip]
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -24,7 +24,9 @@ decided without awaiting anything: :meth:`HubAuthGate.authenticate_now` reads th
 request goes straight to the forwarder. Everything else is a coroutine.
 
 Every answer carries ``X-JupyterHub-Version``, as ``jupyterhub-singleuser``'s do: the Hub reads it
-from its readiness probe and warns about servers without it.
+from its readiness probe and warns about servers without it. The version is the Hub's own, passed by
+the spawner (``--hub-version``): the proxy imports nothing of JupyterHub, and an app environment may
+not have it at all.
 """
 
 from __future__ import annotations
@@ -38,21 +40,18 @@ from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-try:  # reported like jupyterhub-singleuser does; an app environment may have only hubapps' base install
-    from jupyterhub._version import __version__ as jupyterhub_version
-except ImportError:  # pragma: no cover - exercised by tests/integration/test_light_env.py
-    jupyterhub_version = ""
-
 from hubapps.core import statuskey
 from hubapps.proxy import pages
 from hubapps.proxy.activity import ActivityReporter
 from hubapps.proxy.auth import PENDING, HubAuthGate, Viewer
 from hubapps.proxy.config import HubSettings, ProxyConfig
+from hubapps.proxy.exchange import Forward
 from hubapps.proxy.forward import Forwarder, same_origin
-from hubapps.proxy.http import Forward, HttpServer, RequestTimeouts
+from hubapps.proxy.listener import HttpServer
 from hubapps.proxy.process import AppProcess, AppState
+from hubapps.proxy.slow_senders import RequestTimeouts
 from hubapps.proxy.watch import WebsocketWatch
-from hubapps.proxy.wire import Request, Response
+from hubapps.proxy.wire import Request, Response, header_value
 
 __all__ = ["ProxyRuntime"]
 
@@ -107,7 +106,8 @@ class ProxyRuntime:
             keep_alive=config.keep_alive,
             timeout=config.hub_timeout,
         )
-        self._version_header = [("X-JupyterHub-Version", jupyterhub_version)] if jupyterhub_version else []
+        version = header_value(config.hub_version)
+        self._version_header = [("X-JupyterHub-Version", version)] if version else []
         self.websockets = WebsocketWatch(self.gate, required=not config.public, max_age=config.websocket_max_age)
         self.forwarder = Forwarder(
             prefix=config.prefix,

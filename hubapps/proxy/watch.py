@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass, field
 
 from hubapps.proxy.auth import HubAuthGate
-from hubapps.proxy.forward import SplicedPair
+from hubapps.proxy.splice import SplicedPair
 
 __all__ = ["MAX_CHECK_INTERVAL", "WebsocketWatch"]
 

@@ -1,11 +1,13 @@
-"""The proxy's own HTTP message types: a parsed request head and a locally made answer.
+"""The proxy's own HTTP messages: a parsed request head, a locally made answer, and how a head is written.
 
 The proxy speaks HTTP/1.1 itself (:mod:`hubapps.proxy.http`, parsing by ``httptools``, i.e. llhttp, the
 parser of Node.js) instead of through a web framework: a proxy process runs beside every app, so its
 memory and its per-request cost are paid many times over. These types are all the rest of the proxy
 sees of HTTP: :class:`Request` (the head as the viewer sent it, raw bytes kept where forwarding needs
 them) and :class:`Response` (an answer the proxy makes itself: a page, a redirect, JSON, an event
-stream). :class:`HTTPAnswer` lets code deep in a check stop a request with an answer.
+stream). :class:`HTTPAnswer` lets code deep in a check stop a request with an answer. Heads go out
+as :func:`encode_head` writes them; :data:`HOP_BY_HOP` and :func:`connection_tokens` say which header
+fields describe one connection (never relayed either way).
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-__all__ = ["HTTPAnswer", "Request", "Response", "cookie_header"]
+__all__ = [
+    "HOP_BY_HOP",
+    "HTTPAnswer",
+    "Request",
+    "Response",
+    "connection_tokens",
+    "cookie_header",
+    "encode_head",
+    "header_value",
+]
 
 
 @dataclass(eq=False)
@@ -252,3 +263,50 @@ def _pairs(headers: Any) -> Iterable[tuple[str, str]]:
     if isinstance(headers, dict):
         return list(headers.items())
     return list(headers)
+
+
+#: Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+    }
+)
+
+
+def connection_tokens(value: str) -> set[str]:
+    return {token.strip().lower() for token in value.split(",") if token.strip()}
+
+
+def encode_head(first_line: str, headers: list[tuple[str, str]]) -> bytes:
+    """A message head. Values read from the wire go back as the bytes they were (latin-1); values the
+    proxy adds (a user name) that latin-1 cannot carry go as UTF-8. Values must hold no CR, LF or NUL:
+    llhttp refuses them in what it parses, and the proxy's own values are cleaned where they are made.
+    """
+    text = first_line + "\r\n" + "".join([f"{name}: {value}\r\n" for name, value in headers]) + "\r\n"
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        parts = [first_line.encode("latin-1"), b"\r\n"]
+        for name, value in headers:
+            try:
+                raw = value.encode("latin-1")
+            except UnicodeEncodeError:
+                raw = value.encode("utf-8")
+            parts += [name.encode("latin-1"), b": ", raw, b"\r\n"]
+        parts.append(b"\r\n")
+        return b"".join(parts)
+
+
+def header_value(text: str) -> str:
+    """``text`` made safe as a header value the proxy adds (control characters become spaces)."""
+    return "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)

@@ -89,7 +89,7 @@ def _run(python: Path, code: str) -> subprocess.CompletedProcess[str]:
 def test_the_light_environment_has_no_hub_side_packages(light_python: Path) -> None:
     for module in HUB_ONLY:
         assert _run(light_python, f"import {module}").returncode != 0, f"{module} is in the light environment"
-    ok = _run(light_python, "import hubapps.proxy.main, hubapps.proxy.server, hubapps.cli_apps; print('ok')")
+    ok = _run(light_python, "import hubapps.proxy.main, hubapps.proxy.server, hubapps.cli.commands; print('ok')")
     assert ok.stdout.strip() == "ok", ok.stderr
     # The Hub side says what is missing instead of failing somewhere inside.
     hub_side = _run(light_python, "import hubapps.hub")

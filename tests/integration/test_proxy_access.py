@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import jupyterhub
 import pytest
 import websockets
 from websockets.sync.client import connect as ws_connect
@@ -218,7 +219,7 @@ def test_identity_and_credentials_headers(apps: dict[str, str], tokens: dict[str
     assert "x-forwarded-user" not in seen
     assert "remote-user" not in seen
     assert seen["cookie"] == "keep=1"
-    assert response.headers["X-JupyterHub-Version"]
+    assert response.headers["X-JupyterHub-Version"] == jupyterhub.__version__  # passed by the spawner
 
 
 def test_streaming_through_the_hub(apps: dict[str, str], tokens: dict[str, str], client: httpx.Client) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hubapps.cli import config_reference
+from hubapps.cli.reference import config_reference
 from hubapps.hub.config import HubApps
 
 DOCS = Path(__file__).parents[2] / "docs"

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import jupyterhub
 import pytest
 from jupyterhub.crypto import CryptKeeper
 from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner, Spawner
@@ -84,6 +85,8 @@ async def test_app_start_runs_the_proxy_with_framework_argv() -> None:
     sep = args.index("--")
     assert "--public" in args[:sep]
     assert "--cwd=apps" in args[:sep]
+    # The proxy imports nothing of JupyterHub: the Hub's version comes with its options.
+    assert f"--hub-version={jupyterhub.__version__}" in args[:sep]
     assert args[sep + 1 : sep + 5] == ["{python}", "-m", "panel", "serve"]
     assert json.loads(started["env"][APP_ENV_VAR]) == {"COLOR": "red"}
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from jupyterhub import __version__ as jupyterhub_version
 
 from hubapps.proxy.config import parse_config
 from hubapps.proxy.server import ProxyRuntime
@@ -78,7 +79,14 @@ async def start_proxy(hub_env: dict[str, str], tmp_path: Path) -> AsyncIterator[
         env: dict[str, str] | None = None,
         wait_ready: bool = True,
     ) -> ProxyRuntime:
-        argv = ["--ip=127.0.0.1", "--port=0", "--display-name=My <App>", "--stop-grace=2", *options]
+        argv = [
+            "--ip=127.0.0.1",
+            "--port=0",
+            "--display-name=My <App>",
+            "--stop-grace=2",
+            f"--hub-version={jupyterhub_version}",  # as the spawner passes it
+            *options,
+        ]
         full_env = {**hub_env, **(env or {})}
         config = parse_config([*argv, "--", *app_argv], full_env)
         runtime = ProxyRuntime(config, full_env, base_dir=str(tmp_path))

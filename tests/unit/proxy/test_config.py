@@ -10,7 +10,8 @@ from hubapps.core.command import ProxyOptions
 from hubapps.proxy import pages
 from hubapps.proxy.config import ConfigError, parse_config
 from hubapps.proxy.forward import same_origin
-from hubapps.proxy.process import OutputBuffer, app_argv, app_environment
+from hubapps.proxy.output import OutputBuffer
+from hubapps.proxy.process import app_argv, app_environment
 
 ENV = {
     "JUPYTERHUB_SERVICE_PREFIX": "/user/alice/my-app/",
@@ -34,8 +35,10 @@ def test_options_from_core_round_trip() -> None:
         repo_ref="main",
         checkout=".hubapps/checkouts/my-app",
         env_prefix="/opt/env",
+        hub_version="5.2.1",
     )
     config = parse_config([*options.to_argv(), "--", "python", "--public", "--", "x"], ENV)
+    assert config.hub_version == "5.2.1"
     assert config.app_argv == ("python", "--public", "--", "x")
     assert (config.display_name, config.cwd, config.ready_path) == ("My --app", "sub dir", "health")
     assert config.ready_timeout == 12.5

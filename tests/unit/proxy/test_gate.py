@@ -16,9 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from hubapps.proxy import auth
-from hubapps.proxy.auth import PENDING, CookieSigner, HubAuthGate, Viewer
+from hubapps.proxy.auth import PENDING, HubAuthGate, Viewer
 from hubapps.proxy.config import HubSettings
-from hubapps.proxy.hubapi import HubAPI
+from hubapps.proxy.cookies import CookieSigner
+from hubapps.proxy.hub_client import HubAPI
 from hubapps.proxy.wire import HTTPAnswer, Request, Response
 from tests.unit.proxy.fakehub import FakeHub
 

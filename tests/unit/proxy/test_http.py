@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from hubapps.proxy import http as proxy_http
+from hubapps.proxy import listener
 from hubapps.proxy.server import ProxyRuntime
 from tests.unit.proxy.conftest import ECHO_APP, PREFIX, WS_APP, FakeHub, StartProxy, resource
 
@@ -638,8 +639,8 @@ async def test_odd_targets_never_leave_for_another_host(proxy: ProxyRuntime, tar
 
 
 async def test_idle_viewer_connections_are_closed(start_proxy: StartProxy, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(proxy_http, "KEEP_ALIVE_TIMEOUT", 0.3)
-    monkeypatch.setattr(proxy_http, "SWEEP_INTERVAL", 0.1)
+    monkeypatch.setattr(listener, "KEEP_ALIVE_TIMEOUT", 0.3)
+    monkeypatch.setattr(listener, "SWEEP_INTERVAL", 0.1)
     proxy = await start_proxy(RAW_APP)
     async with connect(proxy) as idle, connect(proxy) as half_head:
         assert (await idle.request(request("fixed?size=1"))).status == 200

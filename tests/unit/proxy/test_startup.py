@@ -134,3 +134,11 @@ async def test_every_answer_carries_the_jupyterhub_version(
     async with http.get(f"http://127.0.0.1:{proxy.port}/elsewhere") as response:
         assert response.status == 404
         assert response.headers.get("X-JupyterHub-Version") == jupyterhub_version
+
+
+async def test_no_version_header_without_the_hubs_version(start_proxy: StartProxy, http: aiohttp.ClientSession) -> None:
+    """The version is the one the spawner passes (``--hub-version``); the proxy has none of its own."""
+    proxy = await start_proxy(ECHO_APP, "--hub-version=")
+    async with http.get(url(proxy, "x"), headers=ALICE) as response:
+        assert response.status == 200
+        assert "X-JupyterHub-Version" not in response.headers

@@ -13,7 +13,7 @@ import pytest
 
 from hubapps.proxy.activity import ActivityReporter
 from hubapps.proxy.config import HubSettings
-from hubapps.proxy.hubapi import HubAPI, HubAPIError
+from hubapps.proxy.hub_client import HubAPI, HubAPIError
 from tests.unit.proxy.certs import Certs, make_certs
 from tests.unit.proxy.fakehub import FakeHub
 

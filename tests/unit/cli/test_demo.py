@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hubapps.cli import main
-from hubapps.demo import DemoSettings, write_config
+from hubapps.cli.demo import DemoSettings, write_config
 
 
 def test_every_port_moves_with_the_public_one(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|delete``: the launcher from a script.
 
-Each subcommand is one or two calls of :class:`hubapps.client.LauncherClient` (the service's REST API,
+Each subcommand is one or two calls of :class:`hubapps.cli.client.LauncherClient` (the service's REST API,
 never the Hub API) and prints a short human-readable answer, or the API's JSON with ``--json``.
 Errors go to stderr as one line, with exit status 1; the token is never printed.
 
@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from hubapps.client import DEFAULT_SERVICE, DEFAULT_TIMEOUT, JSONDict, LauncherClient, LauncherError
+from hubapps.cli.client import DEFAULT_SERVICE, DEFAULT_TIMEOUT, JSONDict, LauncherClient, LauncherError
 
 __all__ = ["add_app_commands", "run_app_command"]
 

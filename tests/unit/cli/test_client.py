@@ -1,4 +1,4 @@
-"""``hubapps deploy|list|...`` and :class:`hubapps.client.LauncherClient` against a fake launcher.
+"""``hubapps deploy|list|...`` and :class:`hubapps.cli.client.LauncherClient` against a fake launcher.
 
 ``FakeLauncher`` is an ``httpx.MockTransport`` answering the documented routes of ``docs/api.md``
 (under ``/services/japps/api/``) from a dict of apps, and records every request, so each test checks
@@ -14,9 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hubapps import cli_apps
-from hubapps.cli import main
-from hubapps.client import LauncherClient, LauncherError, launcher_api_url
+from hubapps.cli import commands, main
+from hubapps.cli.client import LauncherClient, LauncherError, launcher_api_url
 
 TOKEN = "secret-token-0123456789abcdef"
 HUB = "http://hub.test:8000"
@@ -142,7 +141,7 @@ def hubapps(fake: FakeLauncher, capsys: pytest.CaptureFixture[str], monkeypatch:
     """``hubapps(*argv)`` → ``(exit status, stdout, stderr)``, with the token from the environment."""
     monkeypatch.setenv("JUPYTERHUB_URL", HUB)
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", TOKEN)
-    monkeypatch.setattr(cli_apps, "POLL_INTERVAL", 0.0)
+    monkeypatch.setattr(commands, "POLL_INTERVAL", 0.0)
 
     def run(*argv: str) -> tuple[int, str, str]:
         status = main(list(argv), transport=fake.transport)
@@ -284,9 +283,9 @@ def test_logs(fake: FakeLauncher, hubapps: Any) -> None:
 
 
 def test_new_lines_of_a_followed_log() -> None:
-    assert cli_apps._new_lines(["a", "b", "c"], ["b", "c", "d", "e"]) == ["d", "e"]
-    assert cli_apps._new_lines(["a", "b"], ["x"]) == ["x"]
-    assert cli_apps._new_lines([], ["x"]) == ["x"]
+    assert commands._new_lines(["a", "b", "c"], ["b", "c", "d", "e"]) == ["d", "e"]
+    assert commands._new_lines(["a", "b"], ["x"]) == ["x"]
+    assert commands._new_lines([], ["x"]) == ["x"]
 
 
 def test_share_and_unshare(fake: FakeLauncher, hubapps: Any) -> None:
