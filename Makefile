@@ -40,6 +40,7 @@ demo: install
 
 lint: $(VENV)/.installed
 	$(STAGE_TIMEOUT) 300 $(VENV)/bin/ruff check .
+	$(STAGE_TIMEOUT) 300 $(VENV)/bin/ruff format --check .
 	$(STAGE_TIMEOUT) 600 $(VENV)/bin/mypy
 
 unit: $(VENV)/.installed

@@ -85,12 +85,18 @@ def main() -> None:
     launcher = [(u, b) for u, b in seen if "/services/japps/" in u or "/hub/home" in u]
     hub_assets = [(u, b) for u, b in seen if (u, b) not in launcher]
     print(f"apps on the page: {APPS}")
-    print(f"gallery fragment: {fragment_bytes / 1024:.1f} KiB; server time p50 {statistics.median(times):.1f} ms, "
-          f"p95 {sorted(times)[int(len(times) * 0.95)]:.1f} ms (50 requests, token auth, through CHP)")
-    print(f"requests until usable: {len(seen)} ({len(launcher)} launcher, {len(hub_assets)} Hub assets, "
-          f"thumbnails none); time until usable {usable_ms:.0f} ms")
-    print(f"bytes until usable (warm cache, no thumbnails): launcher {sum(b for _, b in launcher) / 1024:.1f} KiB, "
-          f"Hub assets {sum(b for _, b in hub_assets) / 1024:.1f} KiB")
+    print(
+        f"gallery fragment: {fragment_bytes / 1024:.1f} KiB; server time p50 {statistics.median(times):.1f} ms, "
+        f"p95 {sorted(times)[int(len(times) * 0.95)]:.1f} ms (50 requests, token auth, through CHP)"
+    )
+    print(
+        f"requests until usable: {len(seen)} ({len(launcher)} launcher, {len(hub_assets)} Hub assets, "
+        f"thumbnails none); time until usable {usable_ms:.0f} ms"
+    )
+    print(
+        f"bytes until usable (warm cache, no thumbnails): launcher {sum(b for _, b in launcher) / 1024:.1f} KiB, "
+        f"Hub assets {sum(b for _, b in hub_assets) / 1024:.1f} KiB"
+    )
     for url, size in seen:
         print(f"  {size:>8} {url.split('?')[0]}")
 

@@ -183,6 +183,8 @@ def _check_options(spec: AppSpec, framework: Framework) -> None:
             raise SpecError(field, f"--{name} must be a path on the server, such as /lab")
         if kind == "path" and (not value or value.startswith("-") or ".." in value.replace("\\", "/").split("/")):
             raise SpecError(field, f"--{name} must be a folder path without '..'")
+
+
 def uses_socket(spec: AppSpec, framework: Framework) -> bool:
     """Whether the app listens on a unix socket (``{socket}``) rather than a loopback port (``{port}``).
 
@@ -274,9 +276,7 @@ def build_command(spec: AppSpec, framework: Framework, context: LaunchContext) -
     return argv, env
 
 
-def proxy_options(
-    spec: AppSpec, framework: Framework, context: LaunchContext, env_prefix: str = ""
-) -> ProxyOptions:
+def proxy_options(spec: AppSpec, framework: Framework, context: LaunchContext, env_prefix: str = "") -> ProxyOptions:
     """The ``hubapps-proxy`` options for this app (``env_prefix``: the resolved ``python_env``)."""
     paths = resolve_paths(spec, context)
     repo = spec.repository

@@ -153,6 +153,8 @@ _BOKEH_ARGS = (
 def builtin_frameworks() -> list[Framework]:
     """The frameworks hubapps ships with."""
     local = "127.0.0.1"
+    # Each argv is laid out as option-value pairs, by hand.
+    # fmt: off
     return [
         Framework(
             name="streamlit",
@@ -362,6 +364,7 @@ def builtin_frameworks() -> list[Framework]:
             },
         ),
     ]
+    # fmt: on
 
 
 @dataclass(frozen=True)
@@ -410,9 +413,7 @@ class FrameworkRegistry:
         """The registry narrowed by the admin's allow list (empty = all) and block list."""
         allow, block = set(allowed), set(blocked)
         return FrameworkRegistry(
-            MappingProxyType(
-                {n: f for n, f in self.frameworks.items() if (not allow or n in allow) and n not in block}
-            )
+            MappingProxyType({n: f for n, f in self.frameworks.items() if (not allow or n in allow) and n not in block})
         )
 
     def get(self, name: str) -> Framework:

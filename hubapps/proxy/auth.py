@@ -364,5 +364,3 @@ def _drop_expired(store: dict[str, _TokenInfo], now: float) -> None:
         if store[key].expires > now:
             return
         del store[key]
-
-

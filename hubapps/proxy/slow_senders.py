@@ -63,7 +63,6 @@ class SlowSenders:
 
         def _reject(self, status: int, message: str) -> None: ...
 
-
     def _start_body_clock(self) -> None:
         self._body_started = self._body_last = self.loop.time()
         self._body_received = 0

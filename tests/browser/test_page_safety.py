@@ -74,9 +74,7 @@ def _state(hub: Hub, user: str, server: str) -> str:
     return "starting" if model.get("pending") else "stopped"
 
 
-def test_a_link_from_another_site_to_watch_start_1_starts_nothing(
-    page_for: Any, hub: Hub, other_site: Any
-) -> None:
+def test_a_link_from_another_site_to_watch_start_1_starts_nothing(page_for: Any, hub: Hub, other_site: Any) -> None:
     """The attack: an admin clicks a link on another site to ``watch?start=1`` of someone's app. Before,
     the page's script started the app on load; now the page shows the Start button and nothing starts
     until it is clicked (a POST with the XSRF token)."""

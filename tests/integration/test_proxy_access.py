@@ -160,8 +160,6 @@ def test_public_app_serves_anyone_but_not_its_logs(
         assert "echo app listening" not in logs.text
 
 
-
-
 def _cookie_header(browser: httpx.Client, prefix: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in browser.cookies.jar if prefix.startswith(c.path or "/"))
 
@@ -239,14 +237,13 @@ def test_redirects_stay_under_the_prefix(apps: dict[str, str], tokens: dict[str,
     response = client.get(apps[PRIVATE] + "redirect", headers=_auth(tokens["owner"]))
     assert response.status_code == 302
     assert response.headers["location"] == urlsplit(apps[PRIVATE]).path + "somewhere?x=1"
-    followed = get_under_prefix(client, apps[PRIVATE] + "redirect", urlsplit(apps[PRIVATE]).path,
-                                headers=_auth(tokens["owner"]))
+    followed = get_under_prefix(
+        client, apps[PRIVATE] + "redirect", urlsplit(apps[PRIVATE]).path, headers=_auth(tokens["owner"])
+    )
     assert followed.json()["path"] == "/somewhere?x=1"
 
 
-def test_startup_page_is_live_and_private(
-    apps: dict[str, str], tokens: dict[str, str], client: httpx.Client
-) -> None:
+def test_startup_page_is_live_and_private(apps: dict[str, str], tokens: dict[str, str], client: httpx.Client) -> None:
     page = client.get(apps[SLOW], headers={**_auth(tokens["friend"]), "Accept": "text/html"})
     assert page.status_code == 403  # shared only the echo app, not this one
     page = client.get(apps[SLOW], headers={**_auth(tokens["owner"]), "Accept": "text/html"})

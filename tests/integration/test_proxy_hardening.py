@@ -89,8 +89,6 @@ def apps(hardened_hub: Hub) -> Iterator[dict[str, str]]:
             hub.stop_app(OWNER, server, remove=True)
 
 
-
-
 def _logged_in_visit(hub: Hub, url: str) -> httpx.Response:
     """Log in to the Hub as the owner, then open ``url`` (the app's own login runs through the Hub)."""
     browser = hub.login(OWNER)

@@ -125,8 +125,14 @@ def test_idle_culler_stops_idle_apps_only(tuned_hub: Hub, started: Callable[...,
         "admin", scopes=["list:users", "read:users:activity", "read:servers", "delete:servers"]
     )
     culler = subprocess.Popen(
-        [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={CULL_TIMEOUT}", "--cull-every=2",
-         f"--url={tuned_hub.url}hub/api"],
+        [
+            sys.executable,
+            "-m",
+            "jupyterhub_idle_culler",
+            f"--timeout={CULL_TIMEOUT}",
+            "--cull-every=2",
+            f"--url={tuned_hub.url}hub/api",
+        ],
         env={**os.environ, "JUPYTERHUB_API_TOKEN": culler_token},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -96,8 +96,6 @@ def _credentials(records: list[dict[str, object]]) -> set[tuple[str, str]]:
     return {(k, v) for k, v in found if v}
 
 
-
-
 @pytest.fixture(scope="module")
 def bobs_servers(hub: Hub) -> Iterator[dict[str, str]]:
     suffix = secrets.token_hex(3)

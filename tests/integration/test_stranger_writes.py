@@ -51,8 +51,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield running
 
 
-
-
 def _png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 48), (10, 120, 200)).save(out, format="PNG")

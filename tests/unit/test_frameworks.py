@@ -195,9 +195,7 @@ def test_explicit_working_dir_keeps_the_file_path_relative_to_it() -> None:
 
 def test_proxy_options_cannot_be_confused_with_flags() -> None:
     registry = FrameworkRegistry.load(lambda: [])
-    spec = parse_user_options(
-        {"spec_version": 1, "framework": "panel", "display_name": "--public", "filepath": "p.py"}
-    )
+    spec = parse_user_options({"spec_version": 1, "framework": "panel", "display_name": "--public", "filepath": "p.py"})
     options = proxy_options(spec, registry.get("panel"), CONTEXT).to_argv()
     assert "--display-name=--public" in options
     assert "--public" not in options

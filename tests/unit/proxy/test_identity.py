@@ -187,7 +187,7 @@ async def test_forwarded_user_data_has_upstreams_shape(start_proxy: StartProxy) 
 
 async def test_anonymous_viewer_of_a_public_app_has_no_identity(start_proxy: StartProxy) -> None:
     proxy = await start_proxy(RAW_APP, "--public")
-    forged = "X-Forwarded-User-Data: {\"name\": \"alice\", \"admin\": true}\r\nx_hubapps_user: alice\r\n"
+    forged = 'X-Forwarded-User-Data: {"name": "alice", "admin": true}\r\nx_hubapps_user: alice\r\n'
     answer = await fetch(proxy, request("echo", auth=False, headers=forged))
     assert answer.status == 200
     names = {name.lower().replace("_", "-") for name, _ in header_lines(answer.body)}

@@ -48,7 +48,7 @@ async def test_startup_page_follows_the_event_stream(start_proxy: StartProxy, ht
     assert f"script-src 'nonce-{nonce.group(1)}'" in csp
     assert "connect-src 'self'" in csp
     assert f'data-events="{PREFIX}_hubapps/events?since=' in page
-    assert 'new EventSource(body.dataset.events)' in page
+    assert "new EventSource(body.dataset.events)" in page
     assert "window.location.reload()" in page
     assert '<noscript><meta http-equiv="refresh"' in page
     # The stream pushes output as it is produced, then "ready", then ends.

@@ -101,9 +101,7 @@ def test_the_edit_form_starts_a_stopped_app_in_its_post(client: TestClient, fake
     assert 'id="start" name="start"' in page.text
     assert 'name="start" checked' not in page.text  # editing starts nothing unless asked
     fake_hub.calls.clear()
-    r = client.post(
-        f"{PREFIX}ui/apps/ann/sales/edit", data=_form(xsrf, display_name="Sales"), follow_redirects=False
-    )
+    r = client.post(f"{PREFIX}ui/apps/ann/sales/edit", data=_form(xsrf, display_name="Sales"), follow_redirects=False)
     assert r.status_code == 303, r.text
     assert r.headers["location"] == f"{PREFIX}ui/apps/ann/sales"  # saved, not started
     assert _start_calls(fake_hub) == []
@@ -198,9 +196,7 @@ def test_a_decompression_bomb_is_refused_from_its_header(client: TestClient, fak
     bomb = _bomb()
     assert len(bomb) < 192 * 1024  # small on the wire
     _, xsrf = login(client, fake_hub, auth.tokens["ann"])
-    r = client.post(
-        f"{PREFIX}create-app", data=_form(xsrf), files={"thumbnail": ("bomb.png", bomb, "image/png")}
-    )
+    r = client.post(f"{PREFIX}create-app", data=_form(xsrf), files={"thumbnail": ("bomb.png", bomb, "image/png")})
     assert r.status_code == 422
     message = re.search(r'id="thumbnail-error"[^>]*>([^<]*)<', r.text)
     assert message is not None, r.text
@@ -275,9 +271,7 @@ def _ref(fake_hub: FakeHub, server: str) -> str:
     return str((fake_hub.users["ann"].servers[server].user_options or {})["thumbnail"])
 
 
-def test_a_refused_edit_keeps_the_old_image_and_stores_none(
-    client: TestClient, fake_hub: FakeHub, auth: Users
-) -> None:
+def test_a_refused_edit_keeps_the_old_image_and_stores_none(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
     _, xsrf = login(client, fake_hub, auth.tokens["ann"])
     server = _create_with_image(client, xsrf, _png(color=(1, 1, 1)))
     old = _ref(fake_hub, server)
@@ -295,9 +289,7 @@ def test_a_refused_edit_keeps_the_old_image_and_stores_none(
 def test_the_hub_refusing_an_edit_stores_no_image(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
     _, xsrf = login(client, fake_hub, auth.tokens["ann"])
     server = _create_with_image(client, xsrf, _png(color=(1, 1, 1)))
-    fake_hub.fail = lambda request: (
-        httpx.Response(400, json={"message": "no"}) if request.method == "PATCH" else None
-    )
+    fake_hub.fail = lambda request: httpx.Response(400, json={"message": "no"}) if request.method == "PATCH" else None
     r = client.post(
         f"{PREFIX}ui/apps/ann/{server}/edit",
         data=_form(xsrf, thumbnail_ref=_ref(fake_hub, server)),

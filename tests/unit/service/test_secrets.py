@@ -102,9 +102,7 @@ def test_plain_variable_becomes_secret_without_retyping(keyed: TestClient, fake_
     assert opened(options["secret_env"]["SERVICE_URL"])["value"] == PLAIN
 
 
-def test_version_1_secrets_are_encrypted_when_next_saved(
-    keyed: TestClient, fake_hub: FakeHub, auth: Users
-) -> None:
+def test_version_1_secrets_are_encrypted_when_next_saved(keyed: TestClient, fake_hub: FakeHub, auth: Users) -> None:
     """A v1 spec kept secrets in plain env (names marked by the service, or credential-like names)."""
     auth("ann")
     env = {"OPENAI_API_KEY": PLAIN, "MARKED": "m-1", "COLOR": "red"}
@@ -121,9 +119,7 @@ def test_version_1_secrets_are_encrypted_when_next_saved(
     assert PLAIN not in r.text
 
 
-def test_without_a_key_secrets_are_refused_with_what_to_set(
-    client: TestClient, fake_hub: FakeHub, auth: Users
-) -> None:
+def test_without_a_key_secrets_are_refused_with_what_to_set(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
     r = client.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "secret_env": {"API_KEY": PLAIN}})
     assert r.status_code == 422
     body = r.json()
@@ -160,9 +156,7 @@ async def test_sealer_encrypts_with_the_first_of_rotated_keys() -> None:
         SecretSealer("too-short")
 
 
-async def test_apps_with_secrets_still_reach_the_directory(
-    keyed: TestClient, fake_hub: FakeHub, auth: Users
-) -> None:
+async def test_apps_with_secrets_still_reach_the_directory(keyed: TestClient, fake_hub: FakeHub, auth: Users) -> None:
     """The owner's listing feeds the directory from the stored spec, not from the redacted one."""
     auth("bob")
     token = await SecretSealer(KEY).seal("ann", "API_KEY", PLAIN)
