@@ -13,7 +13,8 @@ Each admin setting is declared here once. Metadata tags say where it goes:
   :meth:`AdminSettings.service_settings` passes it on. ``service_type`` / ``to_service`` name the field's
   type and the conversion when the service needs another form than the trait's (``environments``: a
   mapping here, the list of names there).
-- ``gt=`` / ``ge=``: the bound, checked here (:meth:`AdminSettings._check_bounds`) and by the service's field.
+- ``gt=`` / ``ge=``: the bound, checked here (:func:`hubapps.core.service_limits.check_bound`) and by the
+  service's field.
 - ``install=True``: applied by ``hubapps.install()`` at once (the service's command line, its OAuth
   client, the Hub's roles and pages); a value set in ``jupyterhub_config.py`` after ``install()``
   stops the Hub at start with an error naming it (see :mod:`hubapps.hub.install`).
@@ -26,22 +27,13 @@ import re
 from typing import Any
 
 from traitlets import Bool, Dict, Float, Integer, List, TraitType, Unicode, default, validate
-from traitlets.config import Configurable
 
 from hubapps.core.limits import UserLimits
+from hubapps.core.service_limits import ServiceLimits, bounded, check_bound
 
 __all__ = ["AdminSettings", "service_value"]
 
 _SERVICE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
-
-
-def _bounded(namespace: dict[str, Any]) -> list[str]:
-    """Names of the traits in a class body that declare a bound (``gt`` or ``ge`` metadata)."""
-    return [
-        name
-        for name, trait in namespace.items()
-        if isinstance(trait, TraitType) and ("gt" in trait.metadata or "ge" in trait.metadata)
-    ]
 
 
 def _is_link(url: str) -> bool:
@@ -49,7 +41,7 @@ def _is_link(url: str) -> bool:
     return (url.startswith("/") and not url.startswith("//")) or url.startswith(("https://", "http://"))
 
 
-class AdminSettings(Configurable):
+class AdminSettings(ServiceLimits):
     """Settings of the hubapps launcher (``c.HubApps``: :class:`hubapps.hub.config.HubApps` is this
     class with its Hub-side helpers)."""
 
@@ -225,176 +217,6 @@ class AdminSettings(Configurable):
         help="""Seconds a signed status request of the launcher service stays valid, before or after
         the time it names (the clocks of the service and of app servers may differ this much).""",
     ).tag(gt=0)
-    hub_request_timeout = Float(
-        10.0,
-        config=True,
-        help="Seconds the launcher service waits for any one Hub API call before answering 503.",
-    ).tag(service=True, gt=0)
-    # -- limits of the launcher service (hubapps.service) ---------------------------------------------
-    max_body_bytes = Integer(
-        256 * 1024,
-        config=True,
-        help="""Largest request body (bytes) the launcher service accepts; a larger one is answered 413
-        before it is read. Raise it only if app specs or thumbnail forms legitimately exceed it (it
-        must stay above thumbnail_max_bytes).""",
-    ).tag(service=True, gt=0)
-    user_cache_ttl = Float(
-        5.0,
-        config=True,
-        help="""Seconds the launcher service reuses the Hub's answer about a token (its user, scopes and
-        servers) before asking the Hub again. Lower it for faster effect of revoked tokens and role
-        changes, raise it to spare a busy Hub. 0: ask the Hub on every request.""",
-    ).tag(service=True, ge=0)
-    shared_cache_ttl = Float(
-        30.0,
-        config=True,
-        help="""Seconds the launcher service reuses the list of apps shared with a user. A new share
-        shows up in the recipient's list within this time. 0: no caching.""",
-    ).tag(service=True, ge=0)
-    directory_cache_ttl = Float(
-        5.0,
-        config=True,
-        help="""Seconds each launcher worker reuses the public app directory before reading the
-        database again (with several workers or replicas, a change shows up everywhere within this
-        time). 0: no caching.""",
-    ).tag(service=True, ge=0)
-    cache_max_entries = Integer(
-        10_000,
-        config=True,
-        help="""Most entries in each cache of the launcher service (tokens, shared lists, login
-        cookies); the oldest are dropped first. Raise it on Hubs with more active users than this.""",
-    ).tag(service=True, gt=0)
-    hub_max_connections = Integer(
-        100,
-        config=True,
-        help="""Most simultaneous connections from the launcher service to the Hub's API (each
-        worker); further calls wait for a free one. Lower it to protect a slow Hub.""",
-    ).tag(service=True, gt=0)
-    hub_idle_connections = Integer(
-        8,
-        config=True,
-        help="""Idle keep-alive connections to the Hub's API the launcher service keeps for reuse (each
-        worker). Few are needed (the Hub answers one call at a time) and each idle one costs CPU on
-        every call, so keep it small. 0: a new connection per call.""",
-    ).tag(service=True, ge=0)
-    cookie_cache_ttl = Float(
-        10.0,
-        config=True,
-        help="""Seconds the launcher service remembers an opened login cookie (by its exact value), so
-        that a browser's requests are not decrypted one by one; the cookie's own expiry is still
-        checked. 0: decrypt every time.""",
-    ).tag(service=True, ge=0)
-    page_default = Integer(
-        50,
-        config=True,
-        help="Apps per page of the launcher's REST API listings when the request names no page size.",
-    ).tag(service=True, gt=0)
-    page_max = Integer(
-        500,
-        config=True,
-        help="""Largest page size a request to the launcher's REST API listings may ask for; larger
-        ones are cut to it. Bounds the work and the answer of one request.""",
-    ).tag(service=True, gt=0)
-    stop_wait = Float(
-        0.5,
-        config=True,
-        help="""Seconds a stop request to the launcher waits for the Hub before answering 202 (the Hub
-        goes on stopping the app). Raise it if clients prefer a final answer over a quick one.""",
-    ).tag(service=True, ge=0)
-    start_wait = Float(
-        1.0,
-        config=True,
-        help="""Seconds a start request to the launcher waits for the Hub before answering 202 (the Hub
-        goes on starting the app; its page shows the progress).""",
-    ).tag(service=True, ge=0)
-    restart_timeout = Float(
-        120.0,
-        config=True,
-        help="""Seconds a restart waits for the app's old server to stop before giving up. Raise it for
-        spawners that take longer to stop a server (for example on Kubernetes).""",
-    ).tag(service=True, gt=0)
-    app_status_timeout = Float(
-        5.0,
-        config=True,
-        help="""Seconds, in all, one call of the launcher service to an app's status or log endpoint
-        may take; after it the status or logs are shown as unavailable.""",
-    ).tag(service=True, gt=0)
-    app_status_max_bytes = Integer(
-        1024 * 1024,
-        config=True,
-        help="""Largest answer (bytes) the launcher service reads from an app's status or log endpoint;
-        a larger one is dropped. Bounds the memory one app can make the service use.""",
-    ).tag(service=True, gt=0)
-    log_lines_max = Integer(
-        1000,
-        config=True,
-        help="Most log lines of an app the launcher's logs endpoint and page return.",
-    ).tag(service=True, gt=0)
-    oauth_state_max_age = Integer(
-        600,
-        config=True,
-        help="""Seconds a login to the launcher may take between leaving for the Hub's login and coming
-        back; an older login attempt is refused and starts again.""",
-    ).tag(service=True, gt=0)
-    cookie_max_age = Integer(
-        8 * 3600,
-        config=True,
-        help="""Lifetime (seconds) of the launcher's login cookie; after it users log in again (silently
-        while their Hub login lasts). The Hub token inside may expire sooner.""",
-    ).tag(service=True, gt=0)
-    thumbnail_max_bytes = Integer(
-        192 * 1024,
-        config=True,
-        help="""Largest thumbnail upload (bytes) before it is re-encoded. The whole form must also fit
-        in max_body_bytes, so keep this below it.""",
-    ).tag(service=True, gt=0)
-    thumbnail_max_pixels = Integer(
-        12_000_000,
-        config=True,
-        help="""Largest image (width times height, in pixels) a thumbnail upload may decode to, checked
-        from the image header before decoding (decompression bombs: a 70 KB PNG can hold 24 million
-        pixels). A 12-megapixel phone photo still fits; decoding one takes up to ~100 MB for a
-        moment. Lower it on a service short of memory.""",
-    ).tag(service=True, gt=0)
-    thumbnail_decode_workers = Integer(
-        2,
-        config=True,
-        help="""Thumbnail uploads the launcher service decodes at the same time (one thread each, per
-        worker); further uploads wait their turn. Bounds the CPU and memory uploads can take.""",
-    ).tag(service=True, gt=0)
-    thumbnail_width = Integer(
-        480,
-        config=True,
-        help="Width (pixels) of the box stored thumbnails are scaled down to fit.",
-    ).tag(service=True, gt=0)
-    thumbnail_height = Integer(
-        320,
-        config=True,
-        help="Height (pixels) of the box stored thumbnails are scaled down to fit.",
-    ).tag(service=True, gt=0)
-    gallery_page_size = Integer(
-        24,
-        config=True,
-        help="Apps per page of the launcher's gallery pages when the request names no ?per_page=.",
-    ).tag(service=True, gt=0)
-    gallery_page_max = Integer(
-        100,
-        config=True,
-        help="""Most apps one gallery page may show (?per_page= is cut to it). Bounds the work of one
-        page view.""",
-    ).tag(service=True, gt=0)
-    share_suggestions_max = Integer(
-        500,
-        config=True,
-        help="""Most user and group names the sharing form offers for type-ahead. Names beyond it can
-        still be typed in full. 0: offer none.""",
-    ).tag(service=True, ge=0)
-    watch_poll_seconds = Float(
-        1.0,
-        config=True,
-        help="""Seconds between the status polls of an app's start page while the app starts. Raise it
-        to lower the load many starting apps put on the service and the Hub.""",
-    ).tag(service=True, gt=0)
 
     # -- per-user limits (hubapps.core.limits) ----------------------------------------------------------
     max_apps_per_user = Integer(
@@ -486,19 +308,9 @@ class AdminSettings(Configurable):
             )
         return out
 
-    @validate(*_bounded(locals()))
+    @validate(*bounded(locals()))
     def _check_bounds(self, proposal: dict[str, Any]) -> Any:
-        """The declared bound of a setting (``.tag(gt=...)`` or ``.tag(ge=...)``); None passes."""
-        trait, value = proposal["trait"], proposal["value"]
-        if value is None:
-            return value
-        gt, ge = trait.metadata.get("gt"), trait.metadata.get("ge")
-        if gt is not None and not value > gt:
-            raise ValueError(f"HubApps.{trait.name} must be more than {gt}, not {value!r}")
-        if ge is not None and not value >= ge:
-            no_limit = " (0: no limit)" if ge == 0 and trait.name.startswith("max_") else ""
-            raise ValueError(f"HubApps.{trait.name} must be {ge} or more{no_limit}, not {value!r}")
-        return value
+        return check_bound(proposal["trait"], proposal["value"])
 
     def user_limits(self, *, admin: bool = False) -> UserLimits:
         """The per-user limits of an owner (none for Hub admins)."""

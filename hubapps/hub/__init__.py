@@ -10,7 +10,8 @@ except ImportError as missing:  # the base install (an app environment's) has ne
     ) from missing
 
 from hubapps.hub.config import HubApps
-from hubapps.hub.install import install, install_jhub_apps
+from hubapps.hub.install import install
 from hubapps.hub.spawner import HubAppsSpawnerMixin, make_spawner_class
+from hubapps.hub.upstream import install_jhub_apps
 
 __all__ = ["HubApps", "HubAppsSpawnerMixin", "install", "install_jhub_apps", "make_spawner_class"]

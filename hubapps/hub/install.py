@@ -7,7 +7,7 @@
 
 It registers the managed launcher service with its OAuth client and the minimal role it needs,
 enables named servers, and wraps the admin's spawner class with :class:`HubAppsSpawnerMixin`.
-Upstream JHub Apps configurations keep working through :func:`install_jhub_apps`.
+Upstream JHub Apps configurations keep working through :func:`hubapps.hub.upstream.install_jhub_apps`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from traitlets.utils.importstring import import_item
 
 from hubapps.core.statuskey import STATUS_KEY_ENV_VAR
 from hubapps.hub.config import HubApps
+from hubapps.hub.home_page import install_home_page
 from hubapps.hub.spawner import make_spawner_class
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
     "USER_SHARING_SCOPES",
     "USER_TOKEN_SCOPES",
     "install",
-    "install_jhub_apps",
 ]
 
 log = logging.getLogger("hubapps")
@@ -72,24 +72,6 @@ USER_TOKEN_SCOPES: dict[str, str] = {
 
 #: What a user needs to share their own apps with users and groups by name.
 USER_SHARING_SCOPES = ("shares!user", "read:users:name", "read:groups:name")
-
-# Upstream c.JAppsConfig names and the HubApps trait each maps to (None: accepted, has no effect).
-_UPSTREAM_SETTINGS: dict[str, str | None] = {
-    "service_workers": "service_workers",
-    "blocked_frameworks": "blocked_frameworks",
-    "allowed_frameworks": "allowed_frameworks",
-    "app_title": "title",
-    "hub_host": "service_host",
-    "python_exec": None,
-    "app_icon": None,
-    "conda_envs": None,
-    "jupyterhub_config_path": None,
-    "default_thumbnail": None,
-    "jhub_app_proxy_version": None,
-    "startup_apps": None,
-    "additional_services": None,
-    "allowed_custom_frameworks": None,
-}
 
 
 def _resolve_spawner_class(value: Any) -> type:
@@ -214,7 +196,7 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
         )
     c.JupyterHub.load_roles = _with_user_scopes(roles, user_scopes)
     if hubapps.home_page:
-        _install_home_page(c, hubapps)
+        install_home_page(c, hubapps)
     return hubapps
 
 
@@ -311,27 +293,6 @@ def _resolve_origin_policy(c: Config, only_changed_from: HubApps | None = None) 
             log.warning("hubapps: %s turned on (c.HubApps.%s = True) although %s", what, trait, SAME_ORIGIN_RISK)
 
 
-#: Hub templates of the launcher: home page, navigation entries, "app not running" page.
-TEMPLATES = str(Path(__file__).resolve().parent / "templates")
-
-
-def _launcher_home(handler: Any) -> str:
-    """``c.JupyterHub.default_url``: the launcher home, under whatever base_url the Hub has."""
-    return f"{handler.hub.base_url}home"
-
-
-def _service_origin(name: str) -> Any:
-    """A template variable: the launcher service's ``proto://host[:port]`` as JupyterHub made it
-    (``Service.host``, from ``subdomain_hook``), or "" when it shares the Hub's origin."""
-
-    def origin(user: Any) -> str:
-        services = getattr(user, "settings", None) or {}
-        service = (services.get("services") or {}).get(name) if isinstance(services, dict) else None
-        return str(getattr(service, "host", "") or "")
-
-    return origin
-
-
 def _subdomain_host(c: Config) -> str:
     """``c.JupyterHub.subdomain_host`` as JupyterHub reads it (``https://`` added when it has no scheme)."""
     value = c.JupyterHub.get("subdomain_host", None)
@@ -361,33 +322,6 @@ def _host_prefix_cookies(c: Config, subdomain_host: str) -> None:
             "user's subdomain can set cookies for the whole domain (cookie tossing); use https "
             "(docs/security.md, Origin isolation)"
         )
-
-
-def _install_home_page(c: Config, hubapps: HubApps) -> None:
-    """Put the launcher on the Hub's home page (templates in :data:`TEMPLATES`)."""
-    paths = c.JupyterHub.get("template_paths", None)
-    paths = [p for p in paths if p != TEMPLATES] if isinstance(paths, list) else []
-    c.JupyterHub.template_paths = [TEMPLATES, *paths]
-    template_vars = c.JupyterHub.get("template_vars", None)
-    template_vars = dict(template_vars) if isinstance(template_vars, dict) else {}
-    template_vars.update(
-        hubapps_service=hubapps.service_name,
-        hubapps_title=hubapps.title,
-        hubapps_pinned=list(hubapps.pinned_services),
-        # The launcher's origin when it has a host of its own (subdomain_host), else "" (the Hub's).
-        hubapps_origin=_service_origin(hubapps.service_name),
-        # Called with the current user: on "not running" pages ``user`` is the app's owner instead.
-        hubapps_viewer=_viewer,
-    )
-    c.JupyterHub.template_vars = template_vars
-    if "default_url" not in c.JupyterHub:
-        c.JupyterHub.default_url = _launcher_home
-
-
-def _viewer(user: Any) -> dict[str, Any]:
-    if user is None:
-        return {"name": "", "admin": False}
-    return {"name": str(user.name), "admin": bool(user.admin)}
 
 
 def _with_user_scopes(roles: list[dict[str, Any]], added: list[str]) -> list[dict[str, Any]]:
@@ -500,24 +434,3 @@ def _default_proxy_url(c: Config) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme or "http", netloc, "", "", "")).rstrip("/")
-
-
-def install_jhub_apps(
-    c: Config, spawner_to_subclass: type | str | None = None, *, oauth_no_confirm: bool = False
-) -> HubApps:
-    """Drop-in for upstream JHub Apps' ``install_jhub_apps(c, SpawnerClass)``.
-
-    ``c.JAppsConfig.*`` settings are mapped onto ``c.HubApps``; settings with no equivalent are
-    accepted with a warning so an existing configuration starts unchanged.
-    """
-    upstream = c.JAppsConfig if "JAppsConfig" in c else Config()
-    settings: dict[str, Any] = {"oauth_no_confirm": oauth_no_confirm}
-    for key, value in upstream.items():
-        target = _UPSTREAM_SETTINGS.get(key, "")
-        if target:
-            settings[target] = value
-        elif target is None:
-            log.warning("c.JAppsConfig.%s has no effect with hubapps", key)
-        else:
-            log.warning("c.JAppsConfig.%s is unknown and ignored", key)
-    return install(c, spawner_to_subclass, **settings)

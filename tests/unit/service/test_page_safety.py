@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from hubapps.hub.install import TEMPLATES as HUB_TEMPLATES
+from hubapps.hub.home_page import TEMPLATES as HUB_TEMPLATES
 from hubapps.service import thumbnails as thumbnails_module
 from hubapps.service.rendering import STATIC, page_csp
 from hubapps.service.thumbnails import Thumbnail, ThumbnailStore, _table

@@ -1,0 +1,213 @@
+"""The launcher service's limits and timings as admin settings (``c.HubApps.*``): what a request may cost
+and how long the service waits — declared once, like every admin setting (:mod:`hubapps.core.settings`,
+whose :class:`~hubapps.core.settings.AdminSettings` inherits them), with their bounds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from traitlets import Float, Integer, TraitType, validate
+from traitlets.config import Configurable
+
+__all__ = ["ServiceLimits", "bounded", "check_bound"]
+
+
+def bounded(namespace: dict[str, Any]) -> list[str]:
+    """Names of the traits in a class body that declare a bound (``gt`` or ``ge`` metadata)."""
+    return [
+        name
+        for name, trait in namespace.items()
+        if isinstance(trait, TraitType) and ("gt" in trait.metadata or "ge" in trait.metadata)
+    ]
+
+
+def check_bound(trait: TraitType[Any, Any], value: Any) -> Any:
+    """The declared bound of a setting (``.tag(gt=...)`` or ``.tag(ge=...)``); None passes."""
+    if value is None:
+        return value
+    name, gt, ge = str(trait.name), trait.metadata.get("gt"), trait.metadata.get("ge")
+    if gt is not None and not value > gt:
+        raise ValueError(f"HubApps.{name} must be more than {gt}, not {value!r}")
+    if ge is not None and not value >= ge:
+        no_limit = " (0: no limit)" if ge == 0 and name.startswith("max_") else ""
+        raise ValueError(f"HubApps.{name} must be {ge} or more{no_limit}, not {value!r}")
+    return value
+
+
+class ServiceLimits(Configurable):
+    """Limits and timings of the launcher service (set as ``c.HubApps.<name>``)."""
+
+    hub_request_timeout = Float(
+        10.0,
+        config=True,
+        help="Seconds the launcher service waits for any one Hub API call before answering 503.",
+    ).tag(service=True, gt=0)
+    # -- limits of the launcher service (hubapps.service) ---------------------------------------------
+    max_body_bytes = Integer(
+        256 * 1024,
+        config=True,
+        help="""Largest request body (bytes) the launcher service accepts; a larger one is answered 413
+        before it is read. Raise it only if app specs or thumbnail forms legitimately exceed it (it
+        must stay above thumbnail_max_bytes).""",
+    ).tag(service=True, gt=0)
+    user_cache_ttl = Float(
+        5.0,
+        config=True,
+        help="""Seconds the launcher service reuses the Hub's answer about a token (its user, scopes and
+        servers) before asking the Hub again. Lower it for faster effect of revoked tokens and role
+        changes, raise it to spare a busy Hub. 0: ask the Hub on every request.""",
+    ).tag(service=True, ge=0)
+    shared_cache_ttl = Float(
+        30.0,
+        config=True,
+        help="""Seconds the launcher service reuses the list of apps shared with a user. A new share
+        shows up in the recipient's list within this time. 0: no caching.""",
+    ).tag(service=True, ge=0)
+    directory_cache_ttl = Float(
+        5.0,
+        config=True,
+        help="""Seconds each launcher worker reuses the public app directory before reading the
+        database again (with several workers or replicas, a change shows up everywhere within this
+        time). 0: no caching.""",
+    ).tag(service=True, ge=0)
+    cache_max_entries = Integer(
+        10_000,
+        config=True,
+        help="""Most entries in each cache of the launcher service (tokens, shared lists, login
+        cookies); the oldest are dropped first. Raise it on Hubs with more active users than this.""",
+    ).tag(service=True, gt=0)
+    hub_max_connections = Integer(
+        100,
+        config=True,
+        help="""Most simultaneous connections from the launcher service to the Hub's API (each
+        worker); further calls wait for a free one. Lower it to protect a slow Hub.""",
+    ).tag(service=True, gt=0)
+    hub_idle_connections = Integer(
+        8,
+        config=True,
+        help="""Idle keep-alive connections to the Hub's API the launcher service keeps for reuse (each
+        worker). Few are needed (the Hub answers one call at a time) and each idle one costs CPU on
+        every call, so keep it small. 0: a new connection per call.""",
+    ).tag(service=True, ge=0)
+    cookie_cache_ttl = Float(
+        10.0,
+        config=True,
+        help="""Seconds the launcher service remembers an opened login cookie (by its exact value), so
+        that a browser's requests are not decrypted one by one; the cookie's own expiry is still
+        checked. 0: decrypt every time.""",
+    ).tag(service=True, ge=0)
+    page_default = Integer(
+        50,
+        config=True,
+        help="Apps per page of the launcher's REST API listings when the request names no page size.",
+    ).tag(service=True, gt=0)
+    page_max = Integer(
+        500,
+        config=True,
+        help="""Largest page size a request to the launcher's REST API listings may ask for; larger
+        ones are cut to it. Bounds the work and the answer of one request.""",
+    ).tag(service=True, gt=0)
+    stop_wait = Float(
+        0.5,
+        config=True,
+        help="""Seconds a stop request to the launcher waits for the Hub before answering 202 (the Hub
+        goes on stopping the app). Raise it if clients prefer a final answer over a quick one.""",
+    ).tag(service=True, ge=0)
+    start_wait = Float(
+        1.0,
+        config=True,
+        help="""Seconds a start request to the launcher waits for the Hub before answering 202 (the Hub
+        goes on starting the app; its page shows the progress).""",
+    ).tag(service=True, ge=0)
+    restart_timeout = Float(
+        120.0,
+        config=True,
+        help="""Seconds a restart waits for the app's old server to stop before giving up. Raise it for
+        spawners that take longer to stop a server (for example on Kubernetes).""",
+    ).tag(service=True, gt=0)
+    app_status_timeout = Float(
+        5.0,
+        config=True,
+        help="""Seconds, in all, one call of the launcher service to an app's status or log endpoint
+        may take; after it the status or logs are shown as unavailable.""",
+    ).tag(service=True, gt=0)
+    app_status_max_bytes = Integer(
+        1024 * 1024,
+        config=True,
+        help="""Largest answer (bytes) the launcher service reads from an app's status or log endpoint;
+        a larger one is dropped. Bounds the memory one app can make the service use.""",
+    ).tag(service=True, gt=0)
+    log_lines_max = Integer(
+        1000,
+        config=True,
+        help="Most log lines of an app the launcher's logs endpoint and page return.",
+    ).tag(service=True, gt=0)
+    oauth_state_max_age = Integer(
+        600,
+        config=True,
+        help="""Seconds a login to the launcher may take between leaving for the Hub's login and coming
+        back; an older login attempt is refused and starts again.""",
+    ).tag(service=True, gt=0)
+    cookie_max_age = Integer(
+        8 * 3600,
+        config=True,
+        help="""Lifetime (seconds) of the launcher's login cookie; after it users log in again (silently
+        while their Hub login lasts). The Hub token inside may expire sooner.""",
+    ).tag(service=True, gt=0)
+    thumbnail_max_bytes = Integer(
+        192 * 1024,
+        config=True,
+        help="""Largest thumbnail upload (bytes) before it is re-encoded. The whole form must also fit
+        in max_body_bytes, so keep this below it.""",
+    ).tag(service=True, gt=0)
+    thumbnail_max_pixels = Integer(
+        12_000_000,
+        config=True,
+        help="""Largest image (width times height, in pixels) a thumbnail upload may decode to, checked
+        from the image header before decoding (decompression bombs: a 70 KB PNG can hold 24 million
+        pixels). A 12-megapixel phone photo still fits; decoding one takes up to ~100 MB for a
+        moment. Lower it on a service short of memory.""",
+    ).tag(service=True, gt=0)
+    thumbnail_decode_workers = Integer(
+        2,
+        config=True,
+        help="""Thumbnail uploads the launcher service decodes at the same time (one thread each, per
+        worker); further uploads wait their turn. Bounds the CPU and memory uploads can take.""",
+    ).tag(service=True, gt=0)
+    thumbnail_width = Integer(
+        480,
+        config=True,
+        help="Width (pixels) of the box stored thumbnails are scaled down to fit.",
+    ).tag(service=True, gt=0)
+    thumbnail_height = Integer(
+        320,
+        config=True,
+        help="Height (pixels) of the box stored thumbnails are scaled down to fit.",
+    ).tag(service=True, gt=0)
+    gallery_page_size = Integer(
+        24,
+        config=True,
+        help="Apps per page of the launcher's gallery pages when the request names no ?per_page=.",
+    ).tag(service=True, gt=0)
+    gallery_page_max = Integer(
+        100,
+        config=True,
+        help="""Most apps one gallery page may show (?per_page= is cut to it). Bounds the work of one
+        page view.""",
+    ).tag(service=True, gt=0)
+    share_suggestions_max = Integer(
+        500,
+        config=True,
+        help="""Most user and group names the sharing form offers for type-ahead. Names beyond it can
+        still be typed in full. 0: offer none.""",
+    ).tag(service=True, ge=0)
+    watch_poll_seconds = Float(
+        1.0,
+        config=True,
+        help="""Seconds between the status polls of an app's start page while the app starts. Raise it
+        to lower the load many starting apps put on the service and the Hub.""",
+    ).tag(service=True, gt=0)
+
+    @validate(*bounded(locals()))
+    def _check_limit_bounds(self, proposal: dict[str, Any]) -> Any:
+        return check_bound(proposal["trait"], proposal["value"])
