@@ -9,18 +9,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.service.appstatus import AppStatusReader
-from hubapps.service.auth import CurrentUser, Identity
+from hubapps.service.auth import CurrentUser, Identity, navigation_refusal, optional_user
 from hubapps.service.directory import AppDirectory
 from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
 from hubapps.service.operations import Caller
+from hubapps.service.rendering import login_redirect
 from hubapps.service.settings import ServiceSettings
 
-__all__ = ["CurrentCaller", "Directory", "Hub", "Limits", "Registry", "Settings", "StatusReader", "caller_for"]
+__all__ = [
+    "CurrentCaller",
+    "Directory",
+    "Hub",
+    "Limits",
+    "Registry",
+    "Settings",
+    "StatusReader",
+    "caller_for",
+    "page_caller",
+]
 
 
 async def get_settings(request: Request) -> ServiceSettings:
@@ -69,6 +80,19 @@ def caller_for(request: Request, identity: Identity) -> Caller:
         sealer=state.secret_sealer,
         secret_marks=state.secret_env,
     )
+
+
+async def page_caller(request: Request) -> Caller | Response:
+    """The caller of a launcher page (pages hand out an XSRF token): a top-level navigation by a
+    logged-in user. Otherwise the answer to give instead: the refusal of what is not a navigation
+    (:func:`~hubapps.service.auth.navigation_refusal`), or the redirect to the login."""
+    refused = navigation_refusal(request)
+    if refused is not None:
+        return refused
+    identity = await optional_user(request)
+    if identity is None:
+        return login_redirect(request, request.app.state.settings)
+    return caller_for(request, identity)
 
 
 async def get_caller(request: Request, identity: CurrentUser) -> Caller:

@@ -26,11 +26,11 @@ from starlette.datastructures import FormData, UploadFile
 
 from hubapps.core.errors import SpecError
 from hubapps.service import forms, operations
-from hubapps.service.auth import current_user, navigation_refusal, optional_user
-from hubapps.service.deps import Settings, caller_for
+from hubapps.service.auth import current_user
+from hubapps.service.deps import Settings, caller_for, page_caller
 from hubapps.service.errors import NotAuthenticated, ServiceError, safe_log
 from hubapps.service.operations import Caller
-from hubapps.service.rendering import login_redirect, page_context, q, render, thumbnail_url
+from hubapps.service.rendering import page_context, q, render, thumbnail_url
 from hubapps.service.schemas import AppPublic
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.thumbnails import Thumbnail
@@ -184,13 +184,9 @@ async def create_form(
     request: Request, settings: Settings, filepath: str = "", headless: bool = False, framework: str = ""
 ) -> Response:
     """The deploy form; the form posts back to this URL."""
-    refused = navigation_refusal(request)
-    if refused is not None:
-        return refused
-    identity = await optional_user(request)
-    if identity is None:
-        return login_redirect(request, settings)
-    caller = caller_for(request, identity)
+    caller = await page_caller(request)
+    if isinstance(caller, Response):
+        return caller  # not a navigation, or not logged in yet
     registry = caller.registry
     values = forms.blank_values(filepath=filepath[:1024], framework=framework if framework in registry else "")
     if not values["framework"] and filepath:
@@ -230,13 +226,9 @@ async def create_submit(request: Request, settings: Settings) -> Response:
 
 @router.get("/ui/apps/{owner}/{server}/edit")
 async def edit_form(owner: str, server: str, request: Request, settings: Settings) -> Response:
-    refused = navigation_refusal(request)
-    if refused is not None:
-        return refused
-    identity = await optional_user(request)
-    if identity is None:
-        return login_redirect(request, settings)
-    caller = caller_for(request, identity)
+    caller = await page_caller(request)
+    if isinstance(caller, Response):
+        return caller  # not a navigation, or not logged in yet
     app = await operations.managed_app(caller, owner, server)
     values = forms.values_from_spec(app.spec or {}, await caller.secret_marks.get(owner, server))
     values.update(forms.shares_values(await operations.share_pairs(caller, owner, server)))

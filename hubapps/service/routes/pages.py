@@ -13,10 +13,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from hubapps.service import operations
-from hubapps.service.auth import navigation_refusal, optional_user
-from hubapps.service.deps import CurrentCaller, Settings
+from hubapps.service.deps import CurrentCaller, Settings, page_caller
 from hubapps.service.errors import NotFound
-from hubapps.service.rendering import login_redirect, render_page
+from hubapps.service.rendering import render_page
 from hubapps.service.responses import accepted_response
 
 __all__ = ["compat_router", "pages_router"]
@@ -32,13 +31,10 @@ async def home(request: Request, settings: Settings) -> Response:
     page of its own, since the Hub's page on another origin cannot fetch the gallery (no CORS here)."""
     if not settings.own_host:
         return RedirectResponse(f"{settings.hub_prefix}home", status_code=302)
-    refused = navigation_refusal(request)
-    if refused is not None:
-        return refused
-    identity = await optional_user(request)
-    if identity is None:
-        return login_redirect(request, settings)
-    return render_page("launcher_home.html", request, settings, identity)
+    caller = await page_caller(request)
+    if isinstance(caller, Response):
+        return caller  # not a navigation, or not logged in yet
+    return render_page("launcher_home.html", request, settings, caller.identity)
 
 
 # -- upstream JHub Apps JSON routes -----------------------------------------------------------------

@@ -23,12 +23,11 @@ from fastapi import APIRouter, Request, Response
 
 from hubapps.service import operations
 from hubapps.service.app_models import app_url
-from hubapps.service.auth import current_user, navigation_refusal, optional_user
-from hubapps.service.deps import Settings, caller_for
+from hubapps.service.auth import current_user
+from hubapps.service.deps import Settings, caller_for, page_caller
 from hubapps.service.errors import NotFound
 from hubapps.service.rendering import (
     apps_home,
-    login_redirect,
     page_context,
     public_app_url,
     render,
@@ -150,13 +149,9 @@ async def thumbnail(ref: str, request: Request) -> Response:
 
 @router.get("/ui/apps/{owner}/{server}")
 async def details(owner: str, server: str, request: Request, settings: Settings, notice: str = "") -> Response:
-    refused = navigation_refusal(request)
-    if refused is not None:
-        return refused
-    identity = await optional_user(request)
-    if identity is None:
-        return login_redirect(request, settings)
-    caller = caller_for(request, identity)
+    caller = await page_caller(request)
+    if isinstance(caller, Response):
+        return caller  # not a navigation, or not logged in yet
     app = await operations.find_app(caller, owner, server)
     manage = app.access in ("owned", "admin")
     shares = await operations.share_pairs(caller, owner, server) if manage else []
@@ -170,7 +165,7 @@ async def details(owner: str, server: str, request: Request, settings: Settings,
         request,
         settings,
         "app_detail.html",
-        **page_context(request, settings, identity),
+        **page_context(request, settings, caller.identity),
         app=app,
         card=card(settings, app),
         manage=manage,
@@ -187,13 +182,11 @@ async def details(owner: str, server: str, request: Request, settings: Settings,
 async def watch(owner: str, server: str, request: Request, settings: Settings) -> Response:
     """Start progress. Opening it starts nothing (a link from anywhere may lead here): a stopped app
     shows its Start button, which POSTs with the XSRF token. ``?start=1`` of older links is ignored."""
-    refused = navigation_refusal(request)
-    if refused is not None:
-        return refused
-    identity = await optional_user(request)
-    if identity is None:
-        return login_redirect(request, settings)
-    app = await operations.find_app(caller_for(request, identity), owner, server)
+    caller = await page_caller(request)
+    if isinstance(caller, Response):
+        return caller  # not a navigation, or not logged in yet
+    identity = caller.identity
+    app = await operations.find_app(caller, owner, server)
     return render(
         request,
         settings,
