@@ -59,7 +59,7 @@ def framework_apps(hub: Hub, request: pytest.FixtureRequest) -> Iterator[dict[st
         if any(
             getattr(item, "callspec", None) is not None and item.callspec.params.get("framework") == fw
             for item in request.session.items
-            if item.module is request.module
+            if isinstance(item, pytest.Function) and item.module is request.module
         )
     ]
 

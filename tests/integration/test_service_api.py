@@ -222,6 +222,7 @@ def test_xsrf_on_cookie_writes(
     assert me["name"] == people["viewer_name"]
     assert me["via"] == "cookie"
     xsrf = client.cookies.get("_xsrf", path="/services/japps/")
+    assert xsrf is not None
     assert xsrf == me["xsrf_token"]
     base = svc + "api/apps"
     spec = {**SPEC, "display_name": "Xsrf app"}

@@ -83,7 +83,7 @@ def test_every_example_builds_a_command(framework: str) -> None:
     assert all(isinstance(a, str) for a in argv)
     text = " ".join(argv) + " ".join(env.values())
     # Build-time tokens are all filled; only the run-time ones remain.
-    tokens = ("{file}", "{file_dir}", "{module}", "{prefix}", "{root_path}", "{decoded_root_path}")
+    tokens: tuple[str, ...] = ("{file}", "{file_dir}", "{module}", "{prefix}", "{root_path}", "{decoded_root_path}")
     tokens += ("{args}", "{command}")
     for token in tokens:
         assert token not in text

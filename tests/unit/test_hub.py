@@ -157,6 +157,7 @@ async def test_bad_specs_are_refused_before_any_process(options: dict[str, Any],
     with pytest.raises(web.HTTPError) as info:
         await spawner.start()
     assert info.value.status_code == 400
+    assert info.value.log_message is not None
     assert needle in info.value.log_message % info.value.args
     assert spawner.started is None
 
@@ -293,6 +294,7 @@ async def test_specs_are_refused_when_the_hub_applies_user_options() -> None:
     spawner = make(spec(env={"LD_PRELOAD": "x"}))
     with pytest.raises(web.HTTPError) as info:
         await spawner._run_apply_user_options(spawner.user_options)
+    assert info.value.log_message is not None
     assert "LD_PRELOAD" in info.value.log_message % info.value.args
 
 
@@ -315,6 +317,7 @@ async def test_plain_named_servers_are_refused_when_jupyterlab_is_off(settings: 
         with pytest.raises(web.HTTPError) as info:
             await spawner.start()
         assert info.value.status_code == 400
+        assert info.value.log_message is not None
         assert "jupyterlab" in info.value.log_message % info.value.args
         assert spawner.started is None
         # The Hub's apply_user_options hook (run before start, API and form alike) refuses it too.
@@ -356,6 +359,7 @@ async def test_jupyterlab_args_are_limited_to_an_allow_list(arg: str) -> None:
     with pytest.raises(web.HTTPError) as info:
         await spawner.start()
     assert info.value.status_code == 400
+    assert info.value.log_message is not None
     assert "args.0" in info.value.log_message % info.value.args
     assert spawner.started is None
 
@@ -410,6 +414,7 @@ async def refusal(spawner: Any) -> str:
         await spawner.start()
     assert info.value.status_code == 400
     assert spawner.started is None
+    assert info.value.log_message is not None
     return str(info.value.log_message % info.value.args)
 
 
@@ -513,6 +518,7 @@ def test_options_stored_for_later_are_checked_when_written(hub_key: str) -> None
     with pytest.raises(web.HTTPError) as info:
         row.user_options = spec2(secret_env={"API_KEY": PLAIN})
     assert info.value.status_code == 400
+    assert info.value.log_message is not None
     assert "secret_env" in info.value.log_message % info.value.args
     assert row.user_options is None
     with pytest.raises(web.HTTPError):

@@ -3,6 +3,7 @@ app) too many at every start, and a public spec stored for later, whatever door 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,7 +23,7 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def _owner(servers: dict[str, tuple[Any, str | None, bool]], *, admin: bool = False) -> SimpleNamespace:
+def _owner(servers: Mapping[str, tuple[Any, str | None, bool]], *, admin: bool = False) -> SimpleNamespace:
     """A Hub user whose servers are ``name -> (user_options, pending, ready)``."""
     orm_spawners = {
         name: SimpleNamespace(user_options=o, server=object() if r else None) for name, (o, _, r) in servers.items()
@@ -36,6 +37,7 @@ async def _refused(spawner: Any) -> str:
         await spawner.start()
     assert info.value.status_code == 409
     assert spawner.started is None
+    assert info.value.log_message is not None
     return str(info.value.log_message % info.value.args)
 
 
@@ -98,6 +100,7 @@ def test_a_public_spec_stored_for_later_is_refused_beyond_the_limit() -> None:
     with pytest.raises(web.HTTPError) as info:
         row.user_options = spec(public=True)
     assert info.value.status_code == 409
+    assert info.value.log_message is not None
     assert "1 public app of 1 allowed per user (max_public_apps_per_user)" in info.value.log_message % info.value.args
     assert row.user_options is None
     row.user_options = private = spec()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import time
 from collections.abc import Callable
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
@@ -19,7 +20,7 @@ from hubapps.proxy import auth
 from hubapps.proxy.auth import PENDING, HubAuthGate, Viewer
 from hubapps.proxy.config import HubSettings
 from hubapps.proxy.cookies import CookieSigner
-from hubapps.proxy.hub_client import HubAPI
+from hubapps.proxy.hub_client import HubAPI, HubReply
 from hubapps.proxy.wire import HTTPAnswer, Request, Response
 from tests.unit.proxy.fakehub import FakeHub
 
@@ -48,7 +49,9 @@ def hub_settings(api_base: str, **extra: object) -> HubSettings:
 
 @pytest.fixture
 def make_gate(fake_hub: FakeHub) -> MakeGate:
-    def make(*, api_base: str = "", prefix: str = PREFIX, cache_max_age: int = 60, timeout: float = 5, **hub: object):
+    def make(
+        *, api_base: str = "", prefix: str = PREFIX, cache_max_age: int = 60, timeout: float = 5, **hub: object
+    ) -> HubAuthGate:
         settings = hub_settings(api_base or fake_hub.url, **hub)
         return HubAuthGate(settings, prefix, cache_max_age=cache_max_age, timeout=timeout)
 
@@ -121,7 +124,7 @@ async def test_bearer_scheme_and_service_with_user_scope(make_gate: MakeGate) ->
 
 async def test_cached_answer_expires(make_gate: MakeGate, fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = SimpleNamespace(now=1000.0)
-    fake_time = SimpleNamespace(monotonic=lambda: clock.now, time=auth.time.time)
+    fake_time = SimpleNamespace(monotonic=lambda: clock.now, time=time.time)
     monkeypatch.setattr(auth, "time", fake_time)
     gate = make_gate(cache_max_age=60)
     req = request("", bearer("alice-token"))
@@ -255,8 +258,8 @@ async def test_slow_hub_is_502_in_time(make_gate: MakeGate, fake_hub: FakeHub) -
 async def test_hub_error_answer_is_502_not_a_refusal(make_gate: MakeGate) -> None:
     api = HubAPI(hub_settings("http://unused"), timeout=1)
 
-    async def broken(token: str) -> auth.HubReply:
-        return auth.HubReply(500, {"message": "boom"})
+    async def broken(token: str) -> HubReply:
+        return HubReply(500, {"message": "boom"})
 
     api.get_user = broken  # type: ignore[method-assign]
     gate = HubAuthGate(hub_settings("http://unused"), PREFIX, cache_max_age=60, timeout=1, api=api)
@@ -383,7 +386,7 @@ async def test_state_must_match_its_signed_cookie(make_gate: MakeGate, fake_hub:
     other_state, _, other_redirect = await login(gate)
     signed = set_cookies(redirect)[cookie_name]["value"]
     other_signed = set_cookies(other_redirect)[cookie_name]["value"]
-    cases = [
+    cases: list[tuple[str, tuple[str, str] | tuple[()]]] = [
         ("forged", cookie_header(**{cookie_name: signed})),  # a state we never issued
         (state, ()),  # no cookie
         (state, cookie_header(**{cookie_name: other_signed})),  # another login's cookie

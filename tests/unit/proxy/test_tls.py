@@ -75,7 +75,7 @@ async def test_plain_http_is_not_answered_under_internal_ssl(start_proxy: StartP
         writer.close()
 
 
-def _websocket(port: int, certs: Certs) -> websockets.asyncio.client.connect:
+def _websocket(port: int, certs: Certs) -> websockets.connect:
     """A websocket to the proxy's echo app over TLS, with the owner's token and an internal-CA certificate."""
     return websockets.connect(
         f"wss://127.0.0.1:{port}{PREFIX}ws",

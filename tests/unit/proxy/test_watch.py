@@ -23,7 +23,8 @@ SLACK = 0.8
 
 async def _echoes(ws: aiohttp.ClientWebSocketResponse) -> bool:
     await ws.send_str("ping")
-    return (await ws.receive(timeout=5)).data == "ping"
+    data: object = (await ws.receive(timeout=5)).data
+    return data == "ping"
 
 
 async def _closed_after(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> float:

@@ -314,18 +314,22 @@ def fake_hub() -> FakeHub:
 
 @pytest.fixture
 def settings() -> ServiceSettings:
-    return ServiceSettings(
-        hub_api_url="http://hub.test/hub/api",
-        api_token=SERVICE_TOKEN,  # type: ignore[arg-type]
-        database_url="sqlite://",
-        user_cache_ttl=0,
-        shared_cache_ttl=0,
-        directory_cache_ttl=0,
-        stop_wait=0.3,
-        start_wait=0.3,
-        # The unit tests exercise public apps and sharing; their defaults (off) have tests of their own.
-        allow_public_apps=True,
-        allow_sharing=True,
+    # Validated from a mapping, as ServiceSettings.from_env does: the admin fields are generated from the
+    # HubApps traits at import, so the type checker does not know them as keywords.
+    return ServiceSettings.model_validate(
+        {
+            "hub_api_url": "http://hub.test/hub/api",
+            "api_token": SERVICE_TOKEN,
+            "database_url": "sqlite://",
+            "user_cache_ttl": 0,
+            "shared_cache_ttl": 0,
+            "directory_cache_ttl": 0,
+            "stop_wait": 0.3,
+            "start_wait": 0.3,
+            # The unit tests exercise public apps and sharing; their defaults (off) have tests of their own.
+            "allow_public_apps": True,
+            "allow_sharing": True,
+        }
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,7 +82,7 @@ def _with(settings: ServiceSettings, **changes: Any) -> ServiceSettings:
 @pytest.fixture
 def make_status_client(
     fake_hub: FakeHub, status_settings: ServiceSettings, registry: FrameworkRegistry, apps: FakeApps
-) -> Callable[..., TestClient]:
+) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
     def make(**changes: Any) -> TestClient:
@@ -97,7 +97,7 @@ def make_status_client(
         clients.append(client)
         return client
 
-    yield make  # type: ignore[misc]
+    yield make
     for client in clients:
         client.__exit__(None, None, None)
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -18,11 +19,11 @@ API = "/services/japps/api"
 SPEC = {"framework": "streamlit", "display_name": "Sales Dashboard", "filepath": "app.py"}
 
 
-def calls(response: httpx.Response) -> int:
+def calls(response: httpx2.Response) -> int:
     return int(response.headers["X-Hubapps-Hub-Calls"])
 
 
-def no_secrets(response: httpx.Response, *secrets: str) -> None:
+def no_secrets(response: httpx2.Response, *secrets: str) -> None:
     for secret in secrets:
         assert secret not in response.text
         assert all(secret not in v for v in response.headers.values())
@@ -168,6 +169,7 @@ def test_create_uses_put_nested_and_stopped(client: TestClient, fake_hub: FakeHu
     assert r.json()["name"] == "sales-dashboard"
     assert r.json()["state"] == "stopped"
     server = fake_hub.users["ann"].servers["sales-dashboard"]
+    assert server.user_options is not None
     assert server.user_options["framework"] == "streamlit"
     assert server.display_name == "Sales Dashboard"
     assert not server.running
@@ -468,7 +470,8 @@ async def test_concurrent_lookups_share_one_hub_call(fake_hub: FakeHub, auth: Us
         assert fake_hub.calls.count(("GET", "/hub/api/user")) == 1
         assert fake_hub.calls.count(("GET", "/hub/api/users/ann/shared")) == 1
         # A bad token is not shared with anyone else's lookup, and is not cached.
-        assert await asyncio.gather(hub.whoami("bad"), hub.whoami(token)) == [None, models[0]]
+        # gather answers a list (typeshed types a fixed number of awaitables as a tuple).
+        assert list(await asyncio.gather(hub.whoami("bad"), hub.whoami(token))) == [None, models[0]]
     finally:
         await hub.aclose()
 

@@ -196,8 +196,6 @@ def test_upstream_options_still_listed(client: TestClient, fake_hub: FakeHub, au
 
 
 def test_sealer_cache_keeps_expiry_and_refuses_forgeries(monkeypatch: pytest.MonkeyPatch) -> None:
-    import hubapps.service.security as security
-
     sealer = CookieSealer(b"k" * 32, cache_ttl=60, cache_entries=2)
     value = sealer.seal("a", {"t": "token"}, 30)
     first = sealer.open("a", value)
@@ -211,7 +209,7 @@ def test_sealer_cache_keeps_expiry_and_refuses_forgeries(monkeypatch: pytest.Mon
     assert len(sealer._opened) == 1
     # The payload's own expiry still counts while it is remembered.
     now = time.time()
-    monkeypatch.setattr(security.time, "time", lambda: now + 31)
+    monkeypatch.setattr(time, "time", lambda: now + 31)  # the clock security.py reads
     assert sealer.open("a", value) is None
     # Bounded.
     for i in range(5):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -35,7 +36,7 @@ def limited(make_client: Callable[..., TestClient], small: ServiceSettings) -> T
     return make_client(small)
 
 
-def _refused(r: httpx.Response, limit: str, field: str | None) -> str:
+def _refused(r: httpx2.Response, limit: str, field: str | None) -> str:
     assert r.status_code == 409, r.text
     body = r.json()
     assert body["code"] == "limit_reached"
@@ -109,7 +110,7 @@ def test_two_creates_at_once_do_not_both_pass(limited: TestClient, fake_hub: Fak
     fake_hub.add_server("ann", "one", app_options("One"))
     fake_hub.create_delay = 0.3  # both requests are in the service while the first create is at the Hub
 
-    def create(name: str) -> httpx.Response:
+    def create(name: str) -> httpx2.Response:
         return limited.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "display_name": name})
 
     with ThreadPoolExecutor(4) as pool:
@@ -123,7 +124,7 @@ def test_two_starts_at_once_do_not_both_pass(limited: TestClient, fake_hub: Fake
         fake_hub.add_server("ann", name, app_options(name.upper()))
     fake_hub.create_delay = 0.3
 
-    def start(name: str) -> httpx.Response:
+    def start(name: str) -> httpx2.Response:
         return limited.post(f"{API}/apps/ann/{name}/start", headers=auth("ann"))
 
     with ThreadPoolExecutor(3) as pool:

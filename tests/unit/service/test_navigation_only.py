@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,7 +24,7 @@ PAGES = [
 ]
 
 
-def _assert_refused(r: httpx.Response) -> None:
+def _assert_refused(r: httpx2.Response) -> None:
     assert r.status_code == 403, r.text
     assert "set-cookie" not in r.headers
     assert "location" not in r.headers
