@@ -133,39 +133,22 @@ def check_limits(
     ``others`` counts the owner's servers other than this app. ``new_server``: the app is being
     created; ``public``: it is (or becomes) public; ``running``: it is being started (or will run).
     """
-    if new_server and limits.named_servers > 0 and others.named_servers >= limits.named_servers:
-        raise LimitReached(
-            NAMED_SERVER_LIMIT,
-            limits.named_servers,
-            others.named_servers,
-            "",
-            f"limit reached: {_plural(others.named_servers, 'named server')} of {limits.named_servers} allowed "
-            f"per user on this Hub ({NAMED_SERVER_LIMIT}); delete a server or app first",
-        )
-    if new_server and limits.apps > 0 and others.apps >= limits.apps:
-        raise LimitReached(
-            APPS_LIMIT,
-            limits.apps,
-            others.apps,
-            "",
-            f"limit reached: {_plural(others.apps, 'app')} of {limits.apps} allowed per user "
-            f"({APPS_LIMIT}); delete an app first",
-        )
-    if public and limits.public > 0 and others.public >= limits.public:
-        raise LimitReached(
-            PUBLIC_LIMIT,
-            limits.public,
-            others.public,
-            "public",
-            f"limit reached: {_plural(others.public, 'public app')} of {limits.public} allowed per user "
-            f"({PUBLIC_LIMIT}); make another app private first",
-        )
-    if running and limits.running > 0 and others.running >= limits.running:
-        raise LimitReached(
-            RUNNING_LIMIT,
-            limits.running,
-            others.running,
-            "start",
-            f"limit reached: {_plural(others.running, 'running app')} of {limits.running} allowed per user "
-            f"({RUNNING_LIMIT}); stop an app first",
-        )
+    # (asked, setting, maximum, current, field, counted as, what it is counted against, what to do)
+    checks = (
+        (new_server, NAMED_SERVER_LIMIT, limits.named_servers, others.named_servers, "", "named server",
+         "per user on this Hub", "delete a server or app first"),
+        (new_server, APPS_LIMIT, limits.apps, others.apps, "", "app", "per user", "delete an app first"),
+        (public, PUBLIC_LIMIT, limits.public, others.public, "public", "public app", "per user",
+         "make another app private first"),
+        (running, RUNNING_LIMIT, limits.running, others.running, "start", "running app", "per user",
+         "stop an app first"),
+    )  # fmt: skip
+    for asked, setting, maximum, current, field, noun, scope, advice in checks:
+        if asked and maximum > 0 and current >= maximum:
+            raise LimitReached(
+                setting,
+                maximum,
+                current,
+                field,
+                f"limit reached: {_plural(current, noun)} of {maximum} allowed {scope} ({setting}); {advice}",
+            )

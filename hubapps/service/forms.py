@@ -16,13 +16,17 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from hubapps.core.errors import SpecError
 from hubapps.service.body import validated
 from hubapps.service.errors import ServiceError
 from hubapps.service.schemas import AppCreate, AppUpdate, ShareCreate
 from hubapps.service.secrets import looks_secret
+
+M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
     "ShareChanges",
@@ -255,13 +259,7 @@ def create_request(values: Mapping[str, Any], errors: dict[str, str], *, thumbna
     if thumbnail is not None:
         body["thumbnail"] = thumbnail
     body["start"] = values["start"]
-    if errors:
-        return None
-    try:
-        return validated(AppCreate, body)
-    except ServiceError as exc:
-        record_error(errors, exc)
-        return None
+    return _model_or_errors(AppCreate, body, errors)
 
 
 def update_request(
@@ -282,13 +280,18 @@ def update_request(
     body = spec_body(values, errors, spec.get("secret_env") or {}, hidden_plain_env(spec, legacy))
     if thumbnail is not None:
         body["thumbnail"] = thumbnail
-    starts = values["restart"] if running else values["start"]
+    starts = starts_after_save(values, running=running)
     if running or starts:
         body["restart"] = starts
+    return _model_or_errors(AppUpdate, body, errors)
+
+
+def _model_or_errors(model: type[M], body: dict[str, Any], errors: dict[str, str]) -> M | None:
+    """``body`` as ``model``, unless the form already has errors or the model refuses it (noted in ``errors``)."""
     if errors:
         return None
     try:
-        return validated(AppUpdate, body)
+        return validated(model, body)
     except ServiceError as exc:
         record_error(errors, exc)
         return None

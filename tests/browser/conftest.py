@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,20 +17,22 @@ from typing import Any
 import pytest
 
 # The integration harness's fixtures (its session Hub is shared by every browser test).
-from tests.integration.conftest import PASSWORD, Hub, api, create_app, hub, hub_url, login, stop_app, token_for
+from tests.integration.conftest import (
+    PASSWORD,
+    Hub,
+    api,
+    chromium,
+    create_app,
+    hub,
+    hub_url,
+    login,
+    stop_app,
+    token_for,
+)
 
 __all__ = ["api", "create_app", "hub", "hub_url", "login", "stop_app", "token_for"]
 
-CHROMIUM = os.environ.get("HUBAPPS_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,14 +46,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # would break every asyncio test collected after the browser tests in the same pytest run.
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 def login_page(browser: Any, hub: Hub, username: str, *, viewport: dict[str, int] | None = None) -> Any:

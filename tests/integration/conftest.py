@@ -86,6 +86,33 @@ def free_ports(count: int) -> list[int]:
         return [sock.getsockname()[1] for sock in socks]
 
 
+#: Debian's Chromium and the flags every test browser runs with (Playwright's own download does not work here).
+CHROMIUM = os.environ.get("HUBAPPS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@contextlib.contextmanager
+def chromium(*extra_args: str) -> Iterator[Any]:
+    """Headless Chromium driven by Playwright, with :data:`CHROMIUM_ARGS` and ``extra_args``."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
 def ws_url(http_url: str) -> str:
     return "ws" + http_url[len("http") :] if http_url.startswith("http") else http_url
 

@@ -28,21 +28,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import PASSWORD, Hub, own_hub
+from tests.integration.conftest import PASSWORD, Hub, chromium, own_hub
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]  # a Hub of its own, and Chromium
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
-CHROMIUM = os.environ.get("HUBAPPS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--host-resolver-rules=MAP *.hub.test 127.0.0.1, MAP hub.test 127.0.0.1",
-]
+#: Chromium resolves the test domain to loopback (nothing else on this machine needs to).
+RESOLVE_TEST_DOMAIN = "--host-resolver-rules=MAP *.hub.test 127.0.0.1, MAP hub.test 127.0.0.1"
 WITH_SUBDOMAINS = os.environ.get("HUBAPPS_REPLAY_WITHOUT_SUBDOMAINS", "") != "1"
 SUBDOMAIN_CONFIG = """\
 import os
@@ -187,14 +179,8 @@ def origins(sub_hub: Hub, scheme: str) -> Iterator[Origins]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium(RESOLVE_TEST_DOMAIN) as launched:
         yield launched
-        launched.close()
 
 
 def _hub_login(browser: Any, origins: Origins, user: str) -> Any:
