@@ -1,4 +1,4 @@
-"""``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|delete``: the launcher from a script.
+"""``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|share-link|delete``: the launcher from a script.
 
 Each subcommand is one or two calls of :class:`hubapps.cli.client.LauncherClient` (the service's REST API,
 never the Hub API) and prints a short human-readable answer, or the API's JSON with ``--json``.
@@ -136,6 +136,8 @@ def _deploy(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> in
 
 def _list(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
     access = [a for a, wanted in (("owned", args.mine), ("shared", args.shared), ("public", args.public)) if wanted]
+    if args.all:
+        access = ["all"]  # every user's apps: Hub admins only (the launcher refuses anyone else)
     listing = client.list_apps(access=access, framework=args.framework, state=args.state, search=args.search)
     if args.json:
         _dump(out, listing)
@@ -256,6 +258,53 @@ def _unshare(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> i
     return 0
 
 
+#: ``share-link create --expires``: a number and a unit (m, h, d), as a person writes it.
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> int:
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in _UNITS or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30m, 12h or 7d")
+    return int(number) * _UNITS[unit]
+
+
+def _print_links(out: TextIO, app: str, links: list[JSONDict]) -> None:
+    if not links:
+        _say(out, f"{app}: no share links")
+        return
+    rows = [
+        (x["id"], x.get("created_at") or "", x.get("expires_at") or "never", x.get("exchange_count", 0)) for x in links
+    ]
+    out.write(_table(("ID", "CREATED", "EXPIRES", "USES"), rows) + "\n")
+
+
+def _share_link(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    app = f"{owner}/{server}"
+    if args.action == "create":
+        link = client.create_share_link(owner, server, expires_in=args.expires)
+        if args.json:
+            _dump(out, link)
+        else:
+            url = str(link.get("accept_url") or "")
+            if url.startswith("/"):
+                url = client.origin + url  # the Hub gives a path when it knows no public_url
+            _say(out, url)
+            _say(out, f"(anyone logged in to the Hub who opens it can open {app}; expires {link.get('expires_at')})")
+        return 0
+    if args.action == "revoke":
+        if not args.id and not args.all:
+            raise LauncherError("name the link to revoke with --id (see `hubapps share-link list`), or pass --all")
+        client.revoke_share_links(owner, server, link_id=None if args.all else args.id)
+    links = client.share_links(owner, server)
+    if args.json:
+        _dump(out, links)
+    else:
+        _print_links(out, app, links)
+    return 0
+
+
 def _confirm(question: str) -> bool:
     try:
         return input(question).strip().lower() in ("y", "yes")
@@ -342,6 +391,7 @@ def add_app_commands(sub: Any) -> None:
     listing.add_argument("--mine", action="store_true", help="my own apps (combine with the next two)")
     listing.add_argument("--shared", action="store_true", help="apps shared with me")
     listing.add_argument("--public", action="store_true", help="public apps")
+    listing.add_argument("--all", action="store_true", help="every user's apps (Hub admins only)")
     listing.set_defaults(handler=_list)
 
     for action in ("start", "stop", "restart"):
@@ -369,6 +419,23 @@ def add_app_commands(sub: Any) -> None:
         if name == "unshare":
             parser.add_argument("--all", action="store_true", help="revoke every share")
         parser.set_defaults(handler=_share if name == "share" else _unshare)
+
+    link = sub.add_parser(
+        "share-link",
+        parents=common,
+        help="create, list and revoke share links",
+        description="Share links are JupyterHub share codes: anyone logged in to the Hub who opens the link "
+        "(and accepts) can open the app, until the link expires or is revoked. `create` prints the URL; "
+        "it is shown only once.",
+    )
+    link.add_argument("action", choices=["create", "list", "revoke"])
+    link.add_argument("app", metavar="[OWNER/]SERVER")
+    link.add_argument(
+        "--expires", type=_duration, default=86400, metavar="DURATION", help="create: 30m, 12h, 7d... (default: 1d)"
+    )
+    link.add_argument("--id", help="revoke: the link's id (from `list`)")
+    link.add_argument("--all", action="store_true", help="revoke: every link of the app")
+    link.set_defaults(handler=_share_link)
 
     delete = sub.add_parser("delete", parents=common, help="stop and delete an app")
     delete.add_argument("app", metavar="[OWNER/]SERVER")

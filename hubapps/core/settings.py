@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from typing import Any, Literal
 
-from traitlets import Bool, Dict, Float, Integer, List, TraitType, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Integer, List, TraitType, Unicode, default, validate
 
 from hubapps.core.limits import UserLimits
 from hubapps.core.service_limits import ServiceLimits, bounded, check_bound
@@ -175,6 +175,16 @@ class AdminSettings(ServiceLimits):
         changes the Hub's roles and lets users see the names of other users and groups; without it,
         grant these scopes to the users or groups who may share (see docs/security.md).""",
     ).tag(install=True)
+    share_suggestions_from = Enum(
+        ["groups", "all"],
+        "groups",
+        config=True,
+        help="""Whose names the share fields suggest as a user types (a name can always be typed in
+        full). "groups" (the default): the user's own groups and the people in them, plus whoever
+        the Hub lets the user list (a role of yours with list:users, e.g. list:users!group=staff).
+        "all": every user and group: with grant_user_sharing (and sharing on), install() adds
+        list:users and list:groups to JupyterHub's `user` role, so everyone may list everyone.""",
+    ).tag(service=True, install=True, service_type=Literal["groups", "all"])
     title = Unicode("Apps", config=True, help="Title of the launcher pages.").tag(service=True, install=True)
     proxy_url = Unicode(
         config=True,

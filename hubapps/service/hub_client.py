@@ -223,6 +223,16 @@ class HubClient:
         model = response.json()
         return cast(UserModel, model) if isinstance(model, dict) else None
 
+    async def group_members(self, name: str, token: str) -> list[str]:
+        """The user names in group ``name``, if ``token`` may read the group (``read:groups``); else none."""
+        response = await self.request("GET", f"groups/{_q(name)}", token)
+        if response.status_code in (401, 403, 404):
+            return []
+        raise_for(response, "read the group")
+        model = response.json()
+        users = model.get("users") if isinstance(model, dict) else None
+        return [str(u) for u in users if isinstance(u, str)] if isinstance(users, list) else []
+
     def derived(self, model: object, key: Hashable, compute: Callable[[], V]) -> V:
         """``compute()``, remembered with a user model from :meth:`whoami` for as long as it is cached.
 

@@ -250,6 +250,23 @@ def test_users_may_use_the_launcher_but_share_only_when_asked() -> None:
     assert {"shares!user", "read:users:name", "read:groups:name"} <= set(user_role["scopes"])
 
 
+def test_users_list_everyone_for_suggestions_only_when_the_admin_chose() -> None:
+    c = Config()
+    hubapps.install(c, grant_user_sharing=True, allow_sharing=True)
+    scopes = set(next(r for r in c.JupyterHub.load_roles if r["name"] == "user")["scopes"])
+    assert not {"list:users", "list:groups"} & scopes
+    c = Config()
+    hubapps.install(c, grant_user_sharing=True, allow_sharing=True, share_suggestions_from="all")
+    scopes = set(next(r for r in c.JupyterHub.load_roles if r["name"] == "user")["scopes"])
+    assert {"list:users", "list:groups"} <= scopes
+    # The launcher's OAuth tokens may carry them (the Hub intersects with what each user holds), and
+    # the service reads the members of a user's own groups with its own token.
+    service = c.JupyterHub.services[0]
+    assert {"list:users", "list:groups", "shares", "read:shares"} <= set(service["oauth_client_allowed_scopes"])
+    role = next(r for r in c.JupyterHub.load_roles if r["name"] == "japps-service")
+    assert "read:groups" in role["scopes"]
+
+
 def _origin_policy(c: Config) -> dict[str, Any]:
     settings = json.loads(c.JupyterHub.services[0]["environment"]["HUBAPPS_SETTINGS"])
     return {k: settings[k] for k in ("allow_public_apps", "allow_sharing")}

@@ -7,6 +7,7 @@ the caller see answers 404 (:class:`~hubapps.service.errors.NotFound`).
 from __future__ import annotations
 
 import contextlib
+from typing import cast
 
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import FrameworkRegistry
@@ -16,12 +17,21 @@ from hubapps.service.auth import Identity
 from hubapps.service.directory import DirectoryEntry
 from hubapps.service.errors import InvalidInput, NotFound
 from hubapps.service.hub_client import HubClient
-from hubapps.service.hub_models import ServerModel, servers_of
+from hubapps.service.hub_models import ServerModel, UserModel, servers_of
 from hubapps.service.operations.caller import Caller
 from hubapps.service.schemas import AppPublic, AppsPublic
 from hubapps.service.settings import ServiceSettings
 
-__all__ = ["find_app", "is_proxy_app", "list_apps", "managed_server", "own_apps", "readable_status"]
+__all__ = [
+    "ACCESS_VALUES",
+    "find_app",
+    "is_proxy_app",
+    "list_apps",
+    "managed_server",
+    "others_apps",
+    "own_apps",
+    "readable_status",
+]
 
 
 async def managed_server(identity: Identity, owner: str, server: str, hub: HubClient) -> ServerModel:
@@ -87,6 +97,48 @@ def own_apps(settings: ServiceSettings, identity: Identity, *, all_servers: bool
     return apps, entries
 
 
+#: ``access`` values of the listing; ``all`` stands for every one of them (Hub admins only).
+ACCESS_VALUES = ("owned", "shared", "public", "admin")
+
+
+def _wanted_access(identity: Identity, access: list[str] | None) -> set[str]:
+    """The access kinds asked for: by default owned, shared and public; ``admin``/``all`` for Hub admins.
+
+    A non-admin asking for ``admin`` or ``all`` is refused with a clear message (never silently shown
+    less): the value names a listing they may not have, nothing about any app.
+    """
+    wanted = set(access or ()) or {"owned", "shared", "public"}
+    if "all" in wanted:
+        wanted = (wanted - {"all"}) | set(ACCESS_VALUES)
+    unknown = wanted - set(ACCESS_VALUES)
+    if unknown:
+        raise InvalidInput("must be owned, shared, public, admin or all", field="access")
+    if "admin" in wanted and not identity.admin:
+        raise InvalidInput("admin and all list other users' apps: only Hub admins may ask for them", field="access")
+    return wanted
+
+
+async def others_apps(caller: Caller, seen: set[tuple[str, str]], *, all_servers: bool) -> list[AppPublic]:
+    """Every other user's apps, as a Hub admin sees them (access ``admin``), from one paginated listing.
+
+    Read with the admin's own token (``list:users`` and ``read:servers``), so the Hub decides.
+    """
+    apps: list[AppPublic] = []
+    users = await caller.hub.paginate("users", caller.token, {"include_stopped_servers": "1"})
+    for user in users:
+        owner = str(user.get("name") or "")
+        if not owner or owner == caller.name:
+            continue
+        for name, model in servers_of(cast(UserModel, user)).items():
+            if (owner, name) in seen:
+                continue
+            app = app_from_server(caller.settings, owner, name, model, "admin", include_all=all_servers)
+            if app is not None:
+                seen.add((owner, name))
+                apps.append(app)
+    return apps
+
+
 async def list_apps(
     caller: Caller,
     *,
@@ -99,12 +151,10 @@ async def list_apps(
     limit: int | None = None,
     all_servers: bool = False,
 ) -> AppsPublic:
-    """The caller's apps, apps shared with them and public apps: filtered, sorted, one page."""
+    """The caller's apps, apps shared with them and public apps (and, for Hub admins who ask, every
+    other user's apps): filtered, sorted, one page."""
     identity, hub, directory, settings = caller.identity, caller.hub, caller.directory, caller.settings
-    wanted = set(access or ()) or {"owned", "shared", "public"}
-    unknown = wanted - {"owned", "shared", "public"}
-    if unknown:
-        raise InvalidInput("must be owned, shared or public", field="access")
+    wanted = _wanted_access(identity, access)
     limit = min(limit or settings.page_default, settings.page_max)
 
     # Built once per Hub model of the caller (cached by the Hub client, replaced and never changed).
@@ -116,6 +166,9 @@ async def list_apps(
     await directory.sync_owner(identity.name, own_entries)
     seen = {(identity.name, a.name) for a in apps}
 
+    if "admin" in wanted:
+        # Before shares and public apps: an admin manages those too, so they are listed as "admin".
+        apps += await others_apps(caller, seen, all_servers=all_servers)
     if "shared" in wanted:
         snapshot = await directory.snapshot()
         for share in await hub.shared_with(identity.name, identity.token):

@@ -15,12 +15,14 @@
   const appPath = (o, s) => `${prefix}api/apps/${enc(o)}/${enc(s)}`;
   const pagePath = (o, s) => `${prefix}ui/apps/${enc(o)}/${enc(s)}`;
 
-  async function api(method, path) {
-    const response = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-XSRFToken": xsrf },
-    });
+  async function api(method, path, json) {
+    const headers = { Accept: "application/json", "X-XSRFToken": xsrf };
+    const init = { method, credentials: "same-origin", headers };
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(json);
+    }
+    const response = await fetch(path, init);
     let data = {};
     try {
       data = await response.json();
@@ -231,6 +233,85 @@
     }
     const log = document.getElementById("app-log");
     if (log && log.dataset.live === "1") followLog(log, detail.dataset.o, detail.dataset.s);
+    bindLinks(detail.dataset.o, detail.dataset.s);
+  }
+
+  // Share links (JupyterHub share codes): create one (its address is shown once), copy, revoke.
+  function bindLinks(owner, server) {
+    const section = document.getElementById("share-links");
+    if (!section) return;
+    const path = `${appPath(owner, server)}/share-links`;
+    const status = document.getElementById("link-status");
+    const table = document.getElementById("link-table");
+    const list = document.getElementById("link-list");
+    const none = document.getElementById("link-none");
+    const all = document.getElementById("link-revoke-all");
+    const say = (text) => (status.textContent = text);
+
+    const revoke = async (id) => {
+      try {
+        await api("DELETE", id ? `${path}?id=${enc(id)}` : path);
+        say(id ? "The link was revoked." : "Every link was revoked.");
+        await refresh();
+      } catch (error) {
+        say(error.message);
+      }
+    };
+    const cell = (row, text) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      row.append(td);
+    };
+    async function refresh() {
+      const links = await api("GET", path);
+      list.replaceChildren();
+      for (const l of links) {
+        const row = document.createElement("tr");
+        row.dataset.id = l.id;
+        cell(row, l.created_at || "");
+        cell(row, l.expires_at || "never");
+        cell(row, String(l.exchange_count));
+        const td = document.createElement("td");
+        td.className = "text-end";
+        td.append(button("Revoke", "btn-sm btn-outline-danger link-revoke", () => revoke(l.id)));
+        row.append(td);
+        list.append(row);
+      }
+      table.hidden = !links.length;
+      none.hidden = links.length > 0;
+      all.hidden = !links.length;
+    }
+
+    list.querySelectorAll(".link-revoke").forEach((b) => b.addEventListener("click", () => revoke(b.dataset.id)));
+    all.addEventListener("click", () => revoke(""));
+    const create = document.getElementById("link-create");
+    if (!create) return;
+    const url = document.getElementById("link-url");
+    create.addEventListener("click", async () => {
+      create.disabled = true;
+      try {
+        const expires = Number(document.getElementById("link-expires").value);
+        const link = await api("POST", path, { expires_in: expires });
+        url.value = new URL(link.accept_url, window.location.href).href;
+        document.getElementById("link-new").hidden = false;
+        url.select();
+        say("Link created. Copy it now: its address is not shown again.");
+        await refresh();
+      } catch (error) {
+        say(error.message);
+      } finally {
+        create.disabled = false;
+      }
+    });
+    document.getElementById("link-copy").addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(url.value);
+        say("Link copied.");
+      } catch (e) {
+        url.select();
+        say("Press Ctrl+C (⌘C) to copy the selected link.");
+      }
+    });
   }
 
   function followLog(pre, owner, server) {

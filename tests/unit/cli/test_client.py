@@ -50,6 +50,7 @@ class FakeLauncher:
             "bob/report": _app("bob", "report", display_name="Report \x1b[31mred"),
         }
         self.shares: list[dict[str, Any]] = []
+        self.links: list[dict[str, Any]] = []
         self.log_lines = ["one", "two"]
         self.transport = httpx.MockTransport(self.handle)
 
@@ -124,6 +125,17 @@ class FakeLauncher:
                 self.shares = []
                 return httpx.Response(204)
             return httpx.Response(200, json={"id": app["id"], "public": False, "shares": self.shares})
+        if action == "share-links":
+            if method == "POST":
+                made = {"id": f"sc_{len(self.links) + 1}", "created_at": "2026-01-01T00:00:00Z", "exchange_count": 0}
+                made["expires_at"] = f"+{json.loads(request.content)['expires_in']}s"
+                self.links.append(made)
+                return httpx.Response(201, json={**made, "accept_url": "/hub/accept-share?code=c0de"})
+            if method == "DELETE":
+                wanted = request.url.params.get("id")
+                self.links = [x for x in self.links if wanted and x["id"] != wanted]
+                return httpx.Response(204)
+            return httpx.Response(200, json=self.links)
         if method == "DELETE" and action.startswith("shares/"):
             _, kind, name = action.split("/")
             self.shares = [s for s in self.shares if (s["kind"] + "s", s["name"]) != (kind, name)]
@@ -308,6 +320,46 @@ def test_share_and_unshare(fake: FakeLauncher, hubapps: Any) -> None:
     fake.requests.clear()
     assert hubapps("unshare", "alice/dash", "--all")[0] == 0
     assert fake.calls()[0] == ("DELETE", "apps/alice/dash/shares")
+
+
+def test_share_links_create_list_revoke(fake: FakeLauncher, hubapps: Any) -> None:
+    status, out, _ = hubapps("share-link", "create", "dash", "--expires", "7d")
+    assert status == 0
+    assert fake.calls()[-1] == ("POST", "apps/alice/dash/share-links")
+    assert json.loads(fake.last.content) == {"expires_in": 7 * 86400}
+    # The Hub gave a path: the URL printed is on the Hub's origin, ready to paste.
+    assert out.splitlines()[0] == f"{HUB}/hub/accept-share?code=c0de"
+    hubapps("share-link", "create", "alice/dash")
+    assert json.loads(fake.last.content) == {"expires_in": 86400}
+
+    status, out, _ = hubapps("share-link", "list", "dash")
+    lines = out.splitlines()
+    assert lines[0].split() == ["ID", "CREATED", "EXPIRES", "USES"]
+    assert [line.split()[0] for line in lines[1:]] == ["sc_1", "sc_2"]
+    assert "c0de" not in out  # a link's address is shown only when it is made
+
+    status, out, _ = hubapps("share-link", "revoke", "dash", "--id", "sc_1")
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["sc_2"]
+    assert hubapps("share-link", "revoke", "dash", "--all")[1] == "alice/dash: no share links\n"
+
+
+def test_share_link_refusals_name_what_is_missing(
+    fake: FakeLauncher, hubapps: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = hubapps("share-link", "revoke", "dash")
+    assert status == 1
+    assert "--id" in err
+    assert "--all" in err
+    with pytest.raises(SystemExit):
+        hubapps("share-link", "create", "dash", "--expires", "soon")
+    assert "'soon' is not a duration such as 30m, 12h or 7d" in capsys.readouterr().err
+    assert not [c for c in fake.calls() if c[0] != "GET"]  # nothing was made or revoked
+
+
+def test_list_all_asks_for_every_users_apps(fake: FakeLauncher, hubapps: Any) -> None:
+    assert hubapps("list", "--all")[0] == 0
+    assert fake.last.url.params.get_list("access") == ["all"]
 
 
 def test_unshare_needs_a_name(fake: FakeLauncher, hubapps: Any) -> None:
