@@ -247,12 +247,14 @@
     const none = document.getElementById("link-none");
     const all = document.getElementById("link-revoke-all");
     const say = (text) => (status.textContent = text);
+    // As the page shows them (the when filter of rendering.py): "2026-01-31 14:05 UTC".
+    const when = (iso, none) => (iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : none);
 
     const revoke = async (id) => {
       try {
         await api("DELETE", id ? `${path}?id=${enc(id)}` : path);
-        say(id ? "The link was revoked." : "Every link was revoked.");
         await refresh();
+        say(id ? "The link was revoked." : "Every link was revoked.");
       } catch (error) {
         say(error.message);
       }
@@ -268,8 +270,8 @@
       for (const l of links) {
         const row = document.createElement("tr");
         row.dataset.id = l.id;
-        cell(row, l.created_at || "");
-        cell(row, l.expires_at || "never");
+        cell(row, when(l.created_at, ""));
+        cell(row, when(l.expires_at, "never"));
         cell(row, String(l.exchange_count));
         const td = document.createElement("td");
         td.className = "text-end";
@@ -292,11 +294,11 @@
       try {
         const expires = Number(document.getElementById("link-expires").value);
         const link = await api("POST", path, { expires_in: expires });
+        await refresh();
         url.value = new URL(link.accept_url, window.location.href).href;
         document.getElementById("link-new").hidden = false;
         url.select();
         say("Link created. Copy it now: its address is not shown again.");
-        await refresh();
       } catch (error) {
         say(error.message);
       } finally {
