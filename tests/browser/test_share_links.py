@@ -105,6 +105,8 @@ def test_share_link_made_copied_redeemed_revoked_and_the_admin_view(page_for: An
         admin.locator("#app-log", has_text="echo app listening").wait_for()  # the live log, read for the admin
         assert "only you" not in admin.locator("main, body").first.inner_text().lower()
         assert f"by {owner_name}" in admin.locator(".hubapps-owner").inner_text()
+        # Who can open it, as the Hub has it: the friend who accepted keeps the share the link gave.
+        assert friend_name in admin.locator("#share-list").inner_text()
         assert admin.locator("#link-create").is_visible()  # an admin manages the owner's links too
         shot(admin, "23-admin-app-details")
 
