@@ -27,6 +27,8 @@ __all__ = ["add_app_commands", "run_app_command"]
 DEFAULT_URL = "http://127.0.0.1:8000"
 #: Seconds between two polls of ``--wait`` and ``logs --follow``.
 POLL_INTERVAL = 1.0
+#: Polls in a row that must find a starting app stopped before ``--wait`` gives up on it.
+STOPPED_POLLS = 3
 #: Seconds ``--wait`` waits by default for an app to start or stop.
 DEFAULT_WAIT = 120.0
 #: Widest table cell (longer names and descriptions are cut).
@@ -94,6 +96,7 @@ def _wait(client: LauncherClient, owner: str, server: str, target: str, timeout:
     the app's own last words where it said any), or if it stopped while starting.
     """
     deadline = time.monotonic() + timeout
+    stopped_polls = 0
     while True:
         status = client.status(owner, server)
         state = status.get("state")
@@ -102,7 +105,9 @@ def _wait(client: LauncherClient, owner: str, server: str, target: str, timeout:
                 raise LauncherError(f"{owner}/{server} failed to start: {status.get('reason') or 'no reason given'}")
             if state == "running":
                 return status
-            if state == "stopped":
+            # A start of a failed app stops its server first: "stopped" for a moment is no failure.
+            stopped_polls = stopped_polls + 1 if state == "stopped" else 0
+            if stopped_polls >= STOPPED_POLLS:
                 why = f": {status['reason']}" if status.get("reason") else " (see `hubapps status`)"
                 raise LauncherError(f"{owner}/{server} stopped while starting{why}")
         elif state == target:

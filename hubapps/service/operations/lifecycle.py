@@ -36,6 +36,10 @@ __all__ = ["create_app", "delete_app", "restart_app", "start_app", "stop_app", "
 
 log = logging.getLogger("hubapps.service.apps")
 
+#: Longest pause between two looks at a restarting server (while it is stopped and not yet started
+#: again, pages and ``--wait`` see it stopped: kept short).
+RESTART_POLL_MAX = 0.5
+
 
 def _accepted(owner: str, server: str, state: AppState, done: bool) -> Accepted:
     return Accepted(id=f"{owner}/{server}", state=state, done=done)
@@ -304,7 +308,7 @@ async def _restart(
             log.warning("Restart of %s/%s: the server did not stop in time", safe_log(owner), safe_log(server))
             return
         await asyncio.sleep(delay)
-        delay = min(delay * 2, 2.0)
+        delay = min(delay * 2, RESTART_POLL_MAX)
     if spec is not None:
         version = await hub.hub_version(token)
         if version >= (6,):

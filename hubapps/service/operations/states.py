@@ -19,7 +19,7 @@ from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.core.spec import is_app_options, parse_user_options
 from hubapps.service.app_models import StateView, app_state, app_url, server_state
-from hubapps.service.hub_models import ServerModel
+from hubapps.service.hub_models import ServerModel, servers_of
 from hubapps.service.operations.caller import Caller
 
 __all__ = ["is_proxy_app", "live_state", "live_states", "may_read_status"]
@@ -67,7 +67,23 @@ async def live_state(caller: Caller, owner: str, server: str, model: ServerModel
         answer = await reader.cached_status(owner, server, url)
     else:
         answer = await reader.get_json(owner, server, url, "_hubapps/status")
-    return app_state(model, answer, asked=True)
+    view = app_state(model, answer, asked=True)
+    if view.state == "unknown":
+        # The Hub's model may be a moment old (a stop under way removes the route first): ask it again.
+        fresh = await _fresh_model(caller, owner, server)
+        if fresh is None:
+            return StateView("stopped")
+        if server_state(fresh) != "running":
+            return app_state(fresh)
+    return view
+
+
+async def _fresh_model(caller: Caller, owner: str, server: str) -> ServerModel | None:
+    """The Hub's model of the server as it is now (None: the server is gone)."""
+    identity, hub = caller.identity, caller.hub
+    if owner == identity.name:
+        return servers_of(await hub.whoami(identity.token, fresh=True)).get(server)
+    return servers_of(await hub.user(owner, identity.token)).get(server)
 
 
 async def live_states(caller: Caller, owner: str, servers: Sequence[tuple[str, ServerModel]]) -> dict[str, StateView]:

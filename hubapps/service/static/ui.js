@@ -304,6 +304,7 @@
     let seenStarting = false;
     let done = false;
     let misses = 0;
+    let stoppedPolls = 0;
 
     const setProgress = (value) => {
       el("watch-bar").style.width = `${value}%`;
@@ -348,6 +349,7 @@
         return;
       }
       if (status.log_tail && status.log_tail.length) el("watch-log").textContent = status.log_tail.join("\n");
+      if (status.state !== "stopped") stoppedPolls = 0;
       if (status.state === "failed") {
         seenStarting = true;
         fail(status.reason, status.log_tail);
@@ -372,6 +374,12 @@
         window.location.assign(root.dataset.u);
         return;
       } else if (status.state === "stopped") {
+        // Starting a failed app stops its server first: stopped for a moment is not a failure.
+        stoppedPolls = seenStarting ? stoppedPolls + 1 : 0;
+        if (seenStarting && stoppedPolls < 3) {
+          window.setTimeout(poll, pollMs);
+          return;
+        }
         if (seenStarting) {
           fail(status.reason || status.message, status.log_tail);
           return;
