@@ -35,9 +35,10 @@ def _command(name: str, *argv: str) -> dict[str, Any]:
 @pytest.mark.timeout(120)
 def test_failed_card_reason_and_the_way_back(page_for: Any, hub: Hub, shot: Any) -> None:
     user = f"st-{secrets.token_hex(3)}"
-    page = page_for(user)
+    token = hub.token_for(user)
     (hub.home(user) / "broken.py").write_text(FAILING_APP)
-    hub.create_app(user, "broken", _command("Broken <app>", "broken.py", "{port}"), token=hub.token_for(user))
+    hub.create_app(user, "broken", _command("Broken <app>", "broken.py", "{port}"), token=token)
+    page = page_for(user)
     try:
         page.goto(hub.url + "hub/home")
         card = _card(page, "Broken <app>")
@@ -70,12 +71,12 @@ def test_failed_card_reason_and_the_way_back(page_for: Any, hub: Hub, shot: Any)
 @pytest.mark.timeout(120)
 def test_a_slow_stop_shows_stopping_then_stopped(page_for: Any, hub: Hub, shot: Any, tmp_path: Path) -> None:
     user = f"st-{secrets.token_hex(3)}"
-    page = page_for(user)
     spec = _command("Stubborn", str(RESOURCES / "ignores_sigterm.py"), "{port}", str(tmp_path / "pids"))
     token = hub.token_for(user)
     hub.create_app(user, "stubborn", spec, token=token)
     try:
         hub.wait_app(user, "stubborn", token)
+        page = page_for(user)
         page.goto(hub.url + "hub/home")
         card = _card(page, "Stubborn")
         card.locator(".hubapps-st-running").wait_for(timeout=SEEN_WITHIN_MS)
