@@ -53,7 +53,7 @@ class AppStatusReader:
         self.proxy_url = proxy_url.rstrip("/")
         self._key = key
         #: Answers of ``_hubapps/status`` for listings (no answer too), by owner, server and app URL.
-        self._status_cache: TTLCache[tuple[str, str, str], tuple[dict[str, Any] | None]] = TTLCache(
+        self._status_cache: TTLCache[tuple[str, str, str, str], tuple[dict[str, Any] | None]] = TTLCache(
             cache_ttl, STATUS_CACHE_ENTRIES
         )
         self.timeout = timeout
@@ -76,9 +76,13 @@ class AppStatusReader:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def cached_status(self, owner: str, server: str, app_url: str) -> dict[str, Any] | None:
-        """``_hubapps/status``, reused for ``cache_ttl`` seconds (listings ask for many apps, often)."""
-        key = (owner, server, app_url)
+    async def cached_status(self, owner: str, server: str, app_url: str, started: str = "") -> dict[str, Any] | None:
+        """``_hubapps/status``, reused for ``cache_ttl`` seconds (listings ask for many apps, often).
+
+        ``started`` (the server model's start time) is part of the key: a server started again (a
+        failed app started afresh) is asked afresh, not shown in its old state.
+        """
+        key = (owner, server, app_url, started)
         cached = self._status_cache.get(key)
         if cached is not None:
             return cached[0]

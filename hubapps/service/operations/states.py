@@ -64,7 +64,7 @@ async def live_state(caller: Caller, owner: str, server: str, model: ServerModel
     url = str(model.get("url") or app_url(caller.settings, owner, server))
     reader = caller.status_reader
     if cached:
-        answer = await reader.cached_status(owner, server, url)
+        answer = await reader.cached_status(owner, server, url, str(model.get("started") or ""))
     else:
         answer = await reader.get_json(owner, server, url, "_hubapps/status")
     view = app_state(model, answer, asked=True)

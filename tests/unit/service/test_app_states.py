@@ -160,3 +160,23 @@ def test_starting_a_failed_app_stops_its_server_then_starts_it(
     world.calls.clear()
     assert client.post(f"{API}/apps/bob/fine/start", headers=auth("bob")).status_code >= 400
     assert ("DELETE", "/hub/api/users/bob/servers/fine") not in world.calls
+
+
+def test_a_server_started_again_is_asked_afresh_in_listings(
+    make_status_client: Callable[..., TestClient],
+    world: FakeHub,
+    auth: Users,
+    apps: ProxyStates,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    apps.states = {"broken": FAILED}
+    client = make_status_client()
+    assert _states(client.get(f"{API}/apps", headers=auth("bob")).json())["broken"][0] == "failed"
+    # Started afresh (a new start time), and ready: the listing does not show the old answer.
+    server = world.users["bob"].servers["broken"]
+    model = server.model
+    monkeypatch.setattr(server, "model", lambda owner: {**model(owner), "started": "2026-12-05T12:00:00.000000Z"})
+    apps.states = {}
+    world.calls.clear()
+    client.post(f"{API}/apps/bob/fine/stop", headers=auth("bob"))  # (drops the cached user model)
+    assert _states(client.get(f"{API}/apps", headers=auth("bob")).json())["broken"][0] == "running"
