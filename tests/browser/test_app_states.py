@@ -89,6 +89,20 @@ def test_a_slow_stop_shows_stopping_then_stopped(page_for: Any, hub: Hub, shot: 
         shot(page, "states-03-stopping")
         card.locator(".hubapps-st-stopped").wait_for(timeout=SEEN_WITHIN_MS)
         assert hub.server_model(user, "stubborn") is None
+
+        # Started again from its details page (the start page opens the app once it answers), then
+        # stopped there: the details page follows the stop the same way.
+        details = f"{hub.url}services/japps/ui/apps/{user}/stubborn"
+        page.goto(details)
+        page.locator("#app-detail button.hubapps-do", has_text="Start").click()
+        page.wait_for_url(hub.app_url(user, "stubborn"), timeout=SEEN_WITHIN_MS)
+        page.goto(details)
+        assert page.locator("#app-detail .hubapps-st").inner_text() == "running"
+        page.locator("#app-detail button.hubapps-do", has_text="Stop").click()
+        page.locator("#hubapps-dialog-actions button", has_text="Stop").click()
+        page.locator("#app-detail .hubapps-st-stopping").wait_for(timeout=SEEN_WITHIN_MS)
+        page.locator("#app-detail .hubapps-st-stopped").wait_for(timeout=SEEN_WITHIN_MS)
+        assert page.locator("#app-detail button.hubapps-do", has_text="Start").is_visible()
         assert page.dialogs == []
     finally:
         hub.stop_app(user, "stubborn", remove=True)
