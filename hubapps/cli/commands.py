@@ -27,6 +27,8 @@ __all__ = ["add_app_commands", "run_app_command"]
 DEFAULT_URL = "http://127.0.0.1:8000"
 #: Seconds between two polls of ``--wait`` and ``logs --follow``.
 POLL_INTERVAL = 1.0
+#: Polls in a row that must find a starting app stopped before ``--wait`` gives up on it.
+STOPPED_POLLS = 3
 #: Seconds ``--wait`` waits by default for an app to start or stop.
 DEFAULT_WAIT = 120.0
 #: Widest table cell (longer names and descriptions are cut).
@@ -88,18 +90,26 @@ def _secret_pair(text: str) -> tuple[str, str]:
 
 
 def _wait(client: LauncherClient, owner: str, server: str, target: str, timeout: float) -> JSONDict:
-    """Poll the status until the app is ``target`` (running and ready, or stopped)."""
+    """Poll the status until the app is ``target`` (running: it answers; or stopped).
+
+    Waiting for ``running`` ends with an error saying why as soon as the app has failed (the reason is
+    the app's own last words where it said any), or if it stopped while starting.
+    """
     deadline = time.monotonic() + timeout
+    stopped_polls = 0
     while True:
         status = client.status(owner, server)
         state = status.get("state")
         if target == "running":
-            if status.get("app_state") == "failed" or (state == "stopped" and status.get("reason")):
+            if state == "failed":
                 raise LauncherError(f"{owner}/{server} failed to start: {status.get('reason') or 'no reason given'}")
-            if state == "running" and status.get("ready") and status.get("app_state") in (None, "ready"):
+            if state == "running":
                 return status
-            if state == "stopped":
-                raise LauncherError(f"{owner}/{server} stopped while starting (see `hubapps status`)")
+            # A start of a failed app stops its server first: "stopped" for a moment is no failure.
+            stopped_polls = stopped_polls + 1 if state == "stopped" else 0
+            if stopped_polls >= STOPPED_POLLS:
+                why = f": {status['reason']}" if status.get("reason") else " (see `hubapps status`)"
+                raise LauncherError(f"{owner}/{server} stopped while starting{why}")
         elif state == target:
             return status
         if time.monotonic() >= deadline:
@@ -148,6 +158,9 @@ def _list(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
         return 0
     rows = [(a["id"], a["display_name"], a["framework"], a["state"], a["access"], a["url"]) for a in apps]
     out.write(_table(("APP", "NAME", "FRAMEWORK", "STATE", "ACCESS", "URL"), rows) + "\n")
+    for app in apps:
+        if app.get("reason") and app["state"] in ("failed", "unknown"):
+            _say(out, f"{app['id']} {app['state']}: {app['reason']}")
     return 0
 
 
@@ -175,13 +188,14 @@ def _status(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> in
     if args.json:
         _dump(out, status)
         return 0
-    state = status["state"] + (" (ready)" if status.get("ready") else "")
+    state = status["state"]
+    if state == "running" and status.get("ready_after") is not None:
+        state += f" (ready in {status['ready_after']:.1f} s)"
+    elif state == "starting" and status.get("app_state") and status.get("elapsed") is not None:
+        state += f" (for {status['elapsed']:.1f} s)"
     lines = [f"app:      {status['id']}", f"state:    {state}"]
     if status.get("progress") is not None or status.get("message"):
         lines.append(f"progress: {status.get('progress') or 0}% {status.get('message') or ''}".rstrip())
-    if status.get("app_state"):
-        elapsed = f" after {status['elapsed']:.1f} s" if status.get("elapsed") is not None else ""
-        lines.append(f"proxy:    {status['app_state']}{elapsed}")
     if status.get("reason"):
         lines.append(f"reason:   {status['reason']}")
     for line in lines:
@@ -387,7 +401,7 @@ def add_app_commands(sub: Any) -> None:
     listing = sub.add_parser("list", parents=common, help="list my apps, shared apps and public apps")
     listing.add_argument("--search", help="match names, descriptions and owners")
     listing.add_argument("--framework")
-    listing.add_argument("--state", choices=["stopped", "starting", "running", "stopping"])
+    listing.add_argument("--state", choices=["stopped", "starting", "running", "stopping", "failed", "unknown"])
     listing.add_argument("--mine", action="store_true", help="my own apps (combine with the next two)")
     listing.add_argument("--shared", action="store_true", help="apps shared with me")
     listing.add_argument("--public", action="store_true", help="public apps")

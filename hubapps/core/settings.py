@@ -159,7 +159,12 @@ class AdminSettings(ServiceLimits):
         characters. "request-head-timeout" (60) s for a request's headers;
         "request-body-timeout" (60) s a request body may go without a byte, after which it must
         also average "request-body-min-rate" (1024) bytes per second (408 and the connection
-        closes otherwise). 0 turns a limit off. See docs/proxy.md.""",
+        closes otherwise). 0 turns a limit off. "start-retries" (0) times an app that exits before
+        it was ever ready is started again before it is reported failed (with its own last words);
+        an app that crashes after it was ready is restarted up to "max-restarts" (5) times within
+        "restart-window" (60) s, after "restart-backoff" (1) s, doubling. A failed app's failure
+        page and status stay up "failure-linger" (300) s before its server stops. "stop-grace" (5)
+        s between SIGTERM and SIGKILL when an app is stopped. See docs/proxy.md.""",
     )
     ready_timeout = Float(
         0.0,

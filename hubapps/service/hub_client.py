@@ -325,6 +325,8 @@ class HubClient:
 
     async def stop_server(self, owner: str, server: str, token: str, *, remove: bool = False) -> int:
         """Stop (and with ``remove`` delete) a server; returns 202 (stopping) or 204 (done)."""
+        # Before too: the caller may hear "stopping" before the Hub has finished, and then ask again.
+        self.forget_user(owner)
         response = await self.request(
             "DELETE", f"users/{_q(owner)}/servers/{_q(server)}", token, json={"remove": True} if remove else None
         )

@@ -91,6 +91,20 @@ async def test_app_start_runs_the_proxy_with_framework_argv() -> None:
     assert json.loads(started["env"][APP_ENV_VAR]) == {"COLOR": "red"}
 
 
+async def test_the_failure_page_learns_where_the_launcher_is() -> None:
+    spawner = make(spec())
+    await spawner.start()
+    args = spawner.started["args"]
+    assert "--launcher-url=/services/japps/" in args[: args.index("--")]
+    # As the Hub made the service: its prefix (under the Hub's base_url), on a host of its own if any.
+    spawner = make(spec(), service_name="apps")
+    service = SimpleNamespace(prefix="/base/services/apps/", host="https://services.hub.example.org")
+    spawner.user = SimpleNamespace(name="ann", settings={"services": {"apps": service}})
+    await spawner.start()
+    args = spawner.started["args"]
+    assert "--launcher-url=https://services.hub.example.org/base/services/apps/" in args[: args.index("--")]
+
+
 async def test_proxy_command_and_limits_are_admin_settings() -> None:
     spawner = make(spec(), auth_cache_max_age=5, websocket_max_age=3600)
     await spawner.start()

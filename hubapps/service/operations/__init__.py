@@ -9,6 +9,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.lookup`         find one app, list apps, the servers a caller manages
 :mod:`.lifecycle`      create, edit, delete, start, stop, restart
 :mod:`.sharing`        shares, the public flag, share links
+:mod:`.states`         apps' true states: the Hub's word, told apart by the app's own status
 :mod:`.status`         state, progress and log of a running app
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
 =====================  ============================================================================

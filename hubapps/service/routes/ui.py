@@ -44,7 +44,7 @@ router = APIRouter(include_in_schema=False)
 
 _SORTS = {"recent": "-last_activity", "name": "name"}
 _ACCESS = ("owned", "shared", "public")
-_STATES = ("running", "starting", "stopped")
+_STATES = ("running", "starting", "failed", "stopping", "stopped", "unknown")
 
 
 def card(settings: ServiceSettings, app: AppPublic) -> dict[str, Any]:

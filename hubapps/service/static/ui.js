@@ -128,9 +128,12 @@
     const state = trigger.dataset.st;
     const children = [link("Open", "btn-primary", trigger.dataset.u), link("Details", "btn-outline-secondary", pagePath(app.o, app.s))];
     if (trigger.dataset.m === "1") {
-      if (state === "stopped") children.push(button("Start", ACTIONS.start.cls, () => perform("start", app, onDone)));
-      else {
-        children.push(button("Stop", ACTIONS.stop.cls, () => confirmThen("stop", app, onDone)));
+      // A failed app (or one whose server does not answer) can be started again, or stopped.
+      if (["stopped", "failed", "unknown"].includes(state)) {
+        children.push(button("Start", ACTIONS.start.cls, () => perform("start", app, onDone)));
+      }
+      if (state !== "stopped") children.push(button("Stop", ACTIONS.stop.cls, () => confirmThen("stop", app, onDone)));
+      if (state === "running" || state === "starting") {
         children.push(button("Restart", ACTIONS.restart.cls, () => confirmThen("restart", app, onDone)));
       }
       children.push(link("Edit", "btn-outline-secondary", `${pagePath(app.o, app.s)}/edit`));
@@ -142,6 +145,7 @@
 
   // -- Hub home: the gallery fragment ---------------------------------------------------------------
   const GALLERY_RETRIES = 15;
+  const TRANSITION_POLL_MS = Math.max(pollMs * 2, 1000);
 
   async function loadGallery(attempt = 0) {
     const slot = document.getElementById("hubapps-gallery-slot");
@@ -189,7 +193,23 @@
       xsrf = gallery.dataset.xsrf || xsrf;
       prefix = gallery.dataset.prefix || prefix;
       bindGallery(gallery, () => loadGallery());
+      followTransitions(gallery);
     }
+  }
+
+  // While an app starts or stops, its card is shown again until it has arrived (stopped, running,
+  // failed): the fragment is fetched again, unless the person is busy in a dialog or the filters.
+  let refreshTimer = 0;
+  function followTransitions(gallery) {
+    window.clearTimeout(refreshTimer);
+    if (!gallery.querySelector('.hubapps-act[data-st="starting"], .hubapps-act[data-st="stopping"]')) return;
+    const refresh = () => {
+      const d = dialogParts();
+      const busy = (d && d.dialog.open) || (document.activeElement && document.activeElement.closest("form.hubapps-filters"));
+      if (busy || document.hidden) refreshTimer = window.setTimeout(refresh, TRANSITION_POLL_MS);
+      else loadGallery();
+    };
+    refreshTimer = window.setTimeout(refresh, TRANSITION_POLL_MS);
   }
 
   function bindGallery(root, reload) {
@@ -234,6 +254,27 @@
     const log = document.getElementById("app-log");
     if (log && log.dataset.live === "1") followLog(log, detail.dataset.o, detail.dataset.s);
     bindLinks(detail.dataset.o, detail.dataset.s);
+    if (["starting", "stopping"].includes(detail.dataset.st)) followState(detail);
+  }
+
+  // A page shown while the app starts or stops is shown again once it has arrived.
+  function followState(detail) {
+    const shown = detail.dataset.st;
+    const tick = async () => {
+      if (!document.hidden) {
+        try {
+          const app = await api("GET", appPath(detail.dataset.o, detail.dataset.s));
+          if (app.state !== shown) {
+            window.location.reload();
+            return;
+          }
+        } catch (error) {
+          if (error.status === 404) return;
+        }
+      }
+      window.setTimeout(tick, Math.max(pollMs * 2, 1000));
+    };
+    window.setTimeout(tick, Math.max(pollMs * 2, 1000));
   }
 
   // Share links (JupyterHub share codes): create one (its address is shown once), copy, revoke.
@@ -346,6 +387,7 @@
     let seenStarting = false;
     let done = false;
     let misses = 0;
+    let stoppedPolls = 0;
 
     const setProgress = (value) => {
       el("watch-bar").style.width = `${value}%`;
@@ -390,29 +432,37 @@
         return;
       }
       if (status.log_tail && status.log_tail.length) el("watch-log").textContent = status.log_tail.join("\n");
-      if (status.state === "starting") {
+      if (status.state !== "stopped") stoppedPolls = 0;
+      if (status.state === "failed") {
+        seenStarting = true;
+        fail(status.reason, status.log_tail);
+        return;
+      }
+      if (status.state === "starting" && status.app_state) {
+        // The Hub runs the server, the app is not answering yet (or restarts after a crash).
+        seenStarting = true;
+        setProgress(95);
+        const secs = status.elapsed ? ` (${Math.round(status.elapsed)} s)` : "";
+        el("watch-status").textContent = status.reason || `The app is starting${secs}: waiting for it to answer…`;
+      } else if (status.state === "starting") {
         seenStarting = true;
         setProgress(Math.min(status.progress || 10, 90));
         el("watch-status").textContent = status.message || "The Hub is starting the app…";
       } else if (status.state === "running") {
-        seenStarting = true;
-        if (status.app_state === "failed") {
-          fail(status.reason, status.log_tail);
-          return;
-        }
-        if (status.app_state === "ready" || !status.app_state) {
-          done = true;
-          setProgress(100);
-          el("watch-verb").textContent = "Opening";
-          el("watch-status").textContent = "The app is ready. Opening it…";
-          el("watch-open").classList.remove("d-none");
-          window.location.assign(root.dataset.u);
-          return;
-        }
-        setProgress(95);
-        const secs = status.elapsed ? ` (${Math.round(status.elapsed)} s)` : "";
-        el("watch-status").textContent = `The app is starting${secs}: waiting for it to answer…`;
+        done = true;
+        setProgress(100);
+        el("watch-verb").textContent = "Opening";
+        el("watch-status").textContent = "The app is ready. Opening it…";
+        el("watch-open").classList.remove("d-none");
+        window.location.assign(root.dataset.u);
+        return;
       } else if (status.state === "stopped") {
+        // Starting a failed app stops its server first: stopped for a moment is not a failure.
+        stoppedPolls = seenStarting ? stoppedPolls + 1 : 0;
+        if (seenStarting && stoppedPolls < 3) {
+          window.setTimeout(poll, pollMs);
+          return;
+        }
         if (seenStarting) {
           fail(status.reason || status.message, status.log_tail);
           return;
@@ -424,7 +474,7 @@
         if (b) b.classList.remove("d-none");
         return;
       } else {
-        el("watch-status").textContent = `The app is ${status.state}…`;
+        el("watch-status").textContent = status.reason || `The app is ${status.state}…`;
       }
       window.setTimeout(poll, pollMs);
     };

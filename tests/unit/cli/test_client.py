@@ -22,6 +22,9 @@ HUB = "http://hub.test:8000"
 PREFIX = "/services/japps/api/"
 
 
+BROKEN = "the app exited with code 1 before it was ready: SyntaxError: invalid syntax (app.py, line 2)"
+
+
 def _error(status: int, detail: str, field: str | None = None, code: str = "error", **headers: str) -> httpx.Response:
     return httpx.Response(status, json={"detail": detail, "field": field, "code": code}, headers=headers)
 
@@ -82,8 +85,9 @@ class FakeLauncher:
                 return _error(422, "is not a valid variable name", "env", "invalid")
             server = body["display_name"].lower().replace(" ", "-")
             app = _app("alice", server, framework=body["framework"], state="starting" if body["start"] else "stopped")
-            # the Hub finishes starting it before the next request
-            self.apps[app["id"]] = {**app, "state": "running" if body["start"] else "stopped"}
+            # the Hub finishes starting it before the next request (an app named "Broken" fails)
+            after = ("failed" if body["display_name"] == "Broken" else "running") if body["start"] else "stopped"
+            self.apps[app["id"]] = {**app, "state": after, "reason": BROKEN if after == "failed" else None}
             return httpx.Response(201, json=app)
         match = re.fullmatch(r"apps/([^/]+)/([^/]+)(?:/(.*))?", route)
         if not match or f"{match[1]}/{match[2]}" not in self.apps:
@@ -106,9 +110,10 @@ class FakeLauncher:
                     "ready": app["state"] == "running",
                     "progress": None,
                     "message": None,
-                    "app_state": "ready" if app["state"] == "running" else None,
+                    "app_state": {"running": "ready", "failed": "failed"}.get(app["state"]),
                     "elapsed": 1.5,
-                    "reason": None,
+                    "ready_after": 1.2 if app["state"] == "running" else None,
+                    "reason": app.get("reason"),
                     "log_tail": ["listening on 8888"],
                 },
             )
@@ -281,9 +286,23 @@ def test_status(fake: FakeLauncher, hubapps: Any) -> None:
     status, out, _ = hubapps("status", "alice/dash")
     assert status == 0
     assert fake.calls() == [("GET", "apps/alice/dash/status")]
-    assert "state:    running (ready)" in out
-    assert "proxy:    ready after 1.5 s" in out
+    assert "state:    running (ready in 1.2 s)" in out
     assert "  listening on 8888" in out
+
+
+def test_deploy_wait_says_why_the_app_failed(fake: FakeLauncher, hubapps: Any) -> None:
+    status, out, err = hubapps("deploy", "--name", "Broken", "--framework", "panel", "--wait")
+    assert (status, out) == (1, "")
+    assert err == f"hubapps deploy: error: alice/broken failed to start: {BROKEN}\n"
+    status, out, _ = hubapps("status", "broken")
+    assert status == 0
+    assert "state:    failed\n" in out
+    assert f"reason:   {BROKEN}\n" in out
+    status, out, _ = hubapps("list", "--mine")
+    assert status == 0
+    row = next(line for line in out.splitlines() if line.startswith("alice/broken "))
+    assert "  failed  " in row
+    assert out.splitlines()[-1] == f"alice/broken failed: {BROKEN}"
 
 
 def test_logs(fake: FakeLauncher, hubapps: Any) -> None:
