@@ -101,6 +101,9 @@ class ProxyOptions:
     hub_version: str = ""
     #: The launcher service's URL (its prefix, or a full URL on its own host): the failure page's links.
     launcher_url: str = ""
+    #: The app's Python file (as the app gets it, relative to ``cwd``), compiled by the proxy as the app
+    #: starts so that a syntax error fails at once, also for servers that run the file only per viewer.
+    check_file: str = ""
 
     def to_argv(self) -> list[str]:
         """Options for ``hubapps-proxy``, as ``--name=value`` so no value can pose as an option."""
@@ -130,6 +133,8 @@ class ProxyOptions:
             argv.append(f"--hub-version={self.hub_version}")
         if self.launcher_url:
             argv.append(f"--launcher-url={self.launcher_url}")
+        if self.check_file:
+            argv.append(f"--check-file={self.check_file}")
         return argv
 
 
@@ -304,4 +309,5 @@ def proxy_options(spec: AppSpec, framework: Framework, context: LaunchContext, e
         checkout=paths.checkout,
         env_prefix=env_prefix,
         app_socket=uses_socket(spec, framework),
+        check_file=paths.file if framework.needs_file and paths.file.endswith(".py") else "",
     )

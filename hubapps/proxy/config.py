@@ -161,6 +161,8 @@ class ProxyConfig:
     #: The launcher service's URL (``--launcher-url``, a path or an http(s) URL ending in ``/``): the
     #: failure page links to the app's start and edit pages there; empty: no links.
     launcher_url: str = ""
+    #: A Python file (relative to ``cwd``) compiled, not run, while the app starts (``--check-file``).
+    check_file: str = ""
 
     @property
     def app_ready_path(self) -> str:
@@ -251,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive(float),
         default=DEFAULT_FAILURE_LINGER,
         help="Seconds the failure page and status stay up before the proxy exits non-zero.",
+    )
+    add(
+        "--check-file",
+        default="",
+        help="A Python file (relative to --cwd) to compile, not run, while the app starts: a syntax error "
+        "fails the start at once with its message (Streamlit, Panel and Bokeh run the file only per viewer).",
     )
     add(
         "--launcher-url",
@@ -505,4 +513,5 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         request_body_min_rate=ns.request_body_min_rate,
         hub_version=ns.hub_version,
         launcher_url=launcher_url,
+        check_file=ns.check_file,
     )

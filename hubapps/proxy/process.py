@@ -73,6 +73,25 @@ __all__ = [
 READY_POLL_INTERVAL = 0.1
 #: Timeout of one readiness probe.
 READY_PROBE_TIMEOUT = 2.0
+#: Seconds the ``--check-file`` compile may take (a file that takes longer is left to the app).
+CHECK_FILE_TIMEOUT = 10.0
+#: Compiles the file named by argv[1] without running any of it; prints the SyntaxError and exits 1.
+#: A file that cannot be read is left to the app, which says so in its own words.
+_COMPILE = (
+    "import sys\n"
+    "path = sys.argv[1]\n"
+    "try:\n"
+    "    source = open(path, 'rb').read()\n"
+    "except OSError:\n"
+    "    sys.exit(0)\n"
+    "try:\n"
+    "    compile(source, path, 'exec', dont_inherit=True)\n"
+    "except SyntaxError as error:\n"
+    "    print(f'{type(error).__name__}: {error}')\n"
+    "    sys.exit(1)\n"
+    "except (ValueError, RecursionError, MemoryError):\n"
+    "    sys.exit(0)\n"
+)
 #: Seconds to wait for the output pipe to drain after the app exited (grandchildren may hold it open).
 OUTPUT_DRAIN_TIMEOUT = 1.0
 #: Environment variables never passed to the app (the Hub token unless ``--pass-hub-token``).
@@ -413,17 +432,62 @@ class AppProcess:
         reader = asyncio.create_task(self._read_output(process), name="hubapps-app-output")
         self.spawned.set()
         probe = asyncio.create_task(self._wait_ready(process), name="hubapps-ready-probe")
+        # Beside the app's first start (never in its way): servers that run the file only when a viewer
+        # comes (Streamlit, Panel, Bokeh) would otherwise look ready with a file that cannot run.
+        checks = (
+            [asyncio.create_task(self._check_file(process, cwd, env), name="hubapps-check-file")]
+            if config.check_file and not self.ever_ready and not self._start_failures
+            else []
+        )
         try:
             code = await process.wait()
         finally:
-            probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await probe
+            for task in (probe, *checks):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await self._terminate(process)  # whatever the app left behind in its group
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(reader, OUTPUT_DRAIN_TIMEOUT)
             self.output.flush()
         return code
+
+    async def _check_file(self, process: asyncio.subprocess.Process, cwd: str, env: Mapping[str, str]) -> None:
+        """Compile ``--check-file`` with the app's Python (``-I -S``: nothing of the file runs, and no
+        token: the app's own environment) and fail the start at once on a syntax error, with its
+        message. Anything else (no Python, a slow or odd answer) leaves the app to show what it does."""
+        try:
+            checker = await asyncio.create_subprocess_exec(
+                self._python(),
+                "-I",
+                "-S",
+                "-c",
+                _COMPILE,
+                self.config.check_file,
+                cwd=cwd,
+                env=dict(env),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError:
+            return
+        try:
+            async with asyncio.timeout(CHECK_FILE_TIMEOUT):
+                said, _ = await checker.communicate()
+        except TimeoutError:
+            _signal_group(checker.pid, signal.SIGKILL)
+            await checker.wait()
+            return
+        finally:
+            if checker.returncode is None:  # cancelled: the app ended first
+                _signal_group(checker.pid, signal.SIGKILL)
+        if checker.returncode != 1 or self._stopping:
+            return
+        message = app_message(said[-4096:].decode("utf-8", "replace").splitlines())
+        self._fail(f"the app's file does not compile: {message}" if message else "the app's file does not compile")
+        await self._terminate(process)
 
     async def _read_output(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None

@@ -74,6 +74,11 @@ def test_failing_apps_show_failed_with_their_own_message(hub: Hub) -> None:
     # A missing file, started through the Hub's own API (so no deploy-time check stands in the way).
     missing = {"spec_version": 1, "framework": "streamlit", "display_name": "Missing", "filepath": "no_such_app.py"}
     hub.create_app(owner, "missing", missing, token=token)
+    # A syntax error in a Streamlit file: Streamlit itself would start and run the file only for a
+    # viewer; the proxy compiles it as the app starts (none of it runs) and fails the start.
+    (hub.home(owner) / "broken_dash.py").write_text(SYNTAX_ERROR_APP)
+    dash = {"spec_version": 1, "framework": "streamlit", "display_name": "Dash", "filepath": "broken_dash.py"}
+    hub.create_app(owner, "dash", dash, token=token)
     try:
         status = _until(
             "the missing file's failure",
@@ -84,11 +89,24 @@ def test_failing_apps_show_failed_with_their_own_message(hub: Hub) -> None:
         assert (status["state"], status["ready"]) == ("failed", False)
         assert "File does not exist" in status["reason"]
         assert "no_such_app.py" in status["reason"]
+        status = _until(
+            "the Streamlit syntax error's failure",
+            lambda: api.get("apps/" + owner + "/dash/status").json(),
+            lambda s: s["state"] != "starting",
+            FAILS_WITHIN,
+        )
+        assert status["state"] == "failed", status
+        assert status["reason"].startswith("the app's file does not compile: SyntaxError")
+        assert "(broken_dash.py, line 2)" in status["reason"]
 
         # The Hub still runs both servers (their failure pages linger); every view says failed.
         assert hub.server_model(owner, "broken") is not None
         listing = {a["name"]: a for a in api.get("apps", params={"access": "owned"}).json()["data"]}
-        assert {name: a["state"] for name, a in listing.items()} == {"broken": "failed", "missing": "failed"}
+        assert {name: a["state"] for name, a in listing.items()} == {
+            "broken": "failed",
+            "missing": "failed",
+            "dash": "failed",
+        }
         assert "SyntaxError" in listing["broken"]["reason"]
         assert api.get(f"apps/{owner}/broken").json()["state"] == "failed"
         shown = _cli(hub, token, "status", "broken").stdout
@@ -109,7 +127,7 @@ def test_failing_apps_show_failed_with_their_own_message(hub: Hub) -> None:
         assert "state:    running (ready in " in _cli(hub, token, "status", "broken").stdout
     finally:
         api.close()
-        for server in ("broken", "missing"):
+        for server in ("broken", "missing", "dash"):
             hub.stop_app(owner, server, remove=True)
 
 

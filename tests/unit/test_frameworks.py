@@ -106,6 +106,27 @@ def test_streamlit_command_serves_under_the_prefix() -> None:
     assert argv[-2:] == ["--", "a"]
     options = proxy_options(spec, registry.get("streamlit"), CONTEXT).to_argv()
     assert "--cwd=apps/s" in options
+    assert "--check-file=app.py" in options  # compiled by the proxy as the app starts
+
+
+def test_only_python_files_are_compiled_before_they_run() -> None:
+    registry = FrameworkRegistry.load(lambda: [])
+    notebook = parse_user_options(
+        {"spec_version": 1, "framework": "voila", "display_name": "V", "filepath": "n/report.ipynb"}
+    )
+    assert not any(
+        o.startswith("--check-file") for o in proxy_options(notebook, registry.get("voila"), CONTEXT).to_argv()
+    )
+    api = parse_user_options(
+        {
+            "spec_version": 1,
+            "framework": "fastapi",
+            "display_name": "F",
+            "filepath": "api/main.py",
+            "working_dir": "proj",
+        }
+    )
+    assert "--check-file=api/main.py" in proxy_options(api, registry.get("fastapi"), CONTEXT).to_argv()
 
 
 def test_user_arguments_stay_literal() -> None:

@@ -131,3 +131,30 @@ def test_app_message_is_one_bounded_line() -> None:
     assert len(message) == MAX_MESSAGE
     assert message.endswith("\u2026")
     assert "\n" not in app_message(["ValueError: a\rb\nc"])
+
+
+async def test_a_file_that_does_not_compile_fails_a_server_that_runs_it_only_per_viewer(
+    start_proxy: StartProxy, tmp_path: Path
+) -> None:
+    """Streamlit, Panel and Bokeh start their server whatever the file holds; the compile beside the start
+    (no code of the file runs) fails it at once, with the file's own message."""
+    script = tmp_path / "dashboard.py"
+    script.write_text("import os\nprint('ran!')\nif True\n    pass\n")
+    proxy = await start_proxy(
+        ["{python}", resource("echo_app.py"), "{port}"], f"--check-file={script}", wait_ready=False
+    )
+    await asyncio.wait_for(proxy.process.finished.wait(), 10)
+    reason = proxy.process.reason
+    assert reason.startswith("the app's file does not compile: SyntaxError: expected ':'"), reason
+    assert "dashboard.py, line 3" in reason
+    assert proxy.process.status()["state"] == "failed"
+    assert not any("ran!" in line for line in proxy.process.output.lines())  # compiled, never run
+
+
+async def test_a_file_that_compiles_changes_nothing(start_proxy: StartProxy, tmp_path: Path) -> None:
+    script = tmp_path / "dashboard.py"
+    script.write_text("import os\nprint('fine')\n")
+    proxy = await start_proxy(["{python}", resource("echo_app.py"), "{port}"], f"--check-file={script}")
+    await asyncio.sleep(0.5)  # the compile has long finished
+    assert proxy.process.status()["state"] == "ready"
+    assert proxy.process.reason == ""
