@@ -18,6 +18,7 @@ __all__ = [
     "FrameworkPublic",
     "GitSourceIn",
     "LogsPublic",
+    "OnConflict",
     "PublicFlag",
     "ShareCreate",
     "ShareLinkCreate",
@@ -62,10 +63,19 @@ class _SpecFields(BaseModel):
     thumbnail: str = ""
 
 
+OnConflict = Literal["ask", "update", "new"]
+
+
 class AppCreate(_SpecFields):
-    """A new app. ``start`` starts it at once; otherwise it is created stopped (JupyterHub 6)."""
+    """A new app. ``start`` starts it at once; otherwise it is created stopped (JupyterHub 6).
+
+    ``on_conflict`` says what to do when the caller already has an app of that name (its server name
+    is the one the display name makes): ``ask`` (409 ``app_exists`` naming it), ``update`` (the fields
+    sent change that app; a running one is restarted) or ``new`` (another app, with a distinct name).
+    """
 
     start: bool = False
+    on_conflict: OnConflict = "ask"
 
 
 class AppUpdate(BaseModel):

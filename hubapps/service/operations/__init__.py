@@ -18,7 +18,15 @@ from __future__ import annotations
 
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
-from hubapps.service.operations.lifecycle import create_app, delete_app, restart_app, start_app, stop_app, update_app
+from hubapps.service.operations.lifecycle import (
+    create_app,
+    delete_app,
+    deploy_app,
+    restart_app,
+    start_app,
+    stop_app,
+    update_app,
+)
 from hubapps.service.operations.lookup import (
     find_app,
     is_proxy_app,
@@ -54,6 +62,7 @@ __all__ = [
     "create_link",
     "delete_app",
     "delete_links",
+    "deploy_app",
     "find_app",
     "is_proxy_app",
     "leave_share",
