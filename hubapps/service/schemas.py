@@ -149,6 +149,9 @@ class AppStatus(BaseModel):
     id: str
     state: AppState
     ready: bool
+    started: str | None = Field(
+        default=None, description="when the Hub started the server's current run (tells a restarted run apart)"
+    )
     progress: int | None = Field(default=None, description="the Hub's start progress (0-100), while starting")
     message: str | None = Field(default=None, description="the Hub's latest start message")
     app_state: str | None = Field(default=None, description="the app proxy's view: starting, ready or failed")

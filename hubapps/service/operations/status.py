@@ -44,7 +44,13 @@ async def app_status(caller: Caller, owner: str, server: str) -> AppStatus:
     """State, start progress and the app's startup log."""
     model = await readable_status(caller, owner, server)
     state = server_state(model)
-    status = AppStatus(id=f"{owner}/{server}", state=state, ready=bool(model.get("ready")))
+    started = model.get("started")
+    status = AppStatus(
+        id=f"{owner}/{server}",
+        state=state,
+        ready=bool(model.get("ready")),
+        started=str(started) if started and state != "stopped" else None,
+    )
     if state == "starting":
         status.progress, status.message = await _progress(caller, model)
     if state in ("starting", "running") and is_proxy_app(model, caller.registry):

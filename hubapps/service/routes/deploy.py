@@ -27,6 +27,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from hubapps.core.errors import SpecError
 from hubapps.service import forms, operations
+from hubapps.service.app_models import server_state
 from hubapps.service.auth import current_user
 from hubapps.service.deps import Settings, caller_for, page_caller
 from hubapps.service.errors import AppExists, NotAuthenticated, ServiceError, safe_log
@@ -196,9 +197,13 @@ def _saved_target(
     return target + (f"?{urlencode(query)}" if query else "")
 
 
-def _started(caller: Caller, server: str) -> str:
-    """When the caller's running app ``server`` started, as the Hub said when this request began."""
-    return str(caller.identity.servers.get(server, {}).get("started") or "")
+def _run_started(caller: Caller, server: str) -> str | None:
+    """When the caller's app ``server`` started, as the Hub said when this request began ("" if it
+    did not say); None if it was stopped then."""
+    model = caller.identity.servers.get(server)
+    if model is None or server_state(model) == "stopped":
+        return None
+    return str(model.get("started") or "")
 
 
 async def _deploy_or_ask(caller: Caller, body: AppCreate) -> tuple[AppPublic | Accepted, bool] | AppExists:
@@ -256,14 +261,14 @@ async def create_submit(request: Request, settings: Settings) -> Response:
                 await caller.thumbnails.claim(owner, server, create.thumbnail)
             shares = set() if created else set(await operations.share_pairs(caller, owner, server))
             await _share_as_asked(caller, owner, server, values, shares, errors)
-            restarted = isinstance(result, Accepted)
+            restarted_from = None if created else _run_started(caller, server)
             target = _saved_target(
                 settings,
                 owner,
                 server,
-                starts=values["start"] or restarted,
+                starts=values["start"] or restarted_from is not None,
                 share_failed=bool(errors),
-                restarted_from=_started(caller, server) if restarted else None,
+                restarted_from=restarted_from,
             )
             if headless:
                 target += ("&" if "?" in target else "?") + "headless=1"
@@ -311,7 +316,7 @@ async def edit_submit(owner: str, server: str, request: Request, settings: Setti
             shares = set(await operations.share_pairs(caller, owner, server))
             await _share_as_asked(caller, owner, server, values, shares, errors)
             starts = forms.starts_after_save(values, running=running)
-            restarted_from = (app.started or "") if isinstance(saved, Accepted) else None
+            restarted_from = (app.started or "") if running else None
             target = _saved_target(
                 settings, owner, server, starts=starts, share_failed=bool(errors), restarted_from=restarted_from
             )

@@ -263,6 +263,17 @@
     let seenStarting = false;
     let done = false;
     let misses = 0;
+    // After a form restarted the app (?restart=<when the old run started>, or 1 if unknown), the old
+    // run may still answer "running" (the Hub stops it in the background, and a cached answer can lag):
+    // it is not opened; the page waits for the new run, for as long as a restart may take.
+    const restartFrom = new URLSearchParams(window.location.search).get("restart");
+    const restartUntil = Date.now() + 1000 * Number(root.dataset.restartTimeout || 120);
+    let seenDown = false;
+    const oldRun = (status) => {
+      if (!restartFrom || status.state !== "running") return false;
+      if (status.started && restartFrom !== "1") return status.started === restartFrom;
+      return !seenDown && !seenStarting;
+    };
 
     const setProgress = (value) => {
       el("watch-bar").style.width = `${value}%`;
@@ -304,6 +315,16 @@
         misses += 1;
         el("watch-status").textContent = error.message;
         if (misses < 30) window.setTimeout(poll, pollMs);
+        return;
+      }
+      const down = !seenStarting && (status.state === "stopping" || status.state === "stopped");
+      if (restartFrom && Date.now() < restartUntil && (oldRun(status) || down)) {
+        if (status.state !== "running") seenDown = true;
+        el("watch-verb").textContent = "Restarting";
+        el("watch-status").textContent =
+          status.state === "stopped" ? "The old version stopped; starting the new one…" : "Stopping the old version…";
+        setProgress(5);
+        window.setTimeout(poll, pollMs);
         return;
       }
       if (status.log_tail && status.log_tail.length) el("watch-log").textContent = status.log_tail.join("\n");

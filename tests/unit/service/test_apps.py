@@ -404,6 +404,23 @@ def test_share_revoke_links(client: TestClient, world: FakeHub, auth: Users) -> 
     assert client.get(f"{API}/apps/cat/secret/shares", headers=h).json()["shares"] == []
 
 
+def test_an_edit_saved_with_a_new_share_shows_its_description_to_the_viewer(
+    client: TestClient, world: FakeHub, auth: Users
+) -> None:
+    """The edit form's save: the Hub takes the new spec, then the new share records the app in the
+    directory, with the description just saved (not the one the request saw as it began)."""
+    form = {"display_name": "Secret", "description": "new words", "framework": "streamlit", "filepath": "app.py"}
+    r = client.post(
+        "/services/japps/ui/apps/cat/secret/edit",
+        headers=auth("cat"),
+        data={**form, "share_users": "bob"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    listed = {a["id"]: a for a in client.get(f"{API}/apps", headers=auth("bob")).json()["data"]}
+    assert listed["cat/secret"]["description"] == "new words"
+
+
 def test_sharing_and_public_apps_off_by_default(
     make_client: Callable[..., TestClient], settings: ServiceSettings, world: FakeHub, auth: Users
 ) -> None:
