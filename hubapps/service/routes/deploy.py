@@ -102,6 +102,8 @@ async def _form_page(
         thumb_pending=bool(values.get("thumbnail_data")),
         thumbnail_max_kib=settings.thumbnail_max_bytes // 1024,
         thumbnail_max_bytes=settings.thumbnail_max_bytes,
+        thumbnail_width=settings.thumbnail_width,
+        thumbnail_height=settings.thumbnail_height,
         secrets_available=caller.sealer.available,
         existing=existing,
     )

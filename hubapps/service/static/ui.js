@@ -413,14 +413,55 @@
       row.querySelector("input").focus();
     });
     const file = document.getElementById("thumbnail");
-    file.addEventListener("change", () => {
+    const note = document.getElementById("thumbnail-note");
+    const submit = document.getElementById("submit");
+    const max = Number(form.dataset.maxBytes);
+    const kib = (n) => `${Math.round(n / 1024)} KiB`;
+    // A photo larger than the service takes is scaled down here, in the browser, to a few times the
+    // thumbnail's box (the service still refuses anything over its byte and pixel limits).
+    const shrink = async (chosen) => {
+      const bitmap = await createImageBitmap(chosen);
+      const boxW = 2 * Number(form.dataset.thumbWidth || 480);
+      const boxH = 2 * Number(form.dataset.thumbHeight || 320);
+      for (const scale of [1, 0.75, 0.5, 0.35]) {
+        const ratio = Math.min(1, (boxW * scale) / bitmap.width, (boxH * scale) / bitmap.height);
+        const canvas = document.createElement("canvas");
+        canvas.width = Math.max(1, Math.round(bitmap.width * ratio));
+        canvas.height = Math.max(1, Math.round(bitmap.height * ratio));
+        canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        for (const type of ["image/webp", "image/jpeg"]) {
+          const blob = await new Promise((resolve) => canvas.toBlob(resolve, type, 0.85));
+          if (blob && blob.type === type && blob.size <= max) {
+            const name = chosen.name.replace(/\.[^.]*$/, "") + (type === "image/webp" ? ".webp" : ".jpg");
+            return new File([blob], name, { type });
+          }
+        }
+      }
+      throw new Error("still too large");
+    };
+    file.addEventListener("change", async () => {
       // A newly chosen file replaces the image a refused form carried back (the body stays small).
       const carried = form.querySelector("input[name=thumbnail_data]");
       if (carried) carried.value = "";
-      const max = Number(form.dataset.maxBytes);
       const chosen = file.files[0];
-      file.setCustomValidity(chosen && chosen.size > max ? `The image is larger than ${Math.floor(max / 1024)} KiB.` : "");
-      file.reportValidity();
+      file.setCustomValidity("");
+      note.textContent = "";
+      if (!chosen || chosen.size <= max) return;
+      submit.disabled = true;
+      note.textContent = `Scaling the image down (${kib(chosen.size)})…`;
+      try {
+        const smaller = await shrink(chosen);
+        const list = new DataTransfer();
+        list.items.add(smaller);
+        file.files = list.files;
+        note.textContent = `Scaled down from ${kib(chosen.size)} to ${kib(smaller.size)}; it is stored smaller still.`;
+      } catch (error) {
+        note.textContent = "";
+        file.setCustomValidity(`The image is larger than ${Math.floor(max / 1024)} KiB and this browser could not scale it down: choose a smaller one.`);
+        file.reportValidity();
+      } finally {
+        submit.disabled = false;
+      }
     });
     form.addEventListener("submit", (event) => {
       if (!file.checkValidity()) {
