@@ -31,6 +31,7 @@ from traitlets.utils.importstring import import_item
 from hubapps.core.statuskey import STATUS_KEY_ENV_VAR
 from hubapps.hub.config import HubApps
 from hubapps.hub.home_page import install_home_page
+from hubapps.hub.public_pages import install_public_not_running
 from hubapps.hub.spawner import make_spawner_class
 
 __all__ = [
@@ -197,6 +198,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     c.JupyterHub.load_roles = _with_user_scopes(roles, user_scopes)
     if hubapps.home_page:
         install_home_page(c, hubapps)
+        # A stopped public app explains itself to anonymous visitors (its page is a home-page template).
+        install_public_not_running()
     return hubapps
 
 
