@@ -67,6 +67,8 @@ USER_TOKEN_SCOPES: dict[str, str] = {
     "users:shares!user": "let the user leave a share",
     "read:users:name": "offer user names when sharing (if the user may see them)",
     "read:groups:name": "offer group names when sharing (if the user may see them)",
+    "access:servers!user": "list the user's files on their own running, unshared JupyterLab server (the "
+    "deploy form's file check and suggestions); never sent to a server anyone else can use",
 }
 
 #: The service's environment variable holding the status key (hex); never in ``HUBAPPS_SETTINGS``.

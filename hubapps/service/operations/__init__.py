@@ -10,6 +10,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.lifecycle`      create, edit, delete, start, stop, restart
 :mod:`.sharing`        shares, the public flag, share links
 :mod:`.status`         state, progress and log of a running app
+:mod:`.files`          the owner's files, where their running JupyterLab server shows them
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
 =====================  ============================================================================
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.files import check_app_file, owner_files
 from hubapps.service.operations.lifecycle import (
     create_app,
     delete_app,
@@ -58,6 +60,7 @@ __all__ = [
     "add_shares",
     "app_logs",
     "app_status",
+    "check_app_file",
     "create_app",
     "create_link",
     "delete_app",
@@ -72,6 +75,7 @@ __all__ = [
     "managed_app",
     "managed_server",
     "own_apps",
+    "owner_files",
     "readable_status",
     "restart_app",
     "revoke_all",

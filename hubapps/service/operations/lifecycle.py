@@ -27,6 +27,7 @@ from hubapps.service.hub_models import ServerModel, servers_of
 from hubapps.service.limits import Claim, released_after
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.files import check_app_file
 from hubapps.service.operations.lookup import managed_server
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate
 from hubapps.service.secrets import is_v1_spec, legacy_secret_names, secret_env_to_save
@@ -91,6 +92,7 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
         caller.sealer, owner, submitted=fields["secret_env"], env=fields["env"]
     )
     spec = build_spec(fields, settings, caller.registry)
+    await check_app_file(caller, owner, spec)
     limits = caller.limits
     # JupyterHub 5 has no stopped servers: creating an app there starts it.
     runs = body.start or await hub.hub_version(identity.token) < (6,)
@@ -208,6 +210,8 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
     )
     changes["env"] = env
     spec = build_spec({**current, **changes}, settings, caller.registry)
+    if "filepath" in changes or "working_dir" in changes:
+        await check_app_file(caller, owner, spec)
     state = server_state(model)
     if state != "stopped" and not body.restart:
         raise Conflict("the app is running; send restart=true to apply the change, or stop it first")

@@ -14,6 +14,7 @@ user typed and the message next to its field.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from collections.abc import Awaitable, Mapping
@@ -72,7 +73,11 @@ async def _form_page(
     existing: str | None = None,
 ) -> Response:
     settings = caller.settings
-    users, groups = await operations.share_suggestions(caller)
+    suffixes = tuple(sorted({s for fw in caller.registry if fw.needs_file for s in fw.file_suffixes}))
+    (users, groups), files = await asyncio.gather(
+        operations.share_suggestions(caller),
+        operations.owner_files(caller, app.owner if app is not None else caller.name, suffixes),
+    )
     env_rows = list(values["env"]) + [
         {"name": "", "value": "", "secret": False, "stored": False} for _ in range(_BLANK_ENV_ROWS)
     ]
@@ -92,6 +97,7 @@ async def _form_page(
         allow_public=settings.allow_public_apps,
         users=users,
         groups=groups,
+        files=files,
         app=app,
         headless=headless,
         thumb=(

@@ -383,6 +383,11 @@
       const option = framework.selectedOptions[0];
       const needsFile = !option || option.dataset.needsFile === "1";
       form.querySelectorAll(".hubapps-command").forEach((n) => (n.hidden = needsFile && !document.getElementById("command").value));
+      // The owner's files offered for the file field: those the chosen framework runs.
+      const suffixes = ((option && option.dataset.suffixes) || "").split(" ").filter(Boolean);
+      form.querySelectorAll("#hubapps-files option").forEach((o) => {
+        o.disabled = suffixes.length > 0 && !suffixes.some((x) => o.value.endsWith(x));
+      });
     };
     form.querySelectorAll("input[name=source]").forEach((r) => r.addEventListener("change", toggle));
     framework.addEventListener("change", toggle);
