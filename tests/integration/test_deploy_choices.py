@@ -183,3 +183,44 @@ def test_an_anonymous_visitor_of_a_stopped_public_app_is_told_what_it_is(
             r = anonymous.get(hub_url + path, headers={"Accept": "text/html"})
             answers.append((r.status_code, urlsplit(str(r.url)).path))
         assert answers == [(200, "/hub/login")] * 3
+
+
+@pytest.mark.timeout(180)  # starts the owner's own JupyterLab server
+def test_a_missing_file_is_refused_at_deploy_when_the_owners_server_can_tell(
+    hub: Hub, svc: str, client: httpx.Client, login: Callable[..., httpx.Client]
+) -> None:
+    owner = f"files-{secrets.token_hex(3)}"
+    token = hub.token_for(owner)
+    missing = {**SPEC, "display_name": "Missing file", "filepath": "examples/no_such_app.py"}
+    # No server of the owner's running: the launcher cannot tell, so it says nothing (the start will).
+    r = client.post(svc + "api/apps", headers=h(token), json=missing)
+    assert r.status_code == 201, r.text
+    response = hub.api("POST", f"users/{owner}/server", timeout=60.0)
+    assert response.status_code in (201, 202), response.text
+    try:
+        hub.wait_ready(owner, "")
+        r = client.post(svc + "api/apps", headers=h(token), json={**missing, "display_name": "Missing again"})
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "filepath"
+        assert "no file 'examples/no_such_app.py' in your home" in r.json()["detail"]
+        assert client.post(svc + "api/apps", headers=h(token), json=SPEC).status_code == 201
+        # The form (a logged-in browser, the launcher's OAuth token) offers the owner's files.
+        browser = login(owner)
+        login_to_service(browser, svc)
+        page = browser.get(svc + "create-app", headers={"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"})
+        assert page.status_code == 200
+        assert '<option value="examples/streamlit_app.py">' in page.text
+        r = browser.post(
+            svc + "create-app",
+            data={
+                "_xsrf": browser.cookies.get("_xsrf", path="/services/japps/") or "",
+                "display_name": "Form missing",
+                "framework": "streamlit",
+                "source": "file",
+                "filepath": "examples/typo_app.py",
+            },
+        )
+        assert r.status_code == 422
+        assert "no file &#39;examples/typo_app.py&#39; in your home" in r.text
+    finally:
+        hub.stop_app(owner, "")
