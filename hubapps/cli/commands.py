@@ -150,7 +150,7 @@ def _deploy(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> in
 def _ask_on_conflict(exc: LauncherError, name: str) -> str:
     """What to do with a deploy whose name is taken: asked on a terminal, else a clear refusal."""
     existing = exc.existing or "an existing app"
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+    if not sys.stdin.isatty():
         raise LauncherError(
             f"you already have an app called {name!r} ({existing}): pass --update to deploy over it,"
             " or --new to create another one with a distinct name",
