@@ -55,12 +55,14 @@ def _hub_pages(page: Any) -> list[str]:
 
 @pytest.mark.timeout(240)  # two real starts of a tiny app
 def test_start_after_saving_restart_now_and_a_name_that_exists(page_for: Any, hub: Hub, shot: Any) -> None:
+    """(The restart can be over before the start page is read: only where the tab went is asserted.)"""
     page = page_for(USER)
     token = hub.token_for(USER)
     body = {
         "framework": "command",
         "display_name": "Env form",
-        "command": ["{python}", str(RESOURCES / "env_dump_app.py"), "{port}"],
+        # Takes 3 s to stop, as real apps do (the old run is still there while the page is read).
+        "command": ["{python}", str(RESOURCES / "slow_stop_env_app.py"), "{port}"],
         "env": {"VERSION": "one"},
     }
     r = _api(hub, token, "POST", "apps", json=body)
@@ -87,8 +89,6 @@ def test_start_after_saving_restart_now_and_a_name_that_exists(page_for: Any, hu
         hub_pages = _hub_pages(page)
         page.click("#submit")
         page.wait_for_url(re.compile(r".*/watch\?restart=.*"))
-        assert page.locator("#watch-verb").inner_text() in ("Restarting", "Starting", "Opening")
-        shot(page, "20-watch-restarting")
         page.wait_for_url(in_app, timeout=APP_START_TIMEOUT_MS)
         page.get_by_text('"VERSION": "two"').first.wait_for(timeout=APP_START_TIMEOUT_MS)
         assert [p for p in hub_pages if p.startswith("/hub/")] == []  # never the Hub's "stopping" page
@@ -129,6 +129,28 @@ def _noisy_png(width: int, height: int) -> bytes:
     out = io.BytesIO()
     Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(out, format="PNG")
     return out.getvalue()
+
+
+def test_a_picture_with_too_many_pixels_is_scaled_down_not_refused(page_for: Any, hub: Hub) -> None:
+    user = "pixels"
+    page = page_for(user)
+    out = io.BytesIO()
+    Image.new("RGB", (5000, 3000), (200, 40, 40)).save(out, format="PNG")  # 15 MP in a few KiB
+    assert len(out.getvalue()) < 192 * 1024
+    page.goto(hub.url + "services/japps/create-app")
+    page.fill("#display_name", "Wide picture")
+    page.select_option("#framework", "streamlit")
+    page.fill("#filepath", f"{EXAMPLES_FOLDER}/streamlit_app.py")
+    page.set_input_files("#thumbnail", files=[{"name": "wide.png", "mimeType": "image/png", "buffer": out.getvalue()}])
+    page.get_by_text("Scaled down from").wait_for()
+    page.uncheck("#start")
+    page.click("#submit")
+    page.wait_for_url(re.compile(r".*/ui/apps/[^/]+/wide-picture$"))
+    try:
+        assert str(_options(hub, user, "wide-picture")["thumbnail"]).startswith("sha256:")
+        assert page.locator("#form-errors").count() == 0
+    finally:
+        hub.stop_app(user, "wide-picture", remove=True)
 
 
 @pytest.mark.parametrize("width", [1280, 1000, 800, 390])

@@ -109,6 +109,7 @@ async def _form_page(
         thumbnail_max_kib=settings.thumbnail_max_bytes // 1024,
         thumbnail_max_bytes=settings.thumbnail_max_bytes,
         thumbnail_width=settings.thumbnail_width,
+        thumbnail_max_pixels=settings.thumbnail_max_pixels,
         thumbnail_height=settings.thumbnail_height,
         secrets_available=caller.sealer.available,
         existing=existing,

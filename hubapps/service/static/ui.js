@@ -424,8 +424,8 @@
     const kib = (n) => `${Math.round(n / 1024)} KiB`;
     // A photo larger than the service takes is scaled down here, in the browser, to a few times the
     // thumbnail's box (the service still refuses anything over its byte and pixel limits).
-    const shrink = async (chosen) => {
-      const bitmap = await createImageBitmap(chosen);
+    const maxPixels = Number(form.dataset.maxPixels || 0);
+    const shrink = async (chosen, bitmap) => {
       const boxW = 2 * Number(form.dataset.thumbWidth || 480);
       const boxH = 2 * Number(form.dataset.thumbHeight || 320);
       for (const scale of [1, 0.75, 0.5, 0.35]) {
@@ -451,18 +451,25 @@
       const chosen = file.files[0];
       file.setCustomValidity("");
       note.textContent = "";
-      if (!chosen || chosen.size <= max) return;
-      submit.disabled = true;
-      note.textContent = `Scaling the image down (${kib(chosen.size)})…`;
+      if (!chosen) return;
+      let bitmap = null;
       try {
-        const smaller = await shrink(chosen);
+        bitmap = await createImageBitmap(chosen);
+      } catch (error) {
+        return; // not an image this browser reads: the launcher says what is wrong with it
+      }
+      if (chosen.size <= max && (!maxPixels || bitmap.width * bitmap.height <= maxPixels)) return;
+      submit.disabled = true;
+      note.textContent = `Scaling the image down (${kib(chosen.size)}, ${bitmap.width}×${bitmap.height})…`;
+      try {
+        const smaller = await shrink(chosen, bitmap);
         const list = new DataTransfer();
         list.items.add(smaller);
         file.files = list.files;
         note.textContent = `Scaled down from ${kib(chosen.size)} to ${kib(smaller.size)}; it is stored smaller still.`;
       } catch (error) {
         note.textContent = "";
-        file.setCustomValidity(`The image is larger than ${Math.floor(max / 1024)} KiB and this browser could not scale it down: choose a smaller one.`);
+        file.setCustomValidity(`The image is too large (at most ${Math.floor(max / 1024)} KiB and ${maxPixels} pixels) and this browser could not scale it down: choose a smaller one.`);
         file.reportValidity();
       } finally {
         submit.disabled = false;
