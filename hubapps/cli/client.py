@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -131,6 +131,12 @@ class LauncherClient:
             follow_redirects=False,
         )
         self._me: str | None = None
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of the URL the launcher is reached at (to complete a Hub path)."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def __repr__(self) -> str:
         return f"<LauncherClient {self.base_url}>"  # never the token
@@ -296,6 +302,21 @@ class LauncherClient:
     def unshare_all(self, owner: str, server: str) -> None:
         """Revoke every share of the app."""
         self._request("DELETE", _app_path(owner, server) + "/shares")
+
+    def share_links(self, owner: str, server: str) -> list[JSONDict]:
+        """``GET .../share-links``: the app's share links (their URLs are shown only when made)."""
+        body: list[JSONDict] = self._json("GET", _app_path(owner, server) + "/share-links")
+        return body
+
+    def create_share_link(self, owner: str, server: str, *, expires_in: int) -> JSONDict:
+        """A new share link (``accept_url``: anyone logged in to the Hub who opens it gets access)."""
+        body: JSONDict = self._json("POST", _app_path(owner, server) + "/share-links", json={"expires_in": expires_in})
+        return body
+
+    def revoke_share_links(self, owner: str, server: str, *, link_id: str | None = None) -> None:
+        """Revoke one share link (``link_id``), or every link of the app."""
+        params = {"id": link_id} if link_id else None
+        self._request("DELETE", _app_path(owner, server) + "/share-links", params=params)
 
     def set_public(self, owner: str, server: str, public: bool) -> JSONDict:
         body: JSONDict = self._json("PUT", _app_path(owner, server) + "/public", json={"public": public})

@@ -1,4 +1,4 @@
-"""``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|delete``: the launcher from a script.
+"""``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|share-link|delete``: the launcher from a script.
 
 Each subcommand is one or two calls of :class:`hubapps.cli.client.LauncherClient` (the service's REST API,
 never the Hub API) and prints a short human-readable answer, or the API's JSON with ``--json``.
@@ -27,6 +27,8 @@ __all__ = ["add_app_commands", "run_app_command"]
 DEFAULT_URL = "http://127.0.0.1:8000"
 #: Seconds between two polls of ``--wait`` and ``logs --follow``.
 POLL_INTERVAL = 1.0
+#: Polls in a row that must find a starting app stopped before ``--wait`` gives up on it.
+STOPPED_POLLS = 3
 #: Seconds ``--wait`` waits by default for an app to start or stop.
 DEFAULT_WAIT = 120.0
 #: Widest table cell (longer names and descriptions are cut).
@@ -88,18 +90,26 @@ def _secret_pair(text: str) -> tuple[str, str]:
 
 
 def _wait(client: LauncherClient, owner: str, server: str, target: str, timeout: float) -> JSONDict:
-    """Poll the status until the app is ``target`` (running and ready, or stopped)."""
+    """Poll the status until the app is ``target`` (running: it answers; or stopped).
+
+    Waiting for ``running`` ends with an error saying why as soon as the app has failed (the reason is
+    the app's own last words where it said any), or if it stopped while starting.
+    """
     deadline = time.monotonic() + timeout
+    stopped_polls = 0
     while True:
         status = client.status(owner, server)
         state = status.get("state")
         if target == "running":
-            if status.get("app_state") == "failed" or (state == "stopped" and status.get("reason")):
+            if state == "failed":
                 raise LauncherError(f"{owner}/{server} failed to start: {status.get('reason') or 'no reason given'}")
-            if state == "running" and status.get("ready") and status.get("app_state") in (None, "ready"):
+            if state == "running":
                 return status
-            if state == "stopped":
-                raise LauncherError(f"{owner}/{server} stopped while starting (see `hubapps status`)")
+            # A start of a failed app stops its server first: "stopped" for a moment is no failure.
+            stopped_polls = stopped_polls + 1 if state == "stopped" else 0
+            if stopped_polls >= STOPPED_POLLS:
+                why = f": {status['reason']}" if status.get("reason") else " (see `hubapps status`)"
+                raise LauncherError(f"{owner}/{server} stopped while starting{why}")
         elif state == target:
             return status
         if time.monotonic() >= deadline:
@@ -174,6 +184,8 @@ def _ask_on_conflict(exc: LauncherError, name: str) -> str:
 
 def _list(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
     access = [a for a, wanted in (("owned", args.mine), ("shared", args.shared), ("public", args.public)) if wanted]
+    if args.all:
+        access = ["all"]  # every user's apps: Hub admins only (the launcher refuses anyone else)
     listing = client.list_apps(access=access, framework=args.framework, state=args.state, search=args.search)
     if args.json:
         _dump(out, listing)
@@ -184,6 +196,9 @@ def _list(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
         return 0
     rows = [(a["id"], a["display_name"], a["framework"], a["state"], a["access"], a["url"]) for a in apps]
     out.write(_table(("APP", "NAME", "FRAMEWORK", "STATE", "ACCESS", "URL"), rows) + "\n")
+    for app in apps:
+        if app.get("reason") and app["state"] in ("failed", "unknown"):
+            _say(out, f"{app['id']} {app['state']}: {app['reason']}")
     return 0
 
 
@@ -211,13 +226,14 @@ def _status(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> in
     if args.json:
         _dump(out, status)
         return 0
-    state = status["state"] + (" (ready)" if status.get("ready") else "")
+    state = status["state"]
+    if state == "running" and status.get("ready_after") is not None:
+        state += f" (ready in {status['ready_after']:.1f} s)"
+    elif state == "starting" and status.get("app_state") and status.get("elapsed") is not None:
+        state += f" (for {status['elapsed']:.1f} s)"
     lines = [f"app:      {status['id']}", f"state:    {state}"]
     if status.get("progress") is not None or status.get("message"):
         lines.append(f"progress: {status.get('progress') or 0}% {status.get('message') or ''}".rstrip())
-    if status.get("app_state"):
-        elapsed = f" after {status['elapsed']:.1f} s" if status.get("elapsed") is not None else ""
-        lines.append(f"proxy:    {status['app_state']}{elapsed}")
     if status.get("reason"):
         lines.append(f"reason:   {status['reason']}")
     for line in lines:
@@ -291,6 +307,53 @@ def _unshare(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> i
         _dump(out, shares)
     else:
         _print_shares(out, shares)
+    return 0
+
+
+#: ``share-link create --expires``: a number and a unit (m, h, d), as a person writes it.
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> int:
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in _UNITS or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30m, 12h or 7d")
+    return int(number) * _UNITS[unit]
+
+
+def _print_links(out: TextIO, app: str, links: list[JSONDict]) -> None:
+    if not links:
+        _say(out, f"{app}: no share links")
+        return
+    rows = [
+        (x["id"], x.get("created_at") or "", x.get("expires_at") or "never", x.get("exchange_count", 0)) for x in links
+    ]
+    out.write(_table(("ID", "CREATED", "EXPIRES", "USES"), rows) + "\n")
+
+
+def _share_link(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    app = f"{owner}/{server}"
+    if args.action == "create":
+        link = client.create_share_link(owner, server, expires_in=args.expires)
+        if args.json:
+            _dump(out, link)
+        else:
+            url = str(link.get("accept_url") or "")
+            if url.startswith("/"):
+                url = client.origin + url  # the Hub gives a path when it knows no public_url
+            _say(out, url)
+            _say(out, f"(anyone logged in to the Hub who opens it can open {app}; expires {link.get('expires_at')})")
+        return 0
+    if args.action == "revoke":
+        if not args.id and not args.all:
+            raise LauncherError("name the link to revoke with --id (see `hubapps share-link list`), or pass --all")
+        client.revoke_share_links(owner, server, link_id=None if args.all else args.id)
+    links = client.share_links(owner, server)
+    if args.json:
+        _dump(out, links)
+    else:
+        _print_links(out, app, links)
     return 0
 
 
@@ -392,10 +455,11 @@ def add_app_commands(sub: Any) -> None:
     listing = sub.add_parser("list", parents=common, help="list my apps, shared apps and public apps")
     listing.add_argument("--search", help="match names, descriptions and owners")
     listing.add_argument("--framework")
-    listing.add_argument("--state", choices=["stopped", "starting", "running", "stopping"])
+    listing.add_argument("--state", choices=["stopped", "starting", "running", "stopping", "failed", "unknown"])
     listing.add_argument("--mine", action="store_true", help="my own apps (combine with the next two)")
     listing.add_argument("--shared", action="store_true", help="apps shared with me")
     listing.add_argument("--public", action="store_true", help="public apps")
+    listing.add_argument("--all", action="store_true", help="every user's apps (Hub admins only)")
     listing.set_defaults(handler=_list)
 
     for action in ("start", "stop", "restart"):
@@ -423,6 +487,23 @@ def add_app_commands(sub: Any) -> None:
         if name == "unshare":
             parser.add_argument("--all", action="store_true", help="revoke every share")
         parser.set_defaults(handler=_share if name == "share" else _unshare)
+
+    link = sub.add_parser(
+        "share-link",
+        parents=common,
+        help="create, list and revoke share links",
+        description="Share links are JupyterHub share codes: anyone logged in to the Hub who opens the link "
+        "(and accepts) can open the app, until the link expires or is revoked. `create` prints the URL; "
+        "it is shown only once.",
+    )
+    link.add_argument("action", choices=["create", "list", "revoke"])
+    link.add_argument("app", metavar="[OWNER/]SERVER")
+    link.add_argument(
+        "--expires", type=_duration, default=86400, metavar="DURATION", help="create: 30m, 12h, 7d... (default: 1d)"
+    )
+    link.add_argument("--id", help="revoke: the link's id (from `list`)")
+    link.add_argument("--all", action="store_true", help="revoke: every link of the app")
+    link.set_defaults(handler=_share_link)
 
     delete = sub.add_parser("delete", parents=common, help="stop and delete an app")
     delete.add_argument("app", metavar="[OWNER/]SERVER")

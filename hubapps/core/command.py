@@ -40,6 +40,12 @@ PROXY_LIMITS: dict[str, bool] = {
     "request-head-timeout": False,
     "request-body-timeout": False,
     "request-body-min-rate": False,
+    "start-retries": True,
+    "max-restarts": True,
+    "restart-window": False,
+    "restart-backoff": False,
+    "failure-linger": False,
+    "stop-grace": False,
 }
 
 #: Where, relative to the server's start folder, the proxy clones an app's git repository.
@@ -93,6 +99,8 @@ class ProxyOptions:
     app_socket: bool = False
     #: The Hub's JupyterHub version, sent as ``X-JupyterHub-Version`` (empty: no header).
     hub_version: str = ""
+    #: The launcher service's URL (its prefix, or a full URL on its own host): the failure page's links.
+    launcher_url: str = ""
 
     def to_argv(self) -> list[str]:
         """Options for ``hubapps-proxy``, as ``--name=value`` so no value can pose as an option."""
@@ -120,6 +128,8 @@ class ProxyOptions:
             argv.append(f"--websocket-max-age={self.websocket_max_age:g}")
         if self.hub_version:
             argv.append(f"--hub-version={self.hub_version}")
+        if self.launcher_url:
+            argv.append(f"--launcher-url={self.launcher_url}")
         return argv
 
 

@@ -131,6 +131,19 @@ class ServiceLimits(Configurable):
         help="""Seconds, in all, one call of the launcher service to an app's status or log endpoint
         may take; after it the status or logs are shown as unavailable.""",
     ).tag(service=True, gt=0)
+    listing_status_concurrency = Integer(
+        8,
+        config=True,
+        help="""Status checks of the caller's running apps one listing request makes at once (only the
+        caller's own apps, which the Hub calls running, are checked: so that a failed app shows as
+        failed, not running). Bounds what one listing asks of the apps' servers.""",
+    ).tag(service=True, gt=0)
+    listing_status_ttl = Float(
+        2.0,
+        config=True,
+        help="""Seconds the launcher service reuses an app's status in listings (the app's own status
+        and start page always ask afresh). 0: ask every time.""",
+    ).tag(service=True, ge=0)
     app_status_max_bytes = Integer(
         1024 * 1024,
         config=True,

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from typing import Any, Literal
 
-from traitlets import Bool, Dict, Float, Integer, List, TraitType, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Integer, List, TraitType, Unicode, default, validate
 
 from hubapps.core.limits import UserLimits
 from hubapps.core.service_limits import ServiceLimits, bounded, check_bound
@@ -159,7 +159,12 @@ class AdminSettings(ServiceLimits):
         characters. "request-head-timeout" (60) s for a request's headers;
         "request-body-timeout" (60) s a request body may go without a byte, after which it must
         also average "request-body-min-rate" (1024) bytes per second (408 and the connection
-        closes otherwise). 0 turns a limit off. See docs/proxy.md.""",
+        closes otherwise). 0 turns a limit off. "start-retries" (0) times an app that exits before
+        it was ever ready is started again before it is reported failed (with its own last words);
+        an app that crashes after it was ready is restarted up to "max-restarts" (5) times within
+        "restart-window" (60) s, after "restart-backoff" (1) s, doubling. A failed app's failure
+        page and status stay up "failure-linger" (300) s before its server stops. "stop-grace" (5)
+        s between SIGTERM and SIGKILL when an app is stopped. See docs/proxy.md.""",
     )
     ready_timeout = Float(
         0.0,
@@ -175,6 +180,16 @@ class AdminSettings(ServiceLimits):
         changes the Hub's roles and lets users see the names of other users and groups; without it,
         grant these scopes to the users or groups who may share (see docs/security.md).""",
     ).tag(install=True)
+    share_suggestions_from = Enum(
+        ["groups", "all"],
+        "groups",
+        config=True,
+        help="""Whose names the share fields suggest as a user types (a name can always be typed in
+        full). "groups" (the default): the user's own groups and the people in them, plus whoever
+        the Hub lets the user list (a role of yours with list:users, e.g. list:users!group=staff).
+        "all": every user and group: with grant_user_sharing (and sharing on), install() adds
+        list:users and list:groups to JupyterHub's `user` role, so everyone may list everyone.""",
+    ).tag(service=True, install=True, service_type=Literal["groups", "all"])
     title = Unicode("Apps", config=True, help="Title of the launcher pages.").tag(service=True, install=True)
     proxy_url = Unicode(
         config=True,

@@ -37,6 +37,7 @@ from hubapps.hub.spawner import make_spawner_class
 __all__ = [
     "SERVICE_ROLE_SCOPES",
     "STATUS_KEY_ENV_VAR",
+    "USER_LISTING_SCOPES",
     "USER_SHARING_SCOPES",
     "USER_TOKEN_SCOPES",
     "install",
@@ -49,6 +50,7 @@ log = logging.getLogger("hubapps")
 SERVICE_ROLE_SCOPES: dict[str, str] = {
     "read:users:name": "show owners' names on shared and public apps",
     "read:groups:name": "offer group names when sharing",
+    "read:groups": "offer the people in a user's own groups when they share (share_suggestions_from)",
 }
 
 #: The most a user's OAuth token for the launcher may carry (``oauth_client_allowed_scopes``). The Hub
@@ -61,6 +63,8 @@ USER_TOKEN_SCOPES: dict[str, str] = {
     "read:servers!user": "list the user's own apps and their state",
     "servers!user": "create, start, stop, edit and delete the user's own apps",
     "read:users:activity!user": "show when an app was last used",
+    "read:shares": "admins: list who anyone's apps are shared with, and their share links",
+    "shares": "admins: share anyone's apps and make or revoke their share links",
     "read:shares!user": "list who the user's apps are shared with",
     "shares!user": "share the user's apps with users and groups",
     "read:users:shares!user": "list apps other people shared with the user",
@@ -69,7 +73,12 @@ USER_TOKEN_SCOPES: dict[str, str] = {
     "read:groups:name": "offer group names when sharing (if the user may see them)",
     "access:servers!user": "list the user's files on their own running, unshared JupyterLab server (the "
     "deploy form's file check and suggestions); never sent to a server anyone else can use",
+    "list:users": "admins: list every user's apps; others: offer the user names the Hub lets them list",
+    "list:groups": "offer the group names the Hub lets the user list, when sharing",
 }
+
+#: What every user may list once the admin chose ``share_suggestions_from = "all"`` (with sharing).
+USER_LISTING_SCOPES = ("list:users", "list:groups")
 
 #: The service's environment variable holding the status key (hex); never in ``HUBAPPS_SETTINGS``.
 
@@ -193,6 +202,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     user_scopes = [f"access:services!service={name}"]
     if hubapps.grant_user_sharing and hubapps.allow_sharing:
         user_scopes += list(USER_SHARING_SCOPES)
+        if hubapps.share_suggestions_from == "all":
+            user_scopes += list(USER_LISTING_SCOPES)
     elif hubapps.grant_user_sharing:
         log.warning(
             "hubapps: grant_user_sharing is ignored: sharing is off (c.HubApps.allow_sharing; see docs/security.md)"

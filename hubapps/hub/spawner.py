@@ -280,6 +280,7 @@ class HubAppsSpawnerMixin:
             auth_cache_max_age=settings.auth_cache_max_age,
             websocket_max_age=settings.websocket_max_age,
             hub_version=jupyterhub_version,  # the proxy sends it as X-JupyterHub-Version (it imports no jupyterhub)
+            launcher_url=self._hubapps_launcher_url(),
         )
         spawner.cmd = settings.proxy_command_for(type(self))
         extra_options = []
@@ -289,6 +290,21 @@ class HubAppsSpawnerMixin:
         self._hubapps_args = [*options_.to_argv(), *extra_options, "--", *argv]
         self._hubapps_env = env
         self._hubapps_env_for_proxy = True
+
+    def _hubapps_launcher_url(self) -> str:
+        """Where the launcher service is, as the Hub made it (``Service.prefix``, on ``Service.host`` when
+        it has a host of its own under ``subdomain_host``); the app's failure page links back there."""
+        name = self.hubapps.service_name
+        settings = getattr(getattr(self, "user", None), "settings", None)
+        services = settings.get("services") if isinstance(settings, dict) else None
+        service = services.get(name) if isinstance(services, dict) else None
+        prefix = getattr(service, "prefix", "") if service is not None else ""
+        if isinstance(prefix, str) and prefix.startswith("/"):
+            return str(getattr(service, "host", "") or "") + prefix
+        hub: Any = getattr(self, "hub", None)
+        hub_base = str(getattr(hub, "base_url", "") or "/hub/")
+        base = hub_base[: -len("hub/")] if hub_base.endswith("hub/") else "/"
+        return f"{base}services/{name}/"
 
     def _hubapps_check_limits(self, spec: AppSpec) -> None:
         """The owner's running-apps and public-apps limits, at every start of an app (HTTP 409).

@@ -40,8 +40,12 @@ DEFAULT_RESTART_WINDOW = 60.0
 #: First restart delay; it doubles on each restart, capped at :data:`DEFAULT_RESTART_BACKOFF_MAX`.
 DEFAULT_RESTART_BACKOFF = 1.0
 DEFAULT_RESTART_BACKOFF_MAX = 16.0
-#: Seconds the failure page stays up before the proxy exits non-zero (so the Hub sees the server stop).
-DEFAULT_FAILURE_LINGER = 60.0
+#: Times an app that exits before it was ever ready is started again before it is reported failed (0:
+#: it fails at once, with its own last words: a missing file or a syntax error does not fix itself).
+DEFAULT_START_RETRIES = 0
+#: Seconds the failure page (and the failed status the launcher shows, with its reason) stays up before
+#: the proxy exits non-zero so the Hub sees the server stop; starting the app again ends it at once.
+DEFAULT_FAILURE_LINGER = 300.0
 #: Seconds a token lookup answered by the Hub is trusted (revocations take effect within this delay).
 DEFAULT_AUTH_CACHE_MAX_AGE = 60
 #: Seconds a websocket may stay open before it is closed whatever its access (0: no limit; access
@@ -132,6 +136,7 @@ class ProxyConfig:
     log_lines: int = DEFAULT_LOG_LINES
     stop_grace: float = DEFAULT_STOP_GRACE
     max_restarts: int = DEFAULT_MAX_RESTARTS
+    start_retries: int = DEFAULT_START_RETRIES
     restart_window: float = DEFAULT_RESTART_WINDOW
     restart_backoff: float = DEFAULT_RESTART_BACKOFF
     restart_backoff_max: float = DEFAULT_RESTART_BACKOFF_MAX
@@ -153,6 +158,9 @@ class ProxyConfig:
     request_body_min_rate: float = DEFAULT_REQUEST_BODY_MIN_RATE
     #: The Hub's JupyterHub version (``--hub-version``), sent as ``X-JupyterHub-Version``; empty: no header.
     hub_version: str = ""
+    #: The launcher service's URL (``--launcher-url``, a path or an http(s) URL ending in ``/``): the
+    #: failure page links to the app's start and edit pages there; empty: no links.
+    launcher_url: str = ""
 
     @property
     def app_ready_path(self) -> str:
@@ -224,10 +232,31 @@ def build_parser() -> argparse.ArgumentParser:
     add("--port", type=int, default=None, help="Listen port (default: port of JUPYTERHUB_SERVICE_URL).")
     add("--log-lines", type=_positive(int), default=DEFAULT_LOG_LINES)
     add("--stop-grace", type=_positive(float), default=DEFAULT_STOP_GRACE)
-    add("--max-restarts", type=_positive(int), default=DEFAULT_MAX_RESTARTS)
+    add(
+        "--max-restarts",
+        type=_positive(int),
+        default=DEFAULT_MAX_RESTARTS,
+        help="Restarts within --restart-window of an app that crashed after it had been ready.",
+    )
+    add(
+        "--start-retries",
+        type=_positive(int),
+        default=DEFAULT_START_RETRIES,
+        help="Starts again of an app that exits before it was ever ready (0: it fails at once).",
+    )
     add("--restart-window", type=_positive(float), default=DEFAULT_RESTART_WINDOW)
     add("--restart-backoff", type=_positive(float), default=DEFAULT_RESTART_BACKOFF)
-    add("--failure-linger", type=_positive(float), default=DEFAULT_FAILURE_LINGER)
+    add(
+        "--failure-linger",
+        type=_positive(float),
+        default=DEFAULT_FAILURE_LINGER,
+        help="Seconds the failure page and status stay up before the proxy exits non-zero.",
+    )
+    add(
+        "--launcher-url",
+        default="",
+        help="The launcher service's URL (a path, or http(s)://host/path/): the failure page links there.",
+    )
     add(
         "--auth-cache-max-age",
         type=_positive(int),
@@ -397,6 +426,17 @@ def _activity_interval(env: Mapping[str, str], option: float | None) -> float:
     return value
 
 
+def _is_launcher_url(url: str) -> bool:
+    """A same-origin path (``/services/japps/``, never ``//host``) or an http(s) URL with a host; nothing
+    that could carry a script (``javascript:``) or a line break into the failure page's links."""
+    if any(ch in url for ch in "\r\n\t \"'<>\\"):
+        return False
+    if url.startswith("/"):
+        return not url.startswith("//")
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
     """Build the config from the proxy's argv (without the program name) and an environment mapping.
 
@@ -416,6 +456,11 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
     if not prefix.endswith("/"):
         prefix += "/"
     ip, port = _listen_address(env, ns.ip, ns.port)
+    launcher_url = ns.launcher_url
+    if launcher_url and not _is_launcher_url(launcher_url):
+        raise ConfigError("--launcher-url must be a path starting with one '/' or an http(s) URL")
+    if launcher_url and not launcher_url.endswith("/"):
+        launcher_url += "/"
     return ProxyConfig(
         app_argv=tuple(app_argv),
         prefix=prefix,
@@ -440,6 +485,7 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         log_lines=max(1, ns.log_lines),
         stop_grace=ns.stop_grace,
         max_restarts=ns.max_restarts,
+        start_retries=ns.start_retries,
         restart_window=ns.restart_window,
         restart_backoff=ns.restart_backoff,
         failure_linger=ns.failure_linger,
@@ -458,4 +504,5 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         request_body_timeout=ns.request_body_timeout,
         request_body_min_rate=ns.request_body_min_rate,
         hub_version=ns.hub_version,
+        launcher_url=launcher_url,
     )

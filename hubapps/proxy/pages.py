@@ -139,11 +139,14 @@ def startup_page(
     return _page(f"Starting {display_name or 'app'}", body, head=head, body_attrs=attrs)
 
 
-def failure_page(display_name: str, reason: str, lines: Sequence[str] | None) -> str:
+def failure_page(
+    display_name: str, reason: str, lines: Sequence[str] | None, links: Sequence[tuple[str, str]] = ()
+) -> str:
     """Shown when the app failed for good; says why and shows the end of its output.
 
     ``lines`` None: for a viewer who may not read the app's output (nor ``reason``, then ""), a page
-    that only says the app could not start.
+    that only says the app could not start. ``links`` (label, URL): where its owner goes next (the
+    launcher's start and edit pages of this app), shown with the output.
     """
     name = html.escape(display_name or "The app")
     if lines is None:
@@ -157,7 +160,13 @@ def failure_page(display_name: str, reason: str, lines: Sequence[str] | None) ->
         f"<p><strong>{html.escape(reason or 'The app stopped.')}</strong></p>"
         "<p>The last lines of its output:</p>"
         f"{_log_block(lines)}"
-        '<p class="muted">Fix the app, then start it again from the Hub.</p>'
+        + (
+            "<p>Fix the app, then: "
+            + " &middot; ".join(f'<a href="{html.escape(url)}">{html.escape(label)}</a>' for label, url in links)
+            + "</p>"
+            if links
+            else '<p class="muted">Fix the app, then start it again from the Hub.</p>'
+        )
     )
     return _page(f"{display_name or 'App'} failed", body)
 

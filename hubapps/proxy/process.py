@@ -4,14 +4,22 @@ State transitions (see :class:`AppState`)::
 
     starting ──ready check answers (< 500)──► ready
     starting ──ready timeout────────────────► failed   (the app is stopped)
-    starting/ready ──app exits──► starting (restart after a back-off) ── too many restarts ──► failed
+    starting ──app exits, never ready yet───► failed   (after ``start_retries`` retries; 0 by default)
+    ready ──app exits──► starting (restart after a back-off) ── too many restarts ──► failed
     starting ──clone fails / cwd missing────► failed
 
 ``failed`` is final: :attr:`AppProcess.finished` is set and the caller (``main``) keeps the failure page
-up for ``failure_linger`` seconds, then exits non-zero so the Hub sees the server stop. A restart
-happens when the app exits for any reason while the proxy is not stopping; up to ``max_restarts``
-restarts are allowed within ``restart_window`` seconds, each one waiting ``restart_backoff * 2**n``
-seconds (capped).
+(and ``_hubapps/status``, which the launcher reads) up for ``failure_linger`` seconds, then exits
+non-zero so the Hub sees the server stop.
+
+An app that exits before it was ever ready (a missing file, a syntax error, a bad option) would do the
+same again: it is not restart-looped, it fails at once (``start_retries`` allows a few retries, for apps
+that lose a race at start), with a reason that carries the app's own last words
+(:func:`~hubapps.proxy.exitreason.app_message`). An app that crashes after having been ready is
+restarted: up to ``max_restarts`` restarts within ``restart_window`` seconds, each one waiting
+``restart_backoff * 2**n`` seconds (capped). :attr:`AppProcess.ready_after` is how long the app took to
+become ready (the first time from the start of supervision, clone included; after a restart from that
+restart).
 
 Where the app listens (:class:`AppAddress`): with ``--app-socket`` on a unix socket in a folder that the
 proxy makes for it and only this user can open (mode 0700, under ``$XDG_RUNTIME_DIR`` when that is
@@ -48,6 +56,7 @@ from hubapps.core.statuskey import APP_KEY_ENV_VAR
 from hubapps.proxy.applog import AppLogEcho, log_prefix
 from hubapps.proxy.checkout import CheckoutError, checkout_repository
 from hubapps.proxy.config import APP_ENV_VAR, ProxyConfig
+from hubapps.proxy.exitreason import app_message
 from hubapps.proxy.output import OutputBuffer
 
 __all__ = [
@@ -237,8 +246,15 @@ class AppProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
-        self._attempt_started = time.monotonic()
+        self._started = self._attempt_started = time.monotonic()
         self._restarts: deque[float] = deque()
+        #: Whether the app has answered its ready check at least once (then exits are restarted).
+        self.ever_ready = False
+        #: Seconds the app took to become ready (None until it is).
+        self.ready_after: float | None = None
+        self._start_failures = 0
+        #: Number of the first output line of the current attempt (its own words are after it).
+        self._attempt_first_line = 0
 
     # -- public surface -------------------------------------------------------------------------
 
@@ -252,12 +268,20 @@ class AppProcess:
         return self._process.pid if self._process is not None else None
 
     def status(self) -> dict[str, object]:
-        return {"state": str(self.state), "elapsed": round(self.elapsed, 1), "reason": self.reason}
+        """``_hubapps/status`` for those who may read the output: state, seconds since the current
+        attempt began, the reason of a failure or restart, and the time the app took to be ready."""
+        ready_after = round(self.ready_after, 1) if self.ready_after is not None else None
+        return {
+            "state": str(self.state),
+            "elapsed": round(self.elapsed, 1),
+            "reason": self.reason,
+            "ready_after": ready_after,
+        }
 
     def start(self) -> None:
         """Start supervising (clone, start, watch); returns at once."""
         if self._supervisor is None:
-            self._attempt_started = time.monotonic()
+            self._started = self._attempt_started = time.monotonic()
             self._supervisor = asyncio.create_task(self._supervise(), name="hubapps-app-supervisor")
 
     async def stop(self) -> None:
@@ -313,6 +337,17 @@ class AppProcess:
             while self._restarts and now - self._restarts[0] > config.restart_window:
                 self._restarts.popleft()
             described = f"the app exited with code {code}" if code is not None else "the app exited"
+            if not self.ever_ready:
+                # It never got as far as answering: the same start would fail the same way.
+                if self._start_failures >= config.start_retries:
+                    self._fail(self._exit_reason(described + " before it was ready"))
+                    return
+                self._start_failures += 1
+                delay = min(config.restart_backoff * 2 ** (self._start_failures - 1), config.restart_backoff_max)
+                self.reason = f"{described} before it was ready; retrying in {delay:g} s"
+                self.output.append(f"hubapps: {self.reason}")
+                await asyncio.sleep(delay)
+                continue
             if len(self._restarts) >= config.max_restarts:
                 suffix = f" ({len(self._restarts)} restarts in {config.restart_window:g} s)"
                 self._fail(described + (suffix if self._restarts else ""))
@@ -324,6 +359,12 @@ class AppProcess:
             self.reason = f"{described}; restarting in {delay:g} s"
             self.output.append(f"hubapps: {self.reason}")
             await asyncio.sleep(delay)
+
+    def _exit_reason(self, described: str) -> str:
+        """``described``, with the app's own last words from this attempt's output when it said any."""
+        _, lines = self.output.since(self._attempt_first_line)
+        message = app_message(lines)
+        return f"{described}: {message}" if message else described
 
     def _parent_env_without_tokens(self) -> dict[str, str]:
         return app_environment(self._parent_env, {}, self.port, pass_hub_token=False)
@@ -353,6 +394,7 @@ class AppProcess:
             with contextlib.suppress(FileNotFoundError):
                 await asyncio.to_thread(os.unlink, socket_path)
         self._attempt_started = time.monotonic()
+        self._attempt_first_line = self.output.total
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -394,6 +436,9 @@ class AppProcess:
         while time.monotonic() < deadline:
             status = await probe_status(self.address, config.app_ready_path)
             if status is not None and status < 500:
+                began = self._attempt_started if self.ever_ready else self._started
+                self.ready_after = time.monotonic() - began
+                self.ever_ready = True
                 self.state = AppState.READY
                 self.reason = ""
                 self.ready.set()

@@ -38,7 +38,7 @@ import secrets
 import ssl
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from hubapps.core import statuskey
 from hubapps.proxy import pages
@@ -316,10 +316,22 @@ class ProxyRuntime:
             headers={**pages.NO_CACHE, "Retry-After": str(RETRY_AFTER)},
         )
 
+    def _launcher_links(self) -> list[tuple[str, str]]:
+        """The failure page's way back: this app's start page (its Start button) and edit page in the
+        launcher, when the spawner told where the launcher is."""
+        base = self.config.launcher_url
+        if not base:
+            return []
+        hub = self.config.hub
+        app = f"{base}ui/apps/{quote(hub.user, safe='')}/{quote(hub.server_name, safe='')}"
+        return [("Start it again", f"{app}/watch"), ("Edit it", f"{app}/edit")]
+
     def _failure(self, request: Request, with_output: bool) -> Response:
         if request.method in {"GET", "HEAD"} and not request.is_websocket:
             if with_output:
-                page = pages.failure_page(self.config.display_name, self.process.reason, self.process.output.lines())
+                page = pages.failure_page(
+                    self.config.display_name, self.process.reason, self.process.output.lines(), self._launcher_links()
+                )
             else:
                 page = pages.failure_page(self.config.display_name, "", None)
             return Response.html(page, status=500, headers=pages.NO_CACHE)

@@ -99,6 +99,7 @@ def create_app(
         settings.status_key_bytes,
         timeout=settings.app_status_timeout,
         max_bytes=settings.app_status_max_bytes,
+        cache_ttl=settings.listing_status_ttl,
         transport=app_transport,
         verify=settings.hub_tls(),
         user_agent=f"hubapps-service/{__version__}",

@@ -7,6 +7,7 @@ sort and pages work — are unit-tested without a Hub.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -23,15 +24,20 @@ from hubapps.service.secrets import public_secret_env
 from hubapps.service.settings import ServiceSettings
 
 __all__ = [
+    "MAX_REASON",
+    "NOT_ANSWERING",
     "SORT_KEYS",
+    "StateView",
     "app_from_entry",
     "app_from_server",
     "app_from_share",
+    "app_state",
     "app_url",
     "build_spec",
     "directory_entry",
     "page_of",
     "server_state",
+    "with_state",
 ]
 
 #: Sort keys of the listing (prefix with '-' for descending).
@@ -62,6 +68,61 @@ def server_state(model: ServerModel) -> AppState:
     if model.get("ready"):
         return "running"
     return "stopped"
+
+
+#: Longest reason taken from an app's status answer (the app's server chooses what it sends).
+MAX_REASON = 2000
+#: The reason shown for an app whose server the Hub calls running but which does not answer.
+NOT_ANSWERING = "its server does not answer (it may have stopped; the Hub notices at its next check)"
+
+
+@dataclass(frozen=True)
+class StateView:
+    """An app's state as everyone is shown it (API, pages, CLI), with why and how fast."""
+
+    state: AppState
+    reason: str | None = None
+    #: Seconds the app took to become ready (from its proxy), when it is running.
+    ready_after: float | None = None
+    #: The proxy's own word (starting, ready, failed), when it was read.
+    app_state: str | None = None
+
+
+def app_state(model: ServerModel, proxy: Mapping[str, Any] | None = None, *, asked: bool = False) -> StateView:
+    """The one state model: the Hub's server model, told apart by the app proxy's status when read.
+
+    ``asked`` says whether the proxy's ``_hubapps/status`` was asked for (an app with a hubapps proxy
+    that the Hub calls running, read for its owner or an admin); ``proxy`` is its answer (None: no
+    answer). The Hub says starting, stopping or stopped: that is the state. The Hub says running:
+
+    - not asked (someone it is shared with, a JupyterLab app, no status key): running, as the Hub says;
+    - the proxy says ready: running; starting (a first start, or a restart after a crash): starting,
+      with the restart's reason; failed: failed, with the reason (the app's own last words);
+    - no answer or an answer that makes no sense: unknown, with :data:`NOT_ANSWERING` (a proxy that has
+      exited after a failure stays "running" in the Hub until its next poll of the spawner).
+    """
+    hub_state = server_state(model)
+    if hub_state != "running" or not asked:
+        return StateView(hub_state)
+    if proxy is None:
+        return StateView("unknown", NOT_ANSWERING)
+    said = proxy.get("state")
+    raw_reason = proxy.get("reason")
+    reason = str(raw_reason)[:MAX_REASON] if isinstance(raw_reason, str) and raw_reason else None
+    ready_after = proxy.get("ready_after")
+    after = float(ready_after) if isinstance(ready_after, int | float) and not isinstance(ready_after, bool) else None
+    if said == "ready":
+        return StateView("running", ready_after=after, app_state="ready")
+    if said == "starting":
+        return StateView("starting", reason, app_state="starting")
+    if said == "failed":
+        return StateView("failed", reason or "the app stopped", app_state="failed")
+    return StateView("unknown", NOT_ANSWERING)
+
+
+def with_state(app: AppPublic, view: StateView) -> AppPublic:
+    """A copy of ``app`` in ``view``'s state (listing models are cached: never changed in place)."""
+    return app.model_copy(update={"state": view.state, "ready": view.state == "running", "reason": view.reason})
 
 
 def _spec_of(options: object) -> AppSpec | None:

@@ -25,10 +25,14 @@ import httpx
 
 from hubapps.core import statuskey
 from hubapps.service.errors import safe_log
+from hubapps.service.ttl_cache import TTLCache
 
 __all__ = ["AppStatusReader"]
 
 log = logging.getLogger("hubapps.service.appstatus")
+
+#: Apps whose status a reader remembers for listings (least recently used ones are forgotten first).
+STATUS_CACHE_ENTRIES = 2048
 
 
 class AppStatusReader:
@@ -44,9 +48,14 @@ class AppStatusReader:
         transport: httpx.AsyncBaseTransport | None = None,
         verify: ssl.SSLContext | bool = True,
         user_agent: str = "hubapps-service",
+        cache_ttl: float = 0.0,
     ) -> None:
         self.proxy_url = proxy_url.rstrip("/")
         self._key = key
+        #: Answers of ``_hubapps/status`` for listings (no answer too), by owner, server and app URL.
+        self._status_cache: TTLCache[tuple[str, str, str, str], tuple[dict[str, Any] | None]] = TTLCache(
+            cache_ttl, STATUS_CACHE_ENTRIES
+        )
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._http = httpx.AsyncClient(
@@ -66,6 +75,20 @@ class AppStatusReader:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def cached_status(self, owner: str, server: str, app_url: str, started: str = "") -> dict[str, Any] | None:
+        """``_hubapps/status``, reused for ``cache_ttl`` seconds (listings ask for many apps, often).
+
+        ``started`` (the server model's start time) is part of the key: a server started again (a
+        failed app started afresh) is asked afresh, not shown in its old state.
+        """
+        key = (owner, server, app_url, started)
+        cached = self._status_cache.get(key)
+        if cached is not None:
+            return cached[0]
+        answer = await self.get_json(owner, server, app_url, "_hubapps/status")
+        self._status_cache.set(key, (answer,))
+        return answer
 
     async def get_json(self, owner: str, server: str, app_url: str, sub: str) -> dict[str, Any] | None:
         """The JSON object at the app's ``sub``, or None (unavailable, refused, too big, slow).

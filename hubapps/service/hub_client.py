@@ -224,6 +224,16 @@ class HubClient:
         model = response.json()
         return cast(UserModel, model) if isinstance(model, dict) else None
 
+    async def group_members(self, name: str, token: str) -> list[str]:
+        """The user names in group ``name``, if ``token`` may read the group (``read:groups``); else none."""
+        response = await self.request("GET", f"groups/{_q(name)}", token)
+        if response.status_code in (401, 403, 404):
+            return []
+        raise_for(response, "read the group")
+        model = response.json()
+        users = model.get("users") if isinstance(model, dict) else None
+        return [str(u) for u in users if isinstance(u, str)] if isinstance(users, list) else []
+
     def derived(self, model: object, key: Hashable, compute: Callable[[], V]) -> V:
         """``compute()``, remembered with a user model from :meth:`whoami` for as long as it is cached.
 
@@ -322,6 +332,8 @@ class HubClient:
 
     async def stop_server(self, owner: str, server: str, token: str, *, remove: bool = False) -> int:
         """Stop (and with ``remove`` delete) a server; returns 202 (stopping) or 204 (done)."""
+        # Before too: the caller may hear "stopping" before the Hub has finished, and then ask again.
+        self.forget_user(owner)
         response = await self.request(
             "DELETE", f"users/{_q(owner)}/servers/{_q(server)}", token, json={"remove": True} if remove else None
         )

@@ -44,6 +44,11 @@ def q(value: str) -> str:
     return quote(value, safe="")
 
 
+def when(value: str | None, none: str = "") -> str:
+    """A time the Hub gave (ISO 8601 in UTC) as pages show it, to the minute: ``2026-01-31 14:05 UTC``."""
+    return f"{value[:16].replace('T', ' ')} UTC" if value else none
+
+
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -51,6 +56,7 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.filters["q"] = q
+_env.filters["when"] = when
 
 
 #: What a ``Host`` header may hold to be named in a page's CSP (anything else: no host-sources at all).

@@ -29,7 +29,11 @@ __all__ = [
 ]
 
 Access = Literal["owned", "shared", "public", "admin"]
-AppState = Literal["stopped", "starting", "running", "stopping", "unknown"]
+#: One state model for the API, the pages and the CLI (:func:`hubapps.service.app_models.app_state`):
+#: ``running`` means the app answers; ``failed`` that it could not start (``reason`` says why) while the
+#: Hub still holds its server; ``unknown`` that it cannot be told (another user's public app, or an app
+#: whose server does not answer its status check).
+AppState = Literal["stopped", "starting", "running", "stopping", "failed", "unknown"]
 
 
 class GitSourceIn(BaseModel):
@@ -119,7 +123,10 @@ class AppPublic(BaseModel):
     framework: str = ""
     access: Access
     state: AppState
-    ready: bool = False
+    ready: bool = Field(default=False, description="the app answers (state running)")
+    reason: str | None = Field(
+        default=None, description="why the app failed or restarts, in its own words where it said any (managers only)"
+    )
     public: bool = False
     keep_alive: bool = False
     url: str
@@ -148,15 +155,18 @@ class AppsPublic(BaseModel):
 class AppStatus(BaseModel):
     id: str
     state: AppState
-    ready: bool
+    ready: bool = Field(description="the app answers (state running)")
     started: str | None = Field(
         default=None, description="when the Hub started the server's current run (tells a restarted run apart)"
     )
     progress: int | None = Field(default=None, description="the Hub's start progress (0-100), while starting")
     message: str | None = Field(default=None, description="the Hub's latest start message")
     app_state: str | None = Field(default=None, description="the app proxy's view: starting, ready or failed")
-    elapsed: float | None = None
-    reason: str | None = Field(default=None, description="why the app failed, from the app proxy")
+    elapsed: float | None = Field(default=None, description="seconds since the app's current start attempt began")
+    ready_after: float | None = Field(default=None, description="seconds the app took to become ready")
+    reason: str | None = Field(
+        default=None, description="why the app failed (or restarts), in its own words where it said any"
+    )
     log_tail: list[str] = []
 
 

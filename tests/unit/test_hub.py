@@ -91,6 +91,20 @@ async def test_app_start_runs_the_proxy_with_framework_argv() -> None:
     assert json.loads(started["env"][APP_ENV_VAR]) == {"COLOR": "red"}
 
 
+async def test_the_failure_page_learns_where_the_launcher_is() -> None:
+    spawner = make(spec())
+    await spawner.start()
+    args = spawner.started["args"]
+    assert "--launcher-url=/services/japps/" in args[: args.index("--")]
+    # As the Hub made the service: its prefix (under the Hub's base_url), on a host of its own if any.
+    spawner = make(spec(), service_name="apps")
+    service = SimpleNamespace(prefix="/base/services/apps/", host="https://services.hub.example.org")
+    spawner.user = SimpleNamespace(name="ann", settings={"services": {"apps": service}})
+    await spawner.start()
+    args = spawner.started["args"]
+    assert "--launcher-url=https://services.hub.example.org/base/services/apps/" in args[: args.index("--")]
+
+
 async def test_proxy_command_and_limits_are_admin_settings() -> None:
     spawner = make(spec(), auth_cache_max_age=5, websocket_max_age=3600)
     await spawner.start()
@@ -248,6 +262,23 @@ def test_users_may_use_the_launcher_but_share_only_when_asked() -> None:
     user_role = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
     assert user_role["scopes"][:2] == ["self", "read:groups"]
     assert {"shares!user", "read:users:name", "read:groups:name"} <= set(user_role["scopes"])
+
+
+def test_users_list_everyone_for_suggestions_only_when_the_admin_chose() -> None:
+    c = Config()
+    hubapps.install(c, grant_user_sharing=True, allow_sharing=True)
+    scopes = set(next(r for r in c.JupyterHub.load_roles if r["name"] == "user")["scopes"])
+    assert not {"list:users", "list:groups"} & scopes
+    c = Config()
+    hubapps.install(c, grant_user_sharing=True, allow_sharing=True, share_suggestions_from="all")
+    scopes = set(next(r for r in c.JupyterHub.load_roles if r["name"] == "user")["scopes"])
+    assert {"list:users", "list:groups"} <= scopes
+    # The launcher's OAuth tokens may carry them (the Hub intersects with what each user holds), and
+    # the service reads the members of a user's own groups with its own token.
+    service = c.JupyterHub.services[0]
+    assert {"list:users", "list:groups", "shares", "read:shares"} <= set(service["oauth_client_allowed_scopes"])
+    role = next(r for r in c.JupyterHub.load_roles if r["name"] == "japps-service")
+    assert "read:groups" in role["scopes"]
 
 
 def _origin_policy(c: Config) -> dict[str, Any]:

@@ -9,6 +9,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.lookup`         find one app, list apps, the servers a caller manages
 :mod:`.lifecycle`      create, edit, delete, start, stop, restart
 :mod:`.sharing`        shares, the public flag, share links
+:mod:`.states`         apps' true states: the Hub's word, told apart by the app's own status
 :mod:`.status`         state, progress and log of a running app
 :mod:`.files`          the owner's files, where their running JupyterLab server shows them
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
@@ -43,6 +44,7 @@ from hubapps.service.operations.sharing import (
     create_link,
     delete_links,
     leave_share,
+    links_or_none,
     list_links,
     list_shares,
     revoke_all,
@@ -69,6 +71,7 @@ __all__ = [
     "find_app",
     "is_proxy_app",
     "leave_share",
+    "links_or_none",
     "list_apps",
     "list_links",
     "list_shares",

@@ -29,6 +29,7 @@ from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.files import check_app_file
 from hubapps.service.operations.lookup import managed_server
+from hubapps.service.operations.states import live_state
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate
 from hubapps.service.secrets import is_v1_spec, legacy_secret_names, secret_env_to_save
 
@@ -44,6 +45,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("hubapps.service.apps")
+
+#: Longest pause between two looks at a restarting server (while it is stopped and not yet started
+#: again, pages and ``--wait`` see it stopped: kept short).
+RESTART_POLL_MAX = 0.5
 
 
 def _accepted(owner: str, server: str, state: AppState, done: bool) -> Accepted:
@@ -283,9 +288,15 @@ async def delete_app(caller: Caller, owner: str, server: str) -> Accepted:
 
 
 async def start_app(caller: Caller, owner: str, server: str) -> Accepted:
-    """Start an app with its stored spec (the running-apps limit claimed for it)."""
+    """Start an app with its stored spec (the running-apps limit claimed for it).
+
+    An app that failed (or whose server does not answer) still has a server the Hub calls running:
+    starting it stops that server first, then starts it again, as a restart does.
+    """
     hub = caller.hub
     model = await managed_server(caller.identity, owner, server, hub)  # 404 before anything, even with a slow Hub
+    if (await live_state(caller, owner, server, model)).state in ("failed", "unknown"):
+        return await restart_app(caller, owner, server)
     claim = await _admit_start(caller, owner, server, model)
     done, status = await run_bounded(
         released_after(hub.start_server(owner, server, caller.token), claim), caller.settings.start_wait
@@ -350,7 +361,7 @@ async def _restart(
             log.warning("Restart of %s/%s: the server did not stop in time", safe_log(owner), safe_log(server))
             return
         await asyncio.sleep(delay)
-        delay = min(delay * 2, 2.0)
+        delay = min(delay * 2, RESTART_POLL_MAX)
     if spec is not None:
         version = await hub.hub_version(token)
         if version >= (6,):

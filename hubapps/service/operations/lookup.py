@@ -6,22 +6,40 @@ the caller see answers 404 (:class:`~hubapps.service.errors.NotFound`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from typing import cast
 
 from hubapps.core.errors import SpecError
-from hubapps.core.frameworks import FrameworkRegistry
-from hubapps.core.spec import is_app_options, parse_user_options
-from hubapps.service.app_models import app_from_entry, app_from_server, app_from_share, directory_entry, page_of
+from hubapps.core.spec import parse_user_options
+from hubapps.service.app_models import (
+    app_from_entry,
+    app_from_server,
+    app_from_share,
+    directory_entry,
+    page_of,
+    with_state,
+)
 from hubapps.service.auth import Identity
 from hubapps.service.directory import DirectoryEntry
 from hubapps.service.errors import InvalidInput, NotFound
 from hubapps.service.hub_client import HubClient
-from hubapps.service.hub_models import ServerModel, servers_of
+from hubapps.service.hub_models import ServerModel, UserModel, servers_of
 from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.states import is_proxy_app, live_state, live_states, may_read_status
 from hubapps.service.schemas import AppPublic, AppsPublic
 from hubapps.service.settings import ServiceSettings
 
-__all__ = ["find_app", "is_proxy_app", "list_apps", "managed_server", "own_apps", "readable_status"]
+__all__ = [
+    "ACCESS_VALUES",
+    "find_app",
+    "is_proxy_app",
+    "list_apps",
+    "managed_server",
+    "others_apps",
+    "own_apps",
+    "readable_status",
+]
 
 
 async def managed_server(identity: Identity, owner: str, server: str, hub: HubClient) -> ServerModel:
@@ -49,7 +67,7 @@ async def find_app(caller: Caller, owner: str, server: str) -> AppPublic:
         model = await managed_server(identity, owner, server, hub)
         app = app_from_server(settings, owner, server, model, "owned", include_all=True)
         assert app is not None
-        return app
+        return with_state(app, await live_state(caller, owner, server, model))
     shares = await hub.shared_with(identity.name, identity.token)
     for share in shares:
         s = share.get("server") or {}
@@ -59,6 +77,8 @@ async def find_app(caller: Caller, owner: str, server: str) -> AppPublic:
     if isinstance(found, dict):
         app = app_from_server(settings, owner, server, found, "admin", include_all=True)
         assert app is not None
+        if may_read_status(caller, owner):
+            return with_state(app, await live_state(caller, owner, server, found))
         return app
     entry = await caller.directory.get(owner, server)
     if entry is not None and entry.public:
@@ -92,6 +112,54 @@ def own_apps(settings: ServiceSettings, identity: Identity, *, all_servers: bool
     return apps, entries
 
 
+#: ``access`` values of the listing; ``all`` stands for every one of them (Hub admins only).
+ACCESS_VALUES = ("owned", "shared", "public", "admin")
+
+
+def _wanted_access(identity: Identity, access: list[str] | None) -> set[str]:
+    """The access kinds asked for: by default owned, shared and public; ``admin``/``all`` for Hub admins.
+
+    A non-admin asking for ``admin`` or ``all`` is refused with a clear message (never silently shown
+    less): the value names a listing they may not have, nothing about any app.
+    """
+    wanted = set(access or ()) or {"owned", "shared", "public"}
+    if "all" in wanted:
+        wanted = (wanted - {"all"}) | set(ACCESS_VALUES)
+    unknown = wanted - set(ACCESS_VALUES)
+    if unknown:
+        raise InvalidInput("must be owned, shared, public, admin or all", field="access")
+    if "admin" in wanted and not identity.admin:
+        raise InvalidInput("admin and all list other users' apps: only Hub admins may ask for them", field="access")
+    return wanted
+
+
+async def others_apps(caller: Caller, seen: set[tuple[str, str]], *, all_servers: bool) -> list[AppPublic]:
+    """Every other user's apps, as a Hub admin sees them (access ``admin``), from one paginated listing.
+
+    Read with the admin's own token (``list:users`` and ``read:servers``), so the Hub decides.
+    """
+    apps: list[AppPublic] = []
+    models: dict[str, list[tuple[str, ServerModel]]] = {}
+    users = await caller.hub.paginate("users", caller.token, {"include_stopped_servers": "1"})
+    for user in users:
+        owner = str(user.get("name") or "")
+        if not owner or owner == caller.name:
+            continue
+        for name, model in servers_of(cast(UserModel, user)).items():
+            if (owner, name) in seen:
+                continue
+            app = app_from_server(caller.settings, owner, name, model, "admin", include_all=all_servers)
+            if app is not None:
+                seen.add((owner, name))
+                apps.append(app)
+                models.setdefault(owner, []).append((name, model))
+    # Their running apps' proxies tell failed from running, as for the admin's own apps.
+    gate = asyncio.Semaphore(caller.settings.listing_status_concurrency)
+    found = await asyncio.gather(*(live_states(caller, owner, servers, gate=gate) for owner, servers in models.items()))
+    states = {(owner, name): view for owner, views in zip(models, found, strict=True) for name, view in views.items()}
+    return [with_state(app, states[(app.owner, app.name)]) if (app.owner, app.name) in states else app for app in apps]
+
+
 async def list_apps(
     caller: Caller,
     *,
@@ -104,23 +172,26 @@ async def list_apps(
     limit: int | None = None,
     all_servers: bool = False,
 ) -> AppsPublic:
-    """The caller's apps, apps shared with them and public apps: filtered, sorted, one page."""
+    """The caller's apps, apps shared with them and public apps (and, for Hub admins who ask, every
+    other user's apps): filtered, sorted, one page."""
     identity, hub, directory, settings = caller.identity, caller.hub, caller.directory, caller.settings
-    wanted = set(access or ()) or {"owned", "shared", "public"}
-    unknown = wanted - {"owned", "shared", "public"}
-    if unknown:
-        raise InvalidInput("must be owned, shared or public", field="access")
+    wanted = _wanted_access(identity, access)
     limit = min(limit or settings.page_default, settings.page_max)
 
     # Built once per Hub model of the caller (cached by the Hub client, replaced and never changed).
     mine, own_entries = hub.derived(
         identity.model, ("own_apps", all_servers), lambda: own_apps(settings, identity, all_servers=all_servers)
     )
-    apps = list(mine)
+    # The Hub calls a failed app (its proxy still up, showing why) running: its proxy tells apart.
+    states = await live_states(caller, identity.name, list(identity.servers.items()))
+    apps = [with_state(app, states[app.name]) if app.name in states else app for app in mine]
     # Lazy check of the directory: the owner's own listing is the authority on their apps.
     await directory.sync_owner(identity.name, own_entries)
     seen = {(identity.name, a.name) for a in apps}
 
+    if "admin" in wanted:
+        # Before shares and public apps: an admin manages those too, so they are listed as "admin".
+        apps += await others_apps(caller, seen, all_servers=all_servers)
     if "shared" in wanted:
         snapshot = await directory.snapshot()
         for share in await hub.shared_with(identity.name, identity.token):
@@ -154,21 +225,3 @@ async def readable_status(caller: Caller, owner: str, server: str) -> ServerMode
     if owner != identity.name and not identity.admin:
         raise NotFound()
     return await managed_server(identity, owner, server, caller.hub)
-
-
-def is_proxy_app(model: ServerModel, registry: FrameworkRegistry) -> bool:
-    """Whether the server runs hubapps-proxy (an app spec of an enabled, non-JupyterLab framework).
-
-    Only those have ``_hubapps/`` endpoints and a status key; anything else (JupyterLab apps run
-    ``jupyterhub-singleuser``, plain named servers, the default server) is never called at all.
-    """
-    options = model.get("user_options") or {}
-    if not is_app_options(options):
-        return False
-    try:
-        spec = parse_user_options(options)
-    except SpecError:
-        return False
-    if spec.framework not in registry:
-        return False
-    return not registry.get(spec.framework).singleuser

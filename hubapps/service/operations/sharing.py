@@ -8,6 +8,7 @@ for the people it is shared with: it is recorded once the Hub has shared it, nev
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from hubapps.core.errors import SpecError
 from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
@@ -24,6 +25,7 @@ __all__ = [
     "create_link",
     "delete_links",
     "leave_share",
+    "links_or_none",
     "list_links",
     "list_shares",
     "revoke_all",
@@ -81,21 +83,46 @@ async def share_pairs(caller: Caller, owner: str, server: str) -> list[tuple[str
     return [(s.kind, s.name) for s in listed.shares]
 
 
+def _may_list(scopes: set[str], scope: str) -> bool:
+    """Whether the token holds ``scope`` at all (``list:users``, or filtered: ``list:users!group=x``)."""
+    return any(s == scope or s.startswith(scope + "!") for s in scopes)
+
+
+async def _listed_names(caller: Caller, path: str) -> set[str]:
+    try:
+        items = await caller.hub.paginate(path, caller.token)
+    except ServiceError:
+        return set()
+    return {str(i["name"]) for i in items if i.get("name")}
+
+
 async def share_suggestions(caller: Caller) -> tuple[list[str], list[str]]:
-    """User and group names the caller may see (their token decides), for type-ahead in the forms;
-    empty when sharing is off, suggestions are turned off, or the Hub says no."""
-    settings = caller.settings
+    """User and group names to offer as the caller types in the share fields: only names the caller
+    may see; empty when sharing is off or suggestions are turned off.
+
+    - what the Hub lets the caller list with their own token (``list:users`` / ``list:groups``, any
+      filter: a role with ``list:users!group=staff`` lists staff); the Hub is asked only when the
+      token holds the scope, so a form view costs no refused call;
+    - the caller's own groups (from their own model), and, with ``share_suggestions_from = "groups"``,
+      the people in those groups (read with the service's token: a group's members know each other).
+    """
+    settings, identity = caller.settings, caller.identity
     if settings.share_suggestions_max == 0 or not settings.allow_sharing:
         return [], []
-    out: list[list[str]] = []
-    for path in ("/users", "/groups"):
-        try:
-            items = await caller.hub.paginate(path, caller.token)
-        except ServiceError:
-            items = []
-        names = sorted(str(i.get("name", "")) for i in items if i.get("name"))
-        out.append([n for n in names if n != caller.name][: settings.share_suggestions_max])
-    return out[0], out[1]
+    scopes = identity.scopes
+    users: set[str] = await _listed_names(caller, "users") if _may_list(scopes, "list:users") else set()
+    groups: set[str] = await _listed_names(caller, "groups") if _may_list(scopes, "list:groups") else set()
+    groups.update(identity.groups)
+    service_token = settings.api_token.get_secret_value()
+    if settings.share_suggestions_from == "groups" and service_token:
+        for group in sorted(identity.groups):
+            try:
+                users.update(await caller.hub.group_members(group, service_token))
+            except ServiceError:
+                continue
+    users.discard(caller.name)
+    limit = settings.share_suggestions_max
+    return sorted(users)[:limit], sorted(groups)[:limit]
 
 
 async def add_shares(caller: Caller, owner: str, server: str, body: ShareCreate) -> SharesPublic:
@@ -164,20 +191,34 @@ async def set_public(caller: Caller, owner: str, server: str, body: PublicFlag) 
     return await _shares_public(caller, owner, server, spec)
 
 
-def _link(model: Mapping[str, object]) -> ShareLinkPublic:
+def _link(settings: ServiceSettings, model: Mapping[str, object]) -> ShareLinkPublic:
+    accept = model.get("full_accept_url") or model.get("accept_url")
+    # The Hub gives a path unless it knows its public_url; the service may know the Hub's origin.
+    origin = settings.hub_host if settings.own_host else settings.public_url
+    if isinstance(accept, str) and accept.startswith("/") and origin:
+        parts = urlsplit(origin)
+        accept = f"{parts.scheme}://{parts.netloc}{accept}"
     return ShareLinkPublic(
         id=str(model.get("id", "")),
         created_at=model.get("created_at"),  # type: ignore[arg-type]
         expires_at=model.get("expires_at"),  # type: ignore[arg-type]
         exchange_count=int(model.get("exchange_count") or 0),  # type: ignore[call-overload]
-        accept_url=model.get("full_accept_url") or model.get("accept_url"),  # type: ignore[arg-type]
+        accept_url=accept,  # type: ignore[arg-type]
     )
 
 
 async def list_links(caller: Caller, owner: str, server: str) -> list[ShareLinkPublic]:
     """The share links of an app the caller manages."""
     await managed_server(caller.identity, owner, server, caller.hub)
-    return [_link(c) for c in await caller.hub.share_codes(owner, server, caller.token)]
+    return [_link(caller.settings, c) for c in await caller.hub.share_codes(owner, server, caller.token)]
+
+
+async def links_or_none(caller: Caller, owner: str, server: str) -> list[ShareLinkPublic]:
+    """The app's share links for its details page; none when the caller may not list them."""
+    try:
+        return await list_links(caller, owner, server)
+    except ServiceError:
+        return []
 
 
 async def create_link(caller: Caller, owner: str, server: str, body: ShareLinkCreate) -> ShareLinkPublic:
@@ -185,7 +226,9 @@ async def create_link(caller: Caller, owner: str, server: str, body: ShareLinkCr
     sharing_allowed(caller.settings)
     model = await managed_server(caller.identity, owner, server, caller.hub)
     spec = _spec(model.get("user_options"))
-    link = _link(await caller.hub.create_share_code(owner, server, caller.token, expires_in=body.expires_in))
+    link = _link(
+        caller.settings, await caller.hub.create_share_code(owner, server, caller.token, expires_in=body.expires_in)
+    )
     await caller.directory.record(directory_entry(owner, server, spec))  # after the Hub made the link
     return link
 

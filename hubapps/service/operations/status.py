@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hubapps.service.app_models import app_url, server_state
+from hubapps.service.app_models import MAX_REASON, app_state, app_url, server_state
 from hubapps.service.errors import Conflict, HubUnavailable
 from hubapps.service.hub_models import ServerModel
 from hubapps.service.operations.caller import Caller
-from hubapps.service.operations.lookup import is_proxy_app, readable_status
+from hubapps.service.operations.lookup import readable_status
+from hubapps.service.operations.states import is_proxy_app
 from hubapps.service.schemas import AppStatus, LogsPublic
 
 __all__ = ["app_logs", "app_status"]
@@ -41,30 +42,38 @@ async def _read_app(caller: Caller, model: ServerModel, owner: str, server: str,
 
 
 async def app_status(caller: Caller, owner: str, server: str) -> AppStatus:
-    """State, start progress and the app's startup log."""
+    """State (:func:`~hubapps.service.app_models.app_state`), start progress, time to ready, the reason
+    of a failure and the app's startup log."""
     model = await readable_status(caller, owner, server)
-    state = server_state(model)
-    started = model.get("started")
-    status = AppStatus(
-        id=f"{owner}/{server}",
-        state=state,
-        ready=bool(model.get("ready")),
-        started=str(started) if started and state != "stopped" else None,
-    )
-    if state == "starting":
-        status.progress, status.message = await _progress(caller, model)
-    if state in ("starting", "running") and is_proxy_app(model, caller.registry):
+    hub_state = server_state(model)
+    asks = hub_state in ("starting", "running") and is_proxy_app(model, caller.registry)
+    proxy: dict[str, Any] | None = None
+    logs: dict[str, Any] | None = None
+    if asks and caller.status_reader.available:
         proxy, logs = await asyncio.gather(
             _read_app(caller, model, owner, server, "_hubapps/status"),
             _read_app(caller, model, owner, server, "_hubapps/logs"),
         )
-        if isinstance(proxy, dict):
-            status.app_state = str(proxy.get("state")) if proxy.get("state") else None
-            elapsed = proxy.get("elapsed")
-            status.elapsed = float(elapsed) if isinstance(elapsed, int | float) else None
-            status.reason = str(proxy["reason"])[:2000] if proxy.get("reason") else None
-        if isinstance(logs, dict):
-            status.log_tail = [str(line) for line in (logs.get("lines") or [])][-20:]
+    view = app_state(model, proxy, asked=asks and caller.status_reader.available)
+    started = model.get("started")
+    status = AppStatus(
+        id=f"{owner}/{server}",
+        state=view.state,
+        ready=view.state == "running",
+        started=str(started) if started and hub_state != "stopped" else None,
+        reason=view.reason,
+        ready_after=view.ready_after,
+    )
+    if hub_state == "starting":
+        status.progress, status.message = await _progress(caller, model)
+    if isinstance(proxy, dict):
+        status.app_state = str(proxy.get("state")) if proxy.get("state") else None
+        elapsed = proxy.get("elapsed")
+        status.elapsed = float(elapsed) if isinstance(elapsed, int | float) else None
+        if status.reason is None and isinstance(proxy.get("reason"), str) and proxy["reason"]:
+            status.reason = str(proxy["reason"])[:MAX_REASON]
+    if isinstance(logs, dict):
+        status.log_tail = [str(line) for line in (logs.get("lines") or [])][-20:]
     return status
 
 

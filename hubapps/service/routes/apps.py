@@ -28,7 +28,10 @@ router = APIRouter(prefix="/apps", tags=["apps"])
 )
 async def list_apps_route(
     caller: CurrentCaller,
-    access: Annotated[list[str] | None, Query(description="owned, shared and/or public")] = None,
+    access: Annotated[
+        list[str] | None,
+        Query(description="owned, shared and/or public; admin (other users' apps) or all: Hub admins only"),
+    ] = None,
     framework: str | None = None,
     state: str | None = None,
     q: Annotated[str | None, Query(max_length=200, description="search names, descriptions, owners")] = None,

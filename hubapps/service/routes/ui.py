@@ -44,7 +44,7 @@ router = APIRouter(include_in_schema=False)
 
 _SORTS = {"recent": "-last_activity", "name": "name"}
 _ACCESS = ("owned", "shared", "public")
-_STATES = ("running", "starting", "stopped")
+_STATES = ("running", "starting", "failed", "stopping", "stopped", "unknown")
 
 
 def card(settings: ServiceSettings, app: AppPublic) -> dict[str, Any]:
@@ -88,7 +88,8 @@ async def gallery(
     q = q.strip()[:200]
     framework = framework if framework in registry else ""
     state = state if state in _STATES else ""
-    access = access if access in _ACCESS else ""
+    # "all" (every user's apps) is offered to Hub admins only; anyone else gets the default listing.
+    access = access if access in _ACCESS or (access == "all" and identity.admin) else ""
     sort = sort if sort in _SORTS else "recent"
     view = view if view in ("grid", "table") else "grid"
     per_page = min(per_page or settings.gallery_page_size, settings.gallery_page_max)
@@ -155,6 +156,7 @@ async def details(owner: str, server: str, request: Request, settings: Settings,
     app = await operations.find_app(caller, owner, server)
     manage = app.access in ("owned", "admin")
     shares = await operations.share_pairs(caller, owner, server) if manage else []
+    links = await operations.links_or_none(caller, owner, server) if manage else []
     legacy: set[str] = set()
     if manage:
         legacy = await caller.secret_marks.get(owner, server)
@@ -170,6 +172,7 @@ async def details(owner: str, server: str, request: Request, settings: Settings,
         card=card(settings, app),
         manage=manage,
         shares=shares,
+        links=links,
         env=env,
         spec=app.spec or {},
         notice=notice if notice in ("share-failed",) else "",

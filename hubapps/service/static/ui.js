@@ -15,12 +15,14 @@
   const appPath = (o, s) => `${prefix}api/apps/${enc(o)}/${enc(s)}`;
   const pagePath = (o, s) => `${prefix}ui/apps/${enc(o)}/${enc(s)}`;
 
-  async function api(method, path) {
-    const response = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-XSRFToken": xsrf },
-    });
+  async function api(method, path, json) {
+    const headers = { Accept: "application/json", "X-XSRFToken": xsrf };
+    const init = { method, credentials: "same-origin", headers };
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(json);
+    }
+    const response = await fetch(path, init);
     let data = {};
     try {
       data = await response.json();
@@ -126,9 +128,12 @@
     const state = trigger.dataset.st;
     const children = [link("Open", "btn-primary", trigger.dataset.u), link("Details", "btn-outline-secondary", pagePath(app.o, app.s))];
     if (trigger.dataset.m === "1") {
-      if (state === "stopped") children.push(button("Start", ACTIONS.start.cls, () => perform("start", app, onDone)));
-      else {
-        children.push(button("Stop", ACTIONS.stop.cls, () => confirmThen("stop", app, onDone)));
+      // A failed app (or one whose server does not answer) can be started again, or stopped.
+      if (["stopped", "failed", "unknown"].includes(state)) {
+        children.push(button("Start", ACTIONS.start.cls, () => perform("start", app, onDone)));
+      }
+      if (state !== "stopped") children.push(button("Stop", ACTIONS.stop.cls, () => confirmThen("stop", app, onDone)));
+      if (state === "running" || state === "starting") {
         children.push(button("Restart", ACTIONS.restart.cls, () => confirmThen("restart", app, onDone)));
       }
       children.push(link("Edit", "btn-outline-secondary", `${pagePath(app.o, app.s)}/edit`));
@@ -140,6 +145,7 @@
 
   // -- Hub home: the gallery fragment ---------------------------------------------------------------
   const GALLERY_RETRIES = 15;
+  const TRANSITION_POLL_MS = Math.max(pollMs * 2, 1000);
 
   async function loadGallery(attempt = 0) {
     const slot = document.getElementById("hubapps-gallery-slot");
@@ -187,7 +193,23 @@
       xsrf = gallery.dataset.xsrf || xsrf;
       prefix = gallery.dataset.prefix || prefix;
       bindGallery(gallery, () => loadGallery());
+      followTransitions(gallery);
     }
+  }
+
+  // While an app starts or stops, its card is shown again until it has arrived (stopped, running,
+  // failed): the fragment is fetched again, unless the person is busy in a dialog or the filters.
+  let refreshTimer = 0;
+  function followTransitions(gallery) {
+    window.clearTimeout(refreshTimer);
+    if (!gallery.querySelector('.hubapps-act[data-st="starting"], .hubapps-act[data-st="stopping"]')) return;
+    const refresh = () => {
+      const d = dialogParts();
+      const busy = (d && d.dialog.open) || (document.activeElement && document.activeElement.closest("form.hubapps-filters"));
+      if (busy || document.hidden) refreshTimer = window.setTimeout(refresh, TRANSITION_POLL_MS);
+      else loadGallery();
+    };
+    refreshTimer = window.setTimeout(refresh, TRANSITION_POLL_MS);
   }
 
   function bindGallery(root, reload) {
@@ -231,6 +253,108 @@
     }
     const log = document.getElementById("app-log");
     if (log && log.dataset.live === "1") followLog(log, detail.dataset.o, detail.dataset.s);
+    bindLinks(detail.dataset.o, detail.dataset.s);
+    if (["starting", "stopping"].includes(detail.dataset.st)) followState(detail);
+  }
+
+  // A page shown while the app starts or stops is shown again once it has arrived.
+  function followState(detail) {
+    const shown = detail.dataset.st;
+    const tick = async () => {
+      if (!document.hidden) {
+        try {
+          const app = await api("GET", appPath(detail.dataset.o, detail.dataset.s));
+          if (app.state !== shown) {
+            window.location.reload();
+            return;
+          }
+        } catch (error) {
+          if (error.status === 404) return;
+        }
+      }
+      window.setTimeout(tick, Math.max(pollMs * 2, 1000));
+    };
+    window.setTimeout(tick, Math.max(pollMs * 2, 1000));
+  }
+
+  // Share links (JupyterHub share codes): create one (its address is shown once), copy, revoke.
+  function bindLinks(owner, server) {
+    const section = document.getElementById("share-links");
+    if (!section) return;
+    const path = `${appPath(owner, server)}/share-links`;
+    const status = document.getElementById("link-status");
+    const table = document.getElementById("link-table");
+    const list = document.getElementById("link-list");
+    const none = document.getElementById("link-none");
+    const all = document.getElementById("link-revoke-all");
+    const say = (text) => (status.textContent = text);
+    // As the page shows them (the when filter of rendering.py): "2026-01-31 14:05 UTC".
+    const when = (iso, none) => (iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : none);
+
+    const revoke = async (id) => {
+      try {
+        await api("DELETE", id ? `${path}?id=${enc(id)}` : path);
+        await refresh();
+        say(id ? "The link was revoked." : "Every link was revoked.");
+      } catch (error) {
+        say(error.message);
+      }
+    };
+    const cell = (row, text) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      row.append(td);
+    };
+    async function refresh() {
+      const links = await api("GET", path);
+      list.replaceChildren();
+      for (const l of links) {
+        const row = document.createElement("tr");
+        row.dataset.id = l.id;
+        cell(row, when(l.created_at, ""));
+        cell(row, when(l.expires_at, "never"));
+        cell(row, String(l.exchange_count));
+        const td = document.createElement("td");
+        td.className = "text-end";
+        td.append(button("Revoke", "btn-sm btn-outline-danger link-revoke", () => revoke(l.id)));
+        row.append(td);
+        list.append(row);
+      }
+      table.hidden = !links.length;
+      none.hidden = links.length > 0;
+      all.hidden = !links.length;
+    }
+
+    list.querySelectorAll(".link-revoke").forEach((b) => b.addEventListener("click", () => revoke(b.dataset.id)));
+    all.addEventListener("click", () => revoke(""));
+    const create = document.getElementById("link-create");
+    if (!create) return;
+    const url = document.getElementById("link-url");
+    create.addEventListener("click", async () => {
+      create.disabled = true;
+      try {
+        const expires = Number(document.getElementById("link-expires").value);
+        const link = await api("POST", path, { expires_in: expires });
+        await refresh();
+        url.value = new URL(link.accept_url, window.location.href).href;
+        document.getElementById("link-new").hidden = false;
+        url.select();
+        say("Link created. Copy it now: its address is not shown again.");
+      } catch (error) {
+        say(error.message);
+      } finally {
+        create.disabled = false;
+      }
+    });
+    document.getElementById("link-copy").addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(url.value);
+        say("Link copied.");
+      } catch (e) {
+        url.select();
+        say("Press Ctrl+C (⌘C) to copy the selected link.");
+      }
+    });
   }
 
   function followLog(pre, owner, server) {
@@ -274,6 +398,7 @@
       if (status.started && restartFrom !== "1") return status.started === restartFrom;
       return !seenDown && !seenStarting;
     };
+    let stoppedPolls = 0;
 
     const setProgress = (value) => {
       el("watch-bar").style.width = `${value}%`;
@@ -328,29 +453,37 @@
         return;
       }
       if (status.log_tail && status.log_tail.length) el("watch-log").textContent = status.log_tail.join("\n");
-      if (status.state === "starting") {
+      if (status.state !== "stopped") stoppedPolls = 0;
+      if (status.state === "failed") {
+        seenStarting = true;
+        fail(status.reason, status.log_tail);
+        return;
+      }
+      if (status.state === "starting" && status.app_state) {
+        // The Hub runs the server, the app is not answering yet (or restarts after a crash).
+        seenStarting = true;
+        setProgress(95);
+        const secs = status.elapsed ? ` (${Math.round(status.elapsed)} s)` : "";
+        el("watch-status").textContent = status.reason || `The app is starting${secs}: waiting for it to answer…`;
+      } else if (status.state === "starting") {
         seenStarting = true;
         setProgress(Math.min(status.progress || 10, 90));
         el("watch-status").textContent = status.message || "The Hub is starting the app…";
       } else if (status.state === "running") {
-        seenStarting = true;
-        if (status.app_state === "failed") {
-          fail(status.reason, status.log_tail);
-          return;
-        }
-        if (status.app_state === "ready" || !status.app_state) {
-          done = true;
-          setProgress(100);
-          el("watch-verb").textContent = "Opening";
-          el("watch-status").textContent = "The app is ready. Opening it…";
-          el("watch-open").classList.remove("d-none");
-          window.location.assign(root.dataset.u);
-          return;
-        }
-        setProgress(95);
-        const secs = status.elapsed ? ` (${Math.round(status.elapsed)} s)` : "";
-        el("watch-status").textContent = `The app is starting${secs}: waiting for it to answer…`;
+        done = true;
+        setProgress(100);
+        el("watch-verb").textContent = "Opening";
+        el("watch-status").textContent = "The app is ready. Opening it…";
+        el("watch-open").classList.remove("d-none");
+        window.location.assign(root.dataset.u);
+        return;
       } else if (status.state === "stopped") {
+        // Starting a failed app stops its server first: stopped for a moment is not a failure.
+        stoppedPolls = seenStarting ? stoppedPolls + 1 : 0;
+        if (seenStarting && stoppedPolls < 3) {
+          window.setTimeout(poll, pollMs);
+          return;
+        }
         if (seenStarting) {
           fail(status.reason || status.message, status.log_tail);
           return;
@@ -362,7 +495,7 @@
         if (b) b.classList.remove("d-none");
         return;
       } else {
-        el("watch-status").textContent = `The app is ${status.state}…`;
+        el("watch-status").textContent = status.reason || `The app is ${status.state}…`;
       }
       window.setTimeout(poll, pollMs);
     };

@@ -23,6 +23,9 @@ HUB = "http://hub.test:8000"
 PREFIX = "/services/japps/api/"
 
 
+BROKEN = "the app exited with code 1 before it was ready: SyntaxError: invalid syntax (app.py, line 2)"
+
+
 def _error(status: int, detail: str, field: str | None = None, code: str = "error", **headers: str) -> httpx.Response:
     return httpx.Response(status, json={"detail": detail, "field": field, "code": code}, headers=headers)
 
@@ -51,6 +54,7 @@ class FakeLauncher:
             "bob/report": _app("bob", "report", display_name="Report \x1b[31mred"),
         }
         self.shares: list[dict[str, Any]] = []
+        self.links: list[dict[str, Any]] = []
         self.log_lines = ["one", "two"]
         self.transport = httpx.MockTransport(self.handle)
 
@@ -93,8 +97,9 @@ class FakeLauncher:
             if f"alice/{server}" in self.apps:
                 server += "-0a1b2c3d"
             app = _app("alice", server, framework=body["framework"], state="starting" if body["start"] else "stopped")
-            # the Hub finishes starting it before the next request
-            self.apps[app["id"]] = {**app, "state": "running" if body["start"] else "stopped"}
+            # the Hub finishes starting it before the next request (an app named "Broken" fails)
+            after = ("failed" if body["display_name"] == "Broken" else "running") if body["start"] else "stopped"
+            self.apps[app["id"]] = {**app, "state": after, "reason": BROKEN if after == "failed" else None}
             return httpx.Response(201, json=app)
         match = re.fullmatch(r"apps/([^/]+)/([^/]+)(?:/(.*))?", route)
         if not match or f"{match[1]}/{match[2]}" not in self.apps:
@@ -117,9 +122,10 @@ class FakeLauncher:
                     "ready": app["state"] == "running",
                     "progress": None,
                     "message": None,
-                    "app_state": "ready" if app["state"] == "running" else None,
+                    "app_state": {"running": "ready", "failed": "failed"}.get(app["state"]),
                     "elapsed": 1.5,
-                    "reason": None,
+                    "ready_after": 1.2 if app["state"] == "running" else None,
+                    "reason": app.get("reason"),
                     "log_tail": ["listening on 8888"],
                 },
             )
@@ -136,6 +142,17 @@ class FakeLauncher:
                 self.shares = []
                 return httpx.Response(204)
             return httpx.Response(200, json={"id": app["id"], "public": False, "shares": self.shares})
+        if action == "share-links":
+            if method == "POST":
+                made = {"id": f"sc_{len(self.links) + 1}", "created_at": "2026-01-01T00:00:00Z", "exchange_count": 0}
+                made["expires_at"] = f"+{json.loads(request.content)['expires_in']}s"
+                self.links.append(made)
+                return httpx.Response(201, json={**made, "accept_url": "/hub/accept-share?code=c0de"})
+            if method == "DELETE":
+                wanted = request.url.params.get("id")
+                self.links = [x for x in self.links if wanted and x["id"] != wanted]
+                return httpx.Response(204)
+            return httpx.Response(200, json=self.links)
         if method == "DELETE" and action.startswith("shares/"):
             _, kind, name = action.split("/")
             self.shares = [s for s in self.shares if (s["kind"] + "s", s["name"]) != (kind, name)]
@@ -281,9 +298,23 @@ def test_status(fake: FakeLauncher, hubapps: Any) -> None:
     status, out, _ = hubapps("status", "alice/dash")
     assert status == 0
     assert fake.calls() == [("GET", "apps/alice/dash/status")]
-    assert "state:    running (ready)" in out
-    assert "proxy:    ready after 1.5 s" in out
+    assert "state:    running (ready in 1.2 s)" in out
     assert "  listening on 8888" in out
+
+
+def test_deploy_wait_says_why_the_app_failed(fake: FakeLauncher, hubapps: Any) -> None:
+    status, out, err = hubapps("deploy", "--name", "Broken", "--framework", "panel", "--wait")
+    assert (status, out) == (1, "")
+    assert err == f"hubapps deploy: error: alice/broken failed to start: {BROKEN}\n"
+    status, out, _ = hubapps("status", "broken")
+    assert status == 0
+    assert "state:    failed\n" in out
+    assert f"reason:   {BROKEN}\n" in out
+    status, out, _ = hubapps("list", "--mine")
+    assert status == 0
+    row = next(line for line in out.splitlines() if line.startswith("alice/broken "))
+    assert "  failed  " in row
+    assert out.splitlines()[-1] == f"alice/broken failed: {BROKEN}"
 
 
 def test_logs(fake: FakeLauncher, hubapps: Any) -> None:
@@ -320,6 +351,46 @@ def test_share_and_unshare(fake: FakeLauncher, hubapps: Any) -> None:
     fake.requests.clear()
     assert hubapps("unshare", "alice/dash", "--all")[0] == 0
     assert fake.calls()[0] == ("DELETE", "apps/alice/dash/shares")
+
+
+def test_share_links_create_list_revoke(fake: FakeLauncher, hubapps: Any) -> None:
+    status, out, _ = hubapps("share-link", "create", "dash", "--expires", "7d")
+    assert status == 0
+    assert fake.calls()[-1] == ("POST", "apps/alice/dash/share-links")
+    assert json.loads(fake.last.content) == {"expires_in": 7 * 86400}
+    # The Hub gave a path: the URL printed is on the Hub's origin, ready to paste.
+    assert out.splitlines()[0] == f"{HUB}/hub/accept-share?code=c0de"
+    hubapps("share-link", "create", "alice/dash")
+    assert json.loads(fake.last.content) == {"expires_in": 86400}
+
+    status, out, _ = hubapps("share-link", "list", "dash")
+    lines = out.splitlines()
+    assert lines[0].split() == ["ID", "CREATED", "EXPIRES", "USES"]
+    assert [line.split()[0] for line in lines[1:]] == ["sc_1", "sc_2"]
+    assert "c0de" not in out  # a link's address is shown only when it is made
+
+    status, out, _ = hubapps("share-link", "revoke", "dash", "--id", "sc_1")
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["sc_2"]
+    assert hubapps("share-link", "revoke", "dash", "--all")[1] == "alice/dash: no share links\n"
+
+
+def test_share_link_refusals_name_what_is_missing(
+    fake: FakeLauncher, hubapps: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = hubapps("share-link", "revoke", "dash")
+    assert status == 1
+    assert "--id" in err
+    assert "--all" in err
+    with pytest.raises(SystemExit):
+        hubapps("share-link", "create", "dash", "--expires", "soon")
+    assert "'soon' is not a duration such as 30m, 12h or 7d" in capsys.readouterr().err
+    assert not [c for c in fake.calls() if c[0] != "GET"]  # nothing was made or revoked
+
+
+def test_list_all_asks_for_every_users_apps(fake: FakeLauncher, hubapps: Any) -> None:
+    assert hubapps("list", "--all")[0] == 0
+    assert fake.last.url.params.get_list("access") == ["all"]
 
 
 def test_unshare_needs_a_name(fake: FakeLauncher, hubapps: Any) -> None:

@@ -65,6 +65,8 @@ class FakeUser:
     groups: list[str] = field(default_factory=list)
     servers: dict[str, FakeServer] = field(default_factory=dict)
     can_share: bool = True
+    #: More scopes of the user's token (``list:users``, ``list:groups``, with or without a filter).
+    scopes: list[str] = field(default_factory=list)
 
 
 class FakeHub:
@@ -143,7 +145,19 @@ class FakeHub:
                 f"read:servers!user={user.name}",
                 f"servers!user={user.name}",
             ] + ([f"shares!user={user.name}"] if user.can_share else [])
+            model["scopes"] += ["list:users", "read:servers", "servers"] if user.admin else user.scopes
         return model
+
+    def _list_users(self, request: httpx.Request, caller: FakeUser) -> httpx.Response:
+        """``GET /users`` as JupyterHub answers it: ``list:users`` needed (403 without), a ``!group=``
+        filter lists that group's members; servers only for admins (``read:servers``)."""
+        held = ["list:users"] if caller.admin else [s for s in caller.scopes if s.split("!")[0] == "list:users"]
+        if not held:
+            return self._error(403, "Action is not authorized with current scopes; requires any of [list:users]")
+        groups = {s.partition("!group=")[2] for s in held if "!group=" in s}
+        listed = [u for u in self.users.values() if "list:users" in held or groups & set(u.groups)]
+        models = [self._user_model(u) if caller.admin else {"kind": "user", "name": u.name} for u in listed]
+        return self._paginated(request, models)
 
     def _paginated(self, request: httpx.Request, items: list[Any]) -> httpx.Response:
         query = parse_qs(request.url.query.decode())
@@ -195,9 +209,21 @@ class FakeHub:
             if token is None or form.get("client_secret") != [SERVICE_TOKEN] or not form.get("code_verifier", [""])[0]:
                 return self._error(400, "invalid_grant")
             return self._json(200, {"access_token": token, "token_type": "Bearer"})
+        m = re.fullmatch(r"/groups/([^/]+)", path)
+        if m and request.headers.get("Authorization") == f"token {SERVICE_TOKEN}":
+            # The service's own token (read:groups): a group's members.
+            members = [u.name for u in self.users.values() if m[1] in u.groups]
+            return self._json(200, {"kind": "group", "name": m[1], "users": members}) if members else self._error(404)
         caller = self._caller(request)
         if caller is None:
             return self._error(403)
+        if path == "/users" and method == "GET":
+            return self._list_users(request, caller)
+        if path == "/groups" and method == "GET":
+            if not caller.admin and not any(s.split("!")[0] == "list:groups" for s in caller.scopes):
+                return self._error(403, "Action is not authorized with current scopes; requires any of [list:groups]")
+            names = sorted({g for u in self.users.values() for g in u.groups})
+            return self._paginated(request, [{"kind": "group", "name": g} for g in names])
         if path == "/user":
             return self._json(200, self._user_model(caller, scopes=True))
         m = re.fullmatch(r"/users/([^/]+)", path)
@@ -232,7 +258,8 @@ class FakeHub:
                     200, {**code, "code": "secret-code", "accept_url": "/hub/accept-share?code=secret-code"}
                 )
             if method == "DELETE":
-                codes.clear()
+                wanted = parse_qs(request.url.query.decode()).get("id")
+                codes[:] = [c for c in codes if wanted and c["id"] not in wanted]
                 return self._json(204)
             return self._paginated(request, codes)
         return self._error(404)

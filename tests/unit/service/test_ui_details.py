@@ -60,5 +60,5 @@ def test_form_offers_sharing_and_public_only_when_the_hub_allows(
     assert 'name="share_users"' not in page.text
     assert 'name="public"' not in page.text
     details = off.get("/services/japps/ui/apps/ann/dash", headers=auth).text
-    assert "Only the owner." in details
+    assert "Only its owner, ann." in details
     assert "Share it" not in details
