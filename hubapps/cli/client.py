@@ -42,13 +42,21 @@ class LauncherError(HubAppsError):
     """
 
     def __init__(
-        self, message: str, *, status: int | None = None, field: str | None = None, code: str | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        field: str | None = None,
+        code: str | None = None,
+        existing: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.field = field
         self.code = code
+        #: ``<owner>/<server>`` of the app of the same name (``code == "app_exists"``).
+        self.existing = existing
 
     def __str__(self) -> str:
         text = f"{self.field}: {self.message}" if self.field else self.message
@@ -62,9 +70,11 @@ class LauncherError(HubAppsError):
             body = response.json()
         except ValueError:
             body = None
+        existing = None
         if isinstance(body, dict) and isinstance(body.get("detail"), str):
             field = body.get("field") if isinstance(body.get("field"), str) else None
             code = body.get("code") if isinstance(body.get("code"), str) else None
+            existing = body.get("existing") if isinstance(body.get("existing"), str) else None
             message = body["detail"]
         else:
             # Not the service speaking (the Hub's proxy, say): its text is not ours to repeat.
@@ -75,7 +85,7 @@ class LauncherError(HubAppsError):
         retry = response.headers.get("retry-after")
         if retry and retry.isdigit():
             message += f"; retry after {retry} s"
-        return cls(message, status=status, field=field, code=code)
+        return cls(message, status=status, field=field, code=code, existing=existing)
 
 
 def _app_path(owner: str, server: str) -> str:
@@ -217,9 +227,22 @@ class LauncherClient:
         return body
 
     def create_app(self, spec: JSONDict) -> JSONDict:
-        """``POST /api/apps`` with an ``AppCreate`` body (``"start": true`` starts it) → the new app."""
-        body: JSONDict = self._json("POST", "apps", json=spec)
-        return body
+        """``POST /api/apps`` with an ``AppCreate`` body (``"start": true`` starts it) → the new app.
+
+        An app of the same name raises :class:`LauncherError` (``code == "app_exists"``, ``existing``
+        naming it) unless ``spec["on_conflict"]`` is ``"update"`` (that app is changed: the answer is
+        the app, or ``{"id", "state", "done"}`` while it restarts) or ``"new"``.
+        """
+        return self.deploy_app(spec)[0]
+
+    def deploy_app(self, spec: JSONDict) -> tuple[JSONDict, bool]:
+        """:meth:`create_app`, and whether an app was created (not an existing one updated)."""
+        response = self._request("POST", "apps", json=spec)
+        try:
+            body: JSONDict = response.json()
+        except ValueError:
+            raise LauncherError("POST apps: the answer is not JSON", status=response.status_code) from None
+        return body, response.status_code == 201
 
     def update_app(self, owner: str, server: str, changes: JSONDict) -> JSONDict:
         body: JSONDict = self._json("PATCH", _app_path(owner, server), json=changes)

@@ -134,14 +134,52 @@ def _deploy(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> in
     # The argv after ``--`` (the ``command`` framework); the service says when a framework takes none.
     if args.argv:
         spec["command"] = list(args.argv)
-    app = client.create_app(spec)
+    choice: str | None = args.on_conflict
+    if choice:
+        spec["on_conflict"] = choice
+    try:
+        app, created = client.deploy_app(spec)
+    except LauncherError as exc:
+        if exc.code != "app_exists" or choice:
+            raise
+        choice = _ask_on_conflict(exc, args.name)
+        app, created = client.deploy_app({**spec, "on_conflict": choice})
+    owner, server = app["id"].split("/", 1)
     if args.wait and args.start:
-        app["state"] = _wait(client, app["owner"], app["name"], "running", args.wait_timeout)["state"]
+        app["state"] = _wait(client, owner, server, "running", args.wait_timeout)["state"]
     if args.json:
         _dump(out, app)
     else:
-        _say(out, f"created {app['id']} ({app['state']}): {app['url']}")
+        # A deploy over an existing app answers it (or its restart, which has no URL yet).
+        verb = "created" if created else "updated"
+        url = app.get("url") or client.get_app(owner, server)["url"]
+        _say(out, f"{verb} {app['id']} ({app['state']}): {url}")
     return 0
+
+
+def _ask_on_conflict(exc: LauncherError, name: str) -> str:
+    """What to do with a deploy whose name is taken: asked on a terminal, else a clear refusal."""
+    existing = exc.existing or "an existing app"
+    if not sys.stdin.isatty():
+        raise LauncherError(
+            f"you already have an app called {name!r} ({existing}): pass --update to deploy over it,"
+            " or --new to create another one with a distinct name",
+            status=exc.status,
+            field="--name",
+            code=exc.code,
+            existing=exc.existing,
+        )
+    sys.stderr.write(f"You already have an app called {_printable(name)!r} ({_printable(existing)}).\n")
+    while True:
+        sys.stderr.write("[u]pdate it, create a [n]ew one with a distinct name, or [c]ancel? ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer in ("u", "update"):
+            return "update"
+        if answer in ("n", "new"):
+            return "new"
+        if answer in ("", "c", "cancel", "q"):
+            raise LauncherError("cancelled: nothing was deployed", code=exc.code, existing=exc.existing)
 
 
 def _list(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
@@ -393,6 +431,22 @@ def add_app_commands(sub: Any) -> None:
     deploy.add_argument("--keep-alive", action="store_true", help="never culled for inactivity")
     deploy.add_argument("--python-env", default="", help="one of the Python environments the admin offers")
     deploy.add_argument("--start", action=argparse.BooleanOptionalAction, default=True, help="start it at once")
+    conflict = deploy.add_mutually_exclusive_group()
+    conflict.add_argument(
+        "--update",
+        dest="on_conflict",
+        action="store_const",
+        const="update",
+        help="if you have an app of this name, change it (a running one restarts) instead of asking",
+    )
+    conflict.add_argument(
+        "--new",
+        dest="on_conflict",
+        action="store_const",
+        const="new",
+        help="if you have an app of this name, create another one with a distinct name instead of asking",
+    )
+    deploy.set_defaults(on_conflict=None)
     deploy.add_argument("--wait", action="store_true", help="wait until the app is running and ready")
     deploy.add_argument("--wait-timeout", type=float, default=DEFAULT_WAIT, help="seconds (default: %(default)s)")
     deploy.add_argument("argv", nargs="*", help="the command framework's argv (after --)")

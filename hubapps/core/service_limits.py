@@ -167,6 +167,25 @@ class ServiceLimits(Configurable):
         help="""Lifetime (seconds) of the launcher's login cookie; after it users log in again (silently
         while their Hub login lasts). The Hub token inside may expire sooner.""",
     ).tag(service=True, gt=0)
+    home_files_timeout = Float(
+        2.0,
+        config=True,
+        help="""Seconds the launcher waits for a user's running JupyterLab server to list a folder of
+        their home (to check an app's file at deploy, and to offer their files in the form). A slower
+        server is not waited for: nothing is checked or offered then.""",
+    ).tag(service=True, gt=0)
+    home_files_max_bytes = Integer(
+        1024 * 1024,
+        config=True,
+        help="""Largest folder listing (bytes) the launcher reads from a user's JupyterLab server; a
+        larger one is ignored.""",
+    ).tag(service=True, gt=0)
+    home_files_folders = Integer(
+        20,
+        config=True,
+        help="""Folders of a user's home (besides the home itself) whose files the deploy form offers,
+        read from the user's running JupyterLab server. 0: only the home itself.""",
+    ).tag(service=True, ge=0)
     thumbnail_max_bytes = Integer(
         192 * 1024,
         config=True,

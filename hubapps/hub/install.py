@@ -31,6 +31,7 @@ from traitlets.utils.importstring import import_item
 from hubapps.core.statuskey import STATUS_KEY_ENV_VAR
 from hubapps.hub.config import HubApps
 from hubapps.hub.home_page import install_home_page
+from hubapps.hub.public_pages import install_public_not_running
 from hubapps.hub.spawner import make_spawner_class
 
 __all__ = [
@@ -70,6 +71,8 @@ USER_TOKEN_SCOPES: dict[str, str] = {
     "users:shares!user": "let the user leave a share",
     "read:users:name": "offer user names when sharing (if the user may see them)",
     "read:groups:name": "offer group names when sharing (if the user may see them)",
+    "access:servers!user": "list the user's files on their own running, unshared JupyterLab server (the "
+    "deploy form's file check and suggestions); never sent to a server anyone else can use",
     "list:users": "admins: list every user's apps; others: offer the user names the Hub lets them list",
     "list:groups": "offer the group names the Hub lets the user list, when sharing",
 }
@@ -208,6 +211,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     c.JupyterHub.load_roles = _with_user_scopes(roles, user_scopes)
     if hubapps.home_page:
         install_home_page(c, hubapps)
+        # A stopped public app explains itself to anonymous visitors (its page is a home-page template).
+        install_public_not_running()
     return hubapps
 
 

@@ -30,6 +30,7 @@ from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import login_router
 from hubapps.service.directory import AppDirectory
 from hubapps.service.errors import install_error_handlers
+from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
 from hubapps.service.middleware import BodyLimit, RequestContext
@@ -103,6 +104,14 @@ def create_app(
         verify=settings.hub_tls(),
         user_agent=f"hubapps-service/{__version__}",
     )
+    home_files = HomeFiles(
+        settings.app_proxy_url,
+        timeout=settings.home_files_timeout,
+        max_bytes=settings.home_files_max_bytes,
+        transport=app_transport,
+        verify=settings.hub_tls(),
+        user_agent=f"hubapps-service/{__version__}",
+    )
     directory = AppDirectory(settings.database_url, cache_ttl=settings.directory_cache_ttl)
     thumbnails = ThumbnailStore(settings.database_url, decode_workers=settings.thumbnail_decode_workers)
     secret_env = SecretEnvMarks(settings.database_url)
@@ -118,6 +127,7 @@ def create_app(
         finally:
             await hub.aclose()
             await status_reader.aclose()
+            await home_files.aclose()
             directory.close()
             thumbnails.close()
             secret_env.close()
@@ -133,6 +143,7 @@ def create_app(
     app.state.settings = settings
     app.state.hub = hub
     app.state.status_reader = status_reader
+    app.state.home_files = home_files
     app.state.directory = directory
     app.state.registry = registry
     app.state.thumbnails = thumbnails

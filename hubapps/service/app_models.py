@@ -240,7 +240,7 @@ def build_spec(fields: Mapping[str, Any], settings: ServiceSettings, registry: F
     profile the admin did not offer, ``public`` when public apps are off, or a spec that does not fit
     its framework (no file, wrong file type, a missing custom command).
     """
-    data = {k: v for k, v in fields.items() if k not in ("start", "restart")}
+    data = {k: v for k, v in fields.items() if k not in ("start", "restart", "on_conflict")}
     data["spec_version"] = SPEC_VERSION
     spec = parse_user_options(data)
     # The same checks the Hub makes at start, so mistakes show up next to the field when saving.

@@ -63,6 +63,8 @@ class Identity:
     via: str  # "token" or "cookie"
     model: UserModel = field(repr=False)
     session_id: str = ""
+    #: :meth:`HubClient.changes_of` the caller when ``model`` was read (see ``lookup.managed_server``).
+    changes: int = 0
 
     @property
     def admin(self) -> bool:
@@ -226,7 +228,8 @@ async def resolve_identity(request: Request, *, check_xsrf: bool = True) -> Iden
     model = await hub.whoami(token)
     if model is None or not _allowed(model, settings):
         raise NotAuthenticated("the token is not valid for this service; log in again")
-    return Identity(name=str(model["name"]), token=token, via=via, model=model, session_id=session_id)
+    name = str(model["name"])
+    return Identity(name=name, token=token, via=via, model=model, session_id=session_id, changes=hub.changes_of(name))
 
 
 async def current_user(request: Request) -> Identity:

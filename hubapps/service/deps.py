@@ -77,6 +77,7 @@ def caller_for(request: Request, identity: Identity) -> Caller:
         limits=state.limits,
         thumbnails=state.thumbnails,
         status_reader=state.status_reader,
+        home_files=state.home_files,
         sealer=state.secret_sealer,
         secret_marks=state.secret_env,
     )

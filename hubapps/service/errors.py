@@ -4,6 +4,8 @@ Every error body has the same shape::
 
     {"detail": "<readable message>", "field": "<dotted field or null>", "code": "<machine name>"}
 
+(plus, for a few errors, a field of their own: ``existing`` of :class:`AppExists`).
+
 Messages are written here or in :mod:`hubapps.core` and are safe to show: they never carry a token,
 a cookie, the environment or a Hub model. The Hub's own error text is not passed on (it may name
 other users or servers); it is logged, truncated and repr'd.
@@ -23,6 +25,7 @@ from hubapps.core.errors import HubAppsError, SpecError
 from hubapps.core.limits import LimitReached as CoreLimitReached
 
 __all__ = [
+    "AppExists",
     "BadRequest",
     "Conflict",
     "Forbidden",
@@ -58,6 +61,10 @@ class ServiceError(HubAppsError):
         self.message = message
         self.field = field
         self.headers = headers or {}
+
+    def extra(self) -> dict[str, str]:
+        """Fields an error adds to the common body (safe to show, like the message)."""
+        return {}
 
 
 class BadRequest(ServiceError):
@@ -123,6 +130,29 @@ class LimitReached(Conflict):
         return cls(exc.message, limit=exc.limit, field=exc.field or None)
 
 
+class AppExists(Conflict):
+    """The caller already has an app of this name: the client must say whether to update it or to
+    create another one (``on_conflict``), rather than get a second app with a made-up name.
+
+    ``existing`` (``<owner>/<server>``) is added to the error body.
+    """
+
+    code = "app_exists"
+
+    def __init__(self, owner: str, server: str, display_name: str) -> None:
+        super().__init__(
+            f"you already have an app called {display_name!r} ({owner}/{server}): update it, or create another"
+            " one with a distinct name (on_conflict: 'update' or 'new')",
+            field="display_name",
+        )
+        self.owner = owner
+        self.server = server
+        self.display_name = display_name
+
+    def extra(self) -> dict[str, str]:
+        return {"existing": f"{self.owner}/{self.server}"}
+
+
 class PayloadTooLarge(ServiceError):
     status_code = 413
     code = "too_large"
@@ -153,9 +183,16 @@ class HubUnavailable(ServiceError):
 
 
 def error_response(
-    status: int, message: str, *, code: str, field: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    *,
+    code: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse({"detail": message, "field": field, "code": code}, status_code=status, headers=headers)
+    body = {"detail": message, "field": field, "code": code, **(extra or {})}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _validation_error(exc: RequestValidationError) -> tuple[int, str, str | None]:
@@ -180,7 +217,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc.status_code, exc.message, code=exc.code, field=exc.field, headers=exc.headers)
+        return error_response(
+            exc.status_code, exc.message, code=exc.code, field=exc.field, headers=exc.headers, extra=exc.extra()
+        )
 
     @app.exception_handler(SpecError)
     async def _spec_error(request: Request, exc: SpecError) -> JSONResponse:

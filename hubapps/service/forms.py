@@ -94,6 +94,7 @@ def blank_values(filepath: str = "", framework: str = "") -> dict[str, Any]:
         "env": [],
         "share_users": "",
         "share_groups": "",
+        "on_conflict": "ask",
     }
 
 
@@ -159,6 +160,7 @@ def values_from_form(form: Mapping[str, object]) -> dict[str, Any]:
     for key in _TEXT_FIELDS:
         values[key] = text(key)
     values["source"] = "git" if text("source") == "git" else "file"
+    values["on_conflict"] = text("on_conflict") if text("on_conflict") in ("update", "new") else "ask"
     for key in _CHECKBOXES:
         values[key] = text(key) == "on"
     rows = []
@@ -259,6 +261,7 @@ def create_request(values: Mapping[str, Any], errors: dict[str, str], *, thumbna
     if thumbnail is not None:
         body["thumbnail"] = thumbnail
     body["start"] = values["start"]
+    body["on_conflict"] = values.get("on_conflict", "ask")
     return _model_or_errors(AppCreate, body, errors)
 
 

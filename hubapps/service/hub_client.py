@@ -101,6 +101,7 @@ class HubClient:
         self._shared: TTLCache[str, list[ShareModel]] = TTLCache(shared_cache_ttl, max_entries)
         self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
         self._derived: TTLCache[tuple[int, Hashable], tuple[object, Any]] = TTLCache(user_cache_ttl, max_entries)
+        self._changes: dict[str, int] = {}
         self.version: tuple[int, ...] | None = None
 
     async def aclose(self) -> None:
@@ -252,6 +253,12 @@ class HubClient:
         """Drop cached models of ``name`` after the service changed their servers or shares."""
         self._whoami.discard_where(lambda _k, model: model.get("name") == name)
         self._shared.pop(name)
+        self._changes[name] = self._changes.get(name, 0) + 1
+
+    def changes_of(self, name: str) -> int:
+        """How many times this worker changed ``name``'s servers or shares: a model read before the
+        count moved (the caller's identity, read as the request began) no longer says what the Hub has."""
+        return self._changes.get(name, 0)
 
     async def shared_with(self, name: str, token: str) -> list[ShareModel]:
         """Shares granted to user ``name`` (directly or through groups), cached briefly."""

@@ -18,6 +18,7 @@ __all__ = [
     "FrameworkPublic",
     "GitSourceIn",
     "LogsPublic",
+    "OnConflict",
     "PublicFlag",
     "ShareCreate",
     "ShareLinkCreate",
@@ -66,10 +67,19 @@ class _SpecFields(BaseModel):
     thumbnail: str = ""
 
 
+OnConflict = Literal["ask", "update", "new"]
+
+
 class AppCreate(_SpecFields):
-    """A new app. ``start`` starts it at once; otherwise it is created stopped (JupyterHub 6)."""
+    """A new app. ``start`` starts it at once; otherwise it is created stopped (JupyterHub 6).
+
+    ``on_conflict`` says what to do when the caller already has an app of that name (its server name
+    is the one the display name makes): ``ask`` (409 ``app_exists`` naming it), ``update`` (the fields
+    sent change that app; a running one is restarted) or ``new`` (another app, with a distinct name).
+    """
 
     start: bool = False
+    on_conflict: OnConflict = "ask"
 
 
 class AppUpdate(BaseModel):
@@ -146,6 +156,9 @@ class AppStatus(BaseModel):
     id: str
     state: AppState
     ready: bool = Field(description="the app answers (state running)")
+    started: str | None = Field(
+        default=None, description="when the Hub started the server's current run (tells a restarted run apart)"
+    )
     progress: int | None = Field(default=None, description="the Hub's start progress (0-100), while starting")
     message: str | None = Field(default=None, description="the Hub's latest start message")
     app_state: str | None = Field(default=None, description="the app proxy's view: starting, ready or failed")

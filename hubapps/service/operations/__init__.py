@@ -11,6 +11,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.sharing`        shares, the public flag, share links
 :mod:`.states`         apps' true states: the Hub's word, told apart by the app's own status
 :mod:`.status`         state, progress and log of a running app
+:mod:`.files`          the owner's files, where their running JupyterLab server shows them
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
 =====================  ============================================================================
 """
@@ -19,7 +20,16 @@ from __future__ import annotations
 
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
-from hubapps.service.operations.lifecycle import create_app, delete_app, restart_app, start_app, stop_app, update_app
+from hubapps.service.operations.files import check_app_file, owner_files
+from hubapps.service.operations.lifecycle import (
+    create_app,
+    delete_app,
+    deploy_app,
+    restart_app,
+    start_app,
+    stop_app,
+    update_app,
+)
 from hubapps.service.operations.lookup import (
     find_app,
     is_proxy_app,
@@ -52,10 +62,12 @@ __all__ = [
     "add_shares",
     "app_logs",
     "app_status",
+    "check_app_file",
     "create_app",
     "create_link",
     "delete_app",
     "delete_links",
+    "deploy_app",
     "find_app",
     "is_proxy_app",
     "leave_share",
@@ -66,6 +78,7 @@ __all__ = [
     "managed_app",
     "managed_server",
     "own_apps",
+    "owner_files",
     "readable_status",
     "restart_app",
     "revoke_all",

@@ -8,6 +8,7 @@ from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import Identity
 from hubapps.service.directory import AppDirectory
+from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
@@ -33,6 +34,7 @@ class Caller:
     limits: LimitGuard
     thumbnails: ThumbnailStore
     status_reader: AppStatusReader
+    home_files: HomeFiles
     sealer: SecretSealer
     secret_marks: SecretEnvMarks
 

@@ -21,18 +21,28 @@ from hubapps.core.limits import facts_of_model
 from hubapps.core.names import server_name_for
 from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
 from hubapps.service.app_models import app_from_server, build_spec, directory_entry, server_state
-from hubapps.service.errors import Conflict, LimitReached, NotFound, safe_log
+from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound, safe_log
 from hubapps.service.hub_client import HubClient
 from hubapps.service.hub_models import ServerModel, servers_of
 from hubapps.service.limits import Claim, released_after
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.files import check_app_file
 from hubapps.service.operations.lookup import managed_server
 from hubapps.service.operations.states import live_state
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate
 from hubapps.service.secrets import is_v1_spec, legacy_secret_names, secret_env_to_save
 
-__all__ = ["create_app", "delete_app", "restart_app", "start_app", "stop_app", "update_app"]
+__all__ = [
+    "create_app",
+    "delete_app",
+    "deploy_app",
+    "deploy_over",
+    "restart_app",
+    "start_app",
+    "stop_app",
+    "update_app",
+]
 
 log = logging.getLogger("hubapps.service.apps")
 
@@ -48,19 +58,46 @@ def _accepted(owner: str, server: str, state: AppState, done: bool) -> Accepted:
 # -- create, edit, delete --------------------------------------------------------------------------
 
 
+async def deploy_app(caller: Caller, body: AppCreate) -> tuple[AppPublic | Accepted, bool]:
+    """Deploy: create an app, or (``body.on_conflict == "update"``) change the caller's app of that
+    name. Returns the app (or the accepted restart) and whether it was created.
+
+    The server name comes from the display name. When the caller already has an app of that name,
+    ``body.on_conflict`` decides: ``ask`` refuses (:class:`AppExists`, naming it), ``update`` edits
+    that app instead (:func:`deploy_over`), ``new`` takes the next free name.
+    """
+    if body.on_conflict != "new":
+        base = server_name_for(body.display_name)
+        existing = caller.identity.servers.get(base)
+        if existing is not None and is_app_options(existing.get("user_options") or {}):
+            if body.on_conflict == "update":
+                return await deploy_over(caller, base, body), False
+            raise AppExists(caller.identity.name, base, str(existing.get("display_name") or body.display_name))
+    return await create_app(caller, body), True
+
+
 async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
     """Create one of the caller's apps (stopped, unless ``body.start``; JupyterHub 5 always starts it).
 
-    The name comes from the display name, the next free one if the Hub has it already; the app counts
-    for the owner's limits from the moment it is admitted.
+    The name comes from the display name; when the Hub has it already, the next free one with
+    ``body.on_conflict == "new"``, else :class:`AppExists`. The app counts for the owner's limits from
+    the moment it is admitted.
     """
     identity, hub, settings = caller.identity, caller.hub, caller.settings
     owner = identity.name
+    base = server_name_for(body.display_name)
+
+    def pick_name(taken: set[str]) -> str:
+        if body.on_conflict != "new" and base in taken:  # made meanwhile, or a server that is not an app
+            raise AppExists(owner, base, body.display_name)
+        return server_name_for(spec.display_name, taken)
+
     fields = body.model_dump(exclude_unset=False)
     fields["secret_env"] = await secret_env_to_save(
         caller.sealer, owner, submitted=fields["secret_env"], env=fields["env"]
     )
     spec = build_spec(fields, settings, caller.registry)
+    await check_app_file(caller, owner, spec)
     limits = caller.limits
     # JupyterHub 5 has no stopped servers: creating an app there starts it.
     runs = body.start or await hub.hub_version(identity.token) < (6,)
@@ -72,7 +109,7 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
         None,
         public=spec.public,
         running=runs,
-        pick_name=lambda taken: server_name_for(spec.display_name, taken),
+        pick_name=pick_name,
     )
     claim = admission.claim
     taken = set(admission.servers) | limits.claimed_names(owner)
@@ -87,6 +124,8 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
             except LimitReached:
                 raise
             except Conflict:
+                if body.on_conflict != "new":
+                    raise AppExists(owner, server, spec.display_name) from None
                 taken.add(server)  # created by someone else meanwhile: take the next name
                 server = server_name_for(spec.display_name, taken)
                 claim.rename(server)
@@ -106,6 +145,18 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
     app = app_from_server(settings, owner, server, model, "owned")
     assert app is not None
     return app
+
+
+async def deploy_over(caller: Caller, server: str, body: AppCreate) -> AppPublic | Accepted:
+    """A deploy onto the caller's app ``server`` (``on_conflict="update"``): the fields sent change it
+    (those not sent keep their value); a running app restarts with them, a stopped one starts only
+    when ``body.start``."""
+    model = await managed_server(caller.identity, caller.identity.name, server, caller.hub)
+    fields = body.model_dump(exclude_unset=True, exclude={"start", "on_conflict"})
+    restart = body.start or server_state(model) != "stopped"
+    return await update_app(
+        caller, caller.identity.name, server, AppUpdate.model_validate({**fields, "restart": restart})
+    )
 
 
 async def _create(
@@ -164,6 +215,8 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
     )
     changes["env"] = env
     spec = build_spec({**current, **changes}, settings, caller.registry)
+    if "filepath" in changes or "working_dir" in changes:
+        await check_app_file(caller, owner, spec)
     state = server_state(model)
     if state != "stopped" and not body.restart:
         raise Conflict("the app is running; send restart=true to apply the change, or stop it first")

@@ -43,9 +43,14 @@ __all__ = [
 
 
 async def managed_server(identity: Identity, owner: str, server: str, hub: HubClient) -> ServerModel:
-    """The Hub's model of a server the caller may read in full (their own, or as an admin); else 404."""
+    """The Hub's model of a server the caller may read in full (their own, or as an admin); else 404.
+
+    The caller's own servers come from their identity, unless this request changed them since (an
+    edit, then its shares: the directory must get the new description, not the one the request saw
+    as it began).
+    """
     if owner == identity.name:
-        model = identity.servers.get(server)
+        model = identity.servers.get(server) if hub.changes_of(owner) == identity.changes else None
         if model is None:
             model = servers_of(await hub.whoami(identity.token, fresh=True)).get(server)
     else:

@@ -55,10 +55,12 @@ async def app_status(caller: Caller, owner: str, server: str) -> AppStatus:
             _read_app(caller, model, owner, server, "_hubapps/logs"),
         )
     view = app_state(model, proxy, asked=asks and caller.status_reader.available)
+    started = model.get("started")
     status = AppStatus(
         id=f"{owner}/{server}",
         state=view.state,
         ready=view.state == "running",
+        started=str(started) if started and hub_state != "stopped" else None,
         reason=view.reason,
         ready_after=view.ready_after,
     )

@@ -66,11 +66,17 @@ async def read_app(owner: str, server: str, caller: CurrentCaller) -> AppPublic:
     response_model=AppPublic,
     status_code=201,
     summary="Create an app (stopped, unless start is true)",
+    description="An app of the same name answers 409 (`app_exists`, naming it in `existing`) unless "
+    "`on_conflict` is `update` (that app is changed: 200, or 202 while it restarts) or `new`.",
     openapi_extra=openapi_body(AppCreate),
+    responses={200: {"model": AppPublic}, 202: {"model": Accepted}},
 )
 async def create_app(request: Request, caller: CurrentCaller) -> JSONResponse:
-    app = await operations.create_app(caller, await read_model(request, AppCreate))
-    return JSONResponse(app.model_dump(), status_code=201)
+    body = await read_model(request, AppCreate)
+    result, created = await operations.deploy_app(caller, body)
+    if isinstance(result, Accepted):
+        return accepted_response(result)
+    return JSONResponse(result.model_dump(), status_code=201 if created else 200)
 
 
 @router.patch(

@@ -14,11 +14,13 @@ user typed and the message next to its field.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
@@ -26,12 +28,13 @@ from starlette.datastructures import FormData, UploadFile
 
 from hubapps.core.errors import SpecError
 from hubapps.service import forms, operations
+from hubapps.service.app_models import server_state
 from hubapps.service.auth import current_user
 from hubapps.service.deps import Settings, caller_for, page_caller
-from hubapps.service.errors import NotAuthenticated, ServiceError, safe_log
+from hubapps.service.errors import AppExists, NotAuthenticated, ServiceError, safe_log
 from hubapps.service.operations import Caller
 from hubapps.service.rendering import page_context, q, render, thumbnail_url
-from hubapps.service.schemas import AppPublic
+from hubapps.service.schemas import Accepted, AppCreate, AppPublic
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.thumbnails import Thumbnail
 
@@ -67,9 +70,14 @@ async def _form_page(
     app: AppPublic | None = None,
     headless: bool = False,
     status: int = 200,
+    existing: str | None = None,
 ) -> Response:
     settings = caller.settings
-    users, groups = await operations.share_suggestions(caller)
+    suffixes = tuple(sorted({s for fw in caller.registry if fw.needs_file for s in fw.file_suffixes}))
+    (users, groups), files = await asyncio.gather(
+        operations.share_suggestions(caller),
+        operations.owner_files(caller, app.owner if app is not None else caller.name, suffixes),
+    )
     env_rows = list(values["env"]) + [
         {"name": "", "value": "", "secret": False, "stored": False} for _ in range(_BLANK_ENV_ROWS)
     ]
@@ -89,6 +97,7 @@ async def _form_page(
         allow_public=settings.allow_public_apps,
         users=users,
         groups=groups,
+        files=files,
         app=app,
         headless=headless,
         thumb=(
@@ -99,7 +108,11 @@ async def _form_page(
         thumb_pending=bool(values.get("thumbnail_data")),
         thumbnail_max_kib=settings.thumbnail_max_bytes // 1024,
         thumbnail_max_bytes=settings.thumbnail_max_bytes,
+        thumbnail_width=settings.thumbnail_width,
+        thumbnail_max_pixels=settings.thumbnail_max_pixels,
+        thumbnail_height=settings.thumbnail_height,
         secrets_available=caller.sealer.available,
+        existing=existing,
     )
 
 
@@ -167,13 +180,47 @@ async def _share_as_asked(
         log.info("Sharing %s/%s failed: %s", safe_log(owner), safe_log(server), safe_log(errors))
 
 
-def _saved_target(settings: ServiceSettings, owner: str, server: str, *, starts: bool, share_failed: bool) -> str:
+def _saved_target(
+    settings: ServiceSettings,
+    owner: str,
+    server: str,
+    *,
+    starts: bool,
+    share_failed: bool,
+    restarted_from: str | None = None,
+) -> str:
+    """Where a saved form goes: the app's start page when it (re)starts, else its details.
+
+    ``restarted_from`` (a restart of a running app) is when the old run started, or ``""`` if unknown:
+    the start page then waits for the old run to go instead of opening it while the Hub stops it
+    (the Hub's "Your server is stopping" page).
+    """
     target = f"{settings.prefix}ui/apps/{q(owner)}/{q(server)}"
+    query: dict[str, str] = {}
     if starts:
         target += "/watch"
+        if restarted_from is not None:
+            query["restart"] = restarted_from or "1"
     if share_failed:
-        target += "?notice=share-failed"
-    return target
+        query["notice"] = "share-failed"
+    return target + (f"?{urlencode(query)}" if query else "")
+
+
+def _run_started(caller: Caller, server: str) -> str | None:
+    """When the caller's app ``server`` started, as the Hub said when this request began ("" if it
+    did not say); None if it was stopped then."""
+    model = caller.identity.servers.get(server)
+    if model is None or server_state(model) == "stopped":
+        return None
+    return str(model.get("started") or "")
+
+
+async def _deploy_or_ask(caller: Caller, body: AppCreate) -> tuple[AppPublic | Accepted, bool] | AppExists:
+    """:func:`operations.deploy_app`, or the :class:`AppExists` the form turns into a question."""
+    try:
+        return await operations.deploy_app(caller, body)
+    except AppExists as exc:
+        return exc
 
 
 # -- deploy -------------------------------------------------------------------------------------------
@@ -205,20 +252,37 @@ async def create_submit(request: Request, settings: Settings) -> Response:
     errors: dict[str, str] = {}
     thumb = await _read_upload(form, values, caller, errors)
     create = forms.create_request(values, errors, thumbnail=thumb.ref if thumb is not None else None)
+    existing: str | None = None
     if create is not None:
-        created = await _attempt(errors, operations.create_app(caller, create))
-        if created is not None:
-            owner, server = created.owner, created.name
-            # The image is stored now that its app exists (a refused form stores nothing).
-            if thumb is not None:
-                await caller.thumbnails.put(thumb)
-            await caller.thumbnails.claim(owner, server, create.thumbnail)
-            await _share_as_asked(caller, owner, server, values, set(), errors)
-            target = _saved_target(settings, owner, server, starts=values["start"], share_failed=bool(errors))
+        # The image must be there if the deploy updates an existing app (the Hub takes the spec at
+        # once); a refused form keeps nothing.
+        stored = thumb is not None and await caller.thumbnails.put(thumb)
+        deployed = await _attempt(errors, _deploy_or_ask(caller, create))
+        if isinstance(deployed, AppExists):
+            forms.record_error(errors, deployed)
+            existing, deployed = deployed.server, None
+        if deployed is None and stored and thumb is not None:
+            await caller.thumbnails.discard(thumb.ref)
+        if deployed is not None:
+            result, created = deployed
+            owner, server = result.id.split("/", 1)
+            if created:  # (an update records the app's image itself)
+                await caller.thumbnails.claim(owner, server, create.thumbnail)
+            shares = set() if created else set(await operations.share_pairs(caller, owner, server))
+            await _share_as_asked(caller, owner, server, values, shares, errors)
+            restarted_from = None if created else _run_started(caller, server)
+            target = _saved_target(
+                settings,
+                owner,
+                server,
+                starts=values["start"] or restarted_from is not None,
+                share_failed=bool(errors),
+                restarted_from=restarted_from,
+            )
             if headless:
                 target += ("&" if "?" in target else "?") + "headless=1"
             return RedirectResponse(target, status_code=303)
-    return await _form_page(request, caller, values, errors, headless=headless, status=422)
+    return await _form_page(request, caller, values, errors, headless=headless, status=422, existing=existing)
 
 
 # -- edit ---------------------------------------------------------------------------------------------
@@ -261,7 +325,9 @@ async def edit_submit(owner: str, server: str, request: Request, settings: Setti
             shares = set(await operations.share_pairs(caller, owner, server))
             await _share_as_asked(caller, owner, server, values, shares, errors)
             starts = forms.starts_after_save(values, running=running)
-            return RedirectResponse(
-                _saved_target(settings, owner, server, starts=starts, share_failed=bool(errors)), status_code=303
+            restarted_from = (app.started or "") if running else None
+            target = _saved_target(
+                settings, owner, server, starts=starts, share_failed=bool(errors), restarted_from=restarted_from
             )
+            return RedirectResponse(target, status_code=303)
     return await _form_page(request, caller, values, errors, app=app, status=422)

@@ -184,7 +184,10 @@ async def details(owner: str, server: str, request: Request, settings: Settings,
 @router.get("/ui/apps/{owner}/{server}/watch")
 async def watch(owner: str, server: str, request: Request, settings: Settings) -> Response:
     """Start progress. Opening it starts nothing (a link from anywhere may lead here): a stopped app
-    shows its Start button, which POSTs with the XSRF token. ``?start=1`` of older links is ignored."""
+    shows its Start button, which POSTs with the XSRF token. ``?start=1`` of older links is ignored.
+
+    ``?restart=<when the old run started>`` (or ``1``), set by a form that restarted a running app:
+    the page waits for the new run instead of opening the old one while the Hub stops it."""
     caller = await page_caller(request)
     if isinstance(caller, Response):
         return caller  # not a navigation, or not logged in yet
@@ -198,4 +201,5 @@ async def watch(owner: str, server: str, request: Request, settings: Settings) -
         app=app,
         card=card(settings, app),
         manage=app.access in ("owned", "admin"),
+        restart_timeout=settings.restart_timeout + settings.start_wait,
     )

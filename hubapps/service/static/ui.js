@@ -387,6 +387,17 @@
     let seenStarting = false;
     let done = false;
     let misses = 0;
+    // After a form restarted the app (?restart=<when the old run started>, or 1 if unknown), the old
+    // run may still answer "running" (the Hub stops it in the background, and a cached answer can lag):
+    // it is not opened; the page waits for the new run, for as long as a restart may take.
+    const restartFrom = new URLSearchParams(window.location.search).get("restart");
+    const restartUntil = Date.now() + 1000 * Number(root.dataset.restartTimeout || 120);
+    let seenDown = false;
+    const oldRun = (status) => {
+      if (!restartFrom || status.state !== "running") return false;
+      if (status.started && restartFrom !== "1") return status.started === restartFrom;
+      return !seenDown && !seenStarting;
+    };
     let stoppedPolls = 0;
 
     const setProgress = (value) => {
@@ -429,6 +440,16 @@
         misses += 1;
         el("watch-status").textContent = error.message;
         if (misses < 30) window.setTimeout(poll, pollMs);
+        return;
+      }
+      const down = !seenStarting && (status.state === "stopping" || status.state === "stopped");
+      if (restartFrom && Date.now() < restartUntil && (oldRun(status) || down)) {
+        if (status.state !== "running") seenDown = true;
+        el("watch-verb").textContent = "Restarting";
+        el("watch-status").textContent =
+          status.state === "stopped" ? "The old version stopped; starting the new one…" : "Stopping the old version…";
+        setProgress(5);
+        window.setTimeout(poll, pollMs);
         return;
       }
       if (status.log_tail && status.log_tail.length) el("watch-log").textContent = status.log_tail.join("\n");
@@ -495,6 +516,11 @@
       const option = framework.selectedOptions[0];
       const needsFile = !option || option.dataset.needsFile === "1";
       form.querySelectorAll(".hubapps-command").forEach((n) => (n.hidden = needsFile && !document.getElementById("command").value));
+      // The owner's files offered for the file field: those the chosen framework runs.
+      const suffixes = ((option && option.dataset.suffixes) || "").split(" ").filter(Boolean);
+      form.querySelectorAll("#hubapps-files option").forEach((o) => {
+        o.disabled = suffixes.length > 0 && !suffixes.some((x) => o.value.endsWith(x));
+      });
     };
     form.querySelectorAll("input[name=source]").forEach((r) => r.addEventListener("change", toggle));
     framework.addEventListener("change", toggle);
@@ -525,14 +551,62 @@
       row.querySelector("input").focus();
     });
     const file = document.getElementById("thumbnail");
-    file.addEventListener("change", () => {
+    const note = document.getElementById("thumbnail-note");
+    const submit = document.getElementById("submit");
+    const max = Number(form.dataset.maxBytes);
+    const kib = (n) => `${Math.round(n / 1024)} KiB`;
+    // A photo larger than the service takes is scaled down here, in the browser, to a few times the
+    // thumbnail's box (the service still refuses anything over its byte and pixel limits).
+    const maxPixels = Number(form.dataset.maxPixels || 0);
+    const shrink = async (chosen, bitmap) => {
+      const boxW = 2 * Number(form.dataset.thumbWidth || 480);
+      const boxH = 2 * Number(form.dataset.thumbHeight || 320);
+      for (const scale of [1, 0.75, 0.5, 0.35]) {
+        const ratio = Math.min(1, (boxW * scale) / bitmap.width, (boxH * scale) / bitmap.height);
+        const canvas = document.createElement("canvas");
+        canvas.width = Math.max(1, Math.round(bitmap.width * ratio));
+        canvas.height = Math.max(1, Math.round(bitmap.height * ratio));
+        canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        for (const type of ["image/webp", "image/jpeg"]) {
+          const blob = await new Promise((resolve) => canvas.toBlob(resolve, type, 0.85));
+          if (blob && blob.type === type && blob.size <= max) {
+            const name = chosen.name.replace(/\.[^.]*$/, "") + (type === "image/webp" ? ".webp" : ".jpg");
+            return new File([blob], name, { type });
+          }
+        }
+      }
+      throw new Error("still too large");
+    };
+    file.addEventListener("change", async () => {
       // A newly chosen file replaces the image a refused form carried back (the body stays small).
       const carried = form.querySelector("input[name=thumbnail_data]");
       if (carried) carried.value = "";
-      const max = Number(form.dataset.maxBytes);
       const chosen = file.files[0];
-      file.setCustomValidity(chosen && chosen.size > max ? `The image is larger than ${Math.floor(max / 1024)} KiB.` : "");
-      file.reportValidity();
+      file.setCustomValidity("");
+      note.textContent = "";
+      if (!chosen) return;
+      let bitmap = null;
+      try {
+        bitmap = await createImageBitmap(chosen);
+      } catch (error) {
+        return; // not an image this browser reads: the launcher says what is wrong with it
+      }
+      if (chosen.size <= max && (!maxPixels || bitmap.width * bitmap.height <= maxPixels)) return;
+      submit.disabled = true;
+      note.textContent = `Scaling the image down (${kib(chosen.size)}, ${bitmap.width}×${bitmap.height})…`;
+      try {
+        const smaller = await shrink(chosen, bitmap);
+        const list = new DataTransfer();
+        list.items.add(smaller);
+        file.files = list.files;
+        note.textContent = `Scaled down from ${kib(chosen.size)} to ${kib(smaller.size)}; it is stored smaller still.`;
+      } catch (error) {
+        note.textContent = "";
+        file.setCustomValidity(`The image is too large (at most ${Math.floor(max / 1024)} KiB and ${maxPixels} pixels) and this browser could not scale it down: choose a smaller one.`);
+        file.reportValidity();
+      } finally {
+        submit.disabled = false;
+      }
     });
     form.addEventListener("submit", (event) => {
       if (!file.checkValidity()) {

@@ -7,6 +7,7 @@ the method, path and body a subcommand sends and what it prints.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import Any
@@ -84,6 +85,17 @@ class FakeLauncher:
             if not all(key.isidentifier() for key in body.get("env", {})):
                 return _error(422, "is not a valid variable name", "env", "invalid")
             server = body["display_name"].lower().replace(" ", "-")
+            conflict = body.get("on_conflict", "ask")
+            if f"alice/{server}" in self.apps and conflict == "ask":
+                response = _error(409, f"you already have an app called {body['display_name']!r}", "display_name")
+                return httpx.Response(
+                    409, json={**response.json(), "code": "app_exists", "existing": f"alice/{server}"}
+                )
+            if f"alice/{server}" in self.apps and conflict == "update":
+                self.apps[f"alice/{server}"]["description"] = body.get("description", "")
+                return httpx.Response(200, json=self.apps[f"alice/{server}"])
+            if f"alice/{server}" in self.apps:
+                server += "-0a1b2c3d"
             app = _app("alice", server, framework=body["framework"], state="starting" if body["start"] else "stopped")
             # the Hub finishes starting it before the next request (an app named "Broken" fails)
             after = ("failed" if body["display_name"] == "Broken" else "running") if body["start"] else "stopped"
@@ -409,6 +421,51 @@ def test_delete_yes_and_no_terminal(fake: FakeLauncher, hubapps: Any, monkeypatc
     assert "alice/dash" in fake.apps
     assert hubapps("delete", "dash", "--yes")[0] == 0
     assert "alice/dash" not in fake.apps
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_deploy_of_a_name_that_exists_asks_on_a_terminal(
+    fake: FakeLauncher, hubapps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy = ("deploy", "--name", "Dash", "--framework", "panel", "--file", "a.py", "--no-start")
+    monkeypatch.setattr("sys.stdin", _Terminal("maybe\nu\n"))
+    status, out, err = hubapps(*deploy, "--description", "v2")
+    assert status == 0, err
+    assert out.startswith("updated alice/dash (running): ")
+    assert "You already have an app called 'Dash' (alice/dash)." in err
+    assert err.count("[u]pdate it, create a [n]ew one with a distinct name, or [c]ancel? ") == 2
+    assert fake.apps["alice/dash"]["description"] == "v2"
+    assert [json.loads(r.content).get("on_conflict") for r in fake.requests if r.method == "POST"] == [None, "update"]
+
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    status, out, _ = hubapps(*deploy)
+    assert (status, out.split(" ")[:2]) == (0, ["created", "alice/dash-0a1b2c3d"])
+
+    monkeypatch.setattr("sys.stdin", _Terminal("\n"))
+    status, _, err = hubapps(*deploy)
+    assert status == 1
+    assert err.endswith("error: cancelled: nothing was deployed\n")
+
+
+def test_deploy_of_a_name_that_exists_without_a_terminal_says_what_to_pass(
+    fake: FakeLauncher, hubapps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    deploy = ("deploy", "--name", "Dash", "--framework", "panel", "--file", "a.py", "--no-start")
+    status, out, err = hubapps(*deploy)
+    assert (status, out) == (1, "")
+    assert err == (
+        "hubapps deploy: error: --name: you already have an app called 'Dash' (alice/dash): pass --update"
+        " to deploy over it, or --new to create another one with a distinct name (HTTP 409)\n"
+    )
+    status, out, _ = hubapps(*deploy, "--new")
+    assert status == 0
+    assert out.startswith("created alice/dash-0a1b2c3d (stopped): ")
+    assert json.loads(fake.last.content)["on_conflict"] == "new"
 
 
 # -- errors ---------------------------------------------------------------------------------------

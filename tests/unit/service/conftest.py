@@ -242,7 +242,7 @@ class FakeHub:
         m = re.fullmatch(r"/users/([^/]+)/servers/([^/]+)", path)
         if m:
             return self._server(method, caller, m[1], m[2], body)
-        m = re.fullmatch(r"/shares/([^/]+)/([^/]+)", path)
+        m = re.fullmatch(r"/shares/([^/]+)/([^/]*)", path)
         if m:
             return self._shares(method, caller, m[1], m[2], body, request)
         m = re.fullmatch(r"/share-codes/([^/]+)/([^/]+)", path)

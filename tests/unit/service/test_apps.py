@@ -174,11 +174,91 @@ def test_create_uses_put_nested_and_stopped(client: TestClient, fake_hub: FakeHu
     assert server.display_name == "Sales Dashboard"
     assert not server.running
     assert ("PUT", "/hub/api/users/ann/servers/sales-dashboard") in fake_hub.calls
-    # same display name again: a new server name, never the same server
-    r = client.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "start": True})
+    # same display name again, asked for: a new server name, never the same server
+    r = client.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "start": True, "on_conflict": "new"})
     assert r.status_code == 201
     assert r.json()["name"].startswith("sales-dashboard-")
     assert fake_hub.users["ann"].servers[r.json()["name"]].running
+
+
+def test_same_name_again_asks_instead_of_a_silent_duplicate(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
+    assert client.post(f"{API}/apps", headers=auth("ann"), json=SPEC).status_code == 201
+    before = set(fake_hub.users["ann"].servers)
+    # "Sales-Dashboard!" folds to the same server name
+    r = client.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "display_name": "Sales-Dashboard!"})
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["code"] == "app_exists"
+    assert body["field"] == "display_name"
+    assert body["existing"] == "ann/sales-dashboard"
+    assert "Sales Dashboard" in body["detail"]
+    assert "update" in body["detail"]
+    assert set(fake_hub.users["ann"].servers) == before  # nothing made
+    # another user's app of the same name is no conflict
+    assert client.post(f"{API}/apps", headers=auth("bob"), json=SPEC).status_code == 201
+
+
+def test_the_deploy_form_asks_update_or_new_keeping_what_was_typed(
+    client: TestClient, fake_hub: FakeHub, auth: Users
+) -> None:
+    assert client.post(f"{API}/apps", headers=auth("ann"), json=SPEC).status_code == 201
+    form = {
+        "display_name": "Sales Dashboard",
+        "description": "typed <by> ann",
+        "framework": "streamlit",
+        "filepath": "app.py",
+        "env_rows": "1",
+        "env_name_0": "REGION",
+        "env_value_0": "eu",
+    }
+    r = client.post("/services/japps/create-app", headers=auth("ann"), data=form, follow_redirects=False)
+    assert r.status_code == 422
+    assert 'id="on-conflict"' in r.text
+    assert 'value="update"' in r.text
+    assert 'value="new"' in r.text
+    assert 'id="display_name-error"' in r.text
+    assert "typed &lt;by&gt; ann" in r.text
+    assert 'value="REGION"' in r.text
+    assert 'value="eu"' in r.text
+    assert list(fake_hub.users["ann"].servers) == ["sales-dashboard"]
+    r = client.post(
+        "/services/japps/create-app", headers=auth("ann"), data={**form, "on_conflict": "new"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert len(fake_hub.users["ann"].servers) == 2
+    r = client.post(
+        "/services/japps/create-app",
+        headers=auth("ann"),
+        data={**form, "on_conflict": "update", "description": "v2"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == "/services/japps/ui/apps/ann/sales-dashboard"
+    options = fake_hub.users["ann"].servers["sales-dashboard"].user_options
+    assert options is not None
+    assert options["description"] == "v2"
+    assert options["env"] == {"REGION": "eu"}
+    assert len(fake_hub.users["ann"].servers) == 2
+
+
+def test_on_conflict_update_changes_the_existing_app(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
+    assert client.post(f"{API}/apps", headers=auth("ann"), json=SPEC).status_code == 201
+    r = client.post(
+        f"{API}/apps", headers=auth("ann"), json={**SPEC, "description": "second version", "on_conflict": "update"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == "ann/sales-dashboard"
+    assert list(fake_hub.users["ann"].servers) == ["sales-dashboard"]
+    options = fake_hub.users["ann"].servers["sales-dashboard"].user_options
+    assert options is not None
+    assert options["description"] == "second version"
+    # no app of that name yet: "update" creates it
+    r = client.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "display_name": "Other", "on_conflict": "update"})
+    assert r.status_code == 201
+    assert r.json()["name"] == "other"
+    r = client.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "on_conflict": "sometimes"})
+    assert r.status_code == 422
+    assert r.json()["field"] == "on_conflict"
 
 
 def test_create_on_jupyterhub_5_posts_flat_options(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
@@ -322,6 +402,23 @@ def test_share_revoke_links(client: TestClient, world: FakeHub, auth: Users) -> 
     assert len(client.get(f"{API}/apps/cat/secret/share-links", headers=h).json()) == 1
     assert client.delete(f"{API}/apps/cat/secret/shares", headers=h).status_code == 204
     assert client.get(f"{API}/apps/cat/secret/shares", headers=h).json()["shares"] == []
+
+
+def test_an_edit_saved_with_a_new_share_shows_its_description_to_the_viewer(
+    client: TestClient, world: FakeHub, auth: Users
+) -> None:
+    """The edit form's save: the Hub takes the new spec, then the new share records the app in the
+    directory, with the description just saved (not the one the request saw as it began)."""
+    form = {"display_name": "Secret", "description": "new words", "framework": "streamlit", "filepath": "app.py"}
+    r = client.post(
+        "/services/japps/ui/apps/cat/secret/edit",
+        headers=auth("cat"),
+        data={**form, "share_users": "bob"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    listed = {a["id"]: a for a in client.get(f"{API}/apps", headers=auth("bob")).json()["data"]}
+    assert listed["cat/secret"]["description"] == "new words"
 
 
 def test_sharing_and_public_apps_off_by_default(

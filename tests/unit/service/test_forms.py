@@ -196,6 +196,21 @@ def test_create_request_carries_start_and_the_new_image() -> None:
     assert "command" in errors
 
 
+def test_on_conflict_is_read_from_the_form_and_sent_only_when_chosen() -> None:
+    form = {"display_name": "A", "framework": "streamlit", "filepath": "a.py"}
+    assert forms.values_from_form(form)["on_conflict"] == "ask"
+    assert forms.values_from_form({**form, "on_conflict": "update"})["on_conflict"] == "update"
+    assert forms.values_from_form({**form, "on_conflict": "new"})["on_conflict"] == "new"
+    assert forms.values_from_form({**form, "on_conflict": "always"})["on_conflict"] == "ask"
+    errors: dict[str, str] = {}
+    create = forms.create_request(forms.values_from_form({**form, "on_conflict": "new"}), errors, thumbnail=None)
+    assert create is not None
+    assert create.on_conflict == "new"
+    create = forms.create_request(forms.values_from_form(form), errors, thumbnail=None)
+    assert create is not None
+    assert create.on_conflict == "ask"
+
+
 @pytest.mark.parametrize(
     ("running", "start", "restart", "sent"),
     [

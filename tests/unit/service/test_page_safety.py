@@ -262,7 +262,9 @@ def test_refused_forms_store_no_image(client: TestClient, fake_hub: FakeHub, aut
 
 def _create_with_image(client: TestClient, xsrf: str, png: bytes) -> str:
     upload = {"thumbnail": ("t.png", png, "image/png")}
-    r = client.post(f"{PREFIX}create-app", data=_form(xsrf), files=upload, follow_redirects=False)
+    # Another app each time, even of the same name (asked for: a name that exists is otherwise asked about).
+    data = {**_form(xsrf), "on_conflict": "new"}
+    r = client.post(f"{PREFIX}create-app", data=data, files=upload, follow_redirects=False)
     assert r.status_code == 303, r.text
     return r.headers["location"].split("/ui/apps/")[1].split("/")[1].split("?")[0]
 
