@@ -1,14 +1,36 @@
-"""The service's database: one way to open it, and the lifecycle every store in it shares."""
+"""The service's database: one way to open it, its schema (Alembic migrations), and the lifecycle every
+store in it shares.
+
+The schema is made and changed only by the migrations in ``hubapps/service/migrations/versions``
+(:func:`upgrade`, run when a store opens), never by ``create_all``: a database written by any earlier
+release is brought to this release's schema with its rows kept. Several service workers or replicas
+may start at once, so the upgrade holds a lock: PostgreSQL's advisory lock, or a lock file next to a
+SQLite file (``<database>.migrate-lock``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import threading
+from collections.abc import Iterator
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["SqlStore", "make_engine"]
+__all__ = ["MIGRATIONS", "SqlStore", "make_engine", "upgrade"]
+
+#: Where the migrations are (a package resource, so it works from an installed wheel).
+MIGRATIONS = "hubapps.service:migrations"
+#: PostgreSQL advisory lock taken while the schema is upgraded ("hubapps" in ASCII, cut to 63 bits).
+_PG_LOCK = 0x68756261707073
+#: Databases this process has brought up to date (in-memory ones are not listed: each engine has its own).
+_upgraded: set[tuple[str, str]] = set()
+_upgraded_lock = threading.Lock()
 
 
 def make_engine(url: str) -> Engine:
@@ -20,20 +42,59 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def _in_memory(engine: Engine) -> bool:
+    return engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:")
+
+
+@contextlib.contextmanager
+def _file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock beside a SQLite file (a file of its own: closing a descriptor of the database
+    file itself would drop SQLite's own locks in this process)."""
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or _in_memory(engine) or not database:
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to ``revision`` (blocking; once per database and process)."""
+    key = "" if _in_memory(engine) else engine.url.render_as_string(hide_password=False)
+    with _upgraded_lock:
+        if key and (key, revision) in _upgraded:
+            return
+    with _file_lock(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK})")
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    if key:
+        with _upgraded_lock:
+            _upgraded.add((key, revision))
+
+
 class SqlStore:
-    """Tables of one store in the service database, created on :meth:`open`, released on :meth:`close`.
+    """Tables of one store in the service database, made by the migrations on :meth:`open`, released on
+    :meth:`close`.
 
     Database calls are blocking: subclasses run them with ``asyncio.to_thread``.
     """
 
-    #: The store's tables; set by each subclass.
+    #: The store's tables (as the migrations make them); set by each subclass.
     metadata: MetaData
 
     def __init__(self, database_url: str) -> None:
         self._engine = make_engine(database_url)
 
     def _create(self) -> None:
-        self.metadata.create_all(self._engine)
+        upgrade(self._engine)
 
     async def open(self) -> None:
         await asyncio.to_thread(self._create)

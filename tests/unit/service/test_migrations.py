@@ -1,0 +1,110 @@
+"""The service database's schema is the migrations' (Alembic): they make exactly the tables the stores
+use, take over a database made before them with its rows, and run safely from several workers at once."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData, inspect, text
+
+import hubapps.service.app  # noqa: F401  (imports every store)
+from hubapps.service import db
+from hubapps.service.db import SqlStore, make_engine, upgrade
+from hubapps.service.directory import AppDirectory, DirectoryEntry
+
+
+def _stores() -> list[type[SqlStore]]:
+    found: list[type[SqlStore]] = []
+    todo = list(SqlStore.__subclasses__())
+    while todo:
+        store = todo.pop()
+        found.append(store)
+        todo += store.__subclasses__()
+    return [s for s in found if "metadata" in vars(s)]
+
+
+def _models() -> MetaData:
+    combined = MetaData()
+    for store in _stores():
+        for table in store.metadata.tables.values():
+            table.to_metadata(combined)
+    return combined
+
+
+def _head() -> str:
+    config = Config()
+    config.set_main_option("script_location", db.MIGRATIONS)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_the_migrations_make_exactly_the_stores_tables(tmp_path: Path) -> None:
+    assert {s.__name__ for s in _stores()} >= {"AppDirectory", "ThumbnailStore", "SecretEnvMarks"}
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    upgrade(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), _models())
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert diff == [], "a store's tables differ from what the migrations make: add a migration"
+    assert version == _head()
+    engine.dispose()
+
+
+async def test_a_database_made_before_the_migrations_is_taken_over_with_its_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = make_engine(url)
+    _models().create_all(old)  # what earlier releases did
+    with old.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO hubapps_directory (owner, server, display_name, description, framework, thumbnail,"
+                " public) VALUES ('ann', 'sales', 'Sales', 'kept', 'panel', '', 1)"
+            )
+        )
+    old.dispose()
+    directory = AppDirectory(url, cache_ttl=0)
+    await directory.open()
+    try:
+        assert await directory.get("ann", "sales") == DirectoryEntry("ann", "sales", "Sales", "kept", "panel", "", True)
+    finally:
+        directory.close()
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == _head()
+    engine.dispose()
+
+
+def test_workers_starting_together_upgrade_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def worker() -> None:
+        engine = make_engine(url)
+        try:
+            start.wait()
+            # Each as a process of its own would: not remembered from another worker's upgrade.
+            db._upgraded.clear()
+            upgrade(engine)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+    assert "hubapps_directory" in inspect(engine).get_table_names()
+    engine.dispose()
