@@ -209,4 +209,6 @@ def test_an_anonymous_visitor_sees_why_a_public_app_does_not_open(browser: Any, 
         shot(page, "22-public-app-stopped-anonymous")
     finally:
         context.close()
-        hub.stop_app(owner, server, remove=True)
+        # Through the launcher, so the public directory forgets it too (other modules' galleries list it).
+        deleted = _api(hub, token, "DELETE", f"apps/{owner}/{server}")
+        assert deleted.status_code in (202, 204), deleted.text
