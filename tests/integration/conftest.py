@@ -74,7 +74,7 @@ LOG_TAIL_LINES = 80
 
 HUB_KEY = pytest.StashKey["Hub"]()
 
-__all__ = ["EXAMPLES_FOLDER", "PASSWORD", "Hub", "free_ports", "get_under_prefix", "ws_url"]
+__all__ = ["EXAMPLES_FOLDER", "PASSWORD", "Hub", "free_ports", "get_under_prefix", "run_cli", "ws_url"]
 
 
 def free_ports(count: int) -> list[int]:
@@ -115,6 +115,16 @@ def chromium(*extra_args: str) -> Iterator[Any]:
 
 def ws_url(http_url: str) -> str:
     return "ws" + http_url[len("http") :] if http_url.startswith("http") else http_url
+
+
+def run_cli(hub: Hub, token: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``hubapps <argv>`` against the test Hub with ``token``; fails the test if the token is printed."""
+    env = {**os.environ, "JUPYTERHUB_URL": hub.url, "JUPYTERHUB_API_TOKEN": token}
+    result = subprocess.run(
+        [sys.executable, "-m", "hubapps.cli", *argv], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert token not in result.stdout + result.stderr
+    return result
 
 
 def get_under_prefix(

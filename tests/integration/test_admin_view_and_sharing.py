@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,6 +21,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import Hub, login_to_service
+from tests.integration.conftest import run_cli as _cli
 
 pytestmark = pytest.mark.integration
 
@@ -43,15 +41,6 @@ def _svc(hub: Hub) -> str:
 
 def _as(token: str) -> dict[str, str]:
     return {"Authorization": f"token {token}"}
-
-
-def _cli(hub: Hub, token: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "JUPYTERHUB_URL": hub.url, "JUPYTERHUB_API_TOKEN": token}
-    result = subprocess.run(
-        [sys.executable, "-m", "hubapps.cli", *argv], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert token not in result.stdout + result.stderr
-    return result
 
 
 def test_admin_lists_every_users_apps(hub: Hub) -> None:

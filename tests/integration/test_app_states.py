@@ -7,10 +7,7 @@ Waits are bounded well below the ~35 s that restart loops took before an app was
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +17,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import Hub
+from tests.integration.conftest import run_cli as _cli
 
 pytestmark = [pytest.mark.integration]
 
@@ -41,15 +39,6 @@ def _until(what: str, get: Callable[[], Any], done: Callable[[Any], bool], timeo
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {timeout:g} s; seen: {seen}")
         time.sleep(0.3)
-
-
-def _cli(hub: Hub, token: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "JUPYTERHUB_URL": hub.url, "JUPYTERHUB_API_TOKEN": token}
-    result = subprocess.run(
-        [sys.executable, "-m", "hubapps.cli", *argv], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert token not in result.stdout + result.stderr
-    return result
 
 
 @pytest.mark.timeout(120)  # two failing apps (one of them Streamlit, which takes seconds to import)
