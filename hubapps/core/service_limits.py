@@ -240,6 +240,14 @@ class ServiceLimits(Configurable):
         to lower the load many starting apps put on the service and the Hub.""",
     ).tag(service=True, gt=0)
 
+    event_retention_days = Float(
+        365.0,
+        config=True,
+        help="""Days the launcher keeps app events (the audit record: who created, edited, started,
+        stopped, shared, deleted and opened which app). Older events are deleted, at service start and
+        once a day. 0: keep them for ever.""",
+    ).tag(service=True, ge=0)
+
     @validate(*bounded(locals()))
     def _check_limit_bounds(self, proposal: dict[str, Any]) -> Any:
         return check_bound(proposal["trait"], proposal["value"])

@@ -14,9 +14,11 @@ Layout (one router per resource, everything under the service prefix):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -30,6 +32,7 @@ from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import login_router
 from hubapps.service.directory import AppDirectory
 from hubapps.service.errors import install_error_handlers
+from hubapps.service.events import EventStore
 from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
@@ -54,6 +57,24 @@ def _cookie_secret(settings: ServiceSettings) -> bytes:
             "the service needs JUPYTERHUB_API_TOKEN or HUBAPPS_COOKIE_SECRET (is it started by the Hub?)"
         )
     return hashlib.sha256(b"hubapps-service-secret\x00" + secret.encode()).digest()
+
+
+#: Seconds between two prunings of old events.
+PRUNE_EVERY = 24 * 3600.0
+
+
+async def prune_events(events: EventStore, retention_days: float, every: float = PRUNE_EVERY) -> None:
+    """Delete events older than ``retention_days`` now and every ``every`` seconds (0 days: never)."""
+    if retention_days <= 0:
+        return
+    while True:
+        try:
+            gone = await events.prune(time.time() - retention_days * 86400)
+            if gone:
+                log.info("Deleted %d app events older than %g days", gone, retention_days)
+        except Exception as exc:  # a busy database: try again next time
+            log.warning("Could not prune old app events: %s", exc)
+        await asyncio.sleep(every)
 
 
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -115,12 +136,15 @@ def create_app(
     directory = AppDirectory(settings.database_url, cache_ttl=settings.directory_cache_ttl)
     thumbnails = ThumbnailStore(settings.database_url, decode_workers=settings.thumbnail_decode_workers)
     secret_env = SecretEnvMarks(settings.database_url)
+    events = EventStore(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await directory.open()
         await thumbnails.open()
         await secret_env.open()
+        await events.open()
+        pruning = asyncio.create_task(prune_events(events, settings.event_retention_days))
         log.info("hubapps service %s at %s", __version__, settings.prefix)
         try:
             yield
@@ -130,7 +154,11 @@ def create_app(
             await home_files.aclose()
             directory.close()
             thumbnails.close()
+            pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruning
             secret_env.close()
+            events.close()
 
     app = FastAPI(
         title=f"hubapps {settings.title}",
@@ -148,6 +176,7 @@ def create_app(
     app.state.registry = registry
     app.state.thumbnails = thumbnails
     app.state.secret_env = secret_env
+    app.state.events = events
     app.state.limits = LimitGuard()
     app.state.secret_sealer = SecretSealer(settings.crypt_key.get_secret_value())
     app.state.sealer = CookieSealer(

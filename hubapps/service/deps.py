@@ -80,6 +80,7 @@ def caller_for(request: Request, identity: Identity) -> Caller:
         home_files=state.home_files,
         sealer=state.secret_sealer,
         secret_marks=state.secret_env,
+        events=state.events,
     )
 
 

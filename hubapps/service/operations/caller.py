@@ -8,6 +8,7 @@ from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import Identity
 from hubapps.service.directory import AppDirectory
+from hubapps.service.events import EventStore
 from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
@@ -37,6 +38,7 @@ class Caller:
     home_files: HomeFiles
     sealer: SecretSealer
     secret_marks: SecretEnvMarks
+    events: EventStore
 
     @property
     def name(self) -> str:

@@ -27,6 +27,7 @@ from hubapps.service.hub_models import ServerModel, servers_of
 from hubapps.service.limits import Claim, released_after
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.events import record
 from hubapps.service.operations.files import check_app_file
 from hubapps.service.operations.lookup import managed_server
 from hubapps.service.operations.states import live_state
@@ -136,6 +137,7 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
         raise
     if spec.public:
         await caller.directory.record(directory_entry(owner, server, spec))
+    await record(caller, "created", owner, server, started=started)
     model: ServerModel = {
         "name": server,
         "user_options": spec.to_user_options(),
@@ -215,6 +217,7 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
     )
     changes["env"] = env
     spec = build_spec({**current, **changes}, settings, caller.registry)
+    changed = sorted(k for k, v in spec.to_user_options().items() if current.get(k) != v and k != "spec_version")
     if "filepath" in changes or "working_dir" in changes:
         await check_app_file(caller, owner, spec)
     state = server_state(model)
@@ -230,7 +233,9 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
         if state != "stopped":
             await run_bounded(
                 released_after(
-                    _restart(caller, owner, server, spec, applied=lambda: _record(caller, owner, server, spec)),
+                    _restart(
+                        caller, owner, server, spec, applied=lambda: _edited(caller, owner, server, spec, changed)
+                    ),
                     claim,
                 ),
                 settings.start_wait,
@@ -239,7 +244,7 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
         await hub.update_server(
             owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
         )
-        await _record(caller, owner, server, spec)
+        await _edited(caller, owner, server, spec, changed)
         if body.restart:
             done, _ = await run_bounded(
                 released_after(hub.start_server(owner, server, identity.token), claim), settings.start_wait
@@ -253,6 +258,13 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
     app = app_from_server(settings, owner, server, new_model, "owned" if owner == identity.name else "admin")
     assert app is not None
     return app
+
+
+async def _edited(caller: Caller, owner: str, server: str, spec: AppSpec, changed: list[str]) -> None:
+    """The Hub took an edit: the service's records follow, and the event names the fields changed
+    (names only: values may be secret)."""
+    await _record(caller, owner, server, spec)
+    await record(caller, "edited", owner, server, fields=changed)
 
 
 async def _record(caller: Caller, owner: str, server: str, spec: AppSpec) -> None:
@@ -281,6 +293,7 @@ async def delete_app(caller: Caller, owner: str, server: str) -> Accepted:
     done, _ = await run_bounded(
         caller.hub.stop_server(owner, server, caller.token, remove=True), caller.settings.stop_wait, then=forget
     )
+    await record(caller, "deleted", owner, server)
     return _accepted(owner, server, "stopped" if done else "stopping", done=done)
 
 
@@ -301,6 +314,7 @@ async def start_app(caller: Caller, owner: str, server: str) -> Accepted:
     done, status = await run_bounded(
         released_after(hub.start_server(owner, server, caller.token), claim), caller.settings.start_wait
     )
+    await record(caller, "started", owner, server)
     return _accepted(
         owner, server, "running" if done and status == 201 else "starting", done=bool(done and status == 201)
     )
@@ -310,6 +324,7 @@ async def stop_app(caller: Caller, owner: str, server: str) -> Accepted:
     """Stop an app (answered at once when the Hub is slow; the Hub finishes)."""
     await managed_server(caller.identity, owner, server, caller.hub)  # 404 before anything, even with a slow Hub
     done, status = await run_bounded(caller.hub.stop_server(owner, server, caller.token), caller.settings.stop_wait)
+    await record(caller, "stopped", owner, server)
     finished = bool(done and status == 204)
     return _accepted(owner, server, "stopped" if finished else "stopping", done=finished)
 
@@ -321,6 +336,7 @@ async def restart_app(caller: Caller, owner: str, server: str) -> Accepted:
     done, _ = await run_bounded(
         released_after(_restart(caller, owner, server, None), claim), caller.settings.start_wait
     )
+    await record(caller, "restarted", owner, server)
     return _accepted(owner, server, "starting" if done else "stopping", done=False)
 
 

@@ -16,6 +16,7 @@ from hubapps.service.app_models import directory_entry, server_state
 from hubapps.service.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from hubapps.service.hub_models import ShareModel
 from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.events import record
 from hubapps.service.operations.lookup import managed_server
 from hubapps.service.schemas import PublicFlag, ShareCreate, ShareLinkCreate, ShareLinkPublic, SharePublic, SharesPublic
 from hubapps.service.settings import ServiceSettings
@@ -135,17 +136,19 @@ async def add_shares(caller: Caller, owner: str, server: str, body: ShareCreate)
     spec = _spec(model.get("user_options"))
     # The directory names the app for the people it is shared with: recorded once the Hub has shared
     # it (with anyone), never on the strength of the request alone.
-    shared = False
+    users: list[str] = []
+    groups: list[str] = []
     try:
         for user in body.users:
             await hub.share(owner, server, caller.token, user=user)
-            shared = True
+            users.append(user)
         for group in body.groups:
             await hub.share(owner, server, caller.token, group=group)
-            shared = True
+            groups.append(group)
     finally:
-        if shared:
+        if users or groups:
             await caller.directory.record(directory_entry(owner, server, spec))
+            await record(caller, "shared", owner, server, users=users, groups=groups)
     return await _shares_public(caller, owner, server, spec)
 
 
@@ -153,23 +156,27 @@ async def revoke_all(caller: Caller, owner: str, server: str) -> None:
     """Revoke every share of an app the caller manages."""
     await managed_server(caller.identity, owner, server, caller.hub)
     await caller.hub.revoke_all(owner, server, caller.token)
+    await record(caller, "unshared", owner, server, everyone=True)
 
 
 async def revoke_user(caller: Caller, owner: str, server: str, name: str) -> None:
     """Revoke one user's share."""
     await managed_server(caller.identity, owner, server, caller.hub)
     await caller.hub.revoke(owner, server, caller.token, user=name)
+    await record(caller, "unshared", owner, server, users=[name])
 
 
 async def revoke_group(caller: Caller, owner: str, server: str, name: str) -> None:
     """Revoke one group's share."""
     await managed_server(caller.identity, owner, server, caller.hub)
     await caller.hub.revoke(owner, server, caller.token, group=name)
+    await record(caller, "unshared", owner, server, groups=[name])
 
 
 async def leave_share(caller: Caller, owner: str, server: str) -> None:
     """Give up an app someone shared with the caller."""
     await caller.hub.leave_share(caller.name, owner, server, caller.token)
+    await record(caller, "unshared", owner, server, users=[caller.name], left=True)
 
 
 async def set_public(caller: Caller, owner: str, server: str, body: PublicFlag) -> SharesPublic:
@@ -185,6 +192,7 @@ async def set_public(caller: Caller, owner: str, server: str, body: PublicFlag) 
         await caller.hub.update_server(
             owner, server, caller.token, user_options=spec.to_user_options(), display_name=spec.display_name
         )
+        await record(caller, "shared" if body.public else "unshared", owner, server, public=body.public)
     entry = directory_entry(owner, server, spec)
     if spec.public or await caller.directory.get(owner, server) is not None:
         await caller.directory.record(entry)
@@ -230,6 +238,7 @@ async def create_link(caller: Caller, owner: str, server: str, body: ShareLinkCr
         caller.settings, await caller.hub.create_share_code(owner, server, caller.token, expires_in=body.expires_in)
     )
     await caller.directory.record(directory_entry(owner, server, spec))  # after the Hub made the link
+    await record(caller, "shared", owner, server, link=link.id, expires_at=str(link.expires_at or ""))
     return link
 
 
@@ -237,3 +246,4 @@ async def delete_links(caller: Caller, owner: str, server: str, code_id: str | N
     """Delete an app's share links (only ``code_id``'s, if given)."""
     await managed_server(caller.identity, owner, server, caller.hub)
     await caller.hub.delete_share_codes(owner, server, caller.token, code_id=code_id)
+    await record(caller, "unshared", owner, server, link=code_id or "all")
