@@ -46,6 +46,7 @@ PROXY_LIMITS: dict[str, bool] = {
     "restart-backoff": False,
     "failure-linger": False,
     "stop-grace": False,
+    "viewer-window": False,
 }
 
 #: Where, relative to the server's start folder, the proxy clones an app's git repository.

@@ -57,6 +57,8 @@ DEFAULT_ACTIVITY_INTERVAL = 60.0
 DEFAULT_HUB_TIMEOUT = 10.0
 #: Timeout of the whole git clone or fetch.
 DEFAULT_GIT_TIMEOUT = 300.0
+#: Seconds a viewer counts as active (``hubapps_proxy_viewers_active``) after their last request.
+DEFAULT_VIEWER_WINDOW = 300.0
 #: Default ready timeout when ``--ready-timeout`` is not given.
 DEFAULT_READY_TIMEOUT = 60.0
 #: Seconds a websocket upgrade that arrives while the app starts waits for it to be ready (then 503).
@@ -156,6 +158,7 @@ class ProxyConfig:
     request_head_timeout: float = DEFAULT_REQUEST_HEAD_TIMEOUT
     request_body_timeout: float = DEFAULT_REQUEST_BODY_TIMEOUT
     request_body_min_rate: float = DEFAULT_REQUEST_BODY_MIN_RATE
+    viewer_window: float = DEFAULT_VIEWER_WINDOW
     #: The Hub's JupyterHub version (``--hub-version``), sent as ``X-JupyterHub-Version``; empty: no header.
     hub_version: str = ""
     #: The launcher service's URL (``--launcher-url``, a path or an http(s) URL ending in ``/``): the
@@ -321,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive(float),
         default=DEFAULT_LOG_ECHO_NOTE_INTERVAL,
         help="Seconds between notes on stderr of how many lines were dropped.",
+    )
+    add(
+        "--viewer-window",
+        type=_positive(float),
+        default=DEFAULT_VIEWER_WINDOW,
+        help="Seconds a viewer counts as active in the proxy's metrics after their last request.",
     )
     add(
         "--request-head-timeout",
@@ -511,6 +520,7 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         request_head_timeout=ns.request_head_timeout,
         request_body_timeout=ns.request_body_timeout,
         request_body_min_rate=ns.request_body_min_rate,
+        viewer_window=ns.viewer_window,
         hub_version=ns.hub_version,
         launcher_url=launcher_url,
         check_file=ns.check_file,

@@ -9,6 +9,7 @@ connection to the app), then passes it on as it arrives.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -67,6 +68,7 @@ class Exchange:
         "keep_alive",
         "request",
         "sink",
+        "started",
     )  # fmt: skip
 
     def __init__(self, request: Request, *, keep_alive: bool, chunked: bool, expects_body: bool) -> None:
@@ -82,6 +84,8 @@ class Exchange:
         #: The answer's head has gone out to the viewer.
         self.answered = False
         self.expect_continue = request.header("Expect").strip().lower() == "100-continue"
+        #: When the head was read (``time.monotonic``), for the proxy's latency metric.
+        self.started = time.monotonic()
 
     @property
     def buffered(self) -> int:

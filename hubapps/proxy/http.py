@@ -318,6 +318,8 @@ class ClientConnection(SlowSenders, asyncio.Protocol):
     def finish(self, exchange: Exchange, *, keep_alive: bool) -> None:
         """The answer to ``exchange`` is complete: start the next request, or close."""
         self.producer = None
+        if self.server.on_answered is not None:
+            self.server.on_answered(exchange)
         if self._queue and self._queue[0] is exchange:
             self._queue.popleft()
         if self.closed or self.transport is None:
@@ -358,6 +360,8 @@ class ClientConnection(SlowSenders, asyncio.Protocol):
         """The app accepted the upgrade: join this connection and ``peer`` byte for byte (:func:`splice`)."""
         assert self.transport is not None
         held, self._upgrade_tail = self._upgrade_tail or [], None
+        if self._queue and self.server.on_answered is not None:
+            self.server.on_answered(self._queue[0])
         self._queue.clear()
         self.producer = None
         self._tunnel = True

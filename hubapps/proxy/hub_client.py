@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -77,10 +78,25 @@ class HubAPI:
             self._ssl = _ssl_context(hub)
         except (OSError, ssl.SSLError, ValueError) as error:
             self._ssl_error = f"cannot use the Hub's SSL files: {type(error).__name__}"
+        #: Told of every call's end: ``(call, outcome)`` as the proxy's metrics count them
+        #: (:data:`hubapps.proxy.metrics.HUB_CALLS`, :data:`~hubapps.proxy.metrics.HUB_OUTCOMES`).
+        self.on_call: Callable[[str, str], None] | None = None
+
+    async def _counted(self, call: str, reply: Awaitable[HubReply]) -> HubReply:
+        try:
+            answer = await reply
+        except BaseException:
+            if self.on_call is not None:
+                self.on_call(call, "error")
+            raise
+        if self.on_call is not None:
+            status = answer.status
+            self.on_call(call, "ok" if status < 400 else "client_error" if status < 500 else "server_error")
+        return answer
 
     async def get_user(self, token: str) -> HubReply:
         """``GET /user`` with ``token``: the owner's model (200) or 403 when the token is not valid."""
-        return await self.request("GET", self.api_url + "/user", token=token)
+        return await self._counted("user", self.request("GET", self.api_url + "/user", token=token))
 
     async def exchange_code(self, code: str, *, redirect_uri: str, code_verifier: str = "") -> HubReply:
         """``POST /oauth2/token``: trade an OAuth code for a token (``data["access_token"]``)."""
@@ -93,22 +109,28 @@ class HubAPI:
         }
         if code_verifier:
             form["code_verifier"] = code_verifier
-        return await self.request(
-            "POST",
-            self.api_url + "/oauth2/token",
-            token=self.hub.api_token,
-            body=urlencode(form).encode("ascii"),
-            content_type="application/x-www-form-urlencoded",
+        return await self._counted(
+            "oauth_token",
+            self.request(
+                "POST",
+                self.api_url + "/oauth2/token",
+                token=self.hub.api_token,
+                body=urlencode(form).encode("ascii"),
+                content_type="application/x-www-form-urlencoded",
+            ),
         )
 
     async def post_activity(self, report: dict[str, Any]) -> HubReply:
         """``POST`` the activity ``report`` to ``JUPYTERHUB_ACTIVITY_URL`` with the server's token."""
-        return await self.request(
-            "POST",
-            self.hub.activity_url,
-            token=self.hub.api_token,
-            body=json.dumps(report).encode("utf-8"),
-            content_type="application/json",
+        return await self._counted(
+            "activity",
+            self.request(
+                "POST",
+                self.hub.activity_url,
+                token=self.hub.api_token,
+                body=json.dumps(report).encode("utf-8"),
+                content_type="application/json",
+            ),
         )
 
     async def request(

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Callable
 
-from hubapps.proxy.exchange import Dispatch, Forwarder
+from hubapps.proxy.exchange import Dispatch, Exchange, Forwarder
 from hubapps.proxy.http import ClientConnection
 from hubapps.proxy.slow_senders import RequestTimeouts
 
@@ -33,8 +34,11 @@ class HttpServer:
         *,
         extra_headers: list[tuple[str, str]] | None = None,
         timeouts: RequestTimeouts | None = None,
+        on_answered: Callable[[Exchange], None] | None = None,
     ) -> None:
         self.dispatch = dispatch
+        #: Called once the answer to a request is complete (or its websocket spliced): the metrics.
+        self.on_answered = on_answered
         self.timeouts = timeouts if timeouts is not None else RequestTimeouts()
         self.forwarder = forwarder
         #: Added to every answer, made here or forwarded.

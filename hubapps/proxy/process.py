@@ -271,6 +271,10 @@ class AppProcess:
         self.ever_ready = False
         #: Seconds the app took to become ready (None until it is).
         self.ready_after: float | None = None
+        #: Restarts after the app had been ready, since the proxy began (the restart budget's window aside).
+        self.restarts_total = 0
+        #: Told ``ready_after`` each time the app becomes ready (the proxy's metrics).
+        self.on_ready: Callable[[float], None] | None = None
         self._start_failures = 0
         #: Number of the first output line of the current attempt (its own words are after it).
         self._attempt_first_line = 0
@@ -373,6 +377,7 @@ class AppProcess:
                 return
             delay = min(config.restart_backoff * 2 ** len(self._restarts), config.restart_backoff_max)
             self._restarts.append(now)
+            self.restarts_total += 1
             self.state = AppState.STARTING
             self.ready.clear()
             self.reason = f"{described}; restarting in {delay:g} s"
@@ -507,6 +512,8 @@ class AppProcess:
                 self.reason = ""
                 self.ready.set()
                 self.output.notify()
+                if self.on_ready is not None:
+                    self.on_ready(self.ready_after)
                 return
             await asyncio.sleep(READY_POLL_INTERVAL)
         self._fail(f"the app did not answer at its ready path within {config.ready_timeout:g} seconds")

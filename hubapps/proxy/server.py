@@ -7,7 +7,9 @@ Routing is one function, so the order of checks is visible in one place:
 3. ``<prefix>_hubapps/logs``, ``/status`` and ``/events`` → authenticated (even for public apps): JSON,
    and the server-sent event stream the startup page follows (see ``docs/proxy.md``). ``logs`` and
    ``status`` also accept the launcher service's signed ``X-Hubapps-Status`` header
-   (:mod:`hubapps.core.statuskey`) instead of a viewer's login: the service never sends a user's token;
+   (:mod:`hubapps.core.statuskey`) instead of a viewer's login: the service never sends a user's token.
+   ``metrics`` (:mod:`hubapps.proxy.metrics`) answers that signed header only (anyone else: 404, no Hub
+   call): a Prometheus scrape token is never sent to a server whose code its owner controls;
 4. everything else → authenticated (unless ``--public``), then, by app state: forward when ready (a
    websocket only from the same origin), the startup page while starting, the failure page when failed.
    The startup and failure pages need a viewer with access even for public apps.
@@ -36,6 +38,7 @@ import json
 import logging
 import secrets
 import ssl
+import time
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
 from urllib.parse import quote, unquote
@@ -45,9 +48,11 @@ from hubapps.proxy import pages
 from hubapps.proxy.activity import ActivityReporter
 from hubapps.proxy.auth import PENDING, HubAuthGate, Viewer
 from hubapps.proxy.config import HubSettings, ProxyConfig
-from hubapps.proxy.exchange import Forward
+from hubapps.proxy.exchange import Exchange, Forward
 from hubapps.proxy.forward import Forwarder, same_origin
 from hubapps.proxy.listener import HttpServer
+from hubapps.proxy.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from hubapps.proxy.metrics import ProxyMetrics
 from hubapps.proxy.process import AppProcess, AppState
 from hubapps.proxy.slow_senders import RequestTimeouts
 from hubapps.proxy.watch import WebsocketWatch
@@ -118,6 +123,11 @@ class ProxyRuntime:
             extra_headers=self._version_header,
             on_websocket=self.websockets.opened,
         )
+        self.metrics = ProxyMetrics(viewer_window=config.viewer_window)
+        self.process.on_ready = self.metrics.ready.observe
+        self.gate.api.on_call = self.activity.api.on_call = self.metrics.hub_call
+        #: The proxy's own endpoints as their paths arrive (escaped as the Hub escapes the prefix).
+        self._internal_path = config.prefix + "_hubapps/"
         self._prefix = unquote(config.prefix)
         self._bare_prefix = self._prefix.rstrip("/") if self._prefix != "/" else None
         self._server: HttpServer | None = None
@@ -134,7 +144,13 @@ class ProxyRuntime:
             body=self.config.request_body_timeout,
             body_min_rate=self.config.request_body_min_rate,
         )
-        self._server = HttpServer(self.dispatch, self.forwarder, extra_headers=self._version_header, timeouts=timeouts)
+        self._server = HttpServer(
+            self.dispatch,
+            self.forwarder,
+            extra_headers=self._version_header,
+            timeouts=timeouts,
+            on_answered=self._answered,
+        )
         self.port = await self._server.start(self.config.ip, self.config.port, tls=server_tls(self.config.hub))
         log.info("hubapps-proxy: listening on %s:%s, app on %s", self.config.ip, self.port, self.process.address)
 
@@ -188,6 +204,7 @@ class ProxyRuntime:
                 return Response.text("Cross-origin websocket refused.\n", status=403)
         state = self.process.state
         if state is AppState.READY:
+            self._seen(request, viewer)
             return Forward(viewer)
         if websocket and state is AppState.STARTING:
             return self._forward_when_ready(request, viewer)
@@ -207,6 +224,7 @@ class ProxyRuntime:
             for wait in waits:
                 wait.cancel()
         if process.state is AppState.READY:
+            self._seen(request, viewer)
             return Forward(viewer)
         return self._page(request, process.state, False)  # (for a websocket: a plain 503, no app output)
 
@@ -215,11 +233,40 @@ class ProxyRuntime:
             return self._failure(request, with_output)
         return self._starting(request, with_output)
 
+    # -- metrics ------------------------------------------------------------------------------------
+
+    def _seen(self, request: Request, viewer: Viewer | None) -> None:
+        """Count the viewer of a request let through to the app (anonymous ones by their address)."""
+        if viewer is not None:
+            key = viewer.kind + ":" + viewer.name
+        else:
+            key = "address:" + request.header("X-Forwarded-For").rpartition(",")[2].strip()[:64]
+        self.metrics.viewer_seen(key)
+        if request.is_websocket:
+            self.metrics.websocket_viewer(request, key)
+
+    def _answered(self, exchange: Exchange) -> None:
+        request = exchange.request
+        if request.is_websocket:
+            kind = "websocket"
+        elif request.raw_path.startswith(self._internal_path):
+            kind = "internal"
+        else:
+            kind = "http"
+        self.metrics.request_done(kind, time.monotonic() - exchange.started)
+
+    def metrics_text(self) -> bytes:
+        """The exposition text of :attr:`metrics` as of now."""
+        self.metrics.restarts.counts[""] = self.process.restarts_total
+        return self.metrics.render(state=str(self.process.state), open_sockets=self.websockets.open_requests())
+
     # -- the proxy's own endpoints ----------------------------------------------------------------------
 
     def _signed_by_service(self, request: Request, sub: str) -> bool:
-        """A status or log request signed with this app's status key by the launcher service."""
-        if sub not in ("_hubapps/status", "_hubapps/logs") or not request.has_header(statuskey.HEADER):
+        """A status, log or metrics request signed with this app's status key by the launcher service."""
+        if sub not in ("_hubapps/status", "_hubapps/logs", "_hubapps/metrics") or not request.has_header(
+            statuskey.HEADER
+        ):
             return False
         return statuskey.verify(
             self.config.status_key,
@@ -244,6 +291,12 @@ class ProxyRuntime:
 
     async def _control(self, request: Request, sub: str) -> Response:
         with_output = self._signed_by_service(request, sub)
+        if sub == "_hubapps/metrics":
+            if not with_output:  # for the service only: no viewer, owner or admin reads it here
+                return Response.text("Not found.\n", status=404, headers=pages.NO_CACHE)
+            return Response(
+                body=self.metrics_text(), headers=[("Content-Type", METRICS_CONTENT_TYPE), *pages.NO_CACHE.items()]
+            )
         if not with_output:
             viewer = await self.gate.authenticate(request, required=True)
             with_output = self.reads_output(viewer)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from hubapps.proxy.auth import HubAuthGate
 from hubapps.proxy.splice import SplicedPair
+from hubapps.proxy.wire import Request
 
 __all__ = ["MAX_CHECK_INTERVAL", "WebsocketWatch"]
 
@@ -66,6 +67,10 @@ class WebsocketWatch:
 
     def __len__(self) -> int:
         return sum(1 for watched in self._open if not watched.pair.closed)
+
+    def open_requests(self) -> list[Request]:
+        """The upgrade requests of the websockets open now."""
+        return [watched.pair.request for watched in self._open if not watched.pair.closed]
 
     def opened(self, pair: SplicedPair) -> None:
         """A websocket was spliced to the app: watch it from now on."""

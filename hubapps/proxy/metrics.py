@@ -1,0 +1,282 @@
+"""The proxy's own Prometheus metrics, written in the text exposition format (version 0.0.4) by hand.
+
+The proxy may import only the standard library, httptools, uvloop and :mod:`hubapps.core` (it runs in
+every app's environment; see ``docs/proxy.md``), so this is a small writer of our own rather than
+``prometheus_client``; the unit tests keep it honest by parsing its output with
+``prometheus_client.parser`` (the library as an oracle, as ``scopes.py`` is kept by JupyterHub's).
+
+Counting is on the hot path of every request, so it costs a dict lookup and a few additions: label
+values are fixed at construction (request kinds, Hub calls, outcomes) and cumulative histogram buckets
+are summed only when the text is written. Nothing here ever holds a name: the only label values are the
+fixed words above. Viewers are remembered for :attr:`ProxyMetrics.viewer_window` seconds to count them
+(never written out), at most :data:`MAX_VIEWERS` at once.
+
+The text is served at ``<prefix>_hubapps/metrics`` to the launcher service's signed requests only
+(:mod:`hubapps.core.statuskey`); the service relabels it by an opaque app id and serves it to Prometheus
+(``docs/metrics.md``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+__all__ = [
+    "CONTENT_TYPE",
+    "HUB_CALLS",
+    "HUB_OUTCOMES",
+    "LATENCY_BUCKETS",
+    "MAX_VIEWERS",
+    "READY_BUCKETS",
+    "REQUEST_KINDS",
+    "Counter",
+    "Gauge",
+    "Histogram",
+    "ProxyMetrics",
+]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: What a request to the proxy is: forwarded HTTP, a websocket upgrade, or the proxy's own ``_hubapps/``.
+REQUEST_KINDS = ("http", "websocket", "internal")
+#: The proxy's calls to the Hub.
+HUB_CALLS = ("user", "oauth_token", "activity")
+#: How a Hub call ended: an answer below 400, 4xx, 5xx, or no answer (timeout, network error).
+HUB_OUTCOMES = ("ok", "client_error", "server_error", "error")
+#: Request latency buckets, in seconds (up to the first byte of the answer; for websockets, the 101).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+#: Time-to-ready buckets, in seconds.
+READY_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
+#: Distinct viewers remembered at once (a flood of anonymous addresses cannot grow the proxy past it).
+MAX_VIEWERS = 4096
+
+
+def _number(value: float) -> str:
+    if value == math.inf:
+        return "+Inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(pairs: Sequence[tuple[str, str]]) -> str:
+    if not pairs:
+        return ""
+    # Label values are fixed words of this module; escaped anyway, as the format says.
+    return "{" + ",".join(f'{name}="{_escape(value)}"' for name, value in pairs) + "}"
+
+
+class _Family:
+    kind = ""
+
+    def __init__(self, name: str, help_text: str, label: str = "", values: Sequence[str] = ("",)) -> None:
+        self.name = name
+        self.help = help_text
+        self.label = label
+        self.values = tuple(values)
+
+    def _pairs(self, value: str) -> list[tuple[str, str]]:
+        return [(self.label, value)] if self.label else []
+
+    def header(self) -> list[str]:
+        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
+
+    def lines(self) -> list[str]:
+        raise NotImplementedError
+
+
+class Counter(_Family):
+    """A monotonic count per label value."""
+
+    kind = "counter"
+
+    def __init__(self, name: str, help_text: str, label: str = "", values: Sequence[str] = ("",)) -> None:
+        super().__init__(name, help_text, label, values)
+        self.counts = dict.fromkeys(self.values, 0.0)
+
+    def inc(self, value: str = "", amount: float = 1.0) -> None:
+        self.counts[value] += amount
+
+    def lines(self) -> list[str]:
+        out = self.header()
+        out += [f"{self.name}_total{_labels(self._pairs(v))} {_number(self.counts[v])}" for v in self.values]
+        return out
+
+
+class Gauge(_Family):
+    """A value that goes up and down (set when the text is written)."""
+
+    kind = "gauge"
+
+    def __init__(self, name: str, help_text: str, label: str = "", values: Sequence[str] = ("",)) -> None:
+        super().__init__(name, help_text, label, values)
+        self.current = dict.fromkeys(self.values, 0.0)
+
+    def set(self, amount: float, value: str = "") -> None:
+        self.current[value] = amount
+
+    def lines(self) -> list[str]:
+        out = self.header()
+        out += [f"{self.name}{_labels(self._pairs(v))} {_number(self.current[v])}" for v in self.values]
+        return out
+
+
+class Histogram(_Family):
+    """Observations in buckets (kept per bucket, made cumulative when written), their sum and count."""
+
+    kind = "histogram"
+
+    def __init__(
+        self, name: str, help_text: str, buckets: Sequence[float], label: str = "", values: Sequence[str] = ("",)
+    ) -> None:
+        super().__init__(name, help_text, label, values)
+        self.bounds = tuple(sorted(buckets))
+        # One slot per bound, and one past the last (+Inf).
+        self.buckets = {v: [0] * (len(self.bounds) + 1) for v in self.values}
+        self.sums = dict.fromkeys(self.values, 0.0)
+
+    def observe(self, amount: float, value: str = "") -> None:
+        self.buckets[value][bisect.bisect_left(self.bounds, amount)] += 1
+        self.sums[value] += amount
+
+    def lines(self) -> list[str]:
+        out = self.header()
+        for v in self.values:
+            pairs = self._pairs(v)
+            running = 0
+            for bound, count in zip((*self.bounds, math.inf), self.buckets[v], strict=True):
+                running += count
+                out.append(f"{self.name}_bucket{_labels([*pairs, ('le', _number(bound))])} {running}")
+            out.append(f"{self.name}_sum{_labels(pairs)} {_number(self.sums[v])}")
+            out.append(f"{self.name}_count{_labels(pairs)} {running}")
+        return out
+
+
+def render(families: Iterable[_Family]) -> bytes:
+    """The exposition text of ``families``."""
+    lines: list[str] = []
+    for family in families:
+        lines += family.lines()
+    return ("\n".join(lines) + "\n").encode()
+
+
+class ProxyMetrics:
+    """Everything the proxy counts. The runtime calls the ``*_`` hooks; :meth:`render` writes the text.
+
+    ``viewer_window``: seconds a viewer stays "active" after their last request (viewers with an open
+    websocket stay active while it is open).
+    """
+
+    def __init__(self, *, viewer_window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.viewer_window = viewer_window
+        self._clock = clock
+        self.requests = Counter("hubapps_proxy_requests", "Requests answered, by kind.", "kind", REQUEST_KINDS)
+        self.latency = Histogram(
+            "hubapps_proxy_request_duration_seconds",
+            "Seconds from a request's head to the end of its answer (websockets: to the app's 101).",
+            LATENCY_BUCKETS,
+            "kind",
+            REQUEST_KINDS,
+        )
+        self.websockets = Gauge("hubapps_proxy_websockets_active", "Websockets open to the app now.")
+        self.viewers = Gauge(
+            "hubapps_proxy_viewers_active",
+            "Distinct viewers with an open websocket or a request within the viewer window.",
+        )
+        self.restarts = Counter("hubapps_proxy_app_restarts", "Restarts of the app after it had been ready.")
+        self.ready = Histogram(
+            "hubapps_proxy_app_ready_seconds",
+            "Seconds the app took to become ready (first start: clone included; then each restart).",
+            READY_BUCKETS,
+        )
+        self.state = Gauge(
+            "hubapps_proxy_app_state", "1 for the app's current state.", "state", ("starting", "ready", "failed")
+        )
+        self.hub_calls = _HubCalls(
+            "hubapps_proxy_hub_requests", "Calls of the proxy to the Hub API, by call and outcome."
+        )
+        #: viewer key → the monotonic time of their last request.
+        self._viewers: dict[str, float] = {}
+        #: The viewer key of each websocket upgrade request let through (pruned as they close).
+        self._socket_viewers: dict[object, str] = {}
+
+    # -- hooks ----------------------------------------------------------------------------------
+
+    def request_done(self, kind: str, seconds: float) -> None:
+        """One answer finished (``kind`` one of :data:`REQUEST_KINDS`)."""
+        self.requests.counts[kind] += 1
+        self.latency.observe(seconds, kind)
+
+    def viewer_seen(self, key: str) -> None:
+        """A request of viewer ``key`` was let through to the app."""
+        viewers = self._viewers
+        if key not in viewers and len(viewers) >= MAX_VIEWERS:
+            self._forget_idle(self._clock())
+            if len(viewers) >= MAX_VIEWERS:
+                return
+        viewers[key] = self._clock()
+
+    def websocket_viewer(self, request: object, key: str) -> None:
+        """The websocket of ``request`` (let through for viewer ``key``) is open."""
+        self._socket_viewers[request] = key
+
+    def hub_call(self, call: str, outcome: str) -> None:
+        """One call to the Hub ended (``call`` in :data:`HUB_CALLS`, ``outcome`` in :data:`HUB_OUTCOMES`)."""
+        self.hub_calls.counts[(call, outcome)] += 1
+
+    def _forget_idle(self, now: float) -> None:
+        limit = now - self.viewer_window
+        for key in [key for key, seen in self._viewers.items() if seen < limit]:
+            del self._viewers[key]
+
+    # -- the text -------------------------------------------------------------------------------
+
+    def render(self, *, state: str, open_sockets: Iterable[object]) -> bytes:
+        """The exposition text; ``state`` is the app's state, ``open_sockets`` the upgrade requests of
+        the websockets open now."""
+        now = self._clock()
+        open_requests = list(open_sockets)
+        still_open = set(open_requests)
+        for request in [r for r in self._socket_viewers if r not in still_open]:
+            del self._socket_viewers[request]
+        self._forget_idle(now)
+        active = set(self._viewers) | set(self._socket_viewers.values())
+        self.viewers.set(len(active))
+        self.websockets.set(len(open_requests))
+        for name in self.state.values:
+            self.state.set(1.0 if name == state else 0.0, name)
+        return render(
+            (
+                self.requests,
+                self.latency,
+                self.websockets,
+                self.viewers,
+                self.restarts,
+                self.ready,
+                self.state,
+                self.hub_calls,
+            )
+        )
+
+
+class _HubCalls(_Family):
+    """``hubapps_proxy_hub_requests_total{call, outcome}`` (two labels, written from a dict)."""
+
+    kind = "counter"
+
+    def __init__(self, name: str, help_text: str) -> None:
+        super().__init__(name, help_text)
+        self.counts = {(call, outcome): 0 for call in HUB_CALLS for outcome in HUB_OUTCOMES}
+
+    def lines(self) -> list[str]:
+        out = self.header()
+        out += [
+            f"{self.name}_total{_labels([('call', call), ('outcome', outcome)])} {count}"
+            for (call, outcome), count in self.counts.items()
+        ]
+        return out
