@@ -23,14 +23,11 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 
+from hubapps.core.proxy_metrics import FAMILIES, HUB_CALLS, HUB_OUTCOMES, Family
+
 __all__ = [
     "CONTENT_TYPE",
-    "HUB_CALLS",
-    "HUB_OUTCOMES",
-    "LATENCY_BUCKETS",
     "MAX_VIEWERS",
-    "READY_BUCKETS",
-    "REQUEST_KINDS",
     "Counter",
     "Gauge",
     "Histogram",
@@ -38,16 +35,6 @@ __all__ = [
 ]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-#: What a request to the proxy is: forwarded HTTP, a websocket upgrade, or the proxy's own ``_hubapps/``.
-REQUEST_KINDS = ("http", "websocket", "internal")
-#: The proxy's calls to the Hub.
-HUB_CALLS = ("user", "oauth_token", "activity")
-#: How a Hub call ended: an answer below 400, 4xx, 5xx, or no answer (timeout, network error).
-HUB_OUTCOMES = ("ok", "client_error", "server_error", "error")
-#: Request latency buckets, in seconds (up to the first byte of the answer; for websockets, the 101).
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-#: Time-to-ready buckets, in seconds.
-READY_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 #: Distinct viewers remembered at once (a flood of anonymous addresses cannot grow the proxy past it).
 MAX_VIEWERS = 4096
 
@@ -72,19 +59,23 @@ def _labels(pairs: Sequence[tuple[str, str]]) -> str:
 
 
 class _Family:
-    kind = ""
+    """One family of :data:`~hubapps.core.proxy_metrics.FAMILIES` with at most one label."""
 
-    def __init__(self, name: str, help_text: str, label: str = "", values: Sequence[str] = ("",)) -> None:
-        self.name = name
-        self.help = help_text
-        self.label = label
+    def __init__(self, schema: Family) -> None:
+        self.name = schema.name
+        self.kind = schema.type
+        self.help = schema.help
+        self.label, values = next(iter(schema.labels.items()), ("", ("",)))
         self.values = tuple(values)
 
     def _pairs(self, value: str) -> list[tuple[str, str]]:
         return [(self.label, value)] if self.label else []
 
     def header(self) -> list[str]:
-        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
+        # A counter's lines name its samples (``x_total``), as the 0.0.4 text format wants (and as
+        # prometheus_client writes it); the parsers then name the family ``x``.
+        name = self.name + "_total" if self.kind == "counter" else self.name
+        return [f"# HELP {name} {self.help}", f"# TYPE {name} {self.kind}"]
 
     def lines(self) -> list[str]:
         raise NotImplementedError
@@ -93,10 +84,8 @@ class _Family:
 class Counter(_Family):
     """A monotonic count per label value."""
 
-    kind = "counter"
-
-    def __init__(self, name: str, help_text: str, label: str = "", values: Sequence[str] = ("",)) -> None:
-        super().__init__(name, help_text, label, values)
+    def __init__(self, schema: Family) -> None:
+        super().__init__(schema)
         self.counts = dict.fromkeys(self.values, 0.0)
 
     def inc(self, value: str = "", amount: float = 1.0) -> None:
@@ -111,10 +100,8 @@ class Counter(_Family):
 class Gauge(_Family):
     """A value that goes up and down (set when the text is written)."""
 
-    kind = "gauge"
-
-    def __init__(self, name: str, help_text: str, label: str = "", values: Sequence[str] = ("",)) -> None:
-        super().__init__(name, help_text, label, values)
+    def __init__(self, schema: Family) -> None:
+        super().__init__(schema)
         self.current = dict.fromkeys(self.values, 0.0)
 
     def set(self, amount: float, value: str = "") -> None:
@@ -129,14 +116,10 @@ class Gauge(_Family):
 class Histogram(_Family):
     """Observations in buckets (kept per bucket, made cumulative when written), their sum and count."""
 
-    kind = "histogram"
-
-    def __init__(
-        self, name: str, help_text: str, buckets: Sequence[float], label: str = "", values: Sequence[str] = ("",)
-    ) -> None:
-        super().__init__(name, help_text, label, values)
-        self.bounds = tuple(sorted(buckets))
-        # One slot per bound, and one past the last (+Inf).
+    def __init__(self, schema: Family) -> None:
+        super().__init__(schema)
+        self.bounds = tuple(sorted(schema.buckets))
+        # One slot per bound (an observation equal to a bound is in it: ``le``), and one past the last.
         self.buckets = {v: [0] * (len(self.bounds) + 1) for v in self.values}
         self.sums = dict.fromkeys(self.values, 0.0)
 
@@ -175,31 +158,14 @@ class ProxyMetrics:
     def __init__(self, *, viewer_window: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.viewer_window = viewer_window
         self._clock = clock
-        self.requests = Counter("hubapps_proxy_requests", "Requests answered, by kind.", "kind", REQUEST_KINDS)
-        self.latency = Histogram(
-            "hubapps_proxy_request_duration_seconds",
-            "Seconds from a request's head to the end of its answer (websockets: to the app's 101).",
-            LATENCY_BUCKETS,
-            "kind",
-            REQUEST_KINDS,
-        )
-        self.websockets = Gauge("hubapps_proxy_websockets_active", "Websockets open to the app now.")
-        self.viewers = Gauge(
-            "hubapps_proxy_viewers_active",
-            "Distinct viewers with an open websocket or a request within the viewer window.",
-        )
-        self.restarts = Counter("hubapps_proxy_app_restarts", "Restarts of the app after it had been ready.")
-        self.ready = Histogram(
-            "hubapps_proxy_app_ready_seconds",
-            "Seconds the app took to become ready (first start: clone included; then each restart).",
-            READY_BUCKETS,
-        )
-        self.state = Gauge(
-            "hubapps_proxy_app_state", "1 for the app's current state.", "state", ("starting", "ready", "failed")
-        )
-        self.hub_calls = _HubCalls(
-            "hubapps_proxy_hub_requests", "Calls of the proxy to the Hub API, by call and outcome."
-        )
+        self.requests = Counter(FAMILIES["hubapps_proxy_requests"])
+        self.latency = Histogram(FAMILIES["hubapps_proxy_request_duration_seconds"])
+        self.websockets = Gauge(FAMILIES["hubapps_proxy_websockets_active"])
+        self.viewers = Gauge(FAMILIES["hubapps_proxy_viewers_active"])
+        self.restarts = Counter(FAMILIES["hubapps_proxy_app_restarts"])
+        self.ready = Histogram(FAMILIES["hubapps_proxy_app_ready_seconds"])
+        self.state = Gauge(FAMILIES["hubapps_proxy_app_state"])
+        self.hub_calls = _HubCalls(FAMILIES["hubapps_proxy_hub_requests"])
         #: viewer key → the monotonic time of their last request.
         self._viewers: dict[str, float] = {}
         #: The viewer key of each websocket upgrade request let through (pruned as they close).
@@ -265,12 +231,10 @@ class ProxyMetrics:
 
 
 class _HubCalls(_Family):
-    """``hubapps_proxy_hub_requests_total{call, outcome}`` (two labels, written from a dict)."""
+    """``hubapps_proxy_hub_requests_total{call, outcome}`` (two labels, kept in one dict)."""
 
-    kind = "counter"
-
-    def __init__(self, name: str, help_text: str) -> None:
-        super().__init__(name, help_text)
+    def __init__(self, schema: Family) -> None:
+        super().__init__(schema)
         self.counts = {(call, outcome): 0 for call in HUB_CALLS for outcome in HUB_OUTCOMES}
 
     def lines(self) -> list[str]:

@@ -9,7 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from hubapps.core import statuskey
-from hubapps.proxy.metrics import LATENCY_BUCKETS, MAX_VIEWERS, ProxyMetrics
+from hubapps.core.proxy_metrics import FAMILIES, LATENCY_BUCKETS
+from hubapps.proxy.metrics import MAX_VIEWERS, ProxyMetrics
 from tests.unit.proxy.conftest import ECHO_APP, FakeHub, StartProxy, url
 
 STATUS_KEY = bytes(range(32))
@@ -45,6 +46,7 @@ def test_the_text_parses_with_prometheus_client_and_histograms_are_cumulative() 
     metrics.hub_call("activity", "error")
     text = metrics.render(state="ready", open_sockets=[])
     families = {f.name: f for f in text_string_to_metric_families(text.decode())}
+    assert {name: f.type for name, f in families.items()} == {name: f.type for name, f in FAMILIES.items()}
     assert families["hubapps_proxy_requests"].type == "counter"
     assert families["hubapps_proxy_request_duration_seconds"].type == "histogram"
     assert families["hubapps_proxy_viewers_active"].type == "gauge"
