@@ -144,6 +144,25 @@ class ServiceLimits(Configurable):
         help="""Seconds the launcher service reuses an app's status in listings (the app's own status
         and start page always ask afresh). 0: ask every time.""",
     ).tag(service=True, ge=0)
+    metrics_apps_ttl = Float(
+        15.0,
+        config=True,
+        help="""Seconds the launcher service's ``/metrics`` reuses what it read of the running apps'
+        own metrics (their proxies' ``_hubapps/metrics``, the list of running apps included), so that
+        scrapes, from several Prometheus servers or several workers, cost the Hub and the apps little.
+        0: read at every scrape.""",
+    ).tag(service=True, ge=0)
+    metrics_apps_concurrency = Integer(
+        8,
+        config=True,
+        help="""Running apps whose metrics the launcher service reads at once for ``/metrics``.""",
+    ).tag(service=True, gt=0)
+    metrics_apps_max = Integer(
+        1000,
+        config=True,
+        help="""Running apps whose metrics one refresh of ``/metrics`` reads at most (the rest are left
+        out, and ``hubapps_apps_metrics_left_out`` says how many): bounds the work of one scrape.""",
+    ).tag(service=True, ge=0)
     app_status_max_bytes = Integer(
         1024 * 1024,
         config=True,

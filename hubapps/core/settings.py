@@ -164,7 +164,9 @@ class AdminSettings(ServiceLimits):
         an app that crashes after it was ready is restarted up to "max-restarts" (5) times within
         "restart-window" (60) s, after "restart-backoff" (1) s, doubling. A failed app's failure
         page and status stay up "failure-linger" (300) s before its server stops. "stop-grace" (5)
-        s between SIGTERM and SIGKILL when an app is stopped. See docs/proxy.md.""",
+        s between SIGTERM and SIGKILL when an app is stopped. A viewer counts as active in the
+        app's metrics for "viewer-window" (300) s after their last request (docs/metrics.md). See
+        docs/proxy.md.""",
     )
     ready_timeout = Float(
         0.0,

@@ -51,6 +51,9 @@ SERVICE_ROLE_SCOPES: dict[str, str] = {
     "read:users:name": "show owners' names on shared and public apps",
     "read:groups:name": "offer group names when sharing",
     "read:groups": "offer the people in a user's own groups when they share (share_suggestions_from)",
+    "list:users": "metrics: find the users with running servers (GET /users?state=active)",
+    "read:servers": "metrics: see which of those servers are running apps, to read their proxies' metrics "
+    "(signed with each app's key; docs/metrics.md)",
 }
 
 #: The most a user's OAuth token for the launcher may carry (``oauth_client_allowed_scopes``). The Hub
@@ -166,7 +169,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
             "command": [
                 sys.executable,
                 "-m",
-                "uvicorn",
+                # uvicorn's command line, after giving the run a directory for the workers' metrics
+                "hubapps.service.serve",
                 "hubapps.service.app:create_app",
                 "--factory",
                 "--host",

@@ -9,6 +9,7 @@ Layout (one router per resource, everything under the service prefix):
 ``<prefix>create-app``         the deploy form (also opened by the jupyterlab-jhub-apps extension)
 ``<prefix>ui/…``, ``static/``  the launcher's pages (:mod:`~.routes.ui`, :mod:`~.routes.deploy`)
 ``<prefix>server/…``           upstream JHub Apps' JSON routes, kept as aliases
+``<prefix>metrics``            Prometheus metrics (a Hub token with ``read:metrics``; ``docs/metrics.md``)
 =============================  =====================================================================
 """
 
@@ -36,9 +37,11 @@ from hubapps.service.events import EventStore
 from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
+from hubapps.service.metrics import RequestMetrics
 from hubapps.service.middleware import BodyLimit, RequestContext
+from hubapps.service.operations.app_metrics import AppMetrics
 from hubapps.service.rendering import STATIC
-from hubapps.service.routes import apps, deploy, meta, pages, shares, ui
+from hubapps.service.routes import apps, deploy, meta, metrics, pages, shares, ui
 from hubapps.service.routes.docs import install_docs
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
 from hubapps.service.security import CookieSealer
@@ -177,6 +180,7 @@ def create_app(
     app.state.thumbnails = thumbnails
     app.state.secret_env = secret_env
     app.state.events = events
+    app.state.app_metrics = AppMetrics(hub, status_reader, registry, settings)
     app.state.limits = LimitGuard()
     app.state.secret_sealer = SecretSealer(settings.crypt_key.get_secret_value())
     app.state.sealer = CookieSealer(
@@ -198,6 +202,7 @@ def create_app(
     api.include_router(apps.router)
     api.include_router(shares.router)
     service.include_router(api)
+    service.include_router(metrics.router)
     service.include_router(pages.pages_router)
     service.include_router(pages.compat_router)
     service.include_router(ui.router, dependencies=[Depends(close_form)])
@@ -210,4 +215,5 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestContext, api_prefix=f"{prefix}/api")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, prefix=prefix)  # outermost: every answer counted, 413s too
     return app

@@ -99,8 +99,24 @@ class AppStatusReader:
         that path, and with that host in ``Host`` (configurable-http-proxy routes by host then); ``sub``
         is the endpoint under it (``_hubapps/status``).
         """
+        body = await self.get_bytes(owner, server, app_url, sub, "application/json")
+        if body is None:
+            return None
+        try:
+            value = json.loads(body)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    async def get_bytes(
+        self, owner: str, server: str, app_url: str, sub: str, content_type: str, *, max_bytes: int | None = None
+    ) -> bytes | None:
+        """The body of a 200 answer of type ``content_type`` at the app's ``sub`` (as :meth:`get_json`
+        asks it), or None (unavailable, refused, another type, larger than ``max_bytes`` (default:
+        ``app_status_max_bytes``), slow)."""
         if not self.available:
             return None
+        limit = self.max_bytes if max_bytes is None else max_bytes
         key = statuskey.app_key(self._key, owner, server)
         # identity: the bytes counted are the bytes parsed (no decompression of what the app sends).
         headers = {statuskey.HEADER: statuskey.sign(key, "GET", sub), "Accept-Encoding": "identity"}
@@ -113,18 +129,18 @@ class AppStatusReader:
             async with asyncio.timeout(self.timeout), self._http.stream("GET", url, headers=headers) as response:
                 if (
                     response.status_code != 200
-                    or not response.headers.get("content-type", "").startswith("application/json")
+                    or not response.headers.get("content-type", "").startswith(content_type)
                     or response.headers.get("content-encoding", "identity") != "identity"
                 ):
                     return None
                 async for chunk in response.aiter_bytes():
                     body += chunk
-                    if len(body) > self.max_bytes:
+                    if len(body) > limit:
                         log.warning(
                             "App %s/%s answered more than %d bytes on %s; dropped",
                             safe_log(owner),
                             safe_log(server),
-                            self.max_bytes,
+                            limit,
                             sub,
                         )
                         return None
@@ -134,8 +150,4 @@ class AppStatusReader:
         except httpx.HTTPError as exc:
             log.info("App %s/%s: %s failed: %s", safe_log(owner), safe_log(server), sub, type(exc).__name__)
             return None
-        try:
-            value = json.loads(bytes(body))
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
+        return bytes(body)

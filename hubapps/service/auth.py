@@ -45,6 +45,7 @@ __all__ = [
     "login_router",
     "navigation_refusal",
     "optional_user",
+    "require_token_scope",
 ]
 
 log = logging.getLogger("hubapps.service.auth")
@@ -230,6 +231,17 @@ async def resolve_identity(request: Request, *, check_xsrf: bool = True) -> Iden
         raise NotAuthenticated("the token is not valid for this service; log in again")
     name = str(model["name"])
     return Identity(name=name, token=token, via=via, model=model, session_id=session_id, changes=hub.changes_of(name))
+
+
+async def require_token_scope(request: Request, scope: str) -> None:
+    """Let through only a request whose ``Authorization`` token holds ``scope`` on the Hub (403 otherwise,
+    with or without a token), as JupyterHub's own ``/metrics`` does with ``read:metrics``
+    (``authenticate_prometheus``). A user's or a service's token (Prometheus is usually a service); a
+    login cookie is not enough: scrapers send tokens."""
+    token = _bearer(request)
+    hub: HubClient = _state(request).hub
+    if not token or scope not in await hub.token_scopes(token):
+        raise Forbidden(f"this needs a Hub token with the scope {scope!r}")
 
 
 async def current_user(request: Request) -> Identity:

@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, TypeVar, cast
@@ -37,6 +38,7 @@ from hubapps.service.errors import BadRequest, Conflict, Forbidden, HubUnavailab
 from hubapps.service.hub_answers import raise_for, raise_start
 from hubapps.service.hub_calls import count_one_call
 from hubapps.service.hub_models import ShareModel, UserModel
+from hubapps.service.metrics import count_start, observe_hub_call, status_class
 from hubapps.service.ttl_cache import TTLCache
 
 __all__ = ["HUB_PAGE_SIZE", "HubClient"]
@@ -144,16 +146,20 @@ class HubClient:
         count_one_call()
         all_headers = {"Authorization": f"token {token}", **(headers or {})}
         target = url or f"{self.api_url}/{path.lstrip('/')}"
+        began = time.perf_counter()
         try:
             # httpx times each phase (connect, read, ...); the deadline bounds the whole call.
             async with asyncio.timeout(self.timeout):
                 response = await self._http.request(method, target, json=json, params=params, headers=all_headers)
         except (httpx.TimeoutException, TimeoutError):
+            observe_hub_call(method, url or path, "error", time.perf_counter() - began)
             log.warning("Hub API %s %s timed out after %g s", method, safe_log(path), self.timeout)
             raise HubUnavailable() from None
         except httpx.HTTPError as exc:
+            observe_hub_call(method, url or path, "error", time.perf_counter() - began)
             log.warning("Hub API %s %s failed: %s", method, safe_log(path), type(exc).__name__)
             raise HubUnavailable() from None
+        observe_hub_call(method, url or path, status_class(response.status_code), time.perf_counter() - began)
         version = response.headers.get("X-JupyterHub-Version")
         if version and self.version is None:
             self.version = _parse_version(version)
@@ -215,6 +221,17 @@ class HubClient:
         self._whoami.set(key, user)
         return user
 
+    async def token_scopes(self, token: str) -> set[str]:
+        """The scopes the Hub grants ``token``, a user's or a service's (empty if the token is bad).
+        Not cached: a scrape asks once in a while (and a revoked token stops working at once)."""
+        response = await self.request("GET", "user", token)
+        if response.status_code in (401, 403, 404):
+            return set()
+        raise_for(response, "identify the token")
+        model = response.json()
+        scopes = model.get("scopes") if isinstance(model, dict) else None
+        return {str(scope) for scope in scopes} if isinstance(scopes, list) else set()
+
     async def user(self, name: str, token: str) -> UserModel | None:
         """Another user's model with servers, if ``token`` may read it (admins, say); else None."""
         response = await self.request("GET", f"users/{_q(name)}", token, params={"include_stopped_servers": "1"})
@@ -275,12 +292,21 @@ class HubClient:
     # -- servers -----------------------------------------------------------------------------------
 
     async def create_server(
-        self, owner: str, server: str, token: str, *, user_options: dict[str, Any], display_name: str, start: bool
+        self,
+        owner: str,
+        server: str,
+        token: str,
+        *,
+        user_options: dict[str, Any],
+        display_name: str,
+        start: bool,
+        framework: str = "",
     ) -> bool:
         """Create a named server holding ``user_options``; start it if ``start``.
 
         On JupyterHub 6, ``PUT`` creates it stopped (and a ``POST`` starts it); JupyterHub 5 has no
-        ``PUT``, so the server is created by starting it. Returns whether it was started.
+        ``PUT``, so the server is created by starting it. Returns whether it was started. ``framework``
+        labels the start in the service's metrics.
         """
         path = f"users/{_q(owner)}/servers/{_q(server)}"
         version = await self.hub_version(token)
@@ -291,10 +317,11 @@ class HubClient:
             raise_for(response, "create the app")
             self.forget_user(owner)
             if start:
-                await self.start_server(owner, server, token, user_options=user_options)
+                await self.start_server(owner, server, token, user_options=user_options, framework=framework)
             return start
         # JupyterHub 5: a POST body is the user_options themselves (no display_name support).
         response = await self.request("POST", path, token, json=user_options)
+        self._count_start(framework, response)
         raise_start(response, "create the app")
         self.forget_user(owner)
         return True
@@ -317,15 +344,27 @@ class HubClient:
         raise_for(response, "update the app")
         self.forget_user(owner)
 
+    @staticmethod
+    def _count_start(framework: str, response: httpx.Response) -> None:
+        count_start(framework, response.status_code if response.status_code in (201, 202) else None)
+
     async def start_server(
-        self, owner: str, server: str, token: str, *, user_options: dict[str, Any] | None = None
+        self,
+        owner: str,
+        server: str,
+        token: str,
+        *,
+        user_options: dict[str, Any] | None = None,
+        framework: str = "",
     ) -> int:
-        """Start a server (with its stored options, or new ones); returns the Hub's 201 or 202."""
+        """Start a server (with its stored options, or new ones); returns the Hub's 201 or 202.
+        ``framework`` labels the start in the service's metrics (``unknown`` without it)."""
         body: dict[str, Any] = {"user_options": user_options} if user_options is not None else {}
         version = await self.hub_version(token)
         if version < (6,):
             body = user_options or {}
         response = await self.request("POST", f"users/{_q(owner)}/servers/{_q(server)}", token, json=body or None)
+        self._count_start(framework, response)
         raise_start(response, "start the app")
         self.forget_user(owner)
         return response.status_code
@@ -420,10 +459,13 @@ class HubClient:
             "redirect_uri": redirect_uri,
             "code_verifier": code_verifier,
         }
+        began = time.perf_counter()
         try:
             response = await self._http.post(f"{self.api_url}/oauth2/token", data=data)
         except httpx.HTTPError:
+            observe_hub_call("POST", "oauth2/token", "error", time.perf_counter() - began)
             raise HubUnavailable() from None
+        observe_hub_call("POST", "oauth2/token", status_class(response.status_code), time.perf_counter() - began)
         if response.status_code >= 500:
             raise HubUnavailable()
         if response.status_code != 200:
@@ -440,6 +482,7 @@ class HubClient:
         headers = {"Authorization": f"token {token}", "Accept": "text/event-stream"}
         try:
             async with asyncio.timeout(seconds), self._http.stream("GET", url, headers=headers) as response:
+                observe_hub_call("GET", progress_url, status_class(response.status_code), None)
                 if response.status_code != 200:
                     return
                 async for line in response.aiter_lines():

@@ -25,6 +25,7 @@ from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound, 
 from hubapps.service.hub_client import HubClient
 from hubapps.service.hub_models import ServerModel, servers_of
 from hubapps.service.limits import Claim, released_after
+from hubapps.service.metrics import framework_label
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.events import record
@@ -170,13 +171,23 @@ async def _create(
     if version >= (6,):
         await hub.create_server(owner, server, token, user_options=options, display_name=spec.display_name, start=False)
         if start:
-            await run_bounded(released_after(hub.start_server(owner, server, token), claim), wait)
+            await run_bounded(
+                released_after(hub.start_server(owner, server, token, framework=spec.framework), claim), wait
+            )
         else:
             claim.release()
         return start
     await run_bounded(
         released_after(
-            hub.create_server(owner, server, token, user_options=options, display_name=spec.display_name, start=True),
+            hub.create_server(
+                owner,
+                server,
+                token,
+                user_options=options,
+                display_name=spec.display_name,
+                start=True,
+                framework=spec.framework,
+            ),
             claim,
         ),
         wait,
@@ -247,7 +258,8 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
         await _edited(caller, owner, server, spec, changed)
         if body.restart:
             done, _ = await run_bounded(
-                released_after(hub.start_server(owner, server, identity.token), claim), settings.start_wait
+                released_after(hub.start_server(owner, server, identity.token, framework=spec.framework), claim),
+                settings.start_wait,
             )
             return _accepted(owner, server, "running" if done else "starting", done)
     except BaseException:
@@ -312,7 +324,8 @@ async def start_app(caller: Caller, owner: str, server: str) -> Accepted:
         return await restart_app(caller, owner, server)
     claim = await _admit_start(caller, owner, server, model)
     done, status = await run_bounded(
-        released_after(hub.start_server(owner, server, caller.token), claim), caller.settings.start_wait
+        released_after(hub.start_server(owner, server, caller.token, framework=_framework(caller, model)), claim),
+        caller.settings.start_wait,
     )
     await record(caller, "started", owner, server)
     return _accepted(
@@ -338,6 +351,11 @@ async def restart_app(caller: Caller, owner: str, server: str) -> Accepted:
     )
     await record(caller, "restarted", owner, server)
     return _accepted(owner, server, "starting" if done else "stopping", done=False)
+
+
+def _framework(caller: Caller, model: ServerModel | None) -> str:
+    """The framework of a server's stored spec, as the service's metrics label it."""
+    return framework_label(caller.registry, ((model or {}).get("user_options") or {}).get("framework"))
 
 
 async def _admit_start(caller: Caller, owner: str, server: str, model: ServerModel) -> Claim:
@@ -386,10 +404,10 @@ async def _restart(
             )
             if applied is not None:
                 await applied()
-            await hub.start_server(owner, server, token)
+            await hub.start_server(owner, server, token, framework=spec.framework)
         else:
-            await hub.start_server(owner, server, token, user_options=spec.to_user_options())
+            await hub.start_server(owner, server, token, user_options=spec.to_user_options(), framework=spec.framework)
             if applied is not None:
                 await applied()
         return
-    await hub.start_server(owner, server, token)
+    await hub.start_server(owner, server, token, framework=_framework(caller, model))
