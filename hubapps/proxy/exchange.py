@@ -69,10 +69,21 @@ class Exchange:
         "request",
         "sink",
         "started",
+        "websocket",
     )  # fmt: skip
 
-    def __init__(self, request: Request, *, keep_alive: bool, chunked: bool, expects_body: bool) -> None:
+    def __init__(
+        self,
+        request: Request,
+        *,
+        keep_alive: bool,
+        chunked: bool,
+        expects_body: bool,
+        websocket: bool | None = None,
+    ) -> None:
         self.request = request
+        #: A websocket upgrade request (the caller may know already: ``request.is_websocket``).
+        self.websocket = request.is_websocket if websocket is None else websocket
         self.keep_alive = keep_alive
         #: The viewer sent the body chunked (it is then forwarded chunked, re-framed).
         self.chunked = chunked

@@ -208,8 +208,11 @@ class ClientConnection(SlowSenders, asyncio.Protocol):
         # that pools connections (configurable-http-proxy does, for websockets too) must not send its
         # next request on a connection that is about to close (it would be lost). Without the header,
         # configurable-http-proxy would also copy the request's ``Connection: Upgrade`` into the answer.
-        keep_alive = parser.should_keep_alive() and not (request.is_websocket or parser.should_upgrade())
-        exchange = Exchange(request, keep_alive=keep_alive, chunked=chunked, expects_body=expects_body)
+        websocket = request.is_websocket
+        keep_alive = parser.should_keep_alive() and not (websocket or parser.should_upgrade())
+        exchange = Exchange(
+            request, keep_alive=keep_alive, chunked=chunked, expects_body=expects_body, websocket=websocket
+        )
         self._parsing = exchange
         if expects_body and not exchange.expect_continue:
             self._start_body_clock()

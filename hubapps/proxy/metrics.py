@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import math
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 
 from hubapps.core.proxy_metrics import FAMILIES, HUB_CALLS, HUB_OUTCOMES, Family
@@ -167,18 +168,20 @@ class ProxyMetrics:
         self.state = Gauge(FAMILIES["hubapps_proxy_app_state"])
         self.hub_calls = _HubCalls(FAMILIES["hubapps_proxy_hub_requests"])
         #: viewer key → the monotonic time of their last request.
-        self._viewers: dict[str, float] = {}
+        self._viewers: dict[object, float] = {}
         #: The viewer key of each websocket upgrade request let through (pruned as they close).
-        self._socket_viewers: dict[object, str] = {}
+        #: Weak: a request that is gone (its websocket closed and forgotten) takes its entry with it,
+        #: even if nobody reads the metrics for days.
+        self._socket_viewers: weakref.WeakKeyDictionary[object, object] = weakref.WeakKeyDictionary()
 
     # -- hooks ----------------------------------------------------------------------------------
 
     def request_done(self, kind: str, seconds: float) -> None:
-        """One answer finished (``kind`` one of :data:`REQUEST_KINDS`)."""
-        self.requests.counts[kind] += 1
+        """One answer finished (``kind`` one of :data:`~hubapps.core.proxy_metrics.REQUEST_KINDS`); the
+        request count is the latency histogram's, copied when the text is written."""
         self.latency.observe(seconds, kind)
 
-    def viewer_seen(self, key: str) -> None:
+    def viewer_seen(self, key: object) -> None:
         """A request of viewer ``key`` was let through to the app."""
         viewers = self._viewers
         if key not in viewers and len(viewers) >= MAX_VIEWERS:
@@ -187,7 +190,7 @@ class ProxyMetrics:
                 return
         viewers[key] = self._clock()
 
-    def websocket_viewer(self, request: object, key: str) -> None:
+    def websocket_viewer(self, request: object, key: object) -> None:
         """The websocket of ``request`` (let through for viewer ``key``) is open."""
         self._socket_viewers[request] = key
 
@@ -208,9 +211,11 @@ class ProxyMetrics:
         now = self._clock()
         open_requests = list(open_sockets)
         still_open = set(open_requests)
-        for request in [r for r in self._socket_viewers if r not in still_open]:
+        for request in [r for r in list(self._socket_viewers) if r not in still_open]:
             del self._socket_viewers[request]
         self._forget_idle(now)
+        for kind, buckets in self.latency.buckets.items():
+            self.requests.counts[kind] = sum(buckets)
         active = set(self._viewers) | set(self._socket_viewers.values())
         self.viewers.set(len(active))
         self.websockets.set(len(open_requests))

@@ -204,7 +204,7 @@ class ProxyRuntime:
                 return Response.text("Cross-origin websocket refused.\n", status=403)
         state = self.process.state
         if state is AppState.READY:
-            self._seen(request, viewer)
+            self._seen(request, viewer, websocket)
             return Forward(viewer)
         if websocket and state is AppState.STARTING:
             return self._forward_when_ready(request, viewer)
@@ -224,7 +224,7 @@ class ProxyRuntime:
             for wait in waits:
                 wait.cancel()
         if process.state is AppState.READY:
-            self._seen(request, viewer)
+            self._seen(request, viewer, True)
             return Forward(viewer)
         return self._page(request, process.state, False)  # (for a websocket: a plain 503, no app output)
 
@@ -235,21 +235,20 @@ class ProxyRuntime:
 
     # -- metrics ------------------------------------------------------------------------------------
 
-    def _seen(self, request: Request, viewer: Viewer | None) -> None:
+    def _seen(self, request: Request, viewer: Viewer | None, websocket: bool) -> None:
         """Count the viewer of a request let through to the app (anonymous ones by their address)."""
         if viewer is not None:
-            key = viewer.kind + ":" + viewer.name
+            key: tuple[str, str] = (viewer.kind, viewer.name)
         else:
-            key = "address:" + request.header("X-Forwarded-For").rpartition(",")[2].strip()[:64]
+            key = ("address", request.header("X-Forwarded-For").rpartition(",")[2].strip()[:64])
         self.metrics.viewer_seen(key)
-        if request.is_websocket:
+        if websocket:
             self.metrics.websocket_viewer(request, key)
 
     def _answered(self, exchange: Exchange) -> None:
-        request = exchange.request
-        if request.is_websocket:
+        if exchange.websocket:
             kind = "websocket"
-        elif request.raw_path.startswith(self._internal_path):
+        elif exchange.request.raw_path.startswith(self._internal_path):
             kind = "internal"
         else:
             kind = "http"

@@ -28,6 +28,10 @@ def value(text: bytes | str, name: str, **labels: str) -> float:
     return found[0]
 
 
+class UpgradeRequest:
+    """Stands for a websocket's upgrade request (weakly referenced by the metrics, as requests are)."""
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -75,7 +79,7 @@ def test_the_text_parses_with_prometheus_client_and_histograms_are_cumulative() 
 def test_viewers_are_counted_within_the_window_and_while_their_websocket_is_open() -> None:
     clock = Clock()
     metrics = ProxyMetrics(viewer_window=60, clock=clock)
-    socket_request = object()
+    socket_request = UpgradeRequest()
     metrics.viewer_seen("user:" + HOSTILE)
     metrics.viewer_seen("user:bob")
     metrics.viewer_seen("user:bob")
