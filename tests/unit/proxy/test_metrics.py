@@ -4,6 +4,8 @@ request only: no viewer, owner or admin through their token)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
@@ -11,7 +13,7 @@ from prometheus_client.samples import Sample
 from hubapps.core import statuskey
 from hubapps.core.proxy_metrics import FAMILIES, LATENCY_BUCKETS
 from hubapps.proxy.metrics import MAX_VIEWERS, ProxyMetrics
-from tests.unit.proxy.conftest import ECHO_APP, FakeHub, StartProxy, url
+from tests.unit.proxy.conftest import ECHO_APP, WS_APP, FakeHub, StartProxy, url
 
 STATUS_KEY = bytes(range(32))
 HOSTILE = '<a b="c">\\\n'
@@ -152,3 +154,29 @@ async def test_only_the_services_signed_request_reads_the_metrics(
     assert value(text, "hubapps_proxy_app_ready_seconds_count") == 1
     assert value(text, "hubapps_proxy_hub_requests_total", call="user", outcome="ok") >= 1
     assert "alice" not in text
+
+
+async def test_an_open_websocket_keeps_its_viewer_active(
+    start_proxy: StartProxy, http: aiohttp.ClientSession, fake_hub: FakeHub
+) -> None:
+    proxy = await start_proxy(WS_APP, "--viewer-window=0.2", env={statuskey.APP_KEY_ENV_VAR: STATUS_KEY.hex()})
+    signed = {statuskey.HEADER: statuskey.sign(STATUS_KEY, "GET", "_hubapps/metrics")}
+
+    async def scrape() -> str:
+        async with http.get(url(proxy, "_hubapps/metrics"), headers=signed) as response:
+            assert response.status == 200
+            return await response.text()
+
+    async with http.ws_connect(url(proxy, "ws"), headers={"Authorization": "token alice-token"}) as ws:
+        await ws.send_str("hello")
+        assert (await ws.receive(timeout=10)).data == "hello"
+        await asyncio.sleep(0.4)  # past the viewer window: the open websocket keeps alice active
+        text = await scrape()
+        assert value(text, "hubapps_proxy_websockets_active") == 1
+        assert value(text, "hubapps_proxy_viewers_active") == 1
+        assert value(text, "hubapps_proxy_requests_total", kind="websocket") == 1
+    deadline = asyncio.get_running_loop().time() + 10
+    while "hubapps_proxy_websockets_active 0" not in (text := await scrape()):
+        assert asyncio.get_running_loop().time() < deadline, text
+        await asyncio.sleep(0.05)
+    assert value(text, "hubapps_proxy_viewers_active") == 0
