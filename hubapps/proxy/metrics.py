@@ -150,7 +150,7 @@ def render(families: Iterable[_Family]) -> bytes:
 
 
 class ProxyMetrics:
-    """Everything the proxy counts. The runtime calls the ``*_`` hooks; :meth:`render` writes the text.
+    """Everything the proxy counts. The runtime calls the hooks below; :meth:`render` writes the text.
 
     ``viewer_window``: seconds a viewer stays "active" after their last request (viewers with an open
     websocket stay active while it is open).
@@ -169,6 +169,7 @@ class ProxyMetrics:
         self.hub_calls = _HubCalls(FAMILIES["hubapps_proxy_hub_requests"])
         #: viewer key → the monotonic time of their last request.
         self._viewers: dict[object, float] = {}
+        self._pruned_at = -math.inf
         #: The viewer key of each websocket upgrade request let through (pruned as they close).
         #: Weak: a request that is gone (its websocket closed and forgotten) takes its entry with it,
         #: even if nobody reads the metrics for days.
@@ -184,11 +185,16 @@ class ProxyMetrics:
     def viewer_seen(self, key: object) -> None:
         """A request of viewer ``key`` was let through to the app."""
         viewers = self._viewers
+        now = self._clock()
         if key not in viewers and len(viewers) >= MAX_VIEWERS:
-            self._forget_idle(self._clock())
+            # Full: make room from idle viewers, at most once a second (a flood of new addresses must
+            # not make every request scan them all); a viewer that finds no room is not counted.
+            if now - self._pruned_at >= 1.0:
+                self._pruned_at = now
+                self._forget_idle(now)
             if len(viewers) >= MAX_VIEWERS:
                 return
-        viewers[key] = self._clock()
+        viewers[key] = now
 
     def websocket_viewer(self, request: object, key: object) -> None:
         """The websocket of ``request`` (let through for viewer ``key``) is open."""

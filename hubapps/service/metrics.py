@@ -112,8 +112,19 @@ class RequestMetrics:
     def _route(self, scope: Scope) -> str:
         route = scope.get("route")
         path = getattr(route, "path", None)
+        if not isinstance(path, str) and scope.get("endpoint") is not None:
+            # A plain route of the app itself (the OpenAPI document) sets only its endpoint.
+            endpoint = scope["endpoint"]
+            app = scope.get("app")
+            path = next((r.path for r in getattr(app, "routes", ()) if getattr(r, "endpoint", None) is endpoint), None)
         if not isinstance(path, str):
-            return "unmatched"
+            # A mount (static files, the API docs' assets) sets no route: its path is the root path it
+            # added to the scope's own.
+            root, app_root = scope.get("root_path"), scope.get("app_root_path")
+            if isinstance(root, str) and isinstance(app_root, str) and len(root) > len(app_root):
+                path = root[len(app_root) :] + "/{path}"
+            else:
+                return "unmatched"
         # The route's path is relative to the routers that included it (FastAPI keeps the route as it
         # was declared); their prefixes are the request's leading segments, literal words of ours, never
         # a name: the route's template matched the last ``path.count("/")`` segments.

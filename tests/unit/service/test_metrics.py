@@ -149,6 +149,8 @@ def test_requests_and_hub_calls_are_counted_by_template_never_by_name(
     hostile = metrics_client.get(f"{PREFIX}/api/apps/{HOSTILE}/x%20y", headers=auth("ann"))
     assert hostile.status_code == 404
     metrics_client.get(f"{PREFIX}/no/such/{HOSTILE}")
+    assert metrics_client.get(f"{PREFIX}/static/ui.css").status_code == 200
+    assert metrics_client.get(f"{PREFIX}/api/openapi.json").status_code == 200
     text = metrics_client.get(f"{PREFIX}/metrics", headers=scraper).text
     route = "/api/apps/{owner}/{server}"
     grew = total(text, "hubapps_service_requests_total", route=route, method="GET") - total(
@@ -157,6 +159,8 @@ def test_requests_and_hub_calls_are_counted_by_template_never_by_name(
     assert grew == 3
     assert total(text, "hubapps_service_requests_total", route=route, status="404") >= 1
     assert total(text, "hubapps_service_requests_total", route="unmatched") >= 1
+    assert total(text, "hubapps_service_requests_total", route="/static/{path}", status="200") >= 1  # a mount
+    assert total(text, "hubapps_service_requests_total", route="/api/openapi.json", status="200") >= 1
     assert total(text, "hubapps_service_request_duration_seconds_count", route=route) >= 3
     assert total(text, "hubapps_service_hub_requests_total", route="user", outcome="2xx") >= 1
     for sample in samples(text):
