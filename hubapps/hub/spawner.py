@@ -35,6 +35,7 @@ from hubapps.core.secret_env import open_payload
 from hubapps.core.spec import AppSpec, is_app_options, is_sealed_value, parse_user_options
 from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW, STATUS_KEY_ENV_VAR, app_key
 from hubapps.hub.config import HubApps
+from hubapps.hub.metrics import APP_FAILURES, APP_STARTS
 
 __all__ = [
     "NO_KEY_MESSAGE",
@@ -170,6 +171,10 @@ class HubAppsSpawnerMixin:
     _hubapps_base_cmd: list[str] | None = None
     _hubapps_registry: FrameworkRegistry | None = None
     _hubapps_settings: HubApps | None = None
+    #: The framework of the app being started or running (None: not an app), for the Hub's metrics;
+    #: and whether its failure was counted already.
+    _hubapps_framework: str | None = None
+    _hubapps_failure_counted: bool = False
 
     def _apply_user_options_default(self) -> Any:
         """Validate app specs when JupyterHub applies user options (5.3+), before ``start``.
@@ -238,6 +243,7 @@ class HubAppsSpawnerMixin:
         if self._hubapps_base_cmd is None:
             self._hubapps_base_cmd = list(spawner.cmd)
         self._hubapps_args = self._hubapps_env = None
+        self._hubapps_framework = None
         spawner.cmd = list(self._hubapps_base_cmd)
         options = self.user_options  # type: ignore[attr-defined]
         if not is_app_options(options):
@@ -259,11 +265,13 @@ class HubAppsSpawnerMixin:
             context = LaunchContext(prefix=self.server.base_url, server_name=name)  # type: ignore[attr-defined]
             argv, env = build_command(spec, framework, context)
         except SpecError as exc:
+            APP_STARTS.labels(_framework_label(options, self.hubapps_policy().frameworks), "refused").inc()
             log_name = self._log_name  # type: ignore[attr-defined]
             self.log.warning("Refusing to start app %s: %s", log_name, str(exc)[:300])  # type: ignore[attr-defined]
             # The Hub shows these options (in memory) until the next start: never plain text as a secret.
             spawner.user_options = _without_plain_secrets(options)
             raise web.HTTPError(400, "%s", f"Invalid app spec: {exc}") from None
+        self._hubapps_framework = framework.name
         self._hubapps_check_limits(spec)
         if framework.singleuser:
             # jupyterhub-singleuser does its own Hub OAuth; it runs as the admin configured it.
@@ -337,8 +345,32 @@ class HubAppsSpawnerMixin:
             raise web.HTTPError(409, "%s", exc.message) from None
 
     async def start(self) -> Any:
-        self._hubapps_prepare()
-        return await super().start()  # type: ignore[misc]
+        try:
+            self._hubapps_prepare()
+        except web.HTTPError:
+            if self._hubapps_framework is not None:  # (a bad spec was counted where it was refused)
+                APP_STARTS.labels(self._hubapps_framework, "refused").inc()
+            raise
+        framework = self._hubapps_framework
+        self._hubapps_failure_counted = False
+        try:
+            started = await super().start()  # type: ignore[misc]
+        except BaseException:
+            if framework is not None:
+                APP_STARTS.labels(framework, "failed").inc()
+            raise
+        if framework is not None:
+            APP_STARTS.labels(framework, "started").inc()
+        return started
+
+    async def poll(self) -> Any:
+        """The base class's poll; an app's server that ended with an error exit is counted as failed once."""
+        status = await super().poll()  # type: ignore[misc]
+        framework = self._hubapps_framework
+        if framework is not None and status not in (None, 0) and not self._hubapps_failure_counted:
+            self._hubapps_failure_counted = True
+            APP_FAILURES.labels(framework).inc()
+        return status
 
     def get_args(self) -> list[str]:
         if self._hubapps_args is None:
@@ -375,6 +407,12 @@ class HubAppsSpawnerMixin:
         if not key or not owner:
             return ""
         return app_key(bytes.fromhex(key), str(owner), str(self.name)).hex()  # type: ignore[attr-defined]
+
+
+def _framework_label(options: object, frameworks: FrameworkRegistry) -> str:
+    """The framework an app spec names, as a metrics label: an allowed one, else ``other``."""
+    name = options.get("framework") if isinstance(options, dict) else None
+    return name if isinstance(name, str) and name in frameworks else "other"
 
 
 def make_spawner_class(base: type) -> type:

@@ -32,6 +32,9 @@ c.JupyterHub.services.append({{"name": "test-prometheus", "api_token": "SCRAPE_T
 c.JupyterHub.load_roles.append({{"name": "metrics", "scopes": ["read:metrics"], "services": ["test-prometheus"]}})
 c.HubApps.service_workers = 2  # counts of both workers are added up
 c.HubApps.metrics_apps_ttl = 0  # every scrape reads the apps afresh
+# A failed app's proxy exits (code 1) a second after failing, and the Hub notices within a second.
+c.HubApps.proxy_limits = {{"failure-linger": 1}}
+c.Spawner.poll_interval = 1
 hubapps.install(c)
 """.replace("SCRAPE_TOKEN", SCRAPE_TOKEN)
 
@@ -56,14 +59,21 @@ def total(text: str, name: str, **labels: str) -> float:
     )
 
 
-def _spec(name: str) -> dict[str, Any]:
+def _spec(name: str, app: str = "echo_app.py") -> dict[str, Any]:
     return {
         "framework": "command",
         "display_name": name,
-        "command": ["{python}", str(RESOURCES / "echo_app.py"), "{port}"],
+        "command": ["{python}", str(RESOURCES / app), "{port}"],
         "spec_version": 1,
         "jhub_app": True,
     }
+
+
+def hub_metrics(hub: Hub) -> str:
+    """JupyterHub's own /hub/metrics (the spawner's counts of app starts and failures are there)."""
+    response = httpx.get(hub.url + "hub/metrics", headers={"Authorization": f"token {SCRAPE_TOKEN}"}, timeout=30)
+    assert response.status_code == 200, response.text[:300]
+    return response.text
 
 
 def test_the_scrape_needs_read_metrics(metrics_hub: Hub) -> None:
@@ -96,6 +106,7 @@ def test_an_opened_app_shows_its_requests_and_viewers_and_keeps_its_metrics_to_t
     key = bytes.fromhex((metrics_hub.root / "jupyterhub_hubapps_status_key").read_text().strip())
     ident = app_id(key, owner, server)
     token = metrics_hub.token_for(owner)
+    starts = total(hub_metrics(metrics_hub), "hubapps_hub_app_starts_total", framework="command", outcome="started")
     metrics_hub.create_app(owner, server, _spec("Metrics echo"), token=token)
     try:
         metrics_hub.wait_app(owner, server, token)
@@ -125,5 +136,27 @@ def test_an_opened_app_shows_its_requests_and_viewers_and_keeps_its_metrics_to_t
         assert total(text, "hubapps_proxy_app_ready_seconds_count", app=ident) == 1
         assert total(text, "hubapps_apps_running", framework="command", state="ready") >= 1
         assert owner not in text
+        hub_text = hub_metrics(metrics_hub)
+        assert total(hub_text, "hubapps_hub_app_starts_total", framework="command", outcome="started") == starts + 1
+    finally:
+        metrics_hub.stop_app(owner, server, remove=True)
+
+
+def test_an_app_that_failed_for_good_is_counted_at_the_hub(metrics_hub: Hub) -> None:
+    owner, server = f"metrics-{secrets.token_hex(3)}", "crash"
+    before = total(hub_metrics(metrics_hub), "hubapps_hub_app_failures_total", framework="command")
+    token = metrics_hub.token_for(owner)
+    response = metrics_hub.start_app(owner, server, _spec("Crashes", "crash_on_start.py"), token=token)
+    assert response.status_code in (201, 202), response.text
+    try:
+        deadline = time.monotonic() + 60
+        # The proxy gives up, lingers a second, exits 1; the Hub's poll sees it: counted, server stopped.
+        while (
+            total(hub_metrics(metrics_hub), "hubapps_hub_app_failures_total", framework="command") < before + 1
+            or metrics_hub.server_model(owner, server) is not None
+        ):
+            assert time.monotonic() < deadline, "the Hub never counted the failed app"
+            time.sleep(0.5)
+        assert total(hub_metrics(metrics_hub), "hubapps_hub_app_failures_total", framework="command") == before + 1
     finally:
         metrics_hub.stop_app(owner, server, remove=True)
