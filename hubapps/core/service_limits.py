@@ -247,6 +247,25 @@ class ServiceLimits(Configurable):
         stopped, shared, deleted and opened which app). Older events are deleted, at service start and
         once a day. 0: keep them for ever.""",
     ).tag(service=True, ge=0)
+    startup_apps_retry = Float(
+        30.0,
+        config=True,
+        help="""Seconds before the launcher tries again to make a startup app that waits (its owner or
+        its wait_for path does not exist yet, or the Hub was busy); the wait doubles after each try, up
+        to startup_apps_retry_max.""",
+    ).tag(service=True, gt=0)
+    startup_apps_retry_max = Float(
+        600.0,
+        config=True,
+        help="Longest wait (seconds) between two tries of a startup app that waits (see startup_apps_retry).",
+    ).tag(service=True, gt=0)
+    startup_apps_lease = Float(
+        120.0,
+        config=True,
+        help="""Seconds one launcher worker holds the startup apps' reconcile lease (renewed after each
+        entry) so that workers and replicas starting together never reconcile at once; a worker that
+        dies holding it is replaced after this time.""",
+    ).tag(service=True, gt=0)
 
     @validate(*bounded(locals()))
     def _check_limit_bounds(self, proposal: dict[str, Any]) -> Any:

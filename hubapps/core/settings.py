@@ -268,6 +268,22 @@ class AdminSettings(ServiceLimits):
         https:// URL), and optionally "description" and "thumbnail" (an image URL of the same
         kinds). Only people who may use a service can open it; the link itself is shown to all.""",
     ).tag(install=True)
+    startup_apps = List(
+        Dict(),
+        config=True,
+        help="""Apps the launcher makes for their owners (startup apps), reconciled when the launcher
+        service starts and when an admin asks (the admin page, or POST /api/admin/startup-apps/reconcile).
+        Each entry is a dict: "owner", "server" (optional: derived from the display name as the
+        launcher does), the app's spec fields as the API's AppCreate takes them ("framework",
+        "display_name", "filepath", "env", ...; not secret_env), "start" (start it once, when it is
+        created; nothing restarts it later, nor on Hub restarts), "overwrite" (the entry wins over its
+        owner's own edits; else they are kept and reported as drift) and "wait_for" (an absolute path,
+        as the launcher's machine sees it, that must exist before the app is made). A missing app is
+        created; a changed entry updates its app without starting it; an entry whose owner does not
+        exist yet waits and is tried again (startup_apps_retry). Upstream JHub Apps' entries
+        ("username", "servername", "user_options") are read too. Removing an entry deletes nothing.
+        Checked at Hub start: a bad entry stops the Hub with an error naming it and the field.""",
+    ).tag(service=True, service_type=list[dict[str, Any]])
     home_page = Bool(
         True,
         config=True,
@@ -322,6 +338,13 @@ class AdminSettings(ServiceLimits):
                 {"name": name, "url": url, "description": str(item.get("description", "")), "thumbnail": thumbnail}
             )
         return out
+
+    @validate("startup_apps")
+    def _check_startup_apps(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        from hubapps.core.startup import parse_startup_apps
+
+        # Upstream's entries become ours here, so the service reads one format.
+        return [entry.to_json() for entry in parse_startup_apps(proposal["value"])]
 
     @validate(*bounded(locals()))
     def _check_bounds(self, proposal: dict[str, Any]) -> Any:

@@ -51,6 +51,9 @@ SERVICE_ROLE_SCOPES: dict[str, str] = {
     "read:users:name": "show owners' names on shared and public apps",
     "read:groups:name": "offer group names when sharing",
     "read:groups": "offer the people in a user's own groups when they share (share_suggestions_from)",
+    "read:servers": "startup apps: see whether each configured app exists, its spec and whether it runs",
+    "servers": "startup apps: create the configured apps for their owners, update their spec (stopped) and "
+    "start those marked start, once, when created",
 }
 
 #: The most a user's OAuth token for the launcher may carry (``oauth_client_allowed_scopes``). The Hub

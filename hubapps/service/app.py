@@ -28,6 +28,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hubapps import __version__
 from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.core.startup import StartupEntry, StartupError, parse_startup_apps
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import login_router
 from hubapps.service.directory import AppDirectory
@@ -37,12 +38,14 @@ from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
 from hubapps.service.middleware import BodyLimit, RequestContext
+from hubapps.service.operations.startup import StartupApps
 from hubapps.service.rendering import STATIC
-from hubapps.service.routes import apps, deploy, meta, pages, shares, ui
+from hubapps.service.routes import admin, apps, deploy, meta, pages, shares, ui
 from hubapps.service.routes.docs import install_docs
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
 from hubapps.service.security import CookieSealer
 from hubapps.service.settings import ServiceSettings
+from hubapps.service.startup_records import StartupRecords
 from hubapps.service.thumbnails import ThumbnailStore
 
 __all__ = ["create_app"]
@@ -75,6 +78,16 @@ async def prune_events(events: EventStore, retention_days: float, every: float =
         except Exception as exc:  # a busy database: try again next time
             log.warning("Could not prune old app events: %s", exc)
         await asyncio.sleep(every)
+
+
+def startup_entries(settings: ServiceSettings) -> list[StartupEntry]:
+    """The admin's startup apps (checked at Hub start already; none, with an error logged, if the
+    service reads them otherwise)."""
+    try:
+        return parse_startup_apps(settings.startup_apps)
+    except StartupError as exc:
+        log.error("Startup apps are not reconciled: %s", exc)
+        return []
 
 
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -137,6 +150,18 @@ def create_app(
     thumbnails = ThumbnailStore(settings.database_url, decode_workers=settings.thumbnail_decode_workers)
     secret_env = SecretEnvMarks(settings.database_url)
     events = EventStore(settings.database_url)
+    startup = StartupApps(
+        entries=startup_entries(settings),
+        hub=hub,
+        token=settings.api_token.get_secret_value(),
+        settings=settings,
+        registry=registry,
+        records=StartupRecords(settings.database_url),
+        events=events,
+        directory=directory,
+        thumbnails=thumbnails,
+    )
+    started_at = time.time()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -144,19 +169,24 @@ def create_app(
         await thumbnails.open()
         await secret_env.open()
         await events.open()
+        await startup.records.open()
         pruning = asyncio.create_task(prune_events(events, settings.event_retention_days))
+        # In the background: the service answers at once, whatever the Hub and the entries do.
+        reconciling = asyncio.create_task(startup.run_at_start(started_at))
         log.info("hubapps service %s at %s", __version__, settings.prefix)
         try:
             yield
         finally:
+            for task in (pruning, reconciling):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await hub.aclose()
             await status_reader.aclose()
             await home_files.aclose()
             directory.close()
             thumbnails.close()
-            pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruning
+            startup.records.close()
             secret_env.close()
             events.close()
 
@@ -177,6 +207,7 @@ def create_app(
     app.state.thumbnails = thumbnails
     app.state.secret_env = secret_env
     app.state.events = events
+    app.state.startup = startup
     app.state.limits = LimitGuard()
     app.state.secret_sealer = SecretSealer(settings.crypt_key.get_secret_value())
     app.state.sealer = CookieSealer(
@@ -197,10 +228,12 @@ def create_app(
     api.include_router(meta.router)
     api.include_router(apps.router)
     api.include_router(shares.router)
+    api.include_router(admin.api_router)
     service.include_router(api)
     service.include_router(pages.pages_router)
     service.include_router(pages.compat_router)
     service.include_router(ui.router, dependencies=[Depends(close_form)])
+    service.include_router(admin.ui_router, dependencies=[Depends(close_form)])
     service.include_router(deploy.router, dependencies=[Depends(close_form)])  # uploads of its forms
     app.mount(f"{prefix}/static", StaticFiles(directory=STATIC), name="static")
     install_docs(app, prefix, settings.title)
