@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import Hub, own_hub
+from tests.integration.conftest import Hub, login_to_service, own_hub
 
 pytestmark = [pytest.mark.integration]
 
@@ -87,13 +87,21 @@ def _states(report: dict[str, Any]) -> dict[str, str]:
     return {a["id"]: a["state"] for a in report["apps"]}
 
 
-def _wait_for(hub: Hub, headers: dict[str, str], wanted: dict[str, str], after: float = 0.0) -> dict[str, Any]:
+#: The verdict of the reconcile that made an app, or of the next ones (retries while an entry waits).
+MADE = ("created", "unchanged")
+
+
+def _wait_for(
+    hub: Hub, headers: dict[str, str], wanted: dict[str, str | tuple[str, ...]], after: float = 0.0
+) -> dict[str, Any]:
+    """The report once each entry named is in the state wanted (or one of them)."""
     deadline = time.monotonic() + WAIT
     report = _report(hub, headers)
     while time.monotonic() < deadline:
         report = _report(hub, headers)
         states = _states(report)
-        if all(states.get(k) == v for k, v in wanted.items()) and (report["last_reconcile"] or 0) > after:
+        matches = all(states.get(k) in ((v,) if isinstance(v, str) else v) for k, v in wanted.items())
+        if matches and (report["last_reconcile"] or 0) > after:
             return report
         time.sleep(0.3)
     raise AssertionError(f"startup apps not {wanted}: {report}\n{hub.log_tail()}")
@@ -117,7 +125,7 @@ def test_startup_apps_appear_at_service_start(startup_hub: Hub, startup_root: Pa
     report = _wait_for(
         startup_hub,
         headers,
-        {f"{OWNER}/startup-echo": "created", f"{OWNER}/startup-kept": "created", f"{LATE}/late-app": "waiting"},
+        {f"{OWNER}/startup-echo": MADE, f"{OWNER}/startup-kept": MADE, f"{LATE}/late-app": "waiting"},
     )
     late = next(a for a in report["apps"] if a["owner"] == LATE)
     assert f"{LATE!r} does not exist yet" in late["message"]
@@ -139,7 +147,7 @@ def test_startup_apps_appear_at_service_start(startup_hub: Hub, startup_root: Pa
 @pytest.mark.timeout(120)
 def test_reconcile_keeps_the_owners_edit_and_restarts_nothing(startup_hub: Hub) -> None:
     headers = _admin(startup_hub)
-    _wait_for(startup_hub, headers, {f"{OWNER}/startup-echo": "created"})
+    _wait_for(startup_hub, headers, {f"{OWNER}/startup-echo": MADE})
     started = startup_hub.wait_ready(OWNER, "startup-echo")["started"]
     owner = {"Authorization": f"token {startup_hub.token_for(OWNER)}"}
     edit = httpx.patch(
@@ -167,11 +175,35 @@ def test_the_report_is_refused_to_non_admins(startup_hub: Hub) -> None:
         assert response.status_code == 404, response.text
 
 
+def test_the_admin_page_reconciles_with_its_button(startup_hub: Hub) -> None:
+    svc = startup_hub.url + SVC
+    browser = startup_hub.login("admin")
+    try:
+        xsrf = login_to_service(browser, svc)
+        page = browser.get(svc + "ui/admin/startup-apps")
+        assert page.status_code == 200, page.text
+        assert f'data-id="{OWNER}/startup-kept"' in page.text
+        assert "Reconcile now" in page.text
+        refused = browser.post(svc + "ui/admin/startup-apps", data={})  # no XSRF token: nothing runs
+        assert refused.status_code == 403
+        done = browser.post(svc + "ui/admin/startup-apps", data={"_xsrf": xsrf}, follow_redirects=True)
+        assert done.status_code == 200, done.text
+        assert "Reconciled." in done.text
+    finally:
+        browser.close()
+    owner = startup_hub.login(OWNER)
+    try:
+        login_to_service(owner, svc)
+        assert owner.get(svc + "ui/admin/startup-apps").status_code == 404
+    finally:
+        owner.close()
+
+
 @pytest.mark.timeout(120)
 def test_a_late_owner_gets_the_app_once_they_exist(startup_hub: Hub) -> None:
     headers = _admin(startup_hub)
     startup_hub.ensure_user(LATE)
-    _wait_for(startup_hub, headers, {f"{LATE}/late-app": "created"})  # retried in the background
+    _wait_for(startup_hub, headers, {f"{LATE}/late-app": MADE})  # retried in the background
     (server,) = _servers(startup_hub, LATE).values()
     assert server["name"] == "late-app"
     assert server["user_options"]["framework"] == "command"
@@ -180,7 +212,7 @@ def test_a_late_owner_gets_the_app_once_they_exist(startup_hub: Hub) -> None:
 
 @pytest.mark.timeout(180)
 def test_a_hub_restart_respawns_nothing_and_resets_no_edit(startup_hub: Hub, startup_root: Path) -> None:
-    _wait_for(startup_hub, _admin(startup_hub), {f"{LATE}/late-app": "created", f"{OWNER}/startup-kept": "drift"})
+    _wait_for(startup_hub, _admin(startup_hub), {f"{LATE}/late-app": MADE, f"{OWNER}/startup-kept": "drift"})
     events_before = _events(startup_root)
     startup_hub.stop()  # stops every server, then the Hub and its service
     restarted = time.time()
