@@ -323,3 +323,57 @@ def test_retention_keeps_the_newest_and_a_deleted_app_takes_its_revisions(
     # The same name again: a new app, a history of its own.
     assert client.post(f"{API}/apps", headers=ann, json=SPEC).status_code == 201
     assert [(x["number"], x["note"]) for x in _revisions(client, ann)] == [(1, "created")]
+
+
+# -- the details page ----------------------------------------------------------------------------------
+
+PAGE = "/services/japps/ui/apps/ann/sales-dashboard"
+
+
+def test_the_details_page_lists_compares_and_rolls_back(keyed: TestClient, fake_hub: FakeHub, auth: Users) -> None:
+    ann = auth("ann")
+    body = {**SPEC, "env": {"DB_PASSWORD": "pw-1"}, "secret_env": {"API_KEY": PLAIN}}
+    assert keyed.post(f"{API}/apps", headers=ann, json=body).status_code == 201
+    change = {"description": "v2 <b>", "env": {"DB_PASSWORD": "pw-2"}, "secret_env": {"API_KEY": "sk-new"}}
+    assert keyed.patch(APP, headers=ann, json=change).status_code == 200
+
+    page = keyed.get(PAGE, headers=ann, params={"from": 1, "to": 2})
+    assert page.status_code == 200
+    assert 'id="revision-list"' in page.text
+    assert '<tr data-n="2">' in page.text
+    assert '<tr data-n="1">' in page.text
+    assert 'action="/services/japps/ui/apps/ann/sales-dashboard/revisions/1/rollback"' in page.text
+    assert "From revision 1 to revision 2" in page.text
+    assert "v2 &lt;b&gt;" in page.text
+    for secret in (PLAIN, "sk-new", "pw-1", "pw-2", *_options(fake_hub)["secret_env"].values()):
+        assert secret not in page.text
+    assert '<tr data-field="secret_env.API_KEY">' in page.text
+    missing = keyed.get(PAGE, headers=ann, params={"from": 1, "to": 5})
+    assert "has no revision 5" in missing.text
+
+    # Someone the app is shared with sees the app, not its history.
+    assert keyed.post(f"{APP}/shares", headers=ann, json={"users": ["bob"]}).status_code == 200
+    assert 'id="revisions"' not in keyed.get(PAGE, headers=auth("bob")).text
+    assert keyed.post(f"{PAGE}/revisions/1/rollback", headers=auth("bob"), data={}).status_code == 404
+
+    done = keyed.post(f"{PAGE}/revisions/1/rollback", headers=ann, data={}, follow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"{PAGE}?notice=rolled-back#revisions"
+    assert _options(fake_hub)["description"] == "v1"
+    assert "Rolled back" in keyed.get(done.headers["location"], headers=ann).text
+
+
+def test_the_page_says_why_a_rollback_was_refused(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
+    ann = auth("ann")
+    assert client.post(f"{API}/apps", headers=ann, json=SPEC).status_code == 201
+    assert client.patch(APP, headers=ann, json={"description": "v2"}).status_code == 200
+    fake_hub.users["ann"].servers["sales-dashboard"].running = True
+    page = client.get(PAGE, headers=ann)
+    assert "Roll back and restart" in page.text
+    refused = client.post(f"{PAGE}/revisions/1/rollback", headers=ann, data={}, follow_redirects=False)
+    assert refused.status_code == 409
+    assert "Not rolled back: the app is running" in refused.text
+    assert _options(fake_hub)["description"] == "v2"
+    restarted = client.post(f"{PAGE}/revisions/1/rollback", headers=ann, data={"restart": "1"}, follow_redirects=False)
+    assert restarted.status_code == 303
+    assert restarted.headers["location"].startswith(f"{PAGE}/watch?restart=")
