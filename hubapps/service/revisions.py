@@ -210,6 +210,14 @@ class RevisionStore(SqlStore):
         """Forget every revision of the app (it was deleted); how many."""
         return await asyncio.to_thread(self._delete, owner, server)
 
+    def _delete_owner(self, owner: str) -> int:
+        with self._engine.begin() as conn:
+            return int(conn.execute(delete(_table).where(_table.c.owner == owner)).rowcount or 0)
+
+    async def delete_owner(self, owner: str) -> int:
+        """Forget every revision of ``owner``'s apps (the user is being forgotten); how many."""
+        return await asyncio.to_thread(self._delete_owner, owner)
+
     # -- reading -----------------------------------------------------------------------------------
 
     def _select(self, owner: str, server: str, number: int | None) -> list[Revision]:
@@ -219,6 +227,15 @@ class RevisionStore(SqlStore):
         with self._engine.connect() as conn:
             rows = conn.execute(query.order_by(_table.c.number.desc())).mappings().all()
         return [_revision(r) for r in rows]
+
+    def _newest(self, owner: str, server: str) -> int | None:
+        with self._engine.connect() as conn:
+            found = conn.execute(select(func.max(_table.c.number)).where(_app(owner, server))).scalar()
+        return None if found is None else int(found)
+
+    async def newest_number(self, owner: str, server: str) -> int | None:
+        """The number of the app's newest revision; None if it has none."""
+        return await asyncio.to_thread(self._newest, owner, server)
 
     async def revisions(self, owner: str, server: str) -> list[Revision]:
         """The app's revisions, newest first."""

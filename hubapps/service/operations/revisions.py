@@ -97,7 +97,7 @@ async def ensure_base(caller: Caller, owner: str, server: str, options: Mapping[
     """Give an app that has no revisions yet (made before they were recorded) revision 1: ``options``,
     its spec now, by an unknown actor. Call it before the Hub takes a change."""
     try:
-        if await caller.revisions.revisions(owner, server):
+        if await caller.revisions.newest_number(owner, server) is not None:
             return
         data = await _base_spec(caller, owner, server, options)
         if data is not None:

@@ -58,6 +58,7 @@ async def test_the_store_numbers_keeps_the_newest_and_starts_a_new_app_afresh() 
     kept = await store.revisions("ann", "sales")
     assert [(r.number, r.spec["description"]) for r in kept] == [(5, "v5"), (4, "v4"), (3, "v3")]
     assert await store.get("ann", "sales", 2) is None  # deleted by retention
+    assert (await store.newest_number("ann", "sales"), await store.newest_number("ann", "none")) == (5, None)
     # An app created again under the same name does not continue the old history.
     again = await store.add("ann", "sales", {"description": "new"}, actor="ann", note="created", fresh=True)
     assert again.number == 1
@@ -70,6 +71,9 @@ async def test_the_store_numbers_keeps_the_newest_and_starts_a_new_app_afresh() 
     assert await store.delete_app("ann", "sales") == 1
     assert await store.revisions("ann", "sales") == []
     assert [r.number for r in await store.revisions("ann", "report")] == [1]
+    assert await store.delete_owner("ann") == 1
+    assert await store.revisions("ann", "report") == []
+    assert [r.number for r in await store.revisions("bob", "notes")] == [1]
     store.close()
 
 
