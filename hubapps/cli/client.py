@@ -321,3 +321,23 @@ class LauncherClient:
     def set_public(self, owner: str, server: str, public: bool) -> JSONDict:
         body: JSONDict = self._json("PUT", _app_path(owner, server) + "/public", json={"public": public})
         return body
+
+    # -- revisions --------------------------------------------------------------------------------
+
+    def revisions(self, owner: str, server: str) -> JSONDict:
+        """``GET .../revisions`` → ``{"id", "keep", "data": [revision, ...]}``, newest first."""
+        body: JSONDict = self._json("GET", _app_path(owner, server) + "/revisions")
+        return body
+
+    def compare_revisions(self, owner: str, server: str, first: int, second: int) -> JSONDict:
+        """``GET .../revisions/compare?from=&to=`` → ``{"changes": [{"field", "change", "before", "after"}]}``."""
+        params = {"from": str(first), "to": str(second)}
+        body: JSONDict = self._json("GET", _app_path(owner, server) + "/revisions/compare", params=params)
+        return body
+
+    def rollback(self, owner: str, server: str, number: int, *, restart: bool = False) -> JSONDict:
+        """Make revision ``number``'s spec the app's again (a new revision) → the app, or
+        ``{"id", "state", "done"}`` while a running app restarts (which needs ``restart``)."""
+        path = f"{_app_path(owner, server)}/revisions/{int(number)}/rollback"
+        body: JSONDict = self._json("POST", path, json={"restart": restart})
+        return body

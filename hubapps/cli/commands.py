@@ -1,4 +1,5 @@
-"""``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|share-link|delete``: the launcher from a script.
+"""``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|share-link|delete|revisions|rollback``:
+the launcher from a script.
 
 Each subcommand is one or two calls of :class:`hubapps.cli.client.LauncherClient` (the service's REST API,
 never the Hub API) and prints a short human-readable answer, or the API's JSON with ``--json``.
@@ -377,6 +378,65 @@ def _delete(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> in
     return 0
 
 
+def _when(value: object) -> str:
+    """An API time (ISO 8601, UTC) to the minute, as the pages show it."""
+    text = str(value or "")
+    return f"{text[:16].replace('T', ' ')} UTC" if text else ""
+
+
+def _shown_value(change: JSONDict, key: str) -> str:
+    if change.get("secret"):
+        return "(secret)"
+    value = change.get(key)
+    return "" if value is None else json.dumps(value) if not isinstance(value, str) else value
+
+
+def _revisions(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    if args.compare:
+        first, second = args.compare
+        compared = client.compare_revisions(owner, server, first, second)
+        if args.json:
+            _dump(out, compared)
+            return 0
+        changes = compared.get("changes", [])
+        if not changes:
+            _say(out, f"{owner}/{server}: revisions {first} and {second} have the same spec")
+            return 0
+        rows: list[tuple[object, ...]] = [
+            (c["field"], c["change"], _shown_value(c, "before"), _shown_value(c, "after")) for c in changes
+        ]
+        out.write(_table(("FIELD", "CHANGE", f"REVISION {first}", f"REVISION {second}"), rows) + "\n")
+        return 0
+    listing = client.revisions(owner, server)
+    if args.json:
+        _dump(out, listing)
+        return 0
+    history: list[tuple[object, ...]] = [
+        (
+            r["number"],
+            _when(r.get("created_at")),
+            r.get("actor") or "(unknown)",
+            r.get("note", ""),
+            ", ".join(r.get("changed") or []),
+            (r.get("source_sha256") or "")[:12] or (r.get("source_commit") or "")[:12],
+        )
+        for r in listing.get("data", [])
+    ]
+    out.write(_table(("REV", "WHEN", "WHO", "NOTE", "CHANGED", "SOURCE"), history) + "\n")
+    return 0
+
+
+def _rollback(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    result = client.rollback(owner, server, args.revision, restart=args.restart)
+    if args.json:
+        _dump(out, result)
+    else:
+        _say(out, f"{owner}/{server}: rolled back to revision {args.revision} ({result['state']})")
+    return 0
+
+
 # -- parsers --------------------------------------------------------------------------------------
 
 
@@ -504,6 +564,31 @@ def add_app_commands(sub: Any) -> None:
     link.add_argument("--id", help="revoke: the link's id (from `list`)")
     link.add_argument("--all", action="store_true", help="revoke: every link of the app")
     link.set_defaults(handler=_share_link)
+
+    revisions = sub.add_parser(
+        "revisions",
+        parents=common,
+        help="an app's revision history (every spec it had), or what changed between two",
+        description="List an app's revisions, newest first, or compare two with --compare A B. Secret "
+        "values are never shown, only that they changed.",
+    )
+    revisions.add_argument("app", metavar="[OWNER/]SERVER")
+    revisions.add_argument(
+        "--compare", nargs=2, type=int, metavar=("A", "B"), help="show what changed from revision A to revision B"
+    )
+    revisions.set_defaults(handler=_revisions)
+
+    rollback = sub.add_parser(
+        "rollback",
+        parents=common,
+        help="make an earlier revision's spec the app's again (a new revision)",
+        description="Set the app's spec back to revision N (recorded as a new revision). It restores the "
+        "spec only, not your files. A running app is changed only with --restart.",
+    )
+    rollback.add_argument("app", metavar="[OWNER/]SERVER")
+    rollback.add_argument("revision", type=int, metavar="N", help="the revision's number (see `hubapps revisions`)")
+    rollback.add_argument("--restart", action="store_true", help="a running app: stop it, change it, start it again")
+    rollback.set_defaults(handler=_rollback)
 
     delete = sub.add_parser("delete", parents=common, help="stop and delete an app")
     delete.add_argument("app", metavar="[OWNER/]SERVER")

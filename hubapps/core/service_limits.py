@@ -247,6 +247,13 @@ class ServiceLimits(Configurable):
         stopped, shared, deleted and opened which app). Older events are deleted, at service start and
         once a day. 0: keep them for ever.""",
     ).tag(service=True, ge=0)
+    revision_keep = Integer(
+        50,
+        config=True,
+        help="""Revisions the launcher keeps per app (every create, edit and rollback records one: the
+        spec as the Hub holds it, secret values still encrypted). When an app has more, its oldest are
+        deleted. The revisions of a deleted app are deleted with it. 0: keep them all.""",
+    ).tag(service=True, ge=0)
 
     @validate(*bounded(locals()))
     def _check_limit_bounds(self, proposal: dict[str, Any]) -> Any:

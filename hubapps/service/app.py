@@ -38,7 +38,8 @@ from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
 from hubapps.service.middleware import BodyLimit, RequestContext
 from hubapps.service.rendering import STATIC
-from hubapps.service.routes import apps, deploy, meta, pages, shares, ui
+from hubapps.service.revisions import RevisionStore
+from hubapps.service.routes import apps, deploy, meta, pages, revisions, shares, ui
 from hubapps.service.routes.docs import install_docs
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
 from hubapps.service.security import CookieSealer
@@ -137,6 +138,7 @@ def create_app(
     thumbnails = ThumbnailStore(settings.database_url, decode_workers=settings.thumbnail_decode_workers)
     secret_env = SecretEnvMarks(settings.database_url)
     events = EventStore(settings.database_url)
+    revision_store = RevisionStore(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -144,6 +146,7 @@ def create_app(
         await thumbnails.open()
         await secret_env.open()
         await events.open()
+        await revision_store.open()
         pruning = asyncio.create_task(prune_events(events, settings.event_retention_days))
         log.info("hubapps service %s at %s", __version__, settings.prefix)
         try:
@@ -159,6 +162,7 @@ def create_app(
                 await pruning
             secret_env.close()
             events.close()
+            revision_store.close()
 
     app = FastAPI(
         title=f"hubapps {settings.title}",
@@ -177,6 +181,7 @@ def create_app(
     app.state.thumbnails = thumbnails
     app.state.secret_env = secret_env
     app.state.events = events
+    app.state.revisions = revision_store
     app.state.limits = LimitGuard()
     app.state.secret_sealer = SecretSealer(settings.crypt_key.get_secret_value())
     app.state.sealer = CookieSealer(
@@ -197,6 +202,7 @@ def create_app(
     api.include_router(meta.router)
     api.include_router(apps.router)
     api.include_router(shares.router)
+    api.include_router(revisions.router)
     service.include_router(api)
     service.include_router(pages.pages_router)
     service.include_router(pages.compat_router)

@@ -15,11 +15,16 @@ __all__ = [
     "AppStatus",
     "AppUpdate",
     "AppsPublic",
+    "FieldChange",
     "FrameworkPublic",
     "GitSourceIn",
     "LogsPublic",
     "OnConflict",
     "PublicFlag",
+    "RevisionCompare",
+    "RevisionPublic",
+    "RevisionsPublic",
+    "RollbackRequest",
     "ShareCreate",
     "ShareLinkCreate",
     "ShareLinkPublic",
@@ -230,3 +235,51 @@ class ShareLinkPublic(BaseModel):
     expires_at: str | None = None
     exchange_count: int = 0
     accept_url: str | None = Field(default=None, description="only when the link is created")
+
+
+class RevisionPublic(BaseModel):
+    """One revision of an app: the spec the Hub held from ``created_at`` on. ``spec.secret_env`` shows
+    the names only, each with ``null``: a secret value is never shown, nor ever decrypted."""
+
+    number: int = Field(description="1, 2, ... per app")
+    created_at: str = Field(description="when the Hub took this spec (ISO 8601, UTC)")
+    actor: str | None = Field(description="who saved it; null: not known (an app made before revisions)")
+    note: str = Field(description='what made it: "created", "edited", "rolled back to 3", ...')
+    changed: list[str] = Field(description="the spec's fields that differ from the previous revision kept")
+    source_sha256: str | None = Field(default=None, description="sha256 of the app's file when it first ran")
+    source_commit: str | None = Field(default=None, description="the repository's commit when it first ran")
+    spec: dict[str, Any]
+
+
+class RevisionsPublic(BaseModel):
+    id: str
+    keep: int = Field(description="revisions kept per app (the oldest beyond go); 0: all")
+    data: list[RevisionPublic] = Field(description="newest first")
+
+
+class FieldChange(BaseModel):
+    """One difference between two revisions' specs. ``field`` is a spec field, or ``env.NAME`` /
+    ``secret_env.NAME`` for one variable; a secret's ``before`` and ``after`` are always ``null``
+    ("changed" then means that a new value was saved)."""
+
+    field: str
+    change: Literal["added", "removed", "changed"]
+    before: Any = None
+    after: Any = None
+    secret: bool = False
+
+
+class RevisionCompare(BaseModel):
+    id: str
+    from_revision: int
+    to_revision: int
+    changes: list[FieldChange] = Field(description="what changed from from_revision to to_revision")
+
+
+class RollbackRequest(BaseModel):
+    """Roll back: revision ``n``'s spec becomes the app's (a new revision). A running app is changed
+    only with ``restart`` (stopped, changed, started again)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    restart: bool = False

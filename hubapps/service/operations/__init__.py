@@ -9,6 +9,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.lookup`         find one app, list apps, the servers a caller manages
 :mod:`.lifecycle`      create, edit, delete, start, stop, restart
 :mod:`.sharing`        shares, the public flag, share links
+:mod:`.revisions`      every spec an app had: record, list, compare (rollback: :mod:`.lifecycle`)
 :mod:`.states`         apps' true states: the Hub's word, told apart by the app's own status
 :mod:`.status`         state, progress and log of a running app
 :mod:`.files`          the owner's files, where their running JupyterLab server shows them
@@ -26,6 +27,7 @@ from hubapps.service.operations.lifecycle import (
     delete_app,
     deploy_app,
     restart_app,
+    rollback_app,
     start_app,
     stop_app,
     update_app,
@@ -39,6 +41,7 @@ from hubapps.service.operations.lookup import (
     own_apps,
     readable_status,
 )
+from hubapps.service.operations.revisions import compare_revisions, list_revisions, read_revision
 from hubapps.service.operations.sharing import (
     add_shares,
     create_link,
@@ -63,6 +66,7 @@ __all__ = [
     "app_logs",
     "app_status",
     "check_app_file",
+    "compare_revisions",
     "create_app",
     "create_link",
     "delete_app",
@@ -74,16 +78,19 @@ __all__ = [
     "links_or_none",
     "list_apps",
     "list_links",
+    "list_revisions",
     "list_shares",
     "managed_app",
     "managed_server",
     "own_apps",
     "owner_files",
+    "read_revision",
     "readable_status",
     "restart_app",
     "revoke_all",
     "revoke_group",
     "revoke_user",
+    "rollback_app",
     "run_bounded",
     "set_public",
     "share_pairs",

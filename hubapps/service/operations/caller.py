@@ -12,6 +12,7 @@ from hubapps.service.events import EventStore
 from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
+from hubapps.service.revisions import RevisionStore
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.thumbnails import ThumbnailStore
@@ -39,6 +40,7 @@ class Caller:
     sealer: SecretSealer
     secret_marks: SecretEnvMarks
     events: EventStore
+    revisions: RevisionStore
 
     @property
     def name(self) -> str:
