@@ -2,7 +2,7 @@
 
 ``hubapps demo`` starts a local JupyterHub with the launcher and example apps (:mod:`hubapps.cli.demo`);
 ``hubapps config-reference`` prints the admin settings as Markdown (``docs/configuration.md``,
-:mod:`hubapps.cli.reference`); ``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|delete``
+:mod:`hubapps.cli.reference`); ``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|delete|events``
 drive the launcher through its REST API with a Hub token (:mod:`hubapps.cli.commands`).
 """
 
