@@ -57,8 +57,14 @@ def _filter(
     since: datetime | None,
     before: int | None,
 ) -> operations.EventFilter:
+    # An empty parameter (``?owner=``, as a form sends it) filters nothing.
     return operations.EventFilter(
-        owner=owner, server=server, actor=actor, kinds=tuple(kind or ()), since=_unix(since), before=before
+        owner=owner or None,
+        server=server or None,
+        actor=actor or None,
+        kinds=tuple(k for k in kind or () if k),
+        since=_unix(since),
+        before=before,
     )
 
 

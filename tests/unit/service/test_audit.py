@@ -141,6 +141,7 @@ def test_filters_by_kind_actor_server_and_time(world: TestClient, auth: Users) -
     week_ago = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 7 * 86400))
     assert [e["kind"] for e in _list(world, auth("ann"), since=week_ago)] == ["stopped", "opened", "opened", "started"]
     assert len(_list(world, root, since=int(time.time() - 7 * 86400))) == 5  # unix seconds too
+    assert len(_list(world, auth("ann"), owner="", server="", kind="")) == 6  # empty fields filter nothing
 
     bad = world.get(f"{API}/events", headers=root, params={"kind": "hacked"})
     assert bad.status_code == 422
