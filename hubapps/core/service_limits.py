@@ -244,8 +244,8 @@ class ServiceLimits(Configurable):
         365.0,
         config=True,
         help="""Days the launcher keeps app events (the audit record: who created, edited, started,
-        stopped, shared, deleted and opened which app). Older events are deleted, at service start and
-        once a day. 0: keep them for ever.""",
+        stopped, shared, deleted and opened which app). Older events are deleted at service start and
+        every event_prune_interval seconds (a day by default). 0: keep them for ever.""",
     ).tag(service=True, ge=0)
     revision_keep = Integer(
         50,
@@ -254,6 +254,35 @@ class ServiceLimits(Configurable):
         spec as the Hub holds it, secret values still encrypted). When an app has more, its oldest are
         deleted. The revisions of a deleted app are deleted with it. 0: keep them all.""",
     ).tag(service=True, ge=0)
+    event_prune_interval = Float(
+        24 * 3600.0,
+        config=True,
+        help="""Seconds between two deletions of events older than event_retention_days (the first runs
+        as the service starts).""",
+    ).tag(service=True, gt=0)
+    events_page_default = Integer(
+        100,
+        config=True,
+        help="Events per page of the launcher's events API (GET /api/events) when the request names no limit.",
+    ).tag(service=True, gt=0)
+    events_page_max = Integer(
+        1000,
+        config=True,
+        help="""Most events one page of the events API may hold (?limit= is cut to it); the JSON-lines
+        export reads the database in pages of this size.""",
+    ).tag(service=True, gt=0)
+    activity_events = Integer(
+        20,
+        config=True,
+        help="Most recent events an app's details page shows in its Activity section (owners and admins).",
+    ).tag(service=True, gt=0)
+    usage_window_days = Float(
+        30.0,
+        config=True,
+        help="""Days of the recent usage count shown with each app to its owner and to admins (how many
+        viewer sessions opened it in that many days; the total since the oldest kept event is shown
+        too).""",
+    ).tag(service=True, gt=0)
 
     @validate(*bounded(locals()))
     def _check_limit_bounds(self, proposal: dict[str, Any]) -> Any:

@@ -40,6 +40,7 @@ from hubapps.service.middleware import BodyLimit, RequestContext
 from hubapps.service.rendering import STATIC
 from hubapps.service.revisions import RevisionStore
 from hubapps.service.routes import apps, deploy, meta, pages, revisions, shares, ui
+from hubapps.service.routes import events as event_routes
 from hubapps.service.routes.docs import install_docs
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
 from hubapps.service.security import CookieSealer
@@ -60,12 +61,9 @@ def _cookie_secret(settings: ServiceSettings) -> bytes:
     return hashlib.sha256(b"hubapps-service-secret\x00" + secret.encode()).digest()
 
 
-#: Seconds between two prunings of old events.
-PRUNE_EVERY = 24 * 3600.0
-
-
-async def prune_events(events: EventStore, retention_days: float, every: float = PRUNE_EVERY) -> None:
-    """Delete events older than ``retention_days`` now and every ``every`` seconds (0 days: never)."""
+async def prune_events(events: EventStore, retention_days: float, every: float) -> None:
+    """Delete events older than ``retention_days`` now and every ``every`` seconds (0 days: never);
+    ``every`` is :attr:`ServiceSettings.event_prune_interval`."""
     if retention_days <= 0:
         return
     while True:
@@ -147,7 +145,9 @@ def create_app(
         await secret_env.open()
         await events.open()
         await revision_store.open()
-        pruning = asyncio.create_task(prune_events(events, settings.event_retention_days))
+        pruning = asyncio.create_task(
+            prune_events(events, settings.event_retention_days, settings.event_prune_interval)
+        )
         log.info("hubapps service %s at %s", __version__, settings.prefix)
         try:
             yield
@@ -203,6 +203,7 @@ def create_app(
     api.include_router(apps.router)
     api.include_router(shares.router)
     api.include_router(revisions.router)
+    api.include_router(event_routes.router)
     service.include_router(api)
     service.include_router(pages.pages_router)
     service.include_router(pages.compat_router)

@@ -15,6 +15,9 @@ __all__ = [
     "AppStatus",
     "AppUpdate",
     "AppsPublic",
+    "EventPublic",
+    "EventsDeleted",
+    "EventsPublic",
     "FieldChange",
     "FrameworkPublic",
     "GitSourceIn",
@@ -30,6 +33,7 @@ __all__ = [
     "ShareLinkPublic",
     "SharePublic",
     "SharesPublic",
+    "UsagePublic",
     "UserPublic",
 ]
 
@@ -112,6 +116,14 @@ class AppUpdate(BaseModel):
     restart: bool = False
 
 
+class UsagePublic(BaseModel):
+    """How many viewer sessions opened an app ("opened" events), as its owner and admins see it."""
+
+    opened_recent: int = Field(description="in the last window_days days")
+    opened_total: int = Field(description="since the oldest event kept (event_retention_days)")
+    window_days: float
+
+
 class AppPublic(BaseModel):
     """An app as the caller may see it.
 
@@ -140,6 +152,7 @@ class AppPublic(BaseModel):
     started: str | None = None
     is_app: bool = True
     spec: dict[str, Any] | None = None
+    usage: UsagePublic | None = Field(default=None, description="how often it was opened (owner and admins only)")
 
 
 class Accepted(BaseModel):
@@ -283,3 +296,26 @@ class RollbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     restart: bool = False
+
+
+class EventPublic(BaseModel):
+    """One app event: ``kind`` of ``owner``'s app ``server``, by ``actor`` ("" = the service), at ``at``."""
+
+    id: int = Field(description="increasing; page back with ?before=<id>")
+    at: str = Field(description="when, ISO 8601 in UTC")
+    kind: str
+    owner: str
+    server: str
+    actor: str = Field(description="the Hub user who acted; empty when the service acted on its own")
+    detail: dict[str, Any] = {}
+
+
+class EventsPublic(BaseModel):
+    data: list[EventPublic] = Field(description="newest first")
+    limit: int
+    next_before: int | None = Field(description="pass as ?before= for the next (older) page; null: no more")
+
+
+class EventsDeleted(BaseModel):
+    user: str
+    deleted: int = Field(description="events removed: those of the user's apps and those the user caused")

@@ -14,11 +14,21 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.status`         state, progress and log of a running app
 :mod:`.files`          the owner's files, where their running JupyterLab server shows them
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
+:mod:`.events`         recording app events (the audit record), the one place operations write it
+:mod:`.audit`          reading, exporting and deleting app events; apps' usage counts
 =====================  ============================================================================
 """
 
 from __future__ import annotations
 
+from hubapps.service.operations.audit import (
+    EventFilter,
+    app_events,
+    delete_user_events,
+    export_events,
+    list_events,
+    with_usage,
+)
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.files import check_app_file, owner_files
@@ -62,7 +72,9 @@ from hubapps.service.operations.status import app_logs, app_status
 
 __all__ = [
     "Caller",
+    "EventFilter",
     "add_shares",
+    "app_events",
     "app_logs",
     "app_status",
     "check_app_file",
@@ -71,12 +83,15 @@ __all__ = [
     "create_link",
     "delete_app",
     "delete_links",
+    "delete_user_events",
     "deploy_app",
+    "export_events",
     "find_app",
     "is_proxy_app",
     "leave_share",
     "links_or_none",
     "list_apps",
+    "list_events",
     "list_links",
     "list_revisions",
     "list_shares",
@@ -99,4 +114,5 @@ __all__ = [
     "start_app",
     "stop_app",
     "update_app",
+    "with_usage",
 ]

@@ -25,6 +25,7 @@ from hubapps.service.directory import DirectoryEntry
 from hubapps.service.errors import InvalidInput, NotFound
 from hubapps.service.hub_client import HubClient
 from hubapps.service.hub_models import ServerModel, UserModel, servers_of
+from hubapps.service.operations.audit import with_usage
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.states import is_proxy_app, live_state, live_states, may_read_status
 from hubapps.service.schemas import AppPublic, AppsPublic
@@ -210,7 +211,8 @@ async def list_apps(
     page, count = page_of(
         apps, access=wanted, framework=framework, state=state, q=q, sort=sort, offset=offset, limit=limit
     )
-    return AppsPublic(data=page, count=count, offset=offset, limit=limit)
+    # Usage counts of the page's apps the caller manages: one grouped query for the page.
+    return AppsPublic(data=await with_usage(caller, page), count=count, offset=offset, limit=limit)
 
 
 async def readable_status(caller: Caller, owner: str, server: str) -> ServerModel:

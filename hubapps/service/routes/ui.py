@@ -3,8 +3,8 @@
 =========================================  =======================================================
 ``<prefix>ui/gallery``                     the app gallery as an HTML fragment (the Hub home page
                                            inserts it; same query as ``/hub/home``)
-``<prefix>ui/apps/<owner>/<app>``          details: spec, status, URL, shares, live log, revisions
-                                           (``?from=&to=`` compares two)
+``<prefix>ui/apps/<owner>/<app>``          details: spec, status, URL, shares, live log, activity,
+                                           revisions (``?from=&to=`` compares two)
 ``<prefix>ui/apps/<owner>/<app>/revisions/<n>/rollback``  roll back (POST, ``_xsrf`` field)
 ``<prefix>ui/apps/<owner>/<app>/watch``    start progress: Hub progress + the app's log, then opens it
 ``<prefix>ui/thumbnails/sha256:<hex>``     re-encoded thumbnails (``nosniff``, sandbox CSP)
@@ -41,12 +41,12 @@ from hubapps.service.rendering import (
     render,
     thumbnail_url,
 )
-from hubapps.service.schemas import Accepted, AppPublic, RevisionCompare, RollbackRequest
+from hubapps.service.schemas import Accepted, AppPublic, EventPublic, RevisionCompare, RollbackRequest
 from hubapps.service.secrets import looks_secret
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.thumbnails import THUMBNAIL_HEADERS, ThumbnailStore
 
-__all__ = ["card", "router"]
+__all__ = ["activity_row", "card", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,6 +64,25 @@ def card(settings: ServiceSettings, app: AppPublic) -> dict[str, Any]:
         "manage": app.access in ("owned", "admin"),
         "shared": app.access == "shared",
     }
+
+
+#: Longest event detail the Activity section shows (the export has it whole).
+MAX_DETAIL = 200
+
+
+def activity_row(event: EventPublic) -> dict[str, str]:
+    """One event as the details page's Activity section shows it (the template escapes every cell)."""
+    parts = []
+    for key, value in event.detail.items():
+        if isinstance(value, list):
+            if not value:
+                continue
+            value = ", ".join(map(str, value))
+        parts.append(f"{key}: {value}")
+    detail = "; ".join(parts)
+    if len(detail) > MAX_DETAIL:
+        detail = detail[: MAX_DETAIL - 1] + "…"
+    return {"at": event.at, "kind": event.kind, "actor": event.actor, "detail": detail}
 
 
 # -- gallery ----------------------------------------------------------------------------------------
@@ -217,6 +236,11 @@ async def _details_page(
     settings = caller.settings
     app = await operations.find_app(caller, owner, server)
     manage = app.access in ("owned", "admin")
+    activity: list[dict[str, str]] = []
+    if manage:  # who opened or changed the app, and how often: its managers only
+        app = (await operations.with_usage(caller, [app]))[0]
+        recent = await operations.app_events(caller, owner, server, limit=settings.activity_events)
+        activity = [activity_row(e) for e in recent.data]
     shares = await operations.share_pairs(caller, owner, server) if manage else []
     links = await operations.links_or_none(caller, owner, server) if manage else []
     legacy: set[str] = set()
@@ -254,6 +278,8 @@ async def _details_page(
         compared=compared,
         compare_error=compare_error,
         rollback_error=rollback_error,
+        activity=activity,
+        events_export=f"{settings.prefix}api/events.jsonl?{urlencode({'owner': app.owner, 'server': app.name})}",
         # The Hub's URL when it is a full one (subdomain_host), else the path as JupyterHub escapes it.
         full_url=public_app_url(settings, app.url if "://" in app.url else app_url(settings, app.owner, app.name)),
     )

@@ -356,6 +356,9 @@ def settings() -> ServiceSettings:
             # The unit tests exercise public apps and sharing; their defaults (off) have tests of their own.
             "allow_public_apps": True,
             "allow_sharing": True,
+            # No pruning task at start: the in-memory database is one connection (StaticPool), which a
+            # prune in a worker thread would share with the events a test adds meanwhile.
+            "event_retention_days": 0,
         }
     )
 
