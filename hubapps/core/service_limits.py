@@ -247,6 +247,26 @@ class ServiceLimits(Configurable):
         stopped, shared, deleted and opened which app). Older events are deleted, at service start and
         once a day. 0: keep them for ever.""",
     ).tag(service=True, ge=0)
+    report_max_bytes = Integer(
+        64 * 1024,
+        config=True,
+        help="""Largest report (bytes) an app's proxy may send the launcher service (its start, its
+        viewer sessions, how it ended with its log tail); a larger one is refused with 413.""",
+    ).tag(service=True, gt=0)
+    reports_per_minute = Integer(
+        60,
+        config=True,
+        help="""Reports one app's proxy may send the launcher service per minute (and at once), in each
+        service worker; more are refused with 429. A proxy sends a few per run, and one per few new
+        viewers. 0: no limit.""",
+    ).tag(service=True, ge=0)
+    runs_kept_per_app = Integer(
+        5,
+        config=True,
+        help="""Runs of each app the launcher remembers (start, time to ready, the file's sha256 or the
+        commit, end, final state, reason and log tail): the oldest are forgotten first. The details
+        page, the API and `hubapps status` show the last one.""",
+    ).tag(service=True, gt=0)
 
     @validate(*bounded(locals()))
     def _check_limit_bounds(self, proposal: dict[str, Any]) -> Any:

@@ -230,8 +230,20 @@ class AdminSettings(ServiceLimits):
         60.0,
         config=True,
         help="""Seconds a signed status request of the launcher service stays valid, before or after
-        the time it names (the clocks of the service and of app servers may differ this much).""",
-    ).tag(gt=0)
+        the time it names (the clocks of the service and of app servers may differ this much). The
+        same bound holds for the reports app proxies send the service.""",
+    ).tag(service=True, gt=0)
+    report_url = Unicode(
+        "",
+        config=True,
+        help="""The launcher service's URL as app servers reach it, with its prefix
+        (http://hub.internal:10202/services/japps/): where each app's proxy reports its start, its
+        viewer sessions and how it ended, signed with the app's own status key. Empty (the default):
+        the service's URL and prefix as the Hub knows them (http://127.0.0.1:10202/services/japps/),
+        which servers on the Hub's machine reach; set it when apps run elsewhere (KubeSpawner,
+        BatchSpawner) to an address of the service they can reach. Without a reachable URL, apps run
+        as before and the launcher does not remember why one stopped.""",
+    )
 
     # -- per-user limits (hubapps.core.limits) ----------------------------------------------------------
     max_apps_per_user = Integer(

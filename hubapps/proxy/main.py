@@ -81,13 +81,18 @@ async def run(config: ProxyConfig, env: Mapping[str, str], *, base_dir: str) -> 
         if not stop.is_set():
             code = EXIT_APP_FAILED
             log.error("hubapps-proxy: %s; exiting in %g s", runtime.process.reason, config.failure_linger)
+            # Told now, while the failure page lingers: a kill during the linger loses nothing.
+            await runtime.report_exit()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped, config.failure_linger)
         stopped.cancel()
     finally:
-        await runtime.shutdown()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
+        try:
+            # A normal stop is reported as the app stops (made first, so it sees the state before the stop).
+            await asyncio.gather(runtime.report_exit(), runtime.shutdown())
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
     return code
 
 

@@ -81,6 +81,7 @@ def caller_for(request: Request, identity: Identity) -> Caller:
         sealer=state.secret_sealer,
         secret_marks=state.secret_env,
         events=state.events,
+        runs=state.runs,
     )
 
 

@@ -11,6 +11,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.sharing`        shares, the public flag, share links
 :mod:`.states`         apps' true states: the Hub's word, told apart by the app's own status
 :mod:`.status`         state, progress and log of a running app
+:mod:`.reports`        reports of apps' proxies: their runs (failure memory), viewer sessions
 :mod:`.files`          the owner's files, where their running JupyterLab server shows them
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
 =====================  ============================================================================
@@ -31,6 +32,7 @@ from hubapps.service.operations.lifecycle import (
     update_app,
 )
 from hubapps.service.operations.lookup import (
+    app_details,
     find_app,
     is_proxy_app,
     list_apps,
@@ -39,6 +41,7 @@ from hubapps.service.operations.lookup import (
     own_apps,
     readable_status,
 )
+from hubapps.service.operations.reports import take_report
 from hubapps.service.operations.sharing import (
     add_shares,
     create_link,
@@ -60,6 +63,7 @@ from hubapps.service.operations.status import app_logs, app_status
 __all__ = [
     "Caller",
     "add_shares",
+    "app_details",
     "app_logs",
     "app_status",
     "check_app_file",
@@ -91,5 +95,6 @@ __all__ = [
     "sharing_allowed",
     "start_app",
     "stop_app",
+    "take_report",
     "update_app",
 ]

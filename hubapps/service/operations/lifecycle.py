@@ -289,6 +289,7 @@ async def delete_app(caller: Caller, owner: str, server: str) -> Accepted:
     async def forget() -> None:
         await caller.directory.remove(owner, server)
         await caller.thumbnails.release(owner, server, also=spec_image)
+        await caller.runs.forget(owner, server)  # (its proxy reported its stop while the Hub stopped it)
 
     done, _ = await run_bounded(
         caller.hub.stop_server(owner, server, caller.token, remove=True), caller.settings.stop_wait, then=forget

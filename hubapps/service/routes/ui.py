@@ -153,7 +153,7 @@ async def details(owner: str, server: str, request: Request, settings: Settings,
     caller = await page_caller(request)
     if isinstance(caller, Response):
         return caller  # not a navigation, or not logged in yet
-    app = await operations.find_app(caller, owner, server)
+    app = await operations.app_details(caller, owner, server)
     manage = app.access in ("owned", "admin")
     shares = await operations.share_pairs(caller, owner, server) if manage else []
     links = await operations.links_or_none(caller, owner, server) if manage else []
