@@ -257,8 +257,9 @@ class ServiceLimits(Configurable):
         60,
         config=True,
         help="""Reports one app's proxy may send the launcher service per minute (and at once), in each
-        service worker; more are refused with 429. A proxy sends a few per run, and one per few new
-        viewers. 0: no limit.""",
+        service worker, each new viewer session counting as one; more are refused with 429 (and those
+        viewer sessions go uncounted). A proxy sends a few per run, and one per new viewer. This also
+        bounds the "opened" events an app can add. 0: no limit.""",
     ).tag(service=True, ge=0)
     runs_kept_per_app = Integer(
         5,

@@ -8,7 +8,8 @@ service derives from the owner and server the report names (:func:`hubapps.core.
   ``status_max_skew`` seconds (anything else: 404, with nothing said about why);
 - it was not taken already (the same signature seen again is answered as taken, and changes nothing:
   a retry whose answer was lost, or a replay);
-- its app has not sent more than ``reports_per_minute`` reports in the last minute (429).
+- its app has not sent more than ``reports_per_minute`` reports in the last minute (429); each viewer
+  session of an ``opened`` report counts as one, so the events an app can add are bounded too.
 
 The app's own code runs under the uid of its proxy and can read the key, so an admitted report is the
 word of that app about itself, and only itself: :class:`AppReport` bounds every field, and the
@@ -87,8 +88,11 @@ class ReportGate:
     def available(self) -> bool:
         return bool(self._key)
 
-    def admit(self, owner: str, server: str, signature: str, body: bytes, *, now: float | None = None) -> Verdict:
-        """Whether to take the report ``body`` that names ``owner``'s app ``server``."""
+    def admit(
+        self, owner: str, server: str, signature: str, body: bytes, *, cost: int = 1, now: float | None = None
+    ) -> Verdict:
+        """Whether to take the report ``body`` that names ``owner``'s app ``server``, which counts as
+        ``cost`` reports against the app's rate."""
         now = time.time() if now is None else now
         if not self._key or not statuskey.verify(
             statuskey.app_key(self._key, owner, server),
@@ -102,7 +106,7 @@ class ReportGate:
         self._forget_old(now)
         if signature in self._seen:
             return "taken"
-        if not self._spend(owner, server, now):
+        if not self._spend(owner, server, now, cost):
             return "too_many"
         self._seen[signature] = now
         if len(self._seen) > MAX_TRACKED:
@@ -116,14 +120,15 @@ class ReportGate:
                 return
             del self._seen[signature]
 
-    def _spend(self, owner: str, server: str, now: float) -> bool:
+    def _spend(self, owner: str, server: str, now: float, cost: int) -> bool:
         if self.per_minute <= 0:
             return True
         key = (owner, server)
+        cost = max(1, min(cost, self.per_minute))  # (a report may always cost up to a whole minute)
         tokens, counted = self._buckets.pop(key, (float(self.per_minute), now))
         tokens = min(float(self.per_minute), tokens + (now - counted) * self.per_minute / 60.0)
-        allowed = tokens >= 1.0
-        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        allowed = tokens >= cost
+        self._buckets[key] = (tokens - cost if allowed else tokens, now)
         if len(self._buckets) > MAX_TRACKED:
             self._buckets.popitem(last=False)
         return allowed

@@ -59,7 +59,8 @@ async def receive_report(request: Request) -> Response:
     server = data.get("server") if isinstance(data, dict) else None
     if not (isinstance(owner, str) and isinstance(server, str)):
         return _unknown()
-    verdict = gate.admit(owner, server, signature, body)
+    viewers = data.get("viewers")
+    verdict = gate.admit(owner, server, signature, body, cost=len(viewers) if isinstance(viewers, list) else 1)
     if verdict == "refused":
         return _unknown()
     if verdict == "taken":

@@ -195,6 +195,10 @@ def test_each_app_is_rate_limited_on_its_own(
     # Another app's reports are not held back by the first one's flood.
     assert _send(client, _body(owner="ann", server="notes", kind="opened", viewers=["cat"])).status_code == 204
     assert len(_events(client, "opened")) == 4
+    # Each viewer session counts: an app cannot add events faster by packing viewers into one report.
+    packed = _send(client, _body(owner="ann", server="notes", kind="opened", viewers=["a", "b", "c"]))
+    assert packed.status_code == 429
+    assert len(_events(client, "opened")) == 4
 
 
 def test_a_replayed_report_within_the_skew_changes_nothing(
