@@ -164,7 +164,11 @@ class AdminSettings(ServiceLimits):
         an app that crashes after it was ready is restarted up to "max-restarts" (5) times within
         "restart-window" (60) s, after "restart-backoff" (1) s, doubling. A failed app's failure
         page and status stay up "failure-linger" (300) s before its server stops. "stop-grace" (5)
-        s between SIGTERM and SIGKILL when an app is stopped. See docs/proxy.md.""",
+        s between SIGTERM and SIGKILL when an app is stopped. Reports to the launcher: each attempt
+        takes at most "report-timeout" (3) s, "report-retries" (2) more attempts; an exit report
+        carries at most "report-log-lines" (50) lines and "report-log-bytes" (8192) bytes of output;
+        a viewer unseen for "viewer-session-gap" (1800) s starts a new viewer session ("opened"
+        event) when they come back. See docs/proxy.md.""",
     )
     ready_timeout = Float(
         0.0,

@@ -10,6 +10,10 @@ so that nothing of the owner's runs inside it first (user site-packages, their `
 Exit codes: 0 after SIGTERM/SIGINT (the Hub stopped the server), 1 when the app failed for good (after
 the failure page has been up ``--failure-linger`` seconds, so the viewer can read why), 2 for bad
 options or environment.
+
+Before it exits, the proxy tells the launcher service how the run ended (:mod:`hubapps.proxy.reports`):
+``failed`` as soon as it gives up on the app (before the failure page lingers), ``stopped`` on SIGTERM
+(while the app is being stopped); both bounded in time, neither ever keeps it from exiting.
 """
 
 from __future__ import annotations
