@@ -53,7 +53,7 @@ async def receive_report(request: Request) -> Response:
     body = await _bounded_body(request, state.settings.report_max_bytes)
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # (read before the signature is checked: anyone may send it)
         return _unknown()
     owner = data.get("owner") if isinstance(data, dict) else None
     server = data.get("server") if isinstance(data, dict) else None

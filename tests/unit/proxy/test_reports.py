@@ -37,7 +37,7 @@ def _report_url(fake_hub: FakeHub) -> str:
 async def _until(what: str, check: Callable[[], Any], timeout: float = 15.0) -> Any:
     deadline = asyncio.get_running_loop().time() + timeout
     while not (found := check()):
-        assert asyncio.get_running_loop().time() < deadline, f"{what} did not happen; reports: {what}"
+        assert asyncio.get_running_loop().time() < deadline, f"{what} did not happen"
         await asyncio.sleep(0.05)
     return found
 

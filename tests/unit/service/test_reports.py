@@ -158,6 +158,14 @@ def test_refused_reports_look_like_an_unknown_address_and_change_nothing(
     assert _events(client, "failed") == []
 
 
+def test_unsigned_junk_is_an_unknown_address(make_report_client: Callable[..., TestClient]) -> None:
+    client = make_report_client()
+    signed = {statuskey.HEADER: "v1.1.00"}
+    for body in (b"[" * 30000, b"not json", b'{"owner": 1}', b"[]"):
+        answer = client.post(URL, content=body, headers=signed)
+        assert (answer.status_code, answer.json()["detail"]) == (404, "not found")
+
+
 def test_the_report_endpoint_is_not_in_the_api_document(make_report_client: Callable[..., TestClient]) -> None:
     client = make_report_client()
     paths = client.get(PREFIX + "api/openapi.json").json()["paths"]
