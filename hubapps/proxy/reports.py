@@ -55,6 +55,9 @@ MAX_PENDING_SESSIONS = 1000
 #: Viewer sessions in one ``opened`` report, and seconds new sessions are gathered before it is sent.
 MAX_VIEWERS_PER_REPORT = 50
 SESSION_BATCH_DELAY = 1.0
+#: Longest reason and viewer name the launcher takes (longer names are no Hub user's: not reported).
+MAX_REASON = 2000
+MAX_NAME = 255
 #: Statuses after which a report is not tried again (the service refused it for good).
 FINAL_REFUSALS = frozenset({400, 401, 403, 404, 413, 422})
 #: First delay between attempts, in seconds (doubled each time).
@@ -92,7 +95,7 @@ class ViewerSessions:
         if viewer is None:
             forwarded = request.header("X-Forwarded-For")
             key, name = "a:" + forwarded.rpartition(",")[2].strip()[:64], ""
-        elif viewer.kind == "user":
+        elif viewer.kind == "user" and len(viewer.name) <= MAX_NAME:
             key, name = "u:" + viewer.name, viewer.name
         else:
             return
@@ -161,7 +164,7 @@ class ServiceReporter:
         config = self.config
         fields: dict[str, Any] = {
             "state": "failed" if failed else "stopped",
-            "reason": process.reason if failed else "",
+            "reason": process.reason[:MAX_REASON] if failed else "",
             "log_tail": log_tail(process.output.lines(), config.report_log_lines, config.report_log_bytes),
         }
         return asyncio.ensure_future(self.send("exited", fields, deadline=time.monotonic() + deadline))
