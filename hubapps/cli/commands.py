@@ -238,11 +238,19 @@ def _status(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> in
         lines.append(f"progress: {status.get('progress') or 0}% {status.get('message') or ''}".rstrip())
     if status.get("reason"):
         lines.append(f"reason:   {status['reason']}")
+    tail = status.get("log_tail") or []
+    run = status.get("last_run") or {}
+    if run.get("state") == "failed" and status["state"] in ("stopped", "failed"):
+        # Failure memory: the proxy reported why before it exited (the server may be gone since).
+        lines.append(
+            f"last run: stopped after a failure at {run.get('ended') or '?'}: {run.get('reason') or 'no reason given'}"
+        )
+        tail = tail or run.get("log_tail") or []
     for line in lines:
         _say(out, line)
-    if status.get("log_tail"):
+    if tail:
         _say(out, "log tail:")
-        for line in status["log_tail"]:
+        for line in tail:
             _say(out, "  " + line)
     return 0
 

@@ -283,6 +283,27 @@ class ServiceLimits(Configurable):
         viewer sessions opened it in that many days; the total since the oldest kept event is shown
         too).""",
     ).tag(service=True, gt=0)
+    report_max_bytes = Integer(
+        64 * 1024,
+        config=True,
+        help="""Largest report (bytes) an app's proxy may send the launcher service (its start, its
+        viewer sessions, how it ended with its log tail); a larger one is refused with 413.""",
+    ).tag(service=True, gt=0)
+    reports_per_minute = Integer(
+        60,
+        config=True,
+        help="""Reports one app's proxy may send the launcher service per minute (and at once), in each
+        service worker, each new viewer session counting as one; more are refused with 429 (and those
+        viewer sessions go uncounted). A proxy sends a few per run, and one per new viewer. This also
+        bounds the "opened" events an app can add. 0: no limit.""",
+    ).tag(service=True, ge=0)
+    runs_kept_per_app = Integer(
+        5,
+        config=True,
+        help="""Runs of each app the launcher remembers (start, time to ready, the file's sha256 or the
+        commit, end, final state, reason and log tail): the oldest are forgotten first. The details
+        page, the API and `hubapps status` show the last one.""",
+    ).tag(service=True, gt=0)
 
     @validate(*bounded(locals()))
     def _check_limit_bounds(self, proposal: dict[str, Any]) -> Any:

@@ -82,6 +82,7 @@ def caller_for(request: Request, identity: Identity) -> Caller:
         secret_marks=state.secret_env,
         events=state.events,
         revisions=state.revisions,
+        runs=state.runs,
     )
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "RevisionPublic",
     "RevisionsPublic",
     "RollbackRequest",
+    "RunPublic",
     "ShareCreate",
     "ShareLinkCreate",
     "ShareLinkPublic",
@@ -124,6 +125,25 @@ class UsagePublic(BaseModel):
     window_days: float
 
 
+class RunPublic(BaseModel):
+    """An app's last run, as its proxy reported it (failure memory): it outlives the run's server.
+
+    ``reason``, ``log_tail`` and the source facts are shown to those who may manage the app (owner,
+    admins); others who may open it see only the state and times.
+    """
+
+    state: Literal["running", "stopped", "failed"] = Field(
+        description="running: no end reported yet; stopped: stopped by the Hub; failed: the app failed for good"
+    )
+    started: str | None = None
+    ready_after: float | None = Field(default=None, description="seconds the run took to become ready")
+    ended: str | None = None
+    reason: str | None = Field(default=None, description="why it failed, in the app's own words where it said any")
+    log_tail: list[str] = Field(default=[], description="the last lines of the app's output as it ended")
+    source_sha256: str | None = Field(default=None, description="sha256 of the app's file as the run started")
+    source_commit: str | None = Field(default=None, description="git commit of the app's repository checkout")
+
+
 class AppPublic(BaseModel):
     """An app as the caller may see it.
 
@@ -153,6 +173,9 @@ class AppPublic(BaseModel):
     is_app: bool = True
     spec: dict[str, Any] | None = None
     usage: UsagePublic | None = Field(default=None, description="how often it was opened (owner and admins only)")
+    last_run: RunPublic | None = Field(
+        default=None, description="the app's last run, as its proxy reported it (one app's own page and API only)"
+    )
 
 
 class Accepted(BaseModel):
@@ -186,6 +209,7 @@ class AppStatus(BaseModel):
         default=None, description="why the app failed (or restarts), in its own words where it said any"
     )
     log_tail: list[str] = []
+    last_run: RunPublic | None = Field(default=None, description="the app's last run, as its proxy reported it")
 
 
 class LogsPublic(BaseModel):

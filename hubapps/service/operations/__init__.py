@@ -12,6 +12,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.revisions`      every spec an app had: record, list, compare (rollback: :mod:`.lifecycle`)
 :mod:`.states`         apps' true states: the Hub's word, told apart by the app's own status
 :mod:`.status`         state, progress and log of a running app
+:mod:`.reports`        reports of apps' proxies: their runs (failure memory), viewer sessions
 :mod:`.files`          the owner's files, where their running JupyterLab server shows them
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
 :mod:`.events`         recording app events (the audit record), the one place operations write it
@@ -43,6 +44,7 @@ from hubapps.service.operations.lifecycle import (
     update_app,
 )
 from hubapps.service.operations.lookup import (
+    app_details,
     find_app,
     is_proxy_app,
     list_apps,
@@ -51,6 +53,7 @@ from hubapps.service.operations.lookup import (
     own_apps,
     readable_status,
 )
+from hubapps.service.operations.reports import take_report
 from hubapps.service.operations.revisions import compare_revisions, list_revisions, read_revision
 from hubapps.service.operations.sharing import (
     add_shares,
@@ -74,6 +77,7 @@ __all__ = [
     "Caller",
     "EventFilter",
     "add_shares",
+    "app_details",
     "app_events",
     "app_logs",
     "app_status",
@@ -113,6 +117,7 @@ __all__ = [
     "sharing_allowed",
     "start_app",
     "stop_app",
+    "take_report",
     "update_app",
     "with_usage",
 ]

@@ -13,6 +13,7 @@ from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
 from hubapps.service.revisions import RevisionStore
+from hubapps.service.runs import RunStore
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.thumbnails import ThumbnailStore
@@ -41,6 +42,8 @@ class Caller:
     secret_marks: SecretEnvMarks
     events: EventStore
     revisions: RevisionStore
+    #: The apps' last runs, as their proxies reported them (failure memory).
+    runs: RunStore
 
     @property
     def name(self) -> str:

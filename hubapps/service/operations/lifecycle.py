@@ -345,6 +345,7 @@ async def delete_app(caller: Caller, owner: str, server: str) -> Accepted:
         await caller.directory.remove(owner, server)
         await caller.thumbnails.release(owner, server, also=spec_image)
         await caller.revisions.delete_app(owner, server)  # a later app of this name starts a history of its own
+        await caller.runs.forget(owner, server)  # (its proxy reported its stop while the Hub stopped it)
 
     done, _ = await run_bounded(
         caller.hub.stop_server(owner, server, caller.token, remove=True), caller.settings.stop_wait, then=forget

@@ -18,6 +18,7 @@ from hubapps.service.app_models import (
     app_from_share,
     directory_entry,
     page_of,
+    run_public,
     with_state,
 )
 from hubapps.service.auth import Identity
@@ -33,6 +34,7 @@ from hubapps.service.settings import ServiceSettings
 
 __all__ = [
     "ACCESS_VALUES",
+    "app_details",
     "find_app",
     "is_proxy_app",
     "list_apps",
@@ -85,6 +87,18 @@ async def find_app(caller: Caller, owner: str, server: str) -> AppPublic:
     if entry is not None and entry.public:
         return app_from_entry(settings, entry)
     raise NotFound()
+
+
+async def app_details(caller: Caller, owner: str, server: str) -> AppPublic:
+    """:func:`find_app` with the app's last run (failure memory): all of it for those who may manage the
+    app, only its state and times for those it is shared with or public to (as for its status)."""
+    app = await find_app(caller, owner, server)
+    if not app.is_app:
+        return app
+    run = await caller.runs.last(owner, server)
+    if run is None:
+        return app
+    return app.model_copy(update={"last_run": run_public(run, full=app.access in ("owned", "admin"))})
 
 
 async def managed_app(caller: Caller, owner: str, server: str) -> AppPublic:

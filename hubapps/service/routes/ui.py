@@ -234,7 +234,7 @@ async def _details_page(
     status: int = 200,
 ) -> Response:
     settings = caller.settings
-    app = await operations.find_app(caller, owner, server)
+    app = await operations.app_details(caller, owner, server)
     manage = app.access in ("owned", "admin")
     activity: list[dict[str, str]] = []
     if manage:  # who opened or changed the app, and how often: its managers only

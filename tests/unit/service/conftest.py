@@ -42,6 +42,8 @@ class FakeServer:
     display_name: str = ""
     running: bool = False
     pending: str | None = None
+    #: When the Hub started the server's current run (ISO 8601), as its model says.
+    started: str | None = None
 
     def model(self, owner: str) -> dict[str, Any]:
         return {
@@ -54,7 +56,7 @@ class FakeServer:
             "progress_url": f"/hub/api/users/{owner}/servers/{self.name}/progress",
             "user_options": self.user_options,
             "last_activity": None,
-            "started": None,
+            "started": self.started,
         }
 
 
