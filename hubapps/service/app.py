@@ -35,8 +35,11 @@ from hubapps.service.errors import install_error_handlers
 from hubapps.service.events import EventStore
 from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
+from hubapps.service.lease import WorkerLease
 from hubapps.service.limits import LimitGuard
 from hubapps.service.middleware import BodyLimit, RequestContext
+from hubapps.service.operations.as_service import ServiceActor
+from hubapps.service.operations.idle import enforce_idle_policy
 from hubapps.service.rendering import STATIC
 from hubapps.service.routes import apps, deploy, meta, pages, shares, ui
 from hubapps.service.routes.docs import install_docs
@@ -145,18 +148,23 @@ def create_app(
         await secret_env.open()
         await events.open()
         pruning = asyncio.create_task(prune_events(events, settings.event_retention_days))
+        # Every worker runs the loop; only the one holding the lease checks (one Hub listing per interval).
+        lease = WorkerLease(settings.database_url, "policy")
+        policing = asyncio.create_task(enforce_idle_policy(ServiceActor(hub, settings), events, settings, lease))
         log.info("hubapps service %s at %s", __version__, settings.prefix)
         try:
             yield
         finally:
+            for task in (pruning, policing):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            lease.close()
             await hub.aclose()
             await status_reader.aclose()
             await home_files.aclose()
             directory.close()
             thumbnails.close()
-            pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruning
             secret_env.close()
             events.close()
 

@@ -13,11 +13,15 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.status`         state, progress and log of a running app
 :mod:`.files`          the owner's files, where their running JupyterLab server shows them
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
+:mod:`.access`         start on access: a viewer starts an owner's stopped app, when the owner allows
+:mod:`.as_service`     the service acting with its own token (viewers' starts, idle stops)
+:mod:`.idle`           the idle policy, enforced by one worker's loop
 =====================  ============================================================================
 """
 
 from __future__ import annotations
 
+from hubapps.service.operations.access import start_or_wake, viewer_access, viewer_status
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.files import check_app_file, owner_files
@@ -90,6 +94,9 @@ __all__ = [
     "share_suggestions",
     "sharing_allowed",
     "start_app",
+    "start_or_wake",
     "stop_app",
     "update_app",
+    "viewer_access",
+    "viewer_status",
 ]

@@ -193,6 +193,9 @@ async def watch(owner: str, server: str, request: Request, settings: Settings) -
         return caller  # not a navigation, or not logged in yet
     identity = caller.identity
     app = await operations.find_app(caller, owner, server)
+    manage = app.access in ("owned", "admin")
+    # Someone it is shared with (or a visitor of a public app) gets a Start button when the owner allows.
+    wake = not manage and (await operations.viewer_access(caller, owner, server)).may_start
     return render(
         request,
         settings,
@@ -200,6 +203,7 @@ async def watch(owner: str, server: str, request: Request, settings: Settings) -
         **page_context(request, settings, identity),
         app=app,
         card=card(settings, app),
-        manage=app.access in ("owned", "admin"),
+        manage=manage,
+        wake=wake,
         restart_timeout=settings.restart_timeout + settings.start_wait,
     )
