@@ -339,3 +339,26 @@ def test_hubapps_policy_shows_and_sets_it(policy_hub: Hub, client: httpx.Client,
     bad = run_cli(policy_hub, token, "policy", server, "--idle-minutes", "-1")
     assert bad.returncode == 1
     assert "idle_minutes" in bad.stderr
+
+
+def test_anyone_logged_in_starts_a_public_app_whose_owner_allows(
+    policy_hub: Hub, client: httpx.Client, owner: tuple[str, str]
+) -> None:
+    name, token = owner
+    server = _create(
+        policy_hub, client, token, _spec("Open door", public=True, idle_policy="keep", viewers_can_start=True)
+    )
+    with httpx.Client(base_url=policy_hub.url, timeout=30) as anonymous:
+        page = anonymous.get(f"user/{name}/{server}/", headers={"Accept": "text/html"}, follow_redirects=True)
+    assert page.status_code == 503
+    assert 'id="login-to-start"' in page.text  # visitors without an account log in to start it
+    visitor = f"visitor-{secrets.token_hex(3)}"
+    page = _not_running_page(policy_hub, visitor, name, server)  # not shared with them: public
+    assert page.status_code == 424
+    assert 'id="hubapps-viewer-start"' in page.text
+
+    r = client.post(_api(policy_hub, f"/{name}/{server}/start"), headers=_auth(policy_hub.token_for(visitor)))
+    assert r.status_code in (200, 202), r.text
+    _wait_for("the app running", lambda: _running(policy_hub, name, server), policy_hub)
+    started = [e for e in _events(policy_hub, name, server) if e["kind"] == "started"]
+    assert started == [{"kind": "started", "actor": visitor, "detail": {"via": "viewer"}}]
