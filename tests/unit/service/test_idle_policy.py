@@ -83,7 +83,9 @@ class FakeHub:
 
 def test_the_loop_stops_what_is_past_its_policy_with_the_service_token(tmp_path: Path) -> None:
     fake = FakeHub()
-    settings = ServiceSettings(api_token=SERVICE_TOKEN, hub_api_url="http://hub/hub/api", app_idle_timeout=600)
+    settings = ServiceSettings.model_validate(
+        {"api_token": SERVICE_TOKEN, "hub_api_url": "http://hub/hub/api", "app_idle_timeout": 600}
+    )
     hub = HubClient(settings.hub_url, timeout=5, transport=httpx.MockTransport(fake))
     events = EventStore(f"sqlite:///{tmp_path / 'events.sqlite'}")
 
