@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from tests.unit.service.conftest import FakeHub, Users, app_options
@@ -9,7 +11,7 @@ from tests.unit.service.conftest import FakeHub, Users, app_options
 API = "/services/japps/api/apps"
 
 
-def _app(fake_hub: FakeHub, name: str, **extra: object) -> None:
+def _app(fake_hub: FakeHub, name: str, **extra: Any) -> None:
     fake_hub.add_server("ann", name, app_options(name.title(), **extra))
 
 
