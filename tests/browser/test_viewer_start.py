@@ -65,6 +65,7 @@ def test_a_viewer_starts_a_stopped_shared_app(page_for: Any, hub: Hub, shot: Any
         # The launcher's start page: nothing starts until the Start button (a POST) is pressed.
         viewer.wait_for_selector("#watch-start:visible")
         assert OWNER in viewer.locator("#watch-owner").inner_text()
+        assert viewer.locator("#watch-name").inner_text() == DISPLAY_NAME
         assert hub.server_model(OWNER, server) is None
         shot(viewer, "viewer-start-2-start-page")
         viewer.click("#watch-start")

@@ -208,13 +208,13 @@ def test_a_public_app_stays_up_while_visited_anonymously_and_stops_once_idle(
 ) -> None:
     name, token = owner
     server = _create(
-        policy_hub, client, token, _spec("Open house", public=True, idle_policy="idle", idle_minutes=0.1, start=True)
+        policy_hub, client, token, _spec("Open house", public=True, idle_policy="idle", idle_minutes=0.15, start=True)
     )
     _wait_for("the app running", lambda: _running(policy_hub, name, server), policy_hub)
     policy_hub.wait_app(name, server, token)  # the app itself answers (not only its proxy's start page)
     url = policy_hub.app_url(name, server)
     with httpx.Client(timeout=30) as anonymous:
-        # Visited by someone without an account for three times its idle time (6 s): it stays up.
+        # Visited by someone without an account for twice its idle time (9 s): it stays up.
         until = time.monotonic() + 18
         while time.monotonic() < until:
             r = anonymous.get(url + "visit", follow_redirects=False)

@@ -194,8 +194,13 @@ async def watch(owner: str, server: str, request: Request, settings: Settings) -
     identity = caller.identity
     app = await operations.find_app(caller, owner, server)
     manage = app.access in ("owned", "admin")
-    # Someone it is shared with (or a visitor of a public app) gets a Start button when the owner allows.
-    wake = not manage and (await operations.viewer_access(caller, owner, server)).may_start
+    wake = False
+    if not manage:
+        # Someone it is shared with (or a visitor of a public app) gets a Start button when the owner
+        # allows, and the app's own name (as its not-running page shows it), not its server name.
+        access = await operations.viewer_access(caller, owner, server)
+        wake = access.may_start
+        app = app.model_copy(update={"display_name": access.spec.display_name})
     return render(
         request,
         settings,
