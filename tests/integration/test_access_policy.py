@@ -302,10 +302,13 @@ def test_a_viewer_cannot_start_it_when_the_owner_does_not_allow(
     r = client.post(_api(policy_hub, f"/{name}/{server}/start"), headers=_auth(policy_hub.token_for(viewer)))
     assert r.status_code == 403, r.text
     assert f"only its owner, {name}, can start this app" in r.json()["detail"]
-    # Someone it is not shared with learns nothing of it.
+    # Someone it is not shared with learns nothing of it: JupyterHub's own 404, and the launcher's.
+    stranger_name = f"stranger-{secrets.token_hex(3)}"
+    page = _not_running_page(policy_hub, stranger_name, name, server)
+    assert page.status_code == 404
+    assert "hubapps-not-running" not in page.text
     stranger = client.post(
-        _api(policy_hub, f"/{name}/{server}/start"),
-        headers=_auth(policy_hub.token_for(f"stranger-{secrets.token_hex(3)}")),
+        _api(policy_hub, f"/{name}/{server}/start"), headers=_auth(policy_hub.token_for(stranger_name))
     )
     assert stranger.status_code == 404, stranger.text
     assert not _running(policy_hub, name, server)
