@@ -164,7 +164,11 @@ class AdminSettings(ServiceLimits):
         an app that crashes after it was ready is restarted up to "max-restarts" (5) times within
         "restart-window" (60) s, after "restart-backoff" (1) s, doubling. A failed app's failure
         page and status stay up "failure-linger" (300) s before its server stops. "stop-grace" (5)
-        s between SIGTERM and SIGKILL when an app is stopped. See docs/proxy.md.""",
+        s between SIGTERM and SIGKILL when an app is stopped. Reports to the launcher: each attempt
+        takes at most "report-timeout" (3) s, "report-retries" (2) more attempts; an exit report
+        carries at most "report-log-lines" (50) lines and "report-log-bytes" (8192) bytes of output;
+        a viewer unseen for "viewer-session-gap" (1800) s starts a new viewer session ("opened"
+        event) when they come back. See docs/proxy.md.""",
     )
     ready_timeout = Float(
         0.0,
@@ -230,8 +234,20 @@ class AdminSettings(ServiceLimits):
         60.0,
         config=True,
         help="""Seconds a signed status request of the launcher service stays valid, before or after
-        the time it names (the clocks of the service and of app servers may differ this much).""",
-    ).tag(gt=0)
+        the time it names (the clocks of the service and of app servers may differ this much). The
+        same bound holds for the reports app proxies send the service.""",
+    ).tag(service=True, gt=0)
+    report_url = Unicode(
+        "",
+        config=True,
+        help="""The launcher service's URL as app servers reach it, with its prefix
+        (http://hub.internal:10202/services/japps/): where each app's proxy reports its start, its
+        viewer sessions and how it ended, signed with the app's own status key. Empty (the default):
+        the service's URL and prefix as the Hub knows them (http://127.0.0.1:10202/services/japps/),
+        which servers on the Hub's machine reach; set it when apps run elsewhere (KubeSpawner,
+        BatchSpawner) to an address of the service they can reach. Without a reachable URL, apps run
+        as before and the launcher does not remember why one stopped.""",
+    )
 
     # -- per-user limits (hubapps.core.limits) ----------------------------------------------------------
     max_apps_per_user = Integer(

@@ -6,6 +6,7 @@ Layout (one router per resource, everything under the service prefix):
 ``<prefix>health``             liveness (no Hub call, no auth)
 ``<prefix>oauth_login`` …      Hub OAuth login, callback, logout (:mod:`hubapps.service.auth`)
 ``<prefix>api/…``              the REST API (:mod:`hubapps.service.routes`); OpenAPI at ``api/docs``
+``<prefix>api/internal/…``     reports of apps' proxies, signed with the app's key (:mod:`~.routes.reports`)
 ``<prefix>create-app``         the deploy form (also opened by the jupyterlab-jhub-apps extension)
 ``<prefix>ui/…``, ``static/``  the launcher's pages (:mod:`~.routes.ui`, :mod:`~.routes.deploy`)
 ``<prefix>server/…``           upstream JHub Apps' JSON routes, kept as aliases
@@ -41,8 +42,12 @@ from hubapps.service.middleware import BodyLimit, RequestContext
 from hubapps.service.operations.as_service import ServiceActor
 from hubapps.service.operations.idle import enforce_idle_policy
 from hubapps.service.rendering import STATIC
-from hubapps.service.routes import apps, deploy, meta, pages, shares, ui
+from hubapps.service.reports import ReportGate
+from hubapps.service.revisions import RevisionStore
+from hubapps.service.routes import apps, deploy, meta, pages, reports, revisions, shares, ui
+from hubapps.service.routes import events as event_routes
 from hubapps.service.routes.docs import install_docs
+from hubapps.service.runs import RunStore
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
 from hubapps.service.security import CookieSealer
 from hubapps.service.settings import ServiceSettings
@@ -66,13 +71,19 @@ def _cookie_secret(settings: ServiceSettings) -> bytes:
 PRUNE_EVERY = 24 * 3600.0
 
 
-async def prune_events(events: EventStore, retention_days: float, every: float = PRUNE_EVERY) -> None:
-    """Delete events older than ``retention_days`` now and every ``every`` seconds (0 days: never)."""
+async def prune_events(
+    events: EventStore, retention_days: float, every: float = PRUNE_EVERY, *, runs: RunStore | None = None
+) -> None:
+    """Delete events (and remembered runs) older than ``retention_days`` now and every ``every`` seconds
+    (0 days: never)."""
     if retention_days <= 0:
         return
     while True:
         try:
-            gone = await events.prune(time.time() - retention_days * 86400)
+            older_than = time.time() - retention_days * 86400
+            gone = await events.prune(older_than)
+            if runs is not None:
+                await runs.prune(older_than)
             if gone:
                 log.info("Deleted %d app events older than %g days", gone, retention_days)
         except Exception as exc:  # a busy database: try again next time
@@ -140,6 +151,8 @@ def create_app(
     thumbnails = ThumbnailStore(settings.database_url, decode_workers=settings.thumbnail_decode_workers)
     secret_env = SecretEnvMarks(settings.database_url)
     events = EventStore(settings.database_url)
+    revision_store = RevisionStore(settings.database_url)
+    runs = RunStore(settings.database_url, keep=settings.runs_kept_per_app)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -147,9 +160,13 @@ def create_app(
         await thumbnails.open()
         await secret_env.open()
         await events.open()
-        pruning = asyncio.create_task(prune_events(events, settings.event_retention_days))
         # Every worker runs the loop; only the one holding the lease checks (one Hub listing per interval).
         lease = WorkerLease(settings.database_url, "policy")
+        await revision_store.open()
+        await runs.open()
+        pruning = asyncio.create_task(
+            prune_events(events, settings.event_retention_days, settings.event_prune_interval, runs=runs)
+        )
         policing = asyncio.create_task(enforce_idle_policy(ServiceActor(hub, settings), events, settings, lease))
         log.info("hubapps service %s at %s", __version__, settings.prefix)
         try:
@@ -167,6 +184,8 @@ def create_app(
             thumbnails.close()
             secret_env.close()
             events.close()
+            revision_store.close()
+            runs.close()
 
     app = FastAPI(
         title=f"hubapps {settings.title}",
@@ -185,6 +204,12 @@ def create_app(
     app.state.thumbnails = thumbnails
     app.state.secret_env = secret_env
     app.state.events = events
+    app.state.revisions = revision_store
+    app.state.runs = runs
+    # Reports of apps' proxies, signed with each app's own key (routes/reports.py).
+    app.state.report_gate = ReportGate(
+        settings.status_key_bytes, max_skew=settings.status_max_skew, per_minute=settings.reports_per_minute
+    )
     app.state.limits = LimitGuard()
     app.state.secret_sealer = SecretSealer(settings.crypt_key.get_secret_value())
     app.state.sealer = CookieSealer(
@@ -205,7 +230,10 @@ def create_app(
     api.include_router(meta.router)
     api.include_router(apps.router)
     api.include_router(shares.router)
+    api.include_router(revisions.router)
+    api.include_router(event_routes.router)
     service.include_router(api)
+    service.include_router(reports.router)  # (no user: signed by an app's proxy; not in the OpenAPI document)
     service.include_router(pages.pages_router)
     service.include_router(pages.compat_router)
     service.include_router(ui.router, dependencies=[Depends(close_form)])

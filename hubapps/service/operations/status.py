@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hubapps.service.app_models import MAX_REASON, app_state, app_url, server_state
+from hubapps.service.app_models import MAX_REASON, app_state, app_url, run_public, server_state
 from hubapps.service.errors import Conflict, HubUnavailable
 from hubapps.service.hub_models import ServerModel
 from hubapps.service.operations.access import viewer_status
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.lookup import readable_status
-from hubapps.service.operations.states import is_proxy_app
+from hubapps.service.operations.states import is_proxy_app, remembered_state
 from hubapps.service.schemas import AppStatus, LogsPublic
 
 __all__ = ["app_logs", "app_status"]
@@ -60,6 +60,8 @@ async def app_status(caller: Caller, owner: str, server: str) -> AppStatus:
             _read_app(caller, model, owner, server, "_hubapps/logs"),
         )
     view = app_state(model, proxy, asked=asks and caller.status_reader.available)
+    view = await remembered_state(caller, owner, server, model, view)
+    run = await caller.runs.last(owner, server)
     started = model.get("started")
     status = AppStatus(
         id=f"{owner}/{server}",
@@ -68,6 +70,7 @@ async def app_status(caller: Caller, owner: str, server: str) -> AppStatus:
         started=str(started) if started and hub_state != "stopped" else None,
         reason=view.reason,
         ready_after=view.ready_after,
+        last_run=run_public(run, full=True) if run is not None else None,
     )
     if hub_state == "starting":
         status.progress, status.message = await _progress(caller, model)

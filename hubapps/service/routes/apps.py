@@ -58,7 +58,8 @@ async def list_apps_route(
 
 @router.get("/{owner}/{server}", response_model=AppPublic, summary="One app")
 async def read_app(owner: str, server: str, caller: CurrentCaller) -> AppPublic:
-    return await operations.find_app(caller, owner, server)
+    app = await operations.app_details(caller, owner, server)
+    return (await operations.with_usage(caller, [app]))[0]
 
 
 @router.post(

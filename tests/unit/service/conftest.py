@@ -42,6 +42,8 @@ class FakeServer:
     display_name: str = ""
     running: bool = False
     pending: str | None = None
+    #: When the Hub started the server's current run (ISO 8601), as its model says.
+    started: str | None = None
 
     def model(self, owner: str) -> dict[str, Any]:
         return {
@@ -54,7 +56,7 @@ class FakeServer:
             "progress_url": f"/hub/api/users/{owner}/servers/{self.name}/progress",
             "user_options": self.user_options,
             "last_activity": None,
-            "started": None,
+            "started": self.started,
         }
 
 
@@ -363,6 +365,9 @@ def settings() -> ServiceSettings:
             # The unit tests exercise public apps and sharing; their defaults (off) have tests of their own.
             "allow_public_apps": True,
             "allow_sharing": True,
+            # No pruning task at start: the in-memory database is one connection (StaticPool), which a
+            # prune in a worker thread would share with the events a test adds meanwhile.
+            "event_retention_days": 0,
         }
     )
 
