@@ -1,5 +1,5 @@
-"""``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|share-link|delete|revisions|rollback|events``:
-the launcher from a script.
+"""``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|share-link|policy|delete|revisions|rollback|``
+``events``: the launcher from a script.
 
 Each subcommand is one or two calls of :class:`hubapps.cli.client.LauncherClient` (the service's REST API,
 never the Hub API) and prints a short human-readable answer, or the API's JSON with ``--json``.
@@ -367,6 +367,69 @@ def _share_link(client: LauncherClient, args: argparse.Namespace, out: TextIO) -
     return 0
 
 
+#: The spec fields ``hubapps policy`` shows and sets.
+POLICY_FIELDS = ("idle_policy", "idle_minutes", "max_age_minutes", "viewers_can_start")
+
+
+def _policy_changes(args: argparse.Namespace) -> JSONDict:
+    """The spec changes ``hubapps policy``'s options ask for (empty: only show the policy)."""
+    changes: JSONDict = {}
+    own_times = args.idle_minutes is not None or args.max_age_minutes is not None
+    if (args.keep_running or args.default) and own_times:
+        raise LauncherError(
+            "--idle-minutes and --max-age-minutes set the app's own policy: give them without "
+            "--keep-running or --default"
+        )
+    if args.keep_running:
+        changes["idle_policy"] = "keep"
+    elif args.default:
+        changes["idle_policy"] = "default"
+    elif own_times:
+        changes["idle_policy"] = "idle"
+        for name in ("idle_minutes", "max_age_minutes"):
+            if getattr(args, name) is not None:
+                changes[name] = getattr(args, name)
+    if args.viewers_can_start is not None:
+        changes["viewers_can_start"] = args.viewers_can_start == "yes"
+    if changes and args.restart:
+        changes["restart"] = True
+    return changes
+
+
+def _describe_policy(policy: JSONDict) -> str:
+    kind = policy.get("idle_policy") or "default"
+    if kind == "keep":
+        return "keep running (never stopped for being idle or old)"
+    if kind == "default":
+        return "the Hub's default (c.HubApps.app_idle_timeout and app_max_age)"
+    parts = []
+    if policy.get("idle_minutes"):
+        parts.append(f"after {policy['idle_minutes']:g} min without viewers")
+    if policy.get("max_age_minutes"):
+        parts.append(f"{policy['max_age_minutes']:g} min after a start")
+    return "stop " + " or ".join(parts)
+
+
+def _policy(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    changes = _policy_changes(args)
+    if changes:
+        client.update_app(owner, server, changes)
+    spec = client.get_app(owner, server).get("spec")
+    if not isinstance(spec, dict):
+        raise LauncherError("only the app's owner and Hub admins see its policy", status=404)
+    policy: JSONDict = {"id": f"{owner}/{server}", **{k: spec.get(k) for k in POLICY_FIELDS}}
+    if not policy["idle_policy"]:
+        policy["idle_policy"] = "keep" if spec.get("keep_alive") else "default"
+    if args.json:
+        _dump(out, policy)
+        return 0
+    _say(out, f"app:               {policy['id']}")
+    _say(out, f"when idle:         {_describe_policy(policy)}")
+    _say(out, f"viewers can start: {'yes' if policy.get('viewers_can_start') else 'no'}")
+    return 0
+
+
 def _confirm(question: str) -> bool:
     try:
         return input(question).strip().lower() in ("y", "yes")
@@ -647,6 +710,26 @@ def add_app_commands(sub: Any) -> None:
     link.add_argument("--all", action="store_true", help="revoke: every link of the app")
     link.set_defaults(handler=_share_link)
 
+    policy = sub.add_parser(
+        "policy",
+        parents=common,
+        help="show or set when an app is stopped, and whether viewers may start it",
+        description="Without options, show the app's idle policy. A running app takes a change only with "
+        "--restart (or stop it first).",
+    )
+    policy.add_argument("app", metavar="[OWNER/]SERVER")
+    which = policy.add_mutually_exclusive_group()
+    which.add_argument("--keep-running", action="store_true", help="never stop it for being idle or old")
+    which.add_argument("--default", action="store_true", help="follow the Hub's default (app_idle_timeout)")
+    policy.add_argument("--idle-minutes", type=float, metavar="N", help="stop it after N minutes without viewers")
+    policy.add_argument("--max-age-minutes", type=float, metavar="N", help="stop it N minutes after each start")
+    policy.add_argument(
+        "--viewers-can-start",
+        choices=["yes", "no"],
+        help="whether people who may open it can start it when stopped (it runs as yours)",
+    )
+    policy.add_argument("--restart", action="store_true", help="restart a running app to apply the change")
+    policy.set_defaults(handler=_policy)
     revisions = sub.add_parser(
         "revisions",
         parents=common,

@@ -324,6 +324,36 @@ class ServiceLimits(Configurable):
         page, the API and `hubapps status` show the last one.""",
     ).tag(service=True, gt=0)
 
+    # -- the service acting on apps by itself (its own token: docs/security.md) -------------------
+    app_idle_timeout = Float(
+        0.0,
+        config=True,
+        help="""Seconds without viewers (HTTP requests or websocket messages, as each app's proxy
+        reports them to the Hub) after which the launcher service stops an app whose idle policy is
+        "default". Apps with a policy of their own ("keep", or their own idle time) follow it
+        instead. 0: apps are never stopped for being idle (unless jupyterhub-idle-culler does it).""",
+    ).tag(service=True, ge=0)
+    app_max_age = Float(
+        0.0,
+        config=True,
+        help="""Seconds after its start at which the launcher service stops an app whose idle policy is
+        "default", used or not. 0: no maximum age.""",
+    ).tag(service=True, ge=0)
+    app_policy_check_interval = Float(
+        60.0,
+        config=True,
+        help="""Seconds between two checks of running apps against their idle policy (one Hub listing
+        of active servers per check, made by one service worker only). An app stops at most this long
+        after it became due.""",
+    ).tag(service=True, gt=0)
+    viewer_start_interval = Float(
+        60.0,
+        config=True,
+        help="""Seconds a person must wait between two starts of other users' apps (the "Start" of a
+        stopped shared or public app whose owner lets viewers start it). Starts by the owner and by
+        admins are not limited by it. 0: no limit.""",
+    ).tag(service=True, ge=0)
+
     @validate(*bounded(locals()))
     def _check_limit_bounds(self, proposal: dict[str, Any]) -> Any:
         return check_bound(proposal["trait"], proposal["value"])

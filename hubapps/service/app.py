@@ -37,8 +37,11 @@ from hubapps.service.errors import install_error_handlers
 from hubapps.service.events import EventStore
 from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
+from hubapps.service.lease import WorkerLease
 from hubapps.service.limits import LimitGuard
 from hubapps.service.middleware import BodyLimit, RequestContext
+from hubapps.service.operations.as_service import ServiceActor
+from hubapps.service.operations.idle import enforce_idle_policy
 from hubapps.service.operations.startup import StartupApps
 from hubapps.service.rendering import STATIC
 from hubapps.service.reports import ReportGate
@@ -183,6 +186,8 @@ def create_app(
         await secret_env.open()
         await events.open()
         await startup.records.open()
+        # Every worker runs the loop; only the one holding the lease checks (one Hub listing per interval).
+        lease = WorkerLease(settings.database_url, "policy")
         await revision_store.open()
         await runs.open()
         pruning = asyncio.create_task(
@@ -190,14 +195,16 @@ def create_app(
         )
         # In the background: the service answers at once, whatever the Hub and the entries do.
         reconciling = asyncio.create_task(startup.run_at_start(started_at))
+        policing = asyncio.create_task(enforce_idle_policy(ServiceActor(hub, settings), events, settings, lease))
         log.info("hubapps service %s at %s", __version__, settings.prefix)
         try:
             yield
         finally:
-            for task in (pruning, reconciling):
+            for task in (pruning, reconciling, policing):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            lease.close()
             await hub.aclose()
             await status_reader.aclose()
             await home_files.aclose()

@@ -71,7 +71,12 @@ class _SpecFields(BaseModel):
     secret_env: dict[str, str] = {}
     python_env: str = ""
     profile: str = ""
+    #: Same as ``idle_policy`` "keep" (older clients); the one sent wins.
     keep_alive: bool = False
+    idle_policy: str = "default"
+    idle_minutes: float = 0
+    max_age_minutes: float = 0
+    viewers_can_start: bool = False
     public: bool = False
     repository: GitSourceIn | None = None
     thumbnail: str = ""
@@ -111,6 +116,10 @@ class AppUpdate(BaseModel):
     python_env: str | None = None
     profile: str | None = None
     keep_alive: bool | None = None
+    idle_policy: str | None = None
+    idle_minutes: float | None = None
+    max_age_minutes: float | None = None
+    viewers_can_start: bool | None = None
     public: bool | None = None
     repository: GitSourceIn | None = None
     thumbnail: str | None = None

@@ -15,6 +15,9 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.reports`        reports of apps' proxies: their runs (failure memory), viewer sessions
 :mod:`.files`          the owner's files, where their running JupyterLab server shows them
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
+:mod:`.access`         start on access: a viewer starts an owner's stopped app, when the owner allows
+:mod:`.as_service`     the service acting with its own token (viewers' starts, idle stops)
+:mod:`.idle`           the idle policy, enforced by one worker's loop
 :mod:`.events`         recording app events (the audit record), the one place operations write it
 :mod:`.audit`          reading, exporting and deleting app events; apps' usage counts
 =====================  ============================================================================
@@ -22,6 +25,7 @@ HTTP to these calls and back; no route calls another route.
 
 from __future__ import annotations
 
+from hubapps.service.operations.access import start_or_wake, viewer_access, viewer_status
 from hubapps.service.operations.audit import (
     EventFilter,
     app_events,
@@ -116,8 +120,11 @@ __all__ = [
     "share_suggestions",
     "sharing_allowed",
     "start_app",
+    "start_or_wake",
     "stop_app",
     "take_report",
     "update_app",
+    "viewer_access",
+    "viewer_status",
     "with_usage",
 ]

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from hubapps.core.errors import SpecError
 from hubapps.core.limits import facts_of_model
 from hubapps.core.names import server_name_for
-from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
+from hubapps.core.spec import AppSpec, idle_policy_changes, is_app_options, parse_user_options
 from hubapps.service.app_models import app_from_server, build_spec, directory_entry, server_state
 from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound, safe_log
 from hubapps.service.hub_client import HubClient
@@ -52,6 +52,10 @@ log = logging.getLogger("hubapps.service.apps")
 #: Longest pause between two looks at a restarting server (while it is stopped and not yet started
 #: again, pages and ``--wait`` see it stopped: kept short).
 RESTART_POLL_MAX = 0.5
+
+
+#: The spec fields of the idle policy (``keep_alive`` is the older name of one of its choices).
+_POLICY_FIELDS = ("keep_alive", "idle_policy", "idle_minutes", "max_age_minutes")
 
 
 def _accepted(owner: str, server: str, state: AppState, done: bool) -> Accepted:
@@ -96,6 +100,7 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
         return server_name_for(spec.display_name, taken)
 
     fields = body.model_dump(exclude_unset=False)
+    fields.update(idle_policy_changes({k: fields[k] for k in _POLICY_FIELDS if k in body.model_fields_set}))
     fields["secret_env"] = await secret_env_to_save(
         caller.sealer, owner, submitted=fields["secret_env"], env=fields["env"]
     )
@@ -199,7 +204,7 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
         current = parse_user_options(options).to_user_options()
     except SpecError:
         current = {k: v for k, v in options.items() if k not in ("spec_version", "jhub_app")}
-    changes = body.model_dump(exclude_unset=True, exclude={"restart"})
+    changes = idle_policy_changes(body.model_dump(exclude_unset=True, exclude={"restart"}), current)
     stored_env: dict[str, str] = current["env"] if isinstance(current.get("env"), dict) else {}
     stored_secret_env: dict[str, str] = current["secret_env"] if isinstance(current.get("secret_env"), dict) else {}
     sent_env = changes.get("env")

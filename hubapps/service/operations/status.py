@@ -1,7 +1,9 @@
 """Reading a running app: its state and start progress, and its log (from its hubapps-proxy).
 
 Only the owner and admins may read them (the service reads the app with a credential of its own, so
-it decides, see :func:`~hubapps.service.operations.lookup.readable_status`).
+it decides, see :func:`~hubapps.service.operations.lookup.readable_status`). Someone else who may open
+the app (a share, a public app) gets its state only (:func:`~.access.viewer_status`), which is what the
+start page of a viewer's start follows.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from hubapps.service.app_models import MAX_REASON, app_state, app_url, run_public, server_state
 from hubapps.service.errors import Conflict, HubUnavailable
 from hubapps.service.hub_models import ServerModel
+from hubapps.service.operations.access import viewer_status
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.lookup import readable_status
 from hubapps.service.operations.states import is_proxy_app, remembered_state
@@ -43,7 +46,9 @@ async def _read_app(caller: Caller, model: ServerModel, owner: str, server: str,
 
 async def app_status(caller: Caller, owner: str, server: str) -> AppStatus:
     """State (:func:`~hubapps.service.app_models.app_state`), start progress, time to ready, the reason
-    of a failure and the app's startup log."""
+    of a failure and the app's startup log (the state only, for a viewer)."""
+    if owner != caller.name and not caller.identity.admin:
+        return await viewer_status(caller, owner, server)
     model = await readable_status(caller, owner, server)
     hub_state = server_state(model)
     asks = hub_state in ("starting", "running") and is_proxy_app(model, caller.registry)

@@ -327,6 +327,14 @@ async def watch(owner: str, server: str, request: Request, settings: Settings) -
         return caller  # not a navigation, or not logged in yet
     identity = caller.identity
     app = await operations.find_app(caller, owner, server)
+    manage = app.access in ("owned", "admin")
+    wake = False
+    if not manage:
+        # Someone it is shared with (or a visitor of a public app) gets a Start button when the owner
+        # allows, and the app's own name (as its not-running page shows it), not its server name.
+        access = await operations.viewer_access(caller, owner, server)
+        wake = access.may_start
+        app = app.model_copy(update={"display_name": access.spec.display_name})
     return render(
         request,
         settings,
@@ -334,6 +342,7 @@ async def watch(owner: str, server: str, request: Request, settings: Settings) -
         **page_context(request, settings, identity),
         app=app,
         card=card(settings, app),
-        manage=app.access in ("owned", "admin"),
+        manage=manage,
+        wake=wake,
         restart_timeout=settings.restart_timeout + settings.start_wait,
     )

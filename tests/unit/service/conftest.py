@@ -80,6 +80,8 @@ class FakeHub:
         self.shares: list[dict[str, str]] = []  # {"owner", "server", "user" | "group"}
         self.codes: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[tuple[str, str]] = []
+        #: The requests made with the service's own token (method, path).
+        self.service_calls: list[tuple[str, str]] = []
         self.version = HUB_VERSION
         self.fail: Callable[[httpx.Request], httpx.Response | None] | None = None
         self.stop_delay = 0.0
@@ -130,6 +132,11 @@ class FakeHub:
 
     def _caller(self, request: httpx.Request) -> FakeUser | None:
         _scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if token == SERVICE_TOKEN:
+            # The service's own token (read:servers, list:users, start:servers, delete:servers): it reads,
+            # starts and stops anyone's servers, as an admin's token does here.
+            self.service_calls.append((request.method, request.url.path))
+            return FakeUser("service-japps", admin=True)
         name = self.tokens.get(token)
         return self.users.get(name) if name else None
 
