@@ -53,15 +53,14 @@ SERVICE_ROLE_SCOPES: dict[str, str] = {
     "read:users:name": "show owners' names on shared and public apps",
     "read:groups:name": "offer group names when sharing",
     "read:groups": "offer the people in a user's own groups when they share (share_suggestions_from)",
-    "servers": "startup apps: create the configured apps for their owners, update their spec (stopped) and "
-    "start those marked start, once, when created",
     "read:servers": "startup apps: see whether each configured app exists, its spec and whether it runs; "
     "read an app's stored spec and state before a viewer's start (is it public, does its "
     "owner let viewers start it), and running apps' start and last activity times (idle policy)",
     "list:users": "idle policy: list the users with running servers (GET /users?state=active), once per "
     "app_policy_check_interval, by one service worker",
-    "start:servers": "start an owner's stopped app, with the owner's stored spec, for someone the owner "
-    "lets start it (viewers_can_start); JupyterHub 6 (before it, the servers scope)",
+    "start:servers": "startup apps: create the configured apps for their owners, update their spec (stopped) "
+    "and start those marked start, once, when created; start an owner's stopped app, with the owner's stored "
+    "spec, for someone the owner lets start it (viewers_can_start); JupyterHub 6 (before it, the servers scope)",
     "delete:servers": "stop running apps past their idle policy (app_idle_timeout, app_max_age, the "
     "app's own); JupyterHub 6 (before it, the servers scope)",
 }

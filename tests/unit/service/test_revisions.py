@@ -171,6 +171,7 @@ def test_compare_names_each_changed_field(client: TestClient, fake_hub: FakeHub,
         ("description", "changed", "v1", "v2"),
         ("env.B", "removed", "2", None),
         ("env.C", "added", None, "3"),
+        ("idle_policy", "changed", "default", "keep"),  # keep_alive is the "keep" idle policy
         ("keep_alive", "changed", False, True),
     ]
     missing = client.get(f"{APP}/revisions/compare", headers=ann, params={"from": 1, "to": 9})
