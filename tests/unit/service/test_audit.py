@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -320,8 +321,10 @@ def test_details_page_shows_the_latest_activity_events_only(
 # -- retention ---------------------------------------------------------------------------------------------
 
 
-async def test_old_events_are_pruned_every_interval() -> None:
-    store = EventStore("sqlite://")
+async def test_old_events_are_pruned_every_interval(tmp_path: Path) -> None:
+    # A database file: the pruning thread and the writes each get their own connection (an in-memory
+    # database shares one connection between threads, whose transactions then interleave).
+    store = EventStore(f"sqlite:///{tmp_path / 'events.sqlite'}")
     await store.open()
     retention_days = 1.0
     pruning = asyncio.create_task(prune_events(store, retention_days, every=0.05))
