@@ -16,6 +16,7 @@ token.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -321,3 +322,64 @@ class LauncherClient:
     def set_public(self, owner: str, server: str, public: bool) -> JSONDict:
         body: JSONDict = self._json("PUT", _app_path(owner, server) + "/public", json={"public": public})
         return body
+
+    # -- revisions --------------------------------------------------------------------------------
+
+    def revisions(self, owner: str, server: str) -> JSONDict:
+        """``GET .../revisions`` → ``{"id", "keep", "data": [revision, ...]}``, newest first."""
+        body: JSONDict = self._json("GET", _app_path(owner, server) + "/revisions")
+        return body
+
+    def compare_revisions(self, owner: str, server: str, first: int, second: int) -> JSONDict:
+        """``GET .../revisions/compare?from=&to=`` → ``{"changes": [{"field", "change", "before", "after"}]}``."""
+        params = {"from": str(first), "to": str(second)}
+        body: JSONDict = self._json("GET", _app_path(owner, server) + "/revisions/compare", params=params)
+        return body
+
+    def rollback(self, owner: str, server: str, number: int, *, restart: bool = False) -> JSONDict:
+        """Make revision ``number``'s spec the app's again (a new revision) → the app, or
+        ``{"id", "state", "done"}`` while a running app restarts (which needs ``restart``)."""
+        path = f"{_app_path(owner, server)}/revisions/{int(number)}/rollback"
+        body: JSONDict = self._json("POST", path, json={"restart": restart})
+        return body
+
+    # -- events (the audit record) ----------------------------------------------------------------
+
+    def events(self, **filters: Any) -> JSONDict:
+        """``GET /api/events`` → ``{"data": [event, ...], "limit", "next_before"}``, newest first.
+
+        ``filters``: ``owner``, ``server``, ``actor``, ``kind`` (a list), ``since`` (ISO 8601),
+        ``before`` (an event id), ``limit``; those that are None or empty are left out.
+        """
+        body: JSONDict = self._json("GET", "events", params=_params(filters))
+        return body
+
+    def export_events(self, **filters: Any) -> Iterator[str]:
+        """``GET /api/events.jsonl``: the matching events as JSON lines, streamed (text as it comes)."""
+        try:
+            with self._http.stream("GET", "events.jsonl", params=_params(filters)) as response:
+                if response.is_redirect:
+                    raise LauncherError("GET events.jsonl was redirected: is the URL the launcher's API?")
+                if response.is_error:
+                    response.read()
+                    raise LauncherError.from_response(response)
+                yield from response.iter_text()
+        except httpx.TimeoutException:
+            raise LauncherError(f"the launcher at {self.base_url} did not answer in time") from None
+        except httpx.TransportError as exc:
+            raise LauncherError(f"cannot reach the launcher at {self.base_url}: {type(exc).__name__}") from None
+
+    def delete_user_events(self, user: str) -> JSONDict:
+        """``DELETE /api/events?user=`` (Hub admins) → ``{"user", "deleted"}``."""
+        body: JSONDict = self._json("DELETE", "events", params={"user": user})
+        return body
+
+
+def _params(filters: dict[str, Any]) -> httpx.QueryParams:
+    """Query parameters from keyword filters: lists repeat their name, None and empty are left out."""
+    params: list[tuple[str, str | int | float | bool | None]] = []
+    for name, value in filters.items():
+        for one in value if isinstance(value, list | tuple) else [value]:
+            if one is not None and one != "":
+                params.append((name, str(one)))
+    return httpx.QueryParams(params)

@@ -1,4 +1,5 @@
-"""``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|share-link|delete``: the launcher from a script.
+"""``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|share-link|policy|delete|revisions|rollback|``
+``events``: the launcher from a script.
 
 Each subcommand is one or two calls of :class:`hubapps.cli.client.LauncherClient` (the service's REST API,
 never the Hub API) and prints a short human-readable answer, or the API's JSON with ``--json``.
@@ -15,6 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 import httpx
@@ -236,11 +238,19 @@ def _status(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> in
         lines.append(f"progress: {status.get('progress') or 0}% {status.get('message') or ''}".rstrip())
     if status.get("reason"):
         lines.append(f"reason:   {status['reason']}")
+    tail = status.get("log_tail") or []
+    run = status.get("last_run") or {}
+    if run.get("state") == "failed" and status["state"] in ("stopped", "failed"):
+        # Failure memory: the proxy reported why before it exited (the server may be gone since).
+        lines.append(
+            f"last run: stopped after a failure at {run.get('ended') or '?'}: {run.get('reason') or 'no reason given'}"
+        )
+        tail = tail or run.get("log_tail") or []
     for line in lines:
         _say(out, line)
-    if status.get("log_tail"):
+    if tail:
         _say(out, "log tail:")
-        for line in status["log_tail"]:
+        for line in tail:
             _say(out, "  " + line)
     return 0
 
@@ -357,6 +367,69 @@ def _share_link(client: LauncherClient, args: argparse.Namespace, out: TextIO) -
     return 0
 
 
+#: The spec fields ``hubapps policy`` shows and sets.
+POLICY_FIELDS = ("idle_policy", "idle_minutes", "max_age_minutes", "viewers_can_start")
+
+
+def _policy_changes(args: argparse.Namespace) -> JSONDict:
+    """The spec changes ``hubapps policy``'s options ask for (empty: only show the policy)."""
+    changes: JSONDict = {}
+    own_times = args.idle_minutes is not None or args.max_age_minutes is not None
+    if (args.keep_running or args.default) and own_times:
+        raise LauncherError(
+            "--idle-minutes and --max-age-minutes set the app's own policy: give them without "
+            "--keep-running or --default"
+        )
+    if args.keep_running:
+        changes["idle_policy"] = "keep"
+    elif args.default:
+        changes["idle_policy"] = "default"
+    elif own_times:
+        changes["idle_policy"] = "idle"
+        for name in ("idle_minutes", "max_age_minutes"):
+            if getattr(args, name) is not None:
+                changes[name] = getattr(args, name)
+    if args.viewers_can_start is not None:
+        changes["viewers_can_start"] = args.viewers_can_start == "yes"
+    if changes and args.restart:
+        changes["restart"] = True
+    return changes
+
+
+def _describe_policy(policy: JSONDict) -> str:
+    kind = policy.get("idle_policy") or "default"
+    if kind == "keep":
+        return "keep running (never stopped for being idle or old)"
+    if kind == "default":
+        return "the Hub's default (c.HubApps.app_idle_timeout and app_max_age)"
+    parts = []
+    if policy.get("idle_minutes"):
+        parts.append(f"after {policy['idle_minutes']:g} min without viewers")
+    if policy.get("max_age_minutes"):
+        parts.append(f"{policy['max_age_minutes']:g} min after a start")
+    return "stop " + " or ".join(parts)
+
+
+def _policy(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    changes = _policy_changes(args)
+    if changes:
+        client.update_app(owner, server, changes)
+    spec = client.get_app(owner, server).get("spec")
+    if not isinstance(spec, dict):
+        raise LauncherError("only the app's owner and Hub admins see its policy", status=404)
+    policy: JSONDict = {"id": f"{owner}/{server}", **{k: spec.get(k) for k in POLICY_FIELDS}}
+    if not policy["idle_policy"]:
+        policy["idle_policy"] = "keep" if spec.get("keep_alive") else "default"
+    if args.json:
+        _dump(out, policy)
+        return 0
+    _say(out, f"app:               {policy['id']}")
+    _say(out, f"when idle:         {_describe_policy(policy)}")
+    _say(out, f"viewers can start: {'yes' if policy.get('viewers_can_start') else 'no'}")
+    return 0
+
+
 def _confirm(question: str) -> bool:
     try:
         return input(question).strip().lower() in ("y", "yes")
@@ -374,6 +447,138 @@ def _delete(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> in
         _dump(out, result)
     else:
         _say(out, f"deleted {owner}/{server}" if result.get("done") else f"{owner}/{server}: deleting (stopping)")
+    return 0
+
+
+def _when(value: object) -> str:
+    """An API time (ISO 8601, UTC) to the minute, as the pages show it."""
+    text = str(value or "")
+    return f"{text[:16].replace('T', ' ')} UTC" if text else ""
+
+
+def _shown_value(change: JSONDict, key: str) -> str:
+    if change.get("secret"):
+        return "(secret)"
+    value = change.get(key)
+    return "" if value is None else json.dumps(value) if not isinstance(value, str) else value
+
+
+def _revisions(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    if args.compare:
+        first, second = args.compare
+        compared = client.compare_revisions(owner, server, first, second)
+        if args.json:
+            _dump(out, compared)
+            return 0
+        changes = compared.get("changes", [])
+        if not changes:
+            _say(out, f"{owner}/{server}: revisions {first} and {second} have the same spec")
+            return 0
+        rows: list[tuple[object, ...]] = [
+            (c["field"], c["change"], _shown_value(c, "before"), _shown_value(c, "after")) for c in changes
+        ]
+        out.write(_table(("FIELD", "CHANGE", f"REVISION {first}", f"REVISION {second}"), rows) + "\n")
+        return 0
+    listing = client.revisions(owner, server)
+    if args.json:
+        _dump(out, listing)
+        return 0
+    history: list[tuple[object, ...]] = [
+        (
+            r["number"],
+            _when(r.get("created_at")),
+            r.get("actor") or "(unknown)",
+            r.get("note", ""),
+            ", ".join(r.get("changed") or []),
+            (r.get("source_sha256") or "")[:12] or (r.get("source_commit") or "")[:12],
+        )
+        for r in listing.get("data", [])
+    ]
+    out.write(_table(("REV", "WHEN", "WHO", "NOTE", "CHANGED", "SOURCE"), history) + "\n")
+    return 0
+
+
+def _rollback(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    owner, server = client.resolve(args.app)
+    result = client.rollback(owner, server, args.revision, restart=args.restart)
+    if args.json:
+        _dump(out, result)
+    else:
+        _say(out, f"{owner}/{server}: rolled back to revision {args.revision} ({result['state']})")
+    return 0
+
+
+def _since(text: str) -> str:
+    """``--since``: a duration back from now (30m, 12h, 7d) or a date/time as ISO 8601 (sent as is)."""
+    if text[-1:].lower() in _UNITS and text[:-1].isdigit():
+        return (datetime.now(UTC) - timedelta(seconds=_duration(text))).isoformat(timespec="seconds")
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a duration (30m, 12h, 7d) or a date (2026-01-31)"
+        ) from None
+    return text
+
+
+def _print_events(out: TextIO, events: list[JSONDict]) -> None:
+    if not events:
+        _say(out, "no events")
+        return
+    rows = []
+    for e in events:
+        detail = "; ".join(
+            f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in (e.get("detail") or {}).items()
+            if v not in ([], "", None)
+        )
+        when = str(e.get("at") or "")[:19].replace("T", " ")
+        rows.append((when, f"{e['owner']}/{e['server']}", e["kind"], e.get("actor") or "(launcher)", detail))
+    out.write(_table(("WHEN (UTC)", "APP", "KIND", "ACTOR", "DETAIL"), rows) + "\n")
+
+
+def _events(client: LauncherClient, args: argparse.Namespace, out: TextIO) -> int:
+    if args.delete_user is not None:
+        if args.app or args.owner or args.actor or args.kind or args.since or args.jsonl:
+            raise LauncherError("--delete-user deletes every event of one user: give it alone")
+        user = args.delete_user
+        question = f"Delete every event of {_printable(user)}'s apps and every event {_printable(user)} caused? [y/N] "
+        if not args.yes and not _confirm(question):
+            sys.stderr.write("nothing deleted (pass --yes to skip the question)\n")
+            return 1
+        result = client.delete_user_events(user)
+        if args.json:
+            _dump(out, result)
+        else:
+            _say(out, f"deleted {result['deleted']} events of {result['user']}")
+        return 0
+    if args.json and args.jsonl:
+        raise LauncherError("--json prints one page, --jsonl every event: choose one")
+    owner, server = client.resolve(args.app) if args.app else (args.owner, None)
+    if args.app and args.owner and args.owner != owner:
+        raise LauncherError(f"--owner {args.owner!r} and the app {args.app!r} name different owners")
+    kinds = [k for text in args.kind for k in text.split(",") if k]
+    filters: JSONDict = {
+        "owner": owner,
+        "server": server,
+        "actor": args.actor,
+        "kind": kinds,
+        "since": args.since,
+        "before": args.before,
+        "limit": args.limit,
+    }
+    if args.jsonl:
+        for chunk in client.export_events(**filters):
+            out.write(chunk)
+        return 0
+    page = client.events(**filters)
+    if args.json:
+        _dump(out, page)
+        return 0
+    _print_events(out, page.get("data", []))
+    if page.get("next_before"):
+        _say(out, f"(older events: --before {page['next_before']})")
     return 0
 
 
@@ -504,6 +709,72 @@ def add_app_commands(sub: Any) -> None:
     link.add_argument("--id", help="revoke: the link's id (from `list`)")
     link.add_argument("--all", action="store_true", help="revoke: every link of the app")
     link.set_defaults(handler=_share_link)
+
+    policy = sub.add_parser(
+        "policy",
+        parents=common,
+        help="show or set when an app is stopped, and whether viewers may start it",
+        description="Without options, show the app's idle policy. A running app takes a change only with "
+        "--restart (or stop it first).",
+    )
+    policy.add_argument("app", metavar="[OWNER/]SERVER")
+    which = policy.add_mutually_exclusive_group()
+    which.add_argument("--keep-running", action="store_true", help="never stop it for being idle or old")
+    which.add_argument("--default", action="store_true", help="follow the Hub's default (app_idle_timeout)")
+    policy.add_argument("--idle-minutes", type=float, metavar="N", help="stop it after N minutes without viewers")
+    policy.add_argument("--max-age-minutes", type=float, metavar="N", help="stop it N minutes after each start")
+    policy.add_argument(
+        "--viewers-can-start",
+        choices=["yes", "no"],
+        help="whether people who may open it can start it when stopped (it runs as yours)",
+    )
+    policy.add_argument("--restart", action="store_true", help="restart a running app to apply the change")
+    policy.set_defaults(handler=_policy)
+    revisions = sub.add_parser(
+        "revisions",
+        parents=common,
+        help="an app's revision history (every spec it had), or what changed between two",
+        description="List an app's revisions, newest first, or compare two with --compare A B. Secret "
+        "values are never shown, only that they changed.",
+    )
+    revisions.add_argument("app", metavar="[OWNER/]SERVER")
+    revisions.add_argument(
+        "--compare", nargs=2, type=int, metavar=("A", "B"), help="show what changed from revision A to revision B"
+    )
+    revisions.set_defaults(handler=_revisions)
+
+    rollback = sub.add_parser(
+        "rollback",
+        parents=common,
+        help="make an earlier revision's spec the app's again (a new revision)",
+        description="Set the app's spec back to revision N (recorded as a new revision). It restores the "
+        "spec only, not your files. A running app is changed only with --restart.",
+    )
+    rollback.add_argument("app", metavar="[OWNER/]SERVER")
+    rollback.add_argument("revision", type=int, metavar="N", help="the revision's number (see `hubapps revisions`)")
+    rollback.add_argument("--restart", action="store_true", help="a running app: stop it, change it, start it again")
+    rollback.set_defaults(handler=_rollback)
+    events = sub.add_parser(
+        "events",
+        parents=common,
+        help="who created, changed, started, stopped, shared, deleted and opened which app",
+        description="App events, newest first: your own apps' (Hub admins: everyone's). --jsonl prints every "
+        "matching event as JSON lines (the export); --delete-user NAME (Hub admins) deletes every event of "
+        "NAME's apps and every event NAME caused.",
+    )
+    events.add_argument("app", nargs="?", metavar="[OWNER/]SERVER", help="one app's events")
+    events.add_argument("--owner", help="events of this user's apps (not an admin: yourself only)")
+    events.add_argument("--actor", help="events caused by this user")
+    events.add_argument(
+        "--kind", action="append", default=[], help="created, edited, started, stopped, opened, ... (repeatable)"
+    )
+    events.add_argument("--since", type=_since, help="only newer events: 30m, 12h, 7d, or a date (2026-01-31)")
+    events.add_argument("--before", type=int, metavar="ID", help="events older than this event id (the next page)")
+    events.add_argument("--limit", type=int, help="events to show (default: the launcher's page size)")
+    events.add_argument("--jsonl", action="store_true", help="every matching event as JSON lines (an export)")
+    events.add_argument("--delete-user", metavar="NAME", help="delete NAME's events (Hub admins)")
+    events.add_argument("--yes", "-y", action="store_true", help="--delete-user: do not ask for confirmation")
+    events.set_defaults(handler=_events)
 
     delete = sub.add_parser("delete", parents=common, help="stop and delete an app")
     delete.add_argument("app", metavar="[OWNER/]SERVER")

@@ -1,12 +1,15 @@
 """``hubapps demo``: a local JupyterHub with the launcher and one example app per framework.
 
 Everything lives under one state folder (config, database, secrets, users' homes), the Hub and
-its proxy listen on 127.0.0.1 only, and users log in with a fixed demo password.
+its proxy listen on 127.0.0.1 only, and users log in with a fixed demo password. The example apps
+are startup apps (``c.HubApps.startup_apps`` in the config it writes): the launcher makes them when
+it starts, and a second run finds them made (nothing duplicated, started again or reset).
 """
 
 from __future__ import annotations
 
 import os
+import pprint
 import secrets
 import shutil
 import signal
@@ -48,25 +51,21 @@ c.JupyterHub.authenticator_class = "dummy"
 c.DummyAuthenticator.password = {password!r}
 c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {{{admin!r}}}
+# The demo user exists from the Hub's start, so the launcher can make its example apps at once.
+c.Authenticator.allowed_users = {{{demo!r}}}
 c.SimpleLocalProcessSpawner.home_dir_template = {home!r} + "/{{username}}"
 c.Spawner.environment = {{"PATH": {path!r}}}
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300
-c.JupyterHub.services = [{{"name": "hubapps-demo-setup", "api_token": {setup_token!r}}}]
-c.JupyterHub.load_roles = [
-    {{
-        "name": "hubapps-demo-setup",
-        "description": "creates the demo's example apps",
-        "scopes": ["admin:users", "admin:servers"],
-        "services": ["hubapps-demo-setup"],
-    }}
-]
 # Encrypts apps' secret variables (read by install() below, which passes it to the launcher).
 c.CryptKeeper.keys = [{crypt_key!r}]
 # Public apps and sharing stay off: this Hub serves every app on its own origin (no subdomain_host).
 # To try them anyway, add allow_public_apps=True, allow_sharing=True, grant_user_sharing=True (the
 # Hub's log then says what that risks; see docs/security.md, "Origin isolation").
 hubapps.install(c, spawner_class="simple", service_port={service_port})
+# The example apps, made by the launcher with its own rights when it starts (see docs/configuration.md,
+# startup_apps); those marked "start" are started once, when made.
+c.HubApps.startup_apps = {startup_apps}
 """
 
 
@@ -116,15 +115,32 @@ def _secret(path: Path, nbytes: int = 32) -> str:
     return path.read_text().strip()
 
 
-def write_config(settings: DemoSettings) -> tuple[Path, str]:
-    """Write the Hub config into the state folder; return its path and the setup token."""
+def startup_apps() -> list[dict[str, Any]]:
+    """The demo's example apps as startup apps (our format): one per framework, of the demo user."""
+    apps = []
+    for framework in EXAMPLES:
+        spec = {k: v for k, v in example_spec(framework, "examples").items() if k not in ("spec_version", "jhub_app")}
+        apps.append({"owner": DEMO_USER, "server": f"{framework}-demo", **spec, "start": framework in STARTED_EXAMPLES})
+    return apps
+
+
+def _copy_examples(home: Path) -> None:
+    """The example files into the demo user's home, once (a second run keeps the user's changes)."""
+    examples = home / DEMO_USER / "examples"
+    if not examples.exists():
+        shutil.copytree(example_path(), examples, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+
+
+def write_config(settings: DemoSettings) -> Path:
+    """Write the Hub config into the state folder (and the example files into the demo user's home);
+    return the config's path."""
     state = settings.state
     (state / "home").mkdir(parents=True, exist_ok=True)
+    _copy_examples(state / "home")
     cookie_secret = state / "jupyterhub_cookie_secret"
     if not cookie_secret.exists():
         cookie_secret.write_bytes(secrets.token_bytes(32).hex().encode())
         cookie_secret.chmod(0o600)
-    setup_token = _secret(state / "setup_token")
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")])
     config = _CONFIG.format(
         port=settings.port,
@@ -141,12 +157,13 @@ def write_config(settings: DemoSettings) -> tuple[Path, str]:
         admin=ADMIN_USER,
         home=str(state / "home"),
         path=path,
-        setup_token=setup_token,
         crypt_key=_secret(state / "crypt_key"),
+        demo=DEMO_USER,
+        startup_apps=pprint.pformat(startup_apps(), width=110, sort_dicts=False),
     )
     config_file = state / "jupyterhub_config.py"
     config_file.write_text(config)
-    return config_file, setup_token
+    return config_file
 
 
 def _wait_for_hub(client: httpx.Client, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -163,32 +180,6 @@ def _wait_for_hub(client: httpx.Client, proc: subprocess.Popen[bytes], timeout: 
     raise SystemExit("JupyterHub did not come up in time")
 
 
-def _create_examples(client: httpx.Client, home: Path) -> list[str]:
-    """Create (once) the demo user's example apps; start a few. Returns their server names."""
-    if client.get(f"/hub/api/users/{DEMO_USER}").status_code == 404:
-        client.post(f"/hub/api/users/{DEMO_USER}").raise_for_status()
-    examples = home / DEMO_USER / "examples"
-    if not examples.exists():
-        shutil.copytree(example_path(), examples, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
-    existing: dict[str, Any] = client.get(f"/hub/api/users/{DEMO_USER}").json().get("servers", {})
-    names = []
-    for framework in EXAMPLES:
-        name = f"{framework}-demo"
-        names.append(name)
-        spec = example_spec(framework, "examples")
-        if name not in existing:
-            body = {"user_options": spec, "display_name": spec["display_name"]}
-            reply = client.put(f"/hub/api/users/{DEMO_USER}/servers/{name}", json=body)
-            if reply.status_code in (404, 405):  # JupyterHub 5 has no PUT: create by starting
-                reply = client.post(f"/hub/api/users/{DEMO_USER}/servers/{name}", json=spec)
-            if reply.status_code >= 400:
-                print(f"  could not create {name}: {reply.status_code} {reply.text[:200]}", file=sys.stderr)
-                continue
-        if framework in STARTED_EXAMPLES:
-            client.post(f"/hub/api/users/{DEMO_USER}/servers/{name}", json={"user_options": spec})
-    return names
-
-
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -196,7 +187,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 def run_demo(settings: DemoSettings) -> int:
     """Start the demo Hub in the foreground; Ctrl-C or SIGTERM stops it and every app it started."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    config_file, setup_token = write_config(settings)
+    config_file = write_config(settings)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     # Its own session: Ctrl-C reaches only this command, which then stops the Hub exactly once (a Hub
@@ -207,17 +198,17 @@ def run_demo(settings: DemoSettings) -> int:
         env=env,
         start_new_session=True,
     )
-    headers = {"Authorization": f"token {setup_token}"}
     try:
-        with httpx.Client(base_url=settings.url, headers=headers, timeout=30) as client:
+        with httpx.Client(base_url=settings.url, timeout=30) as client:
             _wait_for_hub(client, proc)
-            names = _create_examples(client, settings.state / "home")
+        names = [app["server"] for app in startup_apps()]
         lines = [
             "",
             "hubapps demo is running.",
             f"  Open   {settings.url}/hub/login",
             f"  Log in as user '{DEMO_USER}' with password '{DEMO_PASSWORD}' (or '{ADMIN_USER}', same password).",
-            f"  Example apps of '{DEMO_USER}' (Streamlit and Panel are starting; start the others from the home page):",
+            f"  Example apps of '{DEMO_USER}' (made by the launcher as it starts; Streamlit and Panel start the "
+            "first time, the others from the home page; the admin's page 'Startup apps' shows them):",
             *(f"    {settings.url}/user/{DEMO_USER}/{name}/" for name in names),
             f"  Launcher API docs: {settings.url}/services/japps/api/docs",
             "  Public apps and sharing are off (they need c.JupyterHub.subdomain_host; see docs/security.md).",

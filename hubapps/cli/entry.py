@@ -2,8 +2,9 @@
 
 ``hubapps demo`` starts a local JupyterHub with the launcher and example apps (:mod:`hubapps.cli.demo`);
 ``hubapps config-reference`` prints the admin settings as Markdown (``docs/configuration.md``,
-:mod:`hubapps.cli.reference`); ``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|delete``
-drive the launcher through its REST API with a Hub token (:mod:`hubapps.cli.commands`).
+:mod:`hubapps.cli.reference`);
+``hubapps deploy|list|start|stop|restart|status|logs|share|unshare|delete|revisions|rollback|events`` drive
+the launcher through its REST API with a Hub token (:mod:`hubapps.cli.commands`).
 """
 
 from __future__ import annotations

@@ -47,6 +47,11 @@ PROXY_LIMITS: dict[str, bool] = {
     "failure-linger": False,
     "stop-grace": False,
     "viewer-window": False,
+    "viewer-session-gap": False,
+    "report-timeout": False,
+    "report-retries": True,
+    "report-log-lines": True,
+    "report-log-bytes": True,
 }
 
 #: Where, relative to the server's start folder, the proxy clones an app's git repository.
@@ -105,6 +110,10 @@ class ProxyOptions:
     #: The app's Python file (as the app gets it, relative to ``cwd``), compiled by the proxy as the app
     #: starts so that a syntax error fails at once, also for servers that run the file only per viewer.
     check_file: str = ""
+    #: The app's file (relative to ``cwd``), whose sha256 the proxy reports to the launcher at each start.
+    source_file: str = ""
+    #: Where the proxy reports to the launcher service (its internal URL and prefix); empty: no reports.
+    report_url: str = ""
 
     def to_argv(self) -> list[str]:
         """Options for ``hubapps-proxy``, as ``--name=value`` so no value can pose as an option."""
@@ -136,6 +145,10 @@ class ProxyOptions:
             argv.append(f"--launcher-url={self.launcher_url}")
         if self.check_file:
             argv.append(f"--check-file={self.check_file}")
+        if self.source_file:
+            argv.append(f"--source-file={self.source_file}")
+        if self.report_url:
+            argv.append(f"--report-url={self.report_url}")
         return argv
 
 
@@ -311,4 +324,5 @@ def proxy_options(spec: AppSpec, framework: Framework, context: LaunchContext, e
         env_prefix=env_prefix,
         app_socket=uses_socket(spec, framework),
         check_file=paths.file if framework.needs_file and paths.file.endswith(".py") else "",
+        source_file=paths.file,
     )

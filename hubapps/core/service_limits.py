@@ -263,8 +263,114 @@ class ServiceLimits(Configurable):
         365.0,
         config=True,
         help="""Days the launcher keeps app events (the audit record: who created, edited, started,
-        stopped, shared, deleted and opened which app). Older events are deleted, at service start and
-        once a day. 0: keep them for ever.""",
+        stopped, shared, deleted and opened which app). Older events are deleted at service start and
+        every event_prune_interval seconds (a day by default). 0: keep them for ever.""",
+    ).tag(service=True, ge=0)
+    startup_apps_retry = Float(
+        30.0,
+        config=True,
+        help="""Seconds before the launcher tries again to make a startup app that waits (its owner or
+        its wait_for path does not exist yet, or the Hub was busy); the wait doubles after each try, up
+        to startup_apps_retry_max.""",
+    ).tag(service=True, gt=0)
+    startup_apps_retry_max = Float(
+        600.0,
+        config=True,
+        help="Longest wait (seconds) between two tries of a startup app that waits (see startup_apps_retry).",
+    ).tag(service=True, gt=0)
+    startup_apps_lease = Float(
+        120.0,
+        config=True,
+        help="""Seconds one launcher worker holds the startup apps' reconcile lease (renewed after each
+        entry) so that workers and replicas starting together never reconcile at once; a worker that
+        dies holding it is replaced after this time.""",
+    ).tag(service=True, gt=0)
+    revision_keep = Integer(
+        50,
+        config=True,
+        help="""Revisions the launcher keeps per app (every create, edit and rollback records one: the
+        spec as the Hub holds it, secret values still encrypted). When an app has more, its oldest are
+        deleted. The revisions of a deleted app are deleted with it. 0: keep them all.""",
+    ).tag(service=True, ge=0)
+    event_prune_interval = Float(
+        24 * 3600.0,
+        config=True,
+        help="""Seconds between two deletions of events older than event_retention_days (the first runs
+        as the service starts).""",
+    ).tag(service=True, gt=0)
+    events_page_default = Integer(
+        100,
+        config=True,
+        help="Events per page of the launcher's events API (GET /api/events) when the request names no limit.",
+    ).tag(service=True, gt=0)
+    events_page_max = Integer(
+        1000,
+        config=True,
+        help="""Most events one page of the events API may hold (?limit= is cut to it); the JSON-lines
+        export reads the database in pages of this size.""",
+    ).tag(service=True, gt=0)
+    activity_events = Integer(
+        20,
+        config=True,
+        help="Most recent events an app's details page shows in its Activity section (owners and admins).",
+    ).tag(service=True, gt=0)
+    usage_window_days = Float(
+        30.0,
+        config=True,
+        help="""Days of the recent usage count shown with each app to its owner and to admins (how many
+        viewer sessions opened it in that many days; the total since the oldest kept event is shown
+        too).""",
+    ).tag(service=True, gt=0)
+    report_max_bytes = Integer(
+        64 * 1024,
+        config=True,
+        help="""Largest report (bytes) an app's proxy may send the launcher service (its start, its
+        viewer sessions, how it ended with its log tail); a larger one is refused with 413.""",
+    ).tag(service=True, gt=0)
+    reports_per_minute = Integer(
+        60,
+        config=True,
+        help="""Reports one app's proxy may send the launcher service per minute (and at once), in each
+        service worker, each new viewer session counting as one; more are refused with 429 (and those
+        viewer sessions go uncounted). A proxy sends a few per run, and one per new viewer. This also
+        bounds the "opened" events an app can add. 0: no limit.""",
+    ).tag(service=True, ge=0)
+    runs_kept_per_app = Integer(
+        5,
+        config=True,
+        help="""Runs of each app the launcher remembers (start, time to ready, the file's sha256 or the
+        commit, end, final state, reason and log tail): the oldest are forgotten first. The details
+        page, the API and `hubapps status` show the last one.""",
+    ).tag(service=True, gt=0)
+
+    # -- the service acting on apps by itself (its own token: docs/security.md) -------------------
+    app_idle_timeout = Float(
+        0.0,
+        config=True,
+        help="""Seconds without viewers (HTTP requests or websocket messages, as each app's proxy
+        reports them to the Hub) after which the launcher service stops an app whose idle policy is
+        "default". Apps with a policy of their own ("keep", or their own idle time) follow it
+        instead. 0: apps are never stopped for being idle (unless jupyterhub-idle-culler does it).""",
+    ).tag(service=True, ge=0)
+    app_max_age = Float(
+        0.0,
+        config=True,
+        help="""Seconds after its start at which the launcher service stops an app whose idle policy is
+        "default", used or not. 0: no maximum age.""",
+    ).tag(service=True, ge=0)
+    app_policy_check_interval = Float(
+        60.0,
+        config=True,
+        help="""Seconds between two checks of running apps against their idle policy (one Hub listing
+        of active servers per check, made by one service worker only). An app stops at most this long
+        after it became due.""",
+    ).tag(service=True, gt=0)
+    viewer_start_interval = Float(
+        60.0,
+        config=True,
+        help="""Seconds a person must wait between two starts of other users' apps (the "Start" of a
+        stopped shared or public app whose owner lets viewers start it). Starts by the owner and by
+        admins are not limited by it. 0: no limit.""",
     ).tag(service=True, ge=0)
 
     @validate(*bounded(locals()))

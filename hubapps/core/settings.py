@@ -165,8 +165,11 @@ class AdminSettings(ServiceLimits):
         "restart-window" (60) s, after "restart-backoff" (1) s, doubling. A failed app's failure
         page and status stay up "failure-linger" (300) s before its server stops. "stop-grace" (5)
         s between SIGTERM and SIGKILL when an app is stopped. A viewer counts as active in the
-        app's metrics for "viewer-window" (300) s after their last request (docs/metrics.md). See
-        docs/proxy.md.""",
+        app's metrics for "viewer-window" (300) s after their last request (docs/metrics.md).
+        Reports to the launcher: each attempt takes at most "report-timeout" (3) s, "report-retries"
+        (2) more attempts; an exit report carries at most "report-log-lines" (50) lines and "report-log-bytes" (8192) bytes of output;
+        a viewer unseen for "viewer-session-gap" (1800) s starts a new viewer session ("opened"
+        event) when they come back. See docs/proxy.md.""",
     )
     ready_timeout = Float(
         0.0,
@@ -232,8 +235,20 @@ class AdminSettings(ServiceLimits):
         60.0,
         config=True,
         help="""Seconds a signed status request of the launcher service stays valid, before or after
-        the time it names (the clocks of the service and of app servers may differ this much).""",
-    ).tag(gt=0)
+        the time it names (the clocks of the service and of app servers may differ this much). The
+        same bound holds for the reports app proxies send the service.""",
+    ).tag(service=True, gt=0)
+    report_url = Unicode(
+        "",
+        config=True,
+        help="""The launcher service's URL as app servers reach it, with its prefix
+        (http://hub.internal:10202/services/japps/): where each app's proxy reports its start, its
+        viewer sessions and how it ended, signed with the app's own status key. Empty (the default):
+        the service's URL and prefix as the Hub knows them (http://127.0.0.1:10202/services/japps/),
+        which servers on the Hub's machine reach; set it when apps run elsewhere (KubeSpawner,
+        BatchSpawner) to an address of the service they can reach. Without a reachable URL, apps run
+        as before and the launcher does not remember why one stopped.""",
+    )
 
     # -- per-user limits (hubapps.core.limits) ----------------------------------------------------------
     max_apps_per_user = Integer(
@@ -270,6 +285,22 @@ class AdminSettings(ServiceLimits):
         https:// URL), and optionally "description" and "thumbnail" (an image URL of the same
         kinds). Only people who may use a service can open it; the link itself is shown to all.""",
     ).tag(install=True)
+    startup_apps = List(
+        Dict(),
+        config=True,
+        help="""Apps the launcher makes for their owners (startup apps), reconciled when the launcher
+        service starts and when an admin asks (the admin page, or POST /api/admin/startup-apps/reconcile).
+        Each entry is a dict: "owner", "server" (optional: derived from the display name as the
+        launcher does), the app's spec fields as the API's AppCreate takes them ("framework",
+        "display_name", "filepath", "env", ...; not secret_env), "start" (start it once, when it is
+        created; nothing restarts it later, nor on Hub restarts), "overwrite" (the entry wins over its
+        owner's own edits; else they are kept and reported as drift) and "wait_for" (an absolute path,
+        as the launcher's machine sees it, that must exist before the app is made). A missing app is
+        created; a changed entry updates its app without starting it; an entry whose owner does not
+        exist yet waits and is tried again (startup_apps_retry). Upstream JHub Apps' entries
+        ("username", "servername", "user_options") are read too. Removing an entry deletes nothing.
+        Checked at Hub start: a bad entry stops the Hub with an error naming it and the field.""",
+    ).tag(service=True, service_type=list[dict[str, Any]])
     home_page = Bool(
         True,
         config=True,
@@ -324,6 +355,13 @@ class AdminSettings(ServiceLimits):
                 {"name": name, "url": url, "description": str(item.get("description", "")), "thumbnail": thumbnail}
             )
         return out
+
+    @validate("startup_apps")
+    def _check_startup_apps(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        from hubapps.core.startup import parse_startup_apps
+
+        # Upstream's entries become ours here, so the service reads one format.
+        return [entry.to_json() for entry in parse_startup_apps(proposal["value"])]
 
     @validate(*bounded(locals()))
     def _check_bounds(self, proposal: dict[str, Any]) -> Any:

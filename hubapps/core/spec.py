@@ -10,7 +10,9 @@ Specs written by upstream JHub Apps (``jhub_app: true`` without ``spec_version``
 
 Versions: 2 added ``secret_env`` (values encrypted by the launcher with JupyterHub's crypto; this
 module checks only that each value *looks like* a Fernet token, it holds no key). A version 1 spec
-is version 2 without secret values, and parses into it unchanged.
+is version 2 without secret values, and parses into it unchanged. Later fields of version 2 have
+defaults that keep older specs meaning what they meant: ``idle_policy`` (read from ``keep_alive`` when
+a spec has none), ``idle_minutes``, ``max_age_minutes`` and ``viewers_can_start``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from hubapps.core.names import is_valid_display_name, normalise_display_name
 __all__ = [
     "ENV_DENYLIST",
     "ENV_DENY_PREFIXES",
+    "IDLE_POLICIES",
     "LIMITS",
     "SPEC_VERSION",
     "AppSpec",
@@ -45,6 +48,7 @@ __all__ = [
     "Limits",
     "check_env_entry",
     "check_env_name",
+    "idle_policy_changes",
     "is_app_options",
     "is_sealed_value",
     "parse_user_options",
@@ -74,6 +78,8 @@ class Limits:
     url_max = 2048
     git_ref_max = 255
     thumbnail_ref_max = 200
+    #: Longest idle time or maximum age of an app's own policy, in minutes (a year).
+    policy_minutes_max = 366 * 24 * 60
 
 
 LIMITS: Final = Limits()
@@ -108,6 +114,10 @@ ENV_DENYLIST: Final = frozenset(
 )
 #: Prefixes of denied names: the Hub's own variables, the dynamic loader, and hubapps' own.
 ENV_DENY_PREFIXES: Final = ("JUPYTERHUB_", "JPY_", "LD_", "DYLD_", "HUBAPPS_", "GIT_", "SSL_", "REQUESTS_CA")
+
+#: What stops a running app: the Hub-wide default, nothing (keep it running), or the app's own times.
+IdlePolicy = Literal["default", "keep", "idle"]
+IDLE_POLICIES: Final[tuple[str, ...]] = ("default", "keep", "idle")
 
 _ENV_KEY = re.compile(r"[A-Z_][A-Z0-9_]*")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -270,7 +280,19 @@ class AppSpec(BaseModel):
     python_env: Annotated[str, Field(max_length=LIMITS.name_max)] = ""
     #: Name (slug) of an admin-configured spawner profile; empty means the default.
     profile: Annotated[str, Field(max_length=LIMITS.name_max)] = ""
+    #: Spec version 2's first idle setting, kept for older tools: True exactly when ``idle_policy`` is
+    #: "keep" (the proxy then reports activity "now", so no culler stops the app).
     keep_alive: bool = False
+    #: "default": the Hub-wide ``app_idle_timeout``/``app_max_age``; "keep": never stopped for being
+    #: idle or old; "idle": this app's own ``idle_minutes`` and ``max_age_minutes`` (0: not that one).
+    idle_policy: IdlePolicy = "default"
+    #: Minutes without viewers (HTTP requests or websocket messages) before the service stops the app.
+    idle_minutes: Annotated[float, Field(ge=0, le=LIMITS.policy_minutes_max)] = 0
+    #: Minutes after its start at which the service stops the app, used or not.
+    max_age_minutes: Annotated[float, Field(ge=0, le=LIMITS.policy_minutes_max)] = 0
+    #: People who may open the app (a share, or anyone logged in for a public app) may start it when
+    #: stopped; the start runs with the owner's spec and rights.
+    viewers_can_start: bool = False
     public: bool = False
     repository: GitSource | None = None
     #: ``sha256:<hex>`` of an image stored by the service, or ``framework:<name>`` for its logo.
@@ -296,6 +318,31 @@ class AppSpec(BaseModel):
                     "plain values belong in env"
                 )
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _policy_from_keep_alive(cls, data: Any) -> Any:
+        """A spec without ``idle_policy`` (older ones) means what its ``keep_alive`` meant, and one
+        without ``keep_alive`` gets it from its policy."""
+        if isinstance(data, dict):
+            if "idle_policy" not in data:
+                data = {**data, "idle_policy": "keep" if data.get("keep_alive") is True else "default"}
+            elif "keep_alive" not in data:
+                data = {**data, "keep_alive": data.get("idle_policy") == "keep"}
+        return data
+
+    @model_validator(mode="after")
+    def _idle_policy(self) -> AppSpec:
+        if self.keep_alive != (self.idle_policy == "keep"):
+            raise ValueError("keep_alive: must be true exactly when idle_policy is 'keep' (set one of them, not both)")
+        if self.idle_policy == "idle" and not (self.idle_minutes or self.max_age_minutes):
+            raise ValueError("idle_minutes: set idle_minutes or max_age_minutes (above 0) for the 'idle' policy")
+        if self.idle_policy != "idle" and (self.idle_minutes or self.max_age_minutes):
+            field = "idle_minutes" if self.idle_minutes else "max_age_minutes"
+            raise ValueError(
+                f"{field}: only the 'idle' policy has times of its own (idle_policy is {self.idle_policy!r})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_environment(self) -> AppSpec:
@@ -338,6 +385,28 @@ class AppSpec(BaseModel):
     def to_user_options(self) -> dict[str, Any]:
         """The JSON stored in the Hub (defaults included, so the stored spec is explicit)."""
         return self.model_dump(mode="json")
+
+
+def idle_policy_changes(changes: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``changes`` to a spec with ``keep_alive`` and ``idle_policy`` made to agree: the one sent wins.
+
+    They name one thing (keep it running), so a client that knows only ``keep_alive`` (upstream tools,
+    spec version 2's first clients) still changes the policy, and one that sets the policy needs not
+    send ``keep_alive``. Turning ``keep_alive`` off takes a "keep" app back to the default; choosing a
+    policy other than "idle" clears the app's own times.
+    """
+    out = dict(changes)
+    current = current or {}
+    if "idle_policy" in out and out["idle_policy"] is not None:
+        out["keep_alive"] = out["idle_policy"] == "keep"
+    elif "keep_alive" in out and out["keep_alive"] is not None:
+        was = current.get("idle_policy", "keep" if current.get("keep_alive") else "default")
+        out["idle_policy"] = "keep" if out["keep_alive"] else ("default" if was == "keep" else was)
+    policy = out.get("idle_policy", current.get("idle_policy"))
+    if policy in ("default", "keep"):
+        out.setdefault("idle_minutes", 0)
+        out.setdefault("max_age_minutes", 0)
+    return out
 
 
 def is_app_options(options: object) -> bool:

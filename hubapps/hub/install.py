@@ -41,20 +41,45 @@ __all__ = [
     "USER_SHARING_SCOPES",
     "USER_TOKEN_SCOPES",
     "install",
+    "service_role_scopes",
 ]
 
 log = logging.getLogger("hubapps")
 
 #: Scopes of the launcher service's own token, and why it needs each. Nothing else: the service acts
-#: on apps with the *user's* token, so the Hub's RBAC decides what each user may do.
+#: on apps with the *user's* token, so the Hub's RBAC decides what each user may do, except where no
+#: user's token can (a viewer starting an owner's app, the idle policy: docs/security.md).
 SERVICE_ROLE_SCOPES: dict[str, str] = {
     "read:users:name": "show owners' names on shared and public apps",
     "read:groups:name": "offer group names when sharing",
     "read:groups": "offer the people in a user's own groups when they share (share_suggestions_from)",
-    "list:users": "metrics: find the users with running servers (GET /users?state=active)",
-    "read:servers": "metrics: see which of those servers are running apps, to read their proxies' metrics "
-    "(signed with each app's key; docs/metrics.md)",
+    "read:servers": "metrics: see which running servers are apps, to read their proxies' metrics (signed with "
+    "each app's key; docs/metrics.md); startup apps: see whether each configured app exists, its spec and "
+    "whether it runs; "
+    "read an app's stored spec and state before a viewer's start (is it public, does its "
+    "owner let viewers start it), and running apps' start and last activity times (idle policy)",
+    "list:users": "idle policy and metrics: list the users with running servers (GET /users?state=active), "
+    "once per app_policy_check_interval by one service worker, and per metrics scrape (cached metrics_apps_ttl)",
+    "start:servers": "startup apps: create the configured apps for their owners, update their spec (stopped) "
+    "and start those marked start, once, when created; start an owner's stopped app, with the owner's stored "
+    "spec, for someone the owner lets start it (viewers_can_start); JupyterHub 6 (before it, the servers scope)",
+    "delete:servers": "stop running apps past their idle policy (app_idle_timeout, app_max_age, the "
+    "app's own); JupyterHub 6 (before it, the servers scope)",
 }
+#: JupyterHub before 6 has no separate start and stop scopes: one scope, ``servers``, holds both.
+_BEFORE_6_SERVER_SCOPES = {"start:servers": "servers", "delete:servers": "servers"}
+
+
+def service_role_scopes(hub_version: tuple[int, ...] | None = None) -> list[str]:
+    """:data:`SERVICE_ROLE_SCOPES` as this JupyterHub names them."""
+    if hub_version is None:
+        from jupyterhub._version import version_info
+
+        hub_version = tuple(v for v in version_info if isinstance(v, int))
+    if hub_version >= (6,):
+        return list(SERVICE_ROLE_SCOPES)
+    return list(dict.fromkeys(_BEFORE_6_SERVER_SCOPES.get(s, s) for s in SERVICE_ROLE_SCOPES))
+
 
 #: The most a user's OAuth token for the launcher may carry (``oauth_client_allowed_scopes``). The Hub
 #: intersects it with what the user actually holds, so this never grants anything by itself.
@@ -198,7 +223,7 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
         {
             "name": role_name,
             "description": "The hubapps launcher service's own permissions (see hubapps.hub.install)",
-            "scopes": list(SERVICE_ROLE_SCOPES),
+            "scopes": service_role_scopes(),
             "services": [name],
         }
     )

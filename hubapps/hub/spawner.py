@@ -289,6 +289,7 @@ class HubAppsSpawnerMixin:
             websocket_max_age=settings.websocket_max_age,
             hub_version=jupyterhub_version,  # the proxy sends it as X-JupyterHub-Version (it imports no jupyterhub)
             launcher_url=self._hubapps_launcher_url(),
+            report_url=self._hubapps_report_url(),
         )
         spawner.cmd = settings.proxy_command_for(type(self))
         extra_options = []
@@ -313,6 +314,24 @@ class HubAppsSpawnerMixin:
         hub_base = str(getattr(hub, "base_url", "") or "/hub/")
         base = hub_base[: -len("hub/")] if hub_base.endswith("hub/") else "/"
         return f"{base}services/{name}/"
+
+    def _hubapps_report_url(self) -> str:
+        """Where the app's proxy sends its reports (:mod:`hubapps.core.reports`): ``report_url`` if the
+        admin set it, else the launcher service's own URL and prefix as the Hub has them (``Service.url``,
+        where the Hub's proxy sends ``Service.prefix``); "" when the Hub knows no URL (no reports)."""
+        configured = self.hubapps.report_url
+        if configured:
+            return configured if configured.endswith("/") else configured + "/"
+        settings = getattr(getattr(self, "user", None), "settings", None)
+        services = settings.get("services") if isinstance(settings, dict) else None
+        service = services.get(self.hubapps.service_name) if isinstance(services, dict) else None
+        url = getattr(service, "url", "") if service is not None else ""
+        prefix = getattr(service, "prefix", "") if service is not None else ""
+        if not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+            return ""
+        if not (isinstance(prefix, str) and prefix.startswith("/")):
+            return ""
+        return url.rstrip("/") + prefix if prefix.endswith("/") else url.rstrip("/") + prefix + "/"
 
     def _hubapps_check_limits(self, spec: AppSpec) -> None:
         """The owner's running-apps and public-apps limits, at every start of an app (HTTP 409).

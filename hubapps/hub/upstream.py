@@ -27,7 +27,7 @@ _UPSTREAM_SETTINGS: dict[str, str | None] = {
     "jupyterhub_config_path": None,
     "default_thumbnail": None,
     "jhub_app_proxy_version": None,
-    "startup_apps": None,
+    "startup_apps": "startup_apps",  # upstream's entries are read as they are (hubapps.core.startup)
     "additional_services": None,
     "allowed_custom_frameworks": None,
 }

@@ -13,6 +13,7 @@ check, then forwards HTTP and websockets to it behind Hub OAuth (one choke point
   ``cookies`` (the login, signed cookies), ``hub_client`` (the Hub's REST API), ``identity`` (what the
   app is told about the viewer), ``activity``, ``watch`` (open websockets re-checked and aged out);
 - the app: ``process`` (the app process), ``checkout`` (git), ``output`` and ``applog`` (its output);
+- the launcher: ``reports`` (start facts, viewer sessions and the exit, pushed with the app's own key);
 - ``config`` (argv + env → :class:`ProxyConfig`), ``pages``, ``server`` (routing and wiring) and
   ``main`` (entry point; ``python -I -m hubapps.proxy``).
 

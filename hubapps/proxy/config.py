@@ -80,6 +80,16 @@ DEFAULT_REQUEST_BODY_TIMEOUT = 60.0
 #: ``grace + received / rate`` seconds after it began (time the proxy was not reading does not count).
 DEFAULT_REQUEST_BODY_MIN_RATE = 1024.0
 
+#: Seconds a viewer may go unseen before their next request opens a new viewer session (reported to the
+#: launcher as one "opened" event).
+DEFAULT_VIEWER_SESSION_GAP = 1800.0
+#: Seconds one report to the launcher service may take, attempts after the first one, and the bounds of
+#: the log tail an exit report carries (lines, and bytes in all).
+DEFAULT_REPORT_TIMEOUT = 3.0
+DEFAULT_REPORT_RETRIES = 2
+DEFAULT_REPORT_LOG_LINES = 50
+DEFAULT_REPORT_LOG_BYTES = 8192
+
 #: Environment variable carrying the app's extra environment as a JSON object.
 APP_ENV_VAR = "HUBAPPS_APP_ENV"
 
@@ -166,6 +176,16 @@ class ProxyConfig:
     launcher_url: str = ""
     #: A Python file (relative to ``cwd``) compiled, not run, while the app starts (``--check-file``).
     check_file: str = ""
+    #: The app's file (relative to ``cwd``) whose sha256 is reported at each start (``--source-file``).
+    source_file: str = ""
+    #: The launcher service's internal URL, prefix included (``--report-url``): where reports go; empty:
+    #: none are sent.
+    report_url: str = ""
+    report_timeout: float = DEFAULT_REPORT_TIMEOUT
+    report_retries: int = DEFAULT_REPORT_RETRIES
+    report_log_lines: int = DEFAULT_REPORT_LOG_LINES
+    report_log_bytes: int = DEFAULT_REPORT_LOG_BYTES
+    viewer_session_gap: float = DEFAULT_VIEWER_SESSION_GAP
 
     @property
     def app_ready_path(self) -> str:
@@ -267,6 +287,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--launcher-url",
         default="",
         help="The launcher service's URL (a path, or http(s)://host/path/): the failure page links there.",
+    )
+    add("--source-file", default="", help="The app's file (relative to --cwd): its sha256 is reported at each start.")
+    add(
+        "--report-url",
+        default="",
+        help="The launcher service's internal http(s) URL with its prefix: where start, viewer and exit "
+        "reports go, signed with this app's status key (empty: no reports).",
+    )
+    add(
+        "--report-timeout",
+        type=_positive(float),
+        default=DEFAULT_REPORT_TIMEOUT,
+        help="Seconds one report to the launcher may take.",
+    )
+    add(
+        "--report-retries",
+        type=_positive(int),
+        default=DEFAULT_REPORT_RETRIES,
+        help="Attempts after the first of a report the launcher did not take.",
+    )
+    add(
+        "--report-log-lines",
+        type=_positive(int),
+        default=DEFAULT_REPORT_LOG_LINES,
+        help="Lines of the app's output an exit report carries.",
+    )
+    add(
+        "--report-log-bytes",
+        type=_positive(int),
+        default=DEFAULT_REPORT_LOG_BYTES,
+        help="Bytes of the app's output an exit report carries, in all.",
+    )
+    add(
+        "--viewer-session-gap",
+        type=_positive(float),
+        default=DEFAULT_VIEWER_SESSION_GAP,
+        help="Seconds a viewer may go unseen before their next request opens a new viewer session.",
     )
     add(
         "--auth-cache-max-age",
@@ -478,6 +535,11 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         raise ConfigError("--launcher-url must be a path starting with one '/' or an http(s) URL")
     if launcher_url and not launcher_url.endswith("/"):
         launcher_url += "/"
+    report_url = ns.report_url
+    if report_url and (not _is_launcher_url(report_url) or report_url.startswith("/")):
+        raise ConfigError("--report-url must be an http(s) URL")
+    if report_url and not report_url.endswith("/"):
+        report_url += "/"
     return ProxyConfig(
         app_argv=tuple(app_argv),
         prefix=prefix,
@@ -524,4 +586,11 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         hub_version=ns.hub_version,
         launcher_url=launcher_url,
         check_file=ns.check_file,
+        source_file=ns.source_file,
+        report_url=report_url,
+        report_timeout=ns.report_timeout,
+        report_retries=ns.report_retries,
+        report_log_lines=ns.report_log_lines,
+        report_log_bytes=ns.report_log_bytes,
+        viewer_session_gap=ns.viewer_session_gap,
     )

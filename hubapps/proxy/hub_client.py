@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -134,9 +134,18 @@ class HubAPI:
         )
 
     async def request(
-        self, method: str, url: str, *, token: str, body: bytes = b"", content_type: str = ""
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str,
+        body: bytes = b"",
+        content_type: str = "",
+        headers: Sequence[tuple[str, str]] = (),
     ) -> HubReply:
         """One call, done within :attr:`timeout` seconds in total (else :class:`TimeoutError`).
+
+        ``token`` "" sends no ``Authorization`` at all (the launcher's reports carry a signature instead).
 
         Raises :class:`HubAPIError` (or :class:`OSError` for network failures) when no usable answer came.
         """
@@ -155,10 +164,11 @@ class HubAPI:
         lines = [
             f"{method} {target} HTTP/1.1",
             f"Host: {host}",
-            f"Authorization: token {token}",
+            *([f"Authorization: token {token}"] if token else []),
             "Accept: application/json",
             "User-Agent: hubapps-proxy",
             "Connection: close",
+            *(f"{name}: {value}" for name, value in headers),
         ]
         if body or method != "GET":
             lines.append(f"Content-Length: {len(body)}")

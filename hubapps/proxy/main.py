@@ -10,6 +10,10 @@ so that nothing of the owner's runs inside it first (user site-packages, their `
 Exit codes: 0 after SIGTERM/SIGINT (the Hub stopped the server), 1 when the app failed for good (after
 the failure page has been up ``--failure-linger`` seconds, so the viewer can read why), 2 for bad
 options or environment.
+
+Before it exits, the proxy tells the launcher service how the run ended (:mod:`hubapps.proxy.reports`):
+``failed`` as soon as it gives up on the app (before the failure page lingers), ``stopped`` on SIGTERM
+(while the app is being stopped); both bounded in time, neither ever keeps it from exiting.
 """
 
 from __future__ import annotations
@@ -81,13 +85,18 @@ async def run(config: ProxyConfig, env: Mapping[str, str], *, base_dir: str) -> 
         if not stop.is_set():
             code = EXIT_APP_FAILED
             log.error("hubapps-proxy: %s; exiting in %g s", runtime.process.reason, config.failure_linger)
+            # Told now, while the failure page lingers: a kill during the linger loses nothing.
+            await runtime.report_exit()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped, config.failure_linger)
         stopped.cancel()
     finally:
-        await runtime.shutdown()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
+        try:
+            # A normal stop is reported as the app stops (made first, so it sees the state before the stop).
+            await asyncio.gather(runtime.report_exit(), runtime.shutdown())
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
     return code
 
 

@@ -54,6 +54,7 @@ from hubapps.proxy.listener import HttpServer
 from hubapps.proxy.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from hubapps.proxy.metrics import ProxyMetrics
 from hubapps.proxy.process import AppProcess, AppState
+from hubapps.proxy.reports import ServiceReporter
 from hubapps.proxy.slow_senders import RequestTimeouts
 from hubapps.proxy.watch import WebsocketWatch
 from hubapps.proxy.wire import Request, Response, header_value
@@ -128,6 +129,9 @@ class ProxyRuntime:
         self.gate.api.on_call = self.activity.api.on_call = self.metrics.hub_call
         #: The proxy's own endpoints as their paths arrive (escaped as the Hub escapes the prefix).
         self._internal_path = config.prefix + "_hubapps/"
+        #: Start facts, viewer sessions and the exit, pushed to the launcher service (hubapps.proxy.reports).
+        self.reports = ServiceReporter(config, base_dir=base_dir)
+        self._sessions = self.reports.sessions if self.reports.enabled else None
         self._prefix = unquote(config.prefix)
         self._bare_prefix = self._prefix.rstrip("/") if self._prefix != "/" else None
         self._server: HttpServer | None = None
@@ -139,6 +143,7 @@ class ProxyRuntime:
         """Start the app (in the background) and listen; returns once the socket is bound."""
         self.process.start()
         self.activity.start()
+        self.reports.start(self.process)
         timeouts = RequestTimeouts(
             head=self.config.request_head_timeout,
             body=self.config.request_body_timeout,
@@ -166,6 +171,13 @@ class ProxyRuntime:
             await self.forwarder.close()
             await self.activity.stop()
             await self.gate.close()
+            await self.reports.close()
+
+    def report_exit(self) -> asyncio.Future[bool]:
+        """Tell the launcher how this run ended (once; made now, sent within ``report_timeout`` times
+        the attempts): ``failed`` with the reason and log tail if the app failed for good, else ``stopped``."""
+        config = self.config
+        return self.reports.exited(self.process, deadline=config.report_timeout * (config.report_retries + 1))
 
     # -- routing ----------------------------------------------------------------------------------
 
@@ -205,6 +217,8 @@ class ProxyRuntime:
         state = self.process.state
         if state is AppState.READY:
             self._seen(request, viewer, websocket)
+            if self._sessions is not None:
+                self._sessions.seen(viewer, request)
             return Forward(viewer)
         if websocket and state is AppState.STARTING:
             return self._forward_when_ready(request, viewer)

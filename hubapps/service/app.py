@@ -6,6 +6,7 @@ Layout (one router per resource, everything under the service prefix):
 ``<prefix>health``             liveness (no Hub call, no auth)
 ``<prefix>oauth_login`` …      Hub OAuth login, callback, logout (:mod:`hubapps.service.auth`)
 ``<prefix>api/…``              the REST API (:mod:`hubapps.service.routes`); OpenAPI at ``api/docs``
+``<prefix>api/internal/…``     reports of apps' proxies, signed with the app's key (:mod:`~.routes.reports`)
 ``<prefix>create-app``         the deploy form (also opened by the jupyterlab-jhub-apps extension)
 ``<prefix>ui/…``, ``static/``  the launcher's pages (:mod:`~.routes.ui`, :mod:`~.routes.deploy`)
 ``<prefix>server/…``           upstream JHub Apps' JSON routes, kept as aliases
@@ -29,6 +30,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hubapps import __version__
 from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.core.startup import StartupEntry, StartupError, parse_startup_apps
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import login_router
 from hubapps.service.directory import AppDirectory
@@ -36,16 +38,25 @@ from hubapps.service.errors import install_error_handlers
 from hubapps.service.events import EventStore
 from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
+from hubapps.service.lease import WorkerLease
 from hubapps.service.limits import LimitGuard
 from hubapps.service.metrics import RequestMetrics
 from hubapps.service.middleware import BodyLimit, RequestContext
 from hubapps.service.operations.app_metrics import AppMetrics
+from hubapps.service.operations.as_service import ServiceActor
+from hubapps.service.operations.idle import enforce_idle_policy
+from hubapps.service.operations.startup import StartupApps
 from hubapps.service.rendering import STATIC
-from hubapps.service.routes import apps, deploy, meta, metrics, pages, shares, ui
+from hubapps.service.reports import ReportGate
+from hubapps.service.revisions import RevisionStore
+from hubapps.service.routes import admin, apps, deploy, meta, metrics, pages, reports, revisions, shares, ui
+from hubapps.service.routes import events as event_routes
 from hubapps.service.routes.docs import install_docs
+from hubapps.service.runs import RunStore
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
 from hubapps.service.security import CookieSealer
 from hubapps.service.settings import ServiceSettings
+from hubapps.service.startup_records import StartupRecords
 from hubapps.service.thumbnails import ThumbnailStore
 
 __all__ = ["create_app"]
@@ -66,18 +77,34 @@ def _cookie_secret(settings: ServiceSettings) -> bytes:
 PRUNE_EVERY = 24 * 3600.0
 
 
-async def prune_events(events: EventStore, retention_days: float, every: float = PRUNE_EVERY) -> None:
-    """Delete events older than ``retention_days`` now and every ``every`` seconds (0 days: never)."""
+async def prune_events(
+    events: EventStore, retention_days: float, every: float = PRUNE_EVERY, *, runs: RunStore | None = None
+) -> None:
+    """Delete events (and remembered runs) older than ``retention_days`` now and every ``every`` seconds
+    (0 days: never)."""
     if retention_days <= 0:
         return
     while True:
         try:
-            gone = await events.prune(time.time() - retention_days * 86400)
+            older_than = time.time() - retention_days * 86400
+            gone = await events.prune(older_than)
+            if runs is not None:
+                await runs.prune(older_than)
             if gone:
                 log.info("Deleted %d app events older than %g days", gone, retention_days)
         except Exception as exc:  # a busy database: try again next time
             log.warning("Could not prune old app events: %s", exc)
         await asyncio.sleep(every)
+
+
+def startup_entries(settings: ServiceSettings) -> list[StartupEntry]:
+    """The admin's startup apps (checked at Hub start already; none, with an error logged, if the
+    service reads them otherwise)."""
+    try:
+        return parse_startup_apps(settings.startup_apps)
+    except StartupError as exc:
+        log.error("Startup apps are not reconciled: %s", exc)
+        return []
 
 
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -140,6 +167,20 @@ def create_app(
     thumbnails = ThumbnailStore(settings.database_url, decode_workers=settings.thumbnail_decode_workers)
     secret_env = SecretEnvMarks(settings.database_url)
     events = EventStore(settings.database_url)
+    startup = StartupApps(
+        entries=startup_entries(settings),
+        hub=hub,
+        token=settings.api_token.get_secret_value(),
+        settings=settings,
+        registry=registry,
+        records=StartupRecords(settings.database_url),
+        events=events,
+        directory=directory,
+        thumbnails=thumbnails,
+    )
+    started_at = time.time()
+    revision_store = RevisionStore(settings.database_url)
+    runs = RunStore(settings.database_url, keep=settings.runs_kept_per_app)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -147,21 +188,36 @@ def create_app(
         await thumbnails.open()
         await secret_env.open()
         await events.open()
-        pruning = asyncio.create_task(prune_events(events, settings.event_retention_days))
+        await startup.records.open()
+        # Every worker runs the loop; only the one holding the lease checks (one Hub listing per interval).
+        lease = WorkerLease(settings.database_url, "policy")
+        await revision_store.open()
+        await runs.open()
+        pruning = asyncio.create_task(
+            prune_events(events, settings.event_retention_days, settings.event_prune_interval, runs=runs)
+        )
+        # In the background: the service answers at once, whatever the Hub and the entries do.
+        reconciling = asyncio.create_task(startup.run_at_start(started_at))
+        policing = asyncio.create_task(enforce_idle_policy(ServiceActor(hub, settings), events, settings, lease))
         log.info("hubapps service %s at %s", __version__, settings.prefix)
         try:
             yield
         finally:
+            for task in (pruning, reconciling, policing):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            lease.close()
             await hub.aclose()
             await status_reader.aclose()
             await home_files.aclose()
             directory.close()
             thumbnails.close()
-            pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruning
+            startup.records.close()
             secret_env.close()
             events.close()
+            revision_store.close()
+            runs.close()
 
     app = FastAPI(
         title=f"hubapps {settings.title}",
@@ -181,6 +237,13 @@ def create_app(
     app.state.secret_env = secret_env
     app.state.events = events
     app.state.app_metrics = AppMetrics(hub, status_reader, registry, settings)
+    app.state.startup = startup
+    app.state.revisions = revision_store
+    app.state.runs = runs
+    # Reports of apps' proxies, signed with each app's own key (routes/reports.py).
+    app.state.report_gate = ReportGate(
+        settings.status_key_bytes, max_skew=settings.status_max_skew, per_minute=settings.reports_per_minute
+    )
     app.state.limits = LimitGuard()
     app.state.secret_sealer = SecretSealer(settings.crypt_key.get_secret_value())
     app.state.sealer = CookieSealer(
@@ -201,11 +264,16 @@ def create_app(
     api.include_router(meta.router)
     api.include_router(apps.router)
     api.include_router(shares.router)
+    api.include_router(admin.api_router)
+    api.include_router(revisions.router)
+    api.include_router(event_routes.router)
     service.include_router(api)
     service.include_router(metrics.router)
+    service.include_router(reports.router)  # (no user: signed by an app's proxy; not in the OpenAPI document)
     service.include_router(pages.pages_router)
     service.include_router(pages.compat_router)
     service.include_router(ui.router, dependencies=[Depends(close_form)])
+    service.include_router(admin.ui_router, dependencies=[Depends(close_form)])
     service.include_router(deploy.router, dependencies=[Depends(close_form)])  # uploads of its forms
     app.mount(f"{prefix}/static", StaticFiles(directory=STATIC), name="static")
     install_docs(app, prefix, settings.title)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -19,7 +20,8 @@ from hubapps.core.policy import SpecPolicy
 from hubapps.core.spec import SPEC_VERSION, AppSpec, is_app_options, parse_user_options
 from hubapps.service.directory import DirectoryEntry
 from hubapps.service.hub_models import ServerModel, SharedServer
-from hubapps.service.schemas import Access, AppPublic, AppState
+from hubapps.service.runs import AppRun
+from hubapps.service.schemas import Access, AppPublic, AppState, RunPublic
 from hubapps.service.secrets import public_secret_env
 from hubapps.service.settings import ServiceSettings
 
@@ -35,7 +37,9 @@ __all__ = [
     "app_url",
     "build_spec",
     "directory_entry",
+    "ended_in",
     "page_of",
+    "run_public",
     "server_state",
     "with_state",
 ]
@@ -99,7 +103,9 @@ def app_state(model: ServerModel, proxy: Mapping[str, Any] | None = None, *, ask
     - the proxy says ready: running; starting (a first start, or a restart after a crash): starting,
       with the restart's reason; failed: failed, with the reason (the app's own last words);
     - no answer or an answer that makes no sense: unknown, with :data:`NOT_ANSWERING` (a proxy that has
-      exited after a failure stays "running" in the Hub until its next poll of the spawner).
+      exited after a failure stays "running" in the Hub until its next poll of the spawner); when the
+      proxy reported, before it exited, that the run failed, the caller makes that "failed" with the
+      remembered reason (:func:`hubapps.service.operations.states.remembered_state`).
     """
     hub_state = server_state(model)
     if hub_state != "running" or not asked:
@@ -118,6 +124,42 @@ def app_state(model: ServerModel, proxy: Mapping[str, Any] | None = None, *, ask
     if said == "failed":
         return StateView("failed", reason or "the app stopped", app_state="failed")
     return StateView("unknown", NOT_ANSWERING)
+
+
+def _iso(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
+
+
+def run_public(run: AppRun, *, full: bool) -> RunPublic:
+    """An app's remembered run as the API shows it: with its reason, log tail and source facts when
+    ``full`` (those who may read the app's output), else only its state and times."""
+    public = RunPublic(
+        state="failed" if run.state == "failed" else "stopped" if run.state == "stopped" else "running",
+        started=_iso(run.started_at),
+        ready_after=run.ready_after,
+        ended=_iso(run.ended_at),
+    )
+    if full:
+        public.reason = run.reason[:MAX_REASON] or None
+        public.log_tail = list(run.log_tail)
+        public.source_sha256 = run.source_sha256
+        public.source_commit = run.source_commit
+    return public
+
+
+def ended_in(run: AppRun | None, model: ServerModel) -> bool:
+    """Whether ``run`` was reported to have ended during the server's current run (the Hub's
+    ``started``): then a server the Hub still calls running is a proxy that has exited."""
+    if run is None or run.ended_at is None:
+        return False
+    started = model.get("started")
+    try:
+        began = datetime.fromisoformat(str(started)).timestamp() if started else None
+    except ValueError:
+        began = None
+    return began is not None and run.ended_at >= began - 1.0
 
 
 def with_state(app: AppPublic, view: StateView) -> AppPublic:

@@ -81,6 +81,8 @@ def caller_for(request: Request, identity: Identity) -> Caller:
         sealer=state.secret_sealer,
         secret_marks=state.secret_env,
         events=state.events,
+        revisions=state.revisions,
+        runs=state.runs,
     )
 
 

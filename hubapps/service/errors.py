@@ -37,6 +37,7 @@ __all__ = [
     "PayloadTooLarge",
     "ServiceError",
     "Throttled",
+    "TooSoon",
     "install_error_handlers",
     "safe_log",
 ]
@@ -169,6 +170,17 @@ class Throttled(ServiceError):
             f"the Hub is starting too many servers; try again in {retry_after} s",
             headers={"Retry-After": str(retry_after)},
         )
+        self.retry_after = retry_after
+
+
+class TooSoon(ServiceError):
+    """The caller did this a moment ago and must wait (a viewer's starts of other users' apps)."""
+
+    status_code = 429
+    code = "too_soon"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
 
 

@@ -22,7 +22,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text, delete, func, insert, or_, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
 
 from hubapps.service.db import SqlStore
 
@@ -201,3 +216,26 @@ class EventStore(SqlStore):
     ) -> dict[tuple[str, str], int]:
         """How many ``kind`` events each app had (of ``owners``' apps, if given), since ``since``."""
         return await asyncio.to_thread(self._count, kind, tuple(sorted(set(owners))), since)
+
+    def _usage(
+        self, kind: str, owners: tuple[str, ...], server: str | None, since: float
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        recent = func.sum(case((_table.c.at >= since, 1), else_=0))
+        query = select(_table.c.owner, _table.c.server, recent, func.count()).where(_table.c.kind == kind)
+        if owners:
+            query = query.where(_table.c.owner.in_(owners))
+        if server is not None:
+            query = query.where(_table.c.server == server)
+        query = query.group_by(_table.c.owner, _table.c.server)
+        with self._engine.connect() as conn:
+            return {(o, s): (int(r or 0), int(n)) for o, s, r, n in conn.execute(query).all()}
+
+    async def usage(
+        self, kind: str, *, owners: Iterable[str], since: float, server: str | None = None
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        """``(since since, in all)`` counts of ``kind`` events of each app of ``owners`` (only their app
+        ``server``, if given), in one grouped query: what a listing page shows with its apps."""
+        names = tuple(sorted(set(owners)))
+        if not names:
+            return {}
+        return await asyncio.to_thread(self._usage, kind, names, server, since)

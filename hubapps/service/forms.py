@@ -51,6 +51,7 @@ _FIELD_MAP = {
     "repository.url": "repo_url",
     "repository.ref": "repo_ref",
     "secret_env": "env",
+    "keep_alive": "idle_policy",
 }
 _TEXT_FIELDS = (
     "display_name",
@@ -67,8 +68,12 @@ _TEXT_FIELDS = (
     "thumbnail_data",
     "share_users",
     "share_groups",
+    "idle_minutes",
+    "max_age_minutes",
 )
-_CHECKBOXES = ("keep_alive", "public", "start", "restart")
+_CHECKBOXES = ("viewers_can_start", "public", "start", "restart")
+#: The idle policies the form offers (:data:`hubapps.core.spec.IDLE_POLICIES`).
+_POLICIES = ("default", "keep", "idle")
 
 
 def blank_values(filepath: str = "", framework: str = "") -> dict[str, Any]:
@@ -81,7 +86,10 @@ def blank_values(filepath: str = "", framework: str = "") -> dict[str, Any]:
         "command": "",
         "python_env": "",
         "profile": "",
-        "keep_alive": False,
+        "idle_policy": "default",
+        "idle_minutes": "",
+        "max_age_minutes": "",
+        "viewers_can_start": False,
         "public": False,
         "start": True,
         "restart": True,
@@ -116,7 +124,10 @@ def values_from_spec(spec: Mapping[str, Any], legacy: set[str]) -> dict[str, Any
         command=shlex.join(spec.get("command") or []),
         python_env=spec.get("python_env", ""),
         profile=spec.get("profile", ""),
-        keep_alive=bool(spec.get("keep_alive")),
+        idle_policy=spec.get("idle_policy") or ("keep" if spec.get("keep_alive") else "default"),
+        idle_minutes=_minutes_text(spec.get("idle_minutes")),
+        max_age_minutes=_minutes_text(spec.get("max_age_minutes")),
+        viewers_can_start=bool(spec.get("viewers_can_start")),
         public=bool(spec.get("public")),
         source="git" if repo else "file",
         repo_url=repo.get("url", ""),
@@ -136,6 +147,28 @@ def values_from_spec(spec: Mapping[str, Any], legacy: set[str]) -> dict[str, Any
     ]
     values["env"] += [{"name": k, "value": "", "secret": True, "stored": True} for k in spec.get("secret_env") or {}]
     return values
+
+
+def _minutes_text(value: object) -> str:
+    """A stored number of minutes as the form shows it ("" for none, no trailing ".0")."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return ""
+    return f"{value:g}"
+
+
+def _minutes(values: Mapping[str, Any], name: str, errors: dict[str, str]) -> float:
+    text = str(values.get(name) or "").strip()
+    if not text:
+        return 0.0
+    try:
+        number = float(text)
+    except ValueError:
+        errors[name] = "give a number of minutes (or leave it empty)"
+        return 0.0
+    if not number >= 0:
+        errors[name] = "give a number of minutes of 0 or more"
+        return 0.0
+    return number
 
 
 def hidden_plain_env(spec: Mapping[str, Any], legacy: set[str]) -> dict[str, str]:
@@ -160,6 +193,7 @@ def values_from_form(form: Mapping[str, object]) -> dict[str, Any]:
     for key in _TEXT_FIELDS:
         values[key] = text(key)
     values["source"] = "git" if text("source") == "git" else "file"
+    values["idle_policy"] = text("idle_policy") if text("idle_policy") in _POLICIES else "default"
     values["on_conflict"] = text("on_conflict") if text("on_conflict") in ("update", "new") else "ask"
     for key in _CHECKBOXES:
         values[key] = text(key) == "on"
@@ -194,12 +228,17 @@ def spec_body(
         "description": values["description"],
         "framework": values["framework"],
         "filepath": values["filepath"].strip() if values["source"] == "file" or values["filepath"] else "",
-        "keep_alive": values["keep_alive"],
+        "idle_policy": values["idle_policy"],
+        "viewers_can_start": values["viewers_can_start"],
         "public": values["public"],
         "python_env": values["python_env"],
         "profile": values["profile"],
         "thumbnail": "" if values.get("remove_thumbnail") else values["thumbnail_ref"],
     }
+    # The times belong to the "idle" policy only: another choice clears them (what was typed stays shown).
+    own = values["idle_policy"] == "idle"
+    body["idle_minutes"] = _minutes(values, "idle_minutes", errors) if own else 0.0
+    body["max_age_minutes"] = _minutes(values, "max_age_minutes", errors) if own else 0.0
     try:
         body["command"] = shlex.split(values["command"]) if values["command"].strip() else []
     except ValueError as exc:

@@ -15,16 +15,26 @@ __all__ = [
     "AppStatus",
     "AppUpdate",
     "AppsPublic",
+    "EventPublic",
+    "EventsDeleted",
+    "EventsPublic",
+    "FieldChange",
     "FrameworkPublic",
     "GitSourceIn",
     "LogsPublic",
     "OnConflict",
     "PublicFlag",
+    "RevisionCompare",
+    "RevisionPublic",
+    "RevisionsPublic",
+    "RollbackRequest",
+    "RunPublic",
     "ShareCreate",
     "ShareLinkCreate",
     "ShareLinkPublic",
     "SharePublic",
     "SharesPublic",
+    "UsagePublic",
     "UserPublic",
 ]
 
@@ -61,7 +71,12 @@ class _SpecFields(BaseModel):
     secret_env: dict[str, str] = {}
     python_env: str = ""
     profile: str = ""
+    #: Same as ``idle_policy`` "keep" (older clients); the one sent wins.
     keep_alive: bool = False
+    idle_policy: str = "default"
+    idle_minutes: float = 0
+    max_age_minutes: float = 0
+    viewers_can_start: bool = False
     public: bool = False
     repository: GitSourceIn | None = None
     thumbnail: str = ""
@@ -101,10 +116,41 @@ class AppUpdate(BaseModel):
     python_env: str | None = None
     profile: str | None = None
     keep_alive: bool | None = None
+    idle_policy: str | None = None
+    idle_minutes: float | None = None
+    max_age_minutes: float | None = None
+    viewers_can_start: bool | None = None
     public: bool | None = None
     repository: GitSourceIn | None = None
     thumbnail: str | None = None
     restart: bool = False
+
+
+class UsagePublic(BaseModel):
+    """How many viewer sessions opened an app ("opened" events), as its owner and admins see it."""
+
+    opened_recent: int = Field(description="in the last window_days days")
+    opened_total: int = Field(description="since the oldest event kept (event_retention_days)")
+    window_days: float
+
+
+class RunPublic(BaseModel):
+    """An app's last run, as its proxy reported it (failure memory): it outlives the run's server.
+
+    ``reason``, ``log_tail`` and the source facts are shown to those who may manage the app (owner,
+    admins); others who may open it see only the state and times.
+    """
+
+    state: Literal["running", "stopped", "failed"] = Field(
+        description="running: no end reported yet; stopped: stopped by the Hub; failed: the app failed for good"
+    )
+    started: str | None = None
+    ready_after: float | None = Field(default=None, description="seconds the run took to become ready")
+    ended: str | None = None
+    reason: str | None = Field(default=None, description="why it failed, in the app's own words where it said any")
+    log_tail: list[str] = Field(default=[], description="the last lines of the app's output as it ended")
+    source_sha256: str | None = Field(default=None, description="sha256 of the app's file as the run started")
+    source_commit: str | None = Field(default=None, description="git commit of the app's repository checkout")
 
 
 class AppPublic(BaseModel):
@@ -135,6 +181,10 @@ class AppPublic(BaseModel):
     started: str | None = None
     is_app: bool = True
     spec: dict[str, Any] | None = None
+    usage: UsagePublic | None = Field(default=None, description="how often it was opened (owner and admins only)")
+    last_run: RunPublic | None = Field(
+        default=None, description="the app's last run, as its proxy reported it (one app's own page and API only)"
+    )
 
 
 class Accepted(BaseModel):
@@ -168,6 +218,7 @@ class AppStatus(BaseModel):
         default=None, description="why the app failed (or restarts), in its own words where it said any"
     )
     log_tail: list[str] = []
+    last_run: RunPublic | None = Field(default=None, description="the app's last run, as its proxy reported it")
 
 
 class LogsPublic(BaseModel):
@@ -230,3 +281,74 @@ class ShareLinkPublic(BaseModel):
     expires_at: str | None = None
     exchange_count: int = 0
     accept_url: str | None = Field(default=None, description="only when the link is created")
+
+
+class RevisionPublic(BaseModel):
+    """One revision of an app: the spec the Hub held from ``created_at`` on. ``spec.secret_env`` shows
+    the names only, each with ``null``: a secret value is never shown, nor ever decrypted."""
+
+    number: int = Field(description="1, 2, ... per app")
+    created_at: str = Field(description="when the Hub took this spec (ISO 8601, UTC)")
+    actor: str | None = Field(description="who saved it; null: not known (an app made before revisions)")
+    note: str = Field(description='what made it: "created", "edited", "rolled back to 3", ...')
+    changed: list[str] = Field(description="the spec's fields that differ from the previous revision kept")
+    source_sha256: str | None = Field(default=None, description="sha256 of the app's file when it first ran")
+    source_commit: str | None = Field(default=None, description="the repository's commit when it first ran")
+    spec: dict[str, Any]
+
+
+class RevisionsPublic(BaseModel):
+    id: str
+    keep: int = Field(description="revisions kept per app (the oldest beyond go); 0: all")
+    data: list[RevisionPublic] = Field(description="newest first")
+
+
+class FieldChange(BaseModel):
+    """One difference between two revisions' specs. ``field`` is a spec field, or ``env.NAME`` /
+    ``secret_env.NAME`` for one variable; a secret's ``before`` and ``after`` are always ``null``
+    ("changed" then means that a new value was saved)."""
+
+    field: str
+    change: Literal["added", "removed", "changed"]
+    before: Any = None
+    after: Any = None
+    secret: bool = False
+
+
+class RevisionCompare(BaseModel):
+    id: str
+    from_revision: int
+    to_revision: int
+    changes: list[FieldChange] = Field(description="what changed from from_revision to to_revision")
+
+
+class RollbackRequest(BaseModel):
+    """Roll back: revision ``n``'s spec becomes the app's (a new revision). A running app is changed
+    only with ``restart`` (stopped, changed, started again)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    restart: bool = False
+
+
+class EventPublic(BaseModel):
+    """One app event: ``kind`` of ``owner``'s app ``server``, by ``actor`` ("" = the service), at ``at``."""
+
+    id: int = Field(description="increasing; page back with ?before=<id>")
+    at: str = Field(description="when, ISO 8601 in UTC")
+    kind: str
+    owner: str
+    server: str
+    actor: str = Field(description="the Hub user who acted; empty when the service acted on its own")
+    detail: dict[str, Any] = {}
+
+
+class EventsPublic(BaseModel):
+    data: list[EventPublic] = Field(description="newest first")
+    limit: int
+    next_before: int | None = Field(description="pass as ?before= for the next (older) page; null: no more")
+
+
+class EventsDeleted(BaseModel):
+    user: str
+    deleted: int = Field(description="events removed: those of the user's apps and those the user caused")

@@ -212,3 +212,44 @@ def test_an_anonymous_visitor_sees_why_a_public_app_does_not_open(browser: Any, 
         # Through the launcher, so the public directory forgets it too (other modules' galleries list it).
         deleted = _api(hub, token, "DELETE", f"apps/{owner}/{server}")
         assert deleted.status_code in (202, 204), deleted.text
+
+
+def test_revision_history_compares_and_rolls_back(page_for: Any, hub: Hub, shot: Any) -> None:
+    """An edit made with the form is a revision; the details page lists the revisions, compares two
+    and rolls back (a POST form): the Hub's spec is the old one again, as a new revision."""
+    user = "reviser<'&\">"
+    token = hub.token_for(user)
+    spec = {"framework": "streamlit", "display_name": "History", "filepath": f"{EXAMPLES_FOLDER}/streamlit_app.py"}
+    created = _api(hub, token, "POST", "apps", json={**spec, "description": "first <b>version</b>"})
+    assert created.status_code == 201, created.text
+    server = created.json()["name"]
+    details = f"{hub.url}services/japps/ui/apps/{quote(user, safe='')}/{server}"
+    try:
+        page = page_for(user)
+        page.goto(details + "/edit")
+        page.fill("#description", "second version")
+        page.click("#submit")
+        page.wait_for_url(re.compile(r".*/ui/apps/[^/]+/[^/]+$"))
+        assert _options(hub, user, server)["description"] == "second version"
+
+        page.goto(details)
+        rows = page.locator("#revision-list tbody tr")
+        assert rows.count() == 2
+        assert "edited" in rows.nth(0).inner_text()
+        assert user in rows.nth(0).inner_text()  # who saved it, escaped as text
+        # The form offers the two newest; compare them.
+        page.click("#revision-compare")
+        page.wait_for_selector("#revision-diff")
+        change = page.locator('#revision-diff tr[data-field="description"]')
+        assert change.locator("td").all_inner_texts() == ["first <b>version</b>", "second version"]
+        shot(page, "revision-compare")
+
+        page.click('#revision-list tr[data-n="1"] .revision-rollback')
+        page.wait_for_selector("#rollback-done")
+        assert _options(hub, user, server)["description"] == "first <b>version</b>"
+        assert page.locator("#revision-list tbody tr").count() == 3
+        assert "rolled back to 1" in page.locator("#revision-list tbody tr").nth(0).inner_text()
+        assert page.locator("#app-description").inner_text() == "first <b>version</b>"
+        assert page.dialogs == []
+    finally:
+        hub.stop_app(user, server, remove=True)

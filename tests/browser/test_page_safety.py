@@ -1,14 +1,18 @@
 """Launcher pages in Chromium (issue 10): a link from another site starts nothing (requirement 4), and a
 launcher page runs no script but its own, not even one served on the same origin by an app
-(requirement 6).
+(requirement 6). Issue 13: an app's Activity and usage, with names that are markup, as its owner sees
+them (and its viewer does not).
 """
 
 from __future__ import annotations
 
+import asyncio
 import http.server
+import json
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +20,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from hubapps.service.events import AppEvent, EventStore
 from tests.integration.conftest import Hub
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -24,6 +29,7 @@ RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 ADMIN = "admin"  # c.Authenticator.admin_users in the integration config
 OWNER = "linked-owner"
 VIEWER = "csp-viewer"
+MARKUP_VIEWER = "<img src=x onerror=alert(1)>&'\""  # the name of whoever opened an app is user-controlled
 
 
 def _script_app(display_name: str) -> dict[str, Any]:
@@ -146,3 +152,81 @@ def test_a_launcher_page_refuses_a_script_an_app_serves_on_the_same_origin(page_
         assert page.dialogs == []
     finally:
         hub.stop_app(VIEWER, server, remove=True)
+
+
+def _record(hub: Hub, *events: AppEvent) -> None:
+    """Events written into the service's database, as the app proxies' reports ("opened") are (in a
+    thread of its own: Playwright keeps an event loop running in this one)."""
+
+    async def add() -> None:
+        store = EventStore(f"sqlite:///{hub.root / 'hubapps.sqlite'}")
+        await store.open()
+        try:
+            await store.add(*events)
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, add()).result()
+
+
+def test_details_page_shows_activity_and_usage_to_the_owner_only(page_for: Any, hub: Hub, tmp_path: Path) -> None:
+    token = hub.token_for(OWNER)
+    hub.ensure_user(VIEWER)
+    api = f"{hub.url}services/japps/api/"
+    spec = {k: v for k, v in _script_app("Audited app").items() if k != "spec_version"}
+    created = httpx.post(api + "apps", headers={"Authorization": f"token {token}"}, json=spec, timeout=30)
+    assert created.status_code == 201, created.text
+    server = created.json()["name"]
+    app_path = f"{quote(OWNER, safe='')}/{quote(server, safe='')}"
+    try:
+        shared = httpx.post(
+            api + f"apps/{app_path}/shares", headers={"Authorization": f"token {token}"}, json={"users": [VIEWER]}
+        )
+        assert shared.status_code == 200, shared.text
+        long_ago = time.time() - 40 * 86400
+        _record(
+            hub,
+            AppEvent("opened", OWNER, server, actor=VIEWER, at=long_ago),
+            AppEvent("opened", OWNER, server, actor=VIEWER),
+            AppEvent("opened", OWNER, server, actor=MARKUP_VIEWER),
+        )
+
+        owner = page_for(OWNER)
+        card = owner.locator(".hubapps-app", has=owner.locator(".hubapps-name", has_text="Audited app"))
+        assert card.locator(".hubapps-use").inner_text() == "2 opens / 30 d"
+        owner.goto(f"{hub.url}services/japps/ui/apps/{app_path}")
+        assert owner.locator("#app-usage").inner_text() == (
+            "Opened 2 times in the last 30 days, 3 in all (viewer sessions)."
+        )
+        rows = owner.locator("#activity-table tbody tr")
+        cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
+        assert [(c[1], c[2]) for c in cells] == [  # newest recorded first
+            ("opened", MARKUP_VIEWER),  # shown as text, never as markup
+            ("opened", VIEWER),
+            ("opened", VIEWER),
+            ("shared", OWNER),
+            ("created", OWNER),
+        ]
+        assert cells[3][3] == f"users: {VIEWER}"
+        with owner.expect_download() as download:
+            owner.click("#activity-export")
+        assert download.value.suggested_filename == "hubapps-events.jsonl"
+        saved = tmp_path / "events.jsonl"
+        download.value.save_as(saved)
+        exported = [json.loads(line) for line in saved.read_text().splitlines()]
+        assert [e["actor"] for e in exported] == [c[2] for c in cells]
+        assert owner.dialogs == []
+
+        # Whoever it is shared with opens it, but reads neither who else did nor how often.
+        viewer = page_for(VIEWER)
+        viewer.goto(f"{hub.url}services/japps/ui/apps/{app_path}")
+        viewer.locator("#app-name").wait_for()
+        assert viewer.locator("#activity").count() == 0
+        assert viewer.locator("#app-usage").count() == 0
+        assert "onerror" not in viewer.content()
+        viewer.goto(f"{hub.url}hub/home")
+        viewer.locator(".hubapps-name", has_text="Audited app").wait_for()
+        assert viewer.locator(".hubapps-use").count() == 0
+    finally:
+        hub.stop_app(OWNER, server, remove=True)

@@ -111,7 +111,10 @@ def test_access_matrix(hub: Hub, svc: str, client: httpx.Client, people: dict[st
         assert seen(client.get(svc + path, headers=h(token))).json()["access"] == "shared"
         assert seen(client.patch(svc + path, headers=h(token), json={"description": "x"})).status_code == 404
         assert seen(client.delete(svc + path, headers=h(token))).status_code == 404
-        assert seen(client.post(svc + path + "/start", headers=h(token))).status_code == 404
+        # They may see it, so they are told who may start it (its owner did not let viewers start it).
+        refused = seen(client.post(svc + path + "/start", headers=h(token)))
+        assert refused.status_code == 403
+        assert f"only its owner, {owner_name}, can start this app" in refused.json()["detail"]
     stranger = people["stranger"]
     for method in ("GET", "PATCH", "DELETE"):
         body = {"description": "x"} if method == "PATCH" else None

@@ -105,6 +105,25 @@ async def test_the_failure_page_learns_where_the_launcher_is() -> None:
     assert "--launcher-url=https://services.hub.example.org/base/services/apps/" in args[: args.index("--")]
 
 
+async def test_the_proxy_learns_where_to_report_and_the_apps_file() -> None:
+    spawner = make(spec())
+    await spawner.start()
+    options = spawner.started["args"][: spawner.started["args"].index("--")]
+    assert "--source-file=p.py" in options  # (relative to --cwd=apps)
+    assert not any(o.startswith("--report-url") for o in options)  # the Hub knows no service URL here
+    # The service's URL and prefix as the Hub has them (its proxy routes the prefix to that URL).
+    spawner = make(spec(), service_name="apps")
+    service = SimpleNamespace(prefix="/base/services/apps/", url="http://127.0.0.1:10202", host="")
+    spawner.user = SimpleNamespace(name="ann", settings={"services": {"apps": service}})
+    await spawner.start()
+    options = spawner.started["args"][: spawner.started["args"].index("--")]
+    assert "--report-url=http://127.0.0.1:10202/base/services/apps/" in options
+    # Apps that run elsewhere (Kubernetes, Slurm) report where the admin says.
+    spawner = make(spec(), report_url="http://hub.internal:10202/services/japps")
+    await spawner.start()
+    assert "--report-url=http://hub.internal:10202/services/japps/" in spawner.started["args"]
+
+
 async def test_proxy_command_and_limits_are_admin_settings() -> None:
     spawner = make(spec(), auth_cache_max_age=5, websocket_max_age=3600)
     await spawner.start()

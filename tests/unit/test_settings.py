@@ -113,6 +113,8 @@ def _changed(trait: Any) -> Any:
         return ["streamlit"]
     if trait.name == "environments":
         return {"data": "/opt/envs/data"}
+    if trait.name == "startup_apps":
+        return [HubApps(startup_apps=[{"owner": "ann", "framework": "panel", "display_name": "A"}]).startup_apps[0]]
     if getattr(trait, "values", None):  # an Enum: another of its values
         return next(v for v in trait.values if v != value)
     if isinstance(value, bool) or value is None:

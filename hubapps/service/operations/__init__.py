@@ -9,15 +9,31 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.lookup`         find one app, list apps, the servers a caller manages
 :mod:`.lifecycle`      create, edit, delete, start, stop, restart
 :mod:`.sharing`        shares, the public flag, share links
+:mod:`.revisions`      every spec an app had: record, list, compare (rollback: :mod:`.lifecycle`)
 :mod:`.states`         apps' true states: the Hub's word, told apart by the app's own status
 :mod:`.status`         state, progress and log of a running app
+:mod:`.reports`        reports of apps' proxies: their runs (failure memory), viewer sessions
 :mod:`.files`          the owner's files, where their running JupyterLab server shows them
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
+:mod:`.access`         start on access: a viewer starts an owner's stopped app, when the owner allows
+:mod:`.as_service`     the service acting with its own token (viewers' starts, idle stops)
+:mod:`.idle`           the idle policy, enforced by one worker's loop
+:mod:`.events`         recording app events (the audit record), the one place operations write it
+:mod:`.audit`          reading, exporting and deleting app events; apps' usage counts
 =====================  ============================================================================
 """
 
 from __future__ import annotations
 
+from hubapps.service.operations.access import start_or_wake, viewer_access, viewer_status
+from hubapps.service.operations.audit import (
+    EventFilter,
+    app_events,
+    delete_user_events,
+    export_events,
+    list_events,
+    with_usage,
+)
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.files import check_app_file, owner_files
@@ -26,11 +42,13 @@ from hubapps.service.operations.lifecycle import (
     delete_app,
     deploy_app,
     restart_app,
+    rollback_app,
     start_app,
     stop_app,
     update_app,
 )
 from hubapps.service.operations.lookup import (
+    app_details,
     find_app,
     is_proxy_app,
     list_apps,
@@ -39,6 +57,8 @@ from hubapps.service.operations.lookup import (
     own_apps,
     readable_status,
 )
+from hubapps.service.operations.reports import take_report
+from hubapps.service.operations.revisions import compare_revisions, list_revisions, read_revision
 from hubapps.service.operations.sharing import (
     add_shares,
     create_link,
@@ -59,37 +79,52 @@ from hubapps.service.operations.status import app_logs, app_status
 
 __all__ = [
     "Caller",
+    "EventFilter",
     "add_shares",
+    "app_details",
+    "app_events",
     "app_logs",
     "app_status",
     "check_app_file",
+    "compare_revisions",
     "create_app",
     "create_link",
     "delete_app",
     "delete_links",
+    "delete_user_events",
     "deploy_app",
+    "export_events",
     "find_app",
     "is_proxy_app",
     "leave_share",
     "links_or_none",
     "list_apps",
+    "list_events",
     "list_links",
+    "list_revisions",
     "list_shares",
     "managed_app",
     "managed_server",
     "own_apps",
     "owner_files",
+    "read_revision",
     "readable_status",
     "restart_app",
     "revoke_all",
     "revoke_group",
     "revoke_user",
+    "rollback_app",
     "run_bounded",
     "set_public",
     "share_pairs",
     "share_suggestions",
     "sharing_allowed",
     "start_app",
+    "start_or_wake",
     "stop_app",
+    "take_report",
     "update_app",
+    "viewer_access",
+    "viewer_status",
+    "with_usage",
 ]

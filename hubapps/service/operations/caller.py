@@ -12,6 +12,8 @@ from hubapps.service.events import EventStore
 from hubapps.service.homefiles import HomeFiles
 from hubapps.service.hub_client import HubClient
 from hubapps.service.limits import LimitGuard
+from hubapps.service.revisions import RevisionStore
+from hubapps.service.runs import RunStore
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.thumbnails import ThumbnailStore
@@ -39,6 +41,9 @@ class Caller:
     sealer: SecretSealer
     secret_marks: SecretEnvMarks
     events: EventStore
+    revisions: RevisionStore
+    #: The apps' last runs, as their proxies reported them (failure memory).
+    runs: RunStore
 
     @property
     def name(self) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from hubapps.core.errors import SpecError
 from hubapps.core.limits import facts_of_model
 from hubapps.core.names import server_name_for
-from hubapps.core.spec import AppSpec, is_app_options, parse_user_options
+from hubapps.core.spec import AppSpec, idle_policy_changes, is_app_options, parse_user_options
 from hubapps.service.app_models import app_from_server, build_spec, directory_entry, server_state
 from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound, safe_log
 from hubapps.service.hub_client import HubClient
@@ -31,8 +31,9 @@ from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.events import record
 from hubapps.service.operations.files import check_app_file
 from hubapps.service.operations.lookup import managed_server
+from hubapps.service.operations.revisions import ensure_base, record_revision, revision_to_apply
 from hubapps.service.operations.states import live_state
-from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate
+from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate, RollbackRequest
 from hubapps.service.secrets import is_v1_spec, legacy_secret_names, secret_env_to_save
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "deploy_app",
     "deploy_over",
     "restart_app",
+    "rollback_app",
     "start_app",
     "stop_app",
     "update_app",
@@ -51,6 +53,10 @@ log = logging.getLogger("hubapps.service.apps")
 #: Longest pause between two looks at a restarting server (while it is stopped and not yet started
 #: again, pages and ``--wait`` see it stopped: kept short).
 RESTART_POLL_MAX = 0.5
+
+
+#: The spec fields of the idle policy (``keep_alive`` is the older name of one of its choices).
+_POLICY_FIELDS = ("keep_alive", "idle_policy", "idle_minutes", "max_age_minutes")
 
 
 def _accepted(owner: str, server: str, state: AppState, done: bool) -> Accepted:
@@ -95,6 +101,7 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
         return server_name_for(spec.display_name, taken)
 
     fields = body.model_dump(exclude_unset=False)
+    fields.update(idle_policy_changes({k: fields[k] for k in _POLICY_FIELDS if k in body.model_fields_set}))
     fields["secret_env"] = await secret_env_to_save(
         caller.sealer, owner, submitted=fields["secret_env"], env=fields["env"]
     )
@@ -138,6 +145,7 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
         raise
     if spec.public:
         await caller.directory.record(directory_entry(owner, server, spec))
+    await record_revision(caller, owner, server, spec, "created", fresh=True)
     await record(caller, "created", owner, server, started=started)
     model: ServerModel = {
         "name": server,
@@ -207,7 +215,7 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
         current = parse_user_options(options).to_user_options()
     except SpecError:
         current = {k: v for k, v in options.items() if k not in ("spec_version", "jhub_app")}
-    changes = body.model_dump(exclude_unset=True, exclude={"restart"})
+    changes = idle_policy_changes(body.model_dump(exclude_unset=True, exclude={"restart"}), current)
     stored_env: dict[str, str] = current["env"] if isinstance(current.get("env"), dict) else {}
     stored_secret_env: dict[str, str] = current["secret_env"] if isinstance(current.get("secret_env"), dict) else {}
     sent_env = changes.get("env")
@@ -231,32 +239,76 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
     changed = sorted(k for k, v in spec.to_user_options().items() if current.get(k) != v and k != "spec_version")
     if "filepath" in changes or "working_dir" in changes:
         await check_app_file(caller, owner, spec)
+    return await _apply(caller, owner, server, model, spec, changed, restart=body.restart)
+
+
+async def rollback_app(
+    caller: Caller, owner: str, server: str, number: int, body: RollbackRequest
+) -> AppPublic | Accepted:
+    """Make revision ``number``'s spec the app's again, as an edit (the same rules as
+    :func:`update_app`: a running app only with ``body.restart``), recorded as a new revision.
+
+    The revision's secrets are its sealed values, put back as they were (they are bound to the owner,
+    who is the same). Today's rules apply to the old spec: a framework, environment or public flag the
+    admin no longer allows is refused, naming the field. An image of the old spec that is no longer
+    stored is left out (the framework's logo shows instead). The user's files are not touched.
+    """
+    model, revision = await revision_to_apply(caller, owner, server, number)
+    options = model.get("user_options") or {}
+    try:
+        current = parse_user_options(options).to_user_options()
+    except SpecError:
+        current = {}
+    fields = dict(revision.spec)
+    thumbnail = str(fields.get("thumbnail") or "")
+    if thumbnail.startswith("sha256:") and await caller.thumbnails.get(thumbnail) is None:
+        fields["thumbnail"] = ""
+    spec = build_spec(fields, caller.settings, caller.registry)
+    changed = sorted(k for k, v in spec.to_user_options().items() if current.get(k) != v and k != "spec_version")
+    if spec.filepath != current.get("filepath") or spec.working_dir != current.get("working_dir"):
+        await check_app_file(caller, owner, spec)
+    return await _apply(caller, owner, server, model, spec, changed, restart=body.restart, rolled_back_to=number)
+
+
+async def _apply(
+    caller: Caller,
+    owner: str,
+    server: str,
+    model: ServerModel,
+    spec: AppSpec,
+    changed: list[str],
+    *,
+    restart: bool,
+    rolled_back_to: int | None = None,
+) -> AppPublic | Accepted:
+    """Give the app a new spec: a stopped one at once (started after if ``restart``), a running one only
+    with ``restart`` (stopped, changed, started again; answered as accepted while that goes on)."""
+    identity, hub, settings = caller.identity, caller.hub, caller.settings
     state = server_state(model)
-    if state != "stopped" and not body.restart:
+    if state != "stopped" and not restart:
         raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
+    # An app made before revisions: its spec now becomes revision 1, so it can be rolled back to.
+    await ensure_base(caller, owner, server, model.get("user_options") or {})
+
+    async def applied() -> None:
+        await _edited(caller, owner, server, spec, changed, rolled_back_to=rolled_back_to)
+
     # Made public, or (re)started: the owner's limits, the app itself left out of the counts.
     claim = (
-        await caller.limits.admit(
-            hub, identity, owner, settings, server, public=spec.public, running=bool(body.restart)
-        )
+        await caller.limits.admit(hub, identity, owner, settings, server, public=spec.public, running=bool(restart))
     ).claim
     try:
         if state != "stopped":
             await run_bounded(
-                released_after(
-                    _restart(
-                        caller, owner, server, spec, applied=lambda: _edited(caller, owner, server, spec, changed)
-                    ),
-                    claim,
-                ),
+                released_after(_restart(caller, owner, server, spec, applied=applied), claim),
                 settings.start_wait,
             )
             return _accepted(owner, server, "stopping", done=False)
         await hub.update_server(
             owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
         )
-        await _edited(caller, owner, server, spec, changed)
-        if body.restart:
+        await applied()
+        if restart:
             done, _ = await run_bounded(
                 released_after(hub.start_server(owner, server, identity.token, framework=spec.framework), claim),
                 settings.start_wait,
@@ -272,11 +324,19 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
     return app
 
 
-async def _edited(caller: Caller, owner: str, server: str, spec: AppSpec, changed: list[str]) -> None:
-    """The Hub took an edit: the service's records follow, and the event names the fields changed
-    (names only: values may be secret)."""
+async def _edited(
+    caller: Caller, owner: str, server: str, spec: AppSpec, changed: list[str], *, rolled_back_to: int | None = None
+) -> None:
+    """The Hub took an edit (or a rollback to revision ``rolled_back_to``): the service's records
+    follow, a new revision holds the spec, and the event names the fields changed (names only:
+    values may be secret)."""
     await _record(caller, owner, server, spec)
-    await record(caller, "edited", owner, server, fields=changed)
+    if rolled_back_to is None:
+        await record_revision(caller, owner, server, spec, "edited")
+        await record(caller, "edited", owner, server, fields=changed)
+    else:
+        await record_revision(caller, owner, server, spec, f"rolled back to {rolled_back_to}")
+        await record(caller, "rolled-back", owner, server, revision=rolled_back_to, fields=changed)
 
 
 async def _record(caller: Caller, owner: str, server: str, spec: AppSpec) -> None:
@@ -301,6 +361,8 @@ async def delete_app(caller: Caller, owner: str, server: str) -> Accepted:
     async def forget() -> None:
         await caller.directory.remove(owner, server)
         await caller.thumbnails.release(owner, server, also=spec_image)
+        await caller.revisions.delete_app(owner, server)  # a later app of this name starts a history of its own
+        await caller.runs.forget(owner, server)  # (its proxy reported its stop while the Hub stopped it)
 
     done, _ = await run_bounded(
         caller.hub.stop_server(owner, server, caller.token, remove=True), caller.settings.stop_wait, then=forget

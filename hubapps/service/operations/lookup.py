@@ -18,6 +18,7 @@ from hubapps.service.app_models import (
     app_from_share,
     directory_entry,
     page_of,
+    run_public,
     with_state,
 )
 from hubapps.service.auth import Identity
@@ -25,6 +26,7 @@ from hubapps.service.directory import DirectoryEntry
 from hubapps.service.errors import InvalidInput, NotFound
 from hubapps.service.hub_client import HubClient
 from hubapps.service.hub_models import ServerModel, UserModel, servers_of
+from hubapps.service.operations.audit import with_usage
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.states import is_proxy_app, live_state, live_states, may_read_status
 from hubapps.service.schemas import AppPublic, AppsPublic
@@ -32,6 +34,7 @@ from hubapps.service.settings import ServiceSettings
 
 __all__ = [
     "ACCESS_VALUES",
+    "app_details",
     "find_app",
     "is_proxy_app",
     "list_apps",
@@ -84,6 +87,18 @@ async def find_app(caller: Caller, owner: str, server: str) -> AppPublic:
     if entry is not None and entry.public:
         return app_from_entry(settings, entry)
     raise NotFound()
+
+
+async def app_details(caller: Caller, owner: str, server: str) -> AppPublic:
+    """:func:`find_app` with the app's last run (failure memory): all of it for those who may manage the
+    app, only its state and times for those it is shared with or public to (as for its status)."""
+    app = await find_app(caller, owner, server)
+    if not app.is_app:
+        return app
+    run = await caller.runs.last(owner, server)
+    if run is None:
+        return app
+    return app.model_copy(update={"last_run": run_public(run, full=app.access in ("owned", "admin"))})
 
 
 async def managed_app(caller: Caller, owner: str, server: str) -> AppPublic:
@@ -210,7 +225,8 @@ async def list_apps(
     page, count = page_of(
         apps, access=wanted, framework=framework, state=state, q=q, sort=sort, offset=offset, limit=limit
     )
-    return AppsPublic(data=page, count=count, offset=offset, limit=limit)
+    # Usage counts of the page's apps the caller manages: one grouped query for the page.
+    return AppsPublic(data=await with_usage(caller, page), count=count, offset=offset, limit=limit)
 
 
 async def readable_status(caller: Caller, owner: str, server: str) -> ServerModel:

@@ -18,6 +18,7 @@ from hubapps.service.hub_models import ShareModel
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.events import record
 from hubapps.service.operations.lookup import managed_server
+from hubapps.service.operations.revisions import ensure_base, record_revision
 from hubapps.service.schemas import PublicFlag, ShareCreate, ShareLinkCreate, ShareLinkPublic, SharePublic, SharesPublic
 from hubapps.service.settings import ServiceSettings
 
@@ -188,10 +189,12 @@ async def set_public(caller: Caller, owner: str, server: str, body: PublicFlag) 
     if spec.public != body.public:
         if server_state(model) != "stopped":
             raise Conflict("stop the app first (or edit it with restart=true): the change applies when it starts")
+        await ensure_base(caller, owner, server, model.get("user_options") or {})
         spec = spec.model_copy(update={"public": body.public})
         await caller.hub.update_server(
             owner, server, caller.token, user_options=spec.to_user_options(), display_name=spec.display_name
         )
+        await record_revision(caller, owner, server, spec, "made public" if body.public else "made private")
         await record(caller, "shared" if body.public else "unshared", owner, server, public=body.public)
     entry = directory_entry(owner, server, spec)
     if spec.public or await caller.directory.get(owner, server) is not None:

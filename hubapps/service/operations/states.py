@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.core.spec import is_app_options, parse_user_options
-from hubapps.service.app_models import StateView, app_state, app_url, server_state
+from hubapps.service.app_models import MAX_REASON, StateView, app_state, app_url, ended_in, server_state
 from hubapps.service.hub_models import ServerModel, servers_of
 from hubapps.service.operations.caller import Caller
 
-__all__ = ["is_proxy_app", "live_state", "live_states", "may_read_status"]
+__all__ = ["is_proxy_app", "live_state", "live_states", "may_read_status", "remembered_state"]
 
 
 def is_proxy_app(model: ServerModel, registry: FrameworkRegistry) -> bool:
@@ -75,6 +75,18 @@ async def live_state(caller: Caller, owner: str, server: str, model: ServerModel
             return StateView("stopped")
         if server_state(fresh) != "running":
             return app_state(fresh)
+        return await remembered_state(caller, owner, server, fresh, view)
+    return view
+
+
+async def remembered_state(caller: Caller, owner: str, server: str, model: ServerModel, view: StateView) -> StateView:
+    """An ``unknown`` state told apart by failure memory: the Hub still calls the server running, its
+    proxy does not answer, but reported before it exited that this run failed: failed, with its reason."""
+    if view.state != "unknown":
+        return view
+    run = await caller.runs.last(owner, server)
+    if run is not None and run.state == "failed" and ended_in(run, model):
+        return StateView("failed", run.reason[:MAX_REASON] or "the app stopped", app_state="failed")
     return view
 
 

@@ -1,7 +1,9 @@
 """Reading a running app: its state and start progress, and its log (from its hubapps-proxy).
 
 Only the owner and admins may read them (the service reads the app with a credential of its own, so
-it decides, see :func:`~hubapps.service.operations.lookup.readable_status`).
+it decides, see :func:`~hubapps.service.operations.lookup.readable_status`). Someone else who may open
+the app (a share, a public app) gets its state only (:func:`~.access.viewer_status`), which is what the
+start page of a viewer's start follows.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hubapps.service.app_models import MAX_REASON, app_state, app_url, server_state
+from hubapps.service.app_models import MAX_REASON, app_state, app_url, run_public, server_state
 from hubapps.service.errors import Conflict, HubUnavailable
 from hubapps.service.hub_models import ServerModel
+from hubapps.service.operations.access import viewer_status
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.lookup import readable_status
-from hubapps.service.operations.states import is_proxy_app
+from hubapps.service.operations.states import is_proxy_app, remembered_state
 from hubapps.service.schemas import AppStatus, LogsPublic
 
 __all__ = ["app_logs", "app_status"]
@@ -43,7 +46,9 @@ async def _read_app(caller: Caller, model: ServerModel, owner: str, server: str,
 
 async def app_status(caller: Caller, owner: str, server: str) -> AppStatus:
     """State (:func:`~hubapps.service.app_models.app_state`), start progress, time to ready, the reason
-    of a failure and the app's startup log."""
+    of a failure and the app's startup log (the state only, for a viewer)."""
+    if owner != caller.name and not caller.identity.admin:
+        return await viewer_status(caller, owner, server)
     model = await readable_status(caller, owner, server)
     hub_state = server_state(model)
     asks = hub_state in ("starting", "running") and is_proxy_app(model, caller.registry)
@@ -55,6 +60,8 @@ async def app_status(caller: Caller, owner: str, server: str) -> AppStatus:
             _read_app(caller, model, owner, server, "_hubapps/logs"),
         )
     view = app_state(model, proxy, asked=asks and caller.status_reader.available)
+    view = await remembered_state(caller, owner, server, model, view)
+    run = await caller.runs.last(owner, server)
     started = model.get("started")
     status = AppStatus(
         id=f"{owner}/{server}",
@@ -63,6 +70,7 @@ async def app_status(caller: Caller, owner: str, server: str) -> AppStatus:
         started=str(started) if started and hub_state != "stopped" else None,
         reason=view.reason,
         ready_after=view.ready_after,
+        last_run=run_public(run, full=True) if run is not None else None,
     )
     if hub_state == "starting":
         status.progress, status.message = await _progress(caller, model)

@@ -58,7 +58,8 @@ async def list_apps_route(
 
 @router.get("/{owner}/{server}", response_model=AppPublic, summary="One app")
 async def read_app(owner: str, server: str, caller: CurrentCaller) -> AppPublic:
-    return await operations.find_app(caller, owner, server)
+    app = await operations.app_details(caller, owner, server)
+    return (await operations.with_usage(caller, [app]))[0]
 
 
 @router.post(
@@ -101,9 +102,18 @@ async def delete_app(owner: str, server: str, caller: CurrentCaller) -> Response
     return Response(status_code=204) if accepted.done else accepted_response(accepted)
 
 
-@router.post("/{owner}/{server}/start", response_model=Accepted, summary="Start an app with its stored spec")
+@router.post(
+    "/{owner}/{server}/start",
+    response_model=Accepted,
+    summary="Start an app with its stored spec",
+    description="Its owner and admins start it with their own rights. Someone it is shared with, or anyone "
+    "logged in for a public app, may start it when stopped if its owner allows (`viewers_can_start`): the "
+    "service starts it with the owner's stored spec and rights, once per `viewer_start_interval` seconds per "
+    "person (429 `too_soon` before that); when the owner does not allow it, 403 names the owner.",
+    responses={403: {"description": "only the owner may start it"}, 429: {"description": "too soon"}},
+)
 async def start_app(owner: str, server: str, caller: CurrentCaller) -> JSONResponse:
-    return accepted_response(await operations.start_app(caller, owner, server))
+    return accepted_response(await operations.start_or_wake(caller, owner, server))
 
 
 @router.post(

@@ -427,6 +427,13 @@
         seenStarting = true;
       } catch (error) {
         el("watch-status").textContent = error.message;
+        if (error.status === 403 || error.status === 429) {
+          // Not allowed, or not yet (a viewer's start): say so, and offer the button again.
+          done = true;
+          el("watch-verb").textContent = "Not running:";
+          if (b) b.classList.remove("d-none");
+          return;
+        }
       }
       poll();
     };

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import socket
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 from hubapps.cli import main
 from hubapps.cli.demo import DemoSettings, write_config
+from hubapps.core.startup import parse_startup_apps
+from hubapps.examples import EXAMPLES
 
 
 def test_every_port_moves_with_the_public_one(tmp_path: Path) -> None:
@@ -16,7 +19,7 @@ def test_every_port_moves_with_the_public_one(tmp_path: Path) -> None:
     second = DemoSettings(tmp_path / "b", chp="chp", port=9000)
     assert first.ports == {"port": 8000, "proxy_api_port": 8001, "hub_port": 8081, "service_port": 10202}
     assert set(first.ports.values()).isdisjoint(second.ports.values())
-    config, _ = write_config(second)
+    config = write_config(second)
     text = config.read_text()
     for port in second.ports.values():
         assert str(port) in text
@@ -39,3 +42,14 @@ def test_a_busy_port_is_named_before_anything_starts(tmp_path: Path, capsys: pyt
     err = capsys.readouterr().err
     assert f"port {busy} on 127.0.0.1 is in use" in err
     assert not state.exists()
+
+
+def test_the_examples_are_startup_apps_of_the_demo_user(tmp_path: Path) -> None:
+    config = write_config(DemoSettings(tmp_path / "state", chp="chp")).read_text()
+    _, _, literal = config.partition("c.HubApps.startup_apps = ")
+    entries = parse_startup_apps(ast.literal_eval(literal.strip()))
+    assert {e.owner for e in entries} == {"demo"}
+    assert {e.server for e in entries} == {f"{framework}-demo" for framework in EXAMPLES}
+    assert {e.server for e in entries if e.start} == {"streamlit-demo", "panel-demo"}
+    assert "c.Authenticator.allowed_users = {'demo'}" in config  # the owner exists from the Hub's start
+    assert (tmp_path / "state" / "home" / "demo" / "examples" / "streamlit_app.py").exists()

@@ -13,11 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+from hubapps.core import statuskey
+from hubapps.core.reports import REPORT_PATH, report_sub
 
 USERS: dict[str, dict[str, Any]] = {
     "alice-token": {
@@ -47,6 +51,9 @@ USERS: dict[str, dict[str, Any]] = {
     },
 }
 CODES = {"good-code": "alice-token", "bob-code": "bob-token"}
+#: The Hub's status key ``K``; the proxy under test holds ``app_key(K, "alice", "my-app")``.
+STATUS_KEY = bytes(range(32))
+APP_KEY = statuskey.app_key(STATUS_KEY, "alice", "my-app")
 
 
 class FakeHub:
@@ -66,11 +73,17 @@ class FakeHub:
         self.activity_attempts = 0
         #: Seconds ``/hub/api/user`` waits before answering (to test timeouts and shared lookups).
         self.user_delay = 0.0
+        #: Reports the fake launcher service took (``/services/japps/api/internal/reports``), and the
+        #: headers of every report request; reports to answer with 503 before taking them.
+        self.reports: list[dict[str, Any]] = []
+        self.report_headers: list[dict[str, str]] = []
+        self.report_failures = 0
         self.server: TestServer | None = None
         app = web.Application()
         app.router.add_get("/hub/api/user", self.user)
         app.router.add_post("/hub/api/oauth2/token", self.token)
         app.router.add_post("/hub/api/users/alice/activity", self.report_activity)
+        app.router.add_post("/services/japps/" + REPORT_PATH, self.take_report)
         self.app = app
 
     @property
@@ -106,6 +119,20 @@ class FakeHub:
             self.activity_failures -= 1
             return web.json_response({"message": "busy"}, status=503)
         self.activity.append(await request.json())
+        return web.Response(status=204)
+
+    async def take_report(self, request: web.Request) -> web.StreamResponse:
+        """The launcher service's report endpoint: signed with alice/my-app's key (:data:`STATUS_KEY`)."""
+        body = await request.read()
+        self.report_headers.append(dict(request.headers))
+        report = json.loads(body)
+        key = statuskey.app_key(STATUS_KEY, report["owner"], report["server"])
+        if not statuskey.verify(key, request.headers.get(statuskey.HEADER, ""), "POST", report_sub(body)):
+            return web.json_response({"detail": "not found"}, status=404)
+        if self.report_failures > 0:
+            self.report_failures -= 1
+            return web.json_response({"detail": "busy"}, status=503)
+        self.reports.append(report)
         return web.Response(status=204)
 
 

@@ -42,6 +42,8 @@ class FakeServer:
     display_name: str = ""
     running: bool = False
     pending: str | None = None
+    #: When the Hub started the server's current run (ISO 8601), as its model says.
+    started: str | None = None
 
     def model(self, owner: str) -> dict[str, Any]:
         return {
@@ -54,7 +56,7 @@ class FakeServer:
             "progress_url": f"/hub/api/users/{owner}/servers/{self.name}/progress",
             "user_options": self.user_options,
             "last_activity": None,
-            "started": None,
+            "started": self.started,
         }
 
 
@@ -78,6 +80,8 @@ class FakeHub:
         self.shares: list[dict[str, str]] = []  # {"owner", "server", "user" | "group"}
         self.codes: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[tuple[str, str]] = []
+        #: The requests made with the service's own token (method, path).
+        self.service_calls: list[tuple[str, str]] = []
         self.version = HUB_VERSION
         self.fail: Callable[[httpx.Request], httpx.Response | None] | None = None
         self.stop_delay = 0.0
@@ -128,6 +132,11 @@ class FakeHub:
 
     def _caller(self, request: httpx.Request) -> FakeUser | None:
         _scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if token == SERVICE_TOKEN:
+            # The service's own token (read:servers, list:users, start:servers, delete:servers): it reads,
+            # starts and stops anyone's servers, as an admin's token does here.
+            self.service_calls.append((request.method, request.url.path))
+            return FakeUser("service-japps", admin=True)
         name = self.tokens.get(token)
         return self.users.get(name) if name else None
 
@@ -356,6 +365,9 @@ def settings() -> ServiceSettings:
             # The unit tests exercise public apps and sharing; their defaults (off) have tests of their own.
             "allow_public_apps": True,
             "allow_sharing": True,
+            # No pruning task at start: the in-memory database is one connection (StaticPool), which a
+            # prune in a worker thread would share with the events a test adds meanwhile.
+            "event_retention_days": 0,
         }
     )
 

@@ -145,11 +145,18 @@ def test_owner_and_admin_read_status_and_logs_with_the_apps_key_only(
 def test_others_may_not_read_status_or_logs(
     make_status_client: Callable[..., TestClient], world: FakeHub, auth: Users, apps: FakeApps, caller: str
 ) -> None:
-    """ann has a share (she may open the app, not read its log through the service); cat nothing."""
+    """ann has a share (she may open the app, and see whether it runs: the Hub's state only, not its
+    log, progress or reason); cat nothing. Neither makes the service ask the app."""
     client = make_status_client()
-    for path in ("status", "logs"):
-        r = client.get(f"{API}/apps/bob/dash/{path}", headers=auth(caller))
-        assert r.status_code == 404, r.text
+    status = client.get(f"{API}/apps/bob/dash/status", headers=auth(caller))
+    if caller == "ann":
+        assert status.status_code == 200, status.text
+        body = status.json()
+        assert (body["state"], body["log_tail"], body["reason"], body["app_state"]) == ("running", [], None, None)
+    else:
+        assert status.status_code == 404, status.text
+    logs = client.get(f"{API}/apps/bob/dash/logs", headers=auth(caller))
+    assert logs.status_code == 404, logs.text
     assert apps.requests == []
 
 

@@ -44,7 +44,9 @@ def test_values_from_spec_fill_every_field_and_never_a_secret_value() -> None:
     assert values["command"] == "--theme 'dark mode'"
     assert values["python_env"] == "/opt/envs/sales"
     assert values["profile"] == "small"
-    assert values["keep_alive"] is True
+    # A spec of keep_alive only (before idle_policy) shows as the "keep running" policy.
+    assert values["idle_policy"] == "keep"
+    assert (values["idle_minutes"], values["max_age_minutes"]) == ("", "")
     assert values["public"] is True
     assert values["source"] == "git"
     assert (values["repo_url"], values["repo_ref"], values["repo_subdirectory"]) == (
@@ -89,7 +91,10 @@ def test_values_from_form_read_every_field() -> None:
         share_users="bob, cat",
         share_groups="team",
         source="git",
-        keep_alive="on",
+        idle_policy="idle",
+        idle_minutes="1.5",
+        max_age_minutes="",
+        viewers_can_start="on",
         public="on",
         start="on",
         restart="",
@@ -112,7 +117,13 @@ def test_values_from_form_read_every_field() -> None:
     assert values["thumbnail_data"] == "AAAA"
     assert (values["share_users"], values["share_groups"]) == ("bob, cat", "team")
     assert values["source"] == "git"
-    assert (values["keep_alive"], values["public"], values["start"], values["restart"]) == (True, True, True, False)
+    assert (values["viewers_can_start"], values["public"], values["start"], values["restart"]) == (
+        True,
+        True,
+        True,
+        False,
+    )
+    assert (values["idle_policy"], values["idle_minutes"], values["max_age_minutes"]) == ("idle", "1.5", "")
     assert values["remove_thumbnail"] is True
     # The empty row is dropped; names are stripped, values kept as typed.
     assert values["env"] == [_row("A", "1"), _row("S", secret=True, stored=True)]
@@ -134,7 +145,8 @@ def test_a_stored_spec_comes_back_unchanged_through_the_form() -> None:
     assert errors == {}
     for key in ("display_name", "description", "framework", "filepath", "command", "python_env", "profile"):
         assert body[key] == SPEC[key], key
-    assert body["keep_alive"] is True
+    assert body["idle_policy"] == "keep"
+    assert (body["idle_minutes"], body["max_age_minutes"]) == (0.0, 0.0)
     assert body["public"] is True
     assert body["repository"] == SPEC["repository"]
     assert body["thumbnail"] == SPEC["thumbnail"]
@@ -315,3 +327,16 @@ def test_record_error_takes_spec_and_service_errors() -> None:
 
 def test_names_split_on_commas_and_lines() -> None:
     assert forms.names(" a, b\nc,,\n ") == ["a", "b", "c"]
+
+
+def test_the_idle_policy_times_are_read_and_bad_ones_named() -> None:
+    values = forms.values_from_spec({**SPEC, "idle_policy": "idle", "idle_minutes": 30.0, "keep_alive": False}, set())
+    assert (values["idle_policy"], values["idle_minutes"], values["max_age_minutes"]) == ("idle", "30", "")
+    errors: dict[str, str] = {}
+    body = forms.spec_body({**values, "max_age_minutes": "soon"}, errors)
+    assert body["idle_minutes"] == 30.0
+    assert errors == {"max_age_minutes": "give a number of minutes (or leave it empty)"}
+    # Another policy clears the times (what was typed stays in the form's values).
+    errors = {}
+    body = forms.spec_body({**values, "idle_policy": "default"}, errors)
+    assert (body["idle_policy"], body["idle_minutes"], body["max_age_minutes"], errors) == ("default", 0.0, 0.0, {})

@@ -62,3 +62,19 @@ def test_form_offers_sharing_and_public_only_when_the_hub_allows(
     details = off.get("/services/japps/ui/apps/ann/dash", headers=auth).text
     assert "Only its owner, ann." in details
     assert "Share it" not in details
+
+
+def test_details_page_says_when_the_app_stops_and_who_may_start_it(
+    make_client: Callable[..., TestClient], fake_hub: FakeHub, settings: ServiceSettings
+) -> None:
+    token = fake_hub.add_user("ann")
+    fake_hub.add_server("ann", "old", app_options("Old", keep_alive=True))  # stored before idle_policy
+    own = app_options("Own", idle_policy="idle", idle_minutes=30, max_age_minutes=90.5, viewers_can_start=True)
+    fake_hub.add_server("ann", "own", own)
+    client = make_client(settings)
+    old = client.get("/services/japps/ui/apps/ann/old", headers={"Authorization": f"token {token}"}).text
+    assert 'id="app-idle-policy">keep it running<' in old
+    assert 'id="app-viewers-start">no<' in old
+    page = client.get("/services/japps/ui/apps/ann/own", headers={"Authorization": f"token {token}"}).text
+    assert 'id="app-idle-policy">stop it after 30 min without viewers or 90.5 min after a start<' in page
+    assert 'id="app-viewers-start">yes<' in page
