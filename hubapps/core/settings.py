@@ -168,8 +168,8 @@ class AdminSettings(ServiceLimits):
         app's metrics for "viewer-window" (300) s after their last request (docs/metrics.md).
         Reports to the launcher: each attempt takes at most "report-timeout" (3) s, "report-retries"
         (2) more attempts; an exit report carries at most "report-log-lines" (50) lines and
-        "report-log-bytes" (8192) bytes of output; a viewer unseen for "viewer-session-gap" (1800) s starts a new viewer session ("opened"
-        event) when they come back. See docs/proxy.md.""",
+        "report-log-bytes" (8192) bytes of output; a viewer unseen for "viewer-session-gap" (1800) s
+        starts a new viewer session ("opened" event) when they come back. See docs/proxy.md.""",
     )
     ready_timeout = Float(
         0.0,
