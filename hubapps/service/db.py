@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import os
 import threading
 from collections.abc import Iterator
+from typing import IO
 
 from alembic import command
 from alembic.config import Config
@@ -46,6 +48,12 @@ def _in_memory(engine: Engine) -> bool:
     return engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
+def private_lock_file(path: str) -> IO[bytes]:
+    """Open (or make) a lock file only the service's own user may open: ``flock`` works on a descriptor
+    opened for reading, so a lock file others can read is one another local user could hold."""
+    return os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+b")
+
+
 @contextlib.contextmanager
 def _file_lock(engine: Engine) -> Iterator[None]:
     """An exclusive lock beside a SQLite file (a file of its own: closing a descriptor of the database
@@ -54,7 +62,7 @@ def _file_lock(engine: Engine) -> Iterator[None]:
     if engine.url.get_backend_name() != "sqlite" or _in_memory(engine) or not database:
         yield
         return
-    with open(f"{database}.migrate-lock", "a+b") as handle:
+    with private_lock_file(f"{database}.migrate-lock") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

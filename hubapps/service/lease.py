@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from hubapps.service.db import make_engine
+from hubapps.service.db import make_engine, private_lock_file
 
 __all__ = ["WorkerLease"]
 
@@ -62,7 +62,7 @@ class WorkerLease:
         return self._held
 
     def _file_lock(self, path: str) -> bool:
-        handle = open(path, "a+b")  # noqa: SIM115 - held open for as long as the lease
+        handle = private_lock_file(str(path))  # held open for as long as the lease
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
