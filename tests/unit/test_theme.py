@@ -62,8 +62,10 @@ def test_the_theme_keys_are_upstreams() -> None:
 def test_the_default_theme_leaves_nothing_to_fetch_off_the_hub() -> None:
     theme, refused = clean_theme(DEFAULT_THEME)
     assert refused == {}
-    assert not theme.get("font_url") and not theme.get("logo")
-    assert "@import" not in theme_css(theme) and "googleapis" not in json.dumps(DEFAULT_THEME)
+    assert not theme.get("font_url")
+    assert not theme.get("logo")
+    assert "@import" not in theme_css(theme)
+    assert "googleapis" not in json.dumps(DEFAULT_THEME)
 
 
 @pytest.mark.parametrize(
@@ -95,7 +97,7 @@ def test_css_colours_are_accepted(value: str) -> None:
     ],
 )
 def test_anything_else_is_not_a_colour(value: object) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"not a string|not a CSS colour"):
         css_color(value)
 
 
@@ -125,21 +127,24 @@ def test_same_site_paths_and_http_urls_are_addresses(value: str) -> None:
     ],
 )
 def test_other_addresses_are_refused(value: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"path on this site|quote, bracket|longer than"):
         theme_url(value)
 
 
 def test_font_families_are_names_only() -> None:
     assert font_family("system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif").startswith("system-ui")
     for hostile in ("Inter; } body { x", "Inter</style>", "a, url(x)", "'a\\'"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not a list of font names"):
             font_family(hostile)
 
 
 def test_clean_theme_keeps_what_is_valid_and_says_why_the_rest_went() -> None:
     theme, refused = clean_theme({**THEMED, "h2_color": "red;}", "logo": "javascript:alert(1)", "welcome": 5})
-    assert theme["primary_color"] == "#ba18da" and theme["hub_title"] == "Welcome to <Nebari>"
-    assert "h2_color" not in theme and "logo" not in theme and "welcome" not in theme
+    assert theme["primary_color"] == "#ba18da"
+    assert theme["hub_title"] == "Welcome to <Nebari>"
+    assert "h2_color" not in theme
+    assert "logo" not in theme
+    assert "welcome" not in theme
     assert set(refused) == {"h2_color", "logo", "welcome"}
     assert "h2_color = 'red;}' is not a CSS colour" in refused["h2_color"]
     assert "display_version" not in theme
@@ -148,7 +153,8 @@ def test_clean_theme_keeps_what_is_valid_and_says_why_the_rest_went() -> None:
 def test_runtime_config_has_upstreams_shape() -> None:
     theme, _ = clean_theme(THEMED)
     config = runtime_config(theme, "1.2.3")
-    assert set(config) == {"banners", "theme", "version"} and config["version"] == "1.2.3"
+    assert set(config) == {"banners", "theme", "version"}
+    assert config["version"] == "1.2.3"
     assert set(config["theme"]) == {"logo", "favicon", "font", "colors", "cssVariables"}
     assert config["theme"]["font"] == {"family": "'Inter', sans-serif", "url": THEMED["font_url"]}
     colors = config["theme"]["colors"]
@@ -156,13 +162,18 @@ def test_runtime_config_has_upstreams_shape() -> None:
         "primary", "primaryLight", "primaryDark", "secondary", "secondaryDark", "accent", "accentDark",
         "text", "heading", "heading2", "navbar", "navbarText", "navbarHover",
     }  # fmt: skip
-    assert colors["primary"] == "#ba18da" and colors["heading"] == "#652e8e" and colors["secondaryDark"] is None
+    assert colors["primary"] == "#ba18da"
+    assert colors["heading"] == "#652e8e"
+    assert colors["secondaryDark"] is None
     variables = config["theme"]["cssVariables"]
-    assert variables["--primary-color"] == "#ba18da" and variables["--navbar-background-color"] == "#1c1d1f"
+    assert variables["--primary-color"] == "#ba18da"
+    assert variables["--navbar-background-color"] == "#1c1d1f"
     assert variables["--app-font-family"] == "'Inter', sans-serif"
     # Unthemed: upstream's keys are all there, null, and the offline default font.
     empty = runtime_config({}, "1")["theme"]
-    assert empty["logo"] is None and empty["font"]["url"] is None and empty["colors"]["primary"] is None
+    assert empty["logo"] is None
+    assert empty["font"]["url"] is None
+    assert empty["colors"]["primary"] is None
 
 
 def test_theme_css_imports_the_font_first_and_maps_colours_onto_bootstrap() -> None:
@@ -170,8 +181,10 @@ def test_theme_css_imports_the_font_first_and_maps_colours_onto_bootstrap() -> N
     css = theme_css(theme)
     first_rule = next(line for line in css.splitlines() if not line.startswith("/*"))
     assert first_rule == f'@import url("{THEMED["font_url"]}");'
-    assert "--primary-color: #ba18da;" in css and "--bs-primary-rgb: 186, 24, 218;" in css
-    assert "--bs-btn-bg: #ba18da;" in css and "--bs-btn-hover-bg: #8a0aa3;" in css
+    assert "--primary-color: #ba18da;" in css
+    assert "--bs-primary-rgb: 186, 24, 218;" in css
+    assert "--bs-btn-bg: #ba18da;" in css
+    assert "--bs-btn-hover-bg: #8a0aa3;" in css
     assert "background-color: #1c1d1f !important;" in css
     assert css.count("{") == css.count("}")
     # Text colours are light-mode colours: scoped away from dark mode, where links take the light tint.
@@ -188,7 +201,8 @@ def test_an_unthemed_hub_gets_no_rules_and_a_navbar_without_text_colour_stays_li
 def test_hostile_values_never_reach_the_stylesheet() -> None:
     hostile = "red; } body { display: none } x {"
     theme, refused = clean_theme({"primary_color": hostile, "font_url": "/x'); @import url('//evil"})
-    assert theme == {} and len(refused) == 2
+    assert theme == {}
+    assert len(refused) == 2
     assert "display" not in theme_css(theme)
 
 
@@ -204,9 +218,11 @@ def test_the_page_csp_names_exactly_the_theme_files() -> None:
         csp["img-src"].split()
     )
     assert "https:" in csp["font-src"].split()
-    assert "'self'" not in " ".join(csp.values()) and "*" not in " ".join(csp.values())
+    assert "'self'" not in " ".join(csp.values())
+    assert "*" not in " ".join(csp.values())
     plain = page_csp("n", host="hub.test", prefix="/services/japps/", hub_prefix="/hub/")
-    assert "theme.css" not in plain and "https:" not in plain
+    assert "theme.css" not in plain
+    assert "https:" not in plain
 
 
 def test_the_service_checks_the_theme_it_is_given_again() -> None:
@@ -240,7 +256,8 @@ def test_a_theme_set_after_install_jhub_apps_reaches_the_service_and_the_hub_pag
         )
     (service,) = app.services
     settings = ServiceSettings.from_env(service["environment"])
-    assert settings.theme["hub_title"] == "Nebari" and settings.theme["navbar_color"] == "#1c1d1f"
+    assert settings.theme["hub_title"] == "Nebari"
+    assert settings.theme["navbar_color"] == "#1c1d1f"
     assert "h1_color" not in settings.theme
     assert "h1_color = 'red; } body { display: none' is not a CSS colour" in caplog.text
     # The Hub's templates get the launcher's variables back, and the checked theme (not the raw keys).
