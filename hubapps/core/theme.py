@@ -331,8 +331,10 @@ def theme_css(theme: Mapping[str, str]) -> str:
         if not color:
             continue
         text = get("accent_text_color") if kind == "primary" else None
+        # JupyterHub's own pages use its .btn-jupyter (login, spawn) where Bootstrap has .btn-primary.
+        selector = ".btn-primary, .btn-jupyter" if kind == "primary" else ".btn-secondary"
         lines += _rule(
-            f".btn-{kind}",
+            selector,
             {
                 "--bs-btn-bg": color,
                 "--bs-btn-border-color": color,
@@ -357,6 +359,17 @@ def theme_css(theme: Mapping[str, str]) -> str:
                 "--bs-btn-active-border-color": dark,
             },
         )
+    if primary:
+        # JupyterHub's login form: its header and the focus ring of its fields are the Hub's orange.
+        lines += _rule("#login-main .auth-form-header", {"background": primary, "color": get("accent_text_color")})
+        lines += _rule(
+            ".form-control:focus",
+            {
+                "border-color": primary,
+                "outline-color": primary,
+                "box-shadow": f"inset 0 1px 1px rgba(0, 0, 0, 0.075), 0 0 8px {primary}",
+            },
+        )
     if accent:
         lines += _rule(".badge.text-bg-info, .hubapps-accent", {"background-color": f"{accent} !important"})
     if navbar or navbar_text or get("navbar_hover_color"):
@@ -376,4 +389,11 @@ def theme_css(theme: Mapping[str, str]) -> str:
                 "--bs-nav-link-hover-color": get("navbar_hover_color") or navbar_text,
             },
         )
+        if navbar_text:
+            # The bar's buttons (logout, dark-mode toggle) take its text colour, or vanish on a dark bar.
+            lines += _rule(
+                f"{bar} .btn",
+                {"--bs-btn-color": navbar_text, "--bs-btn-hover-color": navbar, "--bs-btn-hover-bg": navbar_text},
+            )
+            lines += _rule(f"{bar} [class*=btn-outline]", {"--bs-btn-border-color": navbar_text})
     return "\n".join(lines) + "\n"

@@ -7,7 +7,8 @@ navigation bar) is refused, and dark mode keeps the light-mode text colours out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,13 +69,18 @@ def test_the_hub_login_page_shows_the_title_subtitle_and_welcome(browser: Any, t
         assert _style(page, "#hubapps-hub-title", "color") == H1
         assert _style(page, "body", "color") == TEXT
         assert "Georgia" in _style(page, "body", "font-family")
+        # JupyterHub's own orange on its login form takes the primary colour too.
+        assert _style(page, "#login_submit", "background-color") == PRIMARY
+        assert _style(page, "#login-main .auth-form-header", "background-color") == PRIMARY
         _check_chrome(page)
         assert refused == []
     finally:
         context.close()
 
 
-def test_the_hub_home_is_themed_and_the_hostile_colour_refused(browser: Any, themed_hub: Hub) -> None:
+def test_the_hub_home_is_themed_and_the_hostile_colour_refused(
+    browser: Any, themed_hub: Hub, shot: Callable[[Any, str], Path]
+) -> None:
     page = login_page(browser, themed_hub, "themed-user")
     try:
         refused = _watch_csp(page)
@@ -85,13 +91,17 @@ def test_the_hub_home_is_themed_and_the_hostile_colour_refused(browser: Any, the
         assert _style(page, "#hubapps-hub-title", "color") == H1
         assert _style(page, "#hubapps-quick-h", "color") != RED  # h2_color was refused
         assert _style(page, "#hubapps-jupyterlab .btn-primary", "background-color") == PRIMARY
+        assert _style(page, "#logout", "color") == "rgb(255, 255, 255)"  # readable on the dark bar
         assert refused == []
         assert page.dialogs == []
+        shot(page, "theme-hub-home")
     finally:
         page.context.close()
 
 
-def test_a_launcher_page_is_themed_under_its_strict_csp(browser: Any, themed_hub: Hub) -> None:
+def test_a_launcher_page_is_themed_under_its_strict_csp(
+    browser: Any, themed_hub: Hub, shot: Callable[[Any, str], Path]
+) -> None:
     page = login_page(browser, themed_hub, "themed-user")
     try:
         refused = _watch_csp(page)
@@ -103,11 +113,14 @@ def test_a_launcher_page_is_themed_under_its_strict_csp(browser: Any, themed_hub
         assert _style(page, "main .btn-primary", "background-color") == PRIMARY
         assert page.get_attribute("link[rel=icon]", "href") == "/hub/static/favicon.ico"
         assert refused == []
+        shot(page, "theme-launcher-deploy")
     finally:
         page.context.close()
 
 
-def test_dark_mode_keeps_the_light_text_colours_out(browser: Any, themed_hub: Hub) -> None:
+def test_dark_mode_keeps_the_light_text_colours_out(
+    browser: Any, themed_hub: Hub, shot: Callable[[Any, str], Path]
+) -> None:
     context = browser.new_context(color_scheme="dark")
     try:
         page = context.new_page()
@@ -117,5 +130,6 @@ def test_dark_mode_keeps_the_light_text_colours_out(browser: Any, themed_hub: Hu
         assert _style(page, "#hubapps-hub-title", "color") != H1
         assert _style(page, "nav.navbar", "background-color") == NAVBAR  # the brand bar, with its own text colour
         assert _style(page, "nav.navbar", "color") == "rgb(255, 255, 255)"
+        shot(page, "theme-login-dark")
     finally:
         context.close()
