@@ -93,14 +93,37 @@ _COLOR_NAMES = """aliceblue antiquewhite aqua aquamarine azure beige bisque blac
     yellowgreen transparent currentcolor"""
 _NAMED_COLORS: Final = frozenset(_COLOR_NAMES.split())
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
-#: A colour function of numbers only: ``rgb(1 2 3 / 50%)``, ``hsl(210deg, 50%, 40%)``, ``oklch(0.6 0.1 30)``.
-_FUNCTION = re.compile(
-    r"(?:rgba?|hsla?|hwb|lab|lch|oklab|oklch)\(\s*"
-    r"(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?(?:%|deg|rad|grad|turn)?|none)"
-    r"(?:\s*[,/]?\s*(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?(?:%|deg|rad|grad|turn)?|none)){2,3}"
-    r"\s*\)",
-    re.IGNORECASE,
-)
+
+
+def _colour_functions() -> re.Pattern[str]:
+    """CSS Color 4's colour functions of plain numbers, as browsers read them (no ``var()``, ``calc()``,
+    relative colours or ``from``): the modern space-separated forms with an optional ``/ alpha``, and
+    the legacy comma-separated ``rgb()``/``hsl()`` forms."""
+    n = r"[+-]?(?:\d*\.\d+|\d+)(?:e[+-]?\d+)?"
+    p, hue = f"{n}%", f"{n}(?:deg|grad|rad|turn)?"
+    np_, none = f"(?:{n}%?|none)", "none"
+    alpha = rf"(?:\s*/\s*{np_})?"
+    sep = r"\s*,\s*"
+
+    def modern(first: str, third: str) -> str:
+        return rf"(?:{first}|{none})\s+{np_}\s+(?:{third}|{none}){alpha}"
+
+    forms = {
+        "rgba?": [
+            modern(f"{n}%?", f"{n}%?"),
+            f"{n}{sep}{n}{sep}{n}(?:{sep}{n}%?)?",
+            f"{p}{sep}{p}{sep}{p}(?:{sep}{n}%?)?",
+        ],
+        "hsla?": [modern(hue, f"{n}%?"), f"{hue}{sep}{p}{sep}{p}(?:{sep}{n}%?)?"],
+        "hwb": [modern(hue, f"{n}%?")],
+        "(?:ok)?lab": [modern(f"{n}%?", f"{n}%?")],
+        "(?:ok)?lch": [modern(f"{n}%?", hue)],
+    }
+    alternatives = [rf"{name}\(\s*(?:{'|'.join(args)})\s*\)" for name, args in forms.items()]
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+_FUNCTION = _colour_functions()
 #: One font family: a bare name (letters, digits, spaces, dashes) or a quoted one.
 _FAMILY = re.compile(r"\s*(?:-?[A-Za-z][A-Za-z0-9 _-]*|'[A-Za-z0-9 _.-]+'|\"[A-Za-z0-9 _.-]+\")\s*")
 #: Characters that never appear in a theme address (they would end a CSS string, an HTML attribute
@@ -316,6 +339,9 @@ def theme_css(theme: Mapping[str, str]) -> str:
             "--bs-heading-color": get("h1_color"),
         },
     )
+    if primary and not _rgb(primary):
+        # Bootstrap colours links through --bs-link-color-rgb, which only a hex colour gives.
+        lines += _rule(f"{light} a:not(.btn):not(.nav-link):not(.dropdown-item)", {"color": primary})
     if get("primary_color_light"):
         lines += _rule(
             "[data-bs-theme=dark]",

@@ -133,3 +133,45 @@ def test_dark_mode_keeps_the_light_text_colours_out(
         shot(page, "theme-login-dark")
     finally:
         context.close()
+
+
+def test_every_colour_hubapps_accepts_is_one_chromium_reads(browser: Any) -> None:
+    """Chromium as the oracle: what css_color accepts (samples of each form, and seeded random numbers
+    in colour functions) is a colour for the browser, not something it drops or reads otherwise."""
+    import random
+
+    from hubapps.core.theme import _NAMED_COLORS, css_color
+
+    rng = random.Random(14)  # noqa: S311 (seeded test data, not a secret)
+
+    def number(unit: str = "") -> str:
+        return f"{rng.choice(['', '-', '+'])}{rng.uniform(0, 300):.{rng.randint(0, 3)}f}{unit}"
+
+    samples = ["#abc", "#abcd", "#a1b2c3", "#a1b2c3d4", "currentcolor", "transparent", *sorted(_NAMED_COLORS)]
+    for _ in range(2000):
+        # Random on purpose: separators, units and counts that CSS may or may not allow.
+        name = rng.choice(["rgb", "rgba", "hsl", "hsla", "hwb", "lab", "lch", "oklab", "oklch"])
+        parts = [number(rng.choice(["", "", "%", "%", "deg", "turn"])) for _ in range(rng.randint(3, 4))]
+        one = rng.choice([" ", ", ", ","]) if rng.random() < 0.7 else None  # mostly one separator
+        text = parts[0]
+        for i, part in enumerate(parts[1:]):
+            text += (" / " if i == 2 and one == " " else one or rng.choice([" ", ", ", ",", " / "])) + part
+        samples.append(f"{name}({text})")
+    accepted = [value for value in samples if _accepts(css_color, value)]
+    assert len([value for value in accepted if "(" in value]) > 100  # the functions are reached
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_content("<p>oracle</p>")
+        refused = page.evaluate("values => values.filter(v => !CSS.supports('color', v))", accepted)
+        assert refused == []
+    finally:
+        context.close()
+
+
+def _accepts(check: Callable[[str], str], value: str) -> bool:
+    try:
+        check(value)
+    except ValueError:
+        return False
+    return True

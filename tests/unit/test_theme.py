@@ -192,6 +192,13 @@ def test_theme_css_imports_the_font_first_and_maps_colours_onto_bootstrap() -> N
     assert "[data-bs-theme=dark] {\n  --bs-link-color: #f4e8f8;" in css
 
 
+def test_links_take_a_primary_colour_that_is_not_hex_too() -> None:
+    css = theme_css({"primary_color": "rebeccapurple"})
+    assert "--bs-link-color-rgb" not in css
+    links = ":root:not([data-bs-theme=dark]) a:not(.btn):not(.nav-link):not(.dropdown-item)"
+    assert f"{links} {{\n  color: rebeccapurple;" in css
+
+
 def test_an_unthemed_hub_gets_no_rules_and_a_navbar_without_text_colour_stays_light_only() -> None:
     assert "{" not in theme_css({})
     css = theme_css({"navbar_color": "#123456"})
@@ -275,3 +282,31 @@ def test_a_theme_set_before_install_is_read_too(tmp_path: Path, monkeypatch: pyt
     (service,) = app.services
     assert ServiceSettings.from_env(service["environment"]).theme == {"primary_color": "#ba18da"}
     assert app.template_vars["hubapps_theme"] == {"primary_color": "#ba18da"}
+
+
+#: Pieces of colour syntax and of attacks, for generated values.
+_PIECES = ["#", "a", "f", "0", "9", "1.5", "%", "deg", " ", ",", "/", "(", ")", "rgb", "hsl", "oklch", "red",
+           ";", "}", "{", "<", ">", "'", '"', "\\", "url", "var(--x)", "\n", "e", "-", "+", "none", "/*"]  # fmt: skip
+
+
+def test_whatever_is_accepted_holds_nothing_that_ends_a_rule_a_string_or_a_tag() -> None:
+    """Generated values (seeded): any accepted colour, address or font list is free of the characters
+    that would let it out of its CSS declaration, quoted string or HTML attribute."""
+    import random
+
+    rng = random.Random(14)  # noqa: S311 (seeded test data, not a secret)
+    accepted = 0
+    for _ in range(20000):
+        value = "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 12)))
+        for check, forbidden in (
+            (css_color, set(";{}<>'\"\\\n") | {"/*", "url", "var"}),
+            (theme_url, set(";{}<>'\"\\\n ()") - {";"}),
+            (font_family, set(";{}<>\\\n()")),
+        ):
+            try:
+                out = check(value)
+            except ValueError:
+                continue
+            accepted += 1
+            assert not any(bad in out for bad in forbidden), (check.__name__, value)
+    assert accepted > 50  # the generator does reach valid values
