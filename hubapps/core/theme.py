@@ -24,9 +24,11 @@ __all__ = [
     "DEFAULT_THEME",
     "TEXT_KEYS",
     "THEME_KEYS",
+    "UPSTREAM_CSS_VARIABLES",
     "URL_KEYS",
     "clean_theme",
     "css_color",
+    "css_variables",
     "font_family",
     "runtime_config",
     "theme_css",
@@ -120,7 +122,7 @@ def _colour_functions() -> re.Pattern[str]:
         "(?:ok)?lch": [modern(f"{n}%?", hue)],
     }
     alternatives = [rf"{name}\(\s*(?:{'|'.join(args)})\s*\)" for name, args in forms.items()]
-    return re.compile("|".join(alternatives), re.IGNORECASE)
+    return re.compile("|".join(alternatives), re.IGNORECASE | re.ASCII)  # digits 0-9 and ASCII spaces only
 
 
 _FUNCTION = _colour_functions()

@@ -88,6 +88,7 @@ def test_css_colours_are_accepted(value: str) -> None:
         "var(--x)",
         "rgb(1, 2, 3); background: url(//evil)",
         "rgb(calc(1), 2, 3)",
+        "rgb(\u0661 2 3)",  # an Arabic-Indic digit: a digit to Python, not to CSS
         "#12",
         "notacolour",
         "",
