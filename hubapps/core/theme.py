@@ -156,6 +156,12 @@ def theme_url(value: object) -> str:
     if parts.scheme:
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ValueError("must be a path on this site or an http(s) URL")
+        if "@" in parts.netloc:
+            raise ValueError("must not hold a user name or password")
+        try:
+            parts.port  # noqa: B018 (raises on a port that is not a number in range)
+        except ValueError:
+            raise ValueError("has a port that is not a number from 0 to 65535") from None
         return text
     if not text.startswith("/") or text.startswith("//"):
         raise ValueError("must be a path on this site (starting with one /) or an http(s) URL")
