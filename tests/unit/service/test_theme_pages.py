@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 from fastapi.testclient import TestClient
 
 from hubapps.service.settings import ServiceSettings
@@ -19,8 +20,8 @@ THEME = {
 }
 
 
-def _csp(response: object) -> dict[str, str]:
-    header: str = response.headers["content-security-policy"]  # type: ignore[attr-defined]
+def _csp(response: httpx.Response) -> dict[str, str]:
+    header = response.headers["content-security-policy"]
     return dict(d.split(" ", 1) for d in header.split("; "))
 
 
