@@ -99,6 +99,7 @@ def test_config_json(themed_hub: Hub) -> None:
 def test_theme(themed_hub: Hub) -> None:
     response = _get(themed_hub, "theme")
     assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
     assert response.json() == _get(themed_hub, "config.json").json()["theme"]
 
 

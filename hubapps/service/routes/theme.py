@@ -7,8 +7,6 @@ secret. Browsers may keep them a minute (a changed theme needs a Hub restart any
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
@@ -28,8 +26,8 @@ async def config_json(settings: Settings) -> JSONResponse:
 
 
 @router.get("/theme", summary="The Hub's theme (upstream's shape: logo, favicon, font, colors, cssVariables)")
-async def theme_json(settings: Settings) -> dict[str, Any]:
-    return theme.theme_object(settings)
+async def theme_json(settings: Settings) -> JSONResponse:
+    return JSONResponse(theme.theme_object(settings), headers=_CACHE)
 
 
 @router.get(
