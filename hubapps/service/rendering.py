@@ -98,8 +98,9 @@ def page_csp(
     if not _HOST.fullmatch(host):
         host = ""  # no host-source can be written: only the nonce'd scripts and data: images work
 
-    def at(*paths: str) -> str:
-        return " ".join(f"{host}{path}" for path in paths) if host else "'none'"
+    def at(*paths: str, extra: tuple[str, ...] = ()) -> str:
+        sources = [f"{host}{path}" for path in paths] if host else []
+        return " ".join([*sources, *extra]) or "'none'"
 
     theme = theme or {}
     styles: list[str] = []
@@ -111,17 +112,16 @@ def page_csp(
         source = _theme_source(host, theme[key]) if theme.get(key) else ""
         if source:
             kind.append(source)
-    if theme.get("font_url"):
-        fonts.append("https:" if urlsplit(theme["font_url"]).scheme else host or "'none'")
+    if theme.get("font_url") and (host or urlsplit(theme["font_url"]).scheme):
+        fonts.append("https:" if urlsplit(theme["font_url"]).scheme else host)
     hub_static, own_static = f"{hub_prefix}static/", f"{prefix}static/"
-    img = at(f"{prefix}ui/thumbnails/", hub_static, f"{hub_prefix}logo") if host else ""
     return "; ".join(
         [
             "default-src 'none'",
             f"script-src 'nonce-{nonce}'",
-            f"style-src {' '.join([at(hub_static, own_static), *styles])}",
-            f"img-src {' '.join([img, *images, 'data:']).strip()}",
-            f"font-src {' '.join([at(hub_static), *fonts])}",
+            f"style-src {at(hub_static, own_static, extra=tuple(styles))}",
+            f"img-src {at(f'{prefix}ui/thumbnails/', hub_static, f'{hub_prefix}logo', extra=(*images, 'data:'))}",
+            f"font-src {at(hub_static, extra=tuple(fonts))}",
             # The API, and the gallery fragment the launcher's own gallery page loads (subdomain_host).
             f"connect-src {at(f'{prefix}api/', f'{prefix}ui/gallery')}",
             f"form-action {at(prefix, f'{hub_prefix}home')}",

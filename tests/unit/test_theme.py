@@ -235,6 +235,16 @@ def test_the_page_csp_names_exactly_the_theme_files() -> None:
     assert "https:" not in plain
 
 
+def test_a_forged_host_leaves_only_the_themes_remote_files_and_never_none_beside_a_source() -> None:
+    theme, _ = clean_theme(THEMED)
+    header = page_csp("n", host="evil example", prefix="/services/japps/", hub_prefix="/hub/", theme=theme)
+    csp = dict(d.split(" ", 1) for d in header.split("; "))
+    assert csp["style-src"] == "https://fonts.example.org/css2"
+    assert csp["img-src"] == "https://cdn.example.org/fav.ico data:"  # the same-site logo needs a host
+    assert csp["connect-src"] == "'none'"
+    assert "evil" not in header
+
+
 def test_the_service_checks_the_theme_it_is_given_again() -> None:
     settings = ServiceSettings.model_validate({"theme": {"primary_color": "red;}", "navbar_color": "#000"}})
     assert settings.theme == {"navbar_color": "#000"}
