@@ -296,6 +296,10 @@ def _rule(selector: str, declarations: Mapping[str, str | None]) -> list[str]:
     return [f"{selector} {{", *body, "}"] if body else []
 
 
+def _important(value: str | None) -> str | None:
+    return f"{value} !important" if value else None
+
+
 def _rgb(color: str) -> str | None:
     """``r, g, b`` of a ``#rgb``/``#rrggbb`` colour (Bootstrap's ``--bs-*-rgb`` form), else None."""
     digits = color[1:] if color.startswith("#") else ""
@@ -364,7 +368,6 @@ def theme_css(theme: Mapping[str, str]) -> str:
     for kind, color, dark in (("primary", primary, primary_dark), ("secondary", secondary, secondary_dark)):
         if not color:
             continue
-        text = get("accent_text_color") if kind == "primary" else None
         # JupyterHub's own pages use its .btn-jupyter (login, spawn) where Bootstrap has .btn-primary.
         selector = ".btn-primary, .btn-jupyter" if kind == "primary" else ".btn-secondary"
         lines += _rule(
@@ -372,10 +375,8 @@ def theme_css(theme: Mapping[str, str]) -> str:
             {
                 "--bs-btn-bg": color,
                 "--bs-btn-border-color": color,
-                "--bs-btn-color": text,
                 "--bs-btn-hover-bg": dark,
                 "--bs-btn-hover-border-color": dark,
-                "--bs-btn-hover-color": text,
                 "--bs-btn-active-bg": dark,
                 "--bs-btn-active-border-color": dark,
                 "--bs-btn-disabled-bg": color,
@@ -395,7 +396,9 @@ def theme_css(theme: Mapping[str, str]) -> str:
         )
     if primary:
         # JupyterHub's login form: its header and the focus ring of its fields are the Hub's orange.
-        lines += _rule("#login-main .auth-form-header", {"background": primary, "color": get("accent_text_color")})
+        lines += _rule("#login-main .auth-form-header", {"background": primary})
+        lines += _rule(".progress, .progress-stacked", {"--bs-progress-bar-bg": primary})
+        lines += _rule(".form-check-input:checked", {"background-color": primary, "border-color": primary})
         lines += _rule(
             ".form-control:focus",
             {
@@ -405,7 +408,11 @@ def theme_css(theme: Mapping[str, str]) -> str:
             },
         )
     if accent:
-        lines += _rule(".badge.text-bg-info, .hubapps-accent", {"background-color": f"{accent} !important"})
+        # Upstream's accent_text_color is the text on the accent colour.
+        lines += _rule(
+            ".badge.text-bg-info, .hubapps-accent",
+            {"background-color": f"{accent} !important", "color": _important(get("accent_text_color"))},
+        )
     if navbar or navbar_text or get("navbar_hover_color"):
         # Both modes only when the bar's text colour is set too; else only in light mode.
         scope = ":root" if navbar and navbar_text else light

@@ -195,6 +195,14 @@ def test_theme_css_imports_the_font_first_and_maps_colours_onto_bootstrap() -> N
     assert "[data-bs-theme=dark] {\n  --bs-link-color: #f4e8f8;" in css
 
 
+def test_accent_text_is_the_text_on_the_accent_not_on_primary_buttons() -> None:
+    css = theme_css({"primary_color": "#123456", "accent_color": "gold", "accent_text_color": "black"})
+    badge = ".badge.text-bg-info, .hubapps-accent {\n  background-color: gold !important;\n"
+    assert f"{badge}  color: black !important;" in css
+    assert "--bs-btn-color: black" not in css
+    assert ".form-check-input:checked {\n  background-color: #123456;" in css
+
+
 def test_links_take_a_primary_colour_that_is_not_hex_too() -> None:
     css = theme_css({"primary_color": "rebeccapurple"})
     assert "--bs-link-color-rgb" not in css
