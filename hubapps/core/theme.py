@@ -408,9 +408,9 @@ def theme_css(theme: Mapping[str, str]) -> str:
             },
         )
     if accent:
-        # Upstream's accent_text_color is the text on the accent colour.
+        # The public and shared markers; upstream's accent_text_color is the text on the accent colour.
         lines += _rule(
-            ".badge.text-bg-info, .hubapps-accent",
+            ".badge.hubapps-pub, .badge.hubapps-shr",
             {"background-color": f"{accent} !important", "color": _important(get("accent_text_color"))},
         )
     if navbar or navbar_text or get("navbar_hover_color"):

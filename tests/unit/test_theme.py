@@ -197,7 +197,7 @@ def test_theme_css_imports_the_font_first_and_maps_colours_onto_bootstrap() -> N
 
 def test_accent_text_is_the_text_on_the_accent_not_on_primary_buttons() -> None:
     css = theme_css({"primary_color": "#123456", "accent_color": "gold", "accent_text_color": "black"})
-    badge = ".badge.text-bg-info, .hubapps-accent {\n  background-color: gold !important;\n"
+    badge = ".badge.hubapps-pub, .badge.hubapps-shr {\n  background-color: gold !important;\n"
     assert f"{badge}  color: black !important;" in css
     assert "--bs-btn-color: black" not in css
     assert ".form-check-input:checked {\n  background-color: #123456;" in css
