@@ -383,8 +383,9 @@ def theme_css(theme: Mapping[str, str]) -> str:
                 "--bs-btn-disabled-border-color": color,
             },
         )
+        # Outline buttons show the colour as text: light mode only (a dark brand colour on a dark page is not).
         lines += _rule(
-            f".btn-outline-{kind}",
+            f"{light} .btn-outline-{kind}",
             {
                 "--bs-btn-color": color,
                 "--bs-btn-border-color": color,
