@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import login_page
-from tests.integration.conftest import Hub, own_hub
+from tests.integration.conftest import PASSWORD, Hub, own_hub
 from tests.integration.test_theme import themed_config, wait_for_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -131,6 +131,19 @@ def test_dark_mode_keeps_the_light_text_colours_out(
         assert _style(page, "nav.navbar", "background-color") == NAVBAR  # the brand bar, with its own text colour
         assert _style(page, "nav.navbar", "color") == "rgb(255, 255, 255)"
         shot(page, "theme-login-dark")
+        # A launcher page, logged in, in dark mode too.
+        themed_hub.ensure_user("themed-dark")
+        page.fill("#username_input", "themed-dark")
+        page.fill("#password_input", PASSWORD)
+        page.click("#login_submit")
+        page.wait_for_url("**/hub/home**")
+        page.goto(themed_hub.url + "services/japps/create-app")
+        page.wait_for_selector("main h1")
+        assert page.get_attribute("html", "data-bs-theme") == "dark"
+        assert _style(page, "body", "color") != TEXT
+        assert _style(page, "main h1", "color") != H1
+        assert _style(page, "nav.navbar", "background-color") == NAVBAR
+        shot(page, "theme-launcher-dark")
     finally:
         context.close()
 
