@@ -30,7 +30,7 @@ from traitlets.utils.importstring import import_item
 
 from hubapps.core.statuskey import STATUS_KEY_ENV_VAR
 from hubapps.hub.config import HubApps
-from hubapps.hub.home_page import install_home_page
+from hubapps.hub.home_page import install_home_page, read_theme, restore_template_vars
 from hubapps.hub.public_pages import install_public_not_running
 from hubapps.hub.spawner import make_spawner_class
 
@@ -182,6 +182,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
         "named_server_limit_per_user": _named_server_limit(c),
         "subdomain_host": subdomain_host,
     }
+    # The theme (upstream's c.JupyterHub.template_vars keys), read again once the whole file has run.
+    extras["theme"] = read_theme(c, quiet=True)
     env["HUBAPPS_SETTINGS"] = json.dumps({**hubapps.service_settings(), **extras})
     if subdomain_host:
         _host_prefix_cookies(c, subdomain_host)
@@ -242,6 +244,10 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
         install_home_page(c, hubapps)
         # A stopped public app explains itself to anonymous visitors (its page is a home-page template).
         install_public_not_running()
+    # After services in c.JupyterHub (JupyterHub applies keys in that order): the service environment's
+    # refresh then puts the launcher's variables back before template_vars is applied (restore_template_vars).
+    if "template_vars" in c.JupyterHub:
+        c.JupyterHub.template_vars = c.JupyterHub.pop("template_vars")
     return hubapps
 
 
@@ -301,8 +307,11 @@ def _late_settings(
                 f"OAuth client, roles or the Hub's pages): set {'it' if len(late) == 1 else 'them'} "
                 f"before install(c), or pass {'it' if len(late) == 1 else 'them'} to install(c, ...)"
             )
+        theme = read_theme(c)  # the file may have set template_vars after install() (upstream's configs do)
+        if final.home_page:
+            restore_template_vars(c, final, theme)
         if env.get("HUBAPPS_SETTINGS") == written["HUBAPPS_SETTINGS"]:
-            env["HUBAPPS_SETTINGS"] = json.dumps({**final.service_settings(), **extras})
+            env["HUBAPPS_SETTINGS"] = json.dumps({**final.service_settings(), **extras, "theme": theme})
         if env.get(STATUS_KEY_ENV_VAR) == written[STATUS_KEY_ENV_VAR] and final.status_key:
             env[STATUS_KEY_ENV_VAR] = final.status_key
         return env

@@ -51,6 +51,7 @@ from hubapps.service.reports import ReportGate
 from hubapps.service.revisions import RevisionStore
 from hubapps.service.routes import admin, apps, deploy, meta, metrics, pages, reports, revisions, shares, ui
 from hubapps.service.routes import events as event_routes
+from hubapps.service.routes import theme as theme_routes
 from hubapps.service.routes.docs import install_docs
 from hubapps.service.runs import RunStore
 from hubapps.service.secrets import SecretEnvMarks, SecretSealer
@@ -272,6 +273,7 @@ def create_app(
     service.include_router(reports.router)  # (no user: signed by an app's proxy; not in the OpenAPI document)
     service.include_router(pages.pages_router)
     service.include_router(pages.compat_router)
+    service.include_router(theme_routes.router)  # upstream's /config.json, /theme, /theme.css (no login)
     service.include_router(ui.router, dependencies=[Depends(close_form)])
     service.include_router(admin.ui_router, dependencies=[Depends(close_form)])
     service.include_router(deploy.router, dependencies=[Depends(close_form)])  # uploads of its forms

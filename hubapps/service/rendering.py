@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -63,7 +64,25 @@ _env.filters["when"] = when
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
-def page_csp(nonce: str, *, host: str, prefix: str, hub_prefix: str, frame_ancestors: str = "'none'") -> str:
+def _theme_source(host: str, url: str) -> str:
+    """A CSP source for one theme address (already checked by :func:`hubapps.core.theme.theme_url`):
+    exactly that file (CSP ignores the query), on this host when it is a path; "" if none can be written."""
+    parts = urlsplit(url)
+    path = quote(parts.path or "/", safe="/-._~!$&'*+=:@%")  # no ; or , (they separate CSP directives)
+    if parts.scheme:
+        return f"{parts.scheme}://{parts.netloc}{path}"
+    return f"{host}{path}" if host else ""
+
+
+def page_csp(
+    nonce: str,
+    *,
+    host: str,
+    prefix: str,
+    hub_prefix: str,
+    frame_ancestors: str = "'none'",
+    theme: Mapping[str, str] | None = None,
+) -> str:
     """The CSP of a launcher page: scripts only with this response's ``nonce``; everything else only
     from the few paths of this host the page needs (never ``'self'``, which would admit whatever an app
     serves under ``/user/...`` on the same origin).
@@ -71,21 +90,38 @@ def page_csp(nonce: str, *, host: str, prefix: str, hub_prefix: str, frame_ances
     ``host`` is the ``Host`` the browser asked for; sources without a scheme match the page's own
     scheme (and its https upgrade). The Hub's stylesheet ``@import``s Font Awesome from its static
     folder, so styles and fonts come from there and from the launcher's ``static/``.
+
+    A ``theme`` (:mod:`hubapps.core.theme`) adds exactly what it names: the launcher's ``theme.css``,
+    its ``font_url`` stylesheet, its logo and favicon files; and, for a web font, fonts over https
+    (where a font stylesheet takes its files from is not known in advance).
     """
     if not _HOST.fullmatch(host):
         host = ""  # no host-source can be written: only the nonce'd scripts and data: images work
 
-    def at(*paths: str) -> str:
-        return " ".join(f"{host}{path}" for path in paths) if host else "'none'"
+    def at(*paths: str, extra: tuple[str, ...] = ()) -> str:
+        sources = [f"{host}{path}" for path in paths] if host else []
+        return " ".join([*sources, *extra]) or "'none'"
 
+    theme = theme or {}
+    styles: list[str] = []
+    images: list[str] = []
+    fonts: list[str] = []
+    if theme and host:
+        styles.append(f"{host}{prefix}theme.css")
+    for key, kind in (("font_url", styles), ("logo", images), ("favicon", images)):
+        source = _theme_source(host, theme[key]) if theme.get(key) else ""
+        if source:
+            kind.append(source)
+    if theme.get("font_url") and (host or urlsplit(theme["font_url"]).scheme):
+        fonts.append("https:" if urlsplit(theme["font_url"]).scheme else host)
     hub_static, own_static = f"{hub_prefix}static/", f"{prefix}static/"
     return "; ".join(
         [
             "default-src 'none'",
             f"script-src 'nonce-{nonce}'",
-            f"style-src {at(hub_static, own_static)}",
-            f"img-src {at(f'{prefix}ui/thumbnails/', hub_static, f'{hub_prefix}logo') if host else ''} data:",
-            f"font-src {at(hub_static)}",
+            f"style-src {at(hub_static, own_static, extra=tuple(styles))}",
+            f"img-src {at(f'{prefix}ui/thumbnails/', hub_static, f'{hub_prefix}logo', extra=(*images, 'data:'))}",
+            f"font-src {at(hub_static, extra=tuple(fonts))}",
             # The API, and the gallery fragment the launcher's own gallery page loads (subdomain_host).
             f"connect-src {at(f'{prefix}api/', f'{prefix}ui/gallery')}",
             f"form-action {at(prefix, f'{hub_prefix}home')}",
@@ -114,6 +150,7 @@ def render(
         prefix=settings.prefix,
         hub_prefix=settings.hub_prefix,
         frame_ancestors=frame_ancestors,
+        theme=settings.theme,
     )
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store"})
 
@@ -144,6 +181,8 @@ def page_context(request: Request, settings: ServiceSettings, identity: Identity
         "xsrf": xsrf,
         "poll_ms": int(settings.watch_poll_seconds * 1000),
         "allow_sharing": settings.allow_sharing,
+        # The Hub's theme (checked: hubapps.core.theme); base.html links theme.css when there is one.
+        "theme": settings.theme,
     }
 
 

@@ -20,11 +20,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
 from traitlets import Bool, Dict, Float, Integer, List, TraitType, Unicode
 
 from hubapps.core.limits import UserLimits
 from hubapps.core.settings import AdminSettings, service_value
+from hubapps.core.theme import clean_theme
 
 __all__ = ["ServiceSettings"]
 
@@ -72,6 +73,14 @@ class _HubProvided(BaseModel):
     profiles: list[dict[str, str]] = []
     #: The Hub's ``named_server_limit_per_user`` as ``install()`` found it (0: none, or a callable).
     named_server_limit_per_user: int = Field(0, ge=0)
+    #: The theme: upstream's keys of ``c.JupyterHub.template_vars`` that passed the Hub's checks
+    #: (checked again here: :func:`hubapps.core.theme.clean_theme`).
+    theme: dict[str, str] = {}
+
+    @field_validator("theme", mode="before")
+    @classmethod
+    def _checked_theme(cls, value: Any) -> dict[str, str]:
+        return clean_theme(value if isinstance(value, Mapping) else {})[0]
 
     # -- secrets (never in ``HUBAPPS_SETTINGS``, which may be logged) -----------------------------------
     #: Secret for the login and XSRF cookies. Empty: derived from ``api_token`` (cookies then end

@@ -38,6 +38,7 @@ NOT_ADMIN = {
     "subdomain_host",
     "profiles",
     "named_server_limit_per_user",
+    "theme",
     "cookie_secret",
     "crypt_key",
     "status_key",
