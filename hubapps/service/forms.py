@@ -300,9 +300,9 @@ def spec_body(
             "url": values["repo_url"].strip(),
             "ref": values["repo_ref"].strip(),
             "subdirectory": values["repo_subdirectory"].strip(),
-            # Left empty: keep the stored token (for the same URL).
-            "token": values.get("repo_token") or None,
         }
+        if values.get("repo_token"):  # (left empty: the stored token is kept, for the same URL)
+            body["repository"]["token"] = values["repo_token"]
     else:
         body["repository"] = None
     env: dict[str, str] = {}
