@@ -32,6 +32,7 @@ __all__ = [
     "ShareChanges",
     "apply_prefill",
     "blank_values",
+    "command_text",
     "create_request",
     "form_field",
     "hidden_plain_env",
@@ -222,6 +223,12 @@ def values_from_form(form: Mapping[str, object]) -> dict[str, Any]:
     return values
 
 
+def command_text(argv: Iterable[str]) -> str:
+    """A command as one line that ``shlex.split`` gives back: arguments quoted only where they need it
+    (``{python} app.py {port}`` stays as written, as upstream's single-string commands read)."""
+    return " ".join(a if a and not any(c.isspace() or c in "'\"\\#" for c in a) else shlex.quote(a) for a in argv)
+
+
 def prefill_request(values: Mapping[str, Any]) -> GitPrefillRequest | None:
     """The repository the form's "Read settings from the repository" names (None without a URL)."""
     if not values["repo_url"].strip():
@@ -246,7 +253,7 @@ def apply_prefill(values: dict[str, Any], prefill: GitPrefill) -> None:
         description=prefill.description or values["description"],
         framework=prefill.framework or values["framework"],
         filepath=prefill.filepath,
-        command=shlex.join(prefill.command),
+        command=command_text(prefill.command),
         public=prefill.public,
         idle_policy="keep" if prefill.keep_alive else values["idle_policy"],
         repo_url=prefill.repository.url,

@@ -146,7 +146,9 @@ async def _git(
     watcher = asyncio.create_task(watch_size())
     waiter = asyncio.create_task(process.wait())
     try:
-        done, _ = await asyncio.wait({waiter, watcher}, timeout=max(0.0, deadline - loop.time()))
+        done, _ = await asyncio.wait(
+            {waiter, watcher}, timeout=max(0.0, deadline - loop.time()), return_when=asyncio.FIRST_COMPLETED
+        )
         if waiter not in done:
             if watcher in done:
                 raise InvalidInput(

@@ -11,14 +11,13 @@ Both are :func:`hubapps.service.operations.app_config_from_git`; only the shapes
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from hubapps.core.errors import SpecError
-from hubapps.service import operations
+from hubapps.service import forms, operations
 from hubapps.service.deps import CurrentCaller
 from hubapps.service.errors import BadRequest, ServiceError
 from hubapps.service.schemas import GitPrefill, GitPrefillRequest
@@ -66,7 +65,7 @@ async def upstream_from_git(body: UpstreamRepository, caller: CurrentCaller) -> 
         "thumbnail": prefill.thumbnail_data_url,
         "filepath": prefill.filepath,
         "framework": _UPSTREAM_NAMES.get(prefill.framework, prefill.framework or "panel"),
-        "custom_command": shlex.join(prefill.command),
+        "custom_command": forms.command_text(prefill.command),
         "public": prefill.public,
         "keep_alive": prefill.keep_alive,
         "env": prefill.env,
