@@ -25,6 +25,7 @@ from hubapps.core.errors import SpecError
 
 __all__ = [
     "CONFIG_PREFIX",
+    "GIT_AUTH_ENV_VAR",
     "PROJECT_FILES",
     "ProjectPrefill",
     "check_relative",
@@ -32,6 +33,9 @@ __all__ = [
     "prefill_from_project",
 ]
 
+#: The app proxy's environment variable for its repository's token: set by the spawner (decrypted at
+#: start), read by the proxy for its clone, never passed to the app.
+GIT_AUTH_ENV_VAR: Final = "HUBAPPS_GIT_AUTH"
 #: Names of the project file, in the order they are looked for.
 PROJECT_FILES: Final = ("conda-project.yml", "conda-project.yaml")
 #: Variables with this prefix are app fields.

@@ -29,6 +29,7 @@ from tornado import web
 from hubapps.core.command import LaunchContext, build_command, proxy_options
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import Framework, FrameworkRegistry
+from hubapps.core.gitproject import GIT_AUTH_ENV_VAR
 from hubapps.core.limits import LimitReached, check_limits, count_servers, server_facts
 from hubapps.core.policy import SpecPolicy
 from hubapps.core.secret_env import REPOSITORY_TOKEN, open_payload
@@ -38,6 +39,7 @@ from hubapps.hub.config import HubApps
 from hubapps.hub.metrics import APP_FAILURES, APP_STARTS
 
 __all__ = [
+    "GIT_AUTH_ENV_VAR",
     "NO_KEY_MESSAGE",
     "HubAppsSpawnerMixin",
     "install_user_options_checks",
@@ -48,8 +50,6 @@ __all__ = [
 
 #: The environment variable that carries the app's own env to the proxy, apart from the Hub's.
 APP_ENV_VAR = "HUBAPPS_APP_ENV"
-#: The proxy's variable for the repository's token (the proxy's own name: it imports nothing of the Hub's).
-GIT_AUTH_ENV_VAR = "HUBAPPS_GIT_AUTH"
 
 NO_KEY_MESSAGE = (
     f"this Hub has no encryption key, so it cannot hold secret values: set {KEY_ENV} in the Hub's "

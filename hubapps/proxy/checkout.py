@@ -19,12 +19,9 @@ import os
 from collections.abc import Callable, Mapping
 
 from hubapps.core.errors import SpecError
-from hubapps.core.gitproject import git_auth_env
+from hubapps.core.gitproject import GIT_AUTH_ENV_VAR, git_auth_env
 
 __all__ = ["GIT_AUTH_ENV_VAR", "CheckoutError", "checkout_repository"]
-
-#: The proxy's environment variable that holds the repository's token (never passed to the app).
-GIT_AUTH_ENV_VAR = "HUBAPPS_GIT_AUTH"
 
 #: Options that apply to every git command we run.
 _GIT_SAFETY = ("-c", "protocol.ext.allow=never", "-c", "core.hooksPath=/dev/null")
