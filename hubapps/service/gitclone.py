@@ -149,13 +149,13 @@ async def _git(
         done, _ = await asyncio.wait(
             {waiter, watcher}, timeout=max(0.0, deadline - loop.time()), return_when=asyncio.FIRST_COMPLETED
         )
+        # Measured once more at the end: a quick step may finish between two measures.
+        if watcher in done or (waiter in done and await asyncio.to_thread(_size, watch) > limits.max_bytes):
+            raise InvalidInput(
+                f"the repository is larger than {limits.max_bytes / (1024 * 1024):g} MiB (setting git_clone_max_bytes)",
+                field="repository.url",
+            )
         if waiter not in done:
-            if watcher in done:
-                raise InvalidInput(
-                    f"the repository is larger than {limits.max_bytes / (1024 * 1024):g} MiB "
-                    "(setting git_clone_max_bytes)",
-                    field="repository.url",
-                )
             raise InvalidInput(
                 f"the repository could not be read within {limits.timeout:g} s (setting git_clone_timeout)",
                 field="repository.url",

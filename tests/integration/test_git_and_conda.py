@@ -19,6 +19,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,11 +42,16 @@ load_subconfig({main!r})  # noqa: F821
 import hubapps
 
 c.HubApps.git_allowed_protocols = ["https", "http", "file"]
+c.HubApps.git_clone_max_bytes = {max_bytes}
+c.HubApps.git_clone_timeout = {clone_timeout}
 c.HubApps.environments = {{"sci": @PREFIX@}}
 c.HubApps.proxy_limits = {{"activate-timeout": 30, "git-timeout": 60}}
 c.Spawner.environment = dict(c.Spawner.environment, TO_UNSET="from the spawner")
 hubapps.install(c)
 """
+#: The service's clone limits on this Hub: bytes, and seconds (far above what a clone here takes).
+CLONE_MAX_BYTES = 1 << 20
+CLONE_TIMEOUT = 5
 #: The private repository's token (the server wants it as basic auth with the default user name).
 TOKEN = "tok-" + secrets.token_hex(12)
 
@@ -146,6 +152,9 @@ class _GitHTTP(BaseHTTPRequestHandler):
     def _cgi(self) -> None:
         auth = self.headers.get("Authorization")
         self.server.seen.append((self.path, auth))
+        if self.path.startswith("/slow.git/"):
+            self.server.release.wait(60)  # a server that never answers (until the module ends)
+            return
         expected = "Basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
         if auth != expected:
             self.send_response(401)
@@ -196,6 +205,7 @@ class _GitServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _GitHTTP)
         self.root = root
         self.seen: list[tuple[str, str | None]] = []
+        self.release = threading.Event()
 
 
 # -- fixtures ---------------------------------------------------------------------------------------
@@ -211,6 +221,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     served = root / "served"
     served.mkdir()
     commit = _make_repository(root / "work", served / "private.git", outside)
+    big = root / "big"
+    big.mkdir()
+    (big / "conda-project.yml").write_text(_project("Big"))
+    (big / "data.bin").write_bytes(os.urandom(2 * CLONE_MAX_BYTES))  # incompressible
+    _git("init", "-q", "-b", "main", str(big))
+    _git("add", "-A", cwd=big)
+    _git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "big", cwd=big)
+    _git("clone", "-q", "--bare", str(big), str(served / "big.git"))
     server = _GitServer(served)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -220,17 +238,24 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "outside": outside,
             "commit": commit,
             "public_url": (served / "private.git").as_uri(),  # the same repository, over file://
+            "big_url": (served / "big.git").as_uri(),
             "private_url": f"http://127.0.0.1:{server.server_address[1]}/private.git",
+            "slow_url": f"http://127.0.0.1:{server.server_address[1]}/slow.git",
             "server": server,
         }
     finally:
+        server.release.set()
         server.shutdown()
         server.server_close()
 
 
 @pytest.fixture(scope="module")
 def gc_hub(world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    config = CONFIG.replace("@PREFIX@", repr(str(world["prefix"])))
+    config = (
+        CONFIG.replace("@PREFIX@", repr(str(world["prefix"])))
+        .replace("{max_bytes}", str(CLONE_MAX_BYTES))
+        .replace("{clone_timeout}", str(CLONE_TIMEOUT))
+    )
     with own_hub(tmp_path_factory.mktemp("gitconda-hub"), config) as running:
         yield running
 
@@ -390,6 +415,21 @@ def test_transports_and_urls_the_admin_did_not_allow_are_refused(
         assert r.status_code == 422, (url, r.text)
         assert r.json()["field"].startswith("repository")
     assert not marker.exists()
+
+
+def test_a_clone_is_bounded_in_size_and_time_and_leaves_nothing(
+    gc_hub: Hub, world: dict[str, Any], client: httpx.Client
+) -> None:
+    _, token = _user(gc_hub)
+    before = set(Path(tempfile.gettempdir()).glob("hubapps-git-*"))
+    big = _post(client, gc_hub, "api/apps/from-git", token, {"url": world["big_url"]})
+    assert big.status_code == 422, big.text
+    assert big.json()["detail"] == "the repository is larger than 1 MiB (setting git_clone_max_bytes)"
+    slow = _post(client, gc_hub, "api/apps/from-git", token, {"url": world["slow_url"]})
+    assert slow.status_code == 422, slow.text
+    limit = f"the repository could not be read within {CLONE_TIMEOUT} s (setting git_clone_timeout)"
+    assert slow.json()["detail"] == limit
+    assert set(Path(tempfile.gettempdir()).glob("hubapps-git-*")) <= before  # each clone's folder is removed
 
 
 def test_a_private_repository_works_with_a_sealed_token(
