@@ -144,6 +144,12 @@ class AdminSettings(ServiceLimits):
         help="""Bytes the launcher service's clone of a repository (one commit, to read an app's
         settings) may take on disk; a larger clone is stopped and refused.""",
     ).tag(service=True, gt=0)
+    git_clone_concurrency = Integer(
+        4,
+        config=True,
+        help="""Clones of repositories (to read apps' settings) one launcher worker runs at once; one
+        per user at a time. More are answered 429 with Retry-After until one ends.""",
+    ).tag(service=True, ge=1)
     allow_public_apps = Bool(
         None,
         allow_none=True,

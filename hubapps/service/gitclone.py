@@ -31,15 +31,15 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from hubapps.core.errors import SpecError
 from hubapps.core.gitproject import check_relative, git_auth_env
-from hubapps.service.errors import InvalidInput, safe_log
+from hubapps.service.errors import InvalidInput, TooSoon, safe_log
 
-__all__ = ["CloneLimits", "clone_commit", "inside", "temporary_checkout"]
+__all__ = ["CloneLimits", "clone_commit", "clone_slot", "inside", "temporary_checkout"]
 
 log = logging.getLogger("hubapps.service.git")
 
@@ -47,6 +47,10 @@ log = logging.getLogger("hubapps.service.git")
 _SIZE_POLL = 0.2
 #: Lines of git's output kept for the log.
 _LOG_LINES = 20
+#: Seconds a refused clone is told to wait (Retry-After).
+_RETRY_AFTER = 5
+#: The users whose clone this worker runs now (one each; ``git_clone_concurrency`` in all).
+_CLONING: set[str] = set()
 
 
 class CloneLimits:
@@ -175,6 +179,22 @@ async def _git(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+@contextlib.contextmanager
+def clone_slot(user: str, concurrency: int) -> Iterator[None]:
+    """Hold one of the worker's ``concurrency`` clone slots for ``user`` (one per user); TooSoon (429)
+    when the user has one already or none is free."""
+    if user in _CLONING:
+        raise TooSoon("you are reading a repository already; try again once it is done", _RETRY_AFTER)
+    if len(_CLONING) >= concurrency:
+        message = f"the launcher is reading {concurrency} repositories already; try again in a few seconds"
+        raise TooSoon(message, _RETRY_AFTER)
+    _CLONING.add(user)
+    try:
+        yield
+    finally:
+        _CLONING.discard(user)
 
 
 @contextlib.asynccontextmanager

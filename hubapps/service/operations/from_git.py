@@ -23,7 +23,7 @@ from hubapps.core.errors import SpecError
 from hubapps.core.gitproject import PROJECT_FILES, prefill_from_project
 from hubapps.core.spec import GitSource
 from hubapps.service.errors import InvalidInput, safe_log
-from hubapps.service.gitclone import CloneLimits, clone_commit, inside, temporary_checkout
+from hubapps.service.gitclone import CloneLimits, clone_commit, clone_slot, inside, temporary_checkout
 from hubapps.service.operations.caller import Caller
 from hubapps.service.schemas import GitPrefill, GitPrefillRequest, GitSourceIn
 
@@ -68,8 +68,14 @@ async def app_config_from_git(caller: Caller, request: GitPrefillRequest) -> Git
         settings.git_clone_max_bytes,
     )
     log.info("%s reads app settings from %s", safe_log(caller.name), safe_log(source.url))
+    with clone_slot(caller.name, settings.git_clone_concurrency):
+        return await _read_settings(caller, source, request.token or "", limits)
+
+
+async def _read_settings(caller: Caller, source: GitSource, token: str, limits: CloneLimits) -> GitPrefill:
+    settings = caller.settings
     async with temporary_checkout() as folder:
-        checkout, commit = await clone_commit(source.url, source.ref, folder, token=request.token or "", limits=limits)
+        checkout, commit = await clone_commit(source.url, source.ref, folder, token=token, limits=limits)
         project_dir = inside(checkout, source.subdirectory, what="repository.subdirectory")
         if not await asyncio.to_thread(project_dir.is_dir):
             raise SpecError("repository.subdirectory", f"{source.subdirectory!r} is not a folder of the repository")

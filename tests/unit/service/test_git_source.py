@@ -15,8 +15,8 @@ from pydantic import SecretStr
 from hubapps.core.errors import SpecError
 from hubapps.core.secret_env import REPOSITORY_TOKEN
 from hubapps.core.settings import AdminSettings
-from hubapps.service.errors import InvalidInput
-from hubapps.service.gitclone import CloneLimits, check_url, inside
+from hubapps.service.errors import InvalidInput, TooSoon
+from hubapps.service.gitclone import CloneLimits, check_url, clone_slot, inside
 from hubapps.service.settings import ServiceSettings
 from tests.unit.service.conftest import FakeHub, Users
 from tests.unit.service.test_secrets import KEY, opened, stored
@@ -124,3 +124,19 @@ def test_paths_resolve_inside_the_checkout_only(tmp_path: Path) -> None:
         with pytest.raises(SpecError) as caught:
             inside(str(root), bad, what="thumbnail")
         assert caught.value.field == "thumbnail"
+
+
+def test_clones_are_bounded_per_user_and_per_worker() -> None:
+    with clone_slot("ann", 2):
+        second = clone_slot("ann", 2)
+        with pytest.raises(TooSoon) as caught:
+            second.__enter__()
+        assert (caught.value.status_code, caught.value.headers) == (429, {"Retry-After": "5"})
+        with clone_slot("bob", 2):
+            third = clone_slot("cid", 2)
+            with pytest.raises(TooSoon, match="reading 2 repositories already"):
+                third.__enter__()
+        with clone_slot("cid", 2):  # bob's ended
+            pass
+    with clone_slot("ann", 1):  # and ann's: the slots are free again
+        pass
