@@ -290,7 +290,9 @@ class HubAppsSpawnerMixin:
             settings = self.hubapps
             context = LaunchContext(prefix=self.server.base_url, server_name=name)  # type: ignore[attr-defined]
             argv, env = build_command(spec, framework, context)
-            git_token = open_repository_token(spec, str(self.user.name)) if not framework.singleuser else ""  # type: ignore[attr-defined]
+            # JupyterLab apps clone nothing; a proxy app's token is for its proxy's clone only.
+            owner = str(self.user.name)  # type: ignore[attr-defined]
+            git_token = "" if framework.singleuser else open_repository_token(spec, owner)
         except SpecError as exc:
             APP_STARTS.labels(_framework_label(options, self.hubapps_policy().frameworks), "refused").inc()
             log_name = self._log_name  # type: ignore[attr-defined]
