@@ -106,6 +106,7 @@ def blank_values(filepath: str = "", framework: str = "") -> dict[str, Any]:
         #: Never shown back in the page (a password field): typed, sent, sealed.
         "repo_token": "",
         "repo_has_token": False,
+        "repo_token_remove": False,
         "notes": [],
         "thumbnail_ref": "",
         "thumbnail_data": "",
@@ -220,6 +221,7 @@ def values_from_form(form: Mapping[str, object]) -> dict[str, Any]:
     values["remove_thumbnail"] = text("remove_thumbnail") == "on"
     values["repo_token"] = text("repo_token").strip()
     values["repo_has_token"] = text("repo_has_token") == "1"
+    values["repo_token_remove"] = text("repo_token_remove") == "on"
     return values
 
 
@@ -310,6 +312,8 @@ def spec_body(
         }
         if values.get("repo_token"):  # (left empty: the stored token is kept, for the same URL)
             body["repository"]["token"] = values["repo_token"]
+        elif values.get("repo_token_remove"):
+            body["repository"]["token"] = ""
     else:
         body["repository"] = None
     env: dict[str, str] = {}

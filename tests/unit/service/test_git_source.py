@@ -7,6 +7,7 @@ import json
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +17,7 @@ from hubapps.core.errors import SpecError
 from hubapps.core.secret_env import REPOSITORY_TOKEN
 from hubapps.core.settings import AdminSettings
 from hubapps.service.errors import InvalidInput, TooSoon
+from hubapps.service.forms import blank_values, spec_body, values_from_form
 from hubapps.service.gitclone import CloneLimits, check_url, clone_slot, inside
 from hubapps.service.settings import ServiceSettings
 from tests.unit.service.conftest import FakeHub, Users
@@ -140,3 +142,15 @@ def test_clones_are_bounded_per_user_and_per_worker() -> None:
             pass
     with clone_slot("ann", 1):  # and ann's: the slots are free again
         pass
+
+
+def test_the_form_sends_a_token_only_when_typed_and_removes_it_when_asked() -> None:
+    def repository(**typed: str) -> Any:
+        form = {"source": "git", "repo_url": REPO["url"], "repo_has_token": "1", **typed}
+        values = {**blank_values(), **{k: v for k, v in values_from_form(form).items() if k != "env"}, "env": []}
+        return spec_body(values, {})["repository"]
+
+    assert "token" not in repository()  # kept as stored
+    assert repository(repo_token=f"  {TOKEN} ")["token"] == TOKEN
+    assert repository(repo_token_remove="on")["token"] == ""
+    assert repository(repo_token="new", repo_token_remove="on")["token"] == "new"  # a new one wins
