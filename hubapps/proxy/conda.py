@@ -25,8 +25,10 @@ The proxy runs as the server's user, so the scripts run with no more rights than
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
@@ -170,18 +172,23 @@ async def _run_scripts(
         while line := await stderr.readline():
             on_line("conda activate: " + line.decode("utf-8", "replace").rstrip("\r\n"))
 
+    logger = asyncio.create_task(log_lines())
     try:
         async with asyncio.timeout(time_limit):
-            logger = asyncio.create_task(log_lines())
             raw = await stdout.read(_MAX_ENV_BYTES)
             await logger
             code = await process.wait()
     except TimeoutError:
         raise ActivationError(f"the environment's activate.d scripts did not finish within {time_limit:g} s") from None
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        logger.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await logger
+        # The scripts' session, whatever they left running in it: then the pipes close and are read to
+        # their end (their transports close with them).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.communicate()
     if code != 0:
         raise ActivationError(f"the environment's activate.d scripts failed (exit code {code}; see the log)")
     return _parse_env0(raw)

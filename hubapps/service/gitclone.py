@@ -30,6 +30,7 @@ import fnmatch
 import logging
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -171,14 +172,15 @@ async def _git(
             log.info("git %s failed (%s): %s", args[0], code, safe_log(output[-5:], 600))
         return code
     finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, 9)
-            await process.wait()
+        # git's session (its helpers: remote-http, upload-pack, ssh), then its output to the end, which
+        # closes the pipe.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
         for task in (reader, watcher, waiter):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await process.communicate()
 
 
 @contextlib.contextmanager

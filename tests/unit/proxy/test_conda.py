@@ -7,7 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from pathlib import Path
+
+import aiohttp
+import pytest
 
 from hubapps.core.command import LaunchContext, proxy_options
 from hubapps.core.frameworks import FrameworkRegistry
@@ -15,6 +19,7 @@ from hubapps.core.spec import parse_user_options
 from hubapps.proxy.conda import activate, activation_scripts, declared_env_vars, resolve_conda_env
 from hubapps.proxy.config import parse_config
 from hubapps.proxy.process import app_environment
+from tests.unit.proxy.conftest import StartProxy, resource, url
 
 
 def _conda_env(prefix: Path, state: dict[str, str] | None = None) -> Path:
@@ -103,3 +108,77 @@ def test_a_name_without_a_folder_goes_to_the_proxy_with_the_admins_folders() -> 
 def test_the_git_token_never_reaches_the_app() -> None:
     env = app_environment({"PATH": "/bin", "HUBAPPS_GIT_AUTH": "tok"}, {}, 8000, pass_hub_token=True)
     assert "HUBAPPS_GIT_AUTH" not in env
+
+
+# -- the proxy activating an environment as it starts the app -----------------------------------------
+
+ALICE = {"Authorization": "token alice-token"}
+
+
+def _with_python(prefix: Path) -> Path:
+    (prefix / "bin").mkdir(parents=True, exist_ok=True)
+    (prefix / "bin" / "python").symlink_to(sys.executable)
+    return prefix
+
+
+async def test_a_conda_env_found_by_name_runs_the_app_activated(
+    start_proxy: StartProxy, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    envs = tmp_path / "envs"
+    prefix = _with_python(_conda_env(envs / "geo", {"GEO_LEVEL": "state"}))
+    scripts = prefix / "etc" / "conda" / "activate.d"
+    scripts.mkdir(parents=True)
+    (scripts / "proj.sh").write_text('export PROJ_DATA="$CONDA_PREFIX/share/proj"\nunset DROP_ME\necho proj ready\n')
+    proxy = await start_proxy(
+        ["{python}", resource("env_dump_app.py"), "{port}"],
+        f"--conda-env-dir={tmp_path / 'nowhere'}",
+        f"--conda-env-dir={envs}",
+        "--conda-env=geo",
+        env={"DROP_ME": "1", "HUBAPPS_APP_ENV": '{"GEO_LEVEL": "mine"}'},
+    )
+    async with http.get(url(proxy), headers=ALICE) as response:
+        seen = await response.json()
+    env = seen["env"]
+    assert env["PATH"].split(os.pathsep)[0] == str(prefix / "bin")
+    assert (env["CONDA_PREFIX"], env["CONDA_DEFAULT_ENV"]) == (str(prefix), "geo")
+    assert env["PROJ_DATA"] == f"{prefix}/share/proj"
+    assert "DROP_ME" not in env
+    assert env["GEO_LEVEL"] == "mine"
+    assert "conda activate: proj ready" in proxy.process.output.lines()
+
+
+@pytest.mark.parametrize(
+    ("script", "reason"),
+    [
+        (None, "the conda environment 'geo' was not found in "),
+        (
+            "echo broken >&2\nexit 3\n",
+            "could not activate the conda environment 'geo': the environment's activate.d "
+            "scripts failed (exit code 3; see the log)",
+        ),
+        (
+            "sleep 30\n",
+            "could not activate the conda environment 'geo': the environment's activate.d scripts did "
+            "not finish within 0.5 s",
+        ),
+    ],
+    ids=["not-found", "script-fails", "script-hangs"],
+)
+async def test_an_environment_that_cannot_be_activated_fails_the_start_saying_why(
+    start_proxy: StartProxy, tmp_path: Path, script: str | None, reason: str
+) -> None:
+    envs = tmp_path / "envs"
+    if script is not None:
+        scripts = _with_python(_conda_env(envs / "geo")) / "etc" / "conda" / "activate.d"
+        scripts.mkdir(parents=True)
+        (scripts / "a.sh").write_text(script)
+    proxy = await start_proxy(
+        ["{python}", resource("echo_app.py"), "{port}"],
+        f"--conda-env-dir={envs}",
+        "--conda-env=geo",
+        "--activate-timeout=0.5",
+        wait_ready=False,
+    )
+    await asyncio.wait_for(proxy.process.finished.wait(), 10)
+    assert proxy.process.reason.startswith(reason)
+    assert proxy.process.pid is None  # the app never started
