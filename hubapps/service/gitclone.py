@@ -40,7 +40,7 @@ from hubapps.core.errors import SpecError
 from hubapps.core.gitproject import check_relative, git_auth_env
 from hubapps.service.errors import InvalidInput, TooSoon, safe_log
 
-__all__ = ["CloneLimits", "clone_commit", "clone_slot", "inside", "temporary_checkout"]
+__all__ = ["CloneLimits", "check_url", "clone_commit", "clone_slot", "inside", "temporary_checkout"]
 
 log = logging.getLogger("hubapps.service.git")
 
@@ -80,8 +80,12 @@ def check_url(url: str, limits: CloneLimits) -> None:
         message = f"{scheme}:// repositories are not allowed here (allowed: {allowed})"
         raise InvalidInput(message, field="repository.url")
     parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None:
-        raise InvalidInput("must not carry credentials: give the token in its own field", field="repository.url")
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        # (a URL is in git's argv, which other local users can read, and in logs)
+        raise InvalidInput(
+            "must not carry credentials, a query or a fragment: give the token in its own field",
+            field="repository.url",
+        )
     if limits.hosts and scheme != "file":
         host = (parts.hostname or "").lower()
         if not any(fnmatch.fnmatchcase(host, pattern) for pattern in limits.hosts):

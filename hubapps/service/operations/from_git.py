@@ -23,7 +23,7 @@ from hubapps.core.errors import SpecError
 from hubapps.core.gitproject import PROJECT_FILES, prefill_from_project
 from hubapps.core.spec import GitSource
 from hubapps.service.errors import InvalidInput, safe_log
-from hubapps.service.gitclone import CloneLimits, clone_commit, clone_slot, inside, temporary_checkout
+from hubapps.service.gitclone import CloneLimits, check_url, clone_commit, clone_slot, inside, temporary_checkout
 from hubapps.service.operations.caller import Caller
 from hubapps.service.schemas import GitPrefill, GitPrefillRequest, GitSourceIn
 
@@ -67,6 +67,7 @@ async def app_config_from_git(caller: Caller, request: GitPrefillRequest) -> Git
         settings.git_clone_timeout,
         settings.git_clone_max_bytes,
     )
+    check_url(source.url, limits)  # (before the URL is logged)
     log.info("%s reads app settings from %s", safe_log(caller.name), safe_log(source.url))
     with clone_slot(caller.name, settings.git_clone_concurrency):
         return await _read_settings(caller, source, request.token or "", limits)

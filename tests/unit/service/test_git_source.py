@@ -88,6 +88,7 @@ def test_a_token_without_a_key_is_refused(client: TestClient, auth: Users) -> No
         ("ext::sh -c id", ["https", "http", "ssh", "git", "file"], [], "is not a repository URL"),
         ("git@github.com:org/repo.git", ["https"], [], "ssh:// repositories are not allowed"),
         ("https://user:pw@github.com/org/repo.git", ["https"], [], "must not carry credentials"),
+        ("https://github.com/org/repo.git?private_token=x", ["https"], [], "must not carry credentials, a query"),
         ("https://github.com/org/repo.git", ["https"], ["*.example.org"], "the host 'github.com' is not one"),
         ("https://git.example.org/org/repo.git", ["https"], ["*.example.org"], None),
         ("-uhelp", ["https"], [], "is not a repository URL"),
