@@ -33,6 +33,8 @@ log = logging.getLogger("hubapps.service.git")
 
 #: Bytes of a project file read at most (a real one is a few hundred).
 PROJECT_FILE_MAX_BYTES = 256 * 1024
+#: libyaml's safe loader when PyYAML has it (fast), else PyYAML's own: plain data, no Python objects.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _read_limited(path: str, limit: int) -> bytes:
@@ -44,7 +46,7 @@ def _load_project(text: bytes, name: str) -> object:
     if len(text) > PROJECT_FILE_MAX_BYTES:
         raise SpecError("repository", f"{name} is larger than {PROJECT_FILE_MAX_BYTES // 1024} KiB")
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader: plain data only)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -87,7 +89,8 @@ async def _read_settings(caller: Caller, source: GitSource, token: str, limits: 
         else:
             where = f"in {source.subdirectory!r}" if source.subdirectory else "at the top of the repository"
             raise SpecError("repository", f"there is no conda-project.yml {where}")
-        project = _load_project(await asyncio.to_thread(_read_limited, str(path), PROJECT_FILE_MAX_BYTES), name)
+        text = await asyncio.to_thread(_read_limited, str(path), PROJECT_FILE_MAX_BYTES)
+        project = await asyncio.to_thread(_load_project, text, name)  # (parsing is CPU work: off the loop)
         prefill = prefill_from_project(project)
         filepath = str(prefill.fields.get("filepath") or "")
         if filepath:
