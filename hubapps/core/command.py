@@ -52,6 +52,8 @@ PROXY_LIMITS: dict[str, bool] = {
     "report-retries": True,
     "report-log-lines": True,
     "report-log-bytes": True,
+    "activate-timeout": False,
+    "git-timeout": False,
 }
 
 #: Where, relative to the server's start folder, the proxy clones an app's git repository.
@@ -98,6 +100,9 @@ class ProxyOptions:
     checkout: str = ""
     #: Folder of the Python or conda environment to run the app in (``bin/`` is put first on PATH).
     env_prefix: str = ""
+    #: Without ``env_prefix``: a conda environment by name, which the proxy looks for in ``conda_env_dirs``.
+    conda_env: str = ""
+    conda_env_dirs: tuple[str, ...] = ()
     #: Admin limits (None: the proxy's own defaults).
     auth_cache_max_age: int | None = None
     websocket_max_age: float | None = None
@@ -133,6 +138,9 @@ class ProxyOptions:
             argv.append("--pass-hub-token")
         if self.env_prefix:
             argv.append(f"--env-prefix={self.env_prefix}")
+        elif self.conda_env:
+            argv.append(f"--conda-env={self.conda_env}")
+            argv += [f"--conda-env-dir={folder}" for folder in self.conda_env_dirs]
         if self.repo_url:
             argv += [f"--repo={self.repo_url}", f"--repo-ref={self.repo_ref}", f"--checkout={self.checkout}"]
         if self.auth_cache_max_age is not None:
@@ -305,8 +313,15 @@ def build_command(spec: AppSpec, framework: Framework, context: LaunchContext) -
     return argv, env
 
 
-def proxy_options(spec: AppSpec, framework: Framework, context: LaunchContext, env_prefix: str = "") -> ProxyOptions:
-    """The ``hubapps-proxy`` options for this app (``env_prefix``: the resolved ``python_env``)."""
+def proxy_options(
+    spec: AppSpec,
+    framework: Framework,
+    context: LaunchContext,
+    env_prefix: str = "",
+    conda_env_dirs: tuple[str, ...] = (),
+) -> ProxyOptions:
+    """The ``hubapps-proxy`` options for this app: ``env_prefix`` is the ``python_env`` the admin mapped
+    to a folder; a ``python_env`` without one is a conda environment looked for in ``conda_env_dirs``."""
     paths = resolve_paths(spec, context)
     repo = spec.repository
     return ProxyOptions(
@@ -322,6 +337,8 @@ def proxy_options(spec: AppSpec, framework: Framework, context: LaunchContext, e
         repo_ref=repo.ref if repo else "",
         checkout=paths.checkout,
         env_prefix=env_prefix,
+        conda_env="" if env_prefix else spec.python_env,
+        conda_env_dirs=conda_env_dirs,
         app_socket=uses_socket(spec, framework),
         check_file=paths.file if framework.needs_file and paths.file.endswith(".py") else "",
         source_file=paths.file,

@@ -14,8 +14,10 @@ from typing import Any, Final
 
 from hubapps.core.errors import SpecError
 
-__all__ = ["PAYLOAD_KIND", "open_payload", "payload"]
+__all__ = ["PAYLOAD_KIND", "REPOSITORY_TOKEN", "open_payload", "payload"]
 
+#: The name a repository's token is sealed under (``repository.secret_token``; no variable has it).
+REPOSITORY_TOKEN: Final = "repository.token"  # noqa: S105 (a name)
 #: Marks the JSON as ours (the Hub encrypts other things, such as ``auth_state``, with the same key).
 PAYLOAD_KIND: Final = "hubapps.secret_env.v1"
 

@@ -34,6 +34,8 @@ from hubapps.core.service_limits import ServiceLimits, bounded, check_bound
 __all__ = ["AdminSettings", "service_value"]
 
 _SERVICE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
+#: Git transports an admin may allow the service to clone with (never ``ext``, which runs commands).
+GIT_PROTOCOLS = frozenset({"https", "http", "ssh", "git", "file"})
 
 
 def _is_link(url: str) -> bool:
@@ -98,6 +100,56 @@ class AdminSettings(ServiceLimits):
         environment's prefix folder (the folder that holds bin/python). The name is what users
         choose; an app without one runs in the server's default environment.""",
     ).tag(service=True, service_type=list[str], to_service=sorted)
+    conda_env_dirs = List(
+        Unicode(),
+        config=True,
+        help="""Folders that hold conda environments by name, searched in order as conda searches its
+        envs_dirs (for example ["/opt/conda/envs", "~/.conda/envs"]; "~" is the server user's
+        home). An app whose python_env is a name allowed here but not a key of environments (the
+        names of conda_envs) runs in the first <folder>/<name> that is a conda environment. The
+        proxy looks where the app runs, so the folders are those of the app's server (its image,
+        on Kubernetes). Conda environments are activated as `conda activate` does it
+        (docs/migrating.md, "Conda environments").""",
+    )
+    git_allowed_protocols = List(
+        Unicode(),
+        ["https"],
+        config=True,
+        help="""Git transports the launcher service may use when it reads an app's settings from a
+        repository ("From git" in the deploy form, POST /api/apps/from-git): any of "https",
+        "http", "ssh", "git" and "file". The service clones with its own rights and network
+        position, so "file" (its own machine's files) and plain "http" are off by default; "ext"
+        (which runs commands) is never allowed. Apps' own clones at start run in their server, as
+        their owner, and are not limited by this.""",
+    ).tag(service=True)
+    git_allowed_hosts = List(
+        Unicode(),
+        config=True,
+        help="""Hosts the launcher service may clone from when it reads an app's settings from a
+        repository, as shell-style patterns of the URL's host ("github.com", "*.gitlab.example.org").
+        Empty (the default): any host. Set it when the service can reach internal addresses that
+        users should not make it call (cloud metadata, internal web servers): redirects are never
+        followed, and git's errors are not shown to users, but a clone still connects where the URL
+        says.""",
+    ).tag(service=True)
+    git_clone_timeout = Float(
+        60.0,
+        config=True,
+        help="""Seconds the launcher service's clone of a repository (to read an app's settings
+        from it) may take; then it is stopped and refused.""",
+    ).tag(service=True, gt=0)
+    git_clone_max_bytes = Integer(
+        50 * 1024 * 1024,
+        config=True,
+        help="""Bytes the launcher service's clone of a repository (one commit, to read an app's
+        settings) may take on disk; a larger clone is stopped and refused.""",
+    ).tag(service=True, gt=0)
+    git_clone_concurrency = Integer(
+        4,
+        config=True,
+        help="""Clones of repositories (to read apps' settings) one launcher worker runs at once; one
+        per user at a time. More are answered 429 with Retry-After until one ends.""",
+    ).tag(service=True, ge=1)
     allow_public_apps = Bool(
         None,
         allow_none=True,
@@ -169,7 +221,9 @@ class AdminSettings(ServiceLimits):
         Reports to the launcher: each attempt takes at most "report-timeout" (3) s, "report-retries"
         (2) more attempts; an exit report carries at most "report-log-lines" (50) lines and
         "report-log-bytes" (8192) bytes of output; a viewer unseen for "viewer-session-gap" (1800) s
-        starts a new viewer session ("opened" event) when they come back. See docs/proxy.md.""",
+        starts a new viewer session ("opened" event) when they come back. An app's repository is
+        cloned within "git-timeout" (300) s; a conda environment's activate.d scripts run within
+        "activate-timeout" (60) s. See docs/proxy.md.""",
     )
     ready_timeout = Float(
         0.0,
@@ -325,6 +379,16 @@ class AdminSettings(ServiceLimits):
         value = str(proposal["value"]).strip().lower()
         if value and (len(value) < 64 or not re.fullmatch(r"[0-9a-f]+", value) or len(value) % 2):
             raise ValueError("HubApps.status_key must be hex, at least 64 digits (32 bytes)")
+        return value
+
+    @validate("git_allowed_protocols")
+    def _check_git_protocols(self, proposal: dict[str, Any]) -> list[str]:
+        value = [str(p).lower() for p in proposal["value"]]
+        unknown = sorted(set(value) - GIT_PROTOCOLS)
+        if unknown:
+            raise ValueError(
+                f"HubApps.git_allowed_protocols: {', '.join(map(repr, unknown))} not among {sorted(GIT_PROTOCOLS)}"
+            )
         return value
 
     @validate("proxy_limits")

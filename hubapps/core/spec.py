@@ -229,6 +229,19 @@ class GitSource(BaseModel):
     url: Annotated[str, Field(min_length=1, max_length=LIMITS.url_max)]
     ref: Annotated[str, Field(max_length=LIMITS.git_ref_max)] = ""
     subdirectory: Annotated[str, Field(max_length=LIMITS.path_max), AfterValidator(_relative_path)] = ""
+    #: The token of a private repository, encrypted by the launcher service for the owner like a
+    #: ``secret_env`` value (a Fernet token); only the spawner decrypts it, for the proxy's clone.
+    secret_token: Annotated[str, Field(max_length=LIMITS.sealed_value_max)] = ""
+
+    @field_validator("secret_token")
+    @classmethod
+    def _secret_token(cls, value: str) -> str:
+        if value and not is_sealed_value(value):
+            raise ValueError(
+                "is not encrypted: a repository token must be saved through the app launcher, which "
+                "encrypts it with the Hub's key"
+            )
+        return value
 
     @field_validator("url")
     @classmethod

@@ -29,19 +29,22 @@ from tornado import web
 from hubapps.core.command import LaunchContext, build_command, proxy_options
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import Framework, FrameworkRegistry
+from hubapps.core.gitproject import GIT_AUTH_ENV_VAR
 from hubapps.core.limits import LimitReached, check_limits, count_servers, server_facts
 from hubapps.core.policy import SpecPolicy
-from hubapps.core.secret_env import open_payload
+from hubapps.core.secret_env import REPOSITORY_TOKEN, open_payload
 from hubapps.core.spec import AppSpec, is_app_options, is_sealed_value, parse_user_options
 from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW, STATUS_KEY_ENV_VAR, app_key
 from hubapps.hub.config import HubApps
 from hubapps.hub.metrics import APP_FAILURES, APP_STARTS
 
 __all__ = [
+    "GIT_AUTH_ENV_VAR",
     "NO_KEY_MESSAGE",
     "HubAppsSpawnerMixin",
     "install_user_options_checks",
     "make_spawner_class",
+    "open_repository_token",
     "open_secret_env",
 ]
 
@@ -74,6 +77,25 @@ def open_secret_env(spec: AppSpec, owner: str, keeper: CryptKeeper | None = None
             ) from None
         values[name] = open_payload(data, owner=owner, name=name)
     return values
+
+
+def open_repository_token(spec: AppSpec, owner: str, keeper: CryptKeeper | None = None) -> str:
+    """The plain token of the app's private repository ("" without one), decrypted with the Hub's key;
+    SpecError when it was not sealed by this Hub for ``owner``."""
+    sealed = spec.repository.secret_token if spec.repository is not None else ""
+    if not sealed:
+        return ""
+    keeper = keeper or CryptKeeper.instance()
+    if keeper.fernet is None:
+        raise SpecError("repository", NO_KEY_MESSAGE)
+    try:
+        data = json.loads(keeper.fernet.decrypt(sealed.encode("ascii")))
+    except (InvalidToken, ValueError):
+        raise SpecError(
+            "repository",
+            f"the repository's token was not encrypted with this Hub's key ({KEY_ENV}); save it again",
+        ) from None
+    return open_payload(data, owner=owner, name=REPOSITORY_TOKEN)
 
 
 # Spawner wrappers by the id of their database row, to keep their user_options in step (see below).
@@ -109,6 +131,7 @@ def _refuse_bad_options(target: Any, wrapper: Any, value: Any, oldvalue: Any) ->
     try:
         spec = parse_user_options(value)
         open_secret_env(spec, str(getattr(user, "name", "")))
+        open_repository_token(spec, str(getattr(user, "name", "")))
         if spec.public and wrapper is not None:
             # A public spec stored through the Hub API would reach the gallery at the owner's next listing.
             others = [
@@ -151,7 +174,7 @@ def install_user_options_checks() -> None:
 
 
 #: Variables that hold the Hub's or the launcher's keys: removed from every server's environment.
-_HUB_ONLY_ENV = (KEY_ENV, STATUS_KEY_ENV_VAR, APP_KEY_ENV_VAR)
+_HUB_ONLY_ENV = (KEY_ENV, STATUS_KEY_ENV_VAR, APP_KEY_ENV_VAR, GIT_AUTH_ENV_VAR)
 
 
 class HubAppsSpawnerMixin:
@@ -168,6 +191,8 @@ class HubAppsSpawnerMixin:
     _hubapps_args: list[str] | None = None
     _hubapps_env: dict[str, str] | None = None
     _hubapps_env_for_proxy: bool = True
+    #: The app's repository token for this start (for the proxy's clone only), or "".
+    _hubapps_git_token: str = ""
     _hubapps_base_cmd: list[str] | None = None
     _hubapps_registry: FrameworkRegistry | None = None
     _hubapps_settings: HubApps | None = None
@@ -243,6 +268,7 @@ class HubAppsSpawnerMixin:
         if self._hubapps_base_cmd is None:
             self._hubapps_base_cmd = list(spawner.cmd)
         self._hubapps_args = self._hubapps_env = None
+        self._hubapps_git_token = ""
         self._hubapps_framework = None
         spawner.cmd = list(self._hubapps_base_cmd)
         options = self.user_options  # type: ignore[attr-defined]
@@ -264,6 +290,9 @@ class HubAppsSpawnerMixin:
             settings = self.hubapps
             context = LaunchContext(prefix=self.server.base_url, server_name=name)  # type: ignore[attr-defined]
             argv, env = build_command(spec, framework, context)
+            # JupyterLab apps clone nothing; a proxy app's token is for its proxy's clone only.
+            owner = str(self.user.name)  # type: ignore[attr-defined]
+            git_token = "" if framework.singleuser else open_repository_token(spec, owner)
         except SpecError as exc:
             APP_STARTS.labels(_framework_label(options, self.hubapps_policy().frameworks), "refused").inc()
             log_name = self._log_name  # type: ignore[attr-defined]
@@ -280,7 +309,9 @@ class HubAppsSpawnerMixin:
             self._hubapps_env_for_proxy = False
             return
         env_prefix = settings.environments.get(spec.python_env, "")
-        options_ = proxy_options(spec, framework, context, env_prefix=env_prefix)
+        options_ = proxy_options(
+            spec, framework, context, env_prefix=env_prefix, conda_env_dirs=tuple(settings.conda_env_dirs)
+        )
         if settings.ready_timeout > 0:
             options_ = replace(options_, ready_timeout=settings.ready_timeout)
         options_ = replace(
@@ -299,6 +330,7 @@ class HubAppsSpawnerMixin:
         self._hubapps_args = [*options_.to_argv(), *extra_options, "--", *argv]
         self._hubapps_env = env
         self._hubapps_env_for_proxy = True
+        self._hubapps_git_token = git_token
 
     def _hubapps_launcher_url(self) -> str:
         """Where the launcher service is, as the Hub made it (``Service.prefix``, on ``Service.host`` when
@@ -411,6 +443,9 @@ class HubAppsSpawnerMixin:
                 key = self._hubapps_status_app_key()
                 if key:
                     env[APP_KEY_ENV_VAR] = key
+                if self._hubapps_git_token:
+                    # Read by the proxy alone, for its clone; it never passes it to the app.
+                    env[GIT_AUTH_ENV_VAR] = self._hubapps_git_token
             else:
                 env.update(self._hubapps_env)
         return env

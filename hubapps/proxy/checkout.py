@@ -5,6 +5,11 @@ spec, so they are passed after ``--`` or as ``--opt=value`` where git allows it,
 transport (which runs commands) is disabled. Git never prompts (no terminal): a private repository
 without credentials fails fast instead of hanging. Output goes to the app's output buffer so the
 startup page shows clone progress and errors.
+
+A private repository's token reaches the proxy in ``HUBAPPS_GIT_AUTH`` (decrypted by the spawner, at
+start); it is given to git in git's own environment as an ``Authorization`` header for the repository's
+URL only (:func:`hubapps.core.gitproject.git_auth_env`), never in an argument, the URL or the
+checkout's ``.git/config``, and the app's environment never has it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import asyncio
 import os
 from collections.abc import Callable, Mapping
 
-__all__ = ["CheckoutError", "checkout_repository"]
+from hubapps.core.errors import SpecError
+from hubapps.core.gitproject import GIT_AUTH_ENV_VAR, git_auth_env
+
+__all__ = ["GIT_AUTH_ENV_VAR", "CheckoutError", "checkout_repository"]
 
 #: Options that apply to every git command we run.
 _GIT_SAFETY = ("-c", "protocol.ext.allow=never", "-c", "core.hooksPath=/dev/null")
@@ -61,6 +69,7 @@ async def checkout_repository(
     env: Mapping[str, str],
     on_line: Callable[[str], None],
     time_limit: float,
+    token: str = "",
 ) -> None:
     """Make ``target`` a shallow checkout of ``url`` at ``ref`` (the default branch when empty).
 
@@ -71,6 +80,11 @@ async def checkout_repository(
     if ref.startswith("-"):
         raise CheckoutError("the git ref must not start with '-'")
     git_env = {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false"}
+    if token:
+        try:
+            git_env = git_auth_env(url, token, git_env)
+        except SpecError as error:
+            raise CheckoutError(error.message) from None
     if await asyncio.to_thread(os.path.isdir, os.path.join(target, ".git")):
         on_line(f"hubapps: updating the checkout in {target}")
         fetch = ["-C", target, "fetch", "--depth=1", "origin", "--", ref or "HEAD"]

@@ -57,6 +57,8 @@ DEFAULT_ACTIVITY_INTERVAL = 60.0
 DEFAULT_HUB_TIMEOUT = 10.0
 #: Timeout of the whole git clone or fetch.
 DEFAULT_GIT_TIMEOUT = 300.0
+#: Seconds a conda environment's activate.d scripts may take, all together.
+DEFAULT_ACTIVATE_TIMEOUT = 60.0
 #: Seconds a viewer counts as active (``hubapps_proxy_viewers_active``) after their last request.
 DEFAULT_VIEWER_WINDOW = 300.0
 #: Default ready timeout when ``--ready-timeout`` is not given.
@@ -142,6 +144,10 @@ class ProxyConfig:
     keep_alive: bool = False
     pass_hub_token: bool = False
     env_prefix: str = ""
+    #: A conda environment by name, looked for in ``conda_env_dirs`` (when there is no ``env_prefix``).
+    conda_env: str = ""
+    conda_env_dirs: tuple[str, ...] = ()
+    activate_timeout: float = DEFAULT_ACTIVATE_TIMEOUT
     repo_url: str = ""
     repo_ref: str = ""
     checkout: str = ""
@@ -250,6 +256,19 @@ def build_parser() -> argparse.ArgumentParser:
     add("--keep-alive", action="store_true", help="Always report activity so the app is never culled.")
     add("--pass-hub-token", action="store_true", help="Give the app JUPYTERHUB_API_TOKEN.")
     add("--env-prefix", default="", help="Python/conda environment folder to run the app in.")
+    add("--conda-env", default="", help="Conda environment (by name) to run the app in, found in --conda-env-dir.")
+    add(
+        "--conda-env-dir",
+        action="append",
+        default=[],
+        help="A folder of conda environments by name (repeat; searched in order, like conda's envs_dirs).",
+    )
+    add(
+        "--activate-timeout",
+        type=_positive(float),
+        default=DEFAULT_ACTIVATE_TIMEOUT,
+        help="Seconds the conda environment's activate.d scripts may take.",
+    )
     add("--repo", default="", help="Git repository to clone before starting.")
     add("--repo-ref", default="", help="Branch or tag of --repo.")
     add("--checkout", default="", help="Folder to clone --repo into.")
@@ -524,6 +543,8 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         raise ConfigError("--repo needs --checkout")
     if ns.repo_ref.startswith("-"):
         raise ConfigError("--repo-ref must not start with '-'")
+    if ns.conda_env and ("/" in ns.conda_env or ns.conda_env.startswith((".", "-"))):
+        raise ConfigError("--conda-env must be an environment's name, not a path")
     prefix = env.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
     if not prefix.startswith("/"):
         prefix = "/" + prefix
@@ -558,6 +579,9 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         keep_alive=ns.keep_alive,
         pass_hub_token=ns.pass_hub_token,
         env_prefix=ns.env_prefix,
+        conda_env=ns.conda_env,
+        conda_env_dirs=tuple(ns.conda_env_dir),
+        activate_timeout=ns.activate_timeout,
         repo_url=ns.repo,
         repo_ref=ns.repo_ref,
         checkout=ns.checkout,

@@ -54,7 +54,8 @@ from urllib.parse import quote
 
 from hubapps.core.statuskey import APP_KEY_ENV_VAR
 from hubapps.proxy.applog import AppLogEcho, log_prefix
-from hubapps.proxy.checkout import CheckoutError, checkout_repository
+from hubapps.proxy.checkout import GIT_AUTH_ENV_VAR, CheckoutError, checkout_repository
+from hubapps.proxy.conda import ActivationError, activate, is_conda_prefix, resolve_conda_env
 from hubapps.proxy.config import APP_ENV_VAR, ProxyConfig
 from hubapps.proxy.exitreason import app_message
 from hubapps.proxy.output import OutputBuffer
@@ -96,6 +97,8 @@ _COMPILE = (
 OUTPUT_DRAIN_TIMEOUT = 1.0
 #: Environment variables never passed to the app (the Hub token unless ``--pass-hub-token``).
 _TOKEN_VARS = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
+#: Variables of the proxy's environment that only the proxy reads (never passed to the app).
+_PROXY_ONLY_VARS = frozenset({APP_ENV_VAR, APP_KEY_ENV_VAR, GIT_AUTH_ENV_VAR})
 #: File name of the app's socket in its private folder.
 SOCKET_NAME = "app.sock"
 #: Longest unix socket path the kernel takes (``sun_path`` is 108 bytes on Linux, with its NUL).
@@ -197,13 +200,16 @@ def app_environment(
     env_prefix: str = "",
     conda: bool = False,
     socket_path: str = "",
+    activation: Mapping[str, str | None] | None = None,
 ) -> dict[str, str]:
     """The app's environment: the proxy's, minus the Hub token and our own variables, plus ``extra``.
 
     With ``env_prefix`` the environment is activated the way ``activate`` does it: its ``bin`` first on
     ``PATH``, ``VIRTUAL_ENV`` (or ``CONDA_PREFIX`` for a conda environment) set, ``PYTHONHOME`` unset.
+    ``activation`` (what :func:`hubapps.proxy.conda.activate` found: a value, or None to unset) is
+    applied after that and before ``extra``, so the app's own variables win.
     """
-    env = {key: value for key, value in parent.items() if key not in (APP_ENV_VAR, APP_KEY_ENV_VAR)}
+    env = {key: value for key, value in parent.items() if key not in _PROXY_ONLY_VARS}
     if not pass_hub_token:
         for key in _TOKEN_VARS:
             env.pop(key, None)
@@ -217,6 +223,11 @@ def app_environment(
             env["CONDA_DEFAULT_ENV"] = os.path.basename(env_prefix.rstrip("/"))
         else:
             env["VIRTUAL_ENV"] = env_prefix
+    for key, value in (activation or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     env.update({key: _fill(value, port, socket_path) for key, value in extra.items()})
     return env
 
@@ -278,6 +289,11 @@ class AppProcess:
         self._start_failures = 0
         #: Number of the first output line of the current attempt (its own words are after it).
         self._attempt_first_line = 0
+        #: The app's environment folder (found once it starts), whether it is conda's, and what
+        #: activating it changes (see :mod:`hubapps.proxy.conda`).
+        self._env_prefix = ""
+        self._conda = False
+        self._activation: dict[str, str | None] = {}
 
     # -- public surface -------------------------------------------------------------------------
 
@@ -344,6 +360,7 @@ class AppProcess:
                     env=self._parent_env_without_tokens(),
                     on_line=self.output.append,
                     time_limit=config.git_timeout,
+                    token=self._parent_env.get(GIT_AUTH_ENV_VAR, ""),
                 )
             except (CheckoutError, OSError) as error:
                 self._fail(f"could not get the app's repository: {error}")
@@ -351,6 +368,8 @@ class AppProcess:
         cwd = self._path(config.cwd)
         if not await asyncio.to_thread(os.path.isdir, cwd):
             self._fail(f"the app's working folder {config.cwd!r} does not exist")
+            return
+        if not await self._activate_environment(cwd):
             return
         while not self._stopping:
             code = await self._run_once(cwd)
@@ -393,9 +412,40 @@ class AppProcess:
     def _parent_env_without_tokens(self) -> dict[str, str]:
         return app_environment(self._parent_env, {}, self.port, pass_hub_token=False)
 
+    async def _activate_environment(self, cwd: str) -> bool:
+        """Find the app's environment (``--env-prefix``, or ``--conda-env`` in ``--conda-env-dir``) and,
+        for a conda environment, work out once what activating it changes; False when that failed."""
+        config = self.config
+        prefix = self._path(config.env_prefix) if config.env_prefix else ""
+        name = os.path.basename(prefix.rstrip("/")) if prefix else config.conda_env
+        if not prefix and config.conda_env:
+            prefix = await asyncio.to_thread(resolve_conda_env, config.conda_env, config.conda_env_dirs)
+            if not prefix:
+                where = ", ".join(config.conda_env_dirs) or "no folder (conda_env_dirs is empty)"
+                self._fail(f"the conda environment {config.conda_env!r} was not found in {where}")
+                return False
+        self._env_prefix = prefix
+        self._conda = bool(prefix) and await asyncio.to_thread(is_conda_prefix, prefix)
+        if not self._conda:
+            return True
+        self.output.append(f"hubapps: activating the conda environment {name!r} ({prefix})")
+        try:
+            self._activation = await activate(
+                prefix,
+                name,
+                self._parent_env_without_tokens(),
+                cwd=cwd,
+                on_line=self.output.append,
+                time_limit=config.activate_timeout,
+            )
+        except (ActivationError, OSError) as error:
+            self._fail(f"could not activate the conda environment {name!r}: {error}")
+            return False
+        return True
+
     def _python(self) -> str:
-        if self.config.env_prefix:
-            return os.path.join(self._path(self.config.env_prefix), "bin", "python")
+        if self._env_prefix:
+            return os.path.join(self._env_prefix, "bin", "python")
         return sys.executable
 
     async def _run_once(self, cwd: str) -> int | None:
@@ -403,15 +453,15 @@ class AppProcess:
         config = self.config
         socket_path = self.address.path
         argv = app_argv(config.app_argv, self.port, self._python(), socket_path)
-        env_prefix = self._path(config.env_prefix) if config.env_prefix else ""
         env = app_environment(
             self._parent_env,
             config.app_env,
             self.port,
             pass_hub_token=config.pass_hub_token,
-            env_prefix=env_prefix,
-            conda=bool(env_prefix) and await asyncio.to_thread(os.path.isdir, os.path.join(env_prefix, "conda-meta")),
+            env_prefix=self._env_prefix,
+            conda=self._conda,
             socket_path=socket_path,
+            activation=self._activation,
         )
         if socket_path:
             # A socket left by the last run would refuse the new bind (uvicorn) or answer nothing.

@@ -49,7 +49,7 @@ from hubapps.service.operations.startup import StartupApps
 from hubapps.service.rendering import STATIC
 from hubapps.service.reports import ReportGate
 from hubapps.service.revisions import RevisionStore
-from hubapps.service.routes import admin, apps, deploy, meta, metrics, pages, reports, revisions, shares, ui
+from hubapps.service.routes import admin, apps, deploy, from_git, meta, metrics, pages, reports, revisions, shares, ui
 from hubapps.service.routes import events as event_routes
 from hubapps.service.routes import theme as theme_routes
 from hubapps.service.routes.docs import install_docs
@@ -263,12 +263,14 @@ def create_app(
 
     api = APIRouter(prefix="/api", dependencies=[Depends(close_form)])
     api.include_router(meta.router)
+    api.include_router(from_git.api_router)  # (before apps: /apps/from-git is not an app)
     api.include_router(apps.router)
     api.include_router(shares.router)
     api.include_router(admin.api_router)
     api.include_router(revisions.router)
     api.include_router(event_routes.router)
     service.include_router(api)
+    service.include_router(from_git.upstream_router)
     service.include_router(metrics.router)
     service.include_router(reports.router)  # (no user: signed by an app's proxy; not in the OpenAPI document)
     service.include_router(pages.pages_router)

@@ -22,7 +22,7 @@ from hubapps.service.directory import DirectoryEntry
 from hubapps.service.hub_models import ServerModel, SharedServer
 from hubapps.service.runs import AppRun
 from hubapps.service.schemas import Access, AppPublic, AppState, RunPublic
-from hubapps.service.secrets import public_secret_env
+from hubapps.service.secrets import public_repository, public_secret_env
 from hubapps.service.settings import ServiceSettings
 
 __all__ = [
@@ -223,6 +223,8 @@ def _public_spec(spec: AppSpec | None, raw: Mapping[str, Any]) -> dict[str, Any]
     shown = spec.to_user_options() if spec else dict(raw)
     if isinstance(shown.get("secret_env"), dict):
         shown["secret_env"] = public_secret_env(shown["secret_env"])
+    if isinstance(shown.get("repository"), dict):
+        shown["repository"] = public_repository(shown["repository"])
     return shown
 
 

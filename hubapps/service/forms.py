@@ -23,18 +23,21 @@ from pydantic import BaseModel
 from hubapps.core.errors import SpecError
 from hubapps.service.body import validated
 from hubapps.service.errors import ServiceError
-from hubapps.service.schemas import AppCreate, AppUpdate, ShareCreate
+from hubapps.service.schemas import AppCreate, AppUpdate, GitPrefill, GitPrefillRequest, ShareCreate
 from hubapps.service.secrets import looks_secret
 
 M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
     "ShareChanges",
+    "apply_prefill",
     "blank_values",
+    "command_text",
     "create_request",
     "form_field",
     "hidden_plain_env",
     "names",
+    "prefill_request",
     "record_error",
     "share_changes",
     "shares_values",
@@ -50,6 +53,9 @@ _FIELD_MAP = {
     "repository": "repo_url",
     "repository.url": "repo_url",
     "repository.ref": "repo_ref",
+    "repository.subdirectory": "repo_subdirectory",
+    "repository.token": "repo_token",
+    "thumbnail": "thumbnail",
     "secret_env": "env",
     "keep_alive": "idle_policy",
 }
@@ -97,6 +103,11 @@ def blank_values(filepath: str = "", framework: str = "") -> dict[str, Any]:
         "repo_url": "",
         "repo_ref": "",
         "repo_subdirectory": "",
+        #: Never shown back in the page (a password field): typed, sent, sealed.
+        "repo_token": "",
+        "repo_has_token": False,
+        "repo_token_remove": False,
+        "notes": [],
         "thumbnail_ref": "",
         "thumbnail_data": "",
         "env": [],
@@ -133,6 +144,7 @@ def values_from_spec(spec: Mapping[str, Any], legacy: set[str]) -> dict[str, Any
         repo_url=repo.get("url", ""),
         repo_ref=repo.get("ref", ""),
         repo_subdirectory=repo.get("subdirectory", ""),
+        repo_has_token="token" in repo or bool(repo.get("secret_token")),
         thumbnail_ref=spec.get("thumbnail", "") if str(spec.get("thumbnail", "")).startswith("sha256:") else "",
         start=False,  # editing a stopped app starts it only when asked to
     )
@@ -207,7 +219,54 @@ def values_from_form(form: Mapping[str, object]) -> dict[str, Any]:
             rows.append({"name": name, "value": value, "secret": secret, "stored": stored})
     values["env"] = rows
     values["remove_thumbnail"] = text("remove_thumbnail") == "on"
+    values["repo_token"] = text("repo_token").strip()
+    values["repo_has_token"] = text("repo_has_token") == "1"
+    values["repo_token_remove"] = text("repo_token_remove") == "on"
     return values
+
+
+def command_text(argv: Iterable[str]) -> str:
+    """A command as one line that ``shlex.split`` gives back: arguments quoted only where they need it
+    (``{python} app.py {port}`` stays as written, as upstream's single-string commands read)."""
+    return " ".join(a if a and not any(c.isspace() or c in "'\"\\#" for c in a) else shlex.quote(a) for a in argv)
+
+
+def prefill_request(values: Mapping[str, Any]) -> GitPrefillRequest | None:
+    """The repository the form's "Read settings from the repository" names (None without a URL)."""
+    if not values["repo_url"].strip():
+        return None
+    return validated(
+        GitPrefillRequest,
+        {
+            "url": values["repo_url"].strip(),
+            "ref": values["repo_ref"].strip(),
+            "subdirectory": values["repo_subdirectory"].strip(),
+            "token": values["repo_token"] or None,
+        },
+    )
+
+
+def apply_prefill(values: dict[str, Any], prefill: GitPrefill) -> None:
+    """Put what the repository says into the form's values (the env rows it sets replace those typed;
+    a thumbnail becomes the form's pending image)."""
+    values.update(
+        source="git",
+        display_name=prefill.display_name or values["display_name"],
+        description=prefill.description or values["description"],
+        framework=prefill.framework or values["framework"],
+        filepath=prefill.filepath,
+        command=command_text(prefill.command),
+        public=prefill.public,
+        idle_policy="keep" if prefill.keep_alive else values["idle_policy"],
+        repo_url=prefill.repository.url,
+        repo_ref=prefill.repository.ref,
+        repo_subdirectory=prefill.repository.subdirectory,
+        notes=[f"Read from commit {prefill.commit[:12]}.", *prefill.notes],
+    )
+    kept = [row for row in values["env"] if row["name"] not in prefill.env]
+    values["env"] = [{"name": k, "value": v, "secret": False, "stored": False} for k, v in prefill.env.items()] + kept
+    if prefill.thumbnail_data_url:
+        values["thumbnail_data"] = prefill.thumbnail_data_url.partition(",")[2]
 
 
 def spec_body(
@@ -251,6 +310,10 @@ def spec_body(
             "ref": values["repo_ref"].strip(),
             "subdirectory": values["repo_subdirectory"].strip(),
         }
+        if values.get("repo_token"):  # (left empty: the stored token is kept, for the same URL)
+            body["repository"]["token"] = values["repo_token"]
+        elif values.get("repo_token_remove"):
+            body["repository"]["token"] = ""
     else:
         body["repository"] = None
     env: dict[str, str] = {}

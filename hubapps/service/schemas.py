@@ -20,6 +20,8 @@ __all__ = [
     "EventsPublic",
     "FieldChange",
     "FrameworkPublic",
+    "GitPrefill",
+    "GitPrefillRequest",
     "GitSourceIn",
     "LogsPublic",
     "OnConflict",
@@ -52,6 +54,45 @@ class GitSourceIn(BaseModel):
     url: str
     ref: str = ""
     subdirectory: str = ""
+    #: A private repository's token (or ``user:token``), in plain text: encrypted by the service before
+    #: it reaches the Hub, never shown again. ``null`` (or not sent) keeps the stored one while the URL
+    #: stays the same; "" removes it.
+    token: str | None = Field(default=None, max_length=4096)
+
+
+class GitPrefillRequest(BaseModel):
+    """Where an app's settings are: a repository, its branch, tag or commit (empty: the default
+    branch), and the folder of its ``conda-project.yml`` (empty: the top)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2048)
+    ref: str = Field("", max_length=255)
+    subdirectory: str = Field("", max_length=1024)
+    #: For a private repository: used for this clone only, and not kept.
+    token: str | None = Field(default=None, max_length=4096)
+
+
+class GitPrefill(BaseModel):
+    """An app's settings as a repository's ``conda-project.yml`` gives them: send them (changed as you
+    like) to ``POST /api/apps`` to create the app. Fields the file does not set are left at their
+    defaults; ``notes`` says what was left out and why."""
+
+    display_name: str = ""
+    description: str = ""
+    framework: str = ""
+    filepath: str = ""
+    command: list[str] = []
+    env: dict[str, str] = {}
+    public: bool = False
+    keep_alive: bool = False
+    idle_policy: str = "default"
+    repository: GitSourceIn
+    thumbnail_data_url: str = Field(
+        "", description="the repository's thumbnail, checked and re-encoded (WebP), as a data: URL"
+    )
+    commit: str = Field(description="the commit the settings were read from")
+    notes: list[str] = []
 
 
 class _SpecFields(BaseModel):

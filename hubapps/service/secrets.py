@@ -23,7 +23,7 @@ from starlette.requests import Request
 from traitlets.config import Config
 
 from hubapps.core.errors import SpecError
-from hubapps.core.secret_env import payload
+from hubapps.core.secret_env import REPOSITORY_TOKEN, payload
 from hubapps.core.spec import check_env_entry
 from hubapps.service.db import SqlStore
 from hubapps.service.errors import InvalidInput
@@ -36,7 +36,9 @@ __all__ = [
     "is_v1_spec",
     "legacy_secret_names",
     "looks_secret",
+    "public_repository",
     "public_secret_env",
+    "repository_to_save",
     "sealer_of",
     "secret_env_to_save",
 ]
@@ -107,6 +109,34 @@ def sealer_of(request: Request) -> SecretSealer:
 def public_secret_env(secret_env: Mapping[str, object]) -> dict[str, None]:
     """What the API shows of ``secret_env``: the names, each with ``null`` (send it back to keep it)."""
     return {str(name): None for name in secret_env}
+
+
+def public_repository(repository: object) -> object:
+    """What the API shows of a spec's ``repository``: its sealed token as ``"token": null`` (send it
+    back, or leave it out, to keep it)."""
+    if not isinstance(repository, Mapping) or not repository.get("secret_token"):
+        return repository
+    shown = {k: v for k, v in repository.items() if k != "secret_token"}
+    shown["token"] = None
+    return shown
+
+
+async def repository_to_save(
+    sealer: SecretSealer, owner: str, submitted: Mapping[str, object] | None, stored: object = None
+) -> dict[str, object] | None:
+    """The ``repository`` to store for a create or an edit, its token (``submitted["token"]``, plain)
+    sealed for ``owner``. A token of ``None`` keeps the stored one while the URL is the same (a token is
+    never sent to another repository than the one it was given for); "" removes it."""
+    if submitted is None:
+        return None
+    out = {k: v for k, v in submitted.items() if k not in ("token", "secret_token")}
+    token = submitted.get("token")
+    if token is None:
+        if isinstance(stored, Mapping) and stored.get("secret_token") and stored.get("url") == out.get("url"):
+            out["secret_token"] = stored["secret_token"]
+    elif isinstance(token, str) and token:
+        out["secret_token"] = await sealer.seal(owner, REPOSITORY_TOKEN, token)
+    return out
 
 
 def is_v1_spec(options: Mapping[str, object]) -> bool:

@@ -1,4 +1,5 @@
-"""Answers every request with its own environment, argv and working folder as JSON (stdlib only).
+"""Answers every request with its own environment, argv, working folder and Python prefix (``sys.prefix``:
+which environment runs it) as JSON (stdlib only).
 Port: ``argv[1]`` or ``$PORT``."""
 
 import json
@@ -9,7 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = json.dumps({"env": dict(os.environ), "argv": sys.argv, "cwd": os.getcwd()}).encode()
+        body = json.dumps(
+            {"env": dict(os.environ), "argv": sys.argv, "cwd": os.getcwd(), "prefix": sys.prefix}
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

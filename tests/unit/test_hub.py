@@ -21,9 +21,16 @@ from tornado import web
 from traitlets.config import Config
 
 import hubapps
+from hubapps.core.secret_env import REPOSITORY_TOKEN
 from hubapps.core.statuskey import APP_KEY_ENV_VAR, app_key
 from hubapps.hub.install import SERVICE_ROLE_SCOPES, STATUS_KEY_ENV_VAR
-from hubapps.hub.spawner import APP_ENV_VAR, HubAppsSpawnerMixin, install_user_options_checks, make_spawner_class
+from hubapps.hub.spawner import (
+    APP_ENV_VAR,
+    GIT_AUTH_ENV_VAR,
+    HubAppsSpawnerMixin,
+    install_user_options_checks,
+    make_spawner_class,
+)
 from hubapps.service.secrets import SecretSealer
 
 
@@ -524,6 +531,42 @@ async def test_without_a_key_secrets_are_refused_with_what_to_set(no_hub_key: No
     message = await refusal(owned_by(make(spec2(secret_env={"API_KEY": sealed(PLAIN)}))))
     assert "JUPYTERHUB_CRYPT_KEY" in message
     assert "openssl rand -hex 32" in message
+
+
+REPO_URL = "https://git.example.org/team/app.git"
+
+
+async def test_a_repository_token_reaches_the_proxy_only_at_start(hub_key: str) -> None:
+    token = sealed(PLAIN, name=REPOSITORY_TOKEN)
+    spawner = owned_by(make(spec2(repository={"url": REPO_URL, "secret_token": token})))
+    await spawner.start()
+    env = spawner.started["env"]
+    assert env[GIT_AUTH_ENV_VAR] == PLAIN  # read by the proxy for its clone (it never passes it on)
+    assert PLAIN not in env[APP_ENV_VAR]
+    assert PLAIN not in " ".join(spawner.started["args"])
+    assert f"--repo={REPO_URL}" in spawner.started["args"]
+    # The next start without a repository carries no token.
+    spawner.user_options = spec2()
+    await spawner.start()
+    assert GIT_AUTH_ENV_VAR not in spawner.started["env"]
+
+
+@pytest.mark.parametrize(
+    ("token", "words"),
+    [
+        (lambda: sealed(PLAIN, owner="bob", name=REPOSITORY_TOKEN), "saved for another user"),
+        (lambda: sealed(PLAIN, name="API_KEY"), "saved for another user or variable"),
+        (lambda: PLAIN, "not encrypted"),
+    ],
+    ids=["other-owner", "a-secret-variable", "plain"],
+)
+async def test_a_repository_token_not_made_for_this_app_is_refused(
+    hub_key: str, token: Callable[[], str], words: str
+) -> None:
+    message = await refusal(owned_by(make(spec2(repository={"url": REPO_URL, "secret_token": token()}))))
+    assert words in message
+    assert "repository" in message
+    assert PLAIN not in message
 
 
 async def test_the_crypt_key_never_reaches_a_server(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -112,6 +112,10 @@ def _changed(trait: Any) -> Any:
         return "launcher"
     if trait.name in ("allowed_frameworks", "blocked_frameworks"):
         return ["streamlit"]
+    if trait.name == "git_allowed_protocols":
+        return ["https", "file"]
+    if trait.name == "git_allowed_hosts":
+        return ["git.example.org"]
     if trait.name == "environments":
         return {"data": "/opt/envs/data"}
     if trait.name == "startup_apps":

@@ -13,6 +13,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.states`         apps' true states: the Hub's word, told apart by the app's own status
 :mod:`.status`         state, progress and log of a running app
 :mod:`.reports`        reports of apps' proxies: their runs (failure memory), viewer sessions
+:mod:`.from_git`       an app's settings read from a repository (its conda-project.yml)
 :mod:`.files`          the owner's files, where their running JupyterLab server shows them
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
 :mod:`.access`         start on access: a viewer starts an owner's stopped app, when the owner allows
@@ -38,6 +39,7 @@ from hubapps.service.operations.audit import (
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.files import check_app_file, owner_files
+from hubapps.service.operations.from_git import app_config_from_git
 from hubapps.service.operations.lifecycle import (
     create_app,
     delete_app,
@@ -82,6 +84,7 @@ __all__ = [
     "Caller",
     "EventFilter",
     "add_shares",
+    "app_config_from_git",
     "app_details",
     "app_events",
     "app_logs",

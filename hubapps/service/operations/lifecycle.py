@@ -34,7 +34,7 @@ from hubapps.service.operations.lookup import managed_server
 from hubapps.service.operations.revisions import ensure_base, record_revision, revision_to_apply
 from hubapps.service.operations.states import live_state
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate, RollbackRequest
-from hubapps.service.secrets import is_v1_spec, legacy_secret_names, secret_env_to_save
+from hubapps.service.secrets import is_v1_spec, legacy_secret_names, repository_to_save, secret_env_to_save
 
 __all__ = [
     "create_app",
@@ -105,6 +105,7 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
     fields["secret_env"] = await secret_env_to_save(
         caller.sealer, owner, submitted=fields["secret_env"], env=fields["env"]
     )
+    fields["repository"] = await repository_to_save(caller.sealer, owner, fields["repository"])
     spec = build_spec(fields, settings, caller.registry)
     await check_app_file(caller, owner, spec)
     limits = caller.limits
@@ -235,6 +236,10 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
         ),
     )
     changes["env"] = env
+    if "repository" in changes:
+        changes["repository"] = await repository_to_save(
+            caller.sealer, owner, changes["repository"], current.get("repository")
+        )
     spec = build_spec({**current, **changes}, settings, caller.registry)
     changed = sorted(k for k, v in spec.to_user_options().items() if current.get(k) != v and k != "spec_version")
     if "filepath" in changes or "working_dir" in changes:

@@ -25,7 +25,13 @@ from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.lookup import managed_server
 from hubapps.service.revisions import Revision
 from hubapps.service.schemas import FieldChange, RevisionCompare, RevisionPublic, RevisionsPublic
-from hubapps.service.secrets import is_v1_spec, legacy_secret_names, public_secret_env, secret_env_to_save
+from hubapps.service.secrets import (
+    is_v1_spec,
+    legacy_secret_names,
+    public_repository,
+    public_secret_env,
+    secret_env_to_save,
+)
 
 __all__ = [
     "BASE_NOTE",
@@ -114,6 +120,8 @@ def _shown(spec: Mapping[str, Any]) -> dict[str, Any]:
     shown = dict(spec)
     if isinstance(shown.get("secret_env"), dict):
         shown["secret_env"] = public_secret_env(shown["secret_env"])
+    if isinstance(shown.get("repository"), dict):
+        shown["repository"] = public_repository(shown["repository"])
     return shown
 
 
@@ -147,6 +155,8 @@ def spec_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Fi
                     )
                 )
         elif old != new:
+            if name == "repository":  # its sealed token is never shown ("token": null when there is one)
+                old, new = public_repository(old), public_repository(new)
             changes.append(FieldChange(field=name, change=_kind(name, before, after), before=old, after=new))
     return changes
 

@@ -250,6 +250,8 @@ async def create_submit(request: Request, settings: Settings) -> Response:
     values = forms.values_from_form(form)
     headless = form.get("headless") == "1"
     errors: dict[str, str] = {}
+    if form.get("action") == "prefill":
+        return await _prefilled(request, caller, values, headless=headless)
     thumb = await _read_upload(form, values, caller, errors)
     create = forms.create_request(values, errors, thumbnail=thumb.ref if thumb is not None else None)
     existing: str | None = None
@@ -283,6 +285,27 @@ async def create_submit(request: Request, settings: Settings) -> Response:
                 target += ("&" if "?" in target else "?") + "headless=1"
             return RedirectResponse(target, status_code=303)
     return await _form_page(request, caller, values, errors, headless=headless, status=422, existing=existing)
+
+
+async def _prefilled(request: Request, caller: Caller, values: dict[str, Any], *, headless: bool) -> Response:
+    """The deploy form again, with what the repository's ``conda-project.yml`` says ("From git")."""
+    errors: dict[str, str] = {}
+    values["source"] = "git"
+    if not values["repo_url"].strip():
+        errors["repo_url"] = "give the repository URL to read the app's settings from"
+    else:
+        try:
+            asked = forms.prefill_request(values)
+        except ServiceError as exc:
+            forms.record_error(errors, exc)
+            asked = None
+        prefill = await _attempt(errors, operations.app_config_from_git(caller, asked)) if asked else None
+        if prefill is not None:
+            forms.apply_prefill(values, prefill)
+    if values["repo_token"]:
+        values["notes"] = [*values["notes"], "Type the token again to save it with the app (it is not shown back)."]
+    values["repo_token"] = ""
+    return await _form_page(request, caller, values, errors, headless=headless, status=422 if errors else 200)
 
 
 # -- edit ---------------------------------------------------------------------------------------------

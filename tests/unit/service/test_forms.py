@@ -305,7 +305,7 @@ def test_shares_values_fill_the_share_fields() -> None:
         ("repository", "repo_url"),
         ("repository.url", "repo_url"),
         ("repository.ref", "repo_ref"),
-        ("repository.subdirectory", "repo_url"),
+        ("repository.subdirectory", "repo_subdirectory"),
         ("secret_env", "env"),
         ("args", "command"),
         ("args.0", "command"),
