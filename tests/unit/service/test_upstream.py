@@ -68,10 +68,13 @@ def test_upstream_options_become_spec_fields() -> None:
     assert fields["framework"] == "command"
     assert fields["command"] == ["python", "serve.py", "--port", "{port}", "--title", "My app"]
     assert fields["python_env"] == "analysis"
-    assert fields["keep_alive"] is True and "idle_policy" not in fields  # (the operations make them agree)
+    assert fields["keep_alive"] is True
+    assert "idle_policy" not in fields
     assert fields["env"] == {"A": "1"}
     assert fields["repository"] == {"url": "https://example.org/r.git", "ref": "dev", "subdirectory": ""}
-    assert "thumbnail" not in fields and "profile_image" not in fields and "share_with" not in fields
+    assert "thumbnail" not in fields
+    assert "profile_image" not in fields
+    assert "share_with" not in fields
     assert from_upstream_options(UserOptions.model_validate(upstream(framework="plotlydash")))["framework"] == "dash"
 
 
@@ -114,11 +117,13 @@ def test_spec_becomes_upstream_options_and_back(settings: ServiceSettings) -> No
     assert thumbnail_ref_of_url(settings, "https://hub.example.org" + out["thumbnail"]) == "sha256:" + "a" * 64
     assert thumbnail_ref_of_url(settings, f"{SVC}/static/logos/panel.svg") is None
     assert out["share_with"] == {"users": ["bob"], "groups": ["team"]}
-    assert "working_dir" not in out and "spec_version" not in out
+    assert "working_dir" not in out
+    assert "spec_version" not in out
     # back in: the same spec, the fields upstream has no word for aside
     back = from_upstream_options(UserOptions.model_validate(out))
     assert back["command"] == list(spec.command)
-    assert back["framework"] == "command" and back["python_env"] == "analysis"
+    assert back["framework"] == "command"
+    assert back["python_env"] == "analysis"
     assert back["repository"] == {"url": "https://example.org/r.git", "ref": "main", "subdirectory": "sub"}
 
 
@@ -130,7 +135,9 @@ def test_logo_and_plain_servers(settings: ServiceSettings) -> None:
     assert out["share_with"] is None
     assert upstream_options(settings, {"profile": "gpu"}) == {"profile": "gpu"}  # a JupyterLab server's own
     server = upstream_server(settings, {"name": "", "ready": True, "user_options": None, "url": "/user/ann/"})
-    assert server["user_options"] is None and server["state"] is None and server["stopped"] is False
+    assert server["user_options"] is None
+    assert server["state"] is None
+    assert server["stopped"] is False
 
 
 # -- routes -----------------------------------------------------------------------------------------
@@ -155,7 +162,8 @@ def test_servers_listing_and_one_server(client: TestClient, world: FakeHub, auth
     assert "working_dir" not in mine["sales"]["user_options"]
     assert [s["name"] for s in body["shared_apps"]] == ["report"]
     shared = body["shared_apps"][0]
-    assert shared["user"] == {"name": "bob"} and shared["user_options"]["jhub_app"] is True
+    assert shared["user"] == {"name": "bob"}
+    assert shared["user_options"]["jhub_app"] is True
     # named from the directory (shared behind the service's back here: its server name)
     assert shared["user_options"]["display_name"] == "report"
     one = client.get(f"{SVC}/server/sales", headers=auth("ann")).json()
@@ -177,9 +185,11 @@ def test_create_with_thumbnail_and_shares(client: TestClient, world: FakeHub, au
     )
     assert r.status_code == 200, r.text
     status, name = r.json()
-    assert status in (201, 202) and name.startswith("sales-")  # "sales" was taken: another name, as upstream
+    assert status in (201, 202)
+    assert name.startswith("sales-")
     options = world.users["ann"].servers[name].user_options or {}
-    assert options["framework"] == "panel" and options["thumbnail"].startswith("sha256:")
+    assert options["framework"] == "panel"
+    assert options["thumbnail"].startswith("sha256:")
     assert client.get(f"{SVC}/ui/thumbnails/{options['thumbnail']}").headers["content-type"] == "image/webp"
     assert {(s.get("user") or s.get("group")) for s in world.shares if s["server"] == name} == {"cat", "team"}
     shown = client.get(f"{SVC}/server/{name}", headers=auth("ann")).json()["user_options"]
@@ -195,18 +205,24 @@ def test_create_refusals_change_nothing(
 ) -> None:
     before = set(world.users["ann"].servers)
     r = client.post(f"{SVC}/server", headers=auth("ann"), data={"data": json.dumps({"servername": "x"})})
-    assert r.status_code == 422 and r.json()["field"] == "user_options"
+    assert r.status_code == 422
+    assert r.json()["field"] == "user_options"
     r = client.post(f"{SVC}/server", headers=auth("ann"), data=data(framework="custom", custom_command="a | b"))
-    assert r.status_code == 422 and r.json()["field"] == "custom_command"
-    r = client.post(f"{SVC}/server", headers=auth("ann"), files={"thumbnail": ("x.png", b"<svg/>", "image/png")}, data=data())
-    assert r.status_code == 422 and r.json()["field"] == "thumbnail"
+    assert r.status_code == 422
+    assert r.json()["field"] == "custom_command"
+    r = client.post(
+        f"{SVC}/server", headers=auth("ann"), files={"thumbnail": ("x.png", b"<svg/>", "image/png")}, data=data()
+    )
+    assert r.status_code == 422
+    assert r.json()["field"] == "thumbnail"
     blocked = make_client(settings.model_copy(update={"blocked_frameworks": ["dash"]}))
     r = blocked.post(f"{SVC}/server", headers=auth("ann"), data=data(framework="plotlydash"))
     assert r.status_code == 403
     assert r.json()["detail"] == 'Given framework "plotlydash" is not allowed on this deployment, please contact admin.'
     no_sharing = make_client(settings.model_copy(update={"allow_sharing": False}))
     r = no_sharing.post(f"{SVC}/server", headers=auth("ann"), data=data(share_with={"users": ["cat"], "groups": []}))
-    assert r.status_code == 403 and r.json()["field"] == "share_with"
+    assert r.status_code == 403
+    assert r.json()["field"] == "share_with"
     assert "sharing is turned off" in r.json()["detail"]
     r = client.post(f"{SVC}/server", headers=auth("ann"), json={"servername": "x"})
     assert r.status_code == 400
@@ -241,21 +257,26 @@ def test_edit_keeps_what_upstream_cannot_say(client: TestClient, world: FakeHub,
 
 def test_start_stop_delete(client: TestClient, world: FakeHub, auth: Users) -> None:
     r = client.delete(f"{SVC}/server/sales", headers=auth("ann"))
-    assert r.status_code == 200 and r.json() in (202, 204)
+    assert r.status_code == 200
+    assert r.json() in (202, 204)
     r = client.post(f"{SVC}/server/sales", headers=auth("ann"))
-    assert r.status_code == 200 and r.json() in (201, 202)
+    assert r.status_code == 200
+    assert r.json() in (201, 202)
     # someone else's app that its owner did not let viewers start: upstream's 403
     r = client.post(f"{SVC}/server/report?owner=bob", headers=auth("ann"))
     assert r.status_code == 403
     assert client.post(f"{SVC}/server/nope", headers=auth("ann")).status_code == 403
     r = client.delete(f"{SVC}/server/sales?remove=true", headers=auth("ann"))
-    assert r.status_code == 200 and r.json() in (202, 204)
+    assert r.status_code == 200
+    assert r.json() in (202, 204)
     assert "sales" not in world.users["ann"].servers
 
 
 def test_user_frameworks_and_lists(client: TestClient, world: FakeHub, auth: Users) -> None:
     me = client.get(f"{SVC}/user", headers=auth("ann")).json()
-    assert me["name"] == "ann" and me["admin"] is False and me["groups"] == ["team"]
+    assert me["name"] == "ann"
+    assert me["admin"] is False
+    assert me["groups"] == ["team"]
     assert me["auth_state"] is None
     assert set(me["share_permissions"]) == {"users", "groups"}
     assert me["servers"]["sales"]["user_options"]["framework"] == "streamlit"
