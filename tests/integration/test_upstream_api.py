@@ -200,10 +200,15 @@ def test_spawner_profiles(svc: str, client: httpx.Client, people: dict[str, str]
     assert isinstance(r.json(), list)
 
 
-def test_services(svc: str, client: httpx.Client, people: dict[str, str]) -> None:
+def test_services(hub: Hub, svc: str, client: httpx.Client, people: dict[str, str]) -> None:
     r = client.get(svc + "services/", headers=bearer(people["owner"]))
     assert r.status_code == 200
-    assert isinstance(r.json(), dict)
+    assert r.json() == {}  # the Hub lets a plain user list no services
+    r = client.get(svc + "services/", headers=bearer(hub.token_for("admin")))
+    assert r.status_code == 200
+    services = r.json()
+    assert services["japps"]["name"] == "japps"
+    assert {"display", "info", "prefix"} <= set(services["japps"])
 
 
 def test_post_server(hub: Hub, svc: str, people: dict[str, str], created: dict[str, Any]) -> None:
