@@ -49,6 +49,7 @@ from hubapps.service.errors import (
     LimitReached,
     NotFound,
     ServiceError,
+    safe_log,
 )
 from hubapps.service.hub_models import ServerModel
 from hubapps.service.operations import Caller
@@ -172,7 +173,24 @@ async def _apply_shares(caller: Caller, server: str, wanted: ShareCreate | None,
             revoke = operations.revoke_user if kind == "user" else operations.revoke_group
             await revoke(caller, owner, server, name)
     except ServiceError as exc:
+        log.info("Sharing %s/%s as asked failed: %s", safe_log(owner), safe_log(server), safe_log(exc.message))
         raise SharingFailed(server, exc) from None
+
+
+def _multipart(*, edit: bool) -> dict[str, Any]:
+    """``openapi_extra`` documenting upstream's multipart body (read by the route itself)."""
+    fields: dict[str, Any] = {
+        "data": {"type": "string", "description": 'JSON: {"servername": ..., "user_options": {...}} (upstream\'s)'},
+        "thumbnail": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP (re-encoded)"},
+        "_xsrf": {"type": "string", "description": "with the login cookie only"},
+    }
+    if edit:
+        fields["thumbnail_data_url"] = {
+            "type": "string",
+            "description": "a data:image/… URL, or the thumbnail URL this API gave (keeps the image)",
+        }
+    schema = {"type": "object", "required": ["data"], "properties": fields}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
 
 
 def _status_of(app: AppPublic) -> int:
@@ -235,7 +253,11 @@ async def read_server(server_name: str, caller: CurrentCaller) -> dict[str, Any]
     return upstream_server(caller.settings, {**model, "name": name}, shares=shares)
 
 
-@router.post("/server", summary="Create an app and start it: multipart 'data' (+ file 'thumbnail')")
+@router.post(
+    "/server",
+    summary="Create an app and start it: multipart 'data' (+ file 'thumbnail')",
+    openapi_extra=_multipart(edit=False),
+)
 async def create_server(request: Request, caller: CurrentCaller) -> JSONResponse:
     form = await _form(request)
     creation = _server_creation(form)
@@ -276,7 +298,11 @@ async def start_server(caller: CurrentCaller, server_name: str = "", owner: str 
     return JSONResponse(201 if accepted.done else 202)
 
 
-@router.put("/server/{server_name}", summary="Edit one of my apps and start it: multipart 'data', 'thumbnail'")
+@router.put(
+    "/server/{server_name}",
+    summary="Edit one of my apps and start it: multipart 'data', 'thumbnail'",
+    openapi_extra=_multipart(edit=True),
+)
 async def update_server(server_name: str, request: Request, caller: CurrentCaller) -> JSONResponse:
     form = await _form(request)
     creation = _server_creation(form)

@@ -294,3 +294,38 @@ def test_root_answers_scripts_with_the_status(client: TestClient) -> None:
     r = client.get(f"{SVC}/", headers={"Accept": "text/html"}, follow_redirects=False)
     assert r.status_code == 302
     assert client.get(f"{SVC}/status").json()["status"] == "ok"
+
+
+def test_a_refused_share_says_the_app_was_saved(client: TestClient, world: FakeHub, auth: Users) -> None:
+    r = client.post(f"{SVC}/server", headers=auth("ann"), data=data(share_with={"users": ["nobody"], "groups": []}))
+    assert r.status_code in (400, 404)
+    assert r.json()["field"] == "share_with"
+    assert r.json()["code"] == "sharing_failed"
+    assert "was saved, but sharing it failed" in r.json()["detail"]
+    assert any(name.startswith("sales-") for name in world.users["ann"].servers)
+
+
+FRAME = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "same-origin"}
+
+
+def test_the_extension_frame_holds_nothing_of_the_user(client: TestClient, auth: Users) -> None:
+    r = client.get(
+        f"{SVC}/create-app", params={"filepath": 'a"<b>.py', "headless": "true"}, headers={**FRAME, **auth("ann")}
+    )
+    assert r.status_code == 200
+    assert "frame-ancestors 'self'" in r.headers["content-security-policy"]
+    assert "_xsrf" not in r.text
+    assert "ann" not in r.text
+    assert "<nav" not in r.text
+    assert "a&#34;&lt;b&gt;.py" in r.text
+    assert "create-app?filepath=a%22%3Cb%3E.py" in r.text
+    # the form itself: never in a frame, and never frameable
+    assert client.get(f"{SVC}/create-app", params={"filepath": "a.py"}, headers=FRAME).status_code == 403
+    page = client.get(
+        f"{SVC}/create-app",
+        params={"filepath": "a.py", "headless": "true"},
+        headers={"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", **auth("ann")},
+    )
+    assert page.status_code == 200
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "<nav" not in page.text
