@@ -20,6 +20,7 @@ when such a client edits an app. Secret values never leave the service either wa
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from typing import Any
@@ -210,7 +211,7 @@ def upstream_options(
         "thumbnail": _thumbnail_url(settings, spec),
         "filepath": spec.get("filepath") or "",
         "framework": upstream_framework(framework),
-        "custom_command": shlex.join(command) if isinstance(command, list) and command else "",
+        "custom_command": _join(command) if isinstance(command, list) else "",
         "public": bool(spec.get("public")),
         "keep_alive": bool(spec.get("keep_alive")),
         "env": dict(env) if isinstance(env, Mapping) else {},
@@ -222,6 +223,14 @@ def upstream_options(
         if shares is not None
         else None,
     }
+
+
+_PLAIN_ARG = re.compile(r"[\w@%+=:,./{}-]+")
+
+
+def _join(argv: list[str]) -> str:
+    """A command as one line that :func:`shlex.split` reads back, placeholders (``{port}``) unquoted."""
+    return " ".join(arg if _PLAIN_ARG.fullmatch(arg) else shlex.quote(arg) for arg in argv)
 
 
 #: The keys of a Hub server model that upstream passes on (``state`` is the spawner's, never shown here).

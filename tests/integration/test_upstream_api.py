@@ -260,7 +260,7 @@ def test_get_servers(svc: str, client: httpx.Client, people: dict[str, str], cre
     opts = mine[created["name"]]["user_options"]
     assert_app_options(opts)
     assert opts["framework"] == "custom"
-    assert opts["custom_command"] == f"'{{python}}' {ECHO} '{{port}}'"
+    assert opts["custom_command"] == f"{{python}} {ECHO} {{port}}"
     assert opts["env"] == {"GREETING": "hello"}
     # the viewer sees it among the apps shared with them
     shared = client.get(svc + "server/", headers=bearer(people["viewer"])).json()["shared_apps"]

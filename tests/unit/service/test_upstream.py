@@ -108,7 +108,7 @@ def test_spec_becomes_upstream_options_and_back(settings: ServiceSettings) -> No
     out = upstream_options(settings, spec.to_user_options(), shares={"users": ["bob"], "groups": ["team"]})
     assert out is not None
     assert out["framework"] == "custom"
-    assert out["custom_command"] == "python serve.py --title 'My app' '{port}'"
+    assert out["custom_command"] == "python serve.py --title 'My app' {port}"
     assert out["conda_env"] == "analysis"
     assert out["keep_alive"] is True
     assert out["repository"] == {"url": "https://example.org/r.git", "config_directory": "sub", "ref": "main"}
