@@ -295,6 +295,10 @@ def test_delete_server_stops(
     assert r.status_code == 200, r.text
     assert r.json() in (202, 204)
     wait_state(hub, people["owner_name"], created["name"], ready=False)
+    # no name: the default server (not running here: nothing to stop)
+    r = client.delete(svc + "server/", headers=bearer(people["owner"]))
+    assert r.status_code == 200, r.text
+    assert r.json() in (202, 204)
 
 
 def test_put_server(hub: Hub, svc: str, client: httpx.Client, people: dict[str, str], created: dict[str, Any]) -> None:
