@@ -169,8 +169,9 @@ def from_upstream_options(options: UserOptions) -> dict[str, Any]:
         field = exc.field.split(".")[0] if exc.field.startswith("command") else exc.field
         raise SpecError(SPEC_FIELD_NAMES.get(field, field), exc.message) from None
     fields = spec.model_dump(include=set(UPSTREAM_SPEC_FIELDS))
-    if fields["repository"] is not None:
-        fields["repository"] = dict(fields["repository"])
+    repo = fields["repository"]
+    if repo is not None:  # what upstream's Repository says (url, ref, config_directory), nothing else
+        fields["repository"] = {"url": repo["url"], "ref": repo["ref"], "subdirectory": repo["subdirectory"]}
     return fields
 
 
