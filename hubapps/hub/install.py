@@ -103,6 +103,8 @@ USER_TOKEN_SCOPES: dict[str, str] = {
     "deploy form's file check and suggestions); never sent to a server anyone else can use",
     "list:users": "admins: list every user's apps; others: offer the user names the Hub lets them list",
     "list:groups": "offer the group names the Hub lets the user list, when sharing",
+    "list:services": "upstream's GET /services/: list the Hub's services, for users whose role lets them",
+    "read:services": "upstream's GET /services/: the services' models, for users whose role lets them read them",
 }
 
 #: What every user may list once the admin chose ``share_suggestions_from = "all"`` (with sharing).

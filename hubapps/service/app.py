@@ -9,7 +9,7 @@ Layout (one router per resource, everything under the service prefix):
 ``<prefix>api/internal/…``     reports of apps' proxies, signed with the app's key (:mod:`~.routes.reports`)
 ``<prefix>create-app``         the deploy form (also opened by the jupyterlab-jhub-apps extension)
 ``<prefix>ui/…``, ``static/``  the launcher's pages (:mod:`~.routes.ui`, :mod:`~.routes.deploy`)
-``<prefix>server/…``           upstream JHub Apps' JSON routes, kept as aliases
+``<prefix>server/…``, ``user``…  upstream JHub Apps' REST API, upstream's shapes (:mod:`~.routes.upstream`)
 ``<prefix>metrics``            Prometheus metrics (a Hub token with ``read:metrics``; ``docs/metrics.md``)
 =============================  =====================================================================
 """
@@ -49,7 +49,20 @@ from hubapps.service.operations.startup import StartupApps
 from hubapps.service.rendering import STATIC
 from hubapps.service.reports import ReportGate
 from hubapps.service.revisions import RevisionStore
-from hubapps.service.routes import admin, apps, deploy, from_git, meta, metrics, pages, reports, revisions, shares, ui
+from hubapps.service.routes import (
+    admin,
+    apps,
+    deploy,
+    from_git,
+    meta,
+    metrics,
+    pages,
+    reports,
+    revisions,
+    shares,
+    ui,
+    upstream,
+)
 from hubapps.service.routes import events as event_routes
 from hubapps.service.routes import theme as theme_routes
 from hubapps.service.routes.docs import install_docs
@@ -59,6 +72,7 @@ from hubapps.service.security import CookieSealer
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.startup_records import StartupRecords
 from hubapps.service.thumbnails import ThumbnailStore
+from hubapps.service.upstream import status_body
 
 __all__ = ["create_app"]
 
@@ -257,9 +271,9 @@ def create_app(
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @service.get("/status", include_in_schema=False)  # upstream's health URL
+    @service.get("/status", tags=["upstream JHub Apps"], summary="Upstream's status (no Hub call, no auth)")
     async def status() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+        return status_body()
 
     api = APIRouter(prefix="/api", dependencies=[Depends(close_form)])
     api.include_router(meta.router)
@@ -274,8 +288,8 @@ def create_app(
     service.include_router(metrics.router)
     service.include_router(reports.router)  # (no user: signed by an app's proxy; not in the OpenAPI document)
     service.include_router(pages.pages_router)
-    service.include_router(pages.compat_router)
     service.include_router(theme_routes.router)  # upstream's /config.json, /theme, /theme.css (no login)
+    service.include_router(upstream.router, dependencies=[Depends(close_form)])  # upstream JHub Apps' API
     service.include_router(ui.router, dependencies=[Depends(close_form)])
     service.include_router(admin.ui_router, dependencies=[Depends(close_form)])
     service.include_router(deploy.router, dependencies=[Depends(close_form)])  # uploads of its forms

@@ -155,8 +155,8 @@ def _write_routes(owner: str, server: str, world: dict[str, Any]) -> list[tuple[
         ("POST", app + "/share-links", {"expires_in": 600}),
         ("DELETE", app + "/share-links", None),
         ("DELETE", f"api/shared/{quote(owner)}/{server}", None),
-        ("POST", f"api/server/{server}?owner={quote(owner)}", None),
-        ("DELETE", f"api/server/{server}?remove=true", None),
+        ("POST", f"server/{server}?owner={quote(owner)}", None),
+        ("DELETE", f"server/{server}?remove=true", None),
     ]
 
 

@@ -22,6 +22,8 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.events`         recording app events (the audit record), the one place operations write it
 :mod:`.audit`          reading, exporting and deleting app events; apps' usage counts
 :mod:`.theme`          the Hub's theme in upstream's shapes (``/config.json``, ``/theme``, ``/theme.css``)
+:mod:`.images`         images sent with an app (checked, re-encoded, stored; discarded if unsaved)
+:mod:`.services`       the Hub's services as the caller may see them
 =====================  ============================================================================
 """
 
@@ -40,6 +42,7 @@ from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.files import check_app_file, owner_files
 from hubapps.service.operations.from_git import app_config_from_git
+from hubapps.service.operations.images import data_url_bytes, discard_image, store_image
 from hubapps.service.operations.lifecycle import (
     create_app,
     delete_app,
@@ -62,6 +65,7 @@ from hubapps.service.operations.lookup import (
 )
 from hubapps.service.operations.reports import take_report
 from hubapps.service.operations.revisions import compare_revisions, list_revisions, read_revision
+from hubapps.service.operations.services import hub_services
 from hubapps.service.operations.sharing import (
     add_shares,
     create_link,
@@ -93,12 +97,15 @@ __all__ = [
     "compare_revisions",
     "create_app",
     "create_link",
+    "data_url_bytes",
     "delete_app",
     "delete_links",
     "delete_user_events",
     "deploy_app",
+    "discard_image",
     "export_events",
     "find_app",
+    "hub_services",
     "is_proxy_app",
     "leave_share",
     "links_or_none",
@@ -126,6 +133,7 @@ __all__ = [
     "start_app",
     "start_or_wake",
     "stop_app",
+    "store_image",
     "take_report",
     "update_app",
     "viewer_access",

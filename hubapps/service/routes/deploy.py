@@ -1,8 +1,8 @@
 """The launcher's deploy and edit forms: showing them, and handling what they post.
 
 =========================================  =======================================================
-``<prefix>create-app`` (GET, POST)         deploy form (``?filepath=&headless=true`` kept for the
-                                           jupyterlab-jhub-apps extension)
+``<prefix>create-app`` (GET, POST)         deploy form (``?filepath=&headless=true``: the
+                                           jupyterlab-jhub-apps extension's frame, :func:`_frame_page`)
 ``<prefix>ui/apps/<owner>/<app>/edit``     edit form (GET, POST)
 =========================================  =======================================================
 
@@ -86,7 +86,9 @@ async def _form_page(
         settings,
         "app_form.html",
         status,
-        frame_ancestors="'self'" if headless else "'none'",
+        # Never framed, headless or not: a page of this origin (an app's) could read the framed form's
+        # XSRF token. The JupyterLab extension's frame gets :func:`_frame_page` instead.
+        frame_ancestors="'none'",
         **page_context(request, settings, caller.identity),
         values=values,
         errors=errors,
@@ -223,6 +225,29 @@ async def _deploy_or_ask(caller: Caller, body: AppCreate) -> tuple[AppPublic | A
         return exc
 
 
+def _frame_page(request: Request, settings: ServiceSettings, filepath: str, framework: str) -> Response:
+    """What the ``jupyterlab-jhub-apps`` extension's frame shows: no navigation bar, the file named,
+    and a link that opens the deploy form, filled in, in a tab of its own.
+
+    The form itself is never framed (its XSRF token would be readable by any page of this origin that
+    frames it, an app's too), so this page carries nothing of the user's: no login is read, no token is
+    put in, and it changes nothing. Only pages of the Hub's own origin may frame it (``frame-ancestors
+    'self'``), where JupyterLab runs.
+    """
+    query = urlencode({k: v for k, v in (("filepath", filepath), ("framework", framework)) if v})
+    return render(
+        request,
+        settings,
+        "app_frame.html",
+        frame_ancestors="'self'",
+        **page_context(request, settings, None),
+        headless=True,
+        filepath=filepath,
+        framework=framework,
+        query=query,
+    )
+
+
 # -- deploy -------------------------------------------------------------------------------------------
 
 
@@ -230,7 +255,10 @@ async def _deploy_or_ask(caller: Caller, body: AppCreate) -> tuple[AppPublic | A
 async def create_form(
     request: Request, settings: Settings, filepath: str = "", headless: bool = False, framework: str = ""
 ) -> Response:
-    """The deploy form; the form posts back to this URL."""
+    """The deploy form; the form posts back to this URL. In a frame (the JupyterLab extension's), with
+    ``headless``: :func:`_frame_page`."""
+    if headless and request.headers.get("Sec-Fetch-Dest") == "iframe":
+        return _frame_page(request, settings, filepath[:1024], framework)
     caller = await page_caller(request)
     if isinstance(caller, Response):
         return caller  # not a navigation, or not logged in yet

@@ -542,7 +542,7 @@ def test_meta(
 def test_upstream_aliases(client: TestClient, world: FakeHub, auth: Users) -> None:
     body = client.get("/services/japps/server/", headers=auth("ann")).json()
     assert {a["name"] for a in body["user_apps"]} == {"sales", "lab"}
-    assert {a["id"] for a in body["shared_apps"]} == {"bob/report"}
+    assert {(a["user"]["name"], a["name"]) for a in body["shared_apps"]} == {("bob", "report")}
     assert client.delete("/services/japps/server/sales", headers=auth("ann")).status_code == 200
     assert client.post("/services/japps/server/sales", headers=auth("ann")).status_code == 200
 

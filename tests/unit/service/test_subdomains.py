@@ -99,7 +99,7 @@ def _login_on_own_host(client: TestClient, fake_hub: FakeHub, auth: Users) -> No
     assert "Secure" in session[0]
     assert client.get("/services/japps/api/user").json()["name"] == "ann"
     # Links to the Hub's pages go to the Hub's host; the gallery is a page of the service's own.
-    page = client.get("/services/japps/")
+    page = client.get("/services/japps/", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert 'href="https://hub.test/hub/token"' in page.text
     assert 'id="hubapps-gallery-slot"' in page.text
