@@ -43,6 +43,7 @@ def install_home_page(c: Config, hubapps: HubApps) -> None:
     template_vars.update(
         hubapps_service=hubapps.service_name,
         hubapps_title=hubapps.title,
+        hubapps_icon=hubapps.app_icon,
         hubapps_pinned=list(hubapps.pinned_services),
         # The launcher's origin when it has a host of its own (subdomain_host), else "" (the Hub's).
         hubapps_origin=_service_origin(hubapps.service_name),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -63,14 +64,33 @@ _env.filters["when"] = when
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
-def page_csp(nonce: str, *, host: str, prefix: str, hub_prefix: str, frame_ancestors: str = "'none'") -> str:
+def _image_source(host: str, url: str) -> str:
+    """A CSP source for exactly one admin-set image (``app_icon``, ``default_thumbnail``: a path or an
+    http(s) URL, checked by the settings); on this host when it is a path; "" if none can be written."""
+    parts = urlsplit(url)
+    path = quote(parts.path or "/", safe="/-._~!$&'*+=:@%")  # no ; or , (they separate CSP directives)
+    if parts.scheme in ("http", "https") and _HOST.fullmatch(parts.netloc):
+        return f"{parts.scheme}://{parts.netloc}{path}"
+    return f"{host}{path}" if host and not parts.scheme and not parts.netloc else ""
+
+
+def page_csp(
+    nonce: str,
+    *,
+    host: str,
+    prefix: str,
+    hub_prefix: str,
+    frame_ancestors: str = "'none'",
+    images: Sequence[str] = (),
+) -> str:
     """The CSP of a launcher page: scripts only with this response's ``nonce``; everything else only
     from the few paths of this host the page needs (never ``'self'``, which would admit whatever an app
     serves under ``/user/...`` on the same origin).
 
     ``host`` is the ``Host`` the browser asked for; sources without a scheme match the page's own
     scheme (and its https upgrade). The Hub's stylesheet ``@import``s Font Awesome from its static
-    folder, so styles and fonts come from there and from the launcher's ``static/``.
+    folder, so styles and fonts come from there and from the launcher's ``static/``. ``images``: the
+    admin's image addresses the page may show (each exactly that file).
     """
     if not _HOST.fullmatch(host):
         host = ""  # no host-source can be written: only the nonce'd scripts and data: images work
@@ -79,12 +99,14 @@ def page_csp(nonce: str, *, host: str, prefix: str, hub_prefix: str, frame_ances
         return " ".join(f"{host}{path}" for path in paths) if host else "'none'"
 
     hub_static, own_static = f"{hub_prefix}static/", f"{prefix}static/"
+    extra_images = "".join(f"{source} " for source in (_image_source(host, url) for url in images if url) if source)
     return "; ".join(
         [
             "default-src 'none'",
             f"script-src 'nonce-{nonce}'",
             f"style-src {at(hub_static, own_static)}",
-            f"img-src {at(f'{prefix}ui/thumbnails/', hub_static, f'{hub_prefix}logo') if host else ''} data:",
+            f"img-src {at(f'{prefix}ui/thumbnails/', hub_static, f'{hub_prefix}logo') if host else ''} {extra_images}"
+            "data:",
             f"font-src {at(hub_static)}",
             # The API, and the gallery fragment the launcher's own gallery page loads (subdomain_host).
             f"connect-src {at(f'{prefix}api/', f'{prefix}ui/gallery')}",
@@ -114,6 +136,7 @@ def render(
         prefix=settings.prefix,
         hub_prefix=settings.hub_prefix,
         frame_ancestors=frame_ancestors,
+        images=(settings.app_icon, settings.default_thumbnail),
     )
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store"})
 
@@ -130,6 +153,7 @@ def page_context(request: Request, settings: ServiceSettings, identity: Identity
         xsrf = request.app.state.sealer.xsrf_token(identity.session_id)
     return {
         "title": settings.title,
+        "app_icon": settings.app_icon,
         "prefix": settings.prefix,
         "hub_prefix": settings.hub_prefix,
         # Links to the Hub's pages, and to the app gallery (the Hub home, or the service's own page

@@ -72,6 +72,8 @@ class _HubProvided(BaseModel):
     profiles: list[dict[str, str]] = []
     #: The Hub's ``named_server_limit_per_user`` as ``install()`` found it (0: none, or a callable).
     named_server_limit_per_user: int = Field(0, ge=0)
+    #: ``conda_envs`` is a callable: each user's names come from the Hub (:mod:`hubapps.hub.conda_envs`).
+    conda_envs_from_hub: bool = False
 
     # -- secrets (never in ``HUBAPPS_SETTINGS``, which may be logged) -----------------------------------
     #: Secret for the login and XSRF cookies. Empty: derived from ``api_token`` (cookies then end
@@ -153,6 +155,11 @@ class ServiceSettings(_AdminSettings):
             public=self.max_public_apps_per_user,
             named_servers=self.named_server_limit_per_user,
         )
+
+    @property
+    def static_environment_names(self) -> list[str]:
+        """The environment names every user may choose: ``environments`` and a listed ``conda_envs``."""
+        return sorted({*self.environments, *self.conda_envs})
 
     @property
     def hub_url(self) -> str:

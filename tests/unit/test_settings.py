@@ -38,6 +38,7 @@ NOT_ADMIN = {
     "subdomain_host",
     "profiles",
     "named_server_limit_per_user",
+    "conda_envs_from_hub",
     "cookie_secret",
     "crypt_key",
     "status_key",
@@ -113,6 +114,10 @@ def _changed(trait: Any) -> Any:
         return ["streamlit"]
     if trait.name == "environments":
         return {"data": "/opt/envs/data"}
+    if trait.name == "conda_envs":
+        return ["data"]
+    if trait.name in ("app_icon", "default_thumbnail"):
+        return "/static/launcher.svg"
     if trait.name == "startup_apps":
         return [HubApps(startup_apps=[{"owner": "ann", "framework": "panel", "display_name": "A"}]).startup_apps[0]]
     if getattr(trait, "values", None):  # an Enum: another of its values

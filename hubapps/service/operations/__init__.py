@@ -14,6 +14,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.status`         state, progress and log of a running app
 :mod:`.reports`        reports of apps' proxies: their runs (failure memory), viewer sessions
 :mod:`.files`          the owner's files, where their running JupyterLab server shows them
+:mod:`.environments`   the environments a caller may run apps in (conda_envs included)
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
 :mod:`.access`         start on access: a viewer starts an owner's stopped app, when the owner allows
 :mod:`.as_service`     the service acting with its own token (viewers' starts, idle stops)
@@ -36,6 +37,7 @@ from hubapps.service.operations.audit import (
 )
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.environments import environment_names
 from hubapps.service.operations.files import check_app_file, owner_files
 from hubapps.service.operations.lifecycle import (
     create_app,
@@ -93,6 +95,7 @@ __all__ = [
     "delete_links",
     "delete_user_events",
     "deploy_app",
+    "environment_names",
     "export_events",
     "find_app",
     "is_proxy_app",
