@@ -11,7 +11,7 @@ import functools
 import os
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 
 @functools.cache
