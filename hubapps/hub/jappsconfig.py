@@ -146,7 +146,9 @@ def apply_jappsconfig(
     applied, for the next call. ``c.HubApps`` traits named in ``keep`` (passed to ``install()``
     itself) are left as they are.
     """
-    upstream = c.JAppsConfig if "JAppsConfig" in c else Config()
+    # Made if missing: a config that loads this one with load_subconfig() and sets c.JAppsConfig later
+    # then writes into this very section (as it does into c.HubApps), where the late call finds it.
+    upstream = c.JAppsConfig
     late = applied is not None
     before = applied or {}
     now = {key: copy.deepcopy(value) for key, value in upstream.items()}

@@ -360,3 +360,20 @@ def test_a_failing_callable_offers_none(
 
 def test_a_list_is_the_same_for_everyone() -> None:
     assert asyncio.run(conda_envs_for(_settings(["data"]), USER)) == ["data"]
+
+
+def test_a_name_set_after_a_subconfig_that_installed_reaches_the_service(tmp_path: Path) -> None:
+    """``load_subconfig()`` of a file that installed, then ``c.JAppsConfig`` set: the late call still sees it."""
+    (tmp_path / "main.py").write_text(
+        f"from hubapps.jhub_apps import install_jhub_apps\nc = get_config()  # noqa: F821\n"
+        f"c.HubApps.status_key = {KEY!r}\nc = install_jhub_apps(c, 'simple')\n"
+    )
+    path = tmp_path / "jupyterhub_config.py"
+    path.write_text(
+        f"c = get_config()  # noqa: F821\nload_subconfig({str(tmp_path / 'main.py')!r})  # noqa: F821\n"
+        "c.JAppsConfig.conda_envs = lambda user: []\n"
+    )
+    app = JupyterHub()
+    app.load_config_file(str(path))
+    (service,) = (s for s in app.services if s["name"] == "japps")
+    assert ServiceSettings.from_env(service["environment"]).conda_envs_from_hub is True
