@@ -59,7 +59,9 @@ def _is_loopback(host: str) -> bool:
 
 def _pinned(value: Any, c: Config) -> dict[str, Any]:
     """Pinned ``additional_services`` join ``pinned_services`` (the home page's quick-access cards)."""
-    admin_pinned = list(c.HubApps.get("pinned_services", []))
+    names = {additional_service(item)["name"] for item in value or []}
+    # The admin's own cards, and none of these twice (install() may run again on the same config).
+    admin_pinned = [p for p in c.HubApps.get("pinned_services", []) if p.get("name") not in names]
     pinned = []
     for item in value or []:
         service = additional_service(item)

@@ -377,3 +377,11 @@ def test_a_name_set_after_a_subconfig_that_installed_reaches_the_service(tmp_pat
     app.load_config_file(str(path))
     (service,) = (s for s in app.services if s["name"] == "japps")
     assert ServiceSettings.from_env(service["environment"]).conda_envs_from_hub is True
+
+
+def test_installing_twice_adds_no_service_or_card_twice() -> None:
+    c = _installed(additional_services=[{"name": "Docs", "url": "/docs", "pinned": True}])
+    c.HubApps.pinned_services = [*c.HubApps.pinned_services, {"name": "Mine", "url": "/mine"}]
+    install_jhub_apps(c, spawner_to_subclass=SimpleLocalProcessSpawner)
+    assert [s["name"] for s in c.JupyterHub.services].count("Docs") == 1
+    assert [p["name"] for p in HubApps(config=c).pinned_services] == ["Mine", "Docs"]
