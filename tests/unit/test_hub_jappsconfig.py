@@ -385,3 +385,16 @@ def test_installing_twice_adds_no_service_or_card_twice() -> None:
     install_jhub_apps(c, spawner_to_subclass=SimpleLocalProcessSpawner)
     assert [s["name"] for s in c.JupyterHub.services].count("Docs") == 1
     assert [p["name"] for p in HubApps(config=c).pinned_services] == ["Mine", "Docs"]
+
+
+def test_the_spawner_allows_listed_conda_names_and_leaves_a_callables_to_the_launcher() -> None:
+    """At start the spawner knows a list's names; a callable's are per user, checked when the app is saved."""
+    from hubapps.hub.spawner import make_spawner_class
+
+    spawner_class = make_spawner_class(SimpleLocalProcessSpawner)
+    c = Config()
+    c.HubApps.environments = {"base": "/opt/envs/base"}
+    c.HubApps.conda_envs = ["data"]
+    assert spawner_class(config=c).hubapps_policy().environments == frozenset({"base", "data"})
+    c.HubApps.conda_envs = lambda user: ["data"]
+    assert spawner_class(config=c).hubapps_policy().environments is None
