@@ -10,11 +10,20 @@ with::
 
     from hubapps.jhub_apps import install_jhub_apps, is_jupyterhub_5, theme_template_paths, themes
 
-(see docs/migrating.md).
+and ``from jhub_apps import service_for_jhub_apps`` with
+``from hubapps.jhub_apps import service_for_jhub_apps`` (see docs/migrating.md, "The import change").
+Nothing else in the file changes: ``c = install_jhub_apps(c, spawner_to_subclass=...)`` returns the
+configuration, ``c.JupyterHub.template_paths = theme_template_paths`` keeps the launcher's home page, and
+``**themes.DEFAULT_THEME`` is a theme that loads nothing from outside the Hub.
 """
 
 from __future__ import annotations
 
-from hubapps.hub.upstream import install_jhub_apps
+from hubapps.core import theme as themes
+from hubapps.hub.home_page import TEMPLATES
+from hubapps.hub.upstream import install_jhub_apps, is_jupyterhub_5, service_for_jhub_apps
 
-__all__ = ["install_jhub_apps"]
+__all__ = ["install_jhub_apps", "is_jupyterhub_5", "service_for_jhub_apps", "theme_template_paths", "themes"]
+
+#: The Hub template folders hubapps installs (the launcher's home page, navigation, "not running" page).
+theme_template_paths = [TEMPLATES]

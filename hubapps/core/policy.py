@@ -22,12 +22,14 @@ class SpecPolicy:
     """The admin's choices a spec must respect.
 
     ``frameworks`` holds the enabled frameworks only. ``profiles`` is ``None`` when the names are not known
-    here (a callable KubeSpawner ``profile_list``, which KubeSpawner checks itself at start).
+    here (a callable KubeSpawner ``profile_list``, which KubeSpawner checks itself at start);
+    ``environments`` likewise (a callable ``conda_envs``: the name must then be an environment where the
+    app runs, or its start fails).
     """
 
     frameworks: FrameworkRegistry
     allow_public: bool = True
-    environments: Collection[str] = ()
+    environments: Collection[str] | None = ()
     profiles: Collection[str] | None = ()
 
     def check(self, spec: AppSpec) -> Framework:
@@ -35,7 +37,7 @@ class SpecPolicy:
         framework = self.frameworks.get(spec.framework)
         if spec.public and not self.allow_public:
             raise SpecError("public", "public apps are turned off on this Hub")
-        if spec.python_env and spec.python_env not in self.environments:
+        if spec.python_env and self.environments is not None and spec.python_env not in self.environments:
             known = ", ".join(sorted(self.environments)) or "none"
             raise SpecError("python_env", f"unknown environment {spec.python_env!r} (available: {known})")
         if spec.profile and self.profiles is not None and spec.profile not in self.profiles:

@@ -26,7 +26,7 @@ import copy
 import re
 from typing import Any, Literal
 
-from traitlets import Bool, Dict, Enum, Float, Integer, List, TraitType, Unicode, default, validate
+from traitlets import Bool, Callable, Dict, Enum, Float, Integer, List, TraitType, Unicode, Union, default, validate
 
 from hubapps.core.limits import UserLimits
 from hubapps.core.service_limits import ServiceLimits, bounded, check_bound
@@ -150,6 +150,22 @@ class AdminSettings(ServiceLimits):
         help="""Clones of repositories (to read apps' settings) one launcher worker runs at once; one
         per user at a time. More are answered 429 with Retry-After until one ends.""",
     ).tag(service=True, ge=1)
+    conda_envs = Union(
+        [List(Unicode()), Callable()],
+        default_value=[],
+        help="""Conda environment names the deploy form and API offer (upstream JHub Apps'
+        c.JAppsConfig.conda_envs): a list, or a callable given the user's Hub model (a dict:
+        "name", "admin", "groups", ..., and "auth_state", which needs
+        c.Authenticator.enable_auth_state) that returns the names that user may choose. The callable
+        runs in the Hub's process, in a thread (an async one on the Hub's loop), each time the
+        launcher asks for that user (GET /hub/api/hubapps/conda-environments, with the user's own
+        token), within conda_envs_timeout; an error or a timeout offers none, and is logged. The
+        launcher never re-executes jupyterhub_config.py. The names join those of environments.""",
+    ).tag(service=True, service_type=list[str], to_service=lambda v: sorted(map(str, v)) if isinstance(v, list) else [])
+    conda_envs_timeout = Float(
+        10.0,
+        help="Seconds a callable conda_envs may take for one user; then the user is offered none of its names.",
+    ).tag(gt=0)
     allow_public_apps = Bool(
         None,
         allow_none=True,
@@ -250,6 +266,25 @@ class AdminSettings(ServiceLimits):
         list:users and list:groups to JupyterHub's `user` role, so everyone may list everyone.""",
     ).tag(service=True, install=True, service_type=Literal["groups", "all"])
     title = Unicode("Apps", config=True, help="Title of the launcher pages.").tag(service=True, install=True)
+    app_icon = Unicode(
+        "",
+        config=True,
+        help="""Icon of the launcher, shown beside its title in the navigation bar of its pages and
+        the Hub's home page: a path on this Hub or an http(s):// URL. Empty (the default): none.""",
+    ).tag(service=True, install=True)
+    default_thumbnail = Unicode(
+        "",
+        config=True,
+        help="""Image shown on the card of an app that has no thumbnail of its own: a path on this Hub
+        or an http(s):// URL. Empty (the default): the framework's logo.""",
+    ).tag(service=True)
+    service_python = Unicode(
+        "",
+        config=True,
+        help="""Python interpreter that runs the launcher service (upstream JHub Apps'
+        c.JAppsConfig.python_exec); it needs hubapps with its hub extra. Empty (the default): the
+        Hub's own interpreter.""",
+    ).tag(install=True)
     proxy_url = Unicode(
         config=True,
         help="""URL at which the launcher service reaches apps (/user/<owner>/<app>/...) to show their
@@ -404,6 +439,25 @@ class AdminSettings(ServiceLimits):
                 raise ValueError(f"HubApps.proxy_limits[{name!r}] must be a finite number, not negative")
             limits[name] = int(value) if whole else float(value)
         return limits
+
+    @validate("app_icon", "default_thumbnail")
+    def _check_image_link(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"]).strip()
+        if value and not _is_link(value):
+            raise ValueError(
+                f"HubApps.{proposal['trait'].name} {value!r} must be a path on this Hub or an http(s):// URL"
+            )
+        return value
+
+    @validate("conda_envs")
+    def _check_conda_envs(self, proposal: dict[str, Any]) -> Any:
+        value = proposal["value"]
+        if callable(value):
+            return value
+        names = [str(name).strip() for name in value]
+        if not all(names):
+            raise ValueError("HubApps.conda_envs: an environment name is empty")
+        return list(dict.fromkeys(names))
 
     @validate("pinned_services")
     def _check_pinned_services(self, proposal: dict[str, Any]) -> list[dict[str, str]]:

@@ -61,6 +61,7 @@ def _launcher_vars(hubapps: HubApps, theme: dict[str, str]) -> dict[str, Any]:
     return {
         "hubapps_service": hubapps.service_name,
         "hubapps_title": hubapps.title,
+        "hubapps_icon": hubapps.app_icon,
         "hubapps_pinned": list(hubapps.pinned_services),
         # The launcher's origin when it has a host of its own (subdomain_host), else "" (the Hub's).
         "hubapps_origin": _service_origin(hubapps.service_name),

@@ -29,8 +29,10 @@ from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
 from hubapps.core.statuskey import STATUS_KEY_ENV_VAR
+from hubapps.hub.conda_envs import install_conda_envs_handler
 from hubapps.hub.config import HubApps
 from hubapps.hub.home_page import install_home_page, read_theme, restore_template_vars
+from hubapps.hub.jappsconfig import apply_jappsconfig
 from hubapps.hub.public_pages import install_public_not_running
 from hubapps.hub.spawner import make_spawner_class
 
@@ -157,6 +159,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
             known_list = ", ".join(sorted(known))
             raise TypeError(f"hubapps.install() got an unknown setting {key!r}; known: {known_list}")
         c.HubApps[key] = value
+    # Upstream's c.JAppsConfig names are aliases of c.HubApps traits (the settings passed here win).
+    japps_applied = apply_jappsconfig(c, keep=set(settings))
     if "proxy_url" not in c.HubApps:
         c.HubApps.proxy_url = _default_proxy_url(c)
     _resolve_origin_policy(c)
@@ -183,6 +187,7 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
         "profiles": _profiles(c),
         "named_server_limit_per_user": _named_server_limit(c),
         "subdomain_host": subdomain_host,
+        "conda_envs_from_hub": callable(hubapps.conda_envs),
     }
     # The theme (upstream's c.JupyterHub.template_vars keys), read again once the whole file has run.
     extras["theme"] = read_theme(c, quiet=True)
@@ -196,7 +201,7 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
             "display": False,
             "url": hubapps.service_url,
             "command": [
-                sys.executable,
+                hubapps.service_python or sys.executable,
                 "-m",
                 # uvicorn's command line, after giving the run a directory for the workers' metrics
                 "hubapps.service.serve",
@@ -213,13 +218,15 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
                 "--no-access-log",
             ],
             # Brought up to date with c.HubApps when JupyterHub loads its config (see _ServiceEnvironment).
-            "environment": _ServiceEnvironment(env, _late_settings(c, hubapps, dict(env), extras)),
+            "environment": _ServiceEnvironment(env, _late_settings(c, hubapps, dict(env), extras, japps_applied)),
             "oauth_no_confirm": hubapps.oauth_no_confirm,
             "oauth_client_allowed_scopes": [f"access:services!service={name}", *USER_TOKEN_SCOPES],
             "info": {"hubapps": True, "title": hubapps.title},
         }
     )
     c.JupyterHub.services = services
+    # A callable conda_envs runs here, in the Hub, when the service asks for a user's names.
+    install_conda_envs_handler(c)
 
     role_name = f"{name}-service"
     roles = [r for r in _configured(c, "load_roles") if r.get("name") != role_name]
@@ -277,7 +284,11 @@ class _ServiceEnvironment(dict[str, str]):
 
 
 def _late_settings(
-    c: Config, installed: HubApps, written: dict[str, str], extras: dict[str, Any]
+    c: Config,
+    installed: HubApps,
+    written: dict[str, str],
+    extras: dict[str, Any],
+    japps_applied: dict[str, Any] | None = None,
 ) -> Callable[[dict[str, str]], dict[str, str]]:
     """The service's environment from ``c.HubApps`` as the whole ``jupyterhub_config.py`` left it.
 
@@ -292,8 +303,11 @@ def _late_settings(
     applied = copy.deepcopy(dict(c.HubApps))
 
     def refresh(env: dict[str, str]) -> dict[str, str]:
+        # c.JAppsConfig values the file set after install_jhub_apps(c) (upstream's configs do).
+        apply_jappsconfig(c, japps_applied or {})
         _resolve_origin_policy(c, only_changed_from=installed)
         final = HubApps(config=c)
+        extras["conda_envs_from_hub"] = callable(final.conda_envs)
         late = [
             name
             for name in sorted(HubApps.class_trait_names(install=True))

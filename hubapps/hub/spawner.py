@@ -238,7 +238,11 @@ class HubAppsSpawnerMixin:
         return SpecPolicy(
             frameworks=registry.enabled(settings.allowed_frameworks, settings.blocked_frameworks),
             allow_public=bool(settings.allow_public_apps),
-            environments=frozenset(settings.environments),
+            # A callable conda_envs decides per user, in the launcher: the name must then be an
+            # environment where the app runs, or its start fails there.
+            environments=None
+            if callable(settings.conda_envs)
+            else frozenset({*settings.environments, *settings.conda_envs}),
             # A callable profile_list is resolved by KubeSpawner at start, which rejects unknown slugs itself.
             profiles=None
             if callable(profiles)

@@ -1,54 +1,52 @@
-"""Upstream JHub Apps' entry point, ``install_jhub_apps(c, SpawnerClass)``, and its settings mapped onto hubapps'."""
+"""Upstream JHub Apps' entry point, ``install_jhub_apps(c, spawner_to_subclass)``, on hubapps.
+
+Upstream configurations read ``c = install_jhub_apps(c, ...)``, so it returns the configuration.
+``c.JAppsConfig.*`` settings are aliases of ``c.HubApps`` traits (:mod:`hubapps.hub.jappsconfig`).
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from traitlets.config import Config
 
-from hubapps.hub.config import HubApps
 from hubapps.hub.install import install
+from hubapps.hub.jappsconfig import additional_service
 
-__all__ = ["install_jhub_apps"]
-
-log = logging.getLogger("hubapps")
-
-# Upstream c.JAppsConfig names and the HubApps trait each maps to (None: accepted, has no effect).
-_UPSTREAM_SETTINGS: dict[str, str | None] = {
-    "service_workers": "service_workers",
-    "blocked_frameworks": "blocked_frameworks",
-    "allowed_frameworks": "allowed_frameworks",
-    "app_title": "title",
-    "hub_host": "service_host",
-    "python_exec": None,
-    "app_icon": None,
-    "conda_envs": None,
-    "jupyterhub_config_path": None,
-    "default_thumbnail": None,
-    "jhub_app_proxy_version": None,
-    "startup_apps": "startup_apps",  # upstream's entries are read as they are (hubapps.core.startup)
-    "additional_services": None,
-    "allowed_custom_frameworks": None,
-}
+__all__ = ["install_jhub_apps", "is_jupyterhub_5", "service_for_jhub_apps"]
 
 
 def install_jhub_apps(
     c: Config, spawner_to_subclass: type | str | None = None, *, oauth_no_confirm: bool = False
-) -> HubApps:
-    """Drop-in for upstream JHub Apps' ``install_jhub_apps(c, SpawnerClass)``.
+) -> Config:
+    """Drop-in for upstream JHub Apps' ``install_jhub_apps(c, spawner_to_subclass, oauth_no_confirm=False)``.
 
-    ``c.JAppsConfig.*`` settings are mapped onto ``c.HubApps``; settings with no equivalent are
-    accepted with a warning so an existing configuration starts unchanged.
+    Installs hubapps (:func:`hubapps.install`) with the spawner apps run with, and returns ``c``.
+    ``oauth_no_confirm`` is upstream's: False (its default) keeps the Hub's "authorize access" page
+    when users first open the launcher.
     """
-    upstream = c.JAppsConfig if "JAppsConfig" in c else Config()
-    settings: dict[str, Any] = {"oauth_no_confirm": oauth_no_confirm}
-    for key, value in upstream.items():
-        target = _UPSTREAM_SETTINGS.get(key, "")
-        if target:
-            settings[target] = value
-        elif target is None:
-            log.warning("c.JAppsConfig.%s has no effect with hubapps", key)
-        else:
-            log.warning("c.JAppsConfig.%s is unknown and ignored", key)
-    return install(c, spawner_to_subclass, **settings)
+    install(c, spawner_to_subclass, oauth_no_confirm=oauth_no_confirm)
+    return c
+
+
+def is_jupyterhub_5() -> bool:
+    """Whether this JupyterHub has sharing (5 and later).
+
+    Upstream's is ``version_info[0] == 5``, which reads JupyterHub 6 as "no sharing"; the configs use
+    it to decide whether to grant the sharing scopes, which JupyterHub 6 has too.
+    """
+    from jupyterhub import version_info
+
+    return int(version_info[0]) >= 5
+
+
+def service_for_jhub_apps(
+    name: str, url: str, description: str | None = None, pinned: bool = False, thumbnail: str | None = None
+) -> dict[str, Any]:
+    """Upstream's helper: a JupyterHub service entry for an external link (as ``additional_services``
+    entries become), for ``c.JupyterHub.services``. A pinned one is listed in the Hub's services menu;
+    for a quick-access card on the launcher home, use ``c.JAppsConfig.additional_services`` (or
+    ``c.HubApps.pinned_services``)."""
+    return additional_service(
+        {"name": name, "url": url, "description": description, "pinned": pinned, "thumbnail": thumbnail}
+    )

@@ -6,7 +6,7 @@ sort and pages work — are unit-tested without a Hub.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -277,13 +277,22 @@ def directory_entry(owner: str, server: str, spec: AppSpec) -> DirectoryEntry:
     )
 
 
-def build_spec(fields: Mapping[str, Any], settings: ServiceSettings, registry: FrameworkRegistry) -> AppSpec:
+def build_spec(
+    fields: Mapping[str, Any],
+    settings: ServiceSettings,
+    registry: FrameworkRegistry,
+    environments: Collection[str] | None = None,
+) -> AppSpec:
     """Validate a submitted spec with the core rules plus this installation's choices.
 
     Raises :class:`SpecError` naming the field: unknown or disabled framework, an environment or
     profile the admin did not offer, ``public`` when public apps are off, or a spec that does not fit
-    its framework (no file, wrong file type, a missing custom command).
+    its framework (no file, wrong file type, a missing custom command). ``environments``: the names the
+    owner may choose (:func:`hubapps.service.operations.environment_names`); by default those every user
+    may, and any name when a callable ``conda_envs`` decides per user (the spawner's check then holds).
     """
+    if environments is None:
+        environments = None if settings.conda_envs_from_hub else settings.static_environment_names
     data = {k: v for k, v in fields.items() if k not in ("start", "restart", "on_conflict")}
     data["spec_version"] = SPEC_VERSION
     spec = parse_user_options(data)
@@ -291,7 +300,7 @@ def build_spec(fields: Mapping[str, Any], settings: ServiceSettings, registry: F
     SpecPolicy(
         frameworks=registry,
         allow_public=settings.allow_public_apps,
-        environments=frozenset(settings.environments),
+        environments=None if environments is None else frozenset(environments),
         profiles=frozenset(p.get("slug", "") for p in settings.profiles),
     ).check(spec)
     return spec

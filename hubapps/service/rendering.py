@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -74,6 +74,16 @@ def _theme_source(host: str, url: str) -> str:
     return f"{host}{path}" if host else ""
 
 
+def _image_source(host: str, url: str) -> str:
+    """A CSP source for exactly one admin-set image (``app_icon``, ``default_thumbnail``: a path or an
+    http(s) URL, checked by the settings); on this host when it is a path; "" if none can be written."""
+    parts = urlsplit(url)
+    path = quote(parts.path or "/", safe="/-._~!$&'*+=:@%")  # no ; or , (they separate CSP directives)
+    if parts.scheme in ("http", "https") and _HOST.fullmatch(parts.netloc):
+        return f"{parts.scheme}://{parts.netloc}{path}"
+    return f"{host}{path}" if host and not parts.scheme and not parts.netloc else ""
+
+
 def page_csp(
     nonce: str,
     *,
@@ -82,6 +92,7 @@ def page_csp(
     hub_prefix: str,
     frame_ancestors: str = "'none'",
     theme: Mapping[str, str] | None = None,
+    images: Sequence[str] = (),
 ) -> str:
     """The CSP of a launcher page: scripts only with this response's ``nonce``; everything else only
     from the few paths of this host the page needs (never ``'self'``, which would admit whatever an app
@@ -94,6 +105,8 @@ def page_csp(
     A ``theme`` (:mod:`hubapps.core.theme`) adds exactly what it names: the launcher's ``theme.css``,
     its ``font_url`` stylesheet, its logo and favicon files; and, for a web font, fonts over https
     (where a font stylesheet takes its files from is not known in advance).
+
+    ``images``: the admin's image addresses the page may show (each exactly that file).
     """
     if not _HOST.fullmatch(host):
         host = ""  # no host-source can be written: only the nonce'd scripts and data: images work
@@ -104,23 +117,25 @@ def page_csp(
 
     theme = theme or {}
     styles: list[str] = []
-    images: list[str] = []
+    theme_images: list[str] = []
     fonts: list[str] = []
     if theme and host:
         styles.append(f"{host}{prefix}theme.css")
-    for key, kind in (("font_url", styles), ("logo", images), ("favicon", images)):
+    for key, kind in (("font_url", styles), ("logo", theme_images), ("favicon", theme_images)):
         source = _theme_source(host, theme[key]) if theme.get(key) else ""
         if source:
             kind.append(source)
     if theme.get("font_url") and (host or urlsplit(theme["font_url"]).scheme):
         fonts.append("https:" if urlsplit(theme["font_url"]).scheme else host)
     hub_static, own_static = f"{hub_prefix}static/", f"{prefix}static/"
+    admin_images = [source for source in (_image_source(host, url) for url in images if url) if source]
+    image_sources = (*theme_images, *admin_images, "data:")
     return "; ".join(
         [
             "default-src 'none'",
             f"script-src 'nonce-{nonce}'",
             f"style-src {at(hub_static, own_static, extra=tuple(styles))}",
-            f"img-src {at(f'{prefix}ui/thumbnails/', hub_static, f'{hub_prefix}logo', extra=(*images, 'data:'))}",
+            f"img-src {at(f'{prefix}ui/thumbnails/', hub_static, f'{hub_prefix}logo', extra=image_sources)}",
             f"font-src {at(hub_static, extra=tuple(fonts))}",
             # The API, and the gallery fragment the launcher's own gallery page loads (subdomain_host).
             f"connect-src {at(f'{prefix}api/', f'{prefix}ui/gallery')}",
@@ -151,6 +166,7 @@ def render(
         hub_prefix=settings.hub_prefix,
         frame_ancestors=frame_ancestors,
         theme=settings.theme,
+        images=(settings.app_icon, settings.default_thumbnail),
     )
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store"})
 
@@ -167,6 +183,7 @@ def page_context(request: Request, settings: ServiceSettings, identity: Identity
         xsrf = request.app.state.sealer.xsrf_token(identity.session_id)
     return {
         "title": settings.title,
+        "app_icon": settings.app_icon,
         "prefix": settings.prefix,
         "hub_prefix": settings.hub_prefix,
         # Links to the Hub's pages, and to the app gallery (the Hub home, or the service's own page

@@ -73,6 +73,8 @@ class _HubProvided(BaseModel):
     profiles: list[dict[str, str]] = []
     #: The Hub's ``named_server_limit_per_user`` as ``install()`` found it (0: none, or a callable).
     named_server_limit_per_user: int = Field(0, ge=0)
+    #: ``conda_envs`` is a callable: each user's names come from the Hub (:mod:`hubapps.hub.conda_envs`).
+    conda_envs_from_hub: bool = False
     #: The theme: upstream's keys of ``c.JupyterHub.template_vars`` that passed the Hub's checks
     #: (checked again here: :func:`hubapps.core.theme.clean_theme`).
     theme: dict[str, str] = {}
@@ -162,6 +164,11 @@ class ServiceSettings(_AdminSettings):
             public=self.max_public_apps_per_user,
             named_servers=self.named_server_limit_per_user,
         )
+
+    @property
+    def static_environment_names(self) -> list[str]:
+        """The environment names every user may choose: ``environments`` and a listed ``conda_envs``."""
+        return sorted({*self.environments, *self.conda_envs})
 
     @property
     def hub_url(self) -> str:

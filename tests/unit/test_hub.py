@@ -264,19 +264,6 @@ def test_install_rejects_unknown_settings() -> None:
         hubapps.install(Config(), service_wrokers=2)
 
 
-def test_upstream_install_jhub_apps_maps_settings(caplog: pytest.LogCaptureFixture) -> None:
-    c = Config()
-    c.JAppsConfig.service_workers = 4
-    c.JAppsConfig.blocked_frameworks = ["jupyterlab"]
-    c.JAppsConfig.python_exec = "python3"
-    c.JAppsConfig.bogus_setting = 1
-    hubapps.install_jhub_apps(c, SimpleLocalProcessSpawner)
-    assert c.HubApps.service_workers == 4
-    assert c.HubApps.blocked_frameworks == ["jupyterlab"]
-    assert "python_exec has no effect" in caplog.text
-    assert "bogus_setting is unknown" in caplog.text
-
-
 def test_users_may_use_the_launcher_but_share_only_when_asked() -> None:
     c = Config()
     hubapps.install(c)

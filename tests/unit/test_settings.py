@@ -39,6 +39,7 @@ NOT_ADMIN = {
     "profiles",
     "named_server_limit_per_user",
     "theme",
+    "conda_envs_from_hub",
     "cookie_secret",
     "crypt_key",
     "status_key",
@@ -118,6 +119,10 @@ def _changed(trait: Any) -> Any:
         return ["git.example.org"]
     if trait.name == "environments":
         return {"data": "/opt/envs/data"}
+    if trait.name == "conda_envs":
+        return ["data"]
+    if trait.name in ("app_icon", "default_thumbnail"):
+        return "/static/launcher.svg"
     if trait.name == "startup_apps":
         return [HubApps(startup_apps=[{"owner": "ann", "framework": "panel", "display_name": "A"}]).startup_apps[0]]
     if getattr(trait, "values", None):  # an Enum: another of its values

@@ -138,8 +138,8 @@ def test_upstream_config_reaches_the_service_in_our_format() -> None:
     config = Config()
     config.JAppsConfig.startup_apps = [UPSTREAM_ENTRY]
     config.HubApps.status_key = "ab" * 32  # no key file written
-    settings = install_jhub_apps(config, "simple")
-    (entry,) = settings.service_settings()["startup_apps"]
+    config = install_jhub_apps(config, "simple")
+    (entry,) = HubApps(config=config).service_settings()["startup_apps"]
     assert entry["owner"] == "admin"
     assert entry["server"] == "admins-startup-server"
     assert entry["start"] is False

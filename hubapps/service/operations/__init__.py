@@ -15,6 +15,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.reports`        reports of apps' proxies: their runs (failure memory), viewer sessions
 :mod:`.from_git`       an app's settings read from a repository (its conda-project.yml)
 :mod:`.files`          the owner's files, where their running JupyterLab server shows them
+:mod:`.environments`   the environments a caller may run apps in (conda_envs included)
 :mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
 :mod:`.access`         start on access: a viewer starts an owner's stopped app, when the owner allows
 :mod:`.as_service`     the service acting with its own token (viewers' starts, idle stops)
@@ -40,6 +41,7 @@ from hubapps.service.operations.audit import (
 )
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.environments import environment_names
 from hubapps.service.operations.files import check_app_file, owner_files
 from hubapps.service.operations.from_git import app_config_from_git
 from hubapps.service.operations.images import data_url_bytes, discard_image, store_image
@@ -103,6 +105,7 @@ __all__ = [
     "delete_user_events",
     "deploy_app",
     "discard_image",
+    "environment_names",
     "export_events",
     "find_app",
     "hub_services",

@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from hubapps.core.errors import SpecError
 from hubapps.core.limits import facts_of_model
@@ -28,6 +29,7 @@ from hubapps.service.limits import Claim, released_after
 from hubapps.service.metrics import framework_label
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.environments import environment_names
 from hubapps.service.operations.events import record
 from hubapps.service.operations.files import check_app_file
 from hubapps.service.operations.lookup import managed_server
@@ -106,7 +108,7 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
         caller.sealer, owner, submitted=fields["secret_env"], env=fields["env"]
     )
     fields["repository"] = await repository_to_save(caller.sealer, owner, fields["repository"])
-    spec = build_spec(fields, settings, caller.registry)
+    spec = build_spec(fields, settings, caller.registry, await _environments_for(caller, fields))
     await check_app_file(caller, owner, spec)
     limits = caller.limits
     # JupyterHub 5 has no stopped servers: creating an app there starts it.
@@ -240,7 +242,8 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
         changes["repository"] = await repository_to_save(
             caller.sealer, owner, changes["repository"], current.get("repository")
         )
-    spec = build_spec({**current, **changes}, settings, caller.registry)
+    edited = {**current, **changes}
+    spec = build_spec(edited, settings, caller.registry, await _environments_for(caller, edited))
     changed = sorted(k for k, v in spec.to_user_options().items() if current.get(k) != v and k != "spec_version")
     if "filepath" in changes or "working_dir" in changes:
         await check_app_file(caller, owner, spec)
@@ -268,7 +271,7 @@ async def rollback_app(
     thumbnail = str(fields.get("thumbnail") or "")
     if thumbnail.startswith("sha256:") and await caller.thumbnails.get(thumbnail) is None:
         fields["thumbnail"] = ""
-    spec = build_spec(fields, caller.settings, caller.registry)
+    spec = build_spec(fields, caller.settings, caller.registry, await _environments_for(caller, fields))
     changed = sorted(k for k, v in spec.to_user_options().items() if current.get(k) != v and k != "spec_version")
     if spec.filepath != current.get("filepath") or spec.working_dir != current.get("working_dir"):
         await check_app_file(caller, owner, spec)
@@ -478,3 +481,11 @@ async def _restart(
                 await applied()
         return
     await hub.start_server(owner, server, token, framework=_framework(caller, model))
+
+
+async def _environments_for(caller: Caller, fields: Mapping[str, Any]) -> list[str] | None:
+    """The environment names the caller may choose, asked (of the Hub, for a callable conda_envs) only
+    when the spec names one."""
+    if not fields.get("python_env") and not fields.get("conda_env"):
+        return None
+    return await environment_names(caller)

@@ -74,9 +74,10 @@ async def _form_page(
 ) -> Response:
     settings = caller.settings
     suffixes = tuple(sorted({s for fw in caller.registry if fw.needs_file for s in fw.file_suffixes}))
-    (users, groups), files = await asyncio.gather(
+    (users, groups), files, environments = await asyncio.gather(
         operations.share_suggestions(caller),
         operations.owner_files(caller, app.owner if app is not None else caller.name, suffixes),
+        operations.environment_names(caller),
     )
     env_rows = list(values["env"]) + [
         {"name": "", "value": "", "secret": False, "stored": False} for _ in range(_BLANK_ENV_ROWS)
@@ -94,7 +95,7 @@ async def _form_page(
         errors=errors,
         env_rows=env_rows,
         frameworks=list(caller.registry),
-        environments=settings.environments,
+        environments=environments,
         profiles=settings.profiles,
         allow_public=settings.allow_public_apps,
         users=users,

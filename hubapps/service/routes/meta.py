@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from hubapps import __version__
+from hubapps.service import operations
 from hubapps.service.auth import CurrentUser
-from hubapps.service.deps import Registry, Settings
+from hubapps.service.deps import CurrentCaller, Registry, Settings
 from hubapps.service.schemas import FrameworkPublic, UserPublic
 
 __all__ = ["router"]
@@ -50,8 +51,8 @@ async def frameworks(identity: CurrentUser, registry: Registry, settings: Settin
 
 
 @router.get("/environments", response_model=list[str], summary="Python environments apps may run in")
-async def environments(identity: CurrentUser, settings: Settings) -> list[str]:
-    return list(settings.environments)
+async def environments(caller: CurrentCaller) -> list[str]:
+    return await operations.environment_names(caller)
 
 
 @router.get("/profiles", response_model=list[dict[str, str]], summary="Spawner profiles apps may use")

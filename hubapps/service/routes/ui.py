@@ -59,7 +59,7 @@ def card(settings: ServiceSettings, app: AppPublic) -> dict[str, Any]:
     """What an app's card (gallery, details, start progress) shows."""
     return {
         "app": app,
-        "thumb": thumbnail_url(settings, app.thumbnail),
+        "thumb": thumbnail_url(settings, app.thumbnail) or settings.default_thumbnail,
         "initial": (app.display_name[:1] or "?").upper(),
         "manage": app.access in ("owned", "admin"),
         "shared": app.access == "shared",
