@@ -153,6 +153,7 @@ class AdminSettings(ServiceLimits):
     conda_envs = Union(
         [List(Unicode()), Callable()],
         default_value=[],
+        config=True,
         help="""Conda environment names the deploy form and API offer (upstream JHub Apps'
         c.JAppsConfig.conda_envs): a list, or a callable given the user's Hub model (a dict:
         "name", "admin", "groups", ..., and "auth_state", which needs
@@ -164,6 +165,7 @@ class AdminSettings(ServiceLimits):
     ).tag(service=True, service_type=list[str], to_service=lambda v: sorted(map(str, v)) if isinstance(v, list) else [])
     conda_envs_timeout = Float(
         10.0,
+        config=True,
         help="Seconds a callable conda_envs may take for one user; then the user is offered none of its names.",
     ).tag(gt=0)
     allow_public_apps = Bool(

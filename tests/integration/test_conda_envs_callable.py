@@ -52,11 +52,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield running
 
 
-def _environments(hub: Hub, user: str) -> list[str]:
+def _environments(hub: Hub, user: str, route: str = "api/environments") -> list[str]:
     hub.login(user).close()  # the login stores the user's auth_state
-    response = httpx.get(
-        hub.url + SVC + "api/environments", headers={"Authorization": f"token {hub.token_for(user)}"}, timeout=30
-    )
+    response = httpx.get(hub.url + SVC + route, headers={"Authorization": f"token {hub.token_for(user)}"}, timeout=30)
     assert response.status_code == 200, response.text
     names: list[str] = response.json()
     return names
@@ -65,6 +63,8 @@ def _environments(hub: Hub, user: str) -> list[str]:
 def test_each_user_is_offered_the_names_their_auth_state_allows(hub: Hub) -> None:
     assert _environments(hub, "ann") == ["ann-env", "shared-env"]
     assert _environments(hub, "bob") == ["bob-env", "shared-env"]
+    # Upstream's route answers the same per-user names (the JupyterLab extension and scripts use it).
+    assert _environments(hub, "bob", "conda-environments/") == ["bob-env", "shared-env"]
 
 
 def test_a_user_may_save_only_their_own_names(hub: Hub) -> None:

@@ -387,7 +387,7 @@ async def frameworks(caller: CurrentCaller) -> list[dict[str, str]]:
 
 @router.get("/conda-environments/", summary="The environments apps may run in")
 async def conda_environments(caller: CurrentCaller) -> list[str]:
-    return list(caller.settings.environments)
+    return await operations.environment_names(caller)
 
 
 @router.get("/spawner-profiles/", summary="The spawner profiles apps may use")

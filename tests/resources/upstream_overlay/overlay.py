@@ -37,6 +37,17 @@ def before(c: Any) -> None:
     os.environ.setdefault("DOCKER_NOTEBOOK_IMAGE", "jhub:latest")
     os.environ.setdefault("DOCKER_NETWORK_NAME", "jupyterhub-network")
     os.environ.setdefault("JUPYTERHUB_ADMIN", "admin")
+    # A hub pod has its cluster's credentials (in-cluster config); KubeSpawner loads them whenever the
+    # Hub makes a spawner (the home page does), though nothing here is spawned. This one names an
+    # API address where nothing listens.
+    kubeconfig = tmp / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
+        "clusters: [{name: test, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+        "users: [{name: test, user: {token: not-a-cluster}}]\n"
+        "contexts: [{name: test, context: {cluster: test, user: test, namespace: hub}}]\n"
+    )
+    os.environ.setdefault("KUBECONFIG", str(kubeconfig))
 
 
 def z2jh_hub_config(c: Any) -> None:
