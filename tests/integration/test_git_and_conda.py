@@ -45,6 +45,9 @@ c.HubApps.git_allowed_protocols = ["https", "http", "file"]
 c.HubApps.git_clone_max_bytes = {max_bytes}
 c.HubApps.git_clone_timeout = {clone_timeout}
 c.HubApps.environments = {{"sci": @PREFIX@}}
+# Upstream's way: names only (c.JAppsConfig.conda_envs), found in conda's folders of environments.
+c.HubApps.conda_envs = ["geo"]
+c.HubApps.conda_env_dirs = [@ENVS@]
 c.HubApps.proxy_limits = {{"activate-timeout": 30, "git-timeout": 60}}
 c.Spawner.environment = dict(c.Spawner.environment, TO_UNSET="from the spawner")
 hubapps.install(c)
@@ -218,6 +221,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     outside.mkdir()
     prefix = root / "envs" / "sci"
     _make_conda_env(prefix, outside)
+    (root / "envs" / "geo").symlink_to(prefix)  # a second name, found through conda_env_dirs
     served = root / "served"
     served.mkdir()
     commit = _make_repository(root / "work", served / "private.git", outside)
@@ -253,6 +257,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def gc_hub(world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     config = (
         CONFIG.replace("@PREFIX@", repr(str(world["prefix"])))
+        .replace("@ENVS@", repr(str(world["prefix"].parent)))
         .replace("{max_bytes}", str(CLONE_MAX_BYTES))
         .replace("{clone_timeout}", str(CLONE_TIMEOUT))
     )
@@ -315,6 +320,37 @@ def test_a_conda_environment_runs_activated(gc_hub: Hub, world: dict[str, Any], 
     assert env["SCI_MODE"] == "mine"  # the app's own variables win over the environment's
     # The scripts saw neither the Hub token nor the app's own variables.
     assert "gdal activated; token:none; app var:none" in "\n".join(logs)
+
+
+def test_a_conda_envs_name_is_found_in_conda_env_dirs(gc_hub: Hub, world: dict[str, Any], client: httpx.Client) -> None:
+    owner, token = _user(gc_hub)
+    assert (
+        "geo"
+        in client.get(
+            gc_hub.url + "services/japps/api/environments", headers={"Authorization": f"token {token}"}
+        ).json()
+    )
+    options = {
+        "spec_version": 2,
+        "framework": "command",
+        "display_name": "Conda by name",
+        "command": ["{python}", str(RESOURCES / "env_dump_app.py"), "{port}"],
+        "python_env": "geo",
+    }
+    options.pop("spec_version")
+    response = _post(client, gc_hub, "api/apps", token, {**options, "start": True})
+    assert response.status_code in (200, 201, 202), response.text
+    assert response.json()["name"] == "conda-by-name"
+    try:
+        gc_hub.wait_app(owner, "conda-by-name", token)
+        url = gc_hub.app_url(owner, "conda-by-name")
+        seen = client.get(url, headers={"Authorization": f"token {token}"}).json()
+    finally:
+        gc_hub.stop_app(owner, "conda-by-name", remove=True)
+    geo = str(world["prefix"].parent / "geo")
+    assert (seen["env"]["CONDA_PREFIX"], seen["env"]["CONDA_DEFAULT_ENV"]) == (geo, "geo")
+    assert seen["env"]["PATH"].split(os.pathsep)[1] == f"{geo}/bin"
+    assert seen["env"]["SCI_LEVEL"] == "state"  # the environment's declared variables
 
 
 # -- git --------------------------------------------------------------------------------------------
