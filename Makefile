@@ -10,6 +10,11 @@ PIP := $(PY) -m pip
 # from this checkout (no framework packages; those tests run echo apps from tests/resources).
 VENV_JH55 := .venv-jh55
 PY_JH55 := $(VENV_JH55)/bin/python
+# Upstream JHub Apps on JupyterHub 5.5, only to write a Hub database the way upstream does (the
+# migration tests move it to hubapps). Its own environment: upstream pulls in conda-project, hatch, ...
+VENV_UPSTREAM := .venv-upstream
+PY_UPSTREAM := $(VENV_UPSTREAM)/bin/python
+UPSTREAM_PINS := 'jhub-apps==2026.9.1' 'jupyterhub>=5.5.1,<5.6'
 STATE ?= .state
 PYTEST_ARGS ?=
 # Each stage of `make test` has a time limit of its own (seconds), so a hung step fails CI instead of
@@ -17,7 +22,7 @@ PYTEST_ARGS ?=
 STAGE_TIMEOUT := timeout --kill-after=30
 PYTEST_CI := --durations=30
 
-.PHONY: demo test install install-jh55 system-deps lint unit integration integration-jh55 browser benchmark docs clean
+.PHONY: demo test install install-jh55 install-upstream migration system-deps lint unit integration integration-jh55 browser benchmark docs clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +40,15 @@ $(VENV_JH55)/.installed: pyproject.toml
 	touch $@
 
 install-jh55: $(VENV_JH55)/.installed node_modules/.installed
+
+$(VENV_UPSTREAM)/.installed: Makefile
+	test -x $(PY_UPSTREAM) || $(PYTHON) -m venv $(VENV_UPSTREAM)
+	$(PY_UPSTREAM) -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY_UPSTREAM) -m pip install --quiet --progress-bar off $(UPSTREAM_PINS) 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY_UPSTREAM) -c 'import jhub_apps.service.models, jupyterhub; assert jupyterhub.version_info[:2] == (5, 5), jupyterhub.__version__'
+	touch $@
+
+install-upstream: $(VENV_UPSTREAM)/.installed
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -65,14 +79,19 @@ integration: install
 
 # The browser tests run in a pytest process of their own: Playwright's sync API and pytest-asyncio
 # each want the thread's event loop, and each suite starts its own Hub.
-test: install install-jh55 system-deps lint
+test: install install-jh55 install-upstream system-deps lint
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 2400 $(VENV)/bin/pytest tests/unit tests/integration -q $(PYTEST_CI) $(PYTEST_ARGS)
 	PATH="$(CURDIR)/$(VENV_JH55)/bin:$$PATH" $(STAGE_TIMEOUT) 600 $(VENV_JH55)/bin/pytest tests/integration -m hub_facing -q $(PYTEST_CI) $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 420 $(VENV)/bin/pytest tests/migration -q $(PYTEST_CI) $(PYTEST_ARGS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 900 $(VENV)/bin/pytest tests/browser -q $(PYTEST_CI) $(PYTEST_ARGS)
 
 # The Hub-facing integration tests again, on JupyterHub 5.5.x.
 integration-jh55: install-jh55
 	PATH="$(CURDIR)/$(VENV_JH55)/bin:$$PATH" $(VENV_JH55)/bin/pytest tests/integration -m hub_facing -q $(PYTEST_ARGS)
+
+# An upstream JHub Apps database moved to hubapps on JupyterHub 5.5, then 6 (docs/migrating.md).
+migration: install install-jh55 install-upstream
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/migration -q $(PYTEST_ARGS)
 
 browser: install system-deps
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/browser -q $(PYTEST_ARGS)

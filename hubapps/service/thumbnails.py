@@ -29,7 +29,7 @@ import io
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -160,6 +160,8 @@ class ThumbnailStore(SqlStore):
     def __init__(self, database_url: str, *, decode_workers: int = 2) -> None:
         super().__init__(database_url)
         self._decoder = ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix="hubapps-thumbnail")
+        #: Imports under way in this worker, by app, so that listings that follow do not start them again.
+        self._imports: dict[tuple[str, str], asyncio.Task[str]] = {}
 
     def close(self) -> None:
         self._decoder.shutdown(wait=False, cancel_futures=True)
@@ -218,6 +220,11 @@ class ThumbnailStore(SqlStore):
             conn.execute(delete(_uses).where(key))
             self._drop_unused(conn, [before or "", also])
 
+    def _claims(self, owner: str) -> dict[str, str]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(_uses.c.server, _uses.c.ref).where(_uses.c.owner == owner)).all()
+        return {str(server): str(ref) for server, ref in rows}
+
     def _discard(self, ref: str) -> None:
         with self._engine.begin() as conn:
             self._drop_unused(conn, [ref])
@@ -244,6 +251,21 @@ class ThumbnailStore(SqlStore):
         """Record that the saved app ``owner/server`` shows ``ref`` ("" for none); the image it showed
         before is deleted unless another app shows it too."""
         await asyncio.to_thread(self._claim, owner, server, ref if REF_PATTERN.fullmatch(ref) else "")
+
+    async def claims(self, owner: str) -> dict[str, str]:
+        """The images ``owner``'s apps show, by server name (one query)."""
+        return await asyncio.to_thread(self._claims, owner)
+
+    def import_once(self, owner: str, server: str, make: Callable[[], Coroutine[None, None, str]]) -> asyncio.Task[str]:
+        """Run ``make`` (an import of the app's image) in the background, unless one for the same app
+        is under way in this worker; the task is returned either way (awaiting it is optional)."""
+        key = (owner, server)
+        task = self._imports.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(make())
+            self._imports[key] = task
+            task.add_done_callback(lambda _t: self._imports.pop(key, None))
+        return task
 
     async def release(self, owner: str, server: str, also: str = "") -> None:
         """The app is deleted: so is its image (and ``also``, the one its spec named), unless another

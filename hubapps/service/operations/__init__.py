@@ -20,6 +20,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.idle`           the idle policy, enforced by one worker's loop
 :mod:`.events`         recording app events (the audit record), the one place operations write it
 :mod:`.audit`          reading, exporting and deleting app events; apps' usage counts
+:mod:`.thumbnail_imports`  images upstream JHub Apps stored inline, imported into the thumbnail store
 =====================  ============================================================================
 """
 

@@ -20,7 +20,7 @@ from hubapps.core.errors import SpecError
 from hubapps.core.limits import facts_of_model
 from hubapps.core.names import server_name_for
 from hubapps.core.spec import AppSpec, idle_policy_changes, is_app_options, parse_user_options
-from hubapps.service.app_models import app_from_server, build_spec, directory_entry, server_state
+from hubapps.service.app_models import app_from_server, build_spec, directory_entry, readable_options, server_state
 from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound, safe_log
 from hubapps.service.hub_client import HubClient
 from hubapps.service.hub_models import ServerModel, servers_of
@@ -33,6 +33,7 @@ from hubapps.service.operations.files import check_app_file
 from hubapps.service.operations.lookup import managed_server
 from hubapps.service.operations.revisions import ensure_base, record_revision, revision_to_apply
 from hubapps.service.operations.states import live_state
+from hubapps.service.operations.thumbnail_imports import stored_thumbnail
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate, RollbackRequest
 from hubapps.service.secrets import is_v1_spec, legacy_secret_names, secret_env_to_save
 
@@ -214,7 +215,13 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
     try:
         current = parse_user_options(options).to_user_options()
     except SpecError:
-        current = {k: v for k, v in options.items() if k not in ("spec_version", "jhub_app")}
+        # A spec hubapps will not run as stored (upstream JHub Apps' pipeline, say): the edit starts
+        # from its translation, so the change that fixes it is all the caller sends.
+        readable = readable_options(options)
+        current = {k: v for k, v in readable.items() if k not in ("spec_version", "jhub_app")}
+    if not current.get("thumbnail"):
+        # An image upstream JHub Apps stored inline: the saved spec names it in the store instead.
+        current["thumbnail"] = await stored_thumbnail(caller, owner, server, options)
     changes = idle_policy_changes(body.model_dump(exclude_unset=True, exclude={"restart"}), current)
     stored_env: dict[str, str] = current["env"] if isinstance(current.get("env"), dict) else {}
     stored_secret_env: dict[str, str] = current["secret_env"] if isinstance(current.get("secret_env"), dict) else {}
