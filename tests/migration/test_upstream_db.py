@@ -35,7 +35,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.integration.conftest import CHP, CONFIG_FILE, PASSWORD, VENV_BIN, Hub, login_to_service
+from tests.integration.conftest import CHP, CONFIG_FILE, HUB_KEY, PASSWORD, VENV_BIN, Hub, login_to_service
 from tests.migration.conftest import hub_from
 
 pytestmark = [pytest.mark.integration]
@@ -269,12 +269,13 @@ class Moved:
 
 
 @pytest.fixture(scope="module")
-def upstream_db(tmp_path_factory: pytest.TempPathFactory, upstream_bin: Path) -> Moved:
+def upstream_db(tmp_path_factory: pytest.TempPathFactory, upstream_bin: Path, pytestconfig: pytest.Config) -> Moved:
     """Step 1: upstream JHub Apps stores alice's apps in the Hub database, then its Hub stops."""
     root = tmp_path_factory.mktemp("upstream-move")
     apps = _stored_apps(root)
     _make_repository(root)
     hub = Hub(root)
+    pytestconfig.stash[HUB_KEY] = hub  # failing tests show its log's tail
     config = root / "upstream_config.py"
     config.write_text(
         UPSTREAM_CONFIG.format(
@@ -331,11 +332,12 @@ def upstream_db(tmp_path_factory: pytest.TempPathFactory, upstream_bin: Path) ->
 
 
 @pytest.fixture(scope="module")
-def hubapps_55(upstream_db: Moved, jh55_bin: Path) -> Iterator[Hub]:
+def hubapps_55(upstream_db: Moved, jh55_bin: Path, pytestconfig: pytest.Config) -> Iterator[Hub]:
     """Step 2: hubapps on JupyterHub 5.5, on the same database and cookie secret."""
     config = upstream_db.root / "hubapps_config.py"
     config.write_text(HUBAPPS_CONFIG.format(main=str(CONFIG_FILE), prefix=str(jh55_bin.parent)))
     hub = Hub(upstream_db.root)
+    pytestconfig.stash[HUB_KEY] = hub
     hub.crypt_key = upstream_db.crypt_key
     with hub_from(hub, jh55_bin, config):
         yield hub
@@ -446,7 +448,7 @@ def test_refused_apps_stay_listed_and_their_form_offers_the_fix(upstream_db: Mov
     token = hubapps_55.token_for(OWNER)
     svc = hubapps_55.url + "services/japps/"
     client, _ = _browser(hubapps_55, OWNER)
-    with client:
+    try:
         page = client.get(svc + "ui/apps/alice/pipeline/edit")
         assert page.status_code == 200, page.text[:300]
         text = html.unescape(page.text)
@@ -461,27 +463,29 @@ def test_refused_apps_stay_listed_and_their_form_offers_the_fix(upstream_db: Mov
         assert "evil/miner:latest" in html.unescape(page.text)
         page = client.get(svc + "ui/apps/alice/empty-path/edit")
         assert 'id="filepath-error"' in page.text
+    finally:
+        client.close()
     # Starting one as it is answers with the same reason.
     r = httpx.post(svc + "api/apps/alice/pipeline/start", headers=_h(token), timeout=60)
     assert r.status_code == 422, r.text[:300]
     assert "shell pipeline" in r.text
-    # The fix the form offers: the pipeline in a script, the command runs it.
+    # The fix the form offers: the pipeline in a script, the command runs it. On JupyterHub 5.5 a
+    # stopped app is edited by starting it with the new spec (`restart`); the others are edited on 6.
     script = hubapps_55.home(OWNER) / "run.sh"
-    script.write_text('exec python3 -m http.server "$1" --bind 127.0.0.1 2>&1 | tee /tmp/upstream.log\n')
-    r = httpx.patch(svc + "api/apps/alice/pipeline", headers=_h(token), json={"command": ["sh", str(script), "{port}"]})
-    assert r.status_code == 200, r.text[:300]
-    assert r.json()["problem"] is None
-    r = httpx.patch(svc + "api/apps/alice/own-image", headers=_h(token), json={"description": "the admin's image"})
-    assert r.status_code == 200, r.text[:300]
-    assert r.json()["problem"] is None
-    r = httpx.patch(svc + "api/apps/alice/empty-path", headers=_h(token), json={"filepath": "examples/panel_app.py"})
-    assert r.status_code == 200, r.text[:300]
-    assert r.json()["problem"] is None
-    stored = _hub_options(hubapps_55, "own-image")
-    assert "profile_image" not in stored
+    script.write_text('python3 -m http.server "$1" --bind 127.0.0.1 2>&1 | tee /tmp/upstream.log\n')
+    fix = {"command": ["sh", str(script), "{port}"], "restart": True}
+    r = httpx.patch(svc + "api/apps/alice/pipeline", headers=_h(token), json=fix, timeout=60)
+    assert r.status_code in (200, 202), r.text[:300]
+    hubapps_55.wait_ready(OWNER, "pipeline")
+    hubapps_55.wait_app(OWNER, "pipeline", token)
+    assert "Directory listing" in httpx.get(hubapps_55.app_url(OWNER, "pipeline"), headers=_h(token), timeout=30).text
+    assert httpx.get(svc + "api/apps/alice/pipeline", headers=_h(token), timeout=30).json()["problem"] is None
+    stored = _hub_options(hubapps_55, "pipeline")
     assert stored["spec_version"] == 2
+    assert "custom_command" not in stored
     # Saved in hubapps' form, the spec names the imported image instead of carrying it.
     assert stored["thumbnail"].startswith("sha256:")
+    hubapps_55.stop_app(OWNER, "pipeline")
 
 
 def _hub_options(hub: Hub, server: str) -> dict[str, Any]:
@@ -497,31 +501,31 @@ def test_stored_apps_open_edit_share_and_start(upstream_db: Moved, hubapps_55: H
     svc = hubapps_55.url + "services/japps/"
     # Opens: each app's page, through the Hub's proxy, as its owner's browser.
     client, _ = _browser(hubapps_55, OWNER)
-    with client:
+    try:
         for app in upstream_db.apps:
             page = client.get(svc + f"ui/apps/{OWNER}/{app.server}")
             assert page.status_code == 200, (app.server, page.status_code)
             assert html.escape(app.display_name) in page.text
+    finally:
+        client.close()
     # Shares: upstream's share (through the Hub's shares) still holds; a new one is made by hubapps.
     shared = httpx.get(svc + "api/apps", headers=_h(friend), params={"access": "shared"}, timeout=30).json()["data"]
     assert ("alice", "panel-dashboard") in {(a["owner"], a["name"]) for a in shared}
     r = httpx.post(svc + "api/apps/alice/env-echo/shares", headers=_h(token), json={"users": [FRIEND]}, timeout=30)
     assert r.status_code == 200, r.text[:300]
-    # Edits: a stored app changes like any other; what was not changed keeps its meaning.
-    r = httpx.patch(svc + "api/apps/alice/dash-board", headers=_h(token), json={"description": "edited"}, timeout=30)
-    assert r.status_code == 200, r.text[:300]
-    edited = _hub_options(hubapps_55, "dash-board")
-    assert edited["description"] == "edited"
-    assert edited["framework"] == "dash"
-    assert edited["env"] == {"dash_debug": "false"}
-    assert edited["filepath"] == "examples/dash_app.py"
-    # Starts, for real: the custom commands, with upstream's placeholders and lowercase variable names.
-    for server in ("env-echo", "static-files"):
-        r = httpx.post(svc + f"api/apps/alice/{server}/start", headers=_h(token), timeout=60)
-        assert r.status_code in (200, 202), r.text[:300]
+    # Edits (on JupyterHub 5.5: with a start) and starts, for real: the custom commands, with
+    # upstream's placeholders and lowercase variable names.
+    edit = {"description": "edited", "restart": True}
+    r = httpx.patch(svc + "api/apps/alice/env-echo", headers=_h(token), json=edit, timeout=60)
+    assert r.status_code in (200, 202), r.text[:300]
+    r = httpx.post(svc + "api/apps/alice/static-files/start", headers=_h(token), timeout=60)
+    assert r.status_code in (200, 202), r.text[:300]
     for server in ("env-echo", "static-files"):
         hubapps_55.wait_ready(OWNER, server)
         hubapps_55.wait_app(OWNER, server, token)
+    edited = _hub_options(hubapps_55, "env-echo")
+    assert edited["description"] == "edited"
+    assert edited["keep_alive"] is True
     dump = httpx.get(hubapps_55.app_url(OWNER, "env-echo"), headers=_h(token), timeout=30).json()
     assert dump["env"]["my_setting"] == "kept lowercase"
     assert dump["env"]["API_LEVEL"] == "2"
@@ -542,7 +546,9 @@ def test_stored_apps_open_edit_share_and_start(upstream_db: Moved, hubapps_55: H
         hubapps_55.stop_app(OWNER, server)
 
 
-def test_upgrading_to_jupyterhub_6_keeps_the_apps(upstream_db: Moved, hubapps_55: Hub) -> None:
+def test_upgrading_to_jupyterhub_6_keeps_the_apps(
+    upstream_db: Moved, hubapps_55: Hub, pytestconfig: pytest.Config
+) -> None:
     """Step 3: the same database, upgraded by JupyterHub 6's ``upgrade-db``, under hubapps on JupyterHub 6."""
     hubapps_55.stop()
     db_url = f"sqlite:///{upstream_db.root / 'jupyterhub.sqlite'}"
@@ -559,13 +565,34 @@ def test_upgrading_to_jupyterhub_6_keeps_the_apps(upstream_db: Moved, hubapps_55
     config.write_text(HUBAPPS_CONFIG.format(main=str(CONFIG_FILE), prefix=str(VENV_BIN.parent)))
     hub = Hub(upstream_db.root)
     hub.crypt_key = upstream_db.crypt_key
+    pytestconfig.stash[HUB_KEY] = hub
     with hub_from(hub, VENV_BIN, config):
         token = hub.token_for(OWNER)
         listed = _listing(hub, token)
         assert set(listed) == {a.server for a in upstream_db.apps}
-        assert all(a["problem"] is None for a in listed.values()), {n: a["problem"] for n, a in listed.items()}
+        problems = {n: a["problem"]["field"] for n, a in listed.items() if a["problem"]}
+        assert problems == {"empty-path": "filepath", "own-image": "profile_image"}  # the pipeline was fixed on 5.5
+        # On JupyterHub 6 a stopped app is edited without starting it: the fixes the forms offer.
+        svc = hub.url + "services/japps/"
+        fixes = {"empty-path": {"filepath": "examples/panel_app.py"}, "own-image": {"description": "admin's image"}}
+        for server, fix in fixes.items():
+            r = httpx.patch(svc + f"api/apps/alice/{server}", headers=_h(token), json=fix, timeout=60)
+            assert r.status_code == 200, r.text[:300]
+            assert r.json()["problem"] is None
+            assert r.json()["state"] == "stopped"
+        assert "profile_image" not in _hub_options(hub, "own-image")
+        # An edit keeps what it did not change.
+        r = httpx.patch(
+            svc + "api/apps/alice/dash-board", headers=_h(token), json={"description": "edited"}, timeout=60
+        )
+        assert r.status_code == 200, r.text[:300]
+        edited = _hub_options(hub, "dash-board")
+        assert (edited["description"], edited["framework"]) == ("edited", "dash")
+        assert edited["env"] == {"dash_debug": "false"}
+        assert edited["filepath"] == "examples/dash_app.py"
+        assert edited["thumbnail"].startswith("sha256:")
         # A framework app upstream stored (Panel, a Python script) starts for real.
-        r = httpx.post(hub.url + "services/japps/api/apps/alice/panel-dashboard/start", headers=_h(token), timeout=60)
+        r = httpx.post(svc + "api/apps/alice/panel-dashboard/start", headers=_h(token), timeout=60)
         assert r.status_code in (200, 202), r.text[:300]
         hub.wait_ready(OWNER, "panel-dashboard")
         hub.wait_app(OWNER, "panel-dashboard", token)

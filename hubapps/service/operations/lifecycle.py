@@ -389,6 +389,7 @@ async def start_app(caller: Caller, owner: str, server: str) -> Accepted:
     """
     hub = caller.hub
     model = await managed_server(caller.identity, owner, server, hub)  # 404 before anything, even with a slow Hub
+    _runnable(model)
     if (await live_state(caller, owner, server, model)).state in ("failed", "unknown"):
         return await restart_app(caller, owner, server)
     claim = await _admit_start(caller, owner, server, model)
@@ -414,12 +415,22 @@ async def stop_app(caller: Caller, owner: str, server: str) -> Accepted:
 async def restart_app(caller: Caller, owner: str, server: str) -> Accepted:
     """Stop an app, wait until the Hub stopped it, start it again (never reported as done)."""
     model = await managed_server(caller.identity, owner, server, caller.hub)
+    _runnable(model)
     claim = await _admit_start(caller, owner, server, model)
     done, _ = await run_bounded(
         released_after(_restart(caller, owner, server, None), claim), caller.settings.start_wait
     )
     await record(caller, "restarted", owner, server)
     return _accepted(owner, server, "starting" if done else "stopping", done=False)
+
+
+def _runnable(model: ServerModel) -> None:
+    """Raise the stored spec's :class:`SpecError` (422, naming the field to change) when it is one the
+    Hub would refuse to start: a spec of upstream JHub Apps with a shell pipeline, say. Said here, the
+    reason reaches the caller as it is, not as the Hub's start failure."""
+    options = model.get("user_options") or {}
+    if is_app_options(options):
+        parse_user_options(options)
 
 
 def _framework(caller: Caller, model: ServerModel | None) -> str:

@@ -18,7 +18,6 @@ saved spec carries the reference instead (:func:`stored_thumbnail`).
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import logging
 from collections.abc import Mapping
@@ -46,7 +45,7 @@ def _decode(data_url: str, max_bytes: int) -> bytes:
     if not sep or not header.endswith(";base64"):
         raise ValueError("not a base64 data URL")
     if len(payload) > 2 * max_bytes:  # base64 is 4/3 of the bytes; anything longer is over the limit
-        raise ValueError("larger than thumbnail_max_bytes")
+        raise ValueError("larger than thumbnail_import_max_bytes")
     return base64.b64decode(payload, validate=True)
 
 
@@ -55,13 +54,13 @@ async def import_thumbnail(caller: Caller, owner: str, server: str, data_url: st
     settings = caller.settings
     try:
         thumb = await caller.thumbnails.add(
-            _decode(data_url, settings.thumbnail_max_bytes),
-            max_bytes=settings.thumbnail_max_bytes,
+            _decode(data_url, settings.thumbnail_import_max_bytes),
+            max_bytes=settings.thumbnail_import_max_bytes,
             max_pixels=settings.thumbnail_max_pixels,
             width=settings.thumbnail_width,
             height=settings.thumbnail_height,
         )
-    except (SpecError, ValueError, binascii.Error) as exc:
+    except (SpecError, ValueError) as exc:  # binascii.Error is a ValueError
         log.info("thumbnail of %s/%s not imported: %s", owner[:100], server[:100], str(exc)[:200])
         return ""
     await caller.thumbnails.claim(owner, server, thumb.ref)
