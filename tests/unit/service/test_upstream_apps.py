@@ -86,6 +86,13 @@ def test_the_edit_form_opens_with_the_fix(client: TestClient, fake_hub: FakeHub,
     assert page.status_code == 200, page.text[:300]
     assert 'id="command-error"' in page.text
     assert "sh run.sh" in page.text
+    # The app's page and the gallery say it needs a change, and link to the form.
+    nav = {**auth("ann"), "Sec-Fetch-Mode": "navigate"}
+    for url in ("/services/japps/ui/apps/ann/pipe", "/services/japps/ui/gallery"):
+        shown = client.get(url, headers=nav)
+        assert shown.status_code == 200, (url, shown.text[:300])
+        assert "needs a change" in shown.text
+        assert 'href="/services/japps/ui/apps/ann/pipe/edit" class="hubapps-fix-link"' in shown.text
 
 
 def test_inline_thumbnails_are_imported_once_and_saved_as_references(
