@@ -482,6 +482,14 @@ class UpstreamTranslation:
 
     data: dict[str, Any]
     problems: tuple[SpecError, ...] = ()
+    #: What the stored app lacks to run, though hubapps accepts it as it is (the spec is valid, as one of
+    #: hubapps' own without a file is, and a start says why it cannot run): an empty ``filepath``.
+    missing: tuple[SpecError, ...] = ()
+
+    @property
+    def first_issue(self) -> SpecError | None:
+        """What to fix first: a refusal, else what is missing; None when the app runs as stored."""
+        return (self.problems or self.missing or (None,))[0]
 
 
 def translate_upstream(options: dict[str, Any]) -> UpstreamTranslation:
@@ -493,7 +501,8 @@ def translate_upstream(options: dict[str, Any]) -> UpstreamTranslation:
       Shell syntax (pipelines, redirections, ``$(...)``) is refused: upstream passed it to the
       program as words too, and hubapps runs no shell. The draft keeps the words for the form.
     - ``profile_image`` (a container image the user chose) is refused: only the admin's profiles run.
-    - an empty ``filepath`` on a framework that runs a file is refused: upstream ran its own bundled
+    - an empty ``filepath`` on a framework that runs a file is accepted (as in hubapps' own specs,
+      where a start then says a file is needed) and named in ``missing``: upstream ran its own bundled
       example, which hubapps does not guess; the user picks the file.
     - lowercase environment variable names are kept as they are (the spec accepts them).
     """
@@ -555,18 +564,20 @@ def translate_upstream(options: dict[str, Any]) -> UpstreamTranslation:
     for key in ("public", "keep_alive"):
         if out.get(key) is None:
             out[key] = False
+    missing: list[SpecError] = []
     if upstream_framework in _UPSTREAM_FILE_FRAMEWORKS and not out.get("filepath") and not out.get("repository"):
-        problems.append(
+        missing.append(
             SpecError(
                 "filepath",
                 "no file is set: JHub Apps ran its own bundled example in that case; choose the file to run",
             )
         )
-    return UpstreamTranslation(data=out, problems=tuple(problems))
+    return UpstreamTranslation(data=out, problems=tuple(problems), missing=tuple(missing))
 
 
 def _from_upstream(data: dict[str, Any]) -> dict[str, Any]:
-    """Upstream ``user_options`` as spec data; raises the first thing hubapps refuses in them."""
+    """Upstream ``user_options`` as spec data; raises the first thing hubapps refuses in them (what
+    is only missing, such as a file, is left to the checks at start, as for hubapps' own specs)."""
     translation = translate_upstream(data)
     if translation.problems:
         raise translation.problems[0]

@@ -42,6 +42,7 @@ __all__ = [
     "readable_options",
     "run_public",
     "server_state",
+    "spec_issue",
     "with_state",
 ]
 
@@ -169,10 +170,20 @@ def with_state(app: AppPublic, view: StateView) -> AppPublic:
 
 
 def _spec_of(options: object) -> tuple[AppSpec | None, SpecError | None]:
+    """The stored spec, and what keeps it from running as stored: the error that refuses it, or for
+    one of upstream JHub Apps what it lacks (a file: upstream ran its own example)."""
     try:
-        return parse_user_options(options), None
+        spec = parse_user_options(options)
     except SpecError as exc:
         return None, exc
+    return spec, spec_issue(options)
+
+
+def spec_issue(options: object) -> SpecError | None:
+    """For upstream JHub Apps options hubapps accepts: what they lack to run (None for ours)."""
+    if isinstance(options, dict) and "spec_version" not in options:
+        return translate_upstream(options).first_issue
+    return None
 
 
 def readable_options(options: object) -> dict[str, Any]:

@@ -216,8 +216,6 @@ UPSTREAM_REFUSED = [
     ({"framework": "custom", "custom_command": "python3 app.py {port} | tee log"}, "command", "sh run.sh"),
     ({"framework": "custom", "custom_command": "python3 app.py {port} > log"}, "command", "shell pipeline"),
     ({"framework": "panel", "filepath": "a.py", "profile_image": "evil/miner"}, "profile_image", "evil/miner"),
-    ({"framework": "panel", "filepath": ""}, "filepath", "bundled example"),
-    ({"framework": "streamlit"}, "filepath", "bundled example"),
 ]
 
 
@@ -246,13 +244,24 @@ def test_upstream_pipeline_keeps_its_words_for_the_form() -> None:
     assert "`a {-}v | b`" in draft.problems[0].message
 
 
+@pytest.mark.parametrize("fields", [{"framework": "panel", "filepath": ""}, {"framework": "streamlit"}])
+def test_upstream_apps_without_a_file_are_accepted_and_what_they_lack_is_named(fields: dict[str, Any]) -> None:
+    options = {"jhub_app": True, "display_name": "x", **fields}
+    assert parse_user_options(options).filepath == ""  # as valid as one of ours without a file
+    draft = translate_upstream(options)
+    assert draft.problems == ()
+    assert draft.first_issue is not None
+    assert draft.first_issue.field == "filepath"
+    assert "bundled example" in draft.first_issue.message
+
+
 def test_upstream_apps_without_a_file_are_fine_where_none_is_needed() -> None:
     for framework in ("jupyterlab", "custom"):
         fields = {"custom_command": "prog {port}"} if framework == "custom" else {}
         options = {"jhub_app": True, "display_name": "x", "framework": framework, "filepath": "", **fields}
-        assert translate_upstream(options).problems == ()
+        assert translate_upstream(options).first_issue is None
     git = {"url": "https://example.org/r.git", "config_directory": ".", "ref": "main"}
-    assert translate_upstream({"jhub_app": True, "display_name": "x", "repository": git}).problems == ()
+    assert translate_upstream({"jhub_app": True, "display_name": "x", "repository": git}).first_issue is None
 
 
 def test_specs_are_immutable() -> None:

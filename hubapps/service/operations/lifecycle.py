@@ -20,7 +20,14 @@ from hubapps.core.errors import SpecError
 from hubapps.core.limits import facts_of_model
 from hubapps.core.names import server_name_for
 from hubapps.core.spec import AppSpec, idle_policy_changes, is_app_options, parse_user_options
-from hubapps.service.app_models import app_from_server, build_spec, directory_entry, readable_options, server_state
+from hubapps.service.app_models import (
+    app_from_server,
+    build_spec,
+    directory_entry,
+    readable_options,
+    server_state,
+    spec_issue,
+)
 from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound, safe_log
 from hubapps.service.hub_answers import StartFailed
 from hubapps.service.hub_client import HubClient
@@ -460,6 +467,9 @@ def _runnable(model: ServerModel) -> None:
     options = model.get("user_options") or {}
     if is_app_options(options):
         parse_user_options(options)
+        issue = spec_issue(options)
+        if issue is not None:
+            raise issue
 
 
 def _framework(caller: Caller, model: ServerModel | None) -> str:

@@ -62,6 +62,7 @@ def test_refused_upstream_apps_are_listed_with_the_reason(client: TestClient, fa
     fake_hub.add_server("ann", "pipe", upstream("Pipe", **PIPELINE))
     fake_hub.add_server("ann", "image", upstream("Image", profile_image="evil/miner"))
     fake_hub.add_server("ann", "fine", upstream("Fine", env={"my_setting": "1"}))
+    fake_hub.add_server("ann", "nofile", upstream("No file", filepath=""))
     fake_hub.share("ann", "pipe", user="bob")
     apps = _apps(client, auth)
     pipe = apps["ann/pipe"]
@@ -72,12 +73,16 @@ def test_refused_upstream_apps_are_listed_with_the_reason(client: TestClient, fa
     assert pipe["spec"]["command"][-3:] == ["|", "tee", "log"]  # the stored words, for the form
     assert apps["ann/image"]["problem"]["field"] == "profile_image"
     assert apps["ann/fine"]["problem"] is None
+    assert apps["ann/nofile"]["problem"]["field"] == "filepath"  # accepted, but it lacks its file
     assert apps["ann/fine"]["spec"]["env"] == {"my_setting": "1"}
     # Someone it is shared with sees the app, not its owner's problem.
     assert _apps(client, auth, "bob")["ann/pipe"]["problem"] is None
     r = client.post(f"{API}/apps/ann/pipe/start", headers=auth("ann"))
     assert r.status_code == 422
     assert "shell pipeline" in r.text
+    r = client.post(f"{API}/apps/ann/nofile/start", headers=auth("ann"))
+    assert r.status_code == 422
+    assert "bundled example" in r.text
 
 
 def test_the_edit_form_opens_with_the_fix(client: TestClient, fake_hub: FakeHub, auth: Users) -> None:
