@@ -41,10 +41,10 @@ $(VENV_JH55)/.installed: pyproject.toml
 
 install-jh55: $(VENV_JH55)/.installed node_modules/.installed
 
-$(VENV_UPSTREAM)/.installed: Makefile
+$(VENV_UPSTREAM)/.installed: tests/migration/upstream-constraints.txt
 	test -x $(PY_UPSTREAM) || $(PYTHON) -m venv $(VENV_UPSTREAM)
 	$(PY_UPSTREAM) -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	$(PY_UPSTREAM) -m pip install --quiet --progress-bar off $(UPSTREAM_PINS) 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY_UPSTREAM) -m pip install --quiet --progress-bar off -c tests/migration/upstream-constraints.txt $(UPSTREAM_PINS) 2>&1 | grep -v '^WARNING: Location' || true
 	$(PY_UPSTREAM) -c 'import jhub_apps.service.models, jupyterhub; assert jupyterhub.version_info[:2] == (5, 5), jupyterhub.__version__'
 	touch $@
 

@@ -35,10 +35,15 @@ import httpx
 import pytest
 from PIL import Image
 
+from hubapps.core.command import LaunchContext, build_command
+from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.core.spec import parse_user_options
 from tests.integration.conftest import CHP, CONFIG_FILE, HUB_KEY, PASSWORD, VENV_BIN, Hub, login_to_service
 from tests.migration.conftest import hub_from
 
-pytestmark = [pytest.mark.integration]
+# Three Hubs one after the other; the module's setup (upstream's Hub, its apps, their failed starts)
+# takes about a minute on a small machine.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 OWNER = "alice"
@@ -536,12 +541,21 @@ def test_stored_apps_open_edit_share_and_start(upstream_db: Moved, hubapps_55: H
     # Someone it is shared with opens it through the Hub, with their own login.
     viewer = httpx.get(hubapps_55.app_url(OWNER, "env-echo"), headers=_h(friend), timeout=30)
     assert viewer.status_code == 200, viewer.text[:300]
-    # The framework apps are accepted as stored: the spawner builds their commands (they start for
-    # real on JupyterHub 6 below, where the frameworks are installed).
+    # The framework apps are accepted as stored, and the spawner's command builder makes their
+    # commands from what the Hub holds (a Panel app starts for real on JupyterHub 6 below, where the
+    # frameworks are installed; this environment has none).
+    registry = FrameworkRegistry.load()
+    modules = {"panel": "panel", "bokeh": "bokeh", "streamlit": "streamlit", "plotlydash": "dash_app"}
+    modules |= {"voila": "voila", "gradio": "gradio_app.py", "jupyterlab": "jupyterhub-singleuser"}
     for app in upstream_db.apps:
-        if app.options.get("framework") not in ("custom", None) and app.refused is None:
-            seen = httpx.get(svc + f"api/apps/alice/{app.server}", headers=_h(token), timeout=30).json()
-            assert seen["problem"] is None, seen
+        upstream_framework = app.options.get("framework")
+        if upstream_framework == "custom" or app.refused is not None:
+            continue
+        seen = httpx.get(svc + f"api/apps/alice/{app.server}", headers=_h(token), timeout=30).json()
+        assert seen["problem"] is None, seen
+        spec = parse_user_options(_hub_options(hubapps_55, app.server))
+        argv, _ = build_command(spec, registry.get(spec.framework), LaunchContext(f"/user/alice/{app.server}/"))
+        assert any(modules[str(upstream_framework)] in arg for arg in argv), (app.server, argv)
     for server in ("env-echo", "static-files"):
         hubapps_55.stop_app(OWNER, server)
 
