@@ -46,6 +46,8 @@ __all__ = ["REF_PATTERN", "THUMBNAIL_HEADERS", "Thumbnail", "ThumbnailStore", "r
 #: Decoders tried on uploads; nothing else is ever parsed.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
 REF_PATTERN = re.compile(r"sha256:[0-9a-f]{64}")
+#: Inline images (of apps stored by upstream JHub Apps) a worker remembers it could not import.
+_UNIMPORTABLE_MAX = 10_000
 
 #: Headers of every thumbnail response (plus its exact Content-Type).
 THUMBNAIL_HEADERS = {
@@ -162,6 +164,8 @@ class ThumbnailStore(SqlStore):
         self._decoder = ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix="hubapps-thumbnail")
         #: Imports under way in this worker, by app, so that listings that follow do not start them again.
         self._imports: dict[tuple[str, str], asyncio.Task[str]] = {}
+        #: Sources (sha256 of the inline image) this worker could not import: not decoded again.
+        self._unimportable: set[str] = set()
 
     def close(self) -> None:
         self._decoder.shutdown(wait=False, cancel_futures=True)
@@ -266,6 +270,15 @@ class ThumbnailStore(SqlStore):
             self._imports[key] = task
             task.add_done_callback(lambda _t: self._imports.pop(key, None))
         return task
+
+    def unimportable(self, source: str) -> bool:
+        """Whether an import of ``source`` failed in this worker before."""
+        return source in self._unimportable
+
+    def note_unimportable(self, source: str) -> None:
+        if len(self._unimportable) >= _UNIMPORTABLE_MAX:
+            self._unimportable.clear()  # a bounded memory: at worst an image is tried once more
+        self._unimportable.add(source)
 
     async def release(self, owner: str, server: str, also: str = "") -> None:
         """The app is deleted: so is its image (and ``also``, the one its spec named), unless another

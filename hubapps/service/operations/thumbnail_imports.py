@@ -10,15 +10,17 @@ idempotent: an app that has one is not imported again, by any worker or replica.
 The import runs in the background (at most one per app per worker; Pillow works in the store's own
 decoding pool): the listing that finds an image missing answers at once, without it (the page shows
 the framework's logo), and the listings after it show the imported image. An image that cannot be
-imported (not PNG, JPEG or WebP — upstream's SVG logos —, too large, broken) is logged and left: the
-app shows its framework's logo. The Hub keeps the ``data:`` URL until the app is next saved, when the
-saved spec carries the reference instead (:func:`stored_thumbnail`).
+imported (not PNG, JPEG or WebP, too large, broken) is logged and left: the app shows its
+framework's logo; the worker remembers it and does not decode it again. The Hub keeps the ``data:``
+URL until the app is next saved, when the saved spec carries the reference instead
+(:func:`stored_thumbnail`).
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import logging
 from collections.abc import Mapping
 
@@ -52,6 +54,9 @@ def _decode(data_url: str, max_bytes: int) -> bytes:
 async def import_thumbnail(caller: Caller, owner: str, server: str, data_url: str) -> str:
     """Store ``data_url``'s image as ``owner/server``'s image; its reference, or "" when it cannot be."""
     settings = caller.settings
+    source = hashlib.sha256(data_url.encode()).hexdigest()
+    if caller.thumbnails.unimportable(source):
+        return ""
     try:
         thumb = await caller.thumbnails.add(
             _decode(data_url, settings.thumbnail_import_max_bytes),
@@ -62,6 +67,7 @@ async def import_thumbnail(caller: Caller, owner: str, server: str, data_url: st
         )
     except (SpecError, ValueError) as exc:  # binascii.Error is a ValueError
         log.info("thumbnail of %s/%s not imported: %s", owner[:100], server[:100], str(exc)[:200])
+        caller.thumbnails.note_unimportable(source)
         return ""
     await caller.thumbnails.claim(owner, server, thumb.ref)
     log.info("thumbnail of %s/%s imported as %s", owner[:100], server[:100], thumb.ref)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import base64
 import io
 import time
-from typing import Any
+from typing import Any, cast
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -131,10 +132,21 @@ def test_inline_thumbnails_are_imported_once_and_saved_as_references(
 
 
 def test_an_image_that_cannot_be_imported_leaves_the_framework_logo(
-    client: TestClient, fake_hub: FakeHub, auth: Users
+    client: TestClient, fake_hub: FakeHub, auth: Users, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     svg = "data:image/svg+xml;base64," + base64.b64encode(b"<svg xmlns='http://www.w3.org/2000/svg'/>").decode()
     fake_hub.add_server("ann", "svg", upstream("Svg", thumbnail=svg))
+    decoded: list[bytes] = []
+    store = cast(Any, client.app).state.thumbnails  # the service's own store
+    check = store.check
+
+    async def counting_check(data: bytes, **limits: int) -> Any:
+        decoded.append(data)
+        return await check(data, **limits)
+
+    monkeypatch.setattr(store, "check", counting_check)
     for _ in range(20):
         assert _apps(client, auth)["ann/svg"]["thumbnail"] == ""
         time.sleep(0.01)
+    # Tried once, remembered: later listings do not decode it again.
+    assert len(decoded) == 1
