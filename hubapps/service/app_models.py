@@ -36,7 +36,9 @@ __all__ = [
     "app_state",
     "app_url",
     "build_spec",
+    "check_runnable",
     "directory_entry",
+    "editable_options",
     "ended_in",
     "page_of",
     "readable_options",
@@ -177,6 +179,27 @@ def _spec_of(options: object) -> tuple[AppSpec | None, SpecError | None]:
     except SpecError as exc:
         return None, exc
     return spec, spec_issue(options)
+
+
+def editable_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored spec as an edit starts from it: ours, validated; one hubapps will not run as stored
+    (upstream JHub Apps' pipeline, say) translated as far as it goes, so that the change that fixes
+    it is all a caller sends."""
+    try:
+        return parse_user_options(options).to_user_options()
+    except SpecError:
+        return {k: v for k, v in readable_options(options).items() if k not in ("spec_version", "jhub_app")}
+
+
+def check_runnable(options: object) -> None:
+    """Raise the stored spec's :class:`SpecError` (422, naming the field to change) when the Hub would
+    refuse to start it, or it lacks what it needs to run (an upstream JHub Apps app without a file),
+    so that the reason reaches the caller as it is rather than as the Hub's start failure."""
+    if is_app_options(options):
+        parse_user_options(options)
+        issue = spec_issue(options)
+        if issue is not None:
+            raise issue
 
 
 def spec_issue(options: object) -> SpecError | None:

@@ -20,14 +20,7 @@ from hubapps.core.errors import SpecError
 from hubapps.core.limits import facts_of_model
 from hubapps.core.names import server_name_for
 from hubapps.core.spec import AppSpec, idle_policy_changes, is_app_options, parse_user_options
-from hubapps.service.app_models import (
-    app_from_server,
-    build_spec,
-    directory_entry,
-    readable_options,
-    server_state,
-    spec_issue,
-)
+from hubapps.service.app_models import app_from_server, build_spec, check_runnable, directory_entry, server_state
 from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound, safe_log
 from hubapps.service.hub_answers import StartFailed
 from hubapps.service.hub_client import HubClient
@@ -41,7 +34,7 @@ from hubapps.service.operations.files import check_app_file
 from hubapps.service.operations.lookup import managed_server
 from hubapps.service.operations.revisions import ensure_base, record_revision, revision_to_apply
 from hubapps.service.operations.states import live_state
-from hubapps.service.operations.thumbnail_imports import stored_thumbnail
+from hubapps.service.operations.thumbnail_imports import spec_to_edit
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate, RollbackRequest
 from hubapps.service.secrets import is_v1_spec, legacy_secret_names, secret_env_to_save
 
@@ -220,16 +213,7 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
     options = model.get("user_options") or {}
     if not is_app_options(options):
         raise NotFound()
-    try:
-        current = parse_user_options(options).to_user_options()
-    except SpecError:
-        # A spec hubapps will not run as stored (upstream JHub Apps' pipeline, say): the edit starts
-        # from its translation, so the change that fixes it is all the caller sends.
-        readable = readable_options(options)
-        current = {k: v for k, v in readable.items() if k not in ("spec_version", "jhub_app")}
-    if not current.get("thumbnail"):
-        # An image upstream JHub Apps stored inline: the saved spec names it in the store instead.
-        current["thumbnail"] = await stored_thumbnail(caller, owner, server, options)
+    current = await spec_to_edit(caller, owner, server, options)
     changes = idle_policy_changes(body.model_dump(exclude_unset=True, exclude={"restart"}), current)
     stored_env: dict[str, str] = current["env"] if isinstance(current.get("env"), dict) else {}
     stored_secret_env: dict[str, str] = current["secret_env"] if isinstance(current.get("secret_env"), dict) else {}
@@ -421,7 +405,7 @@ async def start_app(caller: Caller, owner: str, server: str) -> Accepted:
     """
     hub = caller.hub
     model = await managed_server(caller.identity, owner, server, hub)  # 404 before anything, even with a slow Hub
-    _runnable(model)
+    check_runnable(model.get("user_options"))
     if (await live_state(caller, owner, server, model)).state in ("failed", "unknown"):
         return await restart_app(caller, owner, server)
     claim = await _admit_start(caller, owner, server, model)
@@ -447,25 +431,13 @@ async def stop_app(caller: Caller, owner: str, server: str) -> Accepted:
 async def restart_app(caller: Caller, owner: str, server: str) -> Accepted:
     """Stop an app, wait until the Hub stopped it, start it again (never reported as done)."""
     model = await managed_server(caller.identity, owner, server, caller.hub)
-    _runnable(model)
+    check_runnable(model.get("user_options"))
     claim = await _admit_start(caller, owner, server, model)
     done, _ = await run_bounded(
         released_after(_restart(caller, owner, server, None), claim), caller.settings.start_wait
     )
     await record(caller, "restarted", owner, server)
     return _accepted(owner, server, "starting" if done else "stopping", done=False)
-
-
-def _runnable(model: ServerModel) -> None:
-    """Raise the stored spec's :class:`SpecError` (422, naming the field to change) when it is one the
-    Hub would refuse to start: a spec of upstream JHub Apps with a shell pipeline, say. Said here, the
-    reason reaches the caller as it is, not as the Hub's start failure."""
-    options = model.get("user_options") or {}
-    if is_app_options(options):
-        parse_user_options(options)
-        issue = spec_issue(options)
-        if issue is not None:
-            raise issue
 
 
 def _framework(caller: Caller, model: ServerModel | None) -> str:

@@ -23,13 +23,15 @@ import functools
 import hashlib
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from hubapps.core.errors import SpecError
+from hubapps.service.app_models import editable_options
 from hubapps.service.hub_models import ServerModel
 from hubapps.service.operations.caller import Caller
 from hubapps.service.schemas import AppPublic
 
-__all__ = ["import_thumbnail", "inline_thumbnail", "stored_thumbnail", "with_imported_thumbnails"]
+__all__ = ["import_thumbnail", "inline_thumbnail", "spec_to_edit", "stored_thumbnail", "with_imported_thumbnails"]
 
 log = logging.getLogger("hubapps.service.thumbnails")
 
@@ -84,6 +86,15 @@ async def stored_thumbnail(caller: Caller, owner: str, server: str, options: obj
     if claimed:
         return claimed
     return await caller.thumbnails.import_once(owner, server, lambda: import_thumbnail(caller, owner, server, data_url))
+
+
+async def spec_to_edit(caller: Caller, owner: str, server: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored spec an edit starts from (:func:`~hubapps.service.app_models.editable_options`), with
+    an image upstream JHub Apps stored inline as its reference in the store: what the edit saves."""
+    current = editable_options(options)
+    if not current.get("thumbnail"):
+        current["thumbnail"] = await stored_thumbnail(caller, owner, server, options)
+    return current
 
 
 def _shown(app: AppPublic, ref: str) -> AppPublic:
