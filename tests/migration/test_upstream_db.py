@@ -584,6 +584,15 @@ def test_upgrading_to_jupyterhub_6_keeps_the_apps(
         token = hub.token_for(OWNER)
         listed = _listing(hub, token)
         assert set(listed) == {a.server for a in upstream_db.apps}
+        # The admin's check after the move (docs/migrating.md): every user's apps, with their problems.
+        everyone = httpx.get(
+            hub.url + "services/japps/api/apps",
+            headers=_h(hub.token_for("admin")),
+            params={"access": "all", "limit": 200},
+            timeout=30,
+        ).json()["data"]
+        seen = {a["name"]: a["problem"] for a in everyone if a["owner"] == OWNER}
+        assert {n: p["field"] for n, p in seen.items() if p} == {"empty-path": "filepath", "own-image": "profile_image"}
         problems = {n: a["problem"]["field"] for n, a in listed.items() if a["problem"]}
         assert problems == {"empty-path": "filepath", "own-image": "profile_image"}  # the pipeline was fixed on 5.5
         # On JupyterHub 6 a stopped app is edited without starting it: the fixes the forms offer.
