@@ -211,6 +211,14 @@ class ServiceLimits(Configurable):
         help="""Largest thumbnail upload (bytes) before it is re-encoded. The whole form must also fit
         in max_body_bytes, so keep this below it.""",
     ).tag(service=True, gt=0)
+    thumbnail_import_max_bytes = Integer(
+        5 * 1024 * 1024,
+        config=True,
+        help="""Largest image (bytes, decoded) imported from an app stored by upstream JHub Apps, which
+        kept images inline in the Hub database (its own upload limit was 5 MB; its framework logos are
+        about 260 KB). Re-encoded like an upload, within thumbnail_max_pixels; a larger one is left
+        and the app shows its framework's logo.""",
+    ).tag(service=True, gt=0)
     thumbnail_max_pixels = Integer(
         12_000_000,
         config=True,

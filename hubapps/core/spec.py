@@ -22,6 +22,7 @@ import binascii
 import re
 import shlex
 import unicodedata
+from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
@@ -46,12 +47,14 @@ __all__ = [
     "AppSpec",
     "GitSource",
     "Limits",
+    "UpstreamTranslation",
     "check_env_entry",
     "check_env_name",
     "idle_policy_changes",
     "is_app_options",
     "is_sealed_value",
     "parse_user_options",
+    "translate_upstream",
 ]
 
 SPEC_VERSION: Final = 2
@@ -119,7 +122,8 @@ ENV_DENY_PREFIXES: Final = ("JUPYTERHUB_", "JPY_", "LD_", "DYLD_", "HUBAPPS_", "
 IdlePolicy = Literal["default", "keep", "idle"]
 IDLE_POLICIES: Final[tuple[str, ...]] = ("default", "keep", "idle")
 
-_ENV_KEY = re.compile(r"[A-Z_][A-Z0-9_]*")
+# Letters of either case: JHub Apps stored lowercase names, and a program may read them.
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _FRAMEWORK = re.compile(r"[a-z][a-z0-9_-]*")
 _THUMBNAIL_REF = re.compile(r"(sha256:[0-9a-f]{64}|framework:[a-z][a-z0-9_-]*)")
@@ -150,7 +154,9 @@ def is_sealed_value(value: str) -> bool:
 def check_env_name(key: str) -> str:
     """Raise ValueError unless ``key`` may name a variable of an app's environment."""
     if len(key) > LIMITS.env_key_max or not _ENV_KEY.fullmatch(key):
-        raise ValueError(f"{key[: LIMITS.env_key_max]!r} is not a valid name (upper-case letters, digits and _ only)")
+        raise ValueError(
+            f"{key[: LIMITS.env_key_max]!r} is not a valid name (letters, digits and _ only, not starting with a digit)"
+        )
     if key in ENV_DENYLIST or key.startswith(ENV_DENY_PREFIXES):
         raise ValueError(f"{key!r} is reserved and cannot be set by an app")
     return key
@@ -468,34 +474,96 @@ def _spec_error(exc: ValidationError, rename: str | None = None) -> SpecError:
 
 # Upstream JHub Apps framework names that differ from ours.
 _UPSTREAM_FRAMEWORKS: Final = {"plotlydash": "dash", "custom": "command"}
-# Upstream fields that hubapps does not keep (they are managed elsewhere or unsafe to honour).
-_UPSTREAM_DROPPED: Final = ("name", "share_with", "profile_image", "argv", "thumbnail")
+# Upstream frameworks that run a file: with an empty ``filepath`` upstream ran its own bundled example.
+_UPSTREAM_FILE_FRAMEWORKS: Final = frozenset({"panel", "bokeh", "streamlit", "plotlydash", "voila", "gradio"})
+# Upstream fields that hubapps does not keep in the spec: the server name is the Hub's, shares are
+# the Hub's (``share_with`` was applied through the Hub's shares when the app was saved), ``argv`` was
+# never sent by upstream's API, and the inline image goes to the thumbnail store (the service
+# imports it; the spec carries its reference).
+_UPSTREAM_DROPPED: Final = ("name", "share_with", "argv", "thumbnail", "profile_image")
+# Upstream's proxy placeholders for an argument that must not be read as the proxy's own option.
+_UPSTREAM_DASHES: Final = (("{--}", "--"), ("{-}", "-"))
 
 
-def _from_upstream(data: dict[str, Any]) -> dict[str, Any]:
-    """Map upstream JHub Apps ``user_options`` onto the current spec version.
+@dataclass(frozen=True)
+class UpstreamTranslation:
+    """Upstream ``user_options`` in this spec's terms, and what hubapps refuses in them.
 
-    ``profile_image`` (a user-chosen container image) is dropped on purpose; the inline base64
-    ``thumbnail`` is dropped because specs carry references, not images.
+    ``data`` is the spec as far as it translates (for an edit form to start from); ``problems`` name
+    each field hubapps will not run as stored, with the reason and the fix, in the order they apply.
     """
-    out: dict[str, Any] = {k: v for k, v in data.items() if k not in _UPSTREAM_DROPPED}
+
+    data: dict[str, Any]
+    problems: tuple[SpecError, ...] = ()
+    #: What the stored app lacks to run, though hubapps accepts it as it is (the spec is valid, as one of
+    #: hubapps' own without a file is, and a start says why it cannot run): an empty ``filepath``.
+    missing: tuple[SpecError, ...] = ()
+
+    @property
+    def first_issue(self) -> SpecError | None:
+        """What to fix first: a refusal, else what is missing; None when the app runs as stored."""
+        return (self.problems or self.missing or (None,))[0]
+
+
+def translate_upstream(options: dict[str, Any]) -> UpstreamTranslation:
+    """Map upstream JHub Apps ``user_options`` onto the current spec version, keeping every meaning
+    hubapps can keep and naming, instead of dropping, what it refuses on purpose:
+
+    - ``custom_command``: split like a shell would split words (upstream split on whitespace, then
+      its proxy removed quotes), ``{-}``/``{--}`` become ``-``/``--``; ``{port}`` keeps its meaning.
+      Shell syntax (pipelines, redirections, ``$(...)``) is refused: upstream passed it to the
+      program as words too, and hubapps runs no shell. The draft keeps the words for the form.
+    - ``profile_image`` (a container image the user chose) is refused: only the admin's profiles run.
+    - an empty ``filepath`` on a framework that runs a file is accepted (as in hubapps' own specs,
+      where a start then says a file is needed) and named in ``missing``: upstream ran its own bundled
+      example, which hubapps does not guess; the user picks the file.
+    - lowercase environment variable names are kept as they are (the spec accepts them).
+    """
+    problems: list[SpecError] = []
+    out: dict[str, Any] = {k: v for k, v in options.items() if k not in _UPSTREAM_DROPPED}
     out["spec_version"] = SPEC_VERSION
-    framework = out.get("framework", "panel")
-    if isinstance(framework, str):
-        out["framework"] = _UPSTREAM_FRAMEWORKS.get(framework, framework)
+    upstream_framework = out.get("framework") or "panel"
+    if isinstance(upstream_framework, str):
+        out["framework"] = _UPSTREAM_FRAMEWORKS.get(upstream_framework, upstream_framework)
     custom = out.pop("custom_command", "")
     if isinstance(custom, str) and custom.strip():
         try:
-            out["command"] = shlex.split(custom)
+            words = shlex.split(custom)
         except ValueError as exc:
-            raise SpecError("custom_command", f"cannot be split into arguments: {exc}") from None
+            words = custom.split()
+            problems.append(SpecError("command", f"cannot be split into arguments: {exc}"))
+        for token, dash in _UPSTREAM_DASHES:
+            words = [w.replace(token, dash) for w in words]
+        out["command"] = words
+        shell = next((m.group(0) for w in words if (m := _SHELL_META.search(w))), None)
+        if shell is not None:
+            problems.append(
+                SpecError(
+                    "command",
+                    f"the stored custom command is a shell pipeline or redirection ({shell!r}); hubapps runs "
+                    "commands without a shell (JHub Apps passed these characters to the program too): save "
+                    f"the line as a script, e.g. run.sh containing `{custom.strip()}`, and set the command "
+                    "to: sh run.sh",
+                )
+            )
     conda_env = out.pop("conda_env", "")
     if conda_env and not out.get("python_env"):
         out["python_env"] = conda_env
+    image = options.get("profile_image")
+    if image:
+        problems.append(
+            SpecError(
+                "profile_image",
+                f"JHub Apps let users choose the container image ({str(image)[:200]!r}); hubapps runs only "
+                "the images of the admin's profiles: choose a profile (the image is dropped when saved)",
+            )
+        )
     env = out.get("env")
     if isinstance(env, dict):
         # Upstream kept proxy switches in the app env; they mean nothing here.
         out["env"] = {k: v for k, v in env.items() if not str(k).startswith(("JHUB_APP_PROXY_", "JH_APPS_"))}
+    elif env is None:
+        out["env"] = {}
     repo = out.get("repository")
     if isinstance(repo, dict):
         out["repository"] = {
@@ -503,7 +571,27 @@ def _from_upstream(data: dict[str, Any]) -> dict[str, Any]:
             "ref": repo.get("ref", "") or "",
             "subdirectory": "" if repo.get("config_directory") in (None, ".", "./") else repo["config_directory"],
         }
-    for key in ("description", "filepath"):
+    for key in ("description", "filepath", "profile"):
         if out.get(key) is None:
             out[key] = ""
-    return out
+    for key in ("public", "keep_alive"):
+        if out.get(key) is None:
+            out[key] = False
+    missing: list[SpecError] = []
+    if upstream_framework in _UPSTREAM_FILE_FRAMEWORKS and not out.get("filepath") and not out.get("repository"):
+        missing.append(
+            SpecError(
+                "filepath",
+                "no file is set: JHub Apps ran its own bundled example in that case; choose the file to run",
+            )
+        )
+    return UpstreamTranslation(data=out, problems=tuple(problems), missing=tuple(missing))
+
+
+def _from_upstream(data: dict[str, Any]) -> dict[str, Any]:
+    """Upstream ``user_options`` as spec data; raises the first thing hubapps refuses in them (what
+    is only missing, such as a file, is left to the checks at start, as for hubapps' own specs)."""
+    translation = translate_upstream(data)
+    if translation.problems:
+        raise translation.problems[0]
+    return translation.data

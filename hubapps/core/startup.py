@@ -116,7 +116,8 @@ def _read_one(entry: object, index: int) -> StartupEntry:
         options = entry.get("user_options")
         if not isinstance(options, Mapping):
             raise StartupError(f"{where} ({owner or '?'}): user_options must be a dict")
-        fields = {k: v for k, v in options.items() if k != "jhub_app"}
+        # An image in the admin's own entry is not applied, with a note (a user's stored one is refused).
+        fields = {k: v for k, v in options.items() if k not in ("jhub_app", "profile_image")}
         notes = [f"user_options.{k} is not applied" for k in _UPSTREAM_NOT_APPLIED if options.get(k)]
         server = upstream_server_name(name) if name else ""
     else:

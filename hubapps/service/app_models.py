@@ -17,11 +17,11 @@ from jupyterhub.utils import subdomain_hook_idna
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.core.policy import SpecPolicy
-from hubapps.core.spec import SPEC_VERSION, AppSpec, is_app_options, parse_user_options
+from hubapps.core.spec import SPEC_VERSION, AppSpec, is_app_options, parse_user_options, translate_upstream
 from hubapps.service.directory import DirectoryEntry
 from hubapps.service.hub_models import ServerModel, SharedServer
 from hubapps.service.runs import AppRun
-from hubapps.service.schemas import Access, AppPublic, AppState, RunPublic
+from hubapps.service.schemas import Access, AppPublic, AppState, RunPublic, SpecProblem
 from hubapps.service.secrets import public_repository, public_secret_env
 from hubapps.service.settings import ServiceSettings
 
@@ -36,11 +36,15 @@ __all__ = [
     "app_state",
     "app_url",
     "build_spec",
+    "check_runnable",
     "directory_entry",
+    "editable_options",
     "ended_in",
     "page_of",
+    "readable_options",
     "run_public",
     "server_state",
+    "spec_issue",
     "with_state",
 ]
 
@@ -167,11 +171,52 @@ def with_state(app: AppPublic, view: StateView) -> AppPublic:
     return app.model_copy(update={"state": view.state, "ready": view.state == "running", "reason": view.reason})
 
 
-def _spec_of(options: object) -> AppSpec | None:
+def _spec_of(options: object) -> tuple[AppSpec | None, SpecError | None]:
+    """The stored spec, and what keeps it from running as stored: the error that refuses it, or for
+    one of upstream JHub Apps what it lacks (a file: upstream ran its own example)."""
     try:
-        return parse_user_options(options)
+        spec = parse_user_options(options)
+    except SpecError as exc:
+        return None, exc
+    return spec, spec_issue(options)
+
+
+def editable_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored spec as an edit starts from it: ours, validated; one hubapps will not run as stored
+    (upstream JHub Apps' pipeline, say) translated as far as it goes, so that the change that fixes
+    it is all a caller sends."""
+    try:
+        return parse_user_options(options).to_user_options()
     except SpecError:
-        return None
+        return {k: v for k, v in readable_options(options).items() if k not in ("spec_version", "jhub_app")}
+
+
+def check_runnable(options: object) -> None:
+    """Raise the stored spec's :class:`SpecError` (422, naming the field to change) when the Hub would
+    refuse to start it, or it lacks what it needs to run (an upstream JHub Apps app without a file),
+    so that the reason reaches the caller as it is rather than as the Hub's start failure."""
+    if is_app_options(options):
+        parse_user_options(options)
+        issue = spec_issue(options)
+        if issue is not None:
+            raise issue
+
+
+def spec_issue(options: object) -> SpecError | None:
+    """For upstream JHub Apps options hubapps accepts: what they lack to run (None for ours)."""
+    if isinstance(options, dict) and "spec_version" not in options:
+        return translate_upstream(options).first_issue
+    return None
+
+
+def readable_options(options: object) -> dict[str, Any]:
+    """Stored options in this spec's terms as far as they go: upstream JHub Apps options translated
+    (framework names, ``custom_command`` as ``command``, ...), ours as they are. For showing and for
+    an edit form to start from; never run."""
+    raw: dict[str, Any] = dict(options) if isinstance(options, dict) else {}
+    if raw and "spec_version" not in raw:
+        return translate_upstream(raw).data
+    return raw
 
 
 def app_from_server(
@@ -188,8 +233,8 @@ def app_from_server(
     is_app = is_app_options(options)
     if not is_app and not include_all:
         return None
-    spec = _spec_of(options) if is_app else None
-    raw: dict[str, Any] = options if isinstance(options, dict) else {}
+    spec, problem = _spec_of(options) if is_app else (None, None)
+    raw = readable_options(options) if is_app else (options if isinstance(options, dict) else {})
     display = (
         (spec.display_name if spec else None)
         or model.get("display_name")
@@ -208,13 +253,18 @@ def app_from_server(
         state=server_state(model),
         ready=bool(model.get("ready")),
         public=bool(spec.public) if spec else bool(raw.get("public")),
-        keep_alive=bool(spec.keep_alive) if spec else False,
+        keep_alive=bool(spec.keep_alive) if spec else bool(raw.get("keep_alive")),
         url=str(model.get("url") or app_url(settings, owner, name)),
         thumbnail=spec.thumbnail if spec else "",
         last_activity=model.get("last_activity"),
         started=model.get("started"),
         is_app=is_app,
         spec=_public_spec(spec, raw) if access in ("owned", "admin") else None,
+        problem=(
+            SpecProblem(field=problem.field, message=problem.message)
+            if problem is not None and access in ("owned", "admin")
+            else None
+        ),
     )
 
 

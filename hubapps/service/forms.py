@@ -38,6 +38,7 @@ __all__ = [
     "hidden_plain_env",
     "names",
     "prefill_request",
+    "problem_errors",
     "record_error",
     "share_changes",
     "shares_values",
@@ -119,6 +120,16 @@ def blank_values(filepath: str = "", framework: str = "") -> dict[str, Any]:
 
 def _secret_name(name: str, legacy: set[str]) -> bool:
     return name in legacy or looks_secret(name)
+
+
+#: Spec fields whose problems the form shows at another field.
+_PROBLEM_FIELDS = {"profile_image": "profile", "secret_env": "env", "idle_policy": "idle_policy"}
+
+
+def problem_errors(field: str, message: str) -> dict[str, str]:
+    """The form's error for a stored spec's problem: beside the field that fixes it."""
+    head = field.split(".", 1)[0]
+    return {_PROBLEM_FIELDS.get(head, head) or "display_name": message}
 
 
 def values_from_spec(spec: Mapping[str, Any], legacy: set[str]) -> dict[str, Any]:

@@ -326,15 +326,16 @@ class HubClient:
         self.forget_user(owner)
         return True
 
+    async def edits_stopped_servers(self, token: str) -> bool:
+        """Whether a stopped server's options change without a start (6: ``PATCH``; 5 stores them at a spawn)."""
+        return await self.hub_version(token) >= (6,)
+
     async def update_server(
         self, owner: str, server: str, token: str, *, user_options: dict[str, Any], display_name: str
     ) -> None:
         """Change a stopped server's spec without starting it (JupyterHub 6 ``PATCH``)."""
-        version = await self.hub_version(token)
-        if version < (6,):
-            raise Conflict(
-                "editing an app without starting it needs JupyterHub 6; restart the app with the new settings"
-            )
+        if not await self.edits_stopped_servers(token):
+            raise Conflict("JupyterHub 5 stores an app's settings only when it starts the app: edit it to start it")
         response = await self.request(
             "PATCH",
             f"users/{_q(owner)}/servers/{_q(server)}",
@@ -362,7 +363,8 @@ class HubClient:
         body: dict[str, Any] = {"user_options": user_options} if user_options is not None else {}
         version = await self.hub_version(token)
         if version < (6,):
-            body = user_options or {}
+            body = user_options or {}  # (a body of {} would be new, empty options there: none is sent)
+        self.forget_user(owner)  # before too: on JupyterHub 5 a new spec is the Hub's as the start begins
         response = await self.request("POST", f"users/{_q(owner)}/servers/{_q(server)}", token, json=body or None)
         self._count_start(framework, response)
         raise_start(response, "start the app")

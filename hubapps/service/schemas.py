@@ -194,6 +194,15 @@ class RunPublic(BaseModel):
     source_commit: str | None = Field(default=None, description="git commit of the app's repository checkout")
 
 
+class SpecProblem(BaseModel):
+    """Why hubapps will not run an app's stored spec as it is (an app stored by upstream JHub Apps
+    with a shell pipeline or its own container image, say), and how to fix it: saving the app with
+    the field changed. The app is listed all the same; starting it answers 422 with this reason."""
+
+    field: str = Field(description="the spec field to change (the edit form shows the message there)")
+    message: str
+
+
 class AppPublic(BaseModel):
     """An app as the caller may see it.
 
@@ -222,6 +231,9 @@ class AppPublic(BaseModel):
     started: str | None = None
     is_app: bool = True
     spec: dict[str, Any] | None = None
+    problem: SpecProblem | None = Field(
+        default=None, description="why the stored spec does not run as it is (null: it does); managers only"
+    )
     usage: UsagePublic | None = Field(default=None, description="how often it was opened (owner and admins only)")
     last_run: RunPublic | None = Field(
         default=None, description="the app's last run, as its proxy reported it (one app's own page and API only)"

@@ -29,7 +29,7 @@ import io
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -46,6 +46,8 @@ __all__ = ["REF_PATTERN", "THUMBNAIL_HEADERS", "Thumbnail", "ThumbnailStore", "r
 #: Decoders tried on uploads; nothing else is ever parsed.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
 REF_PATTERN = re.compile(r"sha256:[0-9a-f]{64}")
+#: Inline images (of apps stored by upstream JHub Apps) a worker remembers it could not import.
+_UNIMPORTABLE_MAX = 10_000
 
 #: Headers of every thumbnail response (plus its exact Content-Type).
 THUMBNAIL_HEADERS = {
@@ -160,6 +162,10 @@ class ThumbnailStore(SqlStore):
     def __init__(self, database_url: str, *, decode_workers: int = 2) -> None:
         super().__init__(database_url)
         self._decoder = ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix="hubapps-thumbnail")
+        #: Imports under way in this worker, by app, so that listings that follow do not start them again.
+        self._imports: dict[tuple[str, str], asyncio.Task[str]] = {}
+        #: Sources (sha256 of the inline image) this worker could not import: not decoded again.
+        self._unimportable: set[str] = set()
 
     def close(self) -> None:
         self._decoder.shutdown(wait=False, cancel_futures=True)
@@ -218,6 +224,11 @@ class ThumbnailStore(SqlStore):
             conn.execute(delete(_uses).where(key))
             self._drop_unused(conn, [before or "", also])
 
+    def _claims(self, owner: str) -> dict[str, str]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(_uses.c.server, _uses.c.ref).where(_uses.c.owner == owner)).all()
+        return {str(server): str(ref) for server, ref in rows}
+
     def _discard(self, ref: str) -> None:
         with self._engine.begin() as conn:
             self._drop_unused(conn, [ref])
@@ -244,6 +255,30 @@ class ThumbnailStore(SqlStore):
         """Record that the saved app ``owner/server`` shows ``ref`` ("" for none); the image it showed
         before is deleted unless another app shows it too."""
         await asyncio.to_thread(self._claim, owner, server, ref if REF_PATTERN.fullmatch(ref) else "")
+
+    async def claims(self, owner: str) -> dict[str, str]:
+        """The images ``owner``'s apps show, by server name (one query)."""
+        return await asyncio.to_thread(self._claims, owner)
+
+    def import_once(self, owner: str, server: str, make: Callable[[], Coroutine[None, None, str]]) -> asyncio.Task[str]:
+        """Run ``make`` (an import of the app's image) in the background, unless one for the same app
+        is under way in this worker; the task is returned either way (awaiting it is optional)."""
+        key = (owner, server)
+        task = self._imports.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(make())
+            self._imports[key] = task
+            task.add_done_callback(lambda _t: self._imports.pop(key, None))
+        return task
+
+    def unimportable(self, source: str) -> bool:
+        """Whether an import of ``source`` failed in this worker before."""
+        return source in self._unimportable
+
+    def note_unimportable(self, source: str) -> None:
+        if len(self._unimportable) >= _UNIMPORTABLE_MAX:
+            self._unimportable.clear()  # a bounded memory: at worst an image is tried once more
+        self._unimportable.add(source)
 
     async def release(self, owner: str, server: str, also: str = "") -> None:
         """The app is deleted: so is its image (and ``also``, the one its spec named), unless another

@@ -189,7 +189,7 @@ async def test_jupyterlab_apps_run_singleuser_with_their_env() -> None:
         (spec(args=["$(id)"]), "args.0"),
         (spec(python_env="missing"), "python_env"),
         (spec(profile="gpu"), "profile"),
-        ({"jhub_app": True, "display_name": "x", "framework": "panel", "profile_image": "evil"}, "filepath"),
+        ({"jhub_app": True, "display_name": "x", "framework": "panel", "profile_image": "evil"}, "profile_image"),
     ],
 )
 async def test_bad_specs_are_refused_before_any_process(options: dict[str, Any], needle: str) -> None:

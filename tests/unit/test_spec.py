@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from cryptography.fernet import Fernet
 
 from hubapps.core.errors import SpecError
-from hubapps.core.spec import LIMITS, AppSpec, is_app_options, is_sealed_value, parse_user_options
+from hubapps.core.spec import LIMITS, AppSpec, is_app_options, is_sealed_value, parse_user_options, translate_upstream
 
 
 def spec(**fields: object) -> dict[str, object]:
@@ -174,7 +176,7 @@ def test_upstream_jhub_apps_options_are_mapped() -> None:
         "repository": {"url": "https://example.org/r.git", "config_directory": ".", "ref": "main"},
         "conda_env": "analysis",
         "profile": "",
-        "profile_image": "evil/image",
+        "profile_image": "",
         "share_with": {"users": ["bob"], "groups": []},
     }
     parsed = parse_user_options(upstream)
@@ -194,6 +196,72 @@ def test_upstream_custom_command_is_split_without_a_shell() -> None:
     )
     assert parsed.framework == "command"
     assert parsed.command == ["node", "server.js", "--port", "{port}"]
+
+
+def test_upstream_placeholders_and_lowercase_names_keep_their_meaning() -> None:
+    parsed = parse_user_options(
+        {
+            "jhub_app": True,
+            "display_name": "x",
+            "framework": "custom",
+            "custom_command": "python3 {-}m http.server {port} {--}bind 127.0.0.1",
+            "env": {"my_setting": "1", "Mixed_Case": "2"},
+        }
+    )
+    assert parsed.command == ["python3", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]
+    assert parsed.env == {"my_setting": "1", "Mixed_Case": "2"}
+
+
+UPSTREAM_REFUSED = [
+    ({"framework": "custom", "custom_command": "python3 app.py {port} | tee log"}, "command", "sh run.sh"),
+    ({"framework": "custom", "custom_command": "python3 app.py {port} > log"}, "command", "shell pipeline"),
+    ({"framework": "panel", "filepath": "a.py", "profile_image": "evil/miner"}, "profile_image", "evil/miner"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field", "words"), UPSTREAM_REFUSED)
+def test_what_hubapps_refuses_in_upstream_options_is_named_not_dropped(
+    fields: dict[str, Any], field: str, words: str
+) -> None:
+    options = {"jhub_app": True, "display_name": "x", **fields}
+    with pytest.raises(SpecError) as info:
+        parse_user_options(options)
+    assert info.value.field == field
+    assert words in info.value.message
+    # The translation keeps everything else, for an edit form to start from.
+    draft = translate_upstream(options)
+    assert [p.field for p in draft.problems] == [field]
+    assert draft.data["display_name"] == "x"
+    assert "profile_image" not in draft.data
+
+
+def test_upstream_pipeline_keeps_its_words_for_the_form() -> None:
+    draft = translate_upstream(
+        {"jhub_app": True, "display_name": "x", "framework": "custom", "custom_command": "a {-}v | b"}
+    )
+    assert draft.data["command"] == ["a", "-v", "|", "b"]
+    assert draft.data["framework"] == "command"
+    assert "`a {-}v | b`" in draft.problems[0].message
+
+
+@pytest.mark.parametrize("fields", [{"framework": "panel", "filepath": ""}, {"framework": "streamlit"}])
+def test_upstream_apps_without_a_file_are_accepted_and_what_they_lack_is_named(fields: dict[str, Any]) -> None:
+    options = {"jhub_app": True, "display_name": "x", **fields}
+    assert parse_user_options(options).filepath == ""  # as valid as one of ours without a file
+    draft = translate_upstream(options)
+    assert draft.problems == ()
+    assert draft.first_issue is not None
+    assert draft.first_issue.field == "filepath"
+    assert "bundled example" in draft.first_issue.message
+
+
+def test_upstream_apps_without_a_file_are_fine_where_none_is_needed() -> None:
+    for framework in ("jupyterlab", "custom"):
+        fields = {"custom_command": "prog {port}"} if framework == "custom" else {}
+        options = {"jhub_app": True, "display_name": "x", "framework": framework, "filepath": "", **fields}
+        assert translate_upstream(options).first_issue is None
+    git = {"url": "https://example.org/r.git", "config_directory": ".", "ref": "main"}
+    assert translate_upstream({"jhub_app": True, "display_name": "x", "repository": git}).first_issue is None
 
 
 def test_specs_are_immutable() -> None:
@@ -236,7 +304,7 @@ def test_secret_values_must_have_the_shape_of_ciphertext() -> None:
     ("secret_env", "env", "words"),
     [
         ({"LD_PRELOAD": TOKEN}, {}, "reserved"),
-        ({"lower": TOKEN}, {}, "not a valid name"),
+        ({"1lower": TOKEN}, {}, "not a valid name"),
         ({"A": TOKEN}, {"A": "1"}, "also set in env"),
         ({f"S{i}": TOKEN for i in range(40)}, {f"E{i}": "" for i in range(40)}, "at most"),
     ],

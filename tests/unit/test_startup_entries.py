@@ -59,6 +59,10 @@ def test_upstream_entries_are_mapped() -> None:
     assert not first.start
     assert not first.overwrite
     assert "user_options.share_with is not applied" in first.notes
+    (imaged,) = parse_startup_apps(
+        [{**UPSTREAM_ENTRY, "user_options": {**UPSTREAM_ENTRY["user_options"], "profile_image": "x"}}]
+    )
+    assert "user_options.profile_image is not applied" in imaged.notes
     assert second.server == "admins-2nd-startup-server"
     assert second.spec.framework == "dash"
     assert second.spec.python_env == "data"

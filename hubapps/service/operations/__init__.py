@@ -4,28 +4,29 @@ Each operation takes one :class:`Caller` and typed models (:mod:`hubapps.service
 typed results and raises the service's errors (:mod:`hubapps.service.errors`). Routes only translate
 HTTP to these calls and back; no route calls another route.
 
-=====================  ============================================================================
-:mod:`.caller`         who acts, and the service's objects they act through
-:mod:`.lookup`         find one app, list apps, the servers a caller manages
-:mod:`.lifecycle`      create, edit, delete, start, stop, restart
-:mod:`.sharing`        shares, the public flag, share links
-:mod:`.revisions`      every spec an app had: record, list, compare (rollback: :mod:`.lifecycle`)
-:mod:`.states`         apps' true states: the Hub's word, told apart by the app's own status
-:mod:`.status`         state, progress and log of a running app
-:mod:`.reports`        reports of apps' proxies: their runs (failure memory), viewer sessions
-:mod:`.from_git`       an app's settings read from a repository (its conda-project.yml)
-:mod:`.files`          the owner's files, where their running JupyterLab server shows them
-:mod:`.environments`   the environments a caller may run apps in (conda_envs included)
-:mod:`.bounded`        bounded waits on the Hub (the rest finishes in the background)
-:mod:`.access`         start on access: a viewer starts an owner's stopped app, when the owner allows
-:mod:`.as_service`     the service acting with its own token (viewers' starts, idle stops)
-:mod:`.idle`           the idle policy, enforced by one worker's loop
-:mod:`.events`         recording app events (the audit record), the one place operations write it
-:mod:`.audit`          reading, exporting and deleting app events; apps' usage counts
-:mod:`.theme`          the Hub's theme in upstream's shapes (``/config.json``, ``/theme``, ``/theme.css``)
-:mod:`.images`         images sent with an app (checked, re-encoded, stored; discarded if unsaved)
-:mod:`.services`       the Hub's services as the caller may see them
-=====================  ============================================================================
+=========================  ============================================================================
+:mod:`.caller`             who acts, and the service's objects they act through
+:mod:`.lookup`             find one app, list apps, the servers a caller manages
+:mod:`.lifecycle`          create, edit, delete, start, stop, restart
+:mod:`.sharing`            shares, the public flag, share links
+:mod:`.revisions`          every spec an app had: record, list, compare (rollback: :mod:`.lifecycle`)
+:mod:`.states`             apps' true states: the Hub's word, told apart by the app's own status
+:mod:`.status`             state, progress and log of a running app
+:mod:`.reports`            reports of apps' proxies: their runs (failure memory), viewer sessions
+:mod:`.from_git`           an app's settings read from a repository (its conda-project.yml)
+:mod:`.files`              the owner's files, where their running JupyterLab server shows them
+:mod:`.environments`       the environments a caller may run apps in (conda_envs included)
+:mod:`.bounded`            bounded waits on the Hub (the rest finishes in the background)
+:mod:`.access`             start on access: a viewer starts an owner's stopped app, when the owner allows
+:mod:`.as_service`         the service acting with its own token (viewers' starts, idle stops)
+:mod:`.idle`               the idle policy, enforced by one worker's loop
+:mod:`.events`             recording app events (the audit record), the one place operations write it
+:mod:`.audit`              reading, exporting and deleting app events; apps' usage counts
+:mod:`.theme`              the Hub's theme in upstream's shapes (``/config.json``, ``/theme``, ``/theme.css``)
+:mod:`.images`             images sent with an app (checked, re-encoded, stored; discarded if unsaved)
+:mod:`.services`           the Hub's services as the caller may see them
+:mod:`.thumbnail_imports`  images upstream JHub Apps stored inline, imported into the thumbnail store
+=========================  ============================================================================
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ from hubapps.core.errors import SpecError
 from hubapps.core.limits import facts_of_model
 from hubapps.core.names import server_name_for
 from hubapps.core.spec import AppSpec, idle_policy_changes, is_app_options, parse_user_options
-from hubapps.service.app_models import app_from_server, build_spec, directory_entry, server_state
+from hubapps.service.app_models import app_from_server, build_spec, check_runnable, directory_entry, server_state
 from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound, safe_log
+from hubapps.service.hub_answers import StartFailed
 from hubapps.service.hub_client import HubClient
 from hubapps.service.hub_models import ServerModel, servers_of
 from hubapps.service.limits import Claim, released_after
@@ -35,6 +36,7 @@ from hubapps.service.operations.files import check_app_file
 from hubapps.service.operations.lookup import managed_server
 from hubapps.service.operations.revisions import ensure_base, record_revision, revision_to_apply
 from hubapps.service.operations.states import live_state
+from hubapps.service.operations.thumbnail_imports import spec_to_edit
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate, RollbackRequest
 from hubapps.service.secrets import is_v1_spec, legacy_secret_names, repository_to_save, secret_env_to_save
 
@@ -214,10 +216,7 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
     options = model.get("user_options") or {}
     if not is_app_options(options):
         raise NotFound()
-    try:
-        current = parse_user_options(options).to_user_options()
-    except SpecError:
-        current = {k: v for k, v in options.items() if k not in ("spec_version", "jhub_app")}
+    current = await spec_to_edit(caller, owner, server, options)
     changes = idle_policy_changes(body.model_dump(exclude_unset=True, exclude={"restart"}), current)
     stored_env: dict[str, str] = current["env"] if isinstance(current.get("env"), dict) else {}
     stored_secret_env: dict[str, str] = current["secret_env"] if isinstance(current.get("secret_env"), dict) else {}
@@ -295,6 +294,9 @@ async def _apply(
     state = server_state(model)
     if state != "stopped" and not restart:
         raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
+    # JupyterHub 5 has no PATCH and writes user_options only at a spawn: a stopped app takes its new spec by
+    # starting with it (as a creation starts it there; upstream's edit too). The Hub holds it from then on.
+    start_with_spec = state == "stopped" and not await hub.edits_stopped_servers(identity.token)
     # An app made before revisions: its spec now becomes revision 1, so it can be rolled back to.
     await ensure_base(caller, owner, server, model.get("user_options") or {})
 
@@ -302,8 +304,9 @@ async def _apply(
         await _edited(caller, owner, server, spec, changed, rolled_back_to=rolled_back_to)
 
     # Made public, or (re)started: the owner's limits, the app itself left out of the counts.
+    running = bool(restart) or start_with_spec
     claim = (
-        await caller.limits.admit(hub, identity, owner, settings, server, public=spec.public, running=bool(restart))
+        await caller.limits.admit(hub, identity, owner, settings, server, public=spec.public, running=running)
     ).claim
     try:
         if state != "stopped":
@@ -312,6 +315,12 @@ async def _apply(
                 settings.start_wait,
             )
             return _accepted(owner, server, "stopping", done=False)
+        if start_with_spec:
+            done, _ = await run_bounded(
+                released_after(_start_with(caller, owner, server, spec, applied=applied), claim),
+                settings.start_wait,
+            )
+            return _accepted(owner, server, "running" if done else "starting", bool(done))
         await hub.update_server(
             owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
         )
@@ -330,6 +339,20 @@ async def _apply(
     app = app_from_server(settings, owner, server, new_model, "owned" if owner == identity.name else "admin")
     assert app is not None
     return app
+
+
+async def _start_with(
+    caller: Caller, owner: str, server: str, spec: AppSpec, *, applied: Callable[[], Awaitable[None]]
+) -> None:
+    """Start with a new spec (JupyterHub 5); the Hub commits it before spawning: ``applied`` runs even if that fails."""
+    try:
+        await caller.hub.start_server(
+            owner, server, caller.token, user_options=spec.to_user_options(), framework=spec.framework
+        )
+    except StartFailed:
+        await applied()
+        raise
+    await applied()
 
 
 async def _edited(
@@ -390,6 +413,7 @@ async def start_app(caller: Caller, owner: str, server: str) -> Accepted:
     """
     hub = caller.hub
     model = await managed_server(caller.identity, owner, server, hub)  # 404 before anything, even with a slow Hub
+    check_runnable(model.get("user_options"))
     if (await live_state(caller, owner, server, model)).state in ("failed", "unknown"):
         return await restart_app(caller, owner, server)
     claim = await _admit_start(caller, owner, server, model)
@@ -415,6 +439,7 @@ async def stop_app(caller: Caller, owner: str, server: str) -> Accepted:
 async def restart_app(caller: Caller, owner: str, server: str) -> Accepted:
     """Stop an app, wait until the Hub stopped it, start it again (never reported as done)."""
     model = await managed_server(caller.identity, owner, server, caller.hub)
+    check_runnable(model.get("user_options"))
     claim = await _admit_start(caller, owner, server, model)
     done, _ = await run_bounded(
         released_after(_restart(caller, owner, server, None), claim), caller.settings.start_wait

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from typing import cast
 
 from hubapps.core.errors import SpecError
@@ -29,6 +30,7 @@ from hubapps.service.hub_models import ServerModel, UserModel, servers_of
 from hubapps.service.operations.audit import with_usage
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.states import is_proxy_app, live_state, live_states, may_read_status
+from hubapps.service.operations.thumbnail_imports import with_imported_thumbnails
 from hubapps.service.schemas import AppPublic, AppsPublic
 from hubapps.service.settings import ServiceSettings
 
@@ -70,6 +72,7 @@ async def find_app(caller: Caller, owner: str, server: str) -> AppPublic:
         model = await managed_server(identity, owner, server, hub)
         app = app_from_server(settings, owner, server, model, "owned", include_all=True)
         assert app is not None
+        (app,) = await with_imported_thumbnails(caller, owner, [app], {server: model})
         return with_state(app, await live_state(caller, owner, server, model))
     shares = await hub.shared_with(identity.name, identity.token)
     for share in shares:
@@ -80,6 +83,7 @@ async def find_app(caller: Caller, owner: str, server: str) -> AppPublic:
     if isinstance(found, dict):
         app = app_from_server(settings, owner, server, found, "admin", include_all=True)
         assert app is not None
+        (app,) = await with_imported_thumbnails(caller, owner, [app], {server: found})
         if may_read_status(caller, owner):
             return with_state(app, await live_state(caller, owner, server, found))
         return app
@@ -200,6 +204,12 @@ async def list_apps(
     # The Hub calls a failed app (its proxy still up, showing why) running: its proxy tells apart.
     states = await live_states(caller, identity.name, list(identity.servers.items()))
     apps = [with_state(app, states[app.name]) if app.name in states else app for app in mine]
+    # Images upstream JHub Apps stored inline: imported ones shown, the others imported meanwhile.
+    apps = await with_imported_thumbnails(caller, identity.name, apps, identity.servers)
+    shown = {a.name: a.thumbnail for a in apps}
+    own_entries = [
+        replace(e, thumbnail=shown[e.server]) if not e.thumbnail and shown.get(e.server) else e for e in own_entries
+    ]
     # Lazy check of the directory: the owner's own listing is the authority on their apps.
     await directory.sync_owner(identity.name, own_entries)
     seen = {(identity.name, a.name) for a in apps}

@@ -348,7 +348,10 @@ async def edit_form(owner: str, server: str, request: Request, settings: Setting
     app = await operations.managed_app(caller, owner, server)
     values = forms.values_from_spec(app.spec or {}, await caller.secret_marks.get(owner, server))
     values.update(forms.shares_values(await operations.share_pairs(caller, owner, server)))
-    return await _form_page(request, caller, values, {}, app=app)
+    # A stored spec hubapps will not run as it is (one made by upstream JHub Apps, say): the form
+    # opens with the reason and the fix beside the field to change.
+    errors = forms.problem_errors(app.problem.field, app.problem.message) if app.problem else {}
+    return await _form_page(request, caller, values, errors, app=app)
 
 
 @router.post("/ui/apps/{owner}/{server}/edit")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -63,6 +63,8 @@ def card(settings: ServiceSettings, app: AppPublic) -> dict[str, Any]:
         "initial": (app.display_name[:1] or "?").upper(),
         "manage": app.access in ("owned", "admin"),
         "shared": app.access == "shared",
+        # A stored spec hubapps will not run as it is (upstream JHub Apps' pipeline, say): its form fixes it.
+        "edit_url": f"{settings.prefix}ui/apps/{quote(app.owner, safe='')}/{quote(app.name, safe='')}/edit",
     }
 
 

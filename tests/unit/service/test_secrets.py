@@ -135,7 +135,7 @@ def test_without_a_key_secrets_are_refused_with_what_to_set(client: TestClient, 
 def test_secret_values_follow_the_env_rules(keyed: TestClient, auth: Users) -> None:
     for secret_env, words in (
         ({"LD_PRELOAD": "x"}, "reserved"),
-        ({"lower": "x"}, "not a valid name"),
+        ({"1lower": "x"}, "not a valid name"),
         ({"BIG": "x" * 8193}, "longer than"),
     ):
         r = keyed.post(f"{API}/apps", headers=auth("ann"), json={**SPEC, "secret_env": secret_env})
