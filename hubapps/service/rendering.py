@@ -7,6 +7,7 @@ and fetches only from the launcher's and the Hub's own paths.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "TEMPLATES",
     "apps_home",
     "login_redirect",
+    "logo_url",
     "page_context",
     "page_csp",
     "public_app_url",
@@ -79,12 +81,14 @@ def page_csp(nonce: str, *, host: str, prefix: str, hub_prefix: str, frame_ances
         return " ".join(f"{host}{path}" for path in paths) if host else "'none'"
 
     hub_static, own_static = f"{hub_prefix}static/", f"{prefix}static/"
+    # Thumbnails, the frameworks' logos, the Hub's logo and its static images.
+    images = at(f"{prefix}ui/thumbnails/", f"{own_static}logos/", hub_static, f"{hub_prefix}logo") if host else ""
     return "; ".join(
         [
             "default-src 'none'",
             f"script-src 'nonce-{nonce}'",
             f"style-src {at(hub_static, own_static)}",
-            f"img-src {at(f'{prefix}ui/thumbnails/', hub_static, f'{hub_prefix}logo') if host else ''} data:",
+            f"img-src {images} data:",
             f"font-src {at(hub_static)}",
             # The API, and the gallery fragment the launcher's own gallery page loads (subdomain_host).
             f"connect-src {at(f'{prefix}api/', f'{prefix}ui/gallery')}",
@@ -179,6 +183,18 @@ def public_app_url(settings: ServiceSettings, path: str) -> str:
         return ""
     parts = urlsplit(settings.public_url)
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+@functools.cache
+def _logos() -> frozenset[str]:
+    """The frameworks that have a logo of their own (read once: the package's files do not change)."""
+    return frozenset(path.stem for path in (STATIC / "logos").glob("*.svg"))
+
+
+def logo_url(settings: ServiceSettings, framework: str) -> str:
+    """A framework's logo (``static/logos/<name>.svg``), or the generic one for a plugin's without its own."""
+    name = framework if framework in _logos() else "framework"
+    return f"{settings.prefix}static/logos/{name}.svg"
 
 
 def thumbnail_url(settings: ServiceSettings, ref: str) -> str:

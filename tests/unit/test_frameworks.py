@@ -16,11 +16,12 @@ from hubapps.core.spec import ENV_DENY_PREFIXES, ENV_DENYLIST, parse_user_option
 from hubapps.examples import EXAMPLES, example_spec
 
 BUILTINS = {"streamlit", "panel", "bokeh", "voila", "gradio", "dash", "fastapi", "flask", "command", "jupyterlab"}
+BUILTINS |= {"shiny", "marimo", "solara", "nicegui", "rshiny", "chainlit"}
 CONTEXT = LaunchContext(prefix="/user/ann/sales/", server_name="sales")
 
 
 def plugin_frameworks() -> list[Framework]:
-    return [Framework(name="shiny", display_name="Shiny", description="", argv=("{python}", "-m", "shiny"))]
+    return [Framework(name="mesop", display_name="Mesop", description="", argv=("{python}", "-m", "mesop"))]
 
 
 def broken_plugin() -> list[Framework]:
@@ -44,12 +45,12 @@ def test_plugins_are_loaded_and_broken_ones_skipped(caplog: pytest.LogCaptureFix
         registry = FrameworkRegistry.load(
             lambda: entry_points_of("broken_plugin", "plugin_frameworks", "not_frameworks")
         )
-    assert "shiny" in registry
+    assert "mesop" in registry
     assert len(registry) == len(BUILTINS) + 1
     assert "broken_plugin" in caplog.text
     assert "boom" in caplog.text
     assert "not_frameworks" in caplog.text
-    assert "'shiny' listens on a loopback port that every local user can reach" in caplog.text
+    assert "'mesop' listens on a loopback port that every local user can reach" in caplog.text
 
 
 def test_plugins_cannot_replace_builtins(caplog: pytest.LogCaptureFixture) -> None:
@@ -89,7 +90,8 @@ def test_every_example_builds_a_command(framework: str) -> None:
         assert token not in text
     if registry.get(framework).needs_file:
         file = EXAMPLES[framework][0].split("/")[-1]
-        assert file in argv or f"{file.removesuffix('.py')}:app" in argv
+        # (Solara's app is named in its environment: SOLARA_APP)
+        assert file in argv or f"{file.removesuffix('.py')}:app" in argv or file in env.values()
 
 
 def test_streamlit_command_serves_under_the_prefix() -> None:
@@ -318,6 +320,14 @@ KNOWN_PROTECTED_ENV = {
     "fastapi": {"UVICORN_HOST", "UVICORN_PORT", "UVICORN_UDS", "UVICORN_FD", "UVICORN_ROOT_PATH"}
     | {"FORWARDED_ALLOW_IPS"},
     "flask": {"SCRIPT_NAME", "GUNICORN_CMD_ARGS", "FORWARDED_ALLOW_IPS"},
+    "shiny": {"SHINY_DEV_MODE", "SHINY_AUTORELOAD_PORT", "UVICORN_HOST", "UVICORN_UDS", "FORWARDED_ALLOW_IPS"},
+    "marimo": {"MARIMO_TOKEN", "MARIMO_SERVER_TRANSPORT", "MARIMO_SKIP_UPDATE_CHECK", "UVICORN_HOST"},
+    "solara": {"SOLARA_APP", "SOLARA_ROOT_PATH", "SOLARA_HOST", "SOLARA_TELEMETRY_MIXPANEL_ENABLE", "UVICORN_UDS"}
+    | {"HOST", "PORT"},
+    "nicegui": {"NICEGUI_HOST", "NICEGUI_PORT", "NICEGUI_PROTOCOL", "UVICORN_HOST"},
+    "rshiny": {"R_PROFILE_USER", "R_ENVIRON_USER", "SHINY_PORT"},
+    "chainlit": {"CHAINLIT_HOST", "CHAINLIT_PORT", "CHAINLIT_ROOT_PATH", "CHAINLIT_URL", "CHAINLIT_RUN_HOST"}
+    | {"CHAINLIT_SSL_CERT", "TRACELOOP_TELEMETRY"},
     "command": {"HUBAPPS_SOCKET", "PORT", "HUBAPPS_PREFIX"},
     "jupyterlab": set(),
 }
