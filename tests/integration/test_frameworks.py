@@ -435,6 +435,59 @@ async def test_websocket(framework: str, framework_apps: dict[str, LaunchedApp],
     await WS_CHECKS[framework](client, _launched(framework_apps, framework))
 
 
+# -- refused without access -------------------------------------------------------------------------
+
+#: Another Hub user, who was given nothing of the owner's.
+STRANGER = "frameworks-stranger"
+#: Where each framework's page opens its websocket (or event stream), as test_websocket connects.
+LIVE_PATHS = {
+    "streamlit": "_stcore/stream",
+    "panel": "ws",
+    "bokeh": "bokeh_app/ws",
+    "voila": "api/kernels/0/channels",
+    "shiny": "websocket/",
+    "marimo": "ws?session_id=s_hubapps2",
+    "solara": "jupyter/api/kernels/k/channels?session_id=p",
+    "nicegui": "_nicegui_ws/socket.io/?EIO=4&transport=websocket",
+    "rshiny": "websocket/",
+    "chainlit": "ws/socket.io/?EIO=4&transport=websocket",
+}
+PROXIED = [fw.name for fw in builtin_frameworks() if not fw.singleuser]
+
+
+@pytest.fixture(scope="module")
+def stranger_token(hub: Hub) -> str:
+    return hub.token_for(STRANGER)
+
+
+def test_live_paths_cover_every_websocket_framework() -> None:
+    assert {fw.name for fw in builtin_frameworks() if fw.websocket and not fw.singleuser} <= set(LIVE_PATHS)
+
+
+@pytest.mark.parametrize("framework", PROXIED)
+async def test_refused_without_access(
+    framework: str, framework_apps: dict[str, LaunchedApp], client: httpx.Client, stranger_token: str
+) -> None:
+    app = _launched(framework_apps, framework)
+    anonymous = client.get(app.url, follow_redirects=False)
+    assert anonymous.status_code in {302, 401}, anonymous.status_code
+    if anonymous.status_code == 302:  # to the Hub's login, never into the app
+        assert "/hub/" in anonymous.headers["location"], anonymous.headers["location"]
+    stranger = client.get(app.url, headers={"Authorization": f"token {stranger_token}"}, follow_redirects=False)
+    assert stranger.status_code in {403, 404}, stranger.status_code
+    assert "demo" not in stranger.text.lower()
+    if framework not in LIVE_PATHS:
+        return
+    origin = websockets.Origin(app.url[: -len(app.prefix)])
+    for headers in ({}, {"Authorization": f"token {stranger_token}"}):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(
+                ws_url(app.url + LIVE_PATHS[framework]), additional_headers=headers, origin=origin, open_timeout=30
+            ):
+                pass
+        assert refused.value.response.status_code in {401, 403}, (headers.keys(), refused.value.response)
+
+
 # -- another local user goes around the proxy ------------------------------------------------------
 
 #: A second real uid on the machine: any local user, who may forge the identity header if it reaches the app.
@@ -543,6 +596,25 @@ def _as_intruder(intruder: pwd.struct_passwd, path: str, targets: list[tuple[str
     )
     results: list[dict[str, Any]] = json.loads(done.stdout)
     return results
+
+
+#: Where an app may listen: loopback only (the proxy alone is what the Hub's proxy reaches).
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_the_app_listens_on_loopback_only(framework: str, framework_apps: dict[str, LaunchedApp]) -> None:
+    """Every TCP socket the server's processes listen on (the proxy, the framework, whatever it started:
+    kernels, workers) is bound to loopback, never to every interface, whatever the framework's default."""
+    app = _launched(framework_apps, framework)
+    top, under = _server_processes(app.server)
+    wide = []
+    for proc in [top, *under]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for conn in proc.net_connections("inet"):
+                if conn.status == psutil.CONN_LISTEN and conn.laddr.ip not in LOOPBACK:
+                    wide.append((proc.pid, proc.name(), conn.laddr))
+    assert not wide, f"{framework} listens beyond loopback: {wide}"
 
 
 def test_tcp_only_frameworks_are_documented() -> None:
