@@ -103,6 +103,9 @@ class Framework:
     requires: tuple[str, ...] = ()
     #: Shown under the framework in the deploy form: what file to give and what to expect.
     help: str = ""
+    #: The server writes the app's decoded prefix into its HTML without escaping it: an address whose user or
+    #: server name decodes to HTML syntax (``<>"'&``) is refused rather than served as markup.
+    prefix_in_html: bool = False
     #: Options the spec's ``args`` may not contain: ``--port`` also refuses ``--port=1``, and a name
     #: ending in ``.`` refuses every option under it (``--server.``).
     protected_args: tuple[str, ...] = ()
@@ -405,6 +408,8 @@ def builtin_frameworks() -> list[Framework]:
             argv=(
                 "{python}", "-m", "uvicorn",
                 "--uds", "{socket}",
+                # As received (%-escaped): uvicorn puts it before the (decoded) rest of the path, so Solara's
+                # own prefix check matches, and the links it writes into its page stay escaped.
                 "--root-path", "{root_path}",
                 "--workers", "1",
                 "solara.server.starlette:app",
@@ -490,6 +495,8 @@ def builtin_frameworks() -> list[Framework]:
             # Traceloop's SDK (installed with Chainlit, used by its LiteralAI instrumentation) reports usage
             # unless told not to.
             env={"TRACELOOP_TELEMETRY": "false"},
+            # chainlit/server.py get_html_template: f'<meta property="og:root_path" content="{root_path}">'.
+            prefix_in_html=True,
             packages=("chainlit",),
             requires=("python:chainlit",),
             websocket=True,

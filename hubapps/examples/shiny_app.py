@@ -1,10 +1,10 @@
-"""Shiny for Python demo: a slider and its square, computed by the server over Shiny's websocket."""
+"""Shiny for Python demo: a number and its square, computed by the server over Shiny's websocket."""
 
 from shiny import App, render, ui
 
 app_ui = ui.page_fluid(
     ui.h2("Shiny demo"),
-    ui.input_slider("number", "Number", min=1, max=20, value=3),
+    ui.input_numeric("number", "Number", value=3),
     ui.output_text("square"),
     title="Shiny demo",
 )

@@ -420,3 +420,20 @@ def test_protected_names_are_refused_as_secrets_too(framework: str, name: str) -
 
 def builtin_frameworks_by_name() -> dict[str, Framework]:
     return {fw.name: fw for fw in builtin_frameworks()}
+
+
+def test_a_framework_that_writes_the_prefix_into_html_refuses_a_hostile_address() -> None:
+    """Chainlit puts its root path into its page unescaped (an attribute): a user name that decodes to
+    markup is refused at start, with the reason, instead of served as HTML."""
+    registry = FrameworkRegistry.load(lambda: [])
+    chainlit = registry.get("chainlit")
+    assert chainlit.prefix_in_html
+    spec = parse_user_options(example_spec("chainlit", "examples"))
+    hostile = LaunchContext(prefix="/user/o%22%3E%3Cscript%3E/chat/", server_name="chat")
+    with pytest.raises(SpecError) as info:
+        build_command(spec, chainlit, hostile)
+    assert info.value.field == "framework"
+    assert "unescaped" in info.value.message
+    # An address with %-escapes that are not markup (an e-mail address as user name) is served.
+    argv, _ = build_command(spec, chainlit, LaunchContext(prefix="/user/ann%40x.org/chat/", server_name="chat"))
+    assert argv[argv.index("--root-path") + 1] == "/user/ann@x.org/chat"
