@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import pytest
 
@@ -437,3 +438,20 @@ def test_a_framework_that_writes_the_prefix_into_html_refuses_a_hostile_address(
     # An address with %-escapes that are not markup (an e-mail address as user name) is served.
     argv, _ = build_command(spec, chainlit, LaunchContext(prefix="/user/ann%40x.org/chat/", server_name="chat"))
     assert argv[argv.index("--root-path") + 1] == "/user/ann@x.org/chat"
+
+
+def test_the_docs_table_lists_every_framework_as_the_data_says() -> None:
+    """docs/frameworks.md "At a glance": one row per built-in, its websocket and socket/TCP columns true."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "frameworks.md").read_text()
+    table = text[text.index("| name | websocket | listens on |") :].split("\n\n", 1)[0]
+    rows = {
+        cells[0].strip("`"): cells
+        for line in table.splitlines()[2:]
+        if (cells := [cell.strip() for cell in line.strip("|").split("|")])
+    }
+    assert set(rows) == BUILTINS
+    for fw in builtin_frameworks():
+        websocket, listens = rows[fw.name][1], rows[fw.name][2]
+        if fw.websocket:
+            assert websocket.startswith("yes"), fw.name
+        assert ("**TCP-only**" in listens) == bool(fw.tcp_only), fw.name
