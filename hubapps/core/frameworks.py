@@ -353,7 +353,7 @@ def builtin_frameworks() -> list[Framework]:
             name="shiny",
             display_name="Shiny for Python",
             description="Reactive web apps with Shiny for Python (core apps and Shiny Express).",
-            help="A .py file that defines a Shiny App named `app`, or a Shiny Express script.",
+            help="A .py file that defines a Shiny App named app, or a Shiny Express script.",
             # `shiny run` takes a host and port only: our launcher calls shiny.run_app() with uvicorn's uds.
             argv=(
                 "{python}", "-m", "hubapps.launchers.run_shiny",
@@ -373,7 +373,7 @@ def builtin_frameworks() -> list[Framework]:
             display_name="marimo",
             description="A marimo notebook run as an app (read-only: viewers use its controls, never its code).",
             help=(
-                "A marimo notebook (.py). It runs with `marimo run`: viewers see the outputs and use the "
+                "A marimo notebook (.py). It runs with marimo run: viewers see the outputs and use the "
                 "controls; the code is neither shown nor editable."
             ),
             argv=(
@@ -402,7 +402,7 @@ def builtin_frameworks() -> list[Framework]:
             name="solara",
             display_name="Solara",
             description="Reactive web apps with Solara (ipywidgets and React-style components).",
-            help="A .py file (or notebook) that defines a Solara component named `Page` (or `page`).",
+            help="A .py file (or notebook) that defines a Solara component named Page (or page).",
             # Solara's documented self-hosting: its Starlette app under any ASGI server, the app named by
             # SOLARA_APP; uvicorn listens on the socket (`solara run` takes a host and port only).
             argv=(
@@ -436,7 +436,7 @@ def builtin_frameworks() -> list[Framework]:
             display_name="NiceGUI",
             description="Web user interfaces with NiceGUI (the script calls ui.run()).",
             help=(
-                "A .py script that builds its page with NiceGUI and calls `ui.run()`. Its host, port, reload "
+                "A .py script that builds its page with NiceGUI and calls ui.run(). Its host, port, reload "
                 "and browser settings are replaced: the app listens only behind the Hub."
             ),
             # ui.run() binds 0.0.0.0:8080 by default: our launcher replaces it before the script runs.
@@ -456,7 +456,7 @@ def builtin_frameworks() -> list[Framework]:
             name="rshiny",
             display_name="R Shiny",
             description="Shiny apps written in R.",
-            help="A single-file R Shiny app (app.R) that ends with `shinyApp(ui, server)`. Needs R on the server.",
+            help="A single-file R Shiny app (app.R) that ends with shinyApp(ui, server). Needs R on the server.",
             # A fixed R expression: the file and the port arrive as trailing arguments, never as R code.
             argv=(
                 "Rscript", "-e",
@@ -481,7 +481,7 @@ def builtin_frameworks() -> list[Framework]:
             display_name="Chainlit",
             description="Chat apps built with Chainlit.",
             help=(
-                "A .py file with Chainlit handlers (`@cl.on_message`, ...). Chainlit writes its .chainlit/ "
+                "A .py file with Chainlit handlers (@cl.on_message, ...). Chainlit writes its .chainlit/ "
                 "settings folder and chainlit.md next to it on the first run."
             ),
             argv=(

@@ -96,3 +96,17 @@ def test_solara_button_counts_clicks(page_for: Any, app_urls: dict[str, str]) ->
     _answer(page, "Clicked 0 times", "solara")
     page.get_by_role("button", name=re.compile("Clicked 0 times")).click()
     _answer(page, "Clicked 1 times", "solara")
+
+
+def test_the_form_shows_each_framework_logo_and_help(page_for: Any, hub: Hub, shot: Any) -> None:
+    page = page_for(OWNER)
+    page.goto(hub.url + "services/japps/create-app")
+    help_block = page.locator("#framework-help")
+    for framework, words in (("marimo", "neither shown nor editable"), ("nicegui", "calls ui.run()")):
+        page.select_option("#framework", framework)
+        assert words in help_block.inner_text()
+        logo = help_block.locator("img")
+        assert str(logo.get_attribute("src")).endswith(f"/static/logos/{framework}.svg")
+        # The logo loaded (the page's CSP lets the launcher's logos in).
+        assert logo.evaluate("img => img.complete && img.naturalWidth > 0")
+    shot(page, "deploy-form-framework-help")
