@@ -439,10 +439,11 @@ def builtin_frameworks() -> list[Framework]:
                 "A .py script that builds its page with NiceGUI and calls ui.run(). Its host, port, reload "
                 "and browser settings are replaced: the app listens only behind the Hub."
             ),
-            # ui.run() binds 0.0.0.0:8080 by default: our launcher replaces it before the script runs.
+            # ui.run() binds 0.0.0.0:8080 by default: our launcher replaces it before the script runs. NiceGUI
+            # learns the prefix from the proxy's X-Forwarded-Prefix (with root_path too, it would double it).
             argv=(
                 "{python}", "-m", "hubapps.launchers.run_nicegui",
-                "{socket}", "{root_path}", "{file}", "{args}",
+                "{socket}", "{file}", "{args}",
             ),
             strip_prefix=True,
             packages=("nicegui",),

@@ -1,10 +1,12 @@
-"""``python -m hubapps.launchers.run_nicegui SOCKET ROOT_PATH SCRIPT [ARG ...]``: a NiceGUI script behind a prefix.
+"""``python -m hubapps.launchers.run_nicegui SOCKET SCRIPT [ARG ...]``: a NiceGUI script behind a prefix.
 
 A NiceGUI script calls ``ui.run()``, whose defaults bind ``0.0.0.0:8080`` (every interface), reload on file
 changes in a second process and open a browser. This launcher replaces ``ui.run`` before the script runs
 with one that keeps the script's own settings (title, dark mode, storage secret, ...) but listens only on
-the unix socket SOCKET (uvicorn's ``uds``, which wins over any host and port), with ``root_path`` set to the
-app's prefix, no reload, no browser, no native window and no NiceGUI On Air tunnel. The script runs as
+the unix socket SOCKET (uvicorn's ``uds``, which wins over any host and port), with no reload, no browser, no
+native window and no NiceGUI On Air tunnel. The prefix is not given as ``root_path``: NiceGUI writes
+``X-Forwarded-Prefix`` (which hubapps-proxy sends when it strips the prefix) *and* ``root_path`` into its page,
+so both would double it (zauberzeug/nicegui#5154). The script runs as
 ``__main__`` with ``sys.argv = [SCRIPT, ARG ...]``, as ``python SCRIPT`` would run it (NiceGUI's script mode
 runs ``sys.argv[0]`` again and needs that).
 """
@@ -22,9 +24,9 @@ _FORCED_AWAY = ("host", "port", "uds", "fd", "ssl_certfile", "ssl_keyfile", "ssl
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) < 3:
-        raise SystemExit("usage: python -m hubapps.launchers.run_nicegui SOCKET ROOT_PATH SCRIPT [ARG ...]")
-    socket_path, root_path, script, *rest = args
+    if len(args) < 2:
+        raise SystemExit("usage: python -m hubapps.launchers.run_nicegui SOCKET SCRIPT [ARG ...]")
+    socket_path, script, *rest = args
     from nicegui import ui
 
     original = ui.run
@@ -35,7 +37,6 @@ def main(argv: list[str] | None = None) -> None:
         kwargs.update(
             host="127.0.0.1",
             uds=socket_path,
-            root_path=root_path,
             reload=False,
             show=False,
             native=False,

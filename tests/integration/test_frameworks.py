@@ -231,7 +231,8 @@ def check_nicegui(client: httpx.Client, app: LaunchedApp) -> None:
     page = _page(client, app)
     assert "<title>NiceGUI demo</title>" in page.text
     assert "NiceGUI demo" in page.text
-    assert f"{app.prefix}_nicegui/" in page.text  # its scripts and socket.io, under the prefix
+    assert f'"{app.prefix}_nicegui/' in page.text  # its scripts and socket.io, under the prefix
+    assert app.prefix.rstrip("/") + app.prefix not in page.text  # ... once
 
 
 def check_rshiny(client: httpx.Client, app: LaunchedApp) -> None:
