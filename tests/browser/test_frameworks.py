@@ -1,8 +1,8 @@
-"""Shiny, marimo and Solara in Chromium, through the real Hub and hubapps-proxy: each example app is opened
-by its owner (a name that needs escaping in URLs) and used once, so the answer comes back over the
-framework's websocket through both proxies.
+"""Shiny (Python and R), marimo, Solara and NiceGUI in Chromium, through the real Hub and hubapps-proxy:
+each example app is opened by its owner (a name that needs escaping in URLs) and used once, so the answer
+comes back over the framework's websocket through both proxies.
 
-The three apps start at once (module fixture), through the Hub's REST API.
+The apps start at once (module fixture), through the Hub's REST API.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.integration.conftest import EXAMPLES_FOLDER, Hub
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(240)]
 
 OWNER = "fw<'&\">owner"
-FRAMEWORKS = ("shiny", "marimo", "solara")
+FRAMEWORKS = ("shiny", "marimo", "solara", "nicegui", "rshiny")
 #: Milliseconds to wait for an app's page or its answer.
 ANSWER_TIMEOUT_MS = 60_000
 
@@ -71,12 +71,13 @@ def _answer(page: Any, text: str, name: str) -> None:
         raise AssertionError("\n".join(page.errors)) from None
 
 
-def test_shiny_answers_a_new_number(page_for: Any, app_urls: dict[str, str]) -> None:
-    page = _open(page_for, app_urls["shiny"], "shiny")
-    _answer(page, "The square of 3 is 9", "shiny")
+@pytest.mark.parametrize("framework", ["shiny", "rshiny"])
+def test_shiny_answers_a_new_number(page_for: Any, app_urls: dict[str, str], framework: str) -> None:
+    page = _open(page_for, app_urls[framework], framework)
+    _answer(page, "The square of 3 is 9", framework)
     page.fill("#number", "12")
     page.press("#number", "Tab")
-    _answer(page, "The square of 12 is 144", "shiny")
+    _answer(page, "The square of 12 is 144", framework)
     assert not page.dialogs
 
 
@@ -110,3 +111,10 @@ def test_the_form_shows_each_framework_logo_and_help(page_for: Any, hub: Hub, sh
         # The logo loaded (the page's CSP lets the launcher's logos in).
         assert logo.evaluate("img => img.complete && img.naturalWidth > 0")
     shot(page, "deploy-form-framework-help")
+
+
+def test_nicegui_button_counts_clicks(page_for: Any, app_urls: dict[str, str]) -> None:
+    page = _open(page_for, app_urls["nicegui"], "nicegui")
+    _answer(page, "Clicked 0 times", "nicegui")
+    page.get_by_role("button", name="Click me").click()
+    _answer(page, "Clicked 1 times", "nicegui")
