@@ -19,7 +19,9 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	$(PIP) install --quiet --progress-bar off -e '.[hub,frameworks,test,dev]' 2>&1 | grep -v '^WARNING: Location' || true
-	$(PY) -c 'import hubapps, streamlit, panel, gradio, dash, voila, shiny, marimo, solara, nicegui, chainlit, jupyterhub_idle_culler'
+	$(PY) -c 'import hubapps, streamlit, panel, gradio, dash, voila, jupyterhub_idle_culler'
+	@# Looked up, not imported: importing chainlit writes .chainlit/ and .files/ into the current folder.
+	$(PY) -c 'import importlib.util as u; m = [n for n in ("shiny", "marimo", "solara", "nicegui", "chainlit") if not u.find_spec(n)]; assert not m, m'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -482,8 +482,8 @@ def builtin_frameworks() -> list[Framework]:
             display_name="Chainlit",
             description="Chat apps built with Chainlit.",
             help=(
-                "A .py file with Chainlit handlers (@cl.on_message, ...). Chainlit writes its .chainlit/ "
-                "settings folder and chainlit.md next to it on the first run."
+                "A .py file with Chainlit handlers (@cl.on_message, ...). Chainlit writes its .chainlit/ and .files/ "
+                "folders and chainlit.md next to it on the first run."
             ),
             argv=(
                 "{python}", "-m", "chainlit", "run", "{file}",
