@@ -51,7 +51,7 @@ lint: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/unit -q $(PYTEST_ARGS)
 
-integration: install
+integration: install system-deps
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/integration -q $(PYTEST_ARGS)
 
 # The browser tests run in a pytest process of their own: Playwright's sync API and pytest-asyncio
