@@ -31,7 +31,9 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	$(PIP) install --quiet --progress-bar off -e '.[hub,frameworks,test,dev]' 2>&1 | grep -v '^WARNING: Location' || true
-	$(PY) -c 'import hubapps, streamlit, panel, gradio, dash, voila, jupyterhub_idle_culler' 
+	$(PY) -c 'import hubapps, streamlit, panel, gradio, dash, voila, jupyterhub_idle_culler'
+	@# Looked up, not imported: importing chainlit writes .chainlit/ and .files/ into the current folder.
+	$(PY) -c 'import importlib.util as u; m = [n for n in ("shiny", "marimo", "solara", "nicegui", "chainlit") if not u.find_spec(n)]; assert not m, m'
 	touch $@
 
 # JupyterHub 5.5.x only: `make test` runs the tests marked hub_facing under it too (see `integration-jh55`).
@@ -59,11 +61,14 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
-# Debian's Chromium for the browser tests (Playwright's own browser download does not work offline).
+# Debian's packages: Chromium for the browser tests (Playwright's own browser download does not work offline),
+# R and its shiny package for the R Shiny framework. Skipped when every one is installed already.
+SYSTEM_PACKAGES := chromium r-base r-cran-shiny
 system-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium is missing: run 'sudo apt-get install -y chromium'"; exit 1; fi; \
+	@missing="$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing Debian packages: run 'sudo apt-get install -y" $$missing"'"; exit 1; fi; \
 	fi
 
 demo: install
@@ -77,7 +82,7 @@ lint: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/unit -q $(PYTEST_ARGS)
 
-integration: install
+integration: install system-deps
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/integration -q $(PYTEST_ARGS)
 
 # The browser tests run in a pytest process of their own: Playwright's sync API and pytest-asyncio

@@ -61,6 +61,8 @@ CHECKOUT_ROOT = ".hubapps/checkouts"
 _ARGS_SEPARATORS = frozenset({"--", "--args"})
 # A page of the server itself: /lab, /lab/tree/a%20b.ipynb, /tree/x (no scheme, no //host, no query tricks).
 _URL_PATH = re.compile(r"/(?!/)[A-Za-z0-9_.~%/-]*")
+#: What a decoded prefix may not hold for a framework that writes it into HTML unescaped.
+_HTML_SYNTAX = re.compile(r"[<>\"'&`\\]")
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,13 @@ def build_command(spec: AppSpec, framework: Framework, context: LaunchContext) -
     check_fits(spec, framework)
     paths = resolve_paths(spec, context)
     prefix = context.prefix if context.prefix.endswith("/") else context.prefix + "/"
+    if framework.prefix_in_html and _HTML_SYNTAX.search(unquote(prefix)):
+        raise SpecError(
+            "framework",
+            f"{framework.display_name} writes the app's address into its pages unescaped, and this address "
+            "(its user or server name) holds characters that would turn into markup there (<>\"'&); "
+            "choose another framework",
+        )
     fixed = {
         "{file}": paths.file,
         "{file_dir}": paths.file_dir,

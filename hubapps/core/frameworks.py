@@ -96,6 +96,16 @@ class Framework:
     protected_env: frozenset[str] = frozenset()
     #: Prefixes of protected variable names (``STREAMLIT_SERVER_``).
     protected_env_prefixes: tuple[str, ...] = ()
+    #: What the app's environment must have for the framework to run, each as ``kind:name``:
+    #: ``python:<module>`` (a top-level module the environment's Python finds), ``program:<name>`` (an
+    #: executable on ``PATH``), ``r:<package>`` (an installed R package). A framework missing one is
+    #: listed as unavailable, with the reason (:mod:`hubapps.core.runtimes`). Empty: nothing is checked.
+    requires: tuple[str, ...] = ()
+    #: Shown under the framework in the deploy form: what file to give and what to expect.
+    help: str = ""
+    #: The server writes the app's decoded prefix into its HTML without escaping it: an address whose user or
+    #: server name decodes to HTML syntax (``<>"'&``) is refused rather than served as markup.
+    prefix_in_html: bool = False
     #: Options the spec's ``args`` may not contain: ``--port`` also refuses ``--port=1``, and a name
     #: ending in ``.`` refuses every option under it (``--server.``).
     protected_args: tuple[str, ...] = ()
@@ -176,6 +186,7 @@ def builtin_frameworks() -> list[Framework]:
             env={"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"},
             ready_path="_stcore/health",
             packages=("streamlit",),
+            requires=("python:streamlit",),
             websocket=True,
             tcp_only=(
                 "Streamlit's server (Starlette on uvicorn, in 1.67) refuses a unix:// server.address: "
@@ -208,6 +219,7 @@ def builtin_frameworks() -> list[Framework]:
             ),
             file_suffixes=(".py", ".ipynb"),
             packages=("panel",),
+            requires=("python:panel",),
             websocket=True,
             protected_env=_BOKEH_ENV,
             protected_args=_BOKEH_ARGS,
@@ -225,6 +237,7 @@ def builtin_frameworks() -> list[Framework]:
             ),
             file_suffixes=(".py", ".ipynb"),
             packages=("bokeh",),
+            requires=("python:bokeh",),
             websocket=True,
             protected_env=_BOKEH_ENV,
             protected_args=_BOKEH_ARGS,
@@ -244,6 +257,7 @@ def builtin_frameworks() -> list[Framework]:
             ),
             file_suffixes=(".ipynb",),
             packages=("voila", "ipykernel"),
+            requires=("python:voila",),
             websocket=True,
             tcp_only=(
                 "Voilà's own server (voila 0.5) listens with app.listen(port, ip) and has no socket option; "
@@ -266,6 +280,7 @@ def builtin_frameworks() -> list[Framework]:
             },
             strip_prefix=True,
             packages=("gradio",),
+            requires=("python:gradio",),
             websocket=False,
             tcp_only=(
                 "Gradio starts uvicorn with a host and a port only (gradio/http_server.py start_server) and "
@@ -294,6 +309,7 @@ def builtin_frameworks() -> list[Framework]:
             # app.run() takes HOST from the environment and hands it to werkzeug, which binds unix://PATH.
             env={"HOST": "unix://{socket}", "DASH_URL_BASE_PATHNAME": "{prefix}"},
             packages=("dash",),
+            requires=("python:dash",),
             # DASH_* (DASH_PROXY, DASH_REQUESTS_PATHNAME_PREFIX, DASH_ROUTES_PATHNAME_PREFIX, DASH_DEBUG...),
             # Flask's FLASK_RUN_* and werkzeug's WERKZEUG_SERVER_FD / WERKZEUG_RUN_MAIN (an inherited socket).
             protected_env=frozenset({"PORT"}),
@@ -312,6 +328,7 @@ def builtin_frameworks() -> list[Framework]:
             ),
             strip_prefix=True,
             packages=("uvicorn",),
+            requires=("python:uvicorn",),
             # uvicorn reads every option as UVICORN_<OPTION> (host, port, uds, fd, root_path, proxy_headers...).
             protected_env=frozenset({"FORWARDED_ALLOW_IPS"}),
             protected_env_prefixes=("UVICORN_",),
@@ -329,7 +346,186 @@ def builtin_frameworks() -> list[Framework]:
             # gunicorn takes SCRIPT_NAME from the environment and strips it from PATH_INFO.
             env={"SCRIPT_NAME": "{root_path}"},
             packages=("flask", "gunicorn"),
+            requires=("python:flask", "python:gunicorn"),
             protected_env=frozenset({"GUNICORN_CMD_ARGS", "FORWARDED_ALLOW_IPS"}),
+        ),
+        Framework(
+            name="shiny",
+            display_name="Shiny for Python",
+            description="Reactive web apps with Shiny for Python (core apps and Shiny Express).",
+            help="A .py file that defines a Shiny App named app, or a Shiny Express script.",
+            # `shiny run` takes a host and port only: our launcher calls shiny.run_app() with uvicorn's uds.
+            argv=(
+                "{python}", "-m", "hubapps.launchers.run_shiny",
+                "{socket}", "{root_path}", "{file}", "{args}",
+            ),
+            strip_prefix=True,
+            packages=("shiny",),
+            requires=("python:shiny", "python:hubapps"),
+            websocket=True,
+            # SHINY_DEV_MODE (tracebacks and unminified scripts), SHINY_AUTORELOAD_PORT/SECRET (a second,
+            # reload server on a port), SHINY_TESTMODE, SHINY_PKG_AUTORELOAD; uvicorn's own.
+            protected_env=frozenset({"FORWARDED_ALLOW_IPS"}),
+            protected_env_prefixes=("SHINY_", "UVICORN_"),
+        ),
+        Framework(
+            name="marimo",
+            display_name="marimo",
+            description="A marimo notebook run as an app (read-only: viewers use its controls, never its code).",
+            help=(
+                "A marimo notebook (.py). It runs with marimo run: viewers see the outputs and use the "
+                "controls; the code is neither shown nor editable."
+            ),
+            argv=(
+                "{python}", "-m", "marimo", "run", "{file}",
+                "--headless",
+                "--host", local,
+                "--port", "{port}",
+                # marimo's server (Starlette) routes on the decoded path, as Streamlit's does.
+                "--base-url", "{decoded_root_path}",
+                "--no-token",
+                "--no-sandbox",
+                "--", "{args}",
+            ),
+            # marimo asks PyPI whether a newer version exists unless told not to.
+            env={"MARIMO_SKIP_UPDATE_CHECK": "1"},
+            ready_path="health",
+            packages=("marimo",),
+            requires=("python:marimo",),
+            websocket=True,
+            tcp_only="`marimo run` (0.25) listens with uvicorn on --host and --port only; it has no socket option.",
+            # MARIMO_* (MARIMO_TOKEN, MARIMO_SERVER_TRANSPORT, MARIMO_SANDBOX_MODE, MARIMO_ENABLE_HOST, ...).
+            # The spec's args follow `--`, so they reach the notebook (mo.cli_args()), never marimo itself.
+            protected_env_prefixes=("MARIMO_", "UVICORN_"),
+        ),
+        Framework(
+            name="solara",
+            display_name="Solara",
+            description="Reactive web apps with Solara (ipywidgets and React-style components).",
+            help="A .py file (or notebook) that defines a Solara component named Page (or page).",
+            # Solara's documented self-hosting: its Starlette app under any ASGI server, the app named by
+            # SOLARA_APP; uvicorn listens on the socket (`solara run` takes a host and port only).
+            argv=(
+                "{python}", "-m", "uvicorn",
+                "--uds", "{socket}",
+                # As received (%-escaped): uvicorn puts it before the (decoded) rest of the path, so Solara's
+                # own prefix check matches, and the links it writes into its page stay escaped.
+                "--root-path", "{root_path}",
+                "--workers", "1",
+                "solara.server.starlette:app",
+            ),
+            env={
+                "SOLARA_APP": "{file}",
+                "SOLARA_MODE": "production",
+                # Solara sends usage events to Mixpanel by default (solara/server/settings.py, Telemetry).
+                "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+            },
+            strip_prefix=True,
+            ready_path="readyz",
+            file_suffixes=(".py", ".ipynb"),
+            packages=("solara",),
+            requires=("python:solara", "python:uvicorn"),
+            websocket=True,
+            protected_env=frozenset(
+                {"SOLARA_ROOT_PATH", "SOLARA_BASE_URL", "SOLARA_HOST", "HOST", "PORT", "FORWARDED_ALLOW_IPS"}
+            ),
+            protected_env_prefixes=("SOLARA_TELEMETRY_", "SOLARA_SERVER_", "UVICORN_"),
+        ),
+        Framework(
+            name="nicegui",
+            display_name="NiceGUI",
+            description="Web user interfaces with NiceGUI (the script calls ui.run()).",
+            help=(
+                "A .py script that builds its page with NiceGUI and calls ui.run(). Its host, port, reload "
+                "and browser settings are replaced: the app listens only behind the Hub."
+            ),
+            # ui.run() binds 0.0.0.0:8080 by default: our launcher replaces it before the script runs. NiceGUI
+            # learns the prefix from the proxy's X-Forwarded-Prefix (with root_path too, it would double it).
+            argv=(
+                "{python}", "-m", "hubapps.launchers.run_nicegui",
+                "{socket}", "{file}", "{args}",
+            ),
+            strip_prefix=True,
+            packages=("nicegui",),
+            requires=("python:nicegui", "python:hubapps"),
+            websocket=True,
+            # NICEGUI_HOST/PORT/PROTOCOL (what a reloaded worker listens on), NICEGUI_SCREEN_TEST_PORT, ...
+            protected_env=frozenset({"FORWARDED_ALLOW_IPS"}),
+            protected_env_prefixes=("NICEGUI_", "UVICORN_"),
+        ),
+        Framework(
+            name="rshiny",
+            display_name="R Shiny",
+            description="Shiny apps written in R.",
+            help="A single-file R Shiny app (app.R) that ends with shinyApp(ui, server). Needs R on the server.",
+            # A fixed R expression: the file and the port arrive as trailing arguments, never as R code.
+            argv=(
+                "Rscript", "-e",
+                "a <- commandArgs(trailingOnly = TRUE); "
+                'shiny::runApp(a[[1]], host = "127.0.0.1", port = as.integer(a[[2]]), launch.browser = FALSE)',
+                "{file}", "{port}", "{args}",
+            ),
+            strip_prefix=True,
+            file_suffixes=(".R", ".r"),
+            requires=("program:Rscript", "r:shiny"),
+            websocket=True,
+            tcp_only=(
+                "shiny::runApp() (R shiny 1.7) listens with httpuv on a host and a port; httpuv's pipe server is "
+                "not reachable through runApp."
+            ),
+            # R reads these at startup: another profile could change shiny's options (shiny.host, shiny.port).
+            protected_env=frozenset({"R_PROFILE", "R_PROFILE_USER", "R_ENVIRON", "R_ENVIRON_USER"}),
+            protected_env_prefixes=("SHINY_",),
+        ),
+        Framework(
+            name="chainlit",
+            display_name="Chainlit",
+            description="Chat apps built with Chainlit.",
+            help=(
+                "A .py file with Chainlit handlers (@cl.on_message, ...). Chainlit writes its .chainlit/ and .files/ "
+                "folders and chainlit.md next to it on the first run."
+            ),
+            argv=(
+                "{python}", "-m", "chainlit", "run", "{file}",
+                "--headless",
+                "--host", local,
+                "--port", "{port}",
+                # Chainlit's routes (FastAPI) take the prefix as a router prefix: given decoded, as Streamlit's.
+                "--root-path", "{decoded_root_path}",
+            ),
+            # Traceloop's SDK (installed with Chainlit, used by its LiteralAI instrumentation) reports usage
+            # unless told not to.
+            env={"TRACELOOP_TELEMETRY": "false"},
+            # chainlit/server.py get_html_template: f'<meta property="og:root_path" content="{root_path}">'.
+            prefix_in_html=True,
+            packages=("chainlit",),
+            requires=("python:chainlit",),
+            websocket=True,
+            tcp_only=(
+                "Chainlit 2.12 starts uvicorn with CHAINLIT_HOST and CHAINLIT_PORT only (chainlit/cli/__init__.py "
+                "run_chainlit); it has no socket option."
+            ),
+            # CHAINLIT_HOST/PORT/ROOT_PATH/PARENT_ROOT_PATH/URL/SSL_CERT/SSL_KEY/APP_ROOT, the CLI's own
+            # (auto_envvar_prefix CHAINLIT: CHAINLIT_RUN_*), and the plain names its CLI reads.
+            protected_env=frozenset(
+                {
+                    "CHAINLIT_HOST",
+                    "CHAINLIT_PORT",
+                    "CHAINLIT_ROOT_PATH",
+                    "CHAINLIT_PARENT_ROOT_PATH",
+                    "CHAINLIT_URL",
+                    "CHAINLIT_SSL_CERT",
+                    "CHAINLIT_SSL_KEY",
+                    "CHAINLIT_APP_ROOT",
+                    "RUN_TARGET",
+                    "WATCH",
+                    "HEADLESS",
+                    "CI",
+                    "UVICORN_WS_PROTOCOL",
+                    "UVICORN_WS_PER_MESSAGE_DEFLATE",
+                }
+            ),
+            protected_env_prefixes=("CHAINLIT_RUN_",),
         ),
         Framework(
             name="command",
@@ -352,6 +548,7 @@ def builtin_frameworks() -> list[Framework]:
             singleuser=True,
             needs_hub_token=True,
             packages=("jupyterlab",),
+            requires=("program:jupyterhub-singleuser",),
             websocket=True,
             # Which page opens and which folder it shows; never the server's security settings
             # (token, origins, XSRF, extensions, bind address), which are the admin's.

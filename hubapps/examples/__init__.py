@@ -20,6 +20,12 @@ EXAMPLES: dict[str, tuple[str, str, str]] = {
     "dash": ("dash_app.py", "Dash demo", "A Plotly Dash page with a dropdown."),
     "fastapi": ("fastapi_app.py", "FastAPI demo", "A small JSON API."),
     "flask": ("flask_app.py", "Flask demo", "A WSGI page."),
+    "shiny": ("shiny_app.py", "Shiny demo", "A number and its square, from Shiny for Python."),
+    "marimo": ("marimo_app.py", "marimo demo", "A marimo notebook run as an app: a slider and its square."),
+    "solara": ("solara_app.py", "Solara demo", "A button that counts its clicks."),
+    "nicegui": ("nicegui_app.py", "NiceGUI demo", "A button that counts its clicks."),
+    "rshiny": ("rshiny-app/app.R", "R Shiny demo", "A number and its square, from R."),
+    "chainlit": ("chainlit_app.py", "Chainlit demo", "A chat that counts the characters of your messages."),
     "command": ("command-site/index.html", "Command demo", "A file server on a unix socket, as a custom command."),
     "jupyterlab": ("", "JupyterLab demo", "One more JupyterLab."),
 }

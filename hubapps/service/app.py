@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hubapps import __version__
 from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.core.runtimes import RuntimeSearch, unavailable_frameworks
 from hubapps.core.startup import StartupEntry, StartupError, parse_startup_apps
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import login_router
@@ -142,9 +144,11 @@ def create_app(
     hub_transport: httpx.AsyncBaseTransport | None = None,
     app_transport: httpx.AsyncBaseTransport | None = None,
     registry: FrameworkRegistry | None = None,
+    runtime_search: RuntimeSearch | None = None,
 ) -> FastAPI:
     """Build the service. ``hub_transport`` lets tests put a fake Hub behind the client, and
-    ``app_transport`` fake apps behind the status reader."""
+    ``app_transport`` fake apps behind the status reader; ``runtime_search`` says where frameworks'
+    runtimes are looked for (the service's own environment by default)."""
     settings = settings or ServiceSettings.from_env()
     registry = (registry or FrameworkRegistry.load()).enabled(settings.allowed_frameworks, settings.blocked_frameworks)
     prefix = settings.prefix.rstrip("/")
@@ -248,6 +252,10 @@ def create_app(
     app.state.home_files = home_files
     app.state.directory = directory
     app.state.registry = registry
+    # Frameworks whose runtime this environment lacks: listed with the reason, never offered (docs/frameworks.md).
+    app.state.unavailable_frameworks = unavailable_frameworks(
+        registry, runtime_search or RuntimeSearch.from_environ(os.environ)
+    )
     app.state.thumbnails = thumbnails
     app.state.secret_env = secret_env
     app.state.events = events

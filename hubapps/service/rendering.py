@@ -7,6 +7,7 @@ and fetches only from the launcher's and the Hub's own paths.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,7 @@ __all__ = [
     "TEMPLATES",
     "apps_home",
     "login_redirect",
+    "logo_url",
     "page_context",
     "page_csp",
     "public_app_url",
@@ -129,13 +131,15 @@ def page_csp(
         fonts.append("https:" if urlsplit(theme["font_url"]).scheme else host)
     hub_static, own_static = f"{hub_prefix}static/", f"{prefix}static/"
     admin_images = [source for source in (_image_source(host, url) for url in images if url) if source]
+    # Besides thumbnails, the frameworks' logos, the Hub's logo and static images: the theme's and admin's.
     image_sources = (*theme_images, *admin_images, "data:")
+    hub_logo = f"{hub_prefix}logo"
     return "; ".join(
         [
             "default-src 'none'",
             f"script-src 'nonce-{nonce}'",
             f"style-src {at(hub_static, own_static, extra=tuple(styles))}",
-            f"img-src {at(f'{prefix}ui/thumbnails/', hub_static, f'{hub_prefix}logo', extra=image_sources)}",
+            f"img-src {at(f'{prefix}ui/thumbnails/', f'{own_static}logos/', hub_static, hub_logo, extra=image_sources)}",
             f"font-src {at(hub_static, extra=tuple(fonts))}",
             # The API, and the gallery fragment the launcher's own gallery page loads (subdomain_host).
             f"connect-src {at(f'{prefix}api/', f'{prefix}ui/gallery')}",
@@ -235,6 +239,18 @@ def public_app_url(settings: ServiceSettings, path: str) -> str:
         return ""
     parts = urlsplit(settings.public_url)
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+@functools.cache
+def _logos() -> frozenset[str]:
+    """The frameworks that have a logo of their own (read once: the package's files do not change)."""
+    return frozenset(path.stem for path in (STATIC / "logos").glob("*.svg"))
+
+
+def logo_url(settings: ServiceSettings, framework: str) -> str:
+    """A framework's logo (``static/logos/<name>.svg``), or the generic one for a plugin's without its own."""
+    name = framework if framework in _logos() else "framework"
+    return f"{settings.prefix}static/logos/{name}.svg"
 
 
 def thumbnail_url(settings: ServiceSettings, ref: str) -> str:

@@ -283,9 +283,12 @@ class FrameworkPublic(BaseModel):
     name: str
     display_name: str
     description: str
+    help: str = Field(default="", description="what file to give and what to expect (shown in the deploy form)")
     needs_file: bool
     file_suffixes: list[str]
     logo: str
+    available: bool = Field(default=True, description="false when this Hub lacks the framework's runtime")
+    unavailable_reason: str | None = Field(default=None, description="what is missing, when not available")
 
 
 class UserPublic(BaseModel):

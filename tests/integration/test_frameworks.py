@@ -205,6 +205,49 @@ def check_jupyterlab(client: httpx.Client, app: LaunchedApp) -> None:
     assert f'"baseUrl": "{app.prefix}"' in lab.text
 
 
+def check_shiny(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert "<title>Shiny demo</title>" in page.text
+    assert 'id="number"' in page.text
+
+
+def check_marimo(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert "<title>marimo demo</title>" in page.text
+    assert _page(client, app, "health").json()["status"] == "healthy"
+    # Read-only app mode: the notebook's code is not sent to viewers.
+    assert "number.value**2" not in page.text
+
+
+def check_solara(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert "solara" in page.text.lower()
+    # The page's assets are asked for under the prefix (root_path reached Solara).
+    assert f"{app.prefix}static/" in page.text
+    assert _page(client, app, "readyz").status_code == 200
+
+
+def check_nicegui(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert "<title>NiceGUI demo</title>" in page.text
+    assert "NiceGUI demo" in page.text
+    assert f'"{app.prefix}_nicegui/' in page.text  # its scripts and socket.io, under the prefix
+    assert app.prefix.rstrip("/") + app.prefix not in page.text  # ... once
+
+
+def check_rshiny(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert "<title>R Shiny demo</title>" in page.text
+    assert "shiny-javascript" in page.text
+
+
+def check_chainlit(client: httpx.Client, app: LaunchedApp) -> None:
+    page = _page(client, app)
+    assert f'<meta property="og:root_path" content="{app.prefix.rstrip("/")}">' in page.text
+    settings = _page(client, app, "project/settings").json()
+    assert "ui" in settings
+
+
 PAGE_CHECKS: dict[str, Callable[[httpx.Client, LaunchedApp], None]] = {
     "streamlit": check_streamlit,
     "panel": check_panel,
@@ -214,6 +257,12 @@ PAGE_CHECKS: dict[str, Callable[[httpx.Client, LaunchedApp], None]] = {
     "dash": check_dash,
     "fastapi": check_fastapi,
     "flask": check_flask,
+    "shiny": check_shiny,
+    "marimo": check_marimo,
+    "solara": check_solara,
+    "nicegui": check_nicegui,
+    "rshiny": check_rshiny,
+    "chainlit": check_chainlit,
     "command": check_command,
     "jupyterlab": check_jupyterlab,
 }
@@ -293,11 +342,87 @@ async def ws_jupyterlab(client: httpx.Client, app: LaunchedApp) -> None:
         assert ws.response.status_code == 101
 
 
+async def _shiny_session(app: LaunchedApp, inputs: dict[str, Any]) -> None:
+    """Shiny's protocol (Python and R alike): an ``init`` message with the inputs, then the outputs (an output
+    the page does not report visible is suspended, so the init says it is)."""
+    async with _connect(app, "websocket/") as ws:
+        assert ws.response.status_code == 101
+        await ws.send(
+            json.dumps(
+                {
+                    "method": "init",
+                    "data": {**inputs, ".clientdata_url_search": "", ".clientdata_output_square_hidden": False},
+                }
+            )
+        )
+        await _receive(ws, lambda m: "The square of 4 is 16" in str(m))
+
+
+async def ws_shiny(client: httpx.Client, app: LaunchedApp) -> None:
+    await _shiny_session(app, {"number": 4})
+
+
+async def ws_rshiny(client: httpx.Client, app: LaunchedApp) -> None:
+    await _shiny_session(app, {"number": 4})
+
+
+async def ws_marimo(client: httpx.Client, app: LaunchedApp) -> None:
+    async with _connect(app, "ws?session_id=s_hubapps1") as ws:
+        assert ws.response.status_code == 101
+        await _receive(ws, lambda m: "kernel-ready" in str(m))
+
+
+async def ws_solara(client: httpx.Client, app: LaunchedApp) -> None:
+    async with _connect(app, "jupyter/api/kernels/hubapps-test-kernel/channels?session_id=hubapps-test-page") as ws:
+        assert ws.response.status_code == 101
+        request = {
+            "header": {
+                "msg_id": "1",
+                "msg_type": "kernel_info_request",
+                "session": "hubapps-test-page",
+                "username": "",
+                "version": "5.3",
+                "date": "",
+            },
+            "parent_header": {},
+            "metadata": {},
+            "content": {},
+            "channel": "shell",
+            "buffers": [],
+        }
+        await ws.send(json.dumps(request))
+        await _receive(ws, lambda m: isinstance(m, str) and "kernel_info_reply" in m)
+
+
+async def _engineio_open(app: LaunchedApp, path: str) -> None:
+    """A socket.io (engine.io 4) websocket: the server's first frame is the open packet, ``0{...}``."""
+    async with _connect(app, path) as ws:
+        assert ws.response.status_code == 101
+        first = await asyncio.wait_for(ws.recv(), WS_RECV_TIMEOUT)
+        assert isinstance(first, str), first
+        assert first.startswith("0{"), first
+        assert '"sid"' in first, first
+
+
+async def ws_nicegui(client: httpx.Client, app: LaunchedApp) -> None:
+    await _engineio_open(app, "_nicegui_ws/socket.io/?EIO=4&transport=websocket")
+
+
+async def ws_chainlit(client: httpx.Client, app: LaunchedApp) -> None:
+    await _engineio_open(app, "ws/socket.io/?EIO=4&transport=websocket")
+
+
 WS_CHECKS = {
     "streamlit": ws_streamlit,
     "panel": ws_panel,
     "bokeh": ws_bokeh,
     "voila": ws_voila,
+    "shiny": ws_shiny,
+    "marimo": ws_marimo,
+    "solara": ws_solara,
+    "nicegui": ws_nicegui,
+    "rshiny": ws_rshiny,
+    "chainlit": ws_chainlit,
     "jupyterlab": ws_jupyterlab,
 }
 
@@ -309,6 +434,59 @@ def test_websocket_frameworks_are_covered() -> None:
 @pytest.mark.parametrize("framework", list(WS_CHECKS))
 async def test_websocket(framework: str, framework_apps: dict[str, LaunchedApp], client: httpx.Client) -> None:
     await WS_CHECKS[framework](client, _launched(framework_apps, framework))
+
+
+# -- refused without access -------------------------------------------------------------------------
+
+#: Another Hub user, who was given nothing of the owner's.
+STRANGER = "frameworks-stranger"
+#: Where each framework's page opens its websocket (or event stream), as test_websocket connects.
+LIVE_PATHS = {
+    "streamlit": "_stcore/stream",
+    "panel": "ws",
+    "bokeh": "bokeh_app/ws",
+    "voila": "api/kernels/0/channels",
+    "shiny": "websocket/",
+    "marimo": "ws?session_id=s_hubapps2",
+    "solara": "jupyter/api/kernels/k/channels?session_id=p",
+    "nicegui": "_nicegui_ws/socket.io/?EIO=4&transport=websocket",
+    "rshiny": "websocket/",
+    "chainlit": "ws/socket.io/?EIO=4&transport=websocket",
+}
+PROXIED = [fw.name for fw in builtin_frameworks() if not fw.singleuser]
+
+
+@pytest.fixture(scope="module")
+def stranger_token(hub: Hub) -> str:
+    return hub.token_for(STRANGER)
+
+
+def test_live_paths_cover_every_websocket_framework() -> None:
+    assert {fw.name for fw in builtin_frameworks() if fw.websocket and not fw.singleuser} <= set(LIVE_PATHS)
+
+
+@pytest.mark.parametrize("framework", PROXIED)
+async def test_refused_without_access(
+    framework: str, framework_apps: dict[str, LaunchedApp], client: httpx.Client, stranger_token: str
+) -> None:
+    app = _launched(framework_apps, framework)
+    anonymous = client.get(app.url, follow_redirects=False)
+    assert anonymous.status_code in {302, 401}, anonymous.status_code
+    if anonymous.status_code == 302:  # to the Hub's login, never into the app
+        assert "/hub/" in anonymous.headers["location"], anonymous.headers["location"]
+    stranger = client.get(app.url, headers={"Authorization": f"token {stranger_token}"}, follow_redirects=False)
+    assert stranger.status_code in {403, 404}, stranger.status_code
+    assert "demo" not in stranger.text.lower()
+    if framework not in LIVE_PATHS:
+        return
+    origin = websockets.Origin(app.url[: -len(app.prefix)])
+    for headers in ({}, {"Authorization": f"token {stranger_token}"}):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(
+                ws_url(app.url + LIVE_PATHS[framework]), additional_headers=headers, origin=origin, open_timeout=30
+            ):
+                pass
+        assert refused.value.response.status_code in {401, 403}, (headers.keys(), refused.value.response)
 
 
 # -- another local user goes around the proxy ------------------------------------------------------
@@ -419,6 +597,25 @@ def _as_intruder(intruder: pwd.struct_passwd, path: str, targets: list[tuple[str
     )
     results: list[dict[str, Any]] = json.loads(done.stdout)
     return results
+
+
+#: Where an app may listen: loopback only (the proxy alone is what the Hub's proxy reaches).
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_the_app_listens_on_loopback_only(framework: str, framework_apps: dict[str, LaunchedApp]) -> None:
+    """Every TCP socket the server's processes listen on (the proxy, the framework, whatever it started:
+    kernels, workers) is bound to loopback, never to every interface, whatever the framework's default."""
+    app = _launched(framework_apps, framework)
+    top, under = _server_processes(app.server)
+    wide = []
+    for proc in [top, *under]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for conn in proc.net_connections("inet"):
+                if conn.status == psutil.CONN_LISTEN and conn.laddr.ip not in LOOPBACK:
+                    wide.append((proc.pid, proc.name(), conn.laddr))
+    assert not wide, f"{framework} listens beyond loopback: {wide}"
 
 
 def test_tcp_only_frameworks_are_documented() -> None:

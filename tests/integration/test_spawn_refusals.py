@@ -62,6 +62,30 @@ REFUSED: dict[str, tuple[dict[str, Any], list[str]]] = {
         {**example_spec("panel", EXAMPLES_FOLDER), "args": ["--allow-websocket-origin=evil.example"]},
         ["args.0", "--allow-websocket-origin"],
     ),
+    "env-chainlit-host": (
+        {**example_spec("chainlit", EXAMPLES_FOLDER), "env": {"CHAINLIT_HOST": "0.0.0.0"}},
+        ["env.CHAINLIT_HOST", "listens"],
+    ),
+    "env-nicegui-port": (
+        {**example_spec("nicegui", EXAMPLES_FOLDER), "env": {"NICEGUI_PORT": "8080"}},
+        ["env.NICEGUI_PORT", "listens"],
+    ),
+    "env-solara-telemetry": (
+        {**example_spec("solara", EXAMPLES_FOLDER), "env": {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "True"}},
+        ["env.SOLARA_TELEMETRY_MIXPANEL_ENABLE"],
+    ),
+    "env-marimo-token": (
+        {**example_spec("marimo", EXAMPLES_FOLDER), "env": {"MARIMO_TOKEN": "x"}},
+        ["env.MARIMO_TOKEN"],
+    ),
+    "env-shiny-dev-mode": (
+        {**example_spec("shiny", EXAMPLES_FOLDER), "env": {"SHINY_DEV_MODE": "1"}},
+        ["env.SHINY_DEV_MODE"],
+    ),
+    "env-r-profile": (
+        {**example_spec("rshiny", EXAMPLES_FOLDER), "env": {"R_PROFILE_USER": "/tmp/evil.R"}},
+        ["env.R_PROFILE_USER"],
+    ),
     "secret-in-plain-text": (
         _spec(spec_version=2, secret_env={"API_KEY": "stolen"}),
         ["secret_env", "'API_KEY'", "not encrypted", "launcher"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import pytest
 
@@ -16,11 +17,12 @@ from hubapps.core.spec import ENV_DENY_PREFIXES, ENV_DENYLIST, parse_user_option
 from hubapps.examples import EXAMPLES, example_spec
 
 BUILTINS = {"streamlit", "panel", "bokeh", "voila", "gradio", "dash", "fastapi", "flask", "command", "jupyterlab"}
+BUILTINS |= {"shiny", "marimo", "solara", "nicegui", "rshiny", "chainlit"}
 CONTEXT = LaunchContext(prefix="/user/ann/sales/", server_name="sales")
 
 
 def plugin_frameworks() -> list[Framework]:
-    return [Framework(name="shiny", display_name="Shiny", description="", argv=("{python}", "-m", "shiny"))]
+    return [Framework(name="mesop", display_name="Mesop", description="", argv=("{python}", "-m", "mesop"))]
 
 
 def broken_plugin() -> list[Framework]:
@@ -44,12 +46,12 @@ def test_plugins_are_loaded_and_broken_ones_skipped(caplog: pytest.LogCaptureFix
         registry = FrameworkRegistry.load(
             lambda: entry_points_of("broken_plugin", "plugin_frameworks", "not_frameworks")
         )
-    assert "shiny" in registry
+    assert "mesop" in registry
     assert len(registry) == len(BUILTINS) + 1
     assert "broken_plugin" in caplog.text
     assert "boom" in caplog.text
     assert "not_frameworks" in caplog.text
-    assert "'shiny' listens on a loopback port that every local user can reach" in caplog.text
+    assert "'mesop' listens on a loopback port that every local user can reach" in caplog.text
 
 
 def test_plugins_cannot_replace_builtins(caplog: pytest.LogCaptureFixture) -> None:
@@ -89,7 +91,8 @@ def test_every_example_builds_a_command(framework: str) -> None:
         assert token not in text
     if registry.get(framework).needs_file:
         file = EXAMPLES[framework][0].split("/")[-1]
-        assert file in argv or f"{file.removesuffix('.py')}:app" in argv
+        # (Solara's app is named in its environment: SOLARA_APP)
+        assert file in argv or f"{file.removesuffix('.py')}:app" in argv or file in env.values()
 
 
 def test_streamlit_command_serves_under_the_prefix() -> None:
@@ -318,6 +321,14 @@ KNOWN_PROTECTED_ENV = {
     "fastapi": {"UVICORN_HOST", "UVICORN_PORT", "UVICORN_UDS", "UVICORN_FD", "UVICORN_ROOT_PATH"}
     | {"FORWARDED_ALLOW_IPS"},
     "flask": {"SCRIPT_NAME", "GUNICORN_CMD_ARGS", "FORWARDED_ALLOW_IPS"},
+    "shiny": {"SHINY_DEV_MODE", "SHINY_AUTORELOAD_PORT", "UVICORN_HOST", "UVICORN_UDS", "FORWARDED_ALLOW_IPS"},
+    "marimo": {"MARIMO_TOKEN", "MARIMO_SERVER_TRANSPORT", "MARIMO_SKIP_UPDATE_CHECK", "UVICORN_HOST"},
+    "solara": {"SOLARA_APP", "SOLARA_ROOT_PATH", "SOLARA_HOST", "SOLARA_TELEMETRY_MIXPANEL_ENABLE", "UVICORN_UDS"}
+    | {"HOST", "PORT"},
+    "nicegui": {"NICEGUI_HOST", "NICEGUI_PORT", "NICEGUI_PROTOCOL", "UVICORN_HOST"},
+    "rshiny": {"R_PROFILE_USER", "R_ENVIRON_USER", "SHINY_PORT"},
+    "chainlit": {"CHAINLIT_HOST", "CHAINLIT_PORT", "CHAINLIT_ROOT_PATH", "CHAINLIT_URL", "CHAINLIT_RUN_HOST"}
+    | {"CHAINLIT_SSL_CERT", "TRACELOOP_TELEMETRY"},
     "command": {"HUBAPPS_SOCKET", "PORT", "HUBAPPS_PREFIX"},
     "jupyterlab": set(),
 }
@@ -410,3 +421,37 @@ def test_protected_names_are_refused_as_secrets_too(framework: str, name: str) -
 
 def builtin_frameworks_by_name() -> dict[str, Framework]:
     return {fw.name: fw for fw in builtin_frameworks()}
+
+
+def test_a_framework_that_writes_the_prefix_into_html_refuses_a_hostile_address() -> None:
+    """Chainlit puts its root path into its page unescaped (an attribute): a user name that decodes to
+    markup is refused at start, with the reason, instead of served as HTML."""
+    registry = FrameworkRegistry.load(lambda: [])
+    chainlit = registry.get("chainlit")
+    assert chainlit.prefix_in_html
+    spec = parse_user_options(example_spec("chainlit", "examples"))
+    hostile = LaunchContext(prefix="/user/o%22%3E%3Cscript%3E/chat/", server_name="chat")
+    with pytest.raises(SpecError) as info:
+        build_command(spec, chainlit, hostile)
+    assert info.value.field == "framework"
+    assert "unescaped" in info.value.message
+    # An address with %-escapes that are not markup (an e-mail address as user name) is served.
+    argv, _ = build_command(spec, chainlit, LaunchContext(prefix="/user/ann%40x.org/chat/", server_name="chat"))
+    assert argv[argv.index("--root-path") + 1] == "/user/ann@x.org/chat"
+
+
+def test_the_docs_table_lists_every_framework_as_the_data_says() -> None:
+    """docs/frameworks.md "At a glance": one row per built-in, its websocket and socket/TCP columns true."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "frameworks.md").read_text()
+    table = text[text.index("| name | websocket | listens on |") :].split("\n\n", 1)[0]
+    rows = {
+        cells[0].strip("`"): cells
+        for line in table.splitlines()[2:]
+        if (cells := [cell.strip() for cell in line.strip("|").split("|")])
+    }
+    assert set(rows) == BUILTINS
+    for fw in builtin_frameworks():
+        websocket, listens = rows[fw.name][1], rows[fw.name][2]
+        if fw.websocket:
+            assert websocket.startswith("yes"), fw.name
+        assert ("**TCP-only**" in listens) == bool(fw.tcp_only), fw.name

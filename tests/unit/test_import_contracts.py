@@ -47,7 +47,7 @@ def _lint(contract: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_contracts_are_the_ones_documented() -> None:
-    assert CONTRACTS == ["core", "contexts", "routes", "proxy"]
+    assert CONTRACTS == ["core", "contexts", "launchers", "routes", "proxy"]
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from hubapps.service.auth import current_user
 from hubapps.service.deps import Settings, caller_for, page_caller
 from hubapps.service.errors import AppExists, NotAuthenticated, ServiceError, safe_log
 from hubapps.service.operations import Caller
-from hubapps.service.rendering import page_context, q, render, thumbnail_url
+from hubapps.service.rendering import logo_url, page_context, q, render, thumbnail_url
 from hubapps.service.schemas import Accepted, AppCreate, AppPublic
 from hubapps.service.settings import ServiceSettings
 from hubapps.service.thumbnails import Thumbnail
@@ -96,6 +96,8 @@ async def _form_page(
         env_rows=env_rows,
         frameworks=list(caller.registry),
         environments=environments,
+        unavailable=request.app.state.unavailable_frameworks,
+        logos={fw.name: logo_url(settings, fw.name) for fw in caller.registry},
         profiles=settings.profiles,
         allow_public=settings.allow_public_apps,
         users=users,
@@ -267,7 +269,10 @@ async def create_form(
     values = forms.blank_values(filepath=filepath[:1024], framework=framework if framework in registry else "")
     if not values["framework"] and filepath:
         suffix = Path(filepath).suffix
-        values["framework"] = next((fw.name for fw in registry if suffix in fw.file_suffixes), "")
+        unavailable = request.app.state.unavailable_frameworks
+        values["framework"] = next(
+            (fw.name for fw in registry if suffix in fw.file_suffixes and fw.name not in unavailable), ""
+        )
     return await _form_page(request, caller, values, {}, headless=headless)
 
 

@@ -8,6 +8,7 @@ from hubapps import __version__
 from hubapps.service import operations
 from hubapps.service.auth import CurrentUser
 from hubapps.service.deps import CurrentCaller, Registry, Settings
+from hubapps.service.rendering import logo_url
 from hubapps.service.schemas import FrameworkPublic, UserPublic
 
 __all__ = ["router"]
@@ -36,15 +37,21 @@ async def me(identity: CurrentUser, request: Request) -> UserPublic:
 
 
 @router.get("/frameworks", response_model=list[FrameworkPublic], summary="Frameworks users may deploy here")
-async def frameworks(identity: CurrentUser, registry: Registry, settings: Settings) -> list[FrameworkPublic]:
+async def frameworks(
+    identity: CurrentUser, registry: Registry, settings: Settings, request: Request
+) -> list[FrameworkPublic]:
+    unavailable: dict[str, str] = request.app.state.unavailable_frameworks
     return [
         FrameworkPublic(
             name=fw.name,
             display_name=fw.display_name,
             description=fw.description,
+            help=fw.help,
             needs_file=fw.needs_file,
             file_suffixes=list(fw.file_suffixes),
-            logo=f"{settings.prefix}static/logos/{fw.name}.svg",
+            logo=logo_url(settings, fw.name),
+            available=fw.name not in unavailable,
+            unavailable_reason=unavailable.get(fw.name),
         )
         for fw in registry
     ]

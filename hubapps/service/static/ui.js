@@ -528,6 +528,15 @@
       form.querySelectorAll("#hubapps-files option").forEach((o) => {
         o.disabled = suffixes.length > 0 && !suffixes.some((x) => o.value.endsWith(x));
       });
+      // The chosen framework's logo and help (textContent: the help is data, never markup).
+      const help = document.getElementById("framework-help");
+      if (help && option) {
+        const logo = help.querySelector("img");
+        if (logo) logo.src = option.dataset.logo || "";
+        const text = help.querySelector(".hubapps-fw-help");
+        if (text) text.textContent = option.dataset.help || "";
+        if (text && option.dataset.unavailable) text.textContent += " Not available on this Hub: " + option.dataset.unavailable + ".";
+      }
     };
     form.querySelectorAll("input[name=source]").forEach((r) => r.addEventListener("change", toggle));
     framework.addEventListener("change", toggle);

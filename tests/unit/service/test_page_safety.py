@@ -141,6 +141,7 @@ def test_page_csp_names_no_origin_wide_source() -> None:
     assert csp["style-src"] == ["hub.example:8000/hub/static/", "hub.example:8000/services/japps/static/"]
     assert csp["img-src"] == [
         "hub.example:8000/services/japps/ui/thumbnails/",
+        "hub.example:8000/services/japps/static/logos/",
         "hub.example:8000/hub/static/",
         "hub.example:8000/hub/logo",
         "data:",
