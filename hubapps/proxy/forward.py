@@ -71,6 +71,11 @@ def same_origin(origin: str, host: str) -> bool:
     return (parts.hostname, origin_port) == ((host_parts.hostname or ""), host_port)
 
 
+#: Headers this proxy writes itself, never passed on as the client sent them: a viewer's own
+#: ``X-Forwarded-Prefix`` would tell the app (NiceGUI, Starlette apps behind --strip-prefix, ...)
+#: to build its links and redirects under a path the viewer chose.
+_OWN_HEADERS = frozenset({"content-length", "x-forwarded-prefix"})
+
 class Forwarder:
     """Relays requests to the app; owns the connections to it."""
 
@@ -132,7 +137,7 @@ class Forwarder:
         host = False
         for name, value in request.headers:
             lower = name.lower()
-            if lower in HOP_BY_HOP or claims_identity(lower) or lower in named or lower == "content-length":
+            if lower in HOP_BY_HOP or claims_identity(lower) or lower in named or lower in _OWN_HEADERS:
                 continue
             if lower == "authorization" and viewer is not None and viewer.token_in_header:
                 continue  # it carried the viewer's Hub token

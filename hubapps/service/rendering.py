@@ -133,13 +133,13 @@ def page_csp(
     admin_images = [source for source in (_image_source(host, url) for url in images if url) if source]
     # Besides thumbnails, the frameworks' logos, the Hub's logo and static images: the theme's and admin's.
     image_sources = (*theme_images, *admin_images, "data:")
-    hub_logo = f"{hub_prefix}logo"
+    thumbnails, logos, hub_logo = f"{prefix}ui/thumbnails/", f"{own_static}logos/", f"{hub_prefix}logo"
     return "; ".join(
         [
             "default-src 'none'",
             f"script-src 'nonce-{nonce}'",
             f"style-src {at(hub_static, own_static, extra=tuple(styles))}",
-            f"img-src {at(f'{prefix}ui/thumbnails/', f'{own_static}logos/', hub_static, hub_logo, extra=image_sources)}",
+            f"img-src {at(thumbnails, logos, hub_static, hub_logo, extra=image_sources)}",
             f"font-src {at(hub_static, extra=tuple(fonts))}",
             # The API, and the gallery fragment the launcher's own gallery page loads (subdomain_host).
             f"connect-src {at(f'{prefix}api/', f'{prefix}ui/gallery')}",

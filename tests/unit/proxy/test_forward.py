@@ -51,10 +51,13 @@ async def test_request_body_and_method_reach_the_app(start_proxy: StartProxy, ht
 
 async def test_strip_prefix_and_redirect_rewrite(start_proxy: StartProxy, http: aiohttp.ClientSession) -> None:
     proxy = await start_proxy(ECHO_APP, "--strip-prefix")
-    async with http.get(url(proxy, "some/path?q=1"), headers=ALICE) as response:
+    forged = {**ALICE, "X-Forwarded-Prefix": "/evil"}
+    async with http.get(url(proxy, "some/path?q=1"), headers=forged) as response:
         seen = await response.json()
     assert seen["path"] == "/some/path?q=1"
-    assert {k.lower(): v for k, v in seen["headers"]}["x-forwarded-prefix"] == PREFIX.rstrip("/")
+    # Only the proxy's own prefix reaches the app, never the viewer's.
+    prefixes = [v for k, v in seen["headers"] if k.lower() == "x-forwarded-prefix"]
+    assert prefixes == [PREFIX.rstrip("/")]
     async with http.get(url(proxy, "redirect"), headers=ALICE, allow_redirects=False) as response:
         assert response.status == 302
         assert response.headers["Location"] == PREFIX + "somewhere?x=1"
@@ -65,6 +68,9 @@ async def test_redirect_rewrite_without_strip(start_proxy: StartProxy, http: aio
     async with http.get(url(proxy, "redirect"), headers=ALICE, allow_redirects=False) as response:
         assert response.status == 302
         assert response.headers["Location"] == "/somewhere?x=1"
+    async with http.get(url(proxy, "x"), headers={**ALICE, "X-Forwarded-Prefix": "/evil"}) as response:
+        seen = await response.json()
+    assert not [k for k, _ in seen["headers"] if k.lower() == "x-forwarded-prefix"]
 
 
 async def test_compressed_body_passes_through_and_app_cookies_reach_viewer(
