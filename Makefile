@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+# The second, small environment of the Hub-facing integration tests: JupyterHub 5.5 with hubapps[hub,test]
+# from this checkout (no framework packages; those tests run echo apps from tests/resources).
+VENV_JH55 := .venv-jh55
+PY_JH55 := $(VENV_JH55)/bin/python
 STATE ?= .state
 PYTEST_ARGS ?=
 # Each stage of `make test` has a time limit of its own (seconds), so a hung step fails CI instead of
@@ -13,7 +17,7 @@ PYTEST_ARGS ?=
 STAGE_TIMEOUT := timeout --kill-after=30
 PYTEST_CI := --durations=30
 
-.PHONY: demo test install system-deps lint unit integration browser benchmark docs clean
+.PHONY: demo test install install-jh55 system-deps lint unit integration integration-jh55 browser benchmark docs clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +25,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install --quiet --progress-bar off -e '.[hub,frameworks,test,dev]' 2>&1 | grep -v '^WARNING: Location' || true
 	$(PY) -c 'import hubapps, streamlit, panel, gradio, dash, voila, jupyterhub_idle_culler' 
 	touch $@
+
+# JupyterHub 5.5.x only: `make test` runs the tests marked hub_facing under it too (see `integration-jh55`).
+$(VENV_JH55)/.installed: pyproject.toml
+	test -x $(PY_JH55) || $(PYTHON) -m venv $(VENV_JH55)
+	$(PY_JH55) -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY_JH55) -m pip install --quiet --progress-bar off 'jupyterhub>=5.5.1,<5.6' -e '.[hub,test]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY_JH55) -c 'import hubapps, jupyterhub; assert jupyterhub.version_info[:2] == (5, 5), jupyterhub.__version__'
+	touch $@
+
+install-jh55: $(VENV_JH55)/.installed node_modules/.installed
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -51,9 +65,14 @@ integration: install
 
 # The browser tests run in a pytest process of their own: Playwright's sync API and pytest-asyncio
 # each want the thread's event loop, and each suite starts its own Hub.
-test: install system-deps lint
+test: install install-jh55 system-deps lint
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 2400 $(VENV)/bin/pytest tests/unit tests/integration -q $(PYTEST_CI) $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV_JH55)/bin:$$PATH" $(STAGE_TIMEOUT) 600 $(VENV_JH55)/bin/pytest tests/integration -m hub_facing -q $(PYTEST_CI) $(PYTEST_ARGS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 900 $(VENV)/bin/pytest tests/browser -q $(PYTEST_CI) $(PYTEST_ARGS)
+
+# The Hub-facing integration tests again, on JupyterHub 5.5.x.
+integration-jh55: install-jh55
+	PATH="$(CURDIR)/$(VENV_JH55)/bin:$$PATH" $(VENV_JH55)/bin/pytest tests/integration -m hub_facing -q $(PYTEST_ARGS)
 
 browser: install system-deps
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/browser -q $(PYTEST_ARGS)
