@@ -326,14 +326,20 @@ class HubClient:
         self.forget_user(owner)
         return True
 
+    async def edits_stopped_servers(self, token: str) -> bool:
+        """Whether the Hub stores new options of a stopped server without starting it (JupyterHub 6
+        ``PATCH``). JupyterHub 5 writes a server's ``user_options`` only when it spawns it (a ``POST``
+        whose body is the options); a ``POST`` without a body starts with the options stored last."""
+        return await self.hub_version(token) >= (6,)
+
     async def update_server(
         self, owner: str, server: str, token: str, *, user_options: dict[str, Any], display_name: str
     ) -> None:
-        """Change a stopped server's spec without starting it (JupyterHub 6 ``PATCH``)."""
-        version = await self.hub_version(token)
-        if version < (6,):
+        """Change a stopped server's spec without starting it (JupyterHub 6 ``PATCH``; see
+        :meth:`edits_stopped_servers` for JupyterHub 5, where only a start stores a spec)."""
+        if not await self.edits_stopped_servers(token):
             raise Conflict(
-                "editing an app without starting it needs JupyterHub 6; restart the app with the new settings"
+                "JupyterHub 5 stores an app's settings only when it starts the app: edit it to start it with them"
             )
         response = await self.request(
             "PATCH",

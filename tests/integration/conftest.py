@@ -23,7 +23,8 @@ Fixtures
 - ``stop_app`` (session): ``stop_app(user, server)``, waits until the server has stopped.
 
 Plain helpers: :func:`free_ports`, :func:`get_under_prefix`, :func:`ws_url`, :func:`browser_visit`,
-:func:`login_to_service`, :data:`PASSWORD`.
+:func:`login_to_service`, :data:`PASSWORD`, :data:`HUB_VERSION` and :data:`HUB_6` (the Hub under test:
+``make test`` runs the modules marked ``hub_facing`` on JupyterHub 5.5 as well, from ``.venv-jh55``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
+import jupyterhub
 import psutil
 import pytest
 
@@ -56,6 +58,11 @@ REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 CONFIG_FILE = Path(__file__).with_name("jupyterhub_config.py")
 CHP = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
+
+#: The version of the JupyterHub under test (``make test`` runs the ``hub_facing`` tests on 5.5 too).
+HUB_VERSION: tuple[int, int] = (int(jupyterhub.version_info[0]), int(jupyterhub.version_info[1]))
+#: JupyterHub 6: ``PUT`` creates a stopped server, ``PATCH`` edits one, a POST body nests ``user_options``.
+HUB_6 = HUB_VERSION >= (6, 0)
 
 #: DummyAuthenticator's password for every test user.
 PASSWORD = "integration-password"
@@ -74,7 +81,17 @@ LOG_TAIL_LINES = 80
 
 HUB_KEY = pytest.StashKey["Hub"]()
 
-__all__ = ["EXAMPLES_FOLDER", "PASSWORD", "Hub", "free_ports", "get_under_prefix", "run_cli", "ws_url"]
+__all__ = [
+    "EXAMPLES_FOLDER",
+    "HUB_6",
+    "HUB_VERSION",
+    "PASSWORD",
+    "Hub",
+    "free_ports",
+    "get_under_prefix",
+    "run_cli",
+    "ws_url",
+]
 
 
 def free_ports(count: int) -> list[int]:
@@ -392,13 +409,14 @@ class Hub:
     def start_app(
         self, username: str, server: str, user_options: dict[str, Any], *, token: str | None = None
     ) -> httpx.Response:
-        """``POST /hub/api/users/<user>/servers/<server>`` with a JupyterHub 6 body; no waiting."""
+        """``POST /hub/api/users/<user>/servers/<server>``; no waiting. The body is JupyterHub 6's
+        (options nested under ``user_options``), or on JupyterHub 5 the options themselves."""
         self.ensure_user(username)
         return self.api(
             "POST",
             f"users/{quote(username, safe='')}/servers/{quote(server, safe='')}",
             token=token,
-            json={"user_options": user_options},
+            json={"user_options": user_options} if HUB_6 else user_options,
             timeout=60.0,
         )
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.integration.conftest import Hub
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.hub_facing]
 
 OWNER = "lifecycle-owner"
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"

@@ -22,6 +22,7 @@ from hubapps.core.names import server_name_for
 from hubapps.core.spec import AppSpec, idle_policy_changes, is_app_options, parse_user_options
 from hubapps.service.app_models import app_from_server, build_spec, directory_entry, server_state
 from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound, safe_log
+from hubapps.service.hub_answers import StartFailed
 from hubapps.service.hub_client import HubClient
 from hubapps.service.hub_models import ServerModel, servers_of
 from hubapps.service.limits import Claim, released_after
@@ -205,7 +206,8 @@ async def _create(
 
 async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -> AppPublic | Accepted:
     """Edit an app: a stopped one at once (started after if ``body.restart``), a running one only with
-    ``body.restart`` (stopped, changed, started again; answered as accepted while that goes on)."""
+    ``body.restart`` (stopped, changed, started again; answered as accepted while that goes on).
+    On JupyterHub 5 a stopped app is started with its new spec (see :func:`_apply`)."""
     identity, hub, settings = caller.identity, caller.hub, caller.settings
     model = await managed_server(identity, owner, server, hub)
     options = model.get("user_options") or {}
@@ -287,6 +289,10 @@ async def _apply(
     state = server_state(model)
     if state != "stopped" and not restart:
         raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
+    # JupyterHub 5 has no PATCH: it writes a server's user_options only when it spawns it, so a stopped
+    # app takes its new spec by starting with it (as creating an app starts it there, and as upstream
+    # JHub Apps edits). Nothing is held back in the service: the Hub keeps the spec from that start on.
+    start_with_spec = state == "stopped" and not await hub.edits_stopped_servers(identity.token)
     # An app made before revisions: its spec now becomes revision 1, so it can be rolled back to.
     await ensure_base(caller, owner, server, model.get("user_options") or {})
 
@@ -295,7 +301,9 @@ async def _apply(
 
     # Made public, or (re)started: the owner's limits, the app itself left out of the counts.
     claim = (
-        await caller.limits.admit(hub, identity, owner, settings, server, public=spec.public, running=bool(restart))
+        await caller.limits.admit(
+            hub, identity, owner, settings, server, public=spec.public, running=bool(restart) or start_with_spec
+        )
     ).claim
     try:
         if state != "stopped":
@@ -304,6 +312,12 @@ async def _apply(
                 settings.start_wait,
             )
             return _accepted(owner, server, "stopping", done=False)
+        if start_with_spec:
+            done, _ = await run_bounded(
+                released_after(_start_with(caller, owner, server, spec, applied=applied), claim),
+                settings.start_wait,
+            )
+            return _accepted(owner, server, "running" if done else "starting", bool(done))
         await hub.update_server(
             owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
         )
@@ -322,6 +336,21 @@ async def _apply(
     app = app_from_server(settings, owner, server, new_model, "owned" if owner == identity.name else "admin")
     assert app is not None
     return app
+
+
+async def _start_with(
+    caller: Caller, owner: str, server: str, spec: AppSpec, *, applied: Callable[[], Awaitable[None]]
+) -> None:
+    """Start a stopped app with a new spec (JupyterHub 5's only way to store one). The Hub commits the
+    options before it spawns, so they are the app's even when that start fails: ``applied`` runs then too."""
+    try:
+        await caller.hub.start_server(
+            owner, server, caller.token, user_options=spec.to_user_options(), framework=spec.framework
+        )
+    except StartFailed:
+        await applied()
+        raise
+    await applied()
 
 
 async def _edited(
