@@ -368,7 +368,10 @@ class HubClient:
         body: dict[str, Any] = {"user_options": user_options} if user_options is not None else {}
         version = await self.hub_version(token)
         if version < (6,):
-            body = user_options or {}
+            body = user_options or {}  # (an empty body would be new, empty options there: none is sent)
+        # Before too: the caller may hear "starting" before the Hub has finished, and read the app again
+        # (on JupyterHub 5 a start may carry a new spec, which the Hub holds from the moment it begins).
+        self.forget_user(owner)
         response = await self.request("POST", f"users/{_q(owner)}/servers/{_q(server)}", token, json=body or None)
         self._count_start(framework, response)
         raise_start(response, "start the app")

@@ -482,6 +482,14 @@ class Hub:
             time.sleep(0.3)
         raise HubError(f"server {username}/{server} did not stop within {SERVER_STOP_TIMEOUT:g} s\n{self.log_tail()}")
 
+    def stop_if_started(self, username: str, server: str) -> None:
+        """Bring a just-created app to where JupyterHub 6 leaves it: stopped. JupyterHub 5 creates a
+        server by starting it, so there the start is awaited and the server stopped; a stopped one is
+        left alone."""
+        if self.server_model(username, server) is not None:
+            self.wait_ready(username, server)
+            self.stop_app(username, server)
+
     def stop_all_servers(self) -> None:
         response = self.api("GET", "users")
         response.raise_for_status()

@@ -23,7 +23,7 @@ import pytest
 from tests.integration.conftest import Hub, login_to_service
 from tests.integration.conftest import run_cli as _cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.hub_facing]
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 ECHO = {

@@ -22,7 +22,7 @@ from websockets.exceptions import InvalidStatus
 
 from tests.integration.conftest import Hub, ws_url
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.hub_facing]
 
 OWNER = "auth-owner"
 OTHER = "auth-other"

@@ -16,7 +16,7 @@ import pytest
 from hubapps.service.events import AppEvent, EventStore
 from tests.integration.conftest import Hub, run_cli
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.hub_facing]
 
 SPEC = {
     "display_name": "Audited files",
@@ -68,6 +68,7 @@ def test_lifecycle_is_recorded_read_by_the_right_people_and_forgotten(hub: Hub) 
         server = created.json()["name"]
         app = f"{owner}/{server}"
         try:
+            hub.stop_if_started(owner, server)  # JupyterHub 5 creates an app by starting it
             assert api.post(f"apps/{app}/start").status_code in (200, 202)
             _wait_state(hub, app, token, "running")
             assert api.post(f"apps/{app}/shares", json={"users": [viewer]}).status_code == 200

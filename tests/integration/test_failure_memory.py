@@ -22,7 +22,7 @@ import pytest
 
 from tests.integration.conftest import Hub, own_hub, run_cli
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.hub_facing]
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 CONFIG = """\

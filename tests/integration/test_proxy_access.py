@@ -24,7 +24,7 @@ from websockets.sync.client import connect as ws_connect
 
 from tests.integration.conftest import Hub, browser_visit, get_under_prefix, ws_url
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.hub_facing]
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 OWNER = "proxy-owner"

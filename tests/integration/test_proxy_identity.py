@@ -25,7 +25,7 @@ from websockets.sync.client import connect as ws_connect
 from tests.integration.conftest import Hub, browser_visit, own_hub, ws_url
 from tests.unit.proxy.test_identity import FORGED
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.hub_facing, pytest.mark.timeout(300)]
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 OWNER = "id-owner"

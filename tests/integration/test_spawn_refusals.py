@@ -90,6 +90,7 @@ def _hub_processes(hub: Hub) -> set[int]:
     return {p.pid for p in psutil.Process(hub.process.pid).children(recursive=True)}
 
 
+@pytest.mark.hub_facing
 @pytest.mark.parametrize("case", list(REFUSED))
 def test_refused_at_spawn(hub: Hub, owner_token: str, server_name: str, case: str) -> None:
     user_options, words = REFUSED[case]
@@ -111,6 +112,7 @@ def test_refused_at_spawn(hub: Hub, owner_token: str, server_name: str, case: st
     assert _hub_processes(hub) <= before
 
 
+@pytest.mark.hub_facing
 def test_valid_spec_is_not_refused(hub: Hub, owner_token: str, create_app: Any) -> None:
     """The refusals above are about the spec, not the harness: the same spec without the fault starts."""
     model = create_app(OWNER, "refused-control", _spec(), token=owner_token)
@@ -125,7 +127,8 @@ def _stored_options(hub: Hub, server: str) -> Any:
 
 def test_plain_text_secret_is_refused_when_stored_for_later(hub: Hub, owner_token: str) -> None:
     """JupyterHub 6 PUT (create stopped) and PATCH (edit stopped) store options without starting
-    anything; a secret in plain text is refused there too, and the Hub keeps no trace of it."""
+    anything; a secret in plain text is refused there too, and the Hub keeps no trace of it. (Not run
+    on JupyterHub 5, which has neither: it stores options only at a start, refused as above.)"""
     plain = "stolen-" + Fernet.generate_key().decode()[:12]
     bad = _spec(spec_version=2, secret_env={"API_KEY": plain})
     path = f"users/{OWNER}/servers/refused-stored"
