@@ -327,20 +327,15 @@ class HubClient:
         return True
 
     async def edits_stopped_servers(self, token: str) -> bool:
-        """Whether the Hub stores new options of a stopped server without starting it (JupyterHub 6
-        ``PATCH``). JupyterHub 5 writes a server's ``user_options`` only when it spawns it (a ``POST``
-        whose body is the options); a ``POST`` without a body starts with the options stored last."""
+        """Whether a stopped server's options change without a start (6: ``PATCH``; 5 stores them at a spawn)."""
         return await self.hub_version(token) >= (6,)
 
     async def update_server(
         self, owner: str, server: str, token: str, *, user_options: dict[str, Any], display_name: str
     ) -> None:
-        """Change a stopped server's spec without starting it (JupyterHub 6 ``PATCH``; see
-        :meth:`edits_stopped_servers` for JupyterHub 5, where only a start stores a spec)."""
+        """Change a stopped server's spec without starting it (JupyterHub 6 ``PATCH``)."""
         if not await self.edits_stopped_servers(token):
-            raise Conflict(
-                "JupyterHub 5 stores an app's settings only when it starts the app: edit it to start it with them"
-            )
+            raise Conflict("JupyterHub 5 stores an app's settings only when it starts the app: edit it to start it")
         response = await self.request(
             "PATCH",
             f"users/{_q(owner)}/servers/{_q(server)}",
@@ -368,10 +363,8 @@ class HubClient:
         body: dict[str, Any] = {"user_options": user_options} if user_options is not None else {}
         version = await self.hub_version(token)
         if version < (6,):
-            body = user_options or {}  # (an empty body would be new, empty options there: none is sent)
-        # Before too: the caller may hear "starting" before the Hub has finished, and read the app again
-        # (on JupyterHub 5 a start may carry a new spec, which the Hub holds from the moment it begins).
-        self.forget_user(owner)
+            body = user_options or {}  # (a body of {} would be new, empty options there: none is sent)
+        self.forget_user(owner)  # before too: on JupyterHub 5 a new spec is the Hub's as the start begins
         response = await self.request("POST", f"users/{_q(owner)}/servers/{_q(server)}", token, json=body or None)
         self._count_start(framework, response)
         raise_start(response, "start the app")

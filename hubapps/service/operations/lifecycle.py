@@ -206,8 +206,7 @@ async def _create(
 
 async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -> AppPublic | Accepted:
     """Edit an app: a stopped one at once (started after if ``body.restart``), a running one only with
-    ``body.restart`` (stopped, changed, started again; answered as accepted while that goes on).
-    On JupyterHub 5 a stopped app is started with its new spec (see :func:`_apply`)."""
+    ``body.restart`` (stopped, changed, started again; answered as accepted while that goes on)."""
     identity, hub, settings = caller.identity, caller.hub, caller.settings
     model = await managed_server(identity, owner, server, hub)
     options = model.get("user_options") or {}
@@ -289,9 +288,8 @@ async def _apply(
     state = server_state(model)
     if state != "stopped" and not restart:
         raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
-    # JupyterHub 5 has no PATCH: it writes a server's user_options only when it spawns it, so a stopped
-    # app takes its new spec by starting with it (as creating an app starts it there, and as upstream
-    # JHub Apps edits). Nothing is held back in the service: the Hub keeps the spec from that start on.
+    # JupyterHub 5 has no PATCH and writes user_options only at a spawn: a stopped app takes its new spec by
+    # starting with it (as a creation starts it there; upstream's edit too). The Hub holds it from then on.
     start_with_spec = state == "stopped" and not await hub.edits_stopped_servers(identity.token)
     # An app made before revisions: its spec now becomes revision 1, so it can be rolled back to.
     await ensure_base(caller, owner, server, model.get("user_options") or {})
@@ -300,10 +298,9 @@ async def _apply(
         await _edited(caller, owner, server, spec, changed, rolled_back_to=rolled_back_to)
 
     # Made public, or (re)started: the owner's limits, the app itself left out of the counts.
+    running = bool(restart) or start_with_spec
     claim = (
-        await caller.limits.admit(
-            hub, identity, owner, settings, server, public=spec.public, running=bool(restart) or start_with_spec
-        )
+        await caller.limits.admit(hub, identity, owner, settings, server, public=spec.public, running=running)
     ).claim
     try:
         if state != "stopped":
@@ -341,8 +338,7 @@ async def _apply(
 async def _start_with(
     caller: Caller, owner: str, server: str, spec: AppSpec, *, applied: Callable[[], Awaitable[None]]
 ) -> None:
-    """Start a stopped app with a new spec (JupyterHub 5's only way to store one). The Hub commits the
-    options before it spawns, so they are the app's even when that start fails: ``applied`` runs then too."""
+    """Start with a new spec (JupyterHub 5); the Hub commits it before spawning: ``applied`` runs even if that fails."""
     try:
         await caller.hub.start_server(
             owner, server, caller.token, user_options=spec.to_user_options(), framework=spec.framework

@@ -278,6 +278,9 @@ class FakeHub:
         if owner is None or not self._may_manage(caller, owner_name):
             return self._error(404 if method == "GET" else 403)
         server = owner.servers.get(name)
+        hub_5 = int(self.version.split(".")[0]) < 6
+        if hub_5 and method in ("PUT", "PATCH"):
+            return self._error(405, "Method Not Allowed")  # JupyterHub 5 has neither
         if method == "PUT":
             if server is not None:
                 return self._error(409, f"User {owner_name} already has server {name}")
@@ -291,7 +294,10 @@ class FakeHub:
                 server = owner.servers[name] = FakeServer(name, None, name)
             if server.running:
                 return self._error(400, f"{owner_name}:{name} is already running")
-            if body and body.get("user_options") is not None:
+            if hub_5:
+                if body is not None:  # JupyterHub 5: the body is the options, stored as the spawn begins
+                    server.user_options = body
+            elif body and body.get("user_options") is not None:
                 server.user_options = body["user_options"]
             server.running = True
             return self._json(201)

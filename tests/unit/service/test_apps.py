@@ -268,6 +268,39 @@ def test_create_on_jupyterhub_5_posts_flat_options(client: TestClient, fake_hub:
     assert ("POST", "/hub/api/users/ann/servers/sales-dashboard") in fake_hub.calls
 
 
+def test_edit_of_a_stopped_app_on_jupyterhub_5_starts_it_with_the_new_spec(
+    client: TestClient, fake_hub: FakeHub, auth: Users
+) -> None:
+    """JupyterHub 5 has no PATCH and stores options only at a spawn: the edit is a start with them."""
+    fake_hub.version = "5.5.4"
+    fake_hub.add_server("ann", "sales-dashboard", {"spec_version": 2, "jhub_app": True, **SPEC})
+    fake_hub.calls.clear()
+    r = client.patch(f"{API}/apps/ann/sales-dashboard", headers=auth("ann"), json={"description": "new"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"id": "ann/sales-dashboard", "state": "running", "done": True}
+    server = fake_hub.users["ann"].servers["sales-dashboard"]
+    assert server.running
+    assert server.user_options is not None
+    assert server.user_options["description"] == "new"
+    assert server.user_options["framework"] == SPEC["framework"]
+    assert ("POST", "/hub/api/users/ann/servers/sales-dashboard") in fake_hub.calls
+    assert not any(method in ("PATCH", "PUT") for method, _ in fake_hub.calls)
+    revisions = client.get(f"{API}/apps/ann/sales-dashboard/revisions", headers=auth("ann")).json()["data"]
+    assert revisions[0]["note"] == "edited"
+    assert revisions[0]["spec"]["description"] == "new"
+
+
+def test_making_a_stopped_app_public_on_jupyterhub_5_says_how(
+    client: TestClient, fake_hub: FakeHub, auth: Users
+) -> None:
+    fake_hub.version = "5.5.4"
+    fake_hub.add_server("ann", "sales-dashboard", {"spec_version": 2, "jhub_app": True, **SPEC})
+    r = client.put(f"{API}/apps/ann/sales-dashboard/public", headers=auth("ann"), json={"public": True})
+    assert r.status_code == 409, r.text
+    assert "only when it starts the app: edit it" in r.json()["detail"]
+    assert not fake_hub.users["ann"].servers["sales-dashboard"].running
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
