@@ -76,6 +76,7 @@ def same_origin(origin: str, host: str) -> bool:
 #: to build its links and redirects under a path the viewer chose.
 _OWN_HEADERS = frozenset({"content-length", "x-forwarded-prefix"})
 
+
 class Forwarder:
     """Relays requests to the app; owns the connections to it."""
 

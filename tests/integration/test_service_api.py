@@ -140,6 +140,7 @@ def test_access_matrix(hub: Hub, svc: str, client: httpx.Client, people: dict[st
         assert model["pending"] is None
     else:
         assert r.json()["state"] in ("starting", "running")
+        hub.stop_if_started(owner_name, "matrix-app")  # started by the edit: stopped, so the delete is at once
     # delete as owner
     assert seen(client.delete(svc + path, headers=h(owner))).status_code in (202, 204)
     assert seen(client.get(svc + path, headers=h(owner))).status_code == 404

@@ -8,6 +8,7 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.caller`             who acts, and the service's objects they act through
 :mod:`.lookup`             find one app, list apps, the servers a caller manages
 :mod:`.lifecycle`          create, edit, delete, start, stop, restart
+:mod:`.restart`            a server's restart: stop, wait for the Hub, apply a new spec, start
 :mod:`.sharing`            shares, the public flag, share links
 :mod:`.revisions`          every spec an app had: record, list, compare (rollback: :mod:`.lifecycle`)
 :mod:`.states`             apps' true states: the Hub's word, told apart by the app's own status

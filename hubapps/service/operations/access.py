@@ -100,7 +100,7 @@ async def start_or_wake(caller: Caller, owner: str, server: str) -> Accepted:
         return Accepted(id=f"{owner}/{server}", state=access.state, done=access.state == "running")
     await _check_rate(caller)
     actor = ServiceActor(caller.hub, caller.settings)
-    done, status = await run_bounded(actor.start(owner, server, access.model), caller.settings.start_wait)
+    done, status = await run_bounded(actor.start(owner, server), caller.settings.start_wait)
     await record(caller, "started", owner, server, via=VIA_VIEWER)
     ready = bool(done and status == 201)
     return Accepted(id=f"{owner}/{server}", state="running" if ready else "starting", done=ready)

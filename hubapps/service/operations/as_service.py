@@ -7,8 +7,8 @@ past their idle policy (nobody is calling). For those the service uses its own t
 (``SERVICE_ROLE_SCOPES`` in :mod:`hubapps.hub.install`, listed in docs/security.md) are the Hub's
 ``read:servers``, ``list:users`` and the server start and stop scopes.
 
-Rules kept here: a start runs the owner's *stored* spec (nothing of the request reaches it, and on
-JupyterHub 5 the stored options are sent back unchanged); the Hub's spawner mixin checks the spec and
+Rules kept here: a start runs the owner's *stored* spec (nothing of the request reaches it: no options
+are sent, and JupyterHub 5 and 6 alike start with the ones they store); the Hub's spawner mixin checks the spec and
 the owner's limits at start as for any other start; no user's token or cookie is ever used or passed.
 Callers decide *whether* the service may act (:mod:`.access`, :mod:`.idle`); this module only acts.
 """
@@ -47,12 +47,12 @@ class ServiceActor:
         users = await self.hub.paginate("users", self._token, {"state": "active"})
         return [user for user in users if isinstance(user, dict)]  # type: ignore[misc]
 
-    async def start(self, owner: str, server: str, model: ServerModel) -> int:
-        """Start ``owner``'s stopped app with its stored spec; the Hub's 201 (ready) or 202 (starting)."""
-        version = await self.hub.hub_version(self._token)
-        stored = model.get("user_options") or None
-        # JupyterHub 6 starts a server with the options it stores; JupyterHub 5 needs them sent again.
-        return await self.hub.start_server(owner, server, self._token, user_options=stored if version < (6,) else None)
+    async def start(self, owner: str, server: str) -> int:
+        """Start ``owner``'s stopped app with its stored spec; the Hub's 201 (ready) or 202 (starting).
+
+        No options are sent: JupyterHub 6, and 5 as well, start with the ones they store. (Sending back
+        what was read earlier would, on JupyterHub 5, overwrite an edit the owner made meanwhile.)"""
+        return await self.hub.start_server(owner, server, self._token)
 
     async def stop(self, owner: str, server: str) -> bool:
         """Stop ``owner``'s server (the Hub takes a second stop of a stopped or stopping server as done);

@@ -10,10 +10,7 @@ background and the caller hears "accepted".
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -22,18 +19,18 @@ from hubapps.core.limits import facts_of_model
 from hubapps.core.names import server_name_for
 from hubapps.core.spec import AppSpec, idle_policy_changes, is_app_options, parse_user_options
 from hubapps.service.app_models import app_from_server, build_spec, check_runnable, directory_entry, server_state
-from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound, safe_log
+from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound
 from hubapps.service.hub_answers import StartFailed
 from hubapps.service.hub_client import HubClient
-from hubapps.service.hub_models import ServerModel, servers_of
+from hubapps.service.hub_models import ServerModel
 from hubapps.service.limits import Claim, released_after
-from hubapps.service.metrics import framework_label
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.environments import environment_names
 from hubapps.service.operations.events import record
 from hubapps.service.operations.files import check_app_file
 from hubapps.service.operations.lookup import managed_server
+from hubapps.service.operations.restart import restart_server, stored_framework
 from hubapps.service.operations.revisions import ensure_base, record_revision, revision_to_apply
 from hubapps.service.operations.states import live_state
 from hubapps.service.operations.thumbnail_imports import spec_to_edit
@@ -53,11 +50,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("hubapps.service.apps")
-
-#: Longest pause between two looks at a restarting server (while it is stopped and not yet started
-#: again, pages and ``--wait`` see it stopped: kept short).
-RESTART_POLL_MAX = 0.5
-
 
 #: The spec fields of the idle policy (``keep_alive`` is the older name of one of its choices).
 _POLICY_FIELDS = ("keep_alive", "idle_policy", "idle_minutes", "max_age_minutes")
@@ -311,7 +303,7 @@ async def _apply(
     try:
         if state != "stopped":
             await run_bounded(
-                released_after(_restart(caller, owner, server, spec, applied=applied), claim),
+                released_after(restart_server(caller, owner, server, spec, applied=applied), claim),
                 settings.start_wait,
             )
             return _accepted(owner, server, "stopping", done=False)
@@ -418,7 +410,7 @@ async def start_app(caller: Caller, owner: str, server: str) -> Accepted:
         return await restart_app(caller, owner, server)
     claim = await _admit_start(caller, owner, server, model)
     done, status = await run_bounded(
-        released_after(hub.start_server(owner, server, caller.token, framework=_framework(caller, model)), claim),
+        released_after(hub.start_server(owner, server, caller.token, framework=stored_framework(caller, model)), claim),
         caller.settings.start_wait,
     )
     await record(caller, "started", owner, server)
@@ -442,15 +434,10 @@ async def restart_app(caller: Caller, owner: str, server: str) -> Accepted:
     check_runnable(model.get("user_options"))
     claim = await _admit_start(caller, owner, server, model)
     done, _ = await run_bounded(
-        released_after(_restart(caller, owner, server, None), claim), caller.settings.start_wait
+        released_after(restart_server(caller, owner, server, None), claim), caller.settings.start_wait
     )
     await record(caller, "restarted", owner, server)
     return _accepted(owner, server, "starting" if done else "stopping", done=False)
-
-
-def _framework(caller: Caller, model: ServerModel | None) -> str:
-    """The framework of a server's stored spec, as the service's metrics label it."""
-    return framework_label(caller.registry, ((model or {}).get("user_options") or {}).get("framework"))
 
 
 async def _admit_start(caller: Caller, owner: str, server: str, model: ServerModel) -> Claim:
@@ -463,49 +450,6 @@ async def _admit_start(caller: Caller, owner: str, server: str, model: ServerMod
         caller.hub, caller.identity, owner, caller.settings, server, public=facts.public, running=facts.is_app
     )
     return admission.claim
-
-
-async def _restart(
-    caller: Caller,
-    owner: str,
-    server: str,
-    spec: AppSpec | None,
-    *,
-    applied: Callable[[], Awaitable[None]] | None = None,
-) -> None:
-    """Stop, wait until the Hub has stopped the server, apply a new spec if any, start again.
-
-    ``applied`` runs once the Hub has taken the new spec (and not if it refused or the stop timed out).
-    """
-    hub, token = caller.hub, caller.token
-    deadline = time.monotonic() + caller.settings.restart_timeout
-    with contextlib.suppress(Conflict):  # already stopping
-        await hub.stop_server(owner, server, token)
-    delay = 0.2
-    while True:
-        model = servers_of(await hub.user(owner, token)).get(server)
-        if model is None or server_state(model) == "stopped":
-            break
-        if time.monotonic() > deadline:
-            log.warning("Restart of %s/%s: the server did not stop in time", safe_log(owner), safe_log(server))
-            return
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, RESTART_POLL_MAX)
-    if spec is not None:
-        version = await hub.hub_version(token)
-        if version >= (6,):
-            await hub.update_server(
-                owner, server, token, user_options=spec.to_user_options(), display_name=spec.display_name
-            )
-            if applied is not None:
-                await applied()
-            await hub.start_server(owner, server, token, framework=spec.framework)
-        else:
-            await hub.start_server(owner, server, token, user_options=spec.to_user_options(), framework=spec.framework)
-            if applied is not None:
-                await applied()
-        return
-    await hub.start_server(owner, server, token, framework=_framework(caller, model))
 
 
 async def _environments_for(caller: Caller, fields: Mapping[str, Any]) -> list[str] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from tests.unit.service.conftest import FakeHub, Users, app_options
@@ -61,3 +62,28 @@ def test_a_public_app_is_started_by_anyone_logged_in_when_allowed(
     assert r.status_code == 201, r.text
     assert client.post(f"{API}/ann/open/start", headers=auth("cat")).status_code in (200, 202)
     assert fake_hub.users["ann"].servers["open"].running
+
+
+def test_a_viewers_start_on_jupyterhub_5_sends_no_options_and_keeps_the_owners_latest_edit(
+    client: TestClient, fake_hub: FakeHub, auth: Users
+) -> None:
+    """JupyterHub 5 takes a start's body as the server's new options: the service sends none (the Hub
+    then starts with what it stores), so an edit that lands after the service read the app is kept."""
+    fake_hub.version = "5.5.4"
+    _app(fake_hub, "board", viewers_can_start=True)
+    fake_hub.share("ann", "board", user="bob")
+    bodies: list[bytes] = []
+
+    def owner_edits_meanwhile(request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path.endswith("/servers/board"):
+            bodies.append(request.content)
+            server = fake_hub.users["ann"].servers["board"]
+            server.user_options = {**(server.user_options or {}), "description": "the owner's edit"}
+
+    fake_hub.fail = owner_edits_meanwhile
+    r = client.post(f"{API}/ann/board/start", headers=auth("bob"))
+    assert r.status_code in (200, 202), r.text
+    server = fake_hub.users["ann"].servers["board"]
+    assert server.running
+    assert bodies == [b""]
+    assert (server.user_options or {})["description"] == "the owner's edit"
