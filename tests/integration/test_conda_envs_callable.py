@@ -16,7 +16,7 @@ import pytest
 
 from tests.integration.conftest import Hub, own_hub
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.hub_facing]
 
 CONFIG = """\
 from jupyterhub.auth import DummyAuthenticator

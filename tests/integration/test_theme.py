@@ -14,7 +14,7 @@ import pytest
 
 from tests.integration.conftest import Hub, own_hub
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.hub_facing]
 
 #: The hostile value: a colour that would close the rule and hide the navigation bar.
 HOSTILE = "red; } nav.navbar { display: none } x {"

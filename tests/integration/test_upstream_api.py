@@ -24,7 +24,7 @@ from PIL import Image
 
 from tests.integration.conftest import Hub, login_to_service
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.hub_facing]
 
 ECHO = Path(__file__).resolve().parents[1] / "resources" / "echo_app.py"
 #: The keys of upstream's server models (a Hub server model; ``state`` is the spawner's, always null here).
