@@ -46,7 +46,7 @@ from hubapps.service.operations.caller import Caller
 from hubapps.service.operations.environments import environment_names
 from hubapps.service.operations.files import check_app_file, owner_files
 from hubapps.service.operations.from_git import app_config_from_git
-from hubapps.service.operations.images import data_url_bytes, discard_image, store_image
+from hubapps.service.operations.images import check_image, data_url_bytes, discard_image, store_image
 from hubapps.service.operations.lifecycle import (
     create_app,
     delete_app,
@@ -98,6 +98,7 @@ __all__ = [
     "app_logs",
     "app_status",
     "check_app_file",
+    "check_image",
     "compare_revisions",
     "create_app",
     "create_link",

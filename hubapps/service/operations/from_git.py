@@ -25,6 +25,7 @@ from hubapps.core.spec import GitSource
 from hubapps.service.errors import InvalidInput, safe_log
 from hubapps.service.gitclone import CloneLimits, check_url, clone_commit, clone_slot, inside, temporary_checkout
 from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.images import check_image
 from hubapps.service.schemas import GitPrefill, GitPrefillRequest, GitSourceIn
 
 __all__ = ["app_config_from_git"]
@@ -103,13 +104,7 @@ async def _read_settings(caller: Caller, source: GitSource, token: str, limits: 
             if not await asyncio.to_thread(image.is_file):
                 raise SpecError("thumbnail", f"{prefill.thumbnail_path!r} is not a file of the repository")
             data = await asyncio.to_thread(_read_limited, str(image), settings.thumbnail_max_bytes)
-            thumb = await caller.thumbnails.check(
-                data,
-                max_bytes=settings.thumbnail_max_bytes,
-                max_pixels=settings.thumbnail_max_pixels,
-                width=settings.thumbnail_width,
-                height=settings.thumbnail_height,
-            )
+            thumb = await check_image(caller, data)
             thumbnail = f"data:{thumb.content_type};base64," + base64.b64encode(thumb.data).decode("ascii")
     return GitPrefill(
         **prefill.fields,

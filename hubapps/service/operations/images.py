@@ -14,8 +14,9 @@ import re
 
 from hubapps.core.errors import SpecError
 from hubapps.service.operations.caller import Caller
+from hubapps.service.thumbnails import Thumbnail
 
-__all__ = ["data_url_bytes", "discard_image", "store_image"]
+__all__ = ["check_image", "data_url_bytes", "discard_image", "store_image"]
 
 _DATA_URL = re.compile(r"data:image/[a-z0-9.+-]+;base64,", re.IGNORECASE)
 
@@ -35,17 +36,23 @@ def data_url_bytes(url: str, max_bytes: int) -> bytes | None:
         raise SpecError("thumbnail", "is not valid base64") from None
 
 
-async def store_image(caller: Caller, data: bytes) -> tuple[str, bool]:
-    """Check, re-encode and store an image; its reference, and whether it was new (then
-    :func:`discard_image` it if the save fails)."""
+async def check_image(caller: Caller, data: bytes) -> Thumbnail:
+    """An image checked and drawn again within the admin's limits (not stored); :class:`SpecError` on
+    ``thumbnail`` if it is refused."""
     settings = caller.settings
-    thumb = await caller.thumbnails.check(
+    return await caller.thumbnails.check(
         data,
         max_bytes=settings.thumbnail_max_bytes,
         max_pixels=settings.thumbnail_max_pixels,
         width=settings.thumbnail_width,
         height=settings.thumbnail_height,
     )
+
+
+async def store_image(caller: Caller, data: bytes) -> tuple[str, bool]:
+    """Check, re-encode and store an image; its reference, and whether it was new (then
+    :func:`discard_image` it if the save fails)."""
+    thumb = await check_image(caller, data)
     return thumb.ref, await caller.thumbnails.put(thumb)
 
 

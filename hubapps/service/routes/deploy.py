@@ -146,13 +146,7 @@ async def _read_upload(
     if not data:
         return None
     try:
-        thumb = await caller.thumbnails.check(
-            data,
-            max_bytes=settings.thumbnail_max_bytes,
-            max_pixels=settings.thumbnail_max_pixels,
-            width=settings.thumbnail_width,
-            height=settings.thumbnail_height,
-        )
+        thumb = await operations.check_image(caller, data)
     except SpecError as exc:
         errors["thumbnail"] = exc.message
         return None
