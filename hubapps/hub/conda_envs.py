@@ -73,8 +73,14 @@ class CondaEnvironmentsHandler(APIHandler):  # type: ignore[misc]
             # None unless c.Authenticator.enable_auth_state (and JUPYTERHUB_CRYPT_KEY) are set.
             "auth_state": await user.get_auth_state(),
         }
-        settings = HubApps(config=self.settings["config"])
-        self.write({"names": await conda_envs_for(settings, model)})
+        self.write({"names": await conda_envs_for(self._hubapps(), model)})
+
+    def _hubapps(self) -> HubApps:
+        """The admin's settings, read from the Hub's config once per Hub process (not per request)."""
+        settings = self.settings.get("hubapps_settings")
+        if not isinstance(settings, HubApps):
+            settings = self.settings["hubapps_settings"] = HubApps(config=self.settings["config"])
+        return settings
 
 
 def install_conda_envs_handler(c: Config) -> None:

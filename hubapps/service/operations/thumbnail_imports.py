@@ -18,7 +18,6 @@ URL until the app is next saved, when the saved spec carries the reference inste
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import logging
@@ -29,6 +28,7 @@ from hubapps.core.errors import SpecError
 from hubapps.service.app_models import editable_options
 from hubapps.service.hub_models import ServerModel
 from hubapps.service.operations.caller import Caller
+from hubapps.service.operations.images import data_url_bytes
 from hubapps.service.schemas import AppPublic
 
 __all__ = ["import_thumbnail", "inline_thumbnail", "spec_to_edit", "stored_thumbnail", "with_imported_thumbnails"]
@@ -44,15 +44,6 @@ def inline_thumbnail(options: object) -> str:
     return thumbnail if isinstance(thumbnail, str) and thumbnail.startswith("data:image/") else ""
 
 
-def _decode(data_url: str, max_bytes: int) -> bytes:
-    header, sep, payload = data_url.partition(",")
-    if not sep or not header.endswith(";base64"):
-        raise ValueError("not a base64 data URL")
-    if len(payload) > 2 * max_bytes:  # base64 is 4/3 of the bytes; anything longer is over the limit
-        raise ValueError("larger than thumbnail_import_max_bytes")
-    return base64.b64decode(payload, validate=True)
-
-
 async def import_thumbnail(caller: Caller, owner: str, server: str, data_url: str) -> str:
     """Store ``data_url``'s image as ``owner/server``'s image; its reference, or "" when it cannot be."""
     settings = caller.settings
@@ -60,14 +51,17 @@ async def import_thumbnail(caller: Caller, owner: str, server: str, data_url: st
     if caller.thumbnails.unimportable(source):
         return ""
     try:
+        data = data_url_bytes(data_url, settings.thumbnail_import_max_bytes)
+        if data is None:
+            raise ValueError("not a base64 data URL")
         thumb = await caller.thumbnails.add(
-            _decode(data_url, settings.thumbnail_import_max_bytes),
+            data,
             max_bytes=settings.thumbnail_import_max_bytes,
             max_pixels=settings.thumbnail_max_pixels,
             width=settings.thumbnail_width,
             height=settings.thumbnail_height,
         )
-    except (SpecError, ValueError) as exc:  # binascii.Error is a ValueError
+    except (SpecError, ValueError) as exc:
         log.info("thumbnail of %s/%s not imported: %s", owner[:100], server[:100], str(exc)[:200])
         caller.thumbnails.note_unimportable(source)
         return ""

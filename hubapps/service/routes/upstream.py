@@ -372,8 +372,12 @@ async def me(caller: CurrentCaller) -> dict[str, Any]:
 
 
 @router.get("/frameworks/", summary="The frameworks allowed here")
-async def frameworks(caller: CurrentCaller) -> list[dict[str, str]]:
+async def frameworks(request: Request, caller: CurrentCaller) -> list[dict[str, str]]:
+    """Upstream's shape has no word for "not available here": a framework whose runtime is missing is
+    left out, never offered to upstream's clients as if it could run (hubapps' own /api/frameworks
+    lists it with the reason)."""
     settings = caller.settings
+    unavailable: dict[str, str] = request.app.state.unavailable_frameworks
     return [
         {
             "name": upstream_framework(fw.name),
@@ -382,6 +386,7 @@ async def frameworks(caller: CurrentCaller) -> list[dict[str, str]]:
             "logo_path": logo_url(settings, fw.name),
         }
         for fw in caller.registry
+        if fw.name not in unavailable
     ]
 
 

@@ -48,6 +48,12 @@ def test_the_api_lists_the_framework_as_unavailable_with_the_reason(without_r: T
     assert listed["shiny"]["logo"] == "/services/japps/static/logos/shiny.svg"
 
 
+def test_upstreams_framework_list_leaves_it_out(without_r: TestClient, auth: Users) -> None:
+    names = {fw["name"] for fw in without_r.get("/services/japps/frameworks/", headers=auth("ann")).json()}
+    assert "rshiny" not in names  # upstream's shape cannot say "unavailable": not offered at all
+    assert {"shiny", "plotlydash", "custom"} <= names
+
+
 def test_the_form_shows_it_disabled_with_the_reason(without_r: TestClient, auth: Users) -> None:
     page = without_r.get("/services/japps/create-app", headers=auth("ann")).text
     option = re.search(r'<option value="rshiny"[^>]*>[^<]*</option>', page)
