@@ -37,6 +37,10 @@ c.HubApps.allow_public_apps = True  # the module makes apps public
 c.HubApps.max_apps_per_user = 2
 c.HubApps.max_running_apps_per_user = 1
 c.HubApps.max_public_apps_per_user = 1
+# JupyterHub's own limit, set before install() so the launcher knows it too. It counts every named
+# server and binds admins (who are exempt from the launcher's limits); one above max_apps_per_user so
+# that a user's stored spec through the Hub's API (below) is not refused by it.
+c.JupyterHub.named_server_limit_per_user = 3
 hubapps.install(c)
 """
 
@@ -90,6 +94,29 @@ def test_the_third_app_is_refused(limits_hub: Hub, client: httpx.Client, user: t
     assert "2 apps of 2 allowed" in detail
     model = limits_hub.api("GET", f"users/{name}", params={"include_stopped_servers": "1"}).json()
     assert sorted(s for s in model["servers"] if s) == ["one", "two"]
+
+
+def test_an_admin_is_refused_at_the_hubs_named_server_limit(limits_hub: Hub, client: httpx.Client) -> None:
+    """Admins are exempt from max_apps_per_user but not from the Hub's named_server_limit_per_user: the
+    launcher refuses the 4th app itself, naming the Hub's setting, before the Hub would."""
+    name = "admin"  # c.Authenticator.admin_users in the integration config
+    token = limits_hub.token_for(name)
+    assert limits_hub.api("GET", f"users/{name}").json()["admin"] is True
+    api, auth = limits_hub.url + "services/japps/api/apps", {"Authorization": f"token {token}"}
+    try:
+        for display in ("One", "Two", "Three"):
+            assert client.post(api, headers=auth, json=_spec(display)).status_code == 201
+            limits_hub.stop_if_started(name, display.lower())
+        detail = _refused(client.post(api, headers=auth, json=_spec("Four")), "named_server_limit_per_user", None)
+        assert "3 named servers of 3 allowed per user on this Hub" in detail
+        assert "delete a server or app first" in detail
+        model = limits_hub.api("GET", f"users/{name}", params={"include_stopped_servers": "1"}).json()
+        assert sorted(s for s in model["servers"] if s) == ["one", "three", "two"]
+    finally:
+        model = limits_hub.api("GET", f"users/{name}", params={"include_stopped_servers": "1"}).json()
+        for server in model.get("servers") or {}:
+            if server:
+                limits_hub.stop_app(name, server, remove=True)
 
 
 def test_the_second_public_app_is_refused(limits_hub: Hub, client: httpx.Client, user: tuple[str, str]) -> None:
