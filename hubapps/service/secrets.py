@@ -113,11 +113,12 @@ def public_secret_env(secret_env: Mapping[str, object]) -> dict[str, None]:
 
 def public_repository(repository: object) -> object:
     """What the API shows of a spec's ``repository``: its sealed token as ``"token": null`` (send it
-    back, or leave it out, to keep it)."""
-    if not isinstance(repository, Mapping) or not repository.get("secret_token"):
+    back, or leave it out, to keep it); the stored field itself never, not even empty."""
+    if not isinstance(repository, Mapping) or "secret_token" not in repository:
         return repository
     shown = {k: v for k, v in repository.items() if k != "secret_token"}
-    shown["token"] = None
+    if repository["secret_token"]:
+        shown["token"] = None
     return shown
 
 
