@@ -26,13 +26,26 @@ import hashlib
 __all__ = [
     "EXIT_STATES",
     "MAX_LOG_LINE",
+    "REPORT_CA_ENV_VAR",
     "REPORT_KINDS",
     "REPORT_PATH",
+    "SERVERS_CA",
+    "SERVICE_CERTS_ENV_VAR",
     "report_sub",
 ]
 
 #: The service's endpoint, relative to its prefix.
 REPORT_PATH = "api/internal/reports"
+#: Under JupyterHub's ``internal_ssl``: the PEM of the CA that signs the launcher service's certificate
+#: (JupyterHub's ``notebooks-ca``, which signs every server's), set by the spawner for the app's proxy. The
+#: Hub's trust bundle for servers leaves it out (servers never talk to each other), so the proxy trusts it
+#: for its reports alone. A CA certificate is public; the proxy still keeps it from the app.
+REPORT_CA_ENV_VAR = "HUBAPPS_REPORT_CA"
+#: Under ``internal_ssl``: JupyterHub's certificate store (``internal_certs_location``, absolute), where the
+#: launcher service finds that same CA, to accept the client certificates the apps' proxies report with.
+SERVICE_CERTS_ENV_VAR = "HUBAPPS_INTERNAL_CERTS"
+#: The CA (a record of JupyterHub's certipy store) that signs every server's certificate, the service's too.
+SERVERS_CA = "notebooks-ca"
 #: What a report may say.
 REPORT_KINDS = ("started", "ready", "opened", "exited")
 #: A run's final states: stopped (by the Hub, a normal stop) or failed (the proxy gave up).

@@ -28,10 +28,12 @@ from jupyterhub.crypto import KEY_ENV
 from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
+from hubapps.core.reports import SERVICE_CERTS_ENV_VAR
 from hubapps.core.statuskey import STATUS_KEY_ENV_VAR
 from hubapps.hub.conda_envs import install_conda_envs_handler
 from hubapps.hub.config import HubApps
 from hubapps.hub.home_page import install_home_page, read_theme, restore_template_vars
+from hubapps.hub.internal_ssl import fix_service_checks
 from hubapps.hub.jappsconfig import apply_jappsconfig
 from hubapps.hub.public_pages import install_public_not_running
 from hubapps.hub.spawner import make_spawner_class
@@ -195,34 +197,39 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
     if subdomain_host:
         _host_prefix_cookies(c, subdomain_host)
     env[STATUS_KEY_ENV_VAR] = hubapps.status_key
+    _internal_certs(c, env)
     services.append(
-        {
-            "name": name,
-            "display": False,
-            "url": hubapps.service_url,
-            "command": [
-                hubapps.service_python or sys.executable,
-                "-m",
-                # uvicorn's command line, after giving the run a directory for the workers' metrics
-                "hubapps.service.serve",
-                "hubapps.service.app:create_app",
-                "--factory",
-                "--host",
-                hubapps.service_host,
-                "--port",
-                str(hubapps.service_port),
-                "--workers",
-                str(hubapps.service_workers),
-                "--no-server-header",
-                # Query strings can carry tokens (?token=...); the service logs what it needs itself.
-                "--no-access-log",
-            ],
-            # Brought up to date with c.HubApps when JupyterHub loads its config (see _ServiceEnvironment).
-            "environment": _ServiceEnvironment(env, _late_settings(c, hubapps, dict(env), extras, japps_applied)),
-            "oauth_no_confirm": hubapps.oauth_no_confirm,
-            "oauth_client_allowed_scopes": [f"access:services!service={name}", *USER_TOKEN_SCOPES],
-            "info": {"hubapps": True, "title": hubapps.title},
-        }
+        _ServiceEntry(
+            {
+                "name": name,
+                "display": False,
+                "url": _service_url(c, hubapps.service_url),
+                "command": [
+                    hubapps.service_python or sys.executable,
+                    "-m",
+                    # uvicorn's command line, after giving the run a directory for the workers' metrics
+                    "hubapps.service.serve",
+                    "hubapps.service.app:create_app",
+                    "--factory",
+                    "--host",
+                    hubapps.service_host,
+                    "--port",
+                    str(hubapps.service_port),
+                    "--workers",
+                    str(hubapps.service_workers),
+                    "--no-server-header",
+                    # Query strings can carry tokens (?token=...); the service logs what it needs itself.
+                    "--no-access-log",
+                ],
+                # Brought up to date with c.HubApps when JupyterHub loads its config (see _ServiceEnvironment).
+                "environment": _ServiceEnvironment(env, _late_settings(c, hubapps, dict(env), extras, japps_applied)),
+                "oauth_no_confirm": hubapps.oauth_no_confirm,
+                "oauth_client_allowed_scopes": [f"access:services!service={name}", *USER_TOKEN_SCOPES],
+                "info": {"hubapps": True, "title": hubapps.title},
+            },
+            hubapps.service_url,
+            c,
+        )
     )
     c.JupyterHub.services = services
     # A callable conda_envs runs here, in the Hub, when the service asks for a user's names.
@@ -261,6 +268,46 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
 
 
 _UNSET = object()
+
+
+def _service_url(c: Config, url: str) -> str:
+    """The service's URL as the Hub and its proxy reach it: ``https`` under ``internal_ssl``, where the
+    service serves TLS with the certificate the Hub makes for it (:mod:`hubapps.service.serve`)."""
+    if c.JupyterHub.get("internal_ssl", False) and url.startswith("http://"):
+        return "https://" + url[len("http://") :]
+    return url
+
+
+def _internal_certs(c: Config, env: dict[str, str]) -> None:
+    """Under ``internal_ssl``, tell the service where JupyterHub's certificate store is (it trusts the
+    CA of the apps' proxies from there, for their reports); else make sure it is not told."""
+    if c.JupyterHub.get("internal_ssl", False):
+        env[SERVICE_CERTS_ENV_VAR] = os.path.abspath(c.JupyterHub.get("internal_certs_location", "internal-ssl"))
+    else:
+        env.pop(SERVICE_CERTS_ENV_VAR, None)
+
+
+class _ServiceEntry(dict[str, Any]):
+    """The launcher's entry in ``c.JupyterHub.services``, brought up to date when JupyterHub applies it.
+
+    Like :class:`_ServiceEnvironment`: the deep copy JupyterHub takes has the URL for the final
+    ``c.JupyterHub.internal_ssl`` (which configs often set after ``install(c)``), unless the file itself
+    rewrote the URL.
+    """
+
+    def __init__(self, entry: dict[str, Any], url: str, c: Config) -> None:
+        super().__init__(entry)
+        self._written_url = entry["url"]
+        self._url = url
+        self._config = c
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        entry = {key: copy.deepcopy(value, memo) for key, value in self.items()}
+        if entry.get("url") == self._written_url:
+            entry["url"] = _service_url(self._config, self._url)
+        if str(entry.get("url", "")).startswith("https:") and self._config.JupyterHub.get("internal_ssl", False):
+            fix_service_checks()  # JupyterHub cannot check an https service by itself (see the module)
+        return entry
 
 
 class _ServiceEnvironment(dict[str, str]):
@@ -328,6 +375,7 @@ def _late_settings(
             restore_template_vars(c, final, theme)
         if env.get("HUBAPPS_SETTINGS") == written["HUBAPPS_SETTINGS"]:
             env["HUBAPPS_SETTINGS"] = json.dumps({**final.service_settings(), **extras, "theme": theme})
+        _internal_certs(c, env)
         if env.get(STATUS_KEY_ENV_VAR) == written[STATUS_KEY_ENV_VAR] and final.status_key:
             env[STATUS_KEY_ENV_VAR] = final.status_key
         return env

@@ -17,9 +17,11 @@ they are written, so plain text posted as a secret is refused with 400 and never
 
 from __future__ import annotations
 
+import functools
 import json
 import weakref
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from jupyterhub import __version__ as jupyterhub_version
@@ -32,6 +34,7 @@ from hubapps.core.frameworks import Framework, FrameworkRegistry
 from hubapps.core.gitproject import GIT_AUTH_ENV_VAR
 from hubapps.core.limits import LimitReached, check_limits, count_servers, server_facts
 from hubapps.core.policy import SpecPolicy
+from hubapps.core.reports import REPORT_CA_ENV_VAR, SERVERS_CA
 from hubapps.core.secret_env import REPOSITORY_TOKEN, open_payload
 from hubapps.core.spec import AppSpec, is_app_options, is_sealed_value, parse_user_options
 from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW, STATUS_KEY_ENV_VAR, app_key
@@ -450,9 +453,23 @@ class HubAppsSpawnerMixin:
                 if self._hubapps_git_token:
                     # Read by the proxy alone, for its clone; it never passes it to the app.
                     env[GIT_AUTH_ENV_VAR] = self._hubapps_git_token
+                report_ca = self._hubapps_report_ca()
+                if report_ca:
+                    env[REPORT_CA_ENV_VAR] = report_ca
             else:
                 env.update(self._hubapps_env)
         return env
+
+    def _hubapps_report_ca(self) -> str:
+        """Under ``internal_ssl``, the CA of the service's certificate (PEM), for the proxy's reports.
+
+        JupyterHub signs every server's certificate, the launcher service's included, with one CA, which
+        its trust bundle for servers leaves out (servers never call each other): the proxy trusts it for
+        its reports to the service alone. "" without ``internal_ssl``, or when the reports go elsewhere.
+        """
+        if not getattr(self, "internal_ssl", False) or not self._hubapps_report_url().startswith("https:"):
+            return ""
+        return _servers_ca_pem(str(getattr(self, "internal_certs_location", "")))
 
     def _hubapps_status_app_key(self) -> str:
         """This app's own status key (hex): signed status requests of the launcher, for this server only.
@@ -465,6 +482,16 @@ class HubAppsSpawnerMixin:
         if not key or not owner:
             return ""
         return app_key(bytes.fromhex(key), str(owner), str(self.name)).hex()  # type: ignore[attr-defined]
+
+
+@functools.lru_cache(maxsize=4)
+def _servers_ca_pem(certs_location: str) -> str:
+    """The certificate of the CA that signs servers' certificates, from JupyterHub's certificate store
+    (made when the Hub started; read once per Hub process)."""
+    from certipy import Certipy  # JupyterHub's own, which made the store
+
+    record = Certipy(store_dir=certs_location).store.get_record(SERVERS_CA)
+    return Path(record["files"]["cert"]).read_text()
 
 
 def _framework_label(options: object, frameworks: FrameworkRegistry) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from hubapps.core.errors import HubAppsError
+from hubapps.core.reports import REPORT_CA_ENV_VAR
 from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW
 
 __all__ = [
@@ -121,6 +122,8 @@ class HubSettings:
     ssl_certfile: str = ""
     ssl_keyfile: str = ""
     ssl_client_ca: str = ""
+    #: PEM of one more CA to trust for ``https://`` URLs (the launcher service's, for reports only).
+    ssl_extra_ca: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,9 @@ class ProxyConfig:
     #: The launcher service's internal URL, prefix included (``--report-url``): where reports go; empty:
     #: none are sent.
     report_url: str = ""
+    #: The CA that signs the service's certificate under ``internal_ssl`` (PEM, from
+    #: :data:`~hubapps.core.reports.REPORT_CA_ENV_VAR`): trusted for reports, nowhere else.
+    report_ca: str = field(default="", repr=False)
     report_timeout: float = DEFAULT_REPORT_TIMEOUT
     report_retries: int = DEFAULT_REPORT_RETRIES
     report_log_lines: int = DEFAULT_REPORT_LOG_LINES
@@ -465,6 +471,13 @@ def _hub_settings(env: Mapping[str, str]) -> HubSettings:
     )
 
 
+def _report_ca(env: Mapping[str, str]) -> str:
+    pem = env.get(REPORT_CA_ENV_VAR, "").strip()
+    if pem and not (pem.startswith("-----BEGIN CERTIFICATE-----") and pem.endswith("-----END CERTIFICATE-----")):
+        raise ConfigError(f"{REPORT_CA_ENV_VAR} must hold PEM certificates")
+    return pem
+
+
 def _app_env(env: Mapping[str, str]) -> dict[str, str]:
     raw = env.get(APP_ENV_VAR, "")
     if not raw:
@@ -612,6 +625,7 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         check_file=ns.check_file,
         source_file=ns.source_file,
         report_url=report_url,
+        report_ca=_report_ca(env),
         report_timeout=ns.report_timeout,
         report_retries=ns.report_retries,
         report_log_lines=ns.report_log_lines,

@@ -268,13 +268,16 @@ def _ssl_context(hub: HubSettings) -> ssl.SSLContext | None:
     """The client context for ``https://`` Hub URLs, as JupyterHub makes it for internal SSL.
 
     With ``JUPYTERHUB_SSL_CERTFILE``/``KEYFILE`` the client certificate is presented; the Hub's certificate is
-    always verified: against ``JUPYTERHUB_SSL_CLIENT_CA`` when given (the internal CA), else the system's.
+    always verified: against ``JUPYTERHUB_SSL_CLIENT_CA`` when given (the internal CA), else the system's;
+    ``ssl_extra_ca`` is one more CA (PEM) the caller trusts (the launcher service's, for reports only).
     """
     if not any(url.startswith("https:") for url in (hub.api_url, hub.activity_url)):
         return None
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=hub.ssl_client_ca or None)
     context.verify_mode = ssl.CERT_REQUIRED
     context.check_hostname = True
+    if hub.ssl_extra_ca:
+        context.load_verify_locations(cadata=hub.ssl_extra_ca)
     if hub.ssl_certfile and hub.ssl_keyfile:
         context.load_cert_chain(hub.ssl_certfile, hub.ssl_keyfile)
     return context

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from typing import TextIO, TypeVar
 from urllib.parse import quote
 
+from hubapps.core.reports import REPORT_CA_ENV_VAR
 from hubapps.core.statuskey import APP_KEY_ENV_VAR
 from hubapps.proxy.applog import AppLogEcho, log_prefix
 from hubapps.proxy.checkout import GIT_AUTH_ENV_VAR, CheckoutError, checkout_repository
@@ -98,7 +99,7 @@ OUTPUT_DRAIN_TIMEOUT = 1.0
 #: Environment variables never passed to the app (the Hub token unless ``--pass-hub-token``).
 _TOKEN_VARS = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
 #: Variables of the proxy's environment that only the proxy reads (never passed to the app).
-_PROXY_ONLY_VARS = frozenset({APP_ENV_VAR, APP_KEY_ENV_VAR, GIT_AUTH_ENV_VAR})
+_PROXY_ONLY_VARS = frozenset({APP_ENV_VAR, APP_KEY_ENV_VAR, GIT_AUTH_ENV_VAR, REPORT_CA_ENV_VAR})
 #: File name of the app's socket in its private folder.
 SOCKET_NAME = "app.sock"
 #: Longest unix socket path the kernel takes (``sun_path`` is 108 bytes on Linux, with its NUL).

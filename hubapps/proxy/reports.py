@@ -130,7 +130,11 @@ class ServiceReporter:
         self._source = os.path.normpath(os.path.join(base_dir, config.cwd, config.source_file))
         self._checkout = os.path.normpath(os.path.join(base_dir, config.checkout or "."))
         # The report URL's own client: https with the Hub's internal SSL files where it is https.
-        self._api = HubAPI(replace(hub, api_url=config.report_url, activity_url=""), timeout=config.report_timeout)
+        # (and the CA of the service's certificate, which the Hub's bundle for servers leaves out).
+        self._api = HubAPI(
+            replace(hub, api_url=config.report_url, activity_url="", ssl_extra_ca=config.report_ca),
+            timeout=config.report_timeout,
+        )
         self._wake = asyncio.Event()
         self.sessions = ViewerSessions(config.viewer_session_gap, self._wake.set)
         self._tasks: list[asyncio.Task[None]] = []

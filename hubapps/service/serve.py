@@ -8,6 +8,12 @@ private (0700) for each run, and removed when the service stops, so no count of 
 added in. An admin who sets ``PROMETHEUS_MULTIPROC_DIR`` in the service's environment chooses the
 directory instead: it is emptied of metric files at start.
 
+Under JupyterHub's ``internal_ssl`` (the Hub passes ``JUPYTERHUB_SSL_CERTFILE``, ``_KEYFILE`` and
+``_CLIENT_CA``, and ``install()`` makes the service's URL ``https``), the service serves TLS with the
+certificate the Hub made for it and asks every client for a certificate (:func:`tls_arguments`): the Hub's
+and its proxy's (the CAs of ``JUPYTERHUB_SSL_CLIENT_CA``), and the apps' proxies', which send their reports
+here directly (the CA that signs servers, from JupyterHub's certificate store).
+
 This module imports nothing of the service (nor ``prometheus_client``) before setting the variable.
 """
 
@@ -15,14 +21,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["main", "metrics_directory"]
+__all__ = ["main", "metrics_directory", "tls_arguments"]
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: ``hubapps.core.reports.SERVICE_CERTS_ENV_VAR`` and ``SERVERS_CA`` (not imported: see above).
+SERVICE_CERTS_ENV = "HUBAPPS_INTERNAL_CERTS"
+SERVERS_CA = "notebooks-ca"
 
 
 def metrics_directory(environ: dict[str, str] | os._Environ[str]) -> tuple[str, bool]:
@@ -39,13 +49,49 @@ def metrics_directory(environ: dict[str, str] | os._Environ[str]) -> tuple[str, 
     return made, True
 
 
+def tls_arguments(environ: Mapping[str, str], directory: str) -> list[str]:
+    """uvicorn's TLS options under ``internal_ssl``, or none; the bundle of client CAs is written in
+    ``directory`` (private to this run).
+
+    Raises ``SystemExit`` with the reason when the Hub's files cannot be used: a service that the Hub
+    reaches over https must not fall back to plain HTTP.
+    """
+    certfile = environ.get("JUPYTERHUB_SSL_CERTFILE", "")
+    keyfile = environ.get("JUPYTERHUB_SSL_KEYFILE", "")
+    if not (certfile and keyfile):
+        return []
+    client_ca = environ.get("JUPYTERHUB_SSL_CLIENT_CA", "")
+    try:
+        bundle = [Path(client_ca).read_text()] if client_ca else []
+        store = environ.get(SERVICE_CERTS_ENV, "")
+        if store:
+            from certipy import CertNotFoundError, CertStore  # JupyterHub's own certificate store
+
+            try:
+                record = CertStore(containing_dir=store).get_record(SERVERS_CA)
+            except CertNotFoundError as error:
+                raise ValueError(f"no {SERVERS_CA} in {store}") from error
+            bundle.append(Path(record["files"]["cert"]).read_text())
+    except (OSError, KeyError, ValueError, ImportError) as error:
+        raise SystemExit(f"hubapps service: cannot read the Hub's internal SSL files: {error}") from None
+    options = ["--ssl-certfile", certfile, "--ssl-keyfile", keyfile]
+    if bundle:
+        cafile = Path(directory) / "client-cas.pem"
+        cafile.write_text("\n".join(pem.strip() + "\n" for pem in bundle))
+        options += ["--ssl-ca-certs", str(cafile), "--ssl-cert-reqs", str(int(ssl.CERT_REQUIRED))]
+    return options
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     path, ours = metrics_directory(os.environ)
+    tls_directory = tempfile.mkdtemp(prefix="hubapps-tls-")
     try:
+        args = list(sys.argv[1:] if argv is None else argv) + tls_arguments(os.environ, tls_directory)
         from uvicorn.main import main as uvicorn_main  # (after the variable is set)
 
-        uvicorn_main.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="uvicorn")
+        uvicorn_main.main(args=args, prog_name="uvicorn")
     finally:
+        shutil.rmtree(tls_directory, ignore_errors=True)
         if ours:
             shutil.rmtree(path, ignore_errors=True)
 

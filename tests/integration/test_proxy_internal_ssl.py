@@ -2,13 +2,18 @@
 TLS with certificates of the Hub's internal CA. The proxy must listen with TLS (the Hub's readiness check
 and CHP come in over https with client certificates), and call the Hub's API over https with its own.
 
-A Hub of its own for this module: the shared test configuration with ``internal_ssl`` on. The launcher
-service is in it too: it calls the Hub's https API with the internal CA and its certificate (it still
-listens on plain HTTP on 127.0.0.1; see docs/proxy.md).
+A Hub of its own for this module: the shared test configuration with ``internal_ssl`` on (set after
+``install()``, as configs often do). The launcher service is in it too: it serves TLS with the certificate
+the Hub made for it and asks every client for one of the Hub's certificates (the last plain hop is gone);
+it calls the Hub's https API with the internal CA and its certificate; the apps' proxies send their
+reports to it over TLS as well.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +36,23 @@ c.JupyterHub.trusted_alt_names = ["IP:127.0.0.1", "DNS:localhost"]
 c.JupyterHub.hub_bind_url = c.JupyterHub.hub_bind_url.replace("http://", "https://")
 c.ConfigurableHTTPProxy.api_url = c.ConfigurableHTTPProxy.api_url.replace("http://", "https://")
 """
+
+
+def _certs(hub: Hub) -> Path:
+    return hub.root / "internal-certs"
+
+
+def _tls_client(hub: Hub, component: str | None) -> ssl.SSLContext:
+    """A client context trusting the Hub's CA for servers; with ``component``'s certificate (a record of
+    the Hub's certificate store, e.g. ``proxy-client``: configurable-http-proxy's), or with none."""
+    from certipy import Certipy
+
+    store = Certipy(store_dir=str(_certs(hub))).store
+    context = ssl.create_default_context(cafile=store.get_record("notebooks-ca")["files"]["cert"])
+    if component:
+        files = store.get_record(component)["files"]
+        context.load_cert_chain(files["cert"], files["key"])
+    return context
 
 
 def _spec(script: str) -> dict[str, object]:
@@ -88,3 +110,41 @@ async def test_websocket_with_internal_ssl(tls_hub: Hub) -> None:
             assert await ws.recv() == "through TLS inside the Hub"
     finally:
         tls_hub.stop_app(OWNER, "ws", remove=True)
+
+
+def test_the_launcher_service_serves_tls_and_asks_for_the_hubs_certificates(tls_hub: Hub) -> None:
+    # The Hub's proxy sends the service's prefix to an https URL.
+    routes = tls_hub.api("GET", "proxy").json()
+    route = next(value for key, value in routes.items() if key.rstrip("/").endswith("/services/japps"))
+    assert route["target"] == f"https://127.0.0.1:{tls_hub.service_port}", routes
+    direct = f"https://127.0.0.1:{tls_hub.service_port}/services/japps/api/frameworks"
+    token = tls_hub.token_for(OWNER)
+    headers = {"Authorization": f"token {token}"}
+    # With the certificate of the Hub's proxy, as configurable-http-proxy connects: served.
+    with httpx.Client(verify=_tls_client(tls_hub, "proxy-client"), timeout=30) as client:
+        assert client.get(direct, headers=headers).status_code == 200
+    # No plain HTTP any more, and no TLS without one of the Hub's certificates.
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(direct.replace("https:", "http:"), headers=headers, timeout=10)
+    with pytest.raises(httpx.HTTPError), httpx.Client(verify=_tls_client(tls_hub, None), timeout=10) as client:
+        client.get(direct, headers=headers)
+
+
+def test_the_apps_proxy_reports_to_the_service_over_tls(tls_hub: Hub) -> None:
+    tls_hub.create_app(OWNER, "reported", _spec("echo_app.py"))
+    token = tls_hub.token_for(OWNER)
+    tls_hub.wait_app(OWNER, "reported", token)
+
+    def ready_runs() -> list[tuple[str, float | None]]:
+        with sqlite3.connect(tls_hub.root / "hubapps.sqlite") as db:
+            rows = db.execute(
+                "SELECT state, ready_after FROM hubapps_runs WHERE owner = ? AND server = ?", (OWNER, "reported")
+            ).fetchall()
+        return [(row[0], row[1]) for row in rows if row[1] is not None]
+
+    # The proxy's "started" and "ready" reports (signed with the app's key) reached the service.
+    deadline = time.monotonic() + 30
+    while not ready_runs() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert ready_runs(), "no report of the app's run reached the service over TLS"
+    tls_hub.stop_app(OWNER, "reported", remove=True)
