@@ -162,6 +162,9 @@ class ProxyConfig:
     restart_backoff: float = DEFAULT_RESTART_BACKOFF
     restart_backoff_max: float = DEFAULT_RESTART_BACKOFF_MAX
     failure_linger: float = DEFAULT_FAILURE_LINGER
+    #: Resource limits the app runs under (``RLIMIT_AS`` in bytes, ``RLIMIT_NPROC``); 0: none.
+    memory_limit: int = 0
+    process_limit: int = 0
     auth_cache_max_age: int = DEFAULT_AUTH_CACHE_MAX_AGE
     websocket_max_age: float = DEFAULT_WEBSOCKET_MAX_AGE
     activity_interval: float = DEFAULT_ACTIVITY_INTERVAL
@@ -301,6 +304,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive(float),
         default=DEFAULT_FAILURE_LINGER,
         help="Seconds the failure page and status stay up before the proxy exits non-zero.",
+    )
+    add(
+        "--memory-limit",
+        type=_positive(int),
+        default=0,
+        help="Bytes of address space the app may use (RLIMIT_AS); over it, allocations fail and the app "
+        "is reported as out of memory. 0: no limit.",
+    )
+    add(
+        "--process-limit",
+        type=_positive(int),
+        default=0,
+        help="Processes and threads the app's user may have (RLIMIT_NPROC, counted per user by the kernel, "
+        "not enforced for root). 0: no limit.",
     )
     add(
         "--check-file",
@@ -605,6 +622,8 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         restart_window=ns.restart_window,
         restart_backoff=ns.restart_backoff,
         failure_linger=ns.failure_linger,
+        memory_limit=ns.memory_limit,
+        process_limit=ns.process_limit,
         auth_cache_max_age=ns.auth_cache_max_age,
         websocket_max_age=ns.websocket_max_age,
         activity_interval=_activity_interval(env, ns.activity_interval),

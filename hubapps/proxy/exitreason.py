@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Sequence
 
-__all__ = ["MAX_MESSAGE", "app_message"]
+__all__ = ["MAX_MESSAGE", "app_message", "out_of_memory"]
 
 #: Longest message taken from the app's output, in characters (the rest is cut, with an ellipsis).
 MAX_MESSAGE = 300
@@ -33,6 +33,20 @@ _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Terminal colours and cursor moves (``ESC [ 31 m``), which some CLIs print even into a pipe.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+# What programs say when an allocation fails (under ``--memory-limit``, RLIMIT_AS makes it fail rather
+# than the kernel kill the process): Python, C/C++ and Rust runtimes, Node.js, the JVM, glibc's errno text.
+_NO_MEMORY = re.compile(
+    r"\bMemoryError\b|Cannot allocate memory|std::bad_alloc|out of memory|OutOfMemoryError"
+    r"|memory allocation of \d+ bytes failed|failed to allocate|JavaScript heap out of memory",
+    re.IGNORECASE,
+)
+
+
+def out_of_memory(lines: Sequence[str]) -> bool:
+    """Whether the app's last output (oldest first) says an allocation failed."""
+    return any(_NO_MEMORY.search(line) for line in lines[-LOOK_BACK:] if not line.startswith("hubapps:"))
 
 
 def _clean(line: str) -> str:

@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import enum
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -58,7 +59,7 @@ from hubapps.proxy.applog import AppLogEcho, log_prefix
 from hubapps.proxy.checkout import GIT_AUTH_ENV_VAR, CheckoutError, checkout_repository
 from hubapps.proxy.conda import ActivationError, activate, is_conda_prefix, resolve_conda_env
 from hubapps.proxy.config import APP_ENV_VAR, ProxyConfig
-from hubapps.proxy.exitreason import app_message
+from hubapps.proxy.exitreason import app_message, out_of_memory
 from hubapps.proxy.output import OutputBuffer
 
 __all__ = [
@@ -380,6 +381,8 @@ class AppProcess:
             while self._restarts and now - self._restarts[0] > config.restart_window:
                 self._restarts.popleft()
             described = f"the app exited with code {code}" if code is not None else "the app exited"
+            if code and config.memory_limit and out_of_memory(self.output.since(self._attempt_first_line)[1]):
+                described = f"the app ran out of memory (its limit is {_mebibytes(config.memory_limit)})"
             if not self.ever_ready:
                 # It never got as far as answering: the same start would fail the same way.
                 if self._start_failures >= config.start_retries:
@@ -479,6 +482,7 @@ class AppProcess:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=resource_limits(config.memory_limit, config.process_limit),
             )
         except OSError as error:
             # Not restarted: a missing executable will not appear by itself.
@@ -609,6 +613,31 @@ async def probe_status(address: AppAddress | int, path: str) -> int | None:
     if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit() and len(parts[1]) == 3:
         return int(parts[1])
     return None
+
+
+def resource_limits(memory: int, processes: int) -> Callable[[], None] | None:
+    """What the app's child process runs before the app: its ``RLIMIT_AS`` and ``RLIMIT_NPROC`` (never
+    above the limits the proxy itself has); None when there are none to set."""
+    wanted = [(resource.RLIMIT_AS, memory), (resource.RLIMIT_NPROC, processes)]
+    limits = []
+    for which, value in wanted:
+        if value <= 0:
+            continue
+        _, hard = resource.getrlimit(which)
+        limit = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        limits.append((which, limit))
+    if not limits:
+        return None
+
+    def apply() -> None:  # (in the child, between fork and exec: nothing but the system calls)
+        for which, limit in limits:
+            resource.setrlimit(which, (limit, limit))
+
+    return apply
+
+
+def _mebibytes(size: int) -> str:
+    return f"{size / 2**20:g} MiB"
 
 
 def _signal_group(pgid: int, signum: int) -> None:

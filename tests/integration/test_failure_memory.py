@@ -2,6 +2,8 @@
 once the Hub has dropped the server the API, the CLI and the details page still say why, with its log
 tail, because the proxy told the launcher before it exited (signed with the app's own key). A normal
 stop is remembered as stopped, with no failure. A second user opening an app is one "opened" event.
+An app over the admin's per-app memory limit (``proxy_limits["memory-limit"]``, RLIMIT_AS) fails with
+that reason on its details page; one under it runs.
 
 The module's own Hub shortens what would take minutes: the failure page lingers 1 s, a crashed app is
 not restarted, and the Hub polls its servers every second.
@@ -28,16 +30,18 @@ RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 CONFIG = """\
 c = get_config()  # noqa: F821
 load_subconfig({main!r})  # noqa: F821
-c.HubApps.proxy_limits = {{"failure-linger": 1, "max-restarts": 0, "viewer-session-gap": 600}}
+c.HubApps.proxy_limits = {{"failure-linger": 1, "max-restarts": 0, "viewer-session-gap": 600, "memory-limit": {limit}}}
 c.Spawner.poll_interval = 1
 """
+#: The per-app memory limit of this Hub's apps (address space; a Python echo app needs far less).
+MEMORY_LIMIT = 512 * 2**20
 #: Seconds within which the crash is remembered and the Hub has dropped the server.
 WITHIN = 40.0
 
 
 @pytest.fixture(scope="module")
 def memory_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    with own_hub(tmp_path_factory.mktemp("memory-hub"), CONFIG) as running:
+    with own_hub(tmp_path_factory.mktemp("memory-hub"), CONFIG.replace("{limit}", str(MEMORY_LIMIT))) as running:
         yield running
 
 
@@ -159,3 +163,34 @@ def test_a_second_user_opening_the_app_is_one_opened_event(memory_hub: Hub) -> N
     time.sleep(2)  # (a second report would have come by now)
     assert opened_events() == events == [(viewer, owner, "seen")]
     hub.stop_app(owner, "seen", remove=True)
+
+
+@pytest.mark.timeout(120)
+def test_an_app_over_its_memory_limit_fails_with_that_reason(memory_hub: Hub) -> None:
+    hub = memory_hub
+    owner = f"memory-{secrets.token_hex(3)}"
+    token = hub.token_for(owner)
+    hog = str(RESOURCES / "memory_hog.py")
+    with _api(hub, token) as api:
+        # Under the limit: runs (the limit does not get in the way of an ordinary app).
+        small = api.post("apps", json=_command_app("Small", hog, "{port}", str(32 * 2**20)))
+        assert small.status_code in (201, 202), small.text
+        _until("the small app to run", lambda: api.get(f"apps/{owner}/small").json()["state"], lambda s: s == "running")
+        opened = httpx.get(f"{hub.url}user/{owner}/small/", headers={"Authorization": f"token {token}"}, timeout=30)
+        assert opened.text == f"holding {32 * 2**20} bytes"
+        # Over it (2 GiB, which this machine has): the allocation fails, and the owner is told why.
+        big = api.post("apps", json=_command_app("Big", hog, "{port}", str(2 * 2**30)))
+        assert big.status_code in (201, 202), big.text
+        _until("the Hub to drop the server", lambda: hub.server_model(owner, "big"), lambda m: m is None)
+        run = _until("the failed run", lambda: api.get(f"apps/{owner}/big").json().get("last_run") or {}, bool)
+        assert run["state"] == "failed"
+        assert run["reason"].startswith("the app ran out of memory (its limit is 512 MiB) before it was ready")
+        assert "MemoryError" in run["reason"]
+        page = httpx.get(
+            f"{hub.url}services/japps/ui/apps/{quote(owner)}/big",
+            headers={"Authorization": f"token {token}"},
+            timeout=30,
+        )
+        assert page.status_code == 200, page.text[:300]
+        assert "the app ran out of memory (its limit is 512 MiB)" in page.text
+    hub.stop_app(owner, "small", remove=True)

@@ -191,3 +191,13 @@ def test_time_limits_must_be_finite(option: str, value: str) -> None:
     """A limit of NaN would never be reached (a signed status request would never expire)."""
     with pytest.raises(ConfigError):
         parse_config([f"{option}={value}", "--", "app"], ENV)
+
+
+def test_resource_limits_are_whole_numbers_and_off_by_default() -> None:
+    config = parse_config(["--", "app"], ENV)
+    assert (config.memory_limit, config.process_limit) == (0, 0)
+    config = parse_config(["--memory-limit=536870912", "--process-limit=64", "--", "app"], ENV)
+    assert (config.memory_limit, config.process_limit) == (512 * 2**20, 64)
+    for bad in ("--memory-limit=-1", "--memory-limit=1.5", "--process-limit=x"):
+        with pytest.raises(ConfigError):
+            parse_config([bad, "--", "app"], ENV)

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from hubapps.proxy.config import ConfigError, parse_config
-from hubapps.proxy.exitreason import MAX_MESSAGE, app_message
+from hubapps.proxy.exitreason import MAX_MESSAGE, app_message, out_of_memory
 from tests.unit.proxy.conftest import PREFIX, StartProxy, resource, url
 
 ALICE = {"Authorization": "token alice-token"}
@@ -158,3 +158,19 @@ async def test_a_file_that_compiles_changes_nothing(start_proxy: StartProxy, tmp
     await asyncio.sleep(0.5)  # the compile has long finished
     assert proxy.process.status()["state"] == "ready"
     assert proxy.process.reason == ""
+
+
+@pytest.mark.parametrize(
+    ("output", "says"),
+    [
+        ('Traceback (most recent call last):\n  File "app.py", line 3\nMemoryError', True),
+        ("terminate called after throwing an instance of 'std::bad_alloc'", True),
+        ("memory allocation of 1073741824 bytes failed", True),
+        ("FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory", True),
+        ("OSError: [Errno 12] Cannot allocate memory", True),
+        ("ValueError: bad input", False),
+        ("hubapps: the app exited with code 1; out of memory in the proxy's own words", False),
+    ],
+)
+def test_out_of_memory_is_read_from_the_apps_last_words(output: str, says: bool) -> None:
+    assert out_of_memory(output.splitlines()) is says
