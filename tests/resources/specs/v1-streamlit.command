@@ -1,0 +1,36 @@
+{
+ "proxy": [
+  "--display-name=Sales",
+  "--cwd=sales",
+  "--ready-path=_stcore/health",
+  "--ready-timeout=300",
+  "--no-strip-prefix",
+  "--no-app-socket",
+  "--keep-alive",
+  "--check-file=app.py",
+  "--source-file=app.py"
+ ],
+ "app": [
+  "{python}",
+  "-m",
+  "streamlit",
+  "run",
+  "app.py",
+  "--server.port",
+  "{port}",
+  "--server.address",
+  "127.0.0.1",
+  "--server.headless",
+  "true",
+  "--server.baseUrlPath",
+  "/user/ann/app",
+  "--browser.gatherUsageStats",
+  "false",
+  "--client.toolbarMode",
+  "viewer"
+ ],
+ "env": {
+  "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+  "MODE": "demo"
+ }
+}
