@@ -62,6 +62,13 @@ def _api(hub: Hub, token: str) -> httpx.Client:
     )
 
 
+def _details_page(hub: Hub, token: str, owner: str, name: str) -> httpx.Response:
+    url = f"{hub.url}services/japps/ui/apps/{quote(owner)}/{name}"
+    page = httpx.get(url, headers={"Authorization": f"token {token}"}, timeout=30)
+    assert page.status_code == 200, page.text[:300]
+    return page
+
+
 def _command_app(name: str, *argv: str) -> dict[str, Any]:
     return {"framework": "command", "display_name": name, "command": ["{python}", *argv], "start": True}
 
@@ -97,12 +104,7 @@ def test_a_crash_after_ready_is_explained_after_the_server_is_gone(memory_hub: H
         assert ": the app exited with code 7" in shown
         assert "\n  crash later: crashing now\n" in shown.split("log tail:")[1]
 
-        page = httpx.get(
-            f"{hub.url}services/japps/ui/apps/{quote(owner)}/crasher",
-            headers={"Authorization": f"token {token}"},
-            timeout=30,
-        )
-        assert page.status_code == 200, page.text[:300]
+        page = _details_page(hub, token, owner, "crasher")
         assert "Stopped after a failure at " in page.text
         assert "the app exited with code 7" in page.text
         assert "crash later: crashing now" in page.text
@@ -186,11 +188,6 @@ def test_an_app_over_its_memory_limit_fails_with_that_reason(memory_hub: Hub) ->
         assert run["state"] == "failed"
         assert run["reason"].startswith("the app ran out of memory (its limit is 512 MiB) before it was ready")
         assert "MemoryError" in run["reason"]
-        page = httpx.get(
-            f"{hub.url}services/japps/ui/apps/{quote(owner)}/big",
-            headers={"Authorization": f"token {token}"},
-            timeout=30,
-        )
-        assert page.status_code == 200, page.text[:300]
+        page = _details_page(hub, token, owner, "big")
         assert "the app ran out of memory (its limit is 512 MiB)" in page.text
     hub.stop_app(owner, "small", remove=True)
