@@ -15,6 +15,7 @@ behind the Hub's back is seen as stopped.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from tests.integration.conftest import Hub, own_hub
@@ -83,6 +85,16 @@ def _queue(slurm: SlurmCluster) -> dict[str, str]:
     return {line.split()[0]: line.split(" ", 1)[1] for line in result.stdout.splitlines() if line.strip()}
 
 
+def _job_processes(job: str) -> list[psutil.Process]:
+    """The processes Slurm started for a job (they have its id in their environment)."""
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if process.environ().get("SLURM_JOB_ID") == job:
+                found.append(process)
+    return found
+
+
 def _job_id(hub: Hub, owner: str, server: str) -> str:
     """The Slurm job of a running server, from the server's state in the Hub (batchspawner keeps it there)."""
     response = hub.api("GET", f"users/{owner}")
@@ -121,6 +133,11 @@ def test_an_app_runs_as_a_slurm_job_and_stops_with_scancel(slurm_hub: Hub, slurm
         assert inside["env"]["SLURM_JOB_ID"] == job
         assert inside["argv"][2:] == awkward
         assert "JUPYTERHUB_API_TOKEN" not in inside["env"]
+        # The job script exec'd the proxy: no shell or srun of the owner's keeps the token in its
+        # environment (which the app could read); the proxy itself is undumpable (test_proxy_hardening).
+        holders = [p for p in _job_processes(job) if "JUPYTERHUB_API_TOKEN" in p.environ()]
+        assert [p.cmdline()[1:4] for p in holders] == [["-I", "-m", "hubapps.proxy"]]
+        assert holders[0].parent().name().startswith("slurmstepd")
 
         # The Hub routes to the port the job's proxy listens on and told it (batchspawner started it on
         # port 0: a free one).

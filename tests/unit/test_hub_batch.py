@@ -102,6 +102,9 @@ def test_batchspawner_classes_get_the_batch_mixin_in_front() -> None:
     wrapped = make_spawner_class(SlurmSpawner)
     assert wrapped.__mro__[1:4] == (BatchSpawnerAppsMixin, HubAppsSpawnerMixin, SlurmSpawner)
     assert make_spawner_class(wrapped) is wrapped
+    c = Config()
+    hubapps.install(c, spawner_class="batchspawner.SlurmSpawner")  # as docs/hpc.md says
+    assert c.JupyterHub.spawner_class.__mro__[1:4] == (BatchSpawnerAppsMixin, HubAppsSpawnerMixin, SlurmSpawner)
     from jupyterhub.spawner import LocalProcessSpawner
 
     assert not is_batch_spawner(LocalProcessSpawner)
