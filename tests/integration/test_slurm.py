@@ -137,7 +137,9 @@ def test_an_app_runs_as_a_slurm_job_and_stops_with_scancel(slurm_hub: Hub, slurm
         # environment (which the app could read); the proxy itself is undumpable (test_proxy_hardening).
         holders = [p for p in _job_processes(job) if "JUPYTERHUB_API_TOKEN" in p.environ()]
         assert [p.cmdline()[1:4] for p in holders] == [["-I", "-m", "hubapps.proxy"]]
-        assert holders[0].parent().name().startswith("slurmstepd")
+        parent = holders[0].parent()
+        assert parent is not None
+        assert parent.name().startswith("slurmstepd")
 
         # The Hub routes to the port the job's proxy listens on and told it (batchspawner started it on
         # port 0: a free one).
