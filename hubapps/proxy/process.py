@@ -348,6 +348,18 @@ class AppProcess:
             await asyncio.to_thread(shutil.rmtree, self.socket_dir, True)
         self.log_echo.close()
 
+    async def give_up(self, reason: str) -> None:
+        """Fail for good for a reason outside the app (the proxy cannot serve it): the app is stopped,
+        and the state is ``failed`` with ``reason``, as if the app had failed (:attr:`finished` is set)."""
+        self._stopping = True
+        if self._process is not None:
+            await self._terminate(self._process)
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        self._fail(reason)
+
     # -- supervision ----------------------------------------------------------------------------
 
     def _path(self, path: str) -> str:

@@ -166,10 +166,11 @@ class ProxyRuntime:
             await self._announce_port()
 
     async def _announce_port(self) -> None:
-        """Tell the Hub the port (``--announce-port``); retried :data:`ANNOUNCE_ATTEMPTS` times, then
-        :class:`HubAPIError`: a server whose port the Hub never learns is never reached, so the proxy
-        exits and the batch job ends, which the Hub sees, instead of waiting out its start timeout."""
+        """Tell the Hub the port (``--announce-port``), in :data:`ANNOUNCE_ATTEMPTS` tries. A server whose
+        port the Hub never learns is never reached: then the proxy gives up on the app (``failed``, with
+        the reason, which the launcher is told) and exits as for any failure, which ends the batch job."""
         api = self.activity.api
+        problem = ""
         for attempt in range(1, ANNOUNCE_ATTEMPTS + 1):
             try:
                 reply = await api.post_port(self.port)
@@ -183,8 +184,8 @@ class ProxyRuntime:
             log.warning("hubapps-proxy: telling the Hub the port failed (%s), attempt %s", problem, attempt)
             if attempt < ANNOUNCE_ATTEMPTS:
                 await asyncio.sleep(ANNOUNCE_RETRY_DELAY)
-        raise HubAPIError(
-            f"the Hub did not take the port {self.port} ({problem}); is batchspawner imported by the Hub?"
+        await self.process.give_up(
+            f"the Hub did not take the port {self.port} ({problem}): is batchspawner imported by the Hub?"
         )
 
     async def shutdown(self) -> None:

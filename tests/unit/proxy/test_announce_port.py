@@ -6,11 +6,13 @@ Hub's ``/hub/api/batchspawner`` with its own token; ``docs/hpc.md``.
 
 from __future__ import annotations
 
+import os
+
 import aiohttp
 import pytest
 
 from hubapps.proxy import server
-from hubapps.proxy.hub_client import HubAPIError
+from hubapps.proxy.process import AppState
 from tests.unit.proxy.conftest import ECHO_APP, FakeHub, StartProxy, url
 
 ALICE = {"Authorization": "token alice-token"}
@@ -43,12 +45,25 @@ async def test_a_refused_port_is_retried(
     assert fake_hub.ports == [proxy.port]
 
 
-async def test_a_hub_without_batchspawner_fails_the_start(
+async def test_a_hub_without_batchspawner_fails_the_app(
     start_proxy: StartProxy, fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The Hub would wait for the port until its start timeout: the proxy gives up, so the job ends."""
+    """The Hub would wait for the port until its start timeout: the proxy gives up (and exits, ending the job)."""
     monkeypatch.setattr(server, "ANNOUNCE_RETRY_DELAY", 0.01)
     fake_hub.port_failures = server.ANNOUNCE_ATTEMPTS
-    with pytest.raises(HubAPIError, match=r"the Hub did not take the port \d+ \(HTTP 404\); is batchspawner"):
-        await start_proxy(ECHO_APP, "--announce-port")
+    proxy = await start_proxy(ECHO_APP, "--announce-port", wait_ready=False)
+    assert proxy.process.finished.is_set()
+    assert proxy.process.state is AppState.FAILED
+    assert proxy.process.reason == (
+        f"the Hub did not take the port {proxy.port} (HTTP 404): is batchspawner imported by the Hub?"
+    )
+    assert proxy.process.pid is None or not _alive(proxy.process.pid)  # the app was stopped
     assert fake_hub.ports == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
