@@ -24,8 +24,9 @@ __all__ = [
 
 #: What a request to the proxy is: forwarded HTTP, a websocket upgrade, or the proxy's own ``_hubapps/``.
 REQUEST_KINDS = ("http", "websocket", "internal")
-#: The proxy's calls to the Hub: token lookups, OAuth code exchanges, activity reports.
-HUB_CALLS = ("user", "oauth_token", "activity")
+#: The proxy's calls to the Hub: token lookups, OAuth code exchanges, activity reports, the port told to
+#: batchspawner's API (``--announce-port``).
+HUB_CALLS = ("user", "oauth_token", "activity", "port")
 #: How a Hub call ended: an answer below 400, 4xx, 5xx, or none (timeout, network error).
 HUB_OUTCOMES = ("ok", "client_error", "server_error", "error")
 #: The app's states, as the proxy's ``_hubapps/status`` names them.

@@ -38,6 +38,7 @@ from hubapps.core.reports import REPORT_CA_ENV_VAR, SERVERS_CA
 from hubapps.core.secret_env import REPOSITORY_TOKEN, open_payload
 from hubapps.core.spec import AppSpec, is_app_options, is_sealed_value, parse_user_options
 from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW, STATUS_KEY_ENV_VAR, app_key
+from hubapps.hub.batch import BatchSpawnerAppsMixin, is_batch_spawner
 from hubapps.hub.config import HubApps
 from hubapps.hub.metrics import APP_FAILURES, APP_STARTS
 
@@ -334,10 +335,15 @@ class HubAppsSpawnerMixin:
         if settings.status_max_skew != DEFAULT_MAX_SKEW:
             extra_options.append(f"--status-max-skew={settings.status_max_skew:g}")
         extra_options += [f"--{name}={value!r}" for name, value in settings.proxy_limits.items()]
+        extra_options += self._hubapps_extra_proxy_options()
         self._hubapps_args = [*options_.to_argv(), *extra_options, "--", *argv]
         self._hubapps_env = env
         self._hubapps_env_for_proxy = True
         self._hubapps_git_token = git_token
+
+    def _hubapps_extra_proxy_options(self) -> list[str]:
+        """Proxy options this kind of spawner needs (see :mod:`hubapps.hub.batch`); none by default."""
+        return []
 
     def _hubapps_launcher_url(self) -> str:
         """Where the launcher service is, as the Hub made it (``Service.prefix``, on ``Service.host`` when
@@ -501,7 +507,11 @@ def _framework_label(options: object, frameworks: FrameworkRegistry) -> str:
 
 
 def make_spawner_class(base: type) -> type:
-    """Return ``base`` with the hubapps mixin in front (idempotent)."""
+    """Return ``base`` with the hubapps mixin in front (idempotent); batchspawner's spawners get
+    :class:`~hubapps.hub.batch.BatchSpawnerAppsMixin` too."""
     if issubclass(base, HubAppsSpawnerMixin):
         return base
-    return type(f"HubApps{base.__name__}", (HubAppsSpawnerMixin, base), {"__module__": __name__})
+    mixins: tuple[type, ...] = (HubAppsSpawnerMixin,)
+    if is_batch_spawner(base) and not issubclass(base, BatchSpawnerAppsMixin):
+        mixins = (BatchSpawnerAppsMixin, *mixins)
+    return type(f"HubApps{base.__name__}", (*mixins, base), {"__module__": __name__})

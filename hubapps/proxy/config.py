@@ -201,6 +201,9 @@ class ProxyConfig:
     report_log_lines: int = DEFAULT_REPORT_LOG_LINES
     report_log_bytes: int = DEFAULT_REPORT_LOG_BYTES
     viewer_session_gap: float = DEFAULT_VIEWER_SESSION_GAP
+    #: Tell the Hub the port once listening (``--announce-port``): ``POST {api_url}/batchspawner``, as
+    #: ``batchspawner-singleuser`` does, for spawners that learn the port from the server (BatchSpawner).
+    announce_port: bool = False
 
     @property
     def app_ready_path(self) -> str:
@@ -283,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--checkout", default="", help="Folder to clone --repo into.")
     add("--ip", default=None, help="Listen address (default: host of JUPYTERHUB_SERVICE_URL).")
     add("--port", type=int, default=None, help="Listen port (default: port of JUPYTERHUB_SERVICE_URL).")
+    add(
+        "--announce-port",
+        action="store_true",
+        help="Once listening, tell the Hub the port (POST {api_url}/batchspawner, as batchspawner-singleuser "
+        "does): for batchspawner's spawners, which learn it from the server (listen on port 0 to get a free one).",
+    )
     add("--log-lines", type=_positive(int), default=DEFAULT_LOG_LINES)
     add("--stop-grace", type=_positive(float), default=DEFAULT_STOP_GRACE)
     add(
@@ -650,4 +659,5 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         report_log_lines=ns.report_log_lines,
         report_log_bytes=ns.report_log_bytes,
         viewer_session_gap=ns.viewer_session_gap,
+        announce_port=ns.announce_port,
     )

@@ -1,10 +1,12 @@
 """The few calls the proxy makes to the Hub's REST API, over a plain asyncio connection.
 
-Three calls, all rare (token lookups are cached, activity is reported once a minute):
+Four calls, all rare (token lookups are cached, activity is reported once a minute, the port once):
 
 - ``GET {api_url}/user`` with the viewer's token: who owns it, and with which scopes;
 - ``POST {api_url}/oauth2/token``: the last step of the OAuth login (code → token);
-- ``POST {activity_url}``: when the app was last used.
+- ``POST {activity_url}``: when the app was last used;
+- ``POST {api_url}/batchspawner``: the port the proxy listens on, for batchspawner's spawners
+  (``--announce-port``), which learn it from the server as ``batchspawner-singleuser`` tells it.
 
 Each call opens one connection (``Connection: close``), sends the request and reads the answer with
 ``httptools`` (llhttp), which already parses the proxy's own traffic; no HTTP client library is loaded.
@@ -129,6 +131,20 @@ class HubAPI:
                 self.hub.activity_url,
                 token=self.hub.api_token,
                 body=json.dumps(report).encode("utf-8"),
+                content_type="application/json",
+            ),
+        )
+
+    async def post_port(self, port: int) -> HubReply:
+        """``POST {api_url}/batchspawner`` ``{"port": port}`` with the server's token: the API handler that
+        the ``batchspawner`` package adds to the Hub sets the port of the server that owns the token."""
+        return await self._counted(
+            "port",
+            self.request(
+                "POST",
+                self.api_url + "/batchspawner",
+                token=self.hub.api_token,
+                body=json.dumps({"port": port}).encode("utf-8"),
                 content_type="application/json",
             ),
         )

@@ -27,7 +27,10 @@ private, else the system's temporary folder), removed when the proxy stops; othe
 127.0.0.1, which every local user can reach (frameworks that cannot do better, docs/frameworks.md).
 
 The app runs in its own session (process group) so that stopping it reaches its children too: SIGTERM
-to the group, SIGKILL after ``stop_grace`` seconds. Its stdout and stderr are merged into an in-memory
+to the group, SIGKILL after ``stop_grace`` seconds. Some spawners stop a server by signalling all its
+processes at once (Slurm's ``scancel``, systemd's stop of a unit): an app that exits as a stopped
+program does (:data:`STOPPED_EXIT_CODES`) without the proxy asking is only called a crash if the proxy
+is not itself stopped within :data:`EXTERNAL_STOP_WAIT` seconds. Its stdout and stderr are merged into an in-memory
 ring buffer (:class:`~hubapps.proxy.output.OutputBuffer`) that is also echoed to the proxy's stderr
 (the spawner's log; for local spawners the Hub's log), prefixed, escaped and rate-limited there
 (:mod:`hubapps.proxy.applog`).
@@ -72,6 +75,15 @@ __all__ = [
     "private_socket_dir",
 ]
 
+#: Exit codes of a program that was stopped (killed by SIGTERM, SIGINT or SIGHUP, ``128 + signal`` as
+#: shells report it, or 0 after a graceful shutdown). An app that exits so without the proxy asking was
+#: most likely stopped with the whole server: ``scancel`` and systemd signal every process of the job
+#: or unit, not just the proxy.
+STOPPED_EXIT_CODES = frozenset(
+    {0, *(-s for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)), *(128 + s for s in (15, 2, 1))}
+)
+#: Seconds the proxy waits, after such an exit, for its own stop signal before calling it a crash.
+EXTERNAL_STOP_WAIT = 2.0
 #: Seconds between two readiness probes (fixed: the first answer should be seen quickly).
 READY_POLL_INTERVAL = 0.1
 #: Timeout of one readiness probe.
@@ -338,6 +350,18 @@ class AppProcess:
             await asyncio.to_thread(shutil.rmtree, self.socket_dir, True)
         self.log_echo.close()
 
+    async def give_up(self, reason: str) -> None:
+        """Fail for good for a reason outside the app (the proxy cannot serve it): the app is stopped,
+        and the state is ``failed`` with ``reason``, as if the app had failed (:attr:`finished` is set)."""
+        self._stopping = True
+        if self._process is not None:
+            await self._terminate(self._process)
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        self._fail(reason)
+
     # -- supervision ----------------------------------------------------------------------------
 
     def _path(self, path: str) -> str:
@@ -377,6 +401,10 @@ class AppProcess:
             code = await self._run_once(cwd)
             if self._stopping or self.state is AppState.FAILED:
                 return
+            if code in STOPPED_EXIT_CODES:
+                # The same signal is usually on its way to the proxy: if it comes, stop() cancels this
+                # wait and the run ends as stopped, not as a crash.
+                await asyncio.sleep(EXTERNAL_STOP_WAIT)
             now = time.monotonic()
             while self._restarts and now - self._restarts[0] > config.restart_window:
                 self._restarts.popleft()

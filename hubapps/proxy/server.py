@@ -50,6 +50,7 @@ from hubapps.proxy.auth import PENDING, HubAuthGate, Viewer
 from hubapps.proxy.config import HubSettings, ProxyConfig
 from hubapps.proxy.exchange import Exchange, Forward
 from hubapps.proxy.forward import Forwarder, same_origin
+from hubapps.proxy.hub_client import HubAPIError
 from hubapps.proxy.listener import HttpServer
 from hubapps.proxy.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from hubapps.proxy.metrics import ProxyMetrics
@@ -67,6 +68,9 @@ log = logging.getLogger("hubapps.proxy")
 RETRY_AFTER = 2
 #: Seconds to wait for in-flight requests on shutdown.
 SHUTDOWN_TIMEOUT = 5.0
+#: Attempts to tell the Hub the port (``--announce-port``), and seconds between them.
+ANNOUNCE_ATTEMPTS = 5
+ANNOUNCE_RETRY_DELAY = 1.0
 #: Seconds between keep-alive comments on an idle event stream (proxies close silent connections).
 EVENTS_HEARTBEAT = 15.0
 #: Headers of the event stream: no caching, no buffering by nginx-like proxies in front.
@@ -158,6 +162,31 @@ class ProxyRuntime:
         )
         self.port = await self._server.start(self.config.ip, self.config.port, tls=server_tls(self.config.hub))
         log.info("hubapps-proxy: listening on %s:%s, app on %s", self.config.ip, self.port, self.process.address)
+        if self.config.announce_port:
+            await self._announce_port()
+
+    async def _announce_port(self) -> None:
+        """Tell the Hub the port (``--announce-port``), in :data:`ANNOUNCE_ATTEMPTS` tries. A server whose
+        port the Hub never learns is never reached: then the proxy gives up on the app (``failed``, with
+        the reason, which the launcher is told) and exits as for any failure, which ends the batch job."""
+        api = self.activity.api
+        problem = ""
+        for attempt in range(1, ANNOUNCE_ATTEMPTS + 1):
+            try:
+                reply = await api.post_port(self.port)
+            except (HubAPIError, OSError, TimeoutError) as error:
+                problem = f"{type(error).__name__}: {error}"
+            else:
+                if reply.ok:
+                    log.info("hubapps-proxy: told the Hub the port %s", self.port)
+                    return
+                problem = f"HTTP {reply.status}"
+            log.warning("hubapps-proxy: telling the Hub the port failed (%s), attempt %s", problem, attempt)
+            if attempt < ANNOUNCE_ATTEMPTS:
+                await asyncio.sleep(ANNOUNCE_RETRY_DELAY)
+        await self.process.give_up(
+            f"the Hub did not take the port {self.port} ({problem}): is batchspawner imported by the Hub?"
+        )
 
     async def shutdown(self) -> None:
         """Stop the app first (no orphans even if the rest fails), then the server and clients."""

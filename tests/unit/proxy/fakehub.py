@@ -78,12 +78,17 @@ class FakeHub:
         self.reports: list[dict[str, Any]] = []
         self.report_headers: list[dict[str, str]] = []
         self.report_failures = 0
+        #: Ports told to batchspawner's API handler (``/hub/api/batchspawner``), and how many posts to
+        #: answer with 404 first (as a Hub without batchspawner does).
+        self.ports: list[Any] = []
+        self.port_failures = 0
         self.server: TestServer | None = None
         app = web.Application()
         app.router.add_get("/hub/api/user", self.user)
         app.router.add_post("/hub/api/oauth2/token", self.token)
         app.router.add_post("/hub/api/users/alice/activity", self.report_activity)
         app.router.add_post("/services/japps/" + REPORT_PATH, self.take_report)
+        app.router.add_post("/hub/api/batchspawner", self.take_port)
         self.app = app
 
     @property
@@ -120,6 +125,16 @@ class FakeHub:
             return web.json_response({"message": "busy"}, status=503)
         self.activity.append(await request.json())
         return web.Response(status=204)
+
+    async def take_port(self, request: web.Request) -> web.StreamResponse:
+        """batchspawner's API handler: the server's token sets its spawner's attributes (here: the port)."""
+        if request.headers.get("Authorization") != "token server-token":
+            return web.json_response({}, status=403)
+        if self.port_failures > 0:
+            self.port_failures -= 1
+            return web.json_response({"message": "Not Found"}, status=404)
+        self.ports.append((await request.json())["port"])
+        return web.json_response({"message": "BatchSpawner data configured"}, status=201)
 
     async def take_report(self, request: web.Request) -> web.StreamResponse:
         """The launcher service's report endpoint: signed with alice/my-app's key (:data:`STATUS_KEY`)."""
