@@ -22,6 +22,7 @@ run in a loop by hand while developing (docs/operations.md, "Races", says how of
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -38,9 +39,12 @@ from tests.integration.conftest import Hub
 
 pytestmark = [pytest.mark.integration]
 
+#: Which way each race went ("race outcome: ..." at INFO: whether the span was hit, for runs in a loop).
+log = logging.getLogger("tests.races")
+
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 #: Env name carried by each test app's spec: its value finds the app's processes.
-TAG = "HUBAPPS_RACE_TAG"
+TAG = "RACE_TAG"
 #: Seconds within which a state settles or a stopped app's processes are gone.
 SETTLE = 60.0
 
@@ -95,14 +99,18 @@ def _model(hub: Hub, owner: str, server: str) -> dict[str, Any] | None:
     return model
 
 
-def _settled(hub: Hub, owner: str, server: str) -> dict[str, Any] | None:
-    """The server's model once nothing is pending (None: deleted)."""
+def _ends(hub: Hub, owner: str, server: str, state: str) -> dict[str, Any] | None:
+    """Wait until the Hub shows the server ``running``, ``stopped`` or ``deleted`` (nothing pending), and
+    return its model. (A Hub that interrupts a start shows it neither pending nor stopped for a moment.)"""
     deadline = time.monotonic() + SETTLE
     while True:
         model = _model(hub, owner, server)
-        if model is None or not model.get("pending"):
+        if model is None and state == "deleted":
+            return None
+        settled = model is not None and not model.get("pending")
+        if settled and model and model.get({"running": "ready", "stopped": "stopped"}.get(state, "-")):
             return model
-        assert time.monotonic() < deadline, f"{owner}/{server} still pending: {model}"
+        assert time.monotonic() < deadline, f"{owner}/{server} is not {state}: {model}"
         time.sleep(0.2)
 
 
@@ -125,10 +133,13 @@ def _processes(owner: str, server: str, tag: str) -> list[psutil.Process]:
 
 
 def _proxies(owner: str, server: str, tag: str) -> list[psutil.Process]:
+    """The app's ``hubapps-proxy`` processes (``python -m hubapps.proxy`` under local spawners)."""
     result = []
     for proc in _processes(owner, server, tag):
         try:
-            if any("hubapps-proxy" in part for part in proc.cmdline()):
+            if any(
+                part in ("hubapps.proxy", "hubapps-proxy") or part.endswith("/hubapps-proxy") for part in proc.cmdline()
+            ):
                 result.append(proc)
         except psutil.Error:
             pass
@@ -196,20 +207,18 @@ def test_stop_during_start_ends_stopped_with_nothing_left(
     app = _app(hub, name, server)
 
     starting = _in_thread(lambda: client.post(app + "/start", headers=h(token)))
-    _until_pending(hub, name, server)
+    hit = _until_pending(hub, name, server)
     stopped = client.post(app + "/stop", headers=h(token))
     started = starting.result(timeout=90)
+    log.info("race outcome: stop during start: pending=%s start=%s stop=%s", hit, started.status_code, stopped.text)
 
-    assert stopped.status_code == 200, stopped.text
+    assert stopped.status_code in (200, 202), stopped.text
     assert stopped.json()["state"] in ("stopped", "stopping")
     # The start was accepted, or it heard that the stop cut it short: never a bare 500.
-    assert started.status_code in (200, 502), started.text
+    assert started.status_code in (200, 202, 502), started.text
     if started.status_code == 502:
         assert started.json()["code"] == "start_failed"
-    final = _settled(hub, name, server)
-    assert final is not None
-    assert final["ready"] is False
-    assert final["stopped"] is True
+    _ends(hub, name, server, "stopped")
     listed = client.get(app, headers=h(token))
     assert listed.status_code == 200, listed.text
     assert listed.json()["state"] == "stopped"
@@ -225,7 +234,8 @@ def test_two_starts_at_once_run_one_server(hub: Hub, client: httpx.Client, owner
         answers = list(pool.map(lambda _: client.post(app + "/start", headers=h(token)), range(2)))
 
     # Both join the one start (the Hub answers a start of a starting server with 202).
-    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    log.info("race outcome: two starts: %s", [a.text for a in answers])
+    assert {a.status_code for a in answers} <= {200, 202}, [a.text for a in answers]
     assert {a.json()["state"] for a in answers} <= {"running", "starting"}
     assert _color(hub, name, server, token) == "red"
     assert len(_proxies(name, server, _tag(owner, "Started twice"))) == 1
@@ -236,7 +246,7 @@ def test_two_starts_at_once_run_one_server(hub: Hub, client: httpx.Client, owner
     assert len(_proxies(name, server, _tag(owner, "Started twice"))) == 1
 
     assert client.delete(app, headers=h(token)).status_code in (202, 204)
-    assert _settled(hub, name, server) is None
+    _ends(hub, name, server, "deleted")
     _no_process_left(name, server, _tag(owner, "Started twice"))
 
 
@@ -255,6 +265,7 @@ def test_edit_during_restart_is_refused_and_the_last_accepted_edit_runs(
     assert blue.status_code == 202, blue.text
     green = edit("green")
     stop = client.post(app + "/stop", headers=h(token))
+    log.info("race outcome: edit during restart: second edit=%s stop=%s", green.status_code, stop.status_code)
 
     if green.status_code == 409:  # the restart with blue was still under way (the usual case)
         _busy(green, "restarting with a change")
@@ -262,7 +273,7 @@ def test_edit_during_restart_is_refused_and_the_last_accepted_edit_runs(
     else:  # it had finished: green is the last accepted edit
         assert green.status_code == 202, green.text
         expected = "green"
-    final = _settled(hub, name, server)
+    final = _ends(hub, name, server, "running" if stop.status_code == 409 else "stopped")
     assert final is not None
     assert final["user_options"]["env"]["COLOR"] == expected
     revisions = client.get(app + "/revisions", headers=h(token)).json()["data"]
@@ -273,12 +284,13 @@ def test_edit_during_restart_is_refused_and_the_last_accepted_edit_runs(
         assert _color(hub, name, server, token) == expected
         assert len(_proxies(name, server, tag)) == 1
         # Deleting while a restart is under way is refused too: its start would make a new server.
-        assert client.post(app + "/restart", headers=h(token)).status_code == 200
+        assert client.post(app + "/restart", headers=h(token)).status_code in (200, 202)
         deleted = client.delete(app, headers=h(token))
+        log.info("race outcome: delete during restart: %s", deleted.status_code)
         if deleted.status_code == 409:
             _busy(deleted, "restarting")
     else:
-        assert stop.status_code == 200, stop.text
+        assert stop.status_code in (200, 202), stop.text
 
     deadline = time.monotonic() + SETTLE
     while _model(hub, name, server) is not None:
@@ -297,13 +309,19 @@ def test_delete_during_start_ends_deleted_with_nothing_left(
     app = _app(hub, name, server)
 
     starting = _in_thread(lambda: client.post(app + "/start", headers=h(token)))
-    _until_pending(hub, name, server)
+    hit = _until_pending(hub, name, server)
     deleted = client.delete(app, headers=h(token))
     started = starting.result(timeout=90)
+    log.info(
+        "race outcome: delete during start: pending=%s start=%s delete=%s",
+        hit,
+        started.status_code,
+        deleted.status_code,
+    )
 
     assert deleted.status_code in (202, 204), deleted.text
-    assert started.status_code in (200, 502), started.text
-    assert _settled(hub, name, server) is None
+    assert started.status_code in (200, 202, 502), started.text
+    _ends(hub, name, server, "deleted")
     assert client.get(app, headers=h(token)).status_code == 404
     listed = client.get(hub.url + "services/japps/api/apps", headers=h(token)).json()
     assert server not in {a["name"] for a in listed["data"]}
@@ -321,11 +339,9 @@ def test_twenty_starts_at_once_by_one_user_all_end_running(
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(lambda s: client.post(_app(hub, name, s) + "/start", headers=h(token)), servers))
 
-    assert [a.status_code for a in answers] == [200] * 20, [a.text for a in answers if a.status_code != 200]
+    assert {a.status_code for a in answers} <= {200, 202}, [a.text for a in answers if a.status_code >= 300]
     for server in servers:
-        model = _settled(hub, name, server)
-        assert model is not None, server
-        assert model["ready"], f"{server}: {model}"
+        _ends(hub, name, server, "running")
     for i, server in enumerate(servers):
         hub.wait_app(name, server, token)
         assert len(_proxies(name, server, _tag(owner, f"Crowd {i}"))) == 1
@@ -336,5 +352,5 @@ def test_twenty_starts_at_once_by_one_user_all_end_running(
         gone = list(pool.map(lambda s: client.delete(_app(hub, name, s), headers=h(token)), servers))
     assert {g.status_code for g in gone} <= {202, 204}, [g.text for g in gone]
     for i, server in enumerate(servers):
-        assert _settled(hub, name, server) is None
+        _ends(hub, name, server, "deleted")
         _no_process_left(name, server, _tag(owner, f"Crowd {i}"))
