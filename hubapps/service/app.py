@@ -33,6 +33,7 @@ from hubapps import __version__
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.core.runtimes import RuntimeSearch, unavailable_frameworks
 from hubapps.core.startup import StartupEntry, StartupError, parse_startup_apps
+from hubapps.service.app_guard import AppGuard
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import login_router
 from hubapps.service.directory import AppDirectory
@@ -268,6 +269,7 @@ def create_app(
         settings.status_key_bytes, max_skew=settings.status_max_skew, per_minute=settings.reports_per_minute
     )
     app.state.limits = LimitGuard()
+    app.state.app_guard = AppGuard(settings.database_url)
     app.state.secret_sealer = SecretSealer(settings.crypt_key.get_secret_value())
     app.state.sealer = CookieSealer(
         _cookie_secret(settings), cache_ttl=settings.cookie_cache_ttl, cache_entries=settings.cache_max_entries

@@ -83,6 +83,7 @@ def caller_for(request: Request, identity: Identity) -> Caller:
         events=state.events,
         revisions=state.revisions,
         runs=state.runs,
+        apps=state.app_guard,
     )
 
 

@@ -13,12 +13,14 @@ other users or servers); it is logged, truncated and repr'd.
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hubapps.core.errors import HubAppsError, SpecError
@@ -27,7 +29,9 @@ from hubapps.core.limits import LimitReached as CoreLimitReached
 __all__ = [
     "AppExists",
     "BadRequest",
+    "Busy",
     "Conflict",
+    "DatabaseUnavailable",
     "Forbidden",
     "HubUnavailable",
     "InvalidInput",
@@ -36,10 +40,12 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "ServiceError",
+    "StorageFull",
     "Throttled",
     "TooSoon",
     "install_error_handlers",
     "safe_log",
+    "storage_error",
 ]
 
 log = logging.getLogger("hubapps.service")
@@ -111,6 +117,13 @@ class Conflict(ServiceError):
 
     status_code = 409
     code = "conflict"
+
+
+class Busy(Conflict):
+    """Another change to the same app is under way (a restart, an edit, a deletion): the caller sends
+    this one again once it has finished (:mod:`hubapps.service.app_guard`)."""
+
+    code = "busy"
 
 
 class LimitReached(Conflict):
@@ -194,6 +207,63 @@ class HubUnavailable(ServiceError):
         super().__init__(message, headers={"Retry-After": "5"})
 
 
+class StorageFull(ServiceError):
+    """The service's storage (its database's disk) is full: nothing was written (a transaction that
+    could not be written is rolled back whole), and the same request succeeds once there is room."""
+
+    status_code = 507
+    code = "storage_full"
+
+    def __init__(
+        self, message: str = "the launcher's storage is full: nothing was saved; ask your administrator to free space"
+    ) -> None:
+        super().__init__(message)
+
+
+class DatabaseUnavailable(ServiceError):
+    """The service's database could not be written or read right now (locked, unreachable, an I/O
+    error); its transaction was rolled back."""
+
+    status_code = 503
+    code = "database_unavailable"
+
+    def __init__(
+        self, message: str = "the launcher's database is not answering: nothing was saved; try again shortly"
+    ) -> None:
+        super().__init__(message, headers={"Retry-After": "5"})
+
+
+#: errno values that say the disk (or the user's quota, or the file size limit) is full.
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+#: SQLite's primary result code for "database or disk is full" (SQLITE_FULL).
+_SQLITE_FULL = 13
+#: PostgreSQL's SQLSTATE disk_full.
+_PG_DISK_FULL = "53100"
+
+
+def storage_error(exc: BaseException) -> ServiceError | None:
+    """The service's error for a failure of its own storage (None: not one).
+
+    A full disk, quota or file-size limit (``ENOSPC``, ``EDQUOT``, ``EFBIG``; SQLite's ``SQLITE_FULL``,
+    "database or disk is full"; PostgreSQL's ``disk_full``) is :class:`StorageFull` (507). Any other
+    failure of the database itself (SQLite's "database is locked" or "disk I/O error", a PostgreSQL
+    connection lost) is :class:`DatabaseUnavailable` (503). Errors of the request's own making (an
+    integrity error, bad SQL) are not storage errors.
+    """
+    if isinstance(exc, OSError):
+        return StorageFull() if exc.errno in _FULL_ERRNOS else None
+    if not isinstance(exc, DBAPIError):
+        return None
+    original = exc.orig
+    sqlite_code = getattr(original, "sqlite_errorcode", None)
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if (isinstance(sqlite_code, int) and sqlite_code & 0xFF == _SQLITE_FULL) or sqlstate == _PG_DISK_FULL:
+        return StorageFull()
+    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        return DatabaseUnavailable()
+    return None
+
+
 def error_response(
     status: int,
     message: str,
@@ -253,3 +323,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("Unexpected error on %s %s", request.method, safe_log(request.url.path), exc_info=exc)
         return error_response(500, "internal error", code="internal")
+
+    @app.exception_handler(OSError)
+    @app.exception_handler(DBAPIError)
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
+        # The service's own storage failed (its database, a full disk): nothing was saved.
+        storage = storage_error(exc)
+        if storage is None:
+            return await _unexpected(request, exc)
+        log.error("Storage failed on %s %s: %s", request.method, safe_log(request.url.path), safe_log(str(exc)))
+        return await _service_error(request, storage)

@@ -98,6 +98,7 @@ async def start_or_wake(caller: Caller, owner: str, server: str) -> Accepted:
     if access.state != "stopped":
         # Running, starting or stopping already: nothing to start, and no start counted.
         return Accepted(id=f"{owner}/{server}", state=access.state, done=access.state == "running")
+    await caller.apps.check(owner, server)  # its owner is restarting, changing or deleting it
     await _check_rate(caller)
     actor = ServiceActor(caller.hub, caller.settings)
     done, status = await run_bounded(actor.start(owner, server), caller.settings.start_wait)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.service.app_guard import AppGuard
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import Identity
 from hubapps.service.directory import AppDirectory
@@ -44,6 +45,8 @@ class Caller:
     revisions: RevisionStore
     #: The apps' last runs, as their proxies reported them (failure memory).
     runs: RunStore
+    #: One change at a time per app (restarts, edits, deletions).
+    apps: AppGuard
 
     @property
     def name(self) -> str:

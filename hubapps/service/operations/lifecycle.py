@@ -18,6 +18,7 @@ from hubapps.core.errors import SpecError
 from hubapps.core.limits import facts_of_model
 from hubapps.core.names import server_name_for
 from hubapps.core.spec import AppSpec, idle_policy_changes, is_app_options, parse_user_options
+from hubapps.service.app_guard import held_until_done
 from hubapps.service.app_models import app_from_server, build_spec, check_runnable, directory_entry, server_state
 from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound
 from hubapps.service.hub_answers import StartFailed
@@ -286,30 +287,36 @@ async def _apply(
     state = server_state(model)
     if state != "stopped" and not restart:
         raise Conflict("the app is running; send restart=true to apply the change, or stop it first")
-    # JupyterHub 5 has no PATCH and writes user_options only at a spawn: a stopped app takes its new spec by
-    # starting with it (as a creation starts it there; upstream's edit too). The Hub holds it from then on.
-    start_with_spec = state == "stopped" and not await hub.edits_stopped_servers(identity.token)
-    # An app made before revisions: its spec now becomes revision 1, so it can be rolled back to.
-    await ensure_base(caller, owner, server, model.get("user_options") or {})
-
-    async def applied() -> None:
-        await _edited(caller, owner, server, spec, changed, rolled_back_to=rolled_back_to)
-
-    # Made public, or (re)started: the owner's limits, the app itself left out of the counts.
-    running = bool(restart) or start_with_spec
-    claim = (
-        await caller.limits.admit(hub, identity, owner, settings, server, public=spec.public, running=running)
-    ).claim
+    # Held until the Hub has the new spec (and, with a restart, has started the app again): a second
+    # edit meanwhile would otherwise be overwritten by this one's spec.
+    hold = await caller.apps.hold(owner, server, "restarting with a change" if restart else "being changed")
+    claim: Claim | None = None
     try:
+        # JupyterHub 5 has no PATCH and writes user_options only at a spawn: a stopped app takes its new spec
+        # by starting with it (as a creation starts it there; upstream's edit too). The Hub holds it from then on.
+        start_with_spec = state == "stopped" and not await hub.edits_stopped_servers(identity.token)
+        # An app made before revisions: its spec now becomes revision 1, so it can be rolled back to.
+        await ensure_base(caller, owner, server, model.get("user_options") or {})
+
+        async def applied() -> None:
+            await _edited(caller, owner, server, spec, changed, rolled_back_to=rolled_back_to)
+
+        # Made public, or (re)started: the owner's limits, the app itself left out of the counts.
+        running = bool(restart) or start_with_spec
+        claim = (
+            await caller.limits.admit(hub, identity, owner, settings, server, public=spec.public, running=running)
+        ).claim
         if state != "stopped":
             await run_bounded(
-                released_after(restart_server(caller, owner, server, spec, applied=applied), claim),
+                held_until_done(
+                    released_after(restart_server(caller, owner, server, spec, applied=applied), claim), hold
+                ),
                 settings.start_wait,
             )
             return _accepted(owner, server, "stopping", done=False)
         if start_with_spec:
             done, _ = await run_bounded(
-                released_after(_start_with(caller, owner, server, spec, applied=applied), claim),
+                held_until_done(released_after(_start_with(caller, owner, server, spec, applied=applied), claim), hold),
                 settings.start_wait,
             )
             return _accepted(owner, server, "running" if done else "starting", bool(done))
@@ -317,6 +324,7 @@ async def _apply(
             owner, server, identity.token, user_options=spec.to_user_options(), display_name=spec.display_name
         )
         await applied()
+        hold.release()  # the Hub has the spec: the start is a single call the Hub orders itself
         if restart:
             done, _ = await run_bounded(
                 released_after(hub.start_server(owner, server, identity.token, framework=spec.framework), claim),
@@ -324,9 +332,12 @@ async def _apply(
             )
             return _accepted(owner, server, "running" if done else "starting", done)
     except BaseException:
-        claim.release()
+        if claim is not None:
+            claim.release()
+        hold.release()
         raise
     claim.release()
+    hold.release()
     new_model: ServerModel = {**model, "user_options": spec.to_user_options(), "display_name": spec.display_name}
     app = app_from_server(settings, owner, server, new_model, "owned" if owner == identity.name else "admin")
     assert app is not None
@@ -380,6 +391,8 @@ async def delete_app(caller: Caller, owner: str, server: str) -> Accepted:
     # long it takes.
     model = await managed_server(caller.identity, owner, server, caller.hub)
     spec_image = str((model.get("user_options") or {}).get("thumbnail") or "")
+    # Held until the Hub has removed it: a restart's start meanwhile would make a new server of its name.
+    hold = await caller.apps.hold(owner, server, "being deleted")
 
     async def forget() -> None:
         await caller.directory.remove(owner, server)
@@ -387,9 +400,15 @@ async def delete_app(caller: Caller, owner: str, server: str) -> Accepted:
         await caller.revisions.delete_app(owner, server)  # a later app of this name starts a history of its own
         await caller.runs.forget(owner, server)  # (its proxy reported its stop while the Hub stopped it)
 
-    done, _ = await run_bounded(
-        caller.hub.stop_server(owner, server, caller.token, remove=True), caller.settings.stop_wait, then=forget
-    )
+    try:
+        done, _ = await run_bounded(
+            held_until_done(caller.hub.stop_server(owner, server, caller.token, remove=True), hold),
+            caller.settings.stop_wait,
+            then=forget,
+        )
+    except BaseException:
+        hold.release()
+        raise
     await record(caller, "deleted", owner, server)
     return _accepted(owner, server, "stopped" if done else "stopping", done=done)
 
@@ -406,6 +425,7 @@ async def start_app(caller: Caller, owner: str, server: str) -> Accepted:
     hub = caller.hub
     model = await managed_server(caller.identity, owner, server, hub)  # 404 before anything, even with a slow Hub
     check_runnable(model.get("user_options"))
+    await caller.apps.check(owner, server)  # a restart, edit or deletion under way: 409, not a second start
     if (await live_state(caller, owner, server, model)).state in ("failed", "unknown"):
         return await restart_app(caller, owner, server)
     claim = await _admit_start(caller, owner, server, model)
@@ -422,6 +442,7 @@ async def start_app(caller: Caller, owner: str, server: str) -> Accepted:
 async def stop_app(caller: Caller, owner: str, server: str) -> Accepted:
     """Stop an app (answered at once when the Hub is slow; the Hub finishes)."""
     await managed_server(caller.identity, owner, server, caller.hub)  # 404 before anything, even with a slow Hub
+    await caller.apps.check(owner, server)  # a restart under way would start it again: 409 instead
     done, status = await run_bounded(caller.hub.stop_server(owner, server, caller.token), caller.settings.stop_wait)
     await record(caller, "stopped", owner, server)
     finished = bool(done and status == 204)
@@ -432,10 +453,16 @@ async def restart_app(caller: Caller, owner: str, server: str) -> Accepted:
     """Stop an app, wait until the Hub stopped it, start it again (never reported as done)."""
     model = await managed_server(caller.identity, owner, server, caller.hub)
     check_runnable(model.get("user_options"))
-    claim = await _admit_start(caller, owner, server, model)
-    done, _ = await run_bounded(
-        released_after(restart_server(caller, owner, server, None), claim), caller.settings.start_wait
-    )
+    hold = await caller.apps.hold(owner, server, "restarting")
+    try:
+        claim = await _admit_start(caller, owner, server, model)
+        done, _ = await run_bounded(
+            held_until_done(released_after(restart_server(caller, owner, server, None), claim), hold),
+            caller.settings.start_wait,
+        )
+    except BaseException:
+        hold.release()
+        raise
     await record(caller, "restarted", owner, server)
     return _accepted(owner, server, "starting" if done else "stopping", done=False)
 

@@ -52,7 +52,12 @@ async def restart_server(
     delay = 0.2
     while True:
         model = servers_of(await hub.user(owner, token)).get(server)
-        if model is None or server_state(model) == "stopped":
+        if model is None:
+            # Deleted meanwhile (straight through the Hub's API): a start now would make a new, empty
+            # server of its name.
+            log.info("Restart of %s/%s: the server was deleted; not started again", safe_log(owner), safe_log(server))
+            return
+        if server_state(model) == "stopped":
             break
         if time.monotonic() > deadline:
             log.warning("Restart of %s/%s: the server did not stop in time", safe_log(owner), safe_log(server))

@@ -189,11 +189,15 @@ async def set_public(caller: Caller, owner: str, server: str, body: PublicFlag) 
     if spec.public != body.public:
         if server_state(model) != "stopped":
             raise Conflict("stop the app first (or edit it with restart=true): the change applies when it starts")
-        await ensure_base(caller, owner, server, model.get("user_options") or {})
-        spec = spec.model_copy(update={"public": body.public})
-        await caller.hub.update_server(
-            owner, server, caller.token, user_options=spec.to_user_options(), display_name=spec.display_name
-        )
+        hold = await caller.apps.hold(owner, server, "being changed")  # a restart's spec would undo this one
+        try:
+            await ensure_base(caller, owner, server, model.get("user_options") or {})
+            spec = spec.model_copy(update={"public": body.public})
+            await caller.hub.update_server(
+                owner, server, caller.token, user_options=spec.to_user_options(), display_name=spec.display_name
+            )
+        finally:
+            hold.release()
         await record_revision(caller, owner, server, spec, "made public" if body.public else "made private")
         await record(caller, "shared" if body.public else "unshared", owner, server, public=body.public)
     entry = directory_entry(owner, server, spec)
