@@ -38,6 +38,7 @@ from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW, STATUS_KEY
 from hubapps.hub.config import HubApps
 from hubapps.hub.kube import KubeSecretEnvMixin, is_kube_spawner
 from hubapps.hub.metrics import APP_FAILURES, APP_STARTS
+from hubapps.hub.systemd import SystemdUnitPerServerMixin, is_systemd_spawner
 
 __all__ = [
     "GIT_AUTH_ENV_VAR",
@@ -439,10 +440,16 @@ class HubAppsSpawnerMixin:
     def get_args(self) -> list[str]:
         if self._hubapps_args is None:
             return list(super().get_args())  # type: ignore[misc]
+        args = [self._hubapps_literal_arg(arg) for arg in self._hubapps_args]
         if self._hubapps_env_for_proxy:
             # The admin's Spawner.args are singleuser options; they mean nothing to the proxy.
-            return list(self._hubapps_args)
-        return [*super().get_args(), *self._hubapps_args]  # type: ignore[misc]
+            return args
+        return [*super().get_args(), *args]  # type: ignore[misc]
+
+    def _hubapps_literal_arg(self, arg: str) -> str:
+        """An argument of the app's command as the base spawner must be given it to pass it on unchanged
+        (a spawner that expands templates in its args escapes them here)."""
+        return arg
 
     def get_env(self) -> dict[str, str]:
         env: dict[str, str] = super().get_env()  # type: ignore[misc]
@@ -484,10 +491,13 @@ def _framework_label(options: object, frameworks: FrameworkRegistry) -> str:
 
 def make_spawner_class(base: type) -> type:
     """Return ``base`` with the hubapps mixin in front (idempotent); a KubeSpawner also gets
-    :class:`~hubapps.hub.kube.KubeSecretEnvMixin` (credentials in a Secret, not in the pod spec)."""
+    :class:`~hubapps.hub.kube.KubeSecretEnvMixin` (credentials in a Secret, not in the pod spec), a
+    SystemdSpawner :class:`~hubapps.hub.systemd.SystemdUnitPerServerMixin` (a unit per named server)."""
     if issubclass(base, HubAppsSpawnerMixin):
         return base
     bases: tuple[type, ...] = (HubAppsSpawnerMixin, base)
     if is_kube_spawner(base):
         bases = (KubeSecretEnvMixin, *bases)
+    if is_systemd_spawner(base):
+        bases = (SystemdUnitPerServerMixin, *bases)
     return type(f"HubApps{base.__name__}", bases, {"__module__": __name__})
