@@ -250,6 +250,15 @@ async def test_an_app_runs_on_the_image_of_the_profile_it_names(values_config: C
     assert container["resources"]["limits"] == {"cpu": 2.0, "memory": 4 * 1024**3}  # (KubeSpawner reads "4G" so)
 
 
+async def test_the_admins_probes_pass_through(values_config: Config) -> None:
+    probe = {"tcpSocket": {"port": 8888}, "periodSeconds": 10}
+    values_config.KubeSpawner.extra_container_config = {"readinessProbe": probe}
+    (panel,) = [fw for fw in builtin_frameworks() if fw.name == "panel"]
+    pod, _ = await manifests(kube_spawner(values_config, app_options(panel)))
+    (container,) = pod["spec"]["containers"]
+    assert container["readinessProbe"] == probe
+
+
 @pytest.mark.parametrize(
     ("fields", "needle"),
     [
