@@ -18,6 +18,14 @@ HUB_FACING := $(shell grep -l 'mark\.hub_facing' tests/integration/test_*.py)
 VENV_UPSTREAM := .venv-upstream
 PY_UPSTREAM := $(VENV_UPSTREAM)/bin/python
 UPSTREAM_PINS := 'jhub-apps==2026.9.1' 'jupyterhub>=5.5.1,<5.6'
+# JupyterHub's own spawner and named-server tests, run with the hubapps mixin (tests/jhtests/): the same
+# JupyterHub as .venv, with its own test pins (its `test` extra), and hubapps[hub] from this checkout.
+VENV_JHTESTS := .venv-jhtests
+PY_JHTESTS := $(VENV_JHTESTS)/bin/python
+JHTESTS := test_spawner.py test_named_servers.py
+JHTESTS_RUN = cd tests/jhtests && PATH="$(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV_JHTESTS)/bin:$$PATH" \
+	$(STAGE_TIMEOUT) 900 $(CURDIR)/$(PY_JHTESTS) -m pytest -c pytest.ini -q --color=no \
+	$(addprefix $$($(CURDIR)/$(PY_JHTESTS) -c 'import jupyterhub.tests, os; print(os.path.dirname(jupyterhub.tests.__file__))')/,$(JHTESTS))
 STATE ?= .state
 PYTEST_ARGS ?=
 # Each stage of `make test` has a time limit of its own (seconds), so a hung step fails CI instead of
@@ -25,7 +33,7 @@ PYTEST_ARGS ?=
 STAGE_TIMEOUT := timeout --kill-after=30
 PYTEST_CI := --durations=30
 
-.PHONY: demo test install install-jh55 install-upstream migration system-deps lint unit integration integration-jh55 browser benchmark docs clean
+.PHONY: demo test install install-jh55 install-jhtests jhtests install-upstream migration system-deps lint unit integration integration-jh55 browser benchmark docs clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +53,15 @@ $(VENV_JH55)/.installed: pyproject.toml
 	touch $@
 
 install-jh55: $(VENV_JH55)/.installed node_modules/.installed
+
+$(VENV_JHTESTS)/.installed: pyproject.toml $(VENV)/.installed
+	test -x $(PY_JHTESTS) || $(PYTHON) -m venv $(VENV_JHTESTS)
+	$(PY_JHTESTS) -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY_JHTESTS) -m pip install --quiet --progress-bar off "jupyterhub[test]==$$($(PY) -c 'import jupyterhub; print(jupyterhub.__version__)')" 'pytest-timeout>=2.2' -e '.[hub]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY_JHTESTS) -c 'import hubapps.hub, jupyterhub.tests.mocking'
+	touch $@
+
+install-jhtests: $(VENV_JHTESTS)/.installed node_modules/.installed
 
 $(VENV_UPSTREAM)/.installed: tests/migration/upstream-constraints.txt
 	test -x $(PY_UPSTREAM) || $(PYTHON) -m venv $(VENV_UPSTREAM)
@@ -88,8 +105,9 @@ integration: install system-deps
 
 # The browser tests run in a pytest process of their own: Playwright's sync API and pytest-asyncio
 # each want the thread's event loop, and each suite starts its own Hub.
-test: install install-jh55 install-upstream system-deps lint
+test: install install-jh55 install-jhtests install-upstream system-deps lint
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 2400 $(VENV)/bin/pytest tests/unit tests/integration -q $(PYTEST_CI) $(PYTEST_ARGS)
+	$(JHTESTS_RUN) $(PYTEST_CI) $(PYTEST_ARGS)
 	PATH="$(CURDIR)/$(VENV_JH55)/bin:$$PATH" $(STAGE_TIMEOUT) 600 $(VENV_JH55)/bin/pytest $(HUB_FACING) -m hub_facing -q $(PYTEST_CI) $(PYTEST_ARGS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 420 $(VENV)/bin/pytest tests/migration -q $(PYTEST_CI) $(PYTEST_ARGS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 900 $(VENV)/bin/pytest tests/browser -q $(PYTEST_CI) $(PYTEST_ARGS)
@@ -97,6 +115,10 @@ test: install install-jh55 install-upstream system-deps lint
 # The Hub-facing integration tests again, on JupyterHub 5.5.x.
 integration-jh55: install-jh55
 	PATH="$(CURDIR)/$(VENV_JH55)/bin:$$PATH" $(VENV_JH55)/bin/pytest $(HUB_FACING) -m hub_facing -q $(PYTEST_ARGS)
+
+# JupyterHub's own spawner and named-server tests, every spawner wrapped by the hubapps mixin (tests/jhtests/).
+jhtests: install-jhtests
+	$(JHTESTS_RUN) $(PYTEST_ARGS)
 
 # An upstream JHub Apps database moved to hubapps on JupyterHub 5.5, then 6 (docs/migrating.md).
 migration: install install-jh55 install-upstream

@@ -40,7 +40,9 @@ from hubapps.core.spec import AppSpec, is_app_options, is_sealed_value, parse_us
 from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW, STATUS_KEY_ENV_VAR, app_key
 from hubapps.hub.batch import BatchSpawnerAppsMixin, is_batch_spawner
 from hubapps.hub.config import HubApps
+from hubapps.hub.kube import KubeSecretEnvMixin, is_kube_spawner
 from hubapps.hub.metrics import APP_FAILURES, APP_STARTS
+from hubapps.hub.systemd import SystemdUnitPerServerMixin, is_systemd_spawner
 
 __all__ = [
     "GIT_AUTH_ENV_VAR",
@@ -197,7 +199,12 @@ class HubAppsSpawnerMixin:
     _hubapps_env_for_proxy: bool = True
     #: The app's repository token for this start (for the proxy's clone only), or "".
     _hubapps_git_token: str = ""
+    #: A JupyterLab app's secret variables (for this start): plain in its environment, by these names.
+    _hubapps_plain_secret_names: frozenset[str] = frozenset()
+    #: The admin's command, kept at the first start: a list, or None where the spawner runs the image's
+    #: own command (KubeSpawner's default).
     _hubapps_base_cmd: list[str] | None = None
+    _hubapps_base_cmd_saved: bool = False
     _hubapps_registry: FrameworkRegistry | None = None
     _hubapps_settings: HubApps | None = None
     #: The framework of the app being started or running (None: not an app), for the Hub's metrics;
@@ -273,12 +280,14 @@ class HubAppsSpawnerMixin:
     def _hubapps_prepare(self) -> None:
         """Work out the command for this start, or reset to the base behaviour for non-apps."""
         spawner: Any = self
-        if self._hubapps_base_cmd is None:
-            self._hubapps_base_cmd = list(spawner.cmd)
+        if not self._hubapps_base_cmd_saved:
+            self._hubapps_base_cmd = None if spawner.cmd is None else list(spawner.cmd)
+            self._hubapps_base_cmd_saved = True
         self._hubapps_args = self._hubapps_env = None
         self._hubapps_git_token = ""
+        self._hubapps_plain_secret_names = frozenset()
         self._hubapps_framework = None
-        spawner.cmd = list(self._hubapps_base_cmd)
+        spawner.cmd = None if self._hubapps_base_cmd is None else list(self._hubapps_base_cmd)
         options = self.user_options  # type: ignore[attr-defined]
         if not is_app_options(options):
             if self._hubapps_plain_server_refused():
@@ -315,6 +324,7 @@ class HubAppsSpawnerMixin:
             self._hubapps_args = argv[1:]
             self._hubapps_env = env
             self._hubapps_env_for_proxy = False
+            self._hubapps_plain_secret_names = frozenset(options.get("secret_env") or ())
             return
         env_prefix = settings.environments.get(spec.python_env, "")
         options_ = proxy_options(
@@ -439,10 +449,16 @@ class HubAppsSpawnerMixin:
     def get_args(self) -> list[str]:
         if self._hubapps_args is None:
             return list(super().get_args())  # type: ignore[misc]
+        args = [self._hubapps_literal_arg(arg) for arg in self._hubapps_args]
         if self._hubapps_env_for_proxy:
             # The admin's Spawner.args are singleuser options; they mean nothing to the proxy.
-            return list(self._hubapps_args)
-        return [*super().get_args(), *self._hubapps_args]  # type: ignore[misc]
+            return args
+        return [*super().get_args(), *args]  # type: ignore[misc]
+
+    def _hubapps_literal_arg(self, arg: str) -> str:
+        """An argument of the app's command as the base spawner must be given it to pass it on unchanged
+        (a spawner that expands templates in its args escapes them here)."""
+        return arg
 
     def get_env(self) -> dict[str, str]:
         env: dict[str, str] = super().get_env()  # type: ignore[misc]
@@ -507,11 +523,17 @@ def _framework_label(options: object, frameworks: FrameworkRegistry) -> str:
 
 
 def make_spawner_class(base: type) -> type:
-    """Return ``base`` with the hubapps mixin in front (idempotent); batchspawner's spawners get
-    :class:`~hubapps.hub.batch.BatchSpawnerAppsMixin` too."""
+    """Return ``base`` with the hubapps mixin in front (idempotent); batchspawner's spawners also get
+    :class:`~hubapps.hub.batch.BatchSpawnerAppsMixin`, a KubeSpawner
+    :class:`~hubapps.hub.kube.KubeSecretEnvMixin` (credentials in a Secret, not in the pod spec), a
+    SystemdSpawner :class:`~hubapps.hub.systemd.SystemdUnitPerServerMixin` (a unit per named server)."""
     if issubclass(base, HubAppsSpawnerMixin):
         return base
-    mixins: tuple[type, ...] = (HubAppsSpawnerMixin,)
+    bases: tuple[type, ...] = (HubAppsSpawnerMixin, base)
     if is_batch_spawner(base) and not issubclass(base, BatchSpawnerAppsMixin):
-        mixins = (BatchSpawnerAppsMixin, *mixins)
-    return type(f"HubApps{base.__name__}", (*mixins, base), {"__module__": __name__})
+        bases = (BatchSpawnerAppsMixin, *bases)
+    if is_kube_spawner(base):
+        bases = (KubeSecretEnvMixin, *bases)
+    if is_systemd_spawner(base):
+        bases = (SystemdUnitPerServerMixin, *bases)
+    return type(f"HubApps{base.__name__}", bases, {"__module__": __name__})
