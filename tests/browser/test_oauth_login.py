@@ -3,9 +3,10 @@ Connect provider on loopback, and the launcher used end to end in Chromium with 
 
 The provider is django-oauth-toolkit in a small Django project (``tests/resources/oidc_provider``):
 Django's own login form, django-oauth-toolkit's consent page, PKCE, RS256-signed ID tokens, userinfo
-with a ``groups`` claim. The Hub (one for the module) reads the provider's endpoints from its discovery
-document, maps ``preferred_username`` to the user name and the ``groups`` claim to Hub groups
-(``manage_groups``), and lets in only members of ``hub-users`` (``allowed_groups``).
+with a ``groups`` claim. The Hub (one for the module) uses the provider's endpoints (checked against its
+discovery document), maps ``preferred_username`` to the user name and the ``groups`` claim to Hub groups
+(``manage_groups``), and lets in only members of ``hub-users`` (``allowed_groups``). The provider's
+database is migrated while the Hub starts.
 
 In Chromium, Ada signs in at the provider, consents, lands in the Hub (groups from the claims, a verified
 ID token in her auth state), deploys an app from the launcher shared with ``data-science`` (a group that
@@ -80,81 +81,97 @@ MALLORY = Person("mallory", ("kernel",))
 PEOPLE = (ADA, GRACE, LINUS, MALLORY)
 
 
-@dataclass(frozen=True)
+#: The provider's endpoints the Hub is configured with (django-oauth-toolkit's own paths under ``/o/``);
+#: the test checks them against the provider's discovery document.
+ENDPOINTS = {
+    "authorization_endpoint": "o/authorize/",
+    "token_endpoint": "o/token/",
+    "userinfo_endpoint": "o/userinfo/",
+}
+
+
 class Provider:
-    url: str
-    #: The provider's discovery document (``/o/.well-known/openid-configuration``).
-    discovery: dict[str, Any]
-    state: Path
-    env: dict[str, str]
+    """The test provider: ``manage.py migrate`` runs from construction (while the Hub starts), and
+    :meth:`start` serves it once the Hub's callback URL is known."""
+
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        (self.port,) = free_ports(1)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.env = {**os.environ, "OIDC_PROVIDER_STATE": str(state), "PYTHONDONTWRITEBYTECODE": "1"}
+        self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        #: The provider's discovery document (``/o/.well-known/openid-configuration``), once started.
+        self.discovery: dict[str, Any] = {}
+        self.log_path = state / "provider.log"
+        self.server: subprocess.Popen[bytes] | None = None
+        self.migrate = self._popen("migrate", "--noinput", "--verbosity", "0")
+
+    def _popen(self, *argv: str) -> subprocess.Popen[bytes]:
+        with self.log_path.open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "manage.py", *argv],
+                cwd=PROVIDER_DIR,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
 
     def manage(self, *argv: str) -> None:
-        """``manage.py <argv>`` of this provider; fails the test with its output if it fails."""
-        result = subprocess.run(
-            [sys.executable, "manage.py", *argv],
-            cwd=PROVIDER_DIR,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert result.returncode == 0, f"manage.py {' '.join(argv)}: {result.stdout}{result.stderr}"
+        """``manage.py <argv>``, waited for; fails the test with the provider's log if it fails."""
+        process = self._popen(*argv)
+        assert process.wait(120) == 0, f"manage.py {' '.join(argv)} failed:\n{self.log_tail()}"
+
+    def start(self) -> None:
+        assert self.migrate.wait(120) == 0, f"manage.py migrate failed:\n{self.log_tail()}"
+        self.server = self._popen("runserver", f"127.0.0.1:{self.port}", "--noreload", "--skip-checks")
+        deadline = time.monotonic() + PROVIDER_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                raise AssertionError(f"the provider exited:\n{self.log_tail()}")
+            try:
+                response = httpx.get(self.url + "o/.well-known/openid-configuration", timeout=2)
+                if response.status_code == 200:
+                    self.discovery = response.json()
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"the provider did not answer:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        for process in (self.migrate, self.server):
+            if process is None or process.poll() is not None:
+                continue
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
-    """django-oauth-toolkit on a free 127.0.0.1 port, its SQLite database in a temporary folder."""
+    """django-oauth-toolkit on a free 127.0.0.1 port, its SQLite database in a temporary folder
+    (migrated now, served by :func:`oauth_hub` once the Hub runs)."""
     state = tmp_path_factory.mktemp("oidc-provider")
     (state / "secret_key").write_text(secrets.token_urlsafe(50))
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     (state / "oidc_rsa.pem").write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
-    env = {**os.environ, "OIDC_PROVIDER_STATE": str(state), "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    (port,) = free_ports(1)
-    url = f"http://127.0.0.1:{port}/"
-    running = Provider(url, {}, state, env)
-    running.manage("migrate", "--noinput", "--verbosity", "0")
-    with (state / "provider.log").open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
-            cwd=PROVIDER_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    running = Provider(state)
     try:
-        discovery = _wait_for_discovery(url + "o/.well-known/openid-configuration", process, state)
-        yield Provider(url, discovery, state, env)
+        yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        running.stop()
 
 
-def _wait_for_discovery(url: str, process: subprocess.Popen[bytes], state: Path) -> dict[str, Any]:
-    deadline = time.monotonic() + PROVIDER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the provider exited: {(state / 'provider.log').read_text()[-3000:]}")
-        try:
-            response = httpx.get(url, timeout=2)
-            if response.status_code == 200:
-                document: dict[str, Any] = response.json()
-                return document
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the provider did not answer: {(state / 'provider.log').read_text()[-3000:]}")
-
-
-def hub_config(discovery: dict[str, Any]) -> str:
+def hub_config(provider_url: str) -> str:
     """The module's Hub: the shared test configuration, with GenericOAuthenticator instead of the
     shared password. ``{main}`` is filled in by :func:`own_hub`."""
     settings = f"""
@@ -167,9 +184,9 @@ c.GenericOAuthenticator.client_secret = {CLIENT_SECRET!r}
 c.GenericOAuthenticator.oauth_callback_url = (
     "http://127.0.0.1:" + os.environ["HUBAPPS_TEST_PROXY_PORT"] + "/hub/oauth_callback"
 )
-c.GenericOAuthenticator.authorize_url = {discovery["authorization_endpoint"]!r}
-c.GenericOAuthenticator.token_url = {discovery["token_endpoint"]!r}
-c.GenericOAuthenticator.userdata_url = {discovery["userinfo_endpoint"]!r}
+c.GenericOAuthenticator.authorize_url = {provider_url + ENDPOINTS["authorization_endpoint"]!r}
+c.GenericOAuthenticator.token_url = {provider_url + ENDPOINTS["token_endpoint"]!r}
+c.GenericOAuthenticator.userdata_url = {provider_url + ENDPOINTS["userinfo_endpoint"]!r}
 c.GenericOAuthenticator.scope = ["openid", "profile", "email", "groups"]
 c.GenericOAuthenticator.username_claim = "preferred_username"
 c.GenericOAuthenticator.manage_groups = True
@@ -186,7 +203,12 @@ c.GenericOAuthenticator.enable_auth_state = True  # the Hub has JUPYTERHUB_CRYPT
 
 @pytest.fixture(scope="module")
 def oauth_hub(tmp_path_factory: pytest.TempPathFactory, provider: Provider) -> Iterator[Hub]:
-    with own_hub(tmp_path_factory.mktemp("oauth-hub"), hub_config(provider.discovery)) as running:
+    with own_hub(tmp_path_factory.mktemp("oauth-hub"), hub_config(provider.url)) as running:
+        provider.start()
+        # The Hub was configured with the endpoints the provider itself publishes.
+        assert {name: provider.discovery[name] for name in ENDPOINTS} == {
+            name: provider.url + path for name, path in ENDPOINTS.items()
+        }
         # The provider learns the Hub's callback once the Hub has its port; nobody has signed in yet.
         spec = provider.state / "seed.json"
         spec.write_text(
