@@ -37,7 +37,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, new_page
 from tests.integration.conftest import Hub, free_ports, own_hub
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -234,20 +234,6 @@ def oauth_hub(tmp_path_factory: pytest.TempPathFactory, provider: Provider) -> I
         yield running
 
 
-def _new_page(browser: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.dialogs = []
-
-    def on_dialog(dialog: Any) -> None:
-        page.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    return page
-
-
 def _sign_in_at_provider(page: Any, hub: Hub, provider: Provider, person: Person) -> None:
     """From the Hub's login page, through the provider's login form and consent page, back to the Hub."""
     page.goto(hub.url + "hub/home")
@@ -266,7 +252,7 @@ def _sign_in_at_provider(page: Any, hub: Hub, provider: Provider, person: Person
 
 def oauth_login(browser: Any, hub: Hub, provider: Provider, person: Person) -> Any:
     """A Chromium page of ``person`` logged in to the Hub through the provider, on the Hub's home page."""
-    page = _new_page(browser)
+    page = new_page(browser)
     try:
         _sign_in_at_provider(page, hub, provider, person)
         page.wait_for_url(hub.url + "hub/home**")
@@ -430,7 +416,7 @@ def test_someone_outside_the_group_cannot_open_it(signed_in: dict[str, Any], oau
 
 
 def test_someone_outside_the_allowed_groups_cannot_log_in(browser: Any, oauth_hub: Hub, provider: Provider) -> None:
-    page = _new_page(browser)
+    page = new_page(browser)
     try:
         with page.expect_response(lambda r: "/hub/oauth_callback" in r.url) as callback:
             _sign_in_at_provider(page, oauth_hub, provider, MALLORY)
