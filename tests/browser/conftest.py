@@ -6,6 +6,9 @@
   form, in a fresh context; every JavaScript dialog it opens is recorded in ``page.dialogs`` (and
   dismissed), so tests can assert that none fired.
 - ``shot`` (function): ``shot(page, name)`` saves a screenshot under ``test-output/screenshots/``.
+
+Plain helpers: ``new_page(browser)`` (a page in a fresh context, dialogs recorded as ``page_for`` does) and
+``login_page(browser, hub, username)`` (the same, logged in), for modules with a Hub of their own.
 """
 
 from __future__ import annotations
@@ -50,8 +53,8 @@ def browser() -> Iterator[Any]:
         yield launched
 
 
-def login_page(browser: Any, hub: Hub, username: str, *, viewport: dict[str, int] | None = None) -> Any:
-    hub.ensure_user(username)
+def new_page(browser: Any, *, viewport: dict[str, int] | None = None) -> Any:
+    """A page in a fresh browser context; the JavaScript dialogs it opens are recorded in ``page.dialogs``."""
     context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     page = context.new_page()
@@ -62,6 +65,12 @@ def login_page(browser: Any, hub: Hub, username: str, *, viewport: dict[str, int
         dialog.dismiss()
 
     page.on("dialog", on_dialog)
+    return page
+
+
+def login_page(browser: Any, hub: Hub, username: str, *, viewport: dict[str, int] | None = None) -> Any:
+    hub.ensure_user(username)
+    page = new_page(browser, viewport=viewport)
     page.goto(hub.url + "hub/login")
     page.fill("#username_input", username)
     page.fill("#password_input", PASSWORD)

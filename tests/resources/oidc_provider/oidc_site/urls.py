@@ -1,0 +1,10 @@
+"""Django's login form, and django-oauth-toolkit's endpoints under ``/o/`` (discovery at
+``/o/.well-known/openid-configuration``)."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+]
