@@ -62,8 +62,9 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed
 
 # Debian's packages: Chromium for the browser tests (Playwright's own browser download does not work offline),
-# R and its shiny package for the R Shiny framework. Skipped when every one is installed already.
-SYSTEM_PACKAGES := chromium r-base r-cran-shiny
+# R and its shiny package for the R Shiny framework, PostgreSQL for the launcher's database on several replicas
+# (the tests start a server of their own). Skipped when every one is installed already.
+SYSTEM_PACKAGES := chromium r-base r-cran-shiny postgresql
 system-deps:
 	@missing="$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done)"; \
 	if [ -n "$$missing" ]; then \

@@ -113,3 +113,12 @@ def test_workers_starting_together_upgrade_once(tmp_path: Path) -> None:
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
     assert "hubapps_directory" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_a_plain_postgresql_url_means_psycopg_3() -> None:
+    # SQLAlchemy's own default for postgresql:// is psycopg2, which hubapps[postgresql] does not install.
+    assert db.database_url("postgresql://u:p@db/hubapps").drivername == "postgresql+psycopg"
+    assert db.database_url("postgresql+psycopg2://u:p@db/hubapps").drivername == "postgresql+psycopg2"
+    assert (
+        db.database_url("postgresql://u:p@db/hubapps").render_as_string(hide_password=False).endswith("u:p@db/hubapps")
+    )
