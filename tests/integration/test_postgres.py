@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 import psutil
@@ -359,3 +359,35 @@ def test_concurrent_writes_through_both_replicas_lose_nothing(
     assert {u.split("|")[1] for u in uses} == set(stored)
     directory = postgres.psql("SELECT owner || '/' || server FROM hubapps_directory", database=db).split()
     assert sorted(directory) == sorted(apps)
+
+
+def test_a_login_begun_at_one_replica_ends_at_the_other(hub: Hub, replicas: list[str]) -> None:
+    """No sticky sessions: the OAuth state, the login cookie and the XSRF token of one replica are
+    good at the other (sealed with a key both derive from the service's token)."""
+    user = f"pg-login-{secrets.token_hex(3)}"
+    first, second = replicas
+    browser = hub.login(user)
+    try:
+        r = browser.get(first + "oauth_login", params={"next": PREFIX + "api/user"}, follow_redirects=False)
+        target = ""
+        for _ in range(6):
+            assert r.is_redirect, r.text[:300]
+            target = urljoin(hub.url, r.headers["location"])  # the Hub's pages: through its proxy
+            if urlsplit(target).path == PREFIX + "oauth_callback":
+                break
+            r = browser.get(target, follow_redirects=False)
+        r = browser.get(second + "oauth_callback?" + urlsplit(target).query, follow_redirects=False)
+        assert r.status_code == 302, r.text[:300]
+        for base in replicas:
+            me = browser.get(base + "api/user")
+            assert me.status_code == 200, me.text[:300]
+            assert me.json()["name"] == user
+        xsrf = browser.cookies.get("_xsrf", path=PREFIX)
+        assert xsrf
+        spec = {"framework": "streamlit", "display_name": "Logged in", "filepath": "examples/streamlit_app.py"}
+        r = browser.post(first + "api/apps", json=spec, headers={"X-XSRFToken": xsrf})
+        assert r.status_code == 201, r.text[:300]
+        r = browser.post(second + "api/apps", json=spec, headers={"X-XSRFToken": "forged"})
+        assert r.status_code == 403, r.text[:300]
+    finally:
+        browser.close()
