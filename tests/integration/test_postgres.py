@@ -359,6 +359,17 @@ def test_concurrent_writes_through_both_replicas_lose_nothing(
     assert {u.split("|")[1] for u in uses} == set(stored)
     directory = postgres.psql("SELECT owner || '/' || server FROM hubapps_directory", database=db).split()
     assert sorted(directory) == sorted(apps)
+    # Every app's history: one "created" event and a share; revisions 1 (and 2 after the image edit).
+    events = postgres.psql("SELECT owner || '/' || server || '|' || kind FROM hubapps_events", database=db).split()
+    for app_id in apps:
+        assert events.count(f"{app_id}|created") == 1, app_id
+        assert f"{app_id}|shared" in events, app_id
+    revisions = postgres.psql(
+        "SELECT owner || '/' || server, string_agg(number::text, ',' ORDER BY number) FROM hubapps_revisions"
+        " GROUP BY owner, server",
+        database=db,
+    ).split()
+    assert sorted(revisions) == sorted(f"{k}|{'1,2' if int(k.rsplit('-', 1)[1]) % 2 else '1'}" for k in apps)
 
 
 def test_a_login_begun_at_one_replica_ends_at_the_other(hub: Hub, replicas: list[str]) -> None:
