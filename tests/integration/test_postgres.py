@@ -21,6 +21,7 @@ Hub turns them off (TTL 0) so that a read right after the writes must show every
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -44,6 +45,8 @@ from PIL import Image
 from sqlalchemy import text
 
 from hubapps.service.db import make_engine, upgrade
+from hubapps.service.revisions import RevisionStore
+from hubapps.service.thumbnails import ThumbnailStore
 from tests.integration.conftest import Hub, free_ports, own_hub
 from tests.integration.postgres import PostgresServer
 from tests.unit.service.test_migrations import _head as head_revision
@@ -218,6 +221,40 @@ def test_the_migrations_make_exactly_the_stores_tables_on_postgresql(postgres: P
         engine.dispose()
     assert diff == [], "a store's tables differ on PostgreSQL from what the migrations make"
     assert version == head_revision()
+
+
+async def test_stores_of_two_workers_on_postgresql_agree(postgres: PostgresServer) -> None:
+    """The stores as two workers use them, on one PostgreSQL database: the same image stored by both
+    at once is one row; revisions of one app added by both at once are numbered without a gap; an
+    image one worker deletes while the other's save is under way is stored again by that save."""
+    url = postgres.database(f"hubapps_stores_{secrets.token_hex(3)}")
+    thumbs = [ThumbnailStore(url), ThumbnailStore(url)]
+    revisions = [RevisionStore(url), RevisionStore(url)]
+    for store in [*thumbs, *revisions]:
+        await store.open()
+    try:
+        image = await thumbs[0].check(_png(1), max_bytes=200_000, max_pixels=4_000_000, width=480, height=320)
+        stored = await asyncio.gather(*(thumbs[i % 2].put(image) for i in range(10)))
+        assert sorted(stored) == [False] * 9 + [True]
+
+        added = await asyncio.gather(
+            *(revisions[i % 2].add("ann", "app", {"n": i}, actor="ann", note="edited") for i in range(4))
+        )
+        assert sorted(r.number for r in added) == [1, 2, 3, 4]
+        assert [r.number for r in await revisions[1].revisions("ann", "app")] == [4, 3, 2, 1]
+
+        await thumbs[1].claim("ann", "p", image.ref)
+        assert await thumbs[0].put(image) is False  # a save of app Q on worker 0 finds it stored
+        other = await thumbs[1].add(_png(2), max_bytes=200_000, max_pixels=4_000_000, width=480, height=320)
+        await thumbs[1].claim("ann", "p", other.ref)  # P lets go of it on worker 1: deleted
+        assert await thumbs[1].get(image.ref) is None
+        await thumbs[0].claim("bob", "q", image.ref)
+        kept = await thumbs[1].get(image.ref)
+        assert kept is not None
+        assert kept.data == image.data
+    finally:
+        for store in [*thumbs, *revisions]:
+            store.close()
 
 
 @pytest.fixture(scope="module")
