@@ -299,8 +299,9 @@ class AdminSettings(ServiceLimits):
         config=True,
         help="""Database of the launcher service (thumbnails, the directory of shared and public apps,
         revisions, events). A relative SQLite path is relative to the folder JupyterHub runs in. Use a
-        PostgreSQL URL (postgresql://user:password@host/database, with hubapps[postgresql]) when the
-        service runs as several replicas: see docs/scaling.md.""",
+        PostgreSQL URL (postgresql://user@host/database, with hubapps[postgresql]; the password in a
+        libpq password file, not in the URL) when the service runs as several replicas: see
+        docs/scaling.md.""",
     ).tag(service=True)
     oauth_no_confirm = Bool(
         True,

@@ -117,10 +117,21 @@ class PostgresServer:
             time.sleep(0.2)
         self.psql(f"CREATE ROLE {ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{self.password}'")
 
-    def database(self, name: str) -> str:
-        """A new, empty database ``name`` owned by the service's role; its SQLAlchemy URL (psycopg 3)."""
+    def database(self, name: str, *, with_password: bool = True) -> str:
+        """A new, empty database ``name`` owned by the service's role; its URL (psycopg 3), with the
+        role's password, or without it (then libpq finds it in :meth:`passfile`)."""
         self.psql(f'CREATE DATABASE "{name}" OWNER {ROLE}')
+        if not with_password:
+            return f"postgresql://{ROLE}@127.0.0.1:{self.port}/{name}"
         return f"postgresql+psycopg://{ROLE}:{self.password}@127.0.0.1:{self.port}/{name}"
+
+    def passfile(self, folder: Path) -> Path:
+        """A libpq password file (``PGPASSFILE``) in ``folder`` with the role's password, for the
+        current user only (libpq ignores one others may read)."""
+        path = folder / "pgpass"
+        path.write_text(f"127.0.0.1:{self.port}:*:{ROLE}:{self.password}\n")
+        path.chmod(0o600)
+        return path
 
     def log_tail(self, lines: int = 60) -> str:
         try:

@@ -1,12 +1,14 @@
 """The launcher service on a real PostgreSQL, as two replicas of two workers each (docs/scaling.md).
 
 This module's Hub keeps the launcher's database in PostgreSQL (Debian's server, started by the
-``postgres`` fixture) and runs the launcher with two uvicorn workers: that is replica A, the Hub's
-managed service. Replica B is a second launcher started here, outside the Hub, with the very command
-and environment the Hub gave A (its service token, its settings) on a port of its own: what a
-deployment runs behind a load balancer. The tests reach each replica directly on its own port, with
-users' API tokens.
+``postgres`` fixture; a role without superuser rights, its password in a libpq password file, not in
+the URL) and runs the launcher with two uvicorn workers: that is replica A, the Hub's managed service.
+Replica B is a second launcher started here, outside the Hub, with the very command and environment
+the Hub gave A (its fixed service token, its settings) on a port of its own: what a deployment runs
+behind a load balancer. The tests reach each replica directly on its own port, with users' API tokens.
 
+- The migrations make exactly the stores' tables on PostgreSQL too; the stores of two workers agree
+  under concurrent writes (one image stored at once by both, revisions numbered without a gap).
 - Four workers (two replicas of two) starting together on an empty database make its schema once:
   PostgreSQL's log shows each table created a single time, and all four serve.
 - Forty apps created at once, split over both replicas (half through the deploy form with an image,
@@ -14,6 +16,7 @@ users' API tokens.
   image through the other replica's edit form: afterwards both replicas answer exactly the same
   listings, shares, shared-with-me lists, public lists and image bytes, and the database holds each
   image once, every app's record, no orphan and no duplicate.
+- A login begun at one replica ends at the other; its cookie and XSRF token work at both.
 
 Caches are per worker (they only delay what another replica shows, never authorize a write); this
 Hub turns them off (TTL 0) so that a read right after the writes must show everything.
@@ -59,7 +62,10 @@ c = get_config()  # noqa: F821
 load_subconfig({main!r})  # noqa: F821
 import hubapps
 
+# As docs/scaling.md advises: no password in the URL (it travels in HUBAPPS_SETTINGS); libpq reads it
+# from the password file the launcher's environment names.
 c.HubApps.database_url = "@DATABASE_URL@"
+c.HubApps.service_environment = dict(PGPASSFILE="@PASSFILE@")
 # Per-worker caches off: a read right after a write through the other replica must show it.
 c.HubApps.user_cache_ttl = 0
 c.HubApps.shared_cache_ttl = 0
@@ -78,6 +84,8 @@ IMAGES = 6
 #: Seconds a replica gets to answer its health check after it was started.
 REPLICA_START_TIMEOUT = 60.0
 PREFIX = "/services/japps/"
+#: The launcher's database of this module's Hub.
+DATABASE = "hubapps_replicas"
 
 
 def h(token: str) -> dict[str, str]:
@@ -161,15 +169,16 @@ def start_replica(hub: Hub, log_path: Path, *, database_url: str | None = None) 
 
 
 @pytest.fixture(scope="module")
-def database(postgres: PostgresServer) -> str:
-    return postgres.database("hubapps_replicas")
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Hub]:
+def hub(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer) -> Iterator[Hub]:
     """This module's own Hub: the launcher's database in PostgreSQL, two workers (replica A)."""
-    config = CONFIG.replace("@DATABASE_URL@", database).replace("@SERVICE_TOKEN@", secrets.token_hex(32))
-    with own_hub(tmp_path_factory.mktemp("pg-hub"), config) as running:
+    root = tmp_path_factory.mktemp("pg-hub")
+    config = (
+        CONFIG.replace("@DATABASE_URL@", postgres.database(DATABASE, with_password=False))
+        .replace("@PASSFILE@", str(postgres.passfile(root)))
+        .replace("@SERVICE_TOKEN@", secrets.token_hex(32))
+    )
+    assert postgres.password not in config
+    with own_hub(root, config) as running:
         yield running
 
 
@@ -388,7 +397,7 @@ def test_concurrent_writes_through_both_replicas_lose_nothing(
             assert answers[0].headers["content-type"] == "image/webp"
 
     # The database: each image once, one use per app, nothing orphaned, a directory row per shared app.
-    db = "hubapps_replicas"
+    db = DATABASE
     stored = postgres.psql("SELECT ref FROM hubapps_thumbnails", database=db).split()
     assert sorted(stored) == sorted(refs)
     uses = postgres.psql("SELECT owner || '/' || server, ref FROM hubapps_thumbnail_uses", database=db).split()
