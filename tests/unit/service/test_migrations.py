@@ -3,9 +3,11 @@ use, take over a database made before them with its rows, and run safely from se
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -13,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect, text
 
 import hubapps.service.app  # noqa: F401  (imports every store)
+from hubapps.core.settings import AdminSettings
 from hubapps.service import db
 from hubapps.service.db import SqlStore, make_engine, upgrade
 from hubapps.service.directory import AppDirectory, DirectoryEntry
@@ -122,3 +125,20 @@ def test_a_plain_postgresql_url_means_psycopg_3() -> None:
     assert (
         db.database_url("postgresql://u:p@db/hubapps").render_as_string(hide_password=False).endswith("u:p@db/hubapps")
     )
+
+
+async def test_the_default_database_is_a_sqlite_file_that_needs_no_postgresql_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = AdminSettings.class_traits()["database_url"].default()
+    assert default == "sqlite:///hubapps.sqlite"
+    monkeypatch.chdir(tmp_path)  # (relative to the folder the service runs in)
+    directory = AppDirectory(default, cache_ttl=0)
+    await directory.open()
+    try:
+        await directory.record(DirectoryEntry("ann", "sales", "Sales", public=True))
+        assert [e.server for e in await directory.public()] == ["sales"]
+    finally:
+        directory.close()
+    assert (tmp_path / "hubapps.sqlite").is_file()
+    assert not {"psycopg", "psycopg2", "asyncpg"} & set(sys.modules)
