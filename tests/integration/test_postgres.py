@@ -41,12 +41,14 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 import psutil
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from PIL import Image
 from sqlalchemy import text
 
+from hubapps.service.db import _PG_LOCK as UPGRADE_LOCK  # (the lock the upgrade holds)
 from hubapps.service.db import make_engine, upgrade
 from hubapps.service.revisions import RevisionStore
 from hubapps.service.thumbnails import ThumbnailStore
@@ -55,7 +57,8 @@ from tests.integration.postgres import PostgresServer
 from tests.unit.service.test_migrations import _head as head_revision
 from tests.unit.service.test_migrations import _models as store_models
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+# (a Hub of its own and a second launcher: slower than the default 60 s on a busy machine)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 CONFIG = """\
 c = get_config()  # noqa: F821
@@ -196,21 +199,41 @@ def replicas(hub: Hub) -> Iterator[list[str]]:
 
 
 def test_four_workers_starting_together_make_the_schema_once(hub: Hub, postgres: PostgresServer) -> None:
+    """Two replicas of two workers on an empty database. So that all four reach the upgrade together
+    (however long each takes to import), the test holds the upgrade's advisory lock until all four
+    wait on it, as they would on a worker that is upgrading; then each table is created once."""
     name = f"hubapps_fresh_{secrets.token_hex(3)}"
     url = postgres.database(name)
-    started = [start_replica(hub, hub.root / f"fresh-{i}.log", database_url=url) for i in range(2)]
-    try:
-        for replica in started:
-            replica.wait_healthy()
-        for replica in started:
+    waiting = (
+        "SELECT count(*) FROM pg_locks JOIN pg_database d ON d.oid = pg_locks.database"
+        " WHERE locktype = 'advisory' AND NOT granted AND d.datname = current_database()"
+    )
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as holder:
+
+        def workers_waiting() -> int:
+            row = holder.execute(waiting).fetchone()
+            return int(row[0]) if row else 0
+
+        holder.execute("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK,))
+        started = [start_replica(hub, hub.root / f"fresh-{i}.log", database_url=url) for i in range(2)]
+        try:
             deadline = time.monotonic() + REPLICA_START_TIMEOUT
-            while replica.workers_started() < 2 and time.monotonic() < deadline:
+            while workers_waiting() < 4 and time.monotonic() < deadline:
                 time.sleep(0.2)
-            assert replica.workers_started() == 2, replica.log()
-            assert "Traceback" not in replica.log_path.read_text(), replica.log()
-    finally:
-        for replica in started:
-            replica.stop()
+            assert workers_waiting() == 4, "the workers did not wait for the upgrade's lock"
+            holder.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK,))
+            for replica in started:
+                replica.wait_healthy()
+                deadline = time.monotonic() + REPLICA_START_TIMEOUT
+                while replica.workers_started() < 2 and time.monotonic() < deadline:
+                    if "Traceback" in replica.log_path.read_text(errors="replace"):
+                        break  # a worker failed to start (the assertions below show how)
+                    time.sleep(0.2)
+                assert replica.workers_started() == 2, replica.log()
+                assert "Traceback" not in replica.log_path.read_text(), replica.log()
+        finally:
+            for replica in started:
+                replica.stop()
     created = [line for line in postgres.ddl(name) if "CREATE TABLE" in line]
     tables = [line.split("CREATE TABLE", 1)[1].split()[0] for line in created]
     assert "hubapps_directory" in tables, postgres.log_tail()
