@@ -80,8 +80,9 @@ install: $(VENV)/.installed node_modules/.installed
 
 # Debian's packages: Chromium for the browser tests (Playwright's own browser download does not work offline),
 # R and its shiny package for the R Shiny framework, Slurm and munge for the batch-spawner tests (a one-node
-# cluster the tests start themselves: tests/integration/slurm_cluster.py). Skipped when every one is installed.
-SYSTEM_PACKAGES := chromium r-base r-cran-shiny slurm-wlm munge
+# cluster the tests start themselves: tests/integration/slurm_cluster.py), PostgreSQL for the launcher's
+# database on several replicas (the tests start a server of their own). Skipped when every one is installed.
+SYSTEM_PACKAGES := chromium r-base r-cran-shiny slurm-wlm munge postgresql
 system-deps:
 	@missing="$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done)"; \
 	if [ -n "$$missing" ]; then \

@@ -302,9 +302,11 @@ class AdminSettings(ServiceLimits):
     database_url = Unicode(
         "sqlite:///hubapps.sqlite",
         config=True,
-        help="""Database of the launcher service (its directory of shared and public apps). A relative
-        SQLite path is relative to the folder JupyterHub runs in. Use a PostgreSQL URL when the
-        service runs with several replicas.""",
+        help="""Database of the launcher service (thumbnails, the directory of shared and public apps,
+        revisions, events). A relative SQLite path is relative to the folder JupyterHub runs in. Use a
+        PostgreSQL URL (postgresql://user@host/database, with hubapps[postgresql]; the password in a
+        libpq password file, not in the URL) when the service runs as several replicas: see
+        docs/scaling.md.""",
     ).tag(service=True)
     oauth_no_confirm = Bool(
         True,

@@ -21,10 +21,10 @@ from typing import IO
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["MIGRATIONS", "SqlStore", "make_engine", "upgrade"]
+__all__ = ["MIGRATIONS", "SqlStore", "database_url", "make_engine", "upgrade"]
 
 #: Where the migrations are (a package resource, so it works from an installed wheel).
 MIGRATIONS = "hubapps.service:migrations"
@@ -35,13 +35,22 @@ _upgraded: set[tuple[str, str]] = set()
 _upgraded_lock = threading.Lock()
 
 
+def database_url(url: str) -> URL:
+    """``url`` as SQLAlchemy reads it, a plain ``postgresql://`` naming psycopg 3 (``hubapps[postgresql]``):
+    SQLAlchemy's own default for it is psycopg2, which hubapps does not install."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``: in-memory SQLite shares one connection, file SQLite waits on locks."""
     if url in ("sqlite://", "sqlite:///:memory:"):
         return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
     if url.startswith("sqlite"):
         return create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(database_url(url), pool_pre_ping=True)
 
 
 def _in_memory(engine: Engine) -> bool:

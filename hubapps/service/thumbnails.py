@@ -16,6 +16,13 @@ Images live only with saved apps: an upload is checked (:meth:`ThumbnailStore.ch
 (:meth:`ThumbnailStore.put`) when its app is saved, and recorded as that app's image
 (:meth:`ThumbnailStore.claim`); the image an app no longer uses, and the image of a deleted app
 (:meth:`ThumbnailStore.release`), is deleted unless another app uses it too.
+
+Saves run concurrently, on several workers and replicas: between the moment a save stores its image
+(already there, say, as another app's) and the moment it records it as its app's, that other app may
+let go of the image, which is then deleted. So each worker keeps the images it stored last
+(:data:`RECENT_IMAGES`, a few small WebP files) and a claim that finds its image gone stores it again.
+Every write of the two tables holds one lock (a PostgreSQL advisory lock; SQLite lets one writer at a
+time anyway), so an image is never deleted, nor stored twice, between a claim's check and its commit.
 """
 
 from __future__ import annotations
@@ -26,9 +33,11 @@ import ctypes.util
 import functools
 import hashlib
 import io
+import logging
 import re
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,11 +52,18 @@ from hubapps.service.db import SqlStore
 
 __all__ = ["REF_PATTERN", "THUMBNAIL_HEADERS", "Thumbnail", "ThumbnailStore", "reencode"]
 
+log = logging.getLogger("hubapps.service.thumbnails")
+
 #: Decoders tried on uploads; nothing else is ever parsed.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
 REF_PATTERN = re.compile(r"sha256:[0-9a-f]{64}")
 #: Inline images (of apps stored by upstream JHub Apps) a worker remembers it could not import.
 _UNIMPORTABLE_MAX = 10_000
+#: Images a worker stored last, kept to store again if another app's release deletes one before the
+#: save that stored it claims it (each a re-encoded thumbnail of a few KiB).
+RECENT_IMAGES = 64
+#: PostgreSQL advisory lock held by every write of the images' tables ("hubapps-images" cut to 63 bits).
+_PG_IMAGES_LOCK = 0x687562617070696D
 
 #: Headers of every thumbnail response (plus its exact Content-Type).
 THUMBNAIL_HEADERS = {
@@ -166,6 +182,8 @@ class ThumbnailStore(SqlStore):
         self._imports: dict[tuple[str, str], asyncio.Task[str]] = {}
         #: Sources (sha256 of the inline image) this worker could not import: not decoded again.
         self._unimportable: set[str] = set()
+        #: The images this worker stored (or found stored) last, by reference (see the module's docstring).
+        self._recent: OrderedDict[str, Thumbnail] = OrderedDict()
 
     def close(self) -> None:
         self._decoder.shutdown(wait=False, cancel_futures=True)
@@ -173,8 +191,9 @@ class ThumbnailStore(SqlStore):
 
     # -- blocking parts (run in a thread) ----------------------------------------------------------
 
-    def _put(self, thumb: Thumbnail) -> bool:
-        row = {
+    @staticmethod
+    def _row(thumb: Thumbnail) -> dict[str, object]:
+        return {
             "ref": thumb.ref,
             "content_type": thumb.content_type,
             "data": thumb.data,
@@ -182,10 +201,13 @@ class ThumbnailStore(SqlStore):
             "height": thumb.height,
             "created": time.time(),
         }
+
+    def _put(self, thumb: Thumbnail) -> bool:
         try:
             with self._engine.begin() as conn:
+                self._lock(conn)
                 if conn.execute(select(_table.c.ref).where(_table.c.ref == thumb.ref)).first() is None:
-                    conn.execute(_table.insert().values(**row))
+                    conn.execute(_table.insert().values(**self._row(thumb)))
                     return True
         except IntegrityError:
             pass  # the same image, stored meanwhile by another worker
@@ -199,6 +221,12 @@ class ThumbnailStore(SqlStore):
         return Thumbnail(row["ref"], row["content_type"], bytes(row["data"]), row["width"], row["height"])
 
     @staticmethod
+    def _lock(conn: Connection) -> None:
+        """Hold the images' lock until ``conn``'s transaction ends (PostgreSQL; SQLite has one writer)."""
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_IMAGES_LOCK})")
+
+    @staticmethod
     def _drop_unused(conn: Connection, refs: Iterable[str]) -> None:
         for ref in set(refs):
             if not ref:
@@ -206,20 +234,27 @@ class ThumbnailStore(SqlStore):
             if conn.execute(select(_uses.c.owner).where(_uses.c.ref == ref).limit(1)).first() is None:
                 conn.execute(delete(_table).where(_table.c.ref == ref))
 
-    def _claim(self, owner: str, server: str, ref: str) -> None:
+    def _claim(self, owner: str, server: str, ref: str, image: Thumbnail | None) -> None:
         key = (_uses.c.owner == owner) & (_uses.c.server == server)
         with self._engine.begin() as conn:
+            self._lock(conn)
             before = conn.execute(select(_uses.c.ref).where(key)).scalar()
             if before == ref:
                 return
             conn.execute(delete(_uses).where(key))
             if ref:
                 conn.execute(_uses.insert().values(owner=owner, server=server, ref=ref))
+                if conn.execute(select(_table.c.ref).where(_table.c.ref == ref)).first() is None:
+                    if image is not None:  # deleted since this save stored it: stored again
+                        conn.execute(_table.insert().values(**self._row(image)))
+                    else:
+                        log.warning("%s/%s shows image %s, which is no longer stored", owner[:100], server[:100], ref)
             self._drop_unused(conn, [before or ""])
 
     def _release(self, owner: str, server: str, also: str) -> None:
         key = (_uses.c.owner == owner) & (_uses.c.server == server)
         with self._engine.begin() as conn:
+            self._lock(conn)
             before = conn.execute(select(_uses.c.ref).where(key)).scalar()
             conn.execute(delete(_uses).where(key))
             self._drop_unused(conn, [before or "", also])
@@ -231,6 +266,7 @@ class ThumbnailStore(SqlStore):
 
     def _discard(self, ref: str) -> None:
         with self._engine.begin() as conn:
+            self._lock(conn)
             self._drop_unused(conn, [ref])
 
     # -- the store's API -----------------------------------------------------------------------------
@@ -243,7 +279,14 @@ class ThumbnailStore(SqlStore):
 
     async def put(self, thumb: Thumbnail) -> bool:
         """Store a checked image; True if it was not stored before (see :meth:`discard`)."""
+        self._remember(thumb)
         return await asyncio.to_thread(self._put, thumb)
+
+    def _remember(self, thumb: Thumbnail) -> None:
+        self._recent[thumb.ref] = thumb
+        self._recent.move_to_end(thumb.ref)
+        while len(self._recent) > RECENT_IMAGES:
+            self._recent.popitem(last=False)
 
     async def add(self, data: bytes, *, max_bytes: int, max_pixels: int, width: int, height: int) -> Thumbnail:
         """:meth:`check` and :meth:`put` in one (for an app that is saved in the same step)."""
@@ -254,7 +297,8 @@ class ThumbnailStore(SqlStore):
     async def claim(self, owner: str, server: str, ref: str) -> None:
         """Record that the saved app ``owner/server`` shows ``ref`` ("" for none); the image it showed
         before is deleted unless another app shows it too."""
-        await asyncio.to_thread(self._claim, owner, server, ref if REF_PATTERN.fullmatch(ref) else "")
+        ref = ref if REF_PATTERN.fullmatch(ref) else ""
+        await asyncio.to_thread(self._claim, owner, server, ref, self._recent.get(ref))
 
     async def claims(self, owner: str) -> dict[str, str]:
         """The images ``owner``'s apps show, by server name (one query)."""

@@ -21,6 +21,8 @@ Fixtures
 - ``create_app`` (function): ``create_app(user, server, user_options)`` → server model, once the
   Hub says the server is ready; every app it created is stopped and deleted at the end of the test.
 - ``stop_app`` (session): ``stop_app(user, server)``, waits until the server has stopped.
+- ``postgres`` (session): a real PostgreSQL server (:class:`tests.integration.postgres.PostgresServer`,
+  Debian's package) on a free 127.0.0.1 port; ``postgres.database(name)`` → the URL of a new database.
 
 Plain helpers: :func:`free_ports`, :func:`get_under_prefix`, :func:`ws_url`, :func:`browser_visit`,
 :func:`login_to_service`, :data:`PASSWORD`, :data:`HUB_VERSION` and :data:`HUB_6` (the Hub under test:
@@ -44,7 +46,7 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
@@ -53,6 +55,9 @@ import psutil
 import pytest
 
 from hubapps.examples import example_path
+
+if TYPE_CHECKING:
+    from tests.integration.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -598,3 +603,15 @@ def create_app(hub: Hub) -> Iterator[Callable[..., dict[str, Any]]]:
 @pytest.fixture(scope="session")
 def stop_app(hub: Hub) -> Callable[..., None]:
     return hub.stop_app
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    from tests.integration.postgres import PostgresServer  # (here: that module imports this one)
+
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

@@ -3,6 +3,7 @@ use, take over a database made before them with its rows, and run safely from se
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, Table, inspect, select, text
 
 import hubapps.service.app  # noqa: F401  (imports every store)
+from hubapps.core.settings import AdminSettings
 from hubapps.service import db
 from hubapps.service.db import SqlStore, make_engine, upgrade
 from hubapps.service.directory import AppDirectory, DirectoryEntry
@@ -171,3 +173,30 @@ def test_every_revision_is_tested_from() -> None:
     assert len(revisions) >= 5
     assert len(set(revisions)) == len(revisions)
     assert revisions[-1] == _head()
+
+
+def test_a_plain_postgresql_url_means_psycopg_3() -> None:
+    # SQLAlchemy's own default for postgresql:// is psycopg2, which hubapps[postgresql] does not install.
+    assert db.database_url("postgresql://u:p@db/hubapps").drivername == "postgresql+psycopg"
+    assert db.database_url("postgresql+psycopg2://u:p@db/hubapps").drivername == "postgresql+psycopg2"
+    assert (
+        db.database_url("postgresql://u:p@db/hubapps").render_as_string(hide_password=False).endswith("u:p@db/hubapps")
+    )
+
+
+async def test_the_default_database_is_a_sqlite_file_that_needs_no_postgresql_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = AdminSettings.class_traits()["database_url"].default()
+    assert default == "sqlite:///hubapps.sqlite"
+    monkeypatch.chdir(tmp_path)  # (relative to the folder the service runs in)
+    for driver in ("psycopg", "psycopg2", "asyncpg"):
+        monkeypatch.setitem(sys.modules, driver, None)  # importing it now raises ImportError
+    directory = AppDirectory(default, cache_ttl=0)
+    await directory.open()
+    try:
+        await directory.record(DirectoryEntry("ann", "sales", "Sales", public=True))
+        assert [e.server for e in await directory.public()] == ["sales"]
+    finally:
+        directory.close()
+    assert (tmp_path / "hubapps.sqlite").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -67,6 +68,34 @@ async def test_store_keeps_images_by_reference() -> None:
         assert await store.get("../../etc/passwd") is None
     finally:
         store.close()
+
+
+async def test_an_image_another_app_lets_go_of_while_a_save_is_under_way_is_kept(tmp_path: Path) -> None:
+    """Two workers (two stores on one database file): a save on the first stores an image that app P
+    shows already, and while the Hub takes that save, P gets another image on the second worker, which
+    deletes the one no app shows any more. The save then claims it for app Q: Q's image is there."""
+    url = f"sqlite:///{tmp_path / 'images.sqlite'}"
+    saving, other = ThumbnailStore(url), ThumbnailStore(url)
+    await saving.open()
+    await other.open()
+    try:
+        shared = await other.check(_image("PNG"), **LIMITS)
+        await other.put(shared)
+        await other.claim("ann", "p", shared.ref)
+        assert await saving.put(shared) is False  # the save on the first worker: already stored
+        replacement = await other.add(_image("PNG", (640, 480), "L"), **LIMITS)
+        await other.claim("ann", "p", replacement.ref)  # P lets go of the shared image: deleted
+        assert await other.get(shared.ref) is None
+        await saving.claim("bob", "q", shared.ref)  # the Hub took the save
+        kept = await other.get(shared.ref)
+        assert kept is not None
+        assert kept.data == shared.data
+        assert await other.claims("bob") == {"q": shared.ref}
+        await other.release("bob", "q")  # and it goes with its last app, as before
+        assert await other.get(shared.ref) is None
+    finally:
+        saving.close()
+        other.close()
 
 
 def test_served_headers() -> None:
