@@ -251,6 +251,7 @@ def start_stack(name: str, hub: Hub, root: Path, baseline: Path | None) -> Stack
 
 async def _load(args: dict[str, Any]) -> dict[str, Any]:
     host, port, tokens = args["host"], args["port"], args["tokens"]
+    path = args.get("path", PATH)
     turn = itertools.count(args.get("first", 0))
     started = time.perf_counter()
     measure_from = started + args["warmup"]
@@ -270,7 +271,7 @@ async def _load(args: dict[str, Any]) -> dict[str, Any]:
                     budget -= 1
                 token = tokens[next(turn) % len(tokens)]
                 request = (
-                    f"GET {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: token {token}\r\n\r\n"
+                    f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: token {token}\r\n\r\n"
                 ).encode()
                 t0 = time.perf_counter()
                 writer.write(request)
@@ -290,7 +291,7 @@ async def _load(args: dict[str, Any]) -> dict[str, Any]:
     async def httpx_worker(client: httpx.AsyncClient) -> None:
         # The first benchmark's client: httpx.AsyncClient, one pool of `concurrency` connections.
         nonlocal errors, budget
-        url = f"http://{host}:{port}{PATH}"
+        url = f"http://{host}:{port}{path}"
         while time.perf_counter() < stop_at and (budget is None or budget > 0):
             if budget is not None:
                 budget -= 1
@@ -328,8 +329,10 @@ def run_load(
     first: int = 0,
     client: str = "raw",
     watch: dict[str, list[psutil.Process]] | None = None,
+    path: str = PATH,
 ) -> dict[str, Any]:
-    """Run the load generator in a child process; returns its numbers plus CPU seconds per watched process."""
+    """Run the load generator in a child process (``GET path`` with each token in turn); returns its
+    numbers plus CPU seconds per watched process."""
     host, _, port = url.removeprefix("http://").partition(":")
     spec = {
         "host": host,
@@ -341,6 +344,7 @@ def run_load(
         "count": count,
         "first": first,
         "client": client,
+        "path": path,
     }
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
