@@ -43,6 +43,7 @@ import contextlib
 import itertools
 import json
 import os
+import random
 import secrets
 import socket
 import statistics
@@ -252,6 +253,9 @@ def start_stack(name: str, hub: Hub, root: Path, baseline: Path | None) -> Stack
 async def _load(args: dict[str, Any]) -> dict[str, Any]:
     host, port, tokens = args["host"], args["port"], args["tokens"]
     path = args.get("path", PATH)
+    # Paced: each connection sends one request every `interval` seconds (latency counted from when the
+    # request was due, so a slow answer that delays the next request is not hidden); else back to back.
+    interval = args.get("interval")
     turn = itertools.count(args.get("first", 0))
     started = time.perf_counter()
     measure_from = started + args["warmup"]
@@ -265,6 +269,7 @@ async def _load(args: dict[str, Any]) -> dict[str, Any]:
         nonlocal errors, budget
         reader, writer = await asyncio.open_connection(host, port)
         writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        due = time.perf_counter() + (random.random() * interval if interval else 0.0)
         try:
             while time.perf_counter() < stop_at and (budget is None or budget > 0):
                 if budget is not None:
@@ -273,7 +278,11 @@ async def _load(args: dict[str, Any]) -> dict[str, Any]:
                 request = (
                     f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: token {token}\r\n\r\n"
                 ).encode()
-                t0 = time.perf_counter()
+                if interval:
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                    t0, due = due, due + interval
+                else:
+                    t0 = time.perf_counter()
                 writer.write(request)
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
@@ -330,6 +339,7 @@ def run_load(
     client: str = "raw",
     watch: dict[str, list[psutil.Process]] | None = None,
     path: str = PATH,
+    interval: float | None = None,
 ) -> dict[str, Any]:
     """Run the load generator in a child process (``GET path`` with each token in turn); returns its
     numbers plus CPU seconds per watched process."""
@@ -345,6 +355,7 @@ def run_load(
         "first": first,
         "client": client,
         "path": path,
+        "interval": interval,
     }
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)

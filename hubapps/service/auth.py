@@ -29,8 +29,8 @@ from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from jupyterhub.services.auth import check_scopes
 
+from hubapps.core.scopes import grants
 from hubapps.service.errors import BadRequest, Forbidden, NotAuthenticated, safe_log
 from hubapps.service.hub_client import HubClient
 from hubapps.service.hub_models import ServerModel, UserModel, servers_of
@@ -154,7 +154,7 @@ async def _xsrf_from_request(request: Request) -> str | None:
 
 def _allowed(model: UserModel, settings: ServiceSettings) -> bool:
     scopes = set(model.get("scopes") or [])
-    if check_scopes(settings.access_scopes, scopes):
+    if grants(settings.access_scopes, scopes):
         return True
     name = model.get("name", "")
     return bool({"read:servers", f"read:servers!user={name}", "admin:servers"} & scopes)
