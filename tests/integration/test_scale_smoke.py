@@ -31,6 +31,7 @@ def test_the_quick_scale_benchmark_completes_and_measures_every_phase(tmp_path: 
         assert counted["list"]["errors"] == 0
         assert counted["hub_calls_per_s"] >= 0
     assert results["start"]["apps"] == 2
+    assert results["start"]["failed"] == {}
     assert results["start"]["all_ready_s"] > 0
     sockets = results["websockets"]
     assert sockets["opened"] == sockets["echoed"] == sockets["asked"] == 50
