@@ -40,10 +40,11 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from hubapps.service.errors import BadRequest, Conflict, Forbidden, HubUnavailable, safe_log
+from hubapps.service.errors import Conflict, HubUnavailable, safe_log
 from hubapps.service.hub_answers import raise_for, raise_start
 from hubapps.service.hub_calls import count_one_call
 from hubapps.service.hub_models import ShareModel, UserModel
+from hubapps.service.hub_shares import HubShares
 from hubapps.service.metrics import count_start, observe_hub_call, status_class
 from hubapps.service.refresh import BackgroundRefresh
 from hubapps.service.ttl_cache import TTLCache
@@ -77,7 +78,7 @@ def _parse_version(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-class HubClient:
+class HubClient(HubShares):
     """The Hub REST API, called with the token of whoever the service is acting for."""
 
     def __init__(
@@ -439,70 +440,6 @@ class HubClient:
         self.forget_user(owner)
         raise_for(response, "delete the app" if remove else "stop the app")
         return response.status_code
-
-    # -- shares ------------------------------------------------------------------------------------
-
-    async def shares(self, owner: str, server: str, token: str) -> list[ShareModel]:
-        return cast(list[ShareModel], await self.paginate(f"shares/{_q(owner)}/{_q(server)}", token))
-
-    async def share(
-        self, owner: str, server: str, token: str, *, user: str | None = None, group: str | None = None
-    ) -> dict[str, Any]:
-        body = {"user": user} if user is not None else {"group": group}
-        response = await self.request("POST", f"shares/{_q(owner)}/{_q(server)}", token, json=body)
-        if response.status_code == 400:
-            # "No such user/group": say which target, in our words.
-            raise BadRequest(
-                f"no such {'user' if user is not None else 'group'}", field="users" if user is not None else "groups"
-            )
-        if response.status_code == 403:
-            # The caller could read the app (checked before), so this is about their sharing rights.
-            raise Forbidden(
-                "your Hub role does not let you share with this "
-                + (
-                    "user (needs shares and read:users:name)"
-                    if user is not None
-                    else "group (needs shares and read:groups:name)"
-                )
-            )
-        raise_for(response, "share the app")
-        self._forget_shares()
-        result = response.json()
-        return result if isinstance(result, dict) else {}
-
-    async def revoke(
-        self, owner: str, server: str, token: str, *, user: str | None = None, group: str | None = None
-    ) -> None:
-        body = {"user": user} if user is not None else {"group": group}
-        response = await self.request("PATCH", f"shares/{_q(owner)}/{_q(server)}", token, json=body)
-        raise_for(response, "revoke the share")
-        self._forget_shares()
-
-    async def revoke_all(self, owner: str, server: str, token: str) -> None:
-        response = await self.request("DELETE", f"shares/{_q(owner)}/{_q(server)}", token)
-        raise_for(response, "revoke the shares")
-        self._forget_shares()
-
-    async def leave_share(self, me: str, owner: str, server: str, token: str) -> None:
-        response = await self.request("DELETE", f"users/{_q(me)}/shared/{_q(owner)}/{_q(server)}", token)
-        raise_for(response, "leave the share")
-        self._forget_shares(me)
-
-    async def share_codes(self, owner: str, server: str, token: str) -> list[dict[str, Any]]:
-        return await self.paginate(f"share-codes/{_q(owner)}/{_q(server)}", token)
-
-    async def create_share_code(self, owner: str, server: str, token: str, *, expires_in: int) -> dict[str, Any]:
-        response = await self.request(
-            "POST", f"share-codes/{_q(owner)}/{_q(server)}", token, json={"expires_in": expires_in}
-        )
-        raise_for(response, "create a share link")
-        result = response.json()
-        return result if isinstance(result, dict) else {}
-
-    async def delete_share_codes(self, owner: str, server: str, token: str, *, code_id: str | None = None) -> None:
-        params = {"id": code_id} if code_id else None
-        response = await self.request("DELETE", f"share-codes/{_q(owner)}/{_q(server)}", token, params=params)
-        raise_for(response, "delete share links")
 
     # -- OAuth -------------------------------------------------------------------------------------
 
