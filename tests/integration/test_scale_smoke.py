@@ -22,7 +22,7 @@ def test_the_quick_scale_benchmark_completes_and_measures_every_phase(tmp_path: 
     assert main(["--quick", "--json", str(out)]) == 0
     results = json.loads(out.read_text())
 
-    for phase in ("cold", "list", "gallery", "list_one_connection_per_user"):
+    for phase in ("cold", "list", "gallery", "list_saturated"):
         assert results[phase]["requests"] > 0, phase
         assert results[phase]["errors"] == 0, phase
         assert results[phase]["p99_ms"] > 0, phase
