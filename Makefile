@@ -138,4 +138,5 @@ clean:
 benchmark: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/proxy_bench.py
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/service_bench.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/scale_bench.py
 	$(PY) benchmarks/metrics_bench.py

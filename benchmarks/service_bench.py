@@ -43,6 +43,7 @@ import contextlib
 import itertools
 import json
 import os
+import random
 import secrets
 import socket
 import statistics
@@ -251,6 +252,10 @@ def start_stack(name: str, hub: Hub, root: Path, baseline: Path | None) -> Stack
 
 async def _load(args: dict[str, Any]) -> dict[str, Any]:
     host, port, tokens = args["host"], args["port"], args["tokens"]
+    path = args.get("path", PATH)
+    # Paced: each connection sends one request every `interval` seconds (latency counted from when the
+    # request was due, so a slow answer that delays the next request is not hidden); else back to back.
+    interval = args.get("interval")
     turn = itertools.count(args.get("first", 0))
     started = time.perf_counter()
     measure_from = started + args["warmup"]
@@ -264,15 +269,20 @@ async def _load(args: dict[str, Any]) -> dict[str, Any]:
         nonlocal errors, budget
         reader, writer = await asyncio.open_connection(host, port)
         writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        due = time.perf_counter() + (random.random() * interval if interval else 0.0)
         try:
             while time.perf_counter() < stop_at and (budget is None or budget > 0):
                 if budget is not None:
                     budget -= 1
                 token = tokens[next(turn) % len(tokens)]
                 request = (
-                    f"GET {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: token {token}\r\n\r\n"
+                    f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: token {token}\r\n\r\n"
                 ).encode()
-                t0 = time.perf_counter()
+                if interval:
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                    t0, due = due, due + interval
+                else:
+                    t0 = time.perf_counter()
                 writer.write(request)
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
@@ -290,7 +300,7 @@ async def _load(args: dict[str, Any]) -> dict[str, Any]:
     async def httpx_worker(client: httpx.AsyncClient) -> None:
         # The first benchmark's client: httpx.AsyncClient, one pool of `concurrency` connections.
         nonlocal errors, budget
-        url = f"http://{host}:{port}{PATH}"
+        url = f"http://{host}:{port}{path}"
         while time.perf_counter() < stop_at and (budget is None or budget > 0):
             if budget is not None:
                 budget -= 1
@@ -328,8 +338,11 @@ def run_load(
     first: int = 0,
     client: str = "raw",
     watch: dict[str, list[psutil.Process]] | None = None,
+    path: str = PATH,
+    interval: float | None = None,
 ) -> dict[str, Any]:
-    """Run the load generator in a child process; returns its numbers plus CPU seconds per watched process."""
+    """Run the load generator in a child process (``GET path`` with each token in turn); returns its
+    numbers plus CPU seconds per watched process."""
     host, _, port = url.removeprefix("http://").partition(":")
     spec = {
         "host": host,
@@ -341,6 +354,8 @@ def run_load(
         "count": count,
         "first": first,
         "client": client,
+        "path": path,
+        "interval": interval,
     }
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)

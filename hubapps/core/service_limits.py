@@ -63,6 +63,24 @@ class ServiceLimits(Configurable):
         help="""Seconds the launcher service reuses the list of apps shared with a user. A new share
         shows up in the recipient's list within this time. 0: no caching.""",
     ).tag(service=True, ge=0)
+    cache_stale_ttl = Float(
+        60.0,
+        config=True,
+        help="""Seconds past user_cache_ttl and shared_cache_ttl that a cached Hub answer still serves
+        reads (listings, pages) while the launcher service asks the Hub again in the background, so
+        that no read waits for the Hub for an answer it had moments ago. Writes (every request but
+        GET and HEAD) always ask the Hub afresh: a cached answer never authorizes one. A revoked
+        token or share still reads until its refresh (hub_refresh_rate), at most this long past its
+        TTL. 0: a read past its TTL waits for the Hub.""",
+    ).tag(service=True, ge=0)
+    hub_refresh_rate = Float(
+        10.0,
+        config=True,
+        help="""Most background refreshes of cached Hub answers (see cache_stale_ttl) the launcher
+        service makes per second (each worker). This bounds its Hub calls however many users are
+        listing; with more active users than about hub_refresh_rate x cache_stale_ttl / 2, some reads
+        wait for the Hub again.""",
+    ).tag(service=True, gt=0)
     directory_cache_ttl = Float(
         5.0,
         config=True,

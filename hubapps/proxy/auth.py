@@ -15,7 +15,7 @@ share that one call.
 This is what ``jupyterhub.services.auth.HubOAuth`` does for a tornado server (same cookie names, state
 cookies, login URL, PKCE, code exchange, token lookup), written again on purpose: importing
 ``jupyterhub.services.auth`` loads JupyterHub's ORM and SQLAlchemy (~50 MB of RSS) into every proxy, one
-per running app. The scope check (:func:`hubapps.proxy.scopes.grants`) is tested against JupyterHub's own
+per running app. The scope check (:func:`hubapps.core.scopes.grants`) is tested against JupyterHub's own
 ``check_scopes`` in ``tests/unit/proxy/test_scopes.py``.
 
 The session cookie is signed (:class:`~hubapps.proxy.cookies.CookieSigner`) with a random per-process
@@ -35,6 +35,7 @@ from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import unquote, urlencode, urlsplit
 
+from hubapps.core.scopes import grants
 from hubapps.proxy import pages
 from hubapps.proxy.config import HubSettings
 from hubapps.proxy.cookies import CookieSigner, cookie_count, cookie_value
@@ -42,7 +43,6 @@ from hubapps.proxy.hub_client import HubAPI, HubAPIError, HubReply
 from hubapps.proxy.identity import identity_headers, is_login_cookie, unprefixed_cookie_name
 from hubapps.proxy.oauth import OAuthLogin
 from hubapps.proxy.pages import HUB_TIMEOUT_MESSAGE, error_response
-from hubapps.proxy.scopes import grants
 from hubapps.proxy.wire import HTTPAnswer, Request, Response
 
 __all__ = ["PENDING", "HubAuthGate", "Viewer"]

@@ -158,6 +158,8 @@ def create_app(
         timeout=settings.hub_request_timeout,
         user_cache_ttl=settings.user_cache_ttl,
         shared_cache_ttl=settings.shared_cache_ttl,
+        stale_ttl=settings.cache_stale_ttl,
+        refresh_rate=settings.hub_refresh_rate,
         max_entries=settings.cache_max_entries,
         max_connections=settings.hub_max_connections,
         idle_connections=settings.hub_idle_connections,

@@ -29,8 +29,8 @@ from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from jupyterhub.services.auth import check_scopes
 
+from hubapps.core.scopes import grants
 from hubapps.service.errors import BadRequest, Forbidden, NotAuthenticated, safe_log
 from hubapps.service.hub_client import HubClient
 from hubapps.service.hub_models import ServerModel, UserModel, servers_of
@@ -66,6 +66,10 @@ class Identity:
     session_id: str = ""
     #: :meth:`HubClient.changes_of` the caller when ``model`` was read (see ``lookup.managed_server``).
     changes: int = 0
+    #: ``model`` was read from the Hub for this request, not from a cache: the request writes
+    #: (any method but GET, HEAD and OPTIONS), and what authorizes a write is never a cached answer.
+    #: Operations read what else they rely on (the caller's shares) afresh too.
+    fresh: bool = False
 
     @property
     def admin(self) -> bool:
@@ -150,7 +154,7 @@ async def _xsrf_from_request(request: Request) -> str | None:
 
 def _allowed(model: UserModel, settings: ServiceSettings) -> bool:
     scopes = set(model.get("scopes") or [])
-    if check_scopes(settings.access_scopes, scopes):
+    if grants(settings.access_scopes, scopes):
         return True
     name = model.get("name", "")
     return bool({"read:servers", f"read:servers!user={name}", "admin:servers"} & scopes)
@@ -226,11 +230,22 @@ async def resolve_identity(request: Request, *, check_xsrf: bool = True) -> Iden
                 raise Forbidden("cross-site request refused")
             if not sealer.check_xsrf(session_id, await _xsrf_from_request(request)):
                 raise Forbidden(f"missing or wrong XSRF token (send it in the {XSRF_HEADER} header or an _xsrf field)")
-    model = await hub.whoami(token)
+    # Reads may be answered from the Hub client's cache (refreshed in the background); a write asks
+    # the Hub afresh, so a revoked token or role stops writing at once.
+    fresh = request.method not in _SAFE_METHODS
+    model = await hub.whoami(token, fresh=fresh)
     if model is None or not _allowed(model, settings):
         raise NotAuthenticated("the token is not valid for this service; log in again")
     name = str(model["name"])
-    return Identity(name=name, token=token, via=via, model=model, session_id=session_id, changes=hub.changes_of(name))
+    return Identity(
+        name=name,
+        token=token,
+        via=via,
+        model=model,
+        session_id=session_id,
+        changes=hub.changes_of(name),
+        fresh=fresh,
+    )
 
 
 async def require_token_scope(request: Request, scope: str) -> None:

@@ -10,6 +10,12 @@ Rules it keeps, because the upstream launcher broke each of them:
   (:attr:`ServiceSettings.user_cache_ttl`, :attr:`ServiceSettings.shared_cache_ttl`), and dropped
   when the service itself changes that user's servers; concurrent misses of one entry share one
   Hub call (a page that fires several API calls at once costs the Hub one lookup, not several);
+- past its TTL, a cached answer still serves *reads* for :attr:`ServiceSettings.cache_stale_ttl`
+  seconds while it is refreshed in the background, at most :attr:`ServiceSettings.hub_refresh_rate`
+  refreshes a second (:mod:`hubapps.service.refresh`): no listing waits for the Hub for an answer
+  it had moments ago, and the refreshes do not grow with the number of users listing. A *write*
+  never trusts the cache: it asks with ``fresh=True`` (the identity of every request other than
+  GET/HEAD, and the shares such a request relies on, are read from the Hub afresh);
 - the connection pool keeps only a few idle connections (httpcore checks each idle connection on
   every call), and no cookie from a Hub answer is kept: one client serves every user;
 - every call is counted in the current request's call counter (:mod:`hubapps.service.hub_calls`),
@@ -34,11 +40,13 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from hubapps.service.errors import BadRequest, Conflict, Forbidden, HubUnavailable, safe_log
+from hubapps.service.errors import Conflict, HubUnavailable, safe_log
 from hubapps.service.hub_answers import raise_for, raise_start
 from hubapps.service.hub_calls import count_one_call
 from hubapps.service.hub_models import ShareModel, UserModel
+from hubapps.service.hub_shares import HubShares
 from hubapps.service.metrics import count_start, observe_hub_call, status_class
+from hubapps.service.refresh import BackgroundRefresh
 from hubapps.service.ttl_cache import TTLCache
 
 __all__ = ["HUB_PAGE_SIZE", "HubClient"]
@@ -70,7 +78,7 @@ def _parse_version(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-class HubClient:
+class HubClient(HubShares):
     """The Hub REST API, called with the token of whoever the service is acting for."""
 
     def __init__(
@@ -80,12 +88,15 @@ class HubClient:
         timeout: float,
         user_cache_ttl: float = 2.0,
         shared_cache_ttl: float = 5.0,
+        stale_ttl: float = 0.0,
+        refresh_rate: float = 10.0,
         max_entries: int = 10_000,
         max_connections: int = 100,
         idle_connections: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "hubapps-service",
         verify: ssl.SSLContext | bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
@@ -99,14 +110,21 @@ class HubClient:
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             follow_redirects=False,
         )
-        self._whoami: TTLCache[str, UserModel] = TTLCache(user_cache_ttl, max_entries)
-        self._shared: TTLCache[str, list[ShareModel]] = TTLCache(shared_cache_ttl, max_entries)
+        self._whoami: TTLCache[str, UserModel] = TTLCache(user_cache_ttl, max_entries, clock, stale=stale_ttl)
+        self._shared: TTLCache[str, list[ShareModel]] = TTLCache(shared_cache_ttl, max_entries, clock, stale=stale_ttl)
+        self._refresh = BackgroundRefresh(refresh_rate, max_entries)
         self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
-        self._derived: TTLCache[tuple[int, Hashable], tuple[object, Any]] = TTLCache(user_cache_ttl, max_entries)
+        self._derived: TTLCache[tuple[int, Hashable], tuple[object, Any]] = TTLCache(
+            user_cache_ttl + stale_ttl, max_entries, clock
+        )
         self._changes: dict[str, int] = {}
+        #: Moves whenever the service changes servers or shares: an answer the Hub gave before the
+        #: change (a fetch that was under way meanwhile) is not cached.
+        self._epoch = 0
         self.version: tuple[int, ...] | None = None
 
     async def aclose(self) -> None:
+        await self._refresh.aclose()
         await self._http.aclose()
 
     async def _once(self, key: tuple[str, ...], fetch: Callable[[], Awaitable[V]]) -> V:
@@ -200,25 +218,45 @@ class HubClient:
     # -- users -------------------------------------------------------------------------------------
 
     async def whoami(self, token: str, *, fresh: bool = False) -> UserModel | None:
-        """The token owner's model (scopes and servers, stopped ones included), or None if the token is bad."""
+        """The token owner's model (scopes and servers, stopped ones included), or None if the token is bad.
+
+        Cached (a stale answer refreshed in the background) unless ``fresh``: what authorizes a write
+        is asked afresh.
+        """
         key = _token_key(token)
-        if not fresh:
-            cached = self._whoami.get(key)
-            if cached is not None:
-                return cached
-            return await self._once(("whoami", key), lambda: self._fetch_whoami(key, token))
-        return await self._fetch_whoami(key, token)
+        if fresh:
+            return await self._fetch_whoami(key, token)
+        hit = self._whoami.get_stale(key)
+        if hit is not None:
+            model, is_fresh = hit
+            if not is_fresh:
+                self._refresh.schedule(("whoami", key), lambda: self._refresh_whoami(key, token))
+            return model
+        return await self._once(("whoami", key), lambda: self._fetch_whoami(key, token))
+
+    @property
+    def refreshing(self) -> bool:
+        """Whether background refreshes are queued or under way."""
+        return self._refresh.busy
+
+    async def _refresh_whoami(self, key: str, token: str) -> None:
+        if self._whoami.get(key) is None:  # not refreshed by a reader meanwhile
+            await self._once(("whoami", key), lambda: self._fetch_whoami(key, token))
 
     async def _fetch_whoami(self, key: str, token: str) -> UserModel | None:
+        epoch = self._epoch
         response = await self.request("GET", "user", token, params={"include_stopped_servers": "1"})
         if response.status_code in (401, 403, 404):
+            self._whoami.pop(key)  # revoked or expired: a cached model must not outlive it
             return None
         raise_for(response, "identify the user")
         model = response.json()
         if not isinstance(model, dict) or model.get("kind", "user") != "user" or not model.get("name"):
+            self._whoami.pop(key)
             return None
         user = cast(UserModel, model)
-        self._whoami.set(key, user)
+        if epoch == self._epoch:
+            self._whoami.set(key, user)
         return user
 
     async def token_scopes(self, token: str) -> set[str]:
@@ -271,23 +309,44 @@ class HubClient:
         self._whoami.discard_where(lambda _k, model: model.get("name") == name)
         self._shared.pop(name)
         self._changes[name] = self._changes.get(name, 0) + 1
+        self._epoch += 1
 
     def changes_of(self, name: str) -> int:
         """How many times this worker changed ``name``'s servers or shares: a model read before the
         count moved (the caller's identity, read as the request began) no longer says what the Hub has."""
         return self._changes.get(name, 0)
 
-    async def shared_with(self, name: str, token: str) -> list[ShareModel]:
-        """Shares granted to user ``name`` (directly or through groups), cached briefly."""
-        cached = self._shared.get(name)
-        if cached is not None:
-            return cached
+    async def shared_with(self, name: str, token: str, *, fresh: bool = False) -> list[ShareModel]:
+        """Shares granted to user ``name`` (directly or through groups), cached briefly (a stale list
+        refreshed in the background) unless ``fresh``: a share that authorizes a write is asked afresh."""
+        if fresh:
+            return await self._fetch_shared(name, token)
+        hit = self._shared.get_stale(name)
+        if hit is not None:
+            shares, is_fresh = hit
+            if not is_fresh:
+                self._refresh.schedule(("shared", name), lambda: self._refresh_shared(name, token))
+            return shares
         return await self._once(("shared", name, _token_key(token)), lambda: self._fetch_shared(name, token))
 
+    async def _refresh_shared(self, name: str, token: str) -> None:
+        if self._shared.get(name) is None:
+            await self._once(("shared", name, _token_key(token)), lambda: self._fetch_shared(name, token))
+
     async def _fetch_shared(self, name: str, token: str) -> list[ShareModel]:
+        epoch = self._epoch
         shares = cast(list[ShareModel], await self.paginate(f"users/{_q(name)}/shared", token))
-        self._shared.set(name, shares)
+        if epoch == self._epoch:
+            self._shared.set(name, shares)
         return shares
+
+    def _forget_shares(self, name: str | None = None) -> None:
+        """Drop the cached shares of ``name`` (of everyone without it) after the service changed some."""
+        if name is None:
+            self._shared.clear()
+        else:
+            self._shared.pop(name)
+        self._epoch += 1
 
     # -- servers -----------------------------------------------------------------------------------
 
@@ -381,70 +440,6 @@ class HubClient:
         self.forget_user(owner)
         raise_for(response, "delete the app" if remove else "stop the app")
         return response.status_code
-
-    # -- shares ------------------------------------------------------------------------------------
-
-    async def shares(self, owner: str, server: str, token: str) -> list[ShareModel]:
-        return cast(list[ShareModel], await self.paginate(f"shares/{_q(owner)}/{_q(server)}", token))
-
-    async def share(
-        self, owner: str, server: str, token: str, *, user: str | None = None, group: str | None = None
-    ) -> dict[str, Any]:
-        body = {"user": user} if user is not None else {"group": group}
-        response = await self.request("POST", f"shares/{_q(owner)}/{_q(server)}", token, json=body)
-        if response.status_code == 400:
-            # "No such user/group": say which target, in our words.
-            raise BadRequest(
-                f"no such {'user' if user is not None else 'group'}", field="users" if user is not None else "groups"
-            )
-        if response.status_code == 403:
-            # The caller could read the app (checked before), so this is about their sharing rights.
-            raise Forbidden(
-                "your Hub role does not let you share with this "
-                + (
-                    "user (needs shares and read:users:name)"
-                    if user is not None
-                    else "group (needs shares and read:groups:name)"
-                )
-            )
-        raise_for(response, "share the app")
-        self._shared.clear()
-        result = response.json()
-        return result if isinstance(result, dict) else {}
-
-    async def revoke(
-        self, owner: str, server: str, token: str, *, user: str | None = None, group: str | None = None
-    ) -> None:
-        body = {"user": user} if user is not None else {"group": group}
-        response = await self.request("PATCH", f"shares/{_q(owner)}/{_q(server)}", token, json=body)
-        raise_for(response, "revoke the share")
-        self._shared.clear()
-
-    async def revoke_all(self, owner: str, server: str, token: str) -> None:
-        response = await self.request("DELETE", f"shares/{_q(owner)}/{_q(server)}", token)
-        raise_for(response, "revoke the shares")
-        self._shared.clear()
-
-    async def leave_share(self, me: str, owner: str, server: str, token: str) -> None:
-        response = await self.request("DELETE", f"users/{_q(me)}/shared/{_q(owner)}/{_q(server)}", token)
-        raise_for(response, "leave the share")
-        self._shared.pop(me)
-
-    async def share_codes(self, owner: str, server: str, token: str) -> list[dict[str, Any]]:
-        return await self.paginate(f"share-codes/{_q(owner)}/{_q(server)}", token)
-
-    async def create_share_code(self, owner: str, server: str, token: str, *, expires_in: int) -> dict[str, Any]:
-        response = await self.request(
-            "POST", f"share-codes/{_q(owner)}/{_q(server)}", token, json={"expires_in": expires_in}
-        )
-        raise_for(response, "create a share link")
-        result = response.json()
-        return result if isinstance(result, dict) else {}
-
-    async def delete_share_codes(self, owner: str, server: str, token: str, *, code_id: str | None = None) -> None:
-        params = {"id": code_id} if code_id else None
-        response = await self.request("DELETE", f"share-codes/{_q(owner)}/{_q(server)}", token, params=params)
-        raise_for(response, "delete share links")
 
     # -- OAuth -------------------------------------------------------------------------------------
 

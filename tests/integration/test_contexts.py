@@ -41,6 +41,15 @@ CASES: dict[str, tuple[str, ...]] = {
     "hubapps.core.command": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub", "hubapps.proxy", "jupyterhub"),
     "hubapps.core.frameworks": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub", "hubapps.proxy", "jupyterhub"),
     "hubapps.core.secret_env": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub", "hubapps.proxy", "jupyterhub"),
+    "hubapps.core.scopes": (*FORBIDDEN_WEB, "hubapps.service", "hubapps.hub", "hubapps.proxy", "jupyterhub"),
+    # The service: not JupyterHub's ORM (its scope check alone imported it: 10 MB of every worker's RSS).
+    "hubapps.service.app": (
+        "hubapps.hub",
+        "hubapps.proxy",
+        "jupyterhub.orm",
+        "jupyterhub.scopes",
+        "jupyterhub.services",
+    ),
 }
 
 _PROBE = """

@@ -74,7 +74,8 @@ async def find_app(caller: Caller, owner: str, server: str) -> AppPublic:
         assert app is not None
         (app,) = await with_imported_thumbnails(caller, owner, [app], {server: model})
         return with_state(app, await live_state(caller, owner, server, model))
-    shares = await hub.shared_with(identity.name, identity.token)
+    # A request that writes (a viewer's start) relies on the share: it is read afresh then.
+    shares = await hub.shared_with(identity.name, identity.token, fresh=identity.fresh)
     for share in shares:
         s = share.get("server") or {}
         if (s.get("user") or {}).get("name") == owner and s.get("name") == server:

@@ -1,7 +1,7 @@
 """The proxy's scope check agrees with JupyterHub's own ``check_scopes`` (the oracle), case for case.
 
 The proxy may not import ``jupyterhub.services.auth`` (its ORM costs ~50 MB per proxy); the tests may, so
-they hold :func:`hubapps.proxy.scopes.grants` to JupyterHub's answer over thousands of generated scope sets.
+they hold :func:`hubapps.core.scopes.grants` to JupyterHub's answer over thousands of generated scope sets.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import pytest
 from jupyterhub.services.auth import check_scopes
 
-from hubapps.proxy.scopes import grants
+from hubapps.core.scopes import grants
 
 BASES = ["access:servers", "read:users", "read:servers", "admin:users", "read:users:activity", "users"]
 FILTER_VALUES = {

@@ -1,9 +1,10 @@
-"""Does a token's set of scopes grant the access this server requires? JupyterHub's answer, without its ORM.
+"""Does a token's set of scopes grant the access required? JupyterHub's answer, without its ORM.
 
 :func:`grants` is ``bool(jupyterhub.services.auth.check_scopes(required, held))``, reimplemented because
-importing ``jupyterhub.services.auth`` (or ``jupyterhub.scopes``) loads JupyterHub's ORM and SQLAlchemy
-into every proxy process. ``tests/unit/proxy/test_scopes.py`` checks the two against each other over
-thousands of generated scope sets, so the semantics cannot drift silently.
+importing ``jupyterhub.services.auth`` (or ``jupyterhub.scopes``) loads JupyterHub's ORM, SQLAlchemy and
+alembic: about 50 MB in every app's proxy process, and 19 MB in each launcher service worker, which
+both ask it. ``tests/unit/proxy/test_scopes.py`` checks the two against each other over thousands of
+generated scope sets, so the semantics cannot drift silently.
 
 A scope is ``base`` (unfiltered: every resource) or ``base!kind=value`` (one user, server, group...).
 What JupyterHub's check does, for each base present on both sides:
