@@ -29,8 +29,8 @@ RED = "rgb(255, 0, 0)"  # what the hostile h2_color would have given
 
 
 @pytest.fixture(scope="module")
-def themed_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    with own_hub(tmp_path_factory.mktemp("theme-browser-hub"), themed_config()) as running:
+def themed_hub(tmp_path_factory: pytest.TempPathFactory, hub_options: dict[str, Any]) -> Iterator[Hub]:
+    with own_hub(tmp_path_factory.mktemp("theme-browser-hub"), themed_config(), **hub_options) as running:
         wait_for_service(running)
         yield running
 
@@ -105,13 +105,16 @@ def test_a_launcher_page_is_themed_under_its_strict_csp(
     page = login_page(browser, themed_hub, "themed-user")
     try:
         refused = _watch_csp(page)
-        page.goto(themed_hub.url + "services/japps/create-app")
+        page.goto(themed_hub.launcher_url + "create-app")
         page.wait_for_selector("main h1")
         _check_chrome(page)
         assert _style(page, "main h1", "color") == H1
         assert "Georgia" in _style(page, "body", "font-family")
         assert _style(page, "main .btn-primary", "background-color") == PRIMARY
-        assert page.get_attribute("link[rel=icon]", "href") == "/hub/static/favicon.ico"
+        # The Hub's icon, under its base_url (on the Hub's origin when the launcher has a host of its own).
+        icon = page.eval_on_selector("link[rel=icon]", "link => link.href")
+        assert icon == themed_hub.url + "hub/static/favicon.ico"
+        assert page.request.get(icon).ok
         assert refused == []
         shot(page, "theme-launcher-deploy")
     finally:
@@ -137,7 +140,7 @@ def test_dark_mode_keeps_the_light_text_colours_out(
         page.fill("#password_input", PASSWORD)
         page.click("#login_submit")
         page.wait_for_url("**/hub/home**")
-        page.goto(themed_hub.url + "services/japps/create-app")
+        page.goto(themed_hub.launcher_url + "create-app")
         page.wait_for_selector("main h1")
         assert page.get_attribute("html", "data-bs-theme") == "dark"
         assert _style(page, "body", "color") != TEXT

@@ -14,6 +14,8 @@
 #   HUBAPPS_TEST_MARKER         put in every spawned server's environment, to find leftover processes
 #   CONFIGPROXY_AUTH_TOKEN      read by the Hub for configurable-http-proxy's API (standard)
 #   JUPYTERHUB_CRYPT_KEY        the Hub's encryption keys (standard): secret env values of apps
+#   HUBAPPS_TEST_BASE_URL       (optional) c.JupyterHub.base_url, when not "/"
+#   HUBAPPS_TEST_SUBDOMAIN_HOST (optional) c.JupyterHub.subdomain_host (http://hub.test:<proxy port>)
 #
 # Test only: a shared password, an all-powerful service token and SimpleLocalProcessSpawner.
 
@@ -28,6 +30,10 @@ env = os.environ
 tmp = Path(env["HUBAPPS_TEST_DIR"])
 
 c.JupyterHub.bind_url = f"http://127.0.0.1:{env['HUBAPPS_TEST_PROXY_PORT']}"
+if env.get("HUBAPPS_TEST_BASE_URL"):
+    c.JupyterHub.base_url = env["HUBAPPS_TEST_BASE_URL"]
+if env.get("HUBAPPS_TEST_SUBDOMAIN_HOST"):
+    c.JupyterHub.subdomain_host = env["HUBAPPS_TEST_SUBDOMAIN_HOST"]
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{env['HUBAPPS_TEST_HUB_PORT']}"
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{env['HUBAPPS_TEST_PROXY_API_PORT']}"
 c.ConfigurableHTTPProxy.command = [env["HUBAPPS_TEST_CHP"]]

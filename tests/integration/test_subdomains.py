@@ -28,13 +28,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import PASSWORD, Hub, chromium, own_hub
+from tests.integration.conftest import PASSWORD, RESOLVE_TEST_DOMAIN, Hub, chromium, own_hub
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]  # a Hub of its own, and Chromium
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
-#: Chromium resolves the test domain to loopback (nothing else on this machine needs to).
-RESOLVE_TEST_DOMAIN = "--host-resolver-rules=MAP *.hub.test 127.0.0.1, MAP hub.test 127.0.0.1"
 WITH_SUBDOMAINS = os.environ.get("HUBAPPS_REPLAY_WITHOUT_SUBDOMAINS", "") != "1"
 SUBDOMAIN_CONFIG = """\
 import os

@@ -56,7 +56,7 @@ def wait_for_service(hub: Hub, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(hub.url + "services/japps/health", timeout=2).status_code == 200:
+            if hub.request("GET", hub.launcher_url + "health", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
