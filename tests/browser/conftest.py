@@ -5,9 +5,10 @@ under each):
 
 - ``root`` (the default): ``c.JupyterHub.base_url = "/"``, everything on ``http://127.0.0.1:<port>``;
 - ``base_url``: ``c.JupyterHub.base_url = "/jhub/"``;
-- ``subdomain``: ``c.JupyterHub.subdomain_host = "http://hub.test:<port>"``: each user's servers on
-  ``<user>.hub.test``, the launcher on ``japps--service.hub.test``; Chromium resolves them with
-  ``--host-resolver-rules``, httpx through the harness's ``LoopbackTransport``.
+- ``subdomain``: ``c.JupyterHub.subdomain_host = "https://hub.test:<port>"``: each user's servers on
+  ``<user>.hub.test``, the launcher on ``japps--service.hub.test``, over https (a self-signed wildcard
+  certificate: ``__Host-`` cookies, and secure contexts as in production, where the clipboard works);
+  Chromium resolves them with ``--host-resolver-rules``, httpx through the harness's ``LoopbackTransport``.
 
 Tests build every URL from the Hub (``hub.url``, ``hub.launcher_url``, ``hub.app_url``, server models'
 ``url``), never from a fixed ``/hub/`` or ``/services/japps/``.
@@ -54,7 +55,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots
 URL_SHAPES: dict[str, dict[str, Any]] = {
     "root": {},
     "base_url": {"base_url": "/jhub/"},
-    "subdomain": {"subdomains": True},
+    "subdomain": {"subdomains": True, "tls": True},
 }
 URL_SHAPE = os.environ.get("HUBAPPS_BROWSER_URL_SHAPE", "") or "root"
 
@@ -92,7 +93,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # would break every asyncio test collected after the browser tests in the same pytest run.
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    with chromium(RESOLVE_TEST_DOMAIN) as launched:
+    # The test domain resolves to loopback; the self-signed certificate of the https shape is accepted.
+    with chromium(RESOLVE_TEST_DOMAIN, "--ignore-certificate-errors") as launched:
         yield launched
 
 

@@ -37,6 +37,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -54,6 +55,7 @@ import pytest
 from jupyterhub.utils import subdomain_hook_idna
 
 from hubapps.examples import example_path
+from tests import certificates
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -135,6 +137,11 @@ class LoopbackTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+def wildcard_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for :data:`TEST_DOMAIN`, its subdomains and 127.0.0.1, and its key."""
+    return certificates.wildcard_certificate(folder, TEST_DOMAIN)
 
 
 #: Debian's Chromium and the flags every test browser runs with (Playwright's own download does not work here).
@@ -243,18 +250,23 @@ class HubError(AssertionError):
 class Hub:
     """A running JupyterHub subprocess, and helpers that talk to it like users and admins do."""
 
-    def __init__(self, root: Path, *, base_url: str = "/", subdomains: bool = False) -> None:
+    def __init__(self, root: Path, *, base_url: str = "/", subdomains: bool = False, tls: bool = False) -> None:
         """``base_url``: the Hub's ``c.JupyterHub.base_url``; ``subdomains``: ``c.JupyterHub.subdomain_host``
-        is ``http://hub.test:<proxy port>`` (:data:`TEST_DOMAIN`)."""
+        is ``<scheme>://hub.test:<proxy port>`` (:data:`TEST_DOMAIN`); ``tls``: the proxy serves https with
+        a self-signed :func:`wildcard_certificate` (made in ``root``), which the harness, the launcher
+        service (``c.HubApps.proxy_ca_file``) and the test browser trust."""
         if not (base_url.startswith("/") and base_url.endswith("/")):
             raise ValueError(f"base_url must start and end with '/': {base_url!r}")
         self.root = root
         self.proxy_port, self.proxy_api_port, self.hub_port, self.service_port = free_ports(4)
         self.base_url = base_url
+        self.scheme = "https" if tls else "http"
+        #: The proxy's certificate and key (tls), else None.
+        self.tls_files = wildcard_certificate(root) if tls else None
         #: ``c.JupyterHub.subdomain_host``, or "" (everything on the Hub's origin).
-        self.subdomain_host = f"http://{TEST_DOMAIN}:{self.proxy_port}" if subdomains else ""
+        self.subdomain_host = f"{self.scheme}://{TEST_DOMAIN}:{self.proxy_port}" if subdomains else ""
         #: The Hub's public URL, base_url included, with a trailing slash.
-        self.url = (self.subdomain_host or f"http://127.0.0.1:{self.proxy_port}") + base_url
+        self.url = (self.subdomain_host or f"{self.scheme}://127.0.0.1:{self.proxy_port}") + base_url
         #: The launcher's public URL (``…/services/japps/``): on a host of its own under subdomain_host.
         self.launcher_url = self.service_origin("japps") + base_url + "services/japps/"
         #: The app gallery: the Hub's home page; under subdomain_host the launcher's own page (the Hub's
@@ -268,7 +280,7 @@ class Hub:
         self.homes = root / "home"
         self.process: subprocess.Popen[bytes] | None = None
         self._users: set[str] = set()
-        self._client = httpx.Client(timeout=30.0, transport=LoopbackTransport())
+        self._client = self.client()
         self._known_processes: dict[int, psutil.Process] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -295,6 +307,8 @@ class Hub:
             env["HUBAPPS_TEST_BASE_URL"] = self.base_url
         if self.subdomain_host:
             env["HUBAPPS_TEST_SUBDOMAIN_HOST"] = self.subdomain_host
+        if self.tls_files is not None:
+            env["HUBAPPS_TEST_SSL_CERT"], env["HUBAPPS_TEST_SSL_KEY"] = map(str, self.tls_files)
         env.pop("JUPYTERHUB_API_TOKEN", None)
         self.homes.mkdir(exist_ok=True)
         with self.log_path.open("ab") as log:
@@ -391,7 +405,7 @@ class Hub:
     def _origin(self, name: str, kind: str) -> str:
         if not self.subdomain_host:
             return self.url[: -len(self.base_url)]
-        return f"http://{subdomain_hook_idna(name, TEST_DOMAIN, kind)}:{self.proxy_port}"
+        return f"{self.scheme}://{subdomain_hook_idna(name, TEST_DOMAIN, kind)}:{self.proxy_port}"
 
     def user_origin(self, username: str) -> str:
         """Where the user's servers are: their own host under subdomain_host, else the Hub's origin."""
@@ -411,7 +425,10 @@ class Hub:
     def client(self, **kwargs: Any) -> httpx.Client:
         """A new ``httpx.Client`` that reaches this Hub's public URLs (the caller closes it)."""
         kwargs.setdefault("timeout", 30.0)
-        return httpx.Client(transport=LoopbackTransport(), **kwargs)
+        verify: ssl.SSLContext | bool = True
+        if self.tls_files is not None:
+            verify = ssl.create_default_context(cafile=self.tls_files[0])
+        return httpx.Client(transport=LoopbackTransport(verify=verify), **kwargs)
 
     # -- REST API ---------------------------------------------------------------------------------
 
