@@ -291,7 +291,8 @@ class AdminSettings(ServiceLimits):
         config=True,
         help="""URL at which the launcher service reaches apps (/user/<owner>/<app>/...) to show their
         status and logs: the Hub's public proxy as seen from the service. Defaults to
-        c.JupyterHub.bind_url with a wildcard host replaced by 127.0.0.1; on Kubernetes set it to the
+        c.JupyterHub.bind_url (or ip and port), https when c.JupyterHub.ssl_cert is set, with a
+        wildcard host replaced by 127.0.0.1; on Kubernetes set it to the
         proxy's in-cluster URL (for example http://proxy-public).""",
     ).tag(service=True)
     proxy_ca_file = Unicode(

@@ -503,4 +503,7 @@ def _default_proxy_url(c: Config) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if parts.port:
         netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme or "http", netloc, "", "", "")).rstrip("/")
+    scheme = parts.scheme or "http"
+    if scheme == "http" and hub.get("ssl_cert", None):
+        scheme = "https"  # as JupyterHub reads its bind_url when the proxy has a certificate
+    return urlunsplit((scheme, netloc, "", "", "")).rstrip("/")
