@@ -25,6 +25,13 @@ Fixtures
 Plain helpers: :func:`free_ports`, :func:`get_under_prefix`, :func:`ws_url`, :func:`browser_visit`,
 :func:`login_to_service`, :data:`PASSWORD`, :data:`HUB_VERSION` and :data:`HUB_6` (the Hub under test:
 ``make test`` runs the modules marked ``hub_facing`` on JupyterHub 5.5 as well, from ``.venv-jh55``).
+
+Hub URL shapes: ``Hub(root, base_url="/jhub/", subdomains=True, tls=True)`` (also through
+:func:`own_hub` and :func:`session_hub`) runs the Hub under another ``base_url``, under
+``subdomain_host`` on :data:`TEST_DOMAIN`, over https with :func:`wildcard_certificate`. Its URLs:
+``hub.url``, ``hub.launcher_url``, ``hub.gallery_url``, ``hub.app_url(user, server)``,
+``hub.user_origin(user)``, ``hub.service_origin(name)``; ``hub.request(...)`` and ``hub.client()`` reach
+every one of them (:class:`LoopbackTransport`), Chromium with :data:`RESOLVE_TEST_DOMAIN`.
 """
 
 from __future__ import annotations
@@ -89,10 +96,16 @@ __all__ = [
     "HUB_6",
     "HUB_VERSION",
     "PASSWORD",
+    "RESOLVE_TEST_DOMAIN",
+    "TEST_DOMAIN",
     "Hub",
+    "LoopbackTransport",
     "free_ports",
     "get_under_prefix",
+    "own_hub",
     "run_cli",
+    "session_hub",
+    "wildcard_certificate",
     "ws_url",
 ]
 
@@ -106,7 +119,7 @@ def free_ports(count: int) -> list[int]:
         return [sock.getsockname()[1] for sock in socks]
 
 
-#: The domain of Hubs with ``subdomain_host`` (``http://hub.test:<proxy port>``): users' servers are on
+#: The domain of Hubs with ``subdomain_host`` (``<scheme>://hub.test:<proxy port>``): users' servers are on
 #: ``<user>.hub.test``, the launcher on ``japps--service.hub.test`` (JupyterHub's "idna" ``subdomain_hook``).
 #: Nothing resolves it: httpx requests go to 127.0.0.1 (:class:`LoopbackTransport`), Chromium maps it
 #: with :data:`RESOLVE_TEST_DOMAIN`.
@@ -611,7 +624,7 @@ def pytest_runtest_makereport(
 def own_hub(root: Path, config_text: str, **hub_options: Any) -> Iterator[Hub]:
     """A Hub of a module's own: ``config_text`` is a JupyterHub config with ``{main}`` where the shared
     configuration's path goes (it loads it, then changes what the module needs); ``hub_options`` go to
-    :class:`Hub` (``base_url``, ``subdomains``). Stopped afterwards, and the module fails if any of its
+    :class:`Hub` (``base_url``, ``subdomains``, ``tls``). Stopped afterwards, and the module fails if any of its
     processes survive."""
     config = root / "own_config.py"
     config.write_text(config_text.format(main=str(CONFIG_FILE)))
