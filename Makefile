@@ -105,13 +105,16 @@ integration: install system-deps
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/integration -q $(PYTEST_ARGS)
 
 # The browser tests run in a pytest process of their own: Playwright's sync API and pytest-asyncio
-# each want the thread's event loop, and each suite starts its own Hub.
+# each want the thread's event loop, and each suite starts its own Hub. They run under three Hub URL
+# shapes (HUBAPPS_BROWSER_URL_SHAPE, tests/browser/conftest.py): base_url "/", "/jhub/", subdomain_host.
 test: install install-jh55 install-jhtests install-upstream system-deps lint
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 2400 $(VENV)/bin/pytest tests/unit tests/integration -q $(PYTEST_CI) $(PYTEST_ARGS)
 	$(JHTESTS_RUN) $(PYTEST_CI) $(PYTEST_ARGS)
 	PATH="$(CURDIR)/$(VENV_JH55)/bin:$$PATH" $(STAGE_TIMEOUT) 600 $(VENV_JH55)/bin/pytest $(HUB_FACING) -m hub_facing -q $(PYTEST_CI) $(PYTEST_ARGS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 420 $(VENV)/bin/pytest tests/migration -q $(PYTEST_CI) $(PYTEST_ARGS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE_TIMEOUT) 900 $(VENV)/bin/pytest tests/browser -q $(PYTEST_CI) $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HUBAPPS_BROWSER_URL_SHAPE=base_url $(STAGE_TIMEOUT) 900 $(VENV)/bin/pytest tests/browser -q $(PYTEST_CI) $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HUBAPPS_BROWSER_URL_SHAPE=subdomain $(STAGE_TIMEOUT) 900 $(VENV)/bin/pytest tests/browser -q $(PYTEST_CI) $(PYTEST_ARGS)
 
 # The Hub-facing integration tests again, on JupyterHub 5.5.x.
 integration-jh55: install-jh55
@@ -125,8 +128,10 @@ jhtests: install-jhtests
 migration: install install-jh55 install-upstream
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/migration -q $(PYTEST_ARGS)
 
+# `make browser URL_SHAPE=subdomain` (or base_url) runs it under another Hub URL shape.
+URL_SHAPE ?= root
 browser: install system-deps
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest tests/browser -q $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HUBAPPS_BROWSER_URL_SHAPE=$(URL_SHAPE) $(VENV)/bin/pytest tests/browser -q $(PYTEST_ARGS)
 
 docs: $(VENV)/.installed
 	$(PY) -m hubapps.cli config-reference > docs/configuration.md

@@ -296,8 +296,17 @@ class AdminSettings(ServiceLimits):
         config=True,
         help="""URL at which the launcher service reaches apps (/user/<owner>/<app>/...) to show their
         status and logs: the Hub's public proxy as seen from the service. Defaults to
-        c.JupyterHub.bind_url with a wildcard host replaced by 127.0.0.1; on Kubernetes set it to the
+        c.JupyterHub.bind_url (or ip and port), https when c.JupyterHub.ssl_cert is set, with a
+        wildcard host replaced by 127.0.0.1; on Kubernetes set it to the
         proxy's in-cluster URL (for example http://proxy-public).""",
+    ).tag(service=True)
+    proxy_ca_file = Unicode(
+        "",
+        config=True,
+        help="""CA certificates (a PEM file) that verify the proxy's https certificate when the launcher
+        service reaches apps at proxy_url: for a proxy with a self-signed certificate or one of an
+        internal CA (an https subdomain_host, say). Empty (the default): the system's trust store (or
+        JupyterHub's internal CA under internal_ssl).""",
     ).tag(service=True)
     database_url = Unicode(
         "sqlite:///hubapps.sqlite",

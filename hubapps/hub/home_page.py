@@ -34,14 +34,25 @@ def _launcher_home(handler: Any) -> str:
 
 def _service_origin(name: str) -> Any:
     """A template variable: the launcher service's ``proto://host[:port]`` as JupyterHub made it
-    (``Service.host``, from ``subdomain_hook``), or "" when it shares the Hub's origin."""
+    (``Service.host``, from ``subdomain_hook``), or "" when it shares the Hub's origin.
+
+    Pages without a user (the login page) read it from the running Hub's settings: there too the theme's
+    stylesheet is the launcher's, which under ``subdomain_host`` the Hub's host does not serve."""
 
     def origin(user: Any) -> str:
-        services = getattr(user, "settings", None) or {}
-        service = (services.get("services") or {}).get(name) if isinstance(services, dict) else None
+        settings = getattr(user, "settings", None) if user is not None else _running_hub_settings()
+        services = settings.get("services") if isinstance(settings, dict) else None
+        service = services.get(name) if isinstance(services, dict) else None
         return str(getattr(service, "host", "") or "")
 
     return origin
+
+
+def _running_hub_settings() -> Any:
+    """The running JupyterHub's ``tornado_settings`` (what ``user.settings`` is), or None outside one."""
+    from jupyterhub.app import JupyterHub
+
+    return JupyterHub.instance().tornado_settings if JupyterHub.initialized() else None
 
 
 def install_home_page(c: Config, hubapps: HubApps) -> None:

@@ -163,7 +163,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
         c.HubApps[key] = value
     # Upstream's c.JAppsConfig names are aliases of c.HubApps traits (the settings passed here win).
     japps_applied = apply_jappsconfig(c, keep=set(settings))
-    if "proxy_url" not in c.HubApps:
+    proxy_url_defaulted = "proxy_url" not in c.HubApps
+    if proxy_url_defaulted:
         c.HubApps.proxy_url = _default_proxy_url(c)
     _resolve_origin_policy(c)
     hubapps = HubApps(config=c)
@@ -198,6 +199,7 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
         _host_prefix_cookies(c, subdomain_host)
     env[STATUS_KEY_ENV_VAR] = hubapps.status_key
     _internal_certs(c, env)
+    refresh = _late_settings(c, hubapps, dict(env), extras, japps_applied, proxy_url_defaulted)
     services.append(
         _ServiceEntry(
             {
@@ -222,7 +224,7 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
                     "--no-access-log",
                 ],
                 # Brought up to date with c.HubApps when JupyterHub loads its config (see _ServiceEnvironment).
-                "environment": _ServiceEnvironment(env, _late_settings(c, hubapps, dict(env), extras, japps_applied)),
+                "environment": _ServiceEnvironment(env, refresh),
                 "oauth_no_confirm": hubapps.oauth_no_confirm,
                 "oauth_client_allowed_scopes": [f"access:services!service={name}", *USER_TOKEN_SCOPES],
                 "info": {"hubapps": True, "title": hubapps.title},
@@ -336,13 +338,16 @@ def _late_settings(
     written: dict[str, str],
     extras: dict[str, Any],
     japps_applied: dict[str, Any] | None = None,
+    proxy_url_defaulted: bool = False,
 ) -> Callable[[dict[str, str]], dict[str, str]]:
     """The service's environment from ``c.HubApps`` as the whole ``jupyterhub_config.py`` left it.
 
     Settings tagged ``install=True`` were turned into the Hub's own configuration by ``install()``
     (the service's command line and OAuth client, roles, the Hub's pages): a later change to one of
     them cannot be followed, and stops the Hub with an error that names it. A ``HUBAPPS_SETTINGS`` or
-    status key that the config file itself rewrote after ``install()`` is kept as it wrote it.
+    status key that the config file itself rewrote after ``install()`` is kept as it wrote it. A
+    ``proxy_url`` that ``install()`` derived (the admin set none) is derived again from the Hub's URL
+    settings as the file left them (``bind_url``, ``ssl_cert``, ... set after ``install()``).
     """
 
     # What c.HubApps held when install() applied it (the names the admin wrote, not values derived
@@ -352,6 +357,8 @@ def _late_settings(
     def refresh(env: dict[str, str]) -> dict[str, str]:
         # c.JAppsConfig values the file set after install_jhub_apps(c) (upstream's configs do).
         apply_jappsconfig(c, japps_applied or {})
+        if proxy_url_defaulted and c.HubApps.get("proxy_url", None) == applied.get("proxy_url"):
+            c.HubApps.proxy_url = _default_proxy_url(c)
         _resolve_origin_policy(c, only_changed_from=installed)
         final = HubApps(config=c)
         extras["conda_envs_from_hub"] = callable(final.conda_envs)
@@ -551,4 +558,7 @@ def _default_proxy_url(c: Config) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if parts.port:
         netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme or "http", netloc, "", "", "")).rstrip("/")
+    scheme = parts.scheme or "http"
+    if scheme == "http" and hub.get("ssl_cert", None):
+        scheme = "https"  # as JupyterHub reads its bind_url when the proxy has a certificate
+    return urlunsplit((scheme, netloc, "", "", "")).rstrip("/")

@@ -174,7 +174,7 @@ def create_app(
         max_bytes=settings.app_status_max_bytes,
         cache_ttl=settings.listing_status_ttl,
         transport=app_transport,
-        verify=settings.hub_tls(),
+        verify=settings.proxy_tls(),
         user_agent=f"hubapps-service/{__version__}",
     )
     home_files = HomeFiles(
@@ -182,7 +182,7 @@ def create_app(
         timeout=settings.home_files_timeout,
         max_bytes=settings.home_files_max_bytes,
         transport=app_transport,
-        verify=settings.hub_tls(),
+        verify=settings.proxy_tls(),
         user_agent=f"hubapps-service/{__version__}",
     )
     directory = AppDirectory(settings.database_url, cache_ttl=settings.directory_cache_ttl)

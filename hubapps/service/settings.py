@@ -229,6 +229,13 @@ class ServiceSettings(_AdminSettings):
             context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
         return context
 
+    def proxy_tls(self) -> ssl.SSLContext | bool:
+        """How to verify the proxy's https certificate when apps are reached at :attr:`app_proxy_url`
+        (status, logs, the owner's files): ``proxy_ca_file`` if set, else as the Hub's API."""
+        if not self.proxy_ca_file:
+            return self.hub_tls()
+        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.proxy_ca_file)
+
     @property
     def secure_cookies(self) -> bool:
         return self.public_url.startswith("https:")

@@ -40,7 +40,7 @@ def test_failed_card_reason_and_the_way_back(page_for: Any, hub: Hub, shot: Any)
     hub.create_app(user, "broken", _command("Broken <app>", "broken.py", "{port}"), token=token)
     page = page_for(user)
     try:
-        page.goto(hub.url + "hub/home")
+        page.goto(hub.gallery_url)
         card = _card(page, "Broken <app>")
         card.locator(".hubapps-st-failed").wait_for(timeout=SEEN_WITHIN_MS)  # the gallery follows a start
         assert card.locator(".hubapps-st").inner_text() == "failed"
@@ -77,7 +77,7 @@ def test_a_slow_stop_shows_stopping_then_stopped(page_for: Any, hub: Hub, shot: 
     try:
         hub.wait_app(user, "stubborn", token)
         page = page_for(user)
-        page.goto(hub.url + "hub/home")
+        page.goto(hub.gallery_url)
         card = _card(page, "Stubborn")
         card.locator(".hubapps-st-running").wait_for(timeout=SEEN_WITHIN_MS)
         card.locator(".hubapps-act").click()
@@ -92,7 +92,7 @@ def test_a_slow_stop_shows_stopping_then_stopped(page_for: Any, hub: Hub, shot: 
 
         # Started again from its details page (the start page opens the app once it answers), then
         # stopped there: the details page follows the stop the same way.
-        details = f"{hub.url}services/japps/ui/apps/{user}/stubborn"
+        details = f"{hub.launcher_url}ui/apps/{user}/stubborn"
         page.goto(details)
         page.locator("#app-detail button.hubapps-do", has_text="Start").click()
         page.wait_for_url(hub.app_url(user, "stubborn"), timeout=SEEN_WITHIN_MS)

@@ -30,9 +30,14 @@ def _frame_host(page: Any, url: str, frame_src: str) -> None:
 
 
 def test_headless_page_in_the_extension_frame(hub: Hub, page_for: Callable[..., Any]) -> None:
+    if hub.subdomain_host:
+        pytest.skip(
+            "under subdomain_host JupyterLab is on the user's own host, which may not frame the launcher "
+            "(test_other_origins_cannot_frame_it); docs/install.md#hub-url-shapes"
+        )
     page = page_for(USER)
-    src = f"/services/japps/create-app?filepath={quote(FILE)}&headless=true"
-    _frame_host(page, hub.url + f"user/{quote(USER, safe='')}/lab/extension-frame", src)
+    src = hub.launcher_url + f"create-app?filepath={quote(FILE)}&headless=true"
+    _frame_host(page, hub.app_url(USER, "lab") + "extension-frame", src)
     frame = page.frame_locator("#deploy")
     link = frame.locator("#open-deploy-form")
     link.wait_for()
@@ -49,7 +54,7 @@ def test_headless_page_in_the_extension_frame(hub: Hub, page_for: Callable[..., 
 
 def test_headless_form_opened_as_a_page_has_no_chrome(hub: Hub, page_for: Callable[..., Any]) -> None:
     page = page_for(USER)
-    response = page.goto(hub.url + f"services/japps/create-app?filepath={quote(FILE)}&headless=true")
+    response = page.goto(hub.launcher_url + f"create-app?filepath={quote(FILE)}&headless=true")
     assert response is not None
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     page.wait_for_selector("#app-form")
@@ -59,9 +64,11 @@ def test_headless_form_opened_as_a_page_has_no_chrome(hub: Hub, page_for: Callab
 
 def test_other_origins_cannot_frame_it(hub: Hub, page_for: Callable[..., Any]) -> None:
     page = page_for(USER)
-    # localhost is another origin than the Hub's 127.0.0.1
-    other = hub.url.replace("127.0.0.1", "localhost") + "elsewhere"
-    src = hub.url + f"services/japps/create-app?filepath={quote(FILE)}&headless=true"
+    # localhost is another origin than the Hub's 127.0.0.1; under subdomain_host, every user's host is,
+    # even the user's own (where JupyterLab and their apps run)
+    other = hub.app_url(USER, "lab") if hub.subdomain_host else hub.url.replace("127.0.0.1", "localhost")
+    other += "elsewhere"
+    src = hub.launcher_url + f"create-app?filepath={quote(FILE)}&headless=true"
     _frame_host(page, other, src)
     page.wait_for_load_state("load")
     frame = next(f for f in page.frames if f != page.main_frame)
@@ -71,7 +78,7 @@ def test_other_origins_cannot_frame_it(hub: Hub, page_for: Callable[..., Any]) -
 @pytest.mark.parametrize("query", ["filepath=x.py", "filepath=x.py&headless=false"])
 def test_the_form_itself_is_never_framed(hub: Hub, page_for: Callable[..., Any], query: str) -> None:
     page = page_for(USER)
-    _frame_host(page, hub.url + "user/someone/app/page", f"/services/japps/create-app?{query}")
+    _frame_host(page, hub.app_url("someone", "app") + "page", hub.launcher_url + f"create-app?{query}")
     page.wait_for_load_state("load")
     frame = next(f for f in page.frames if f != page.main_frame)
     assert frame.locator("#app-form").count() == 0

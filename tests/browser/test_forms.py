@@ -32,9 +32,7 @@ USER = "former<'&\">"
 
 
 def _api(hub: Hub, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    return httpx.request(
-        method, f"{hub.url}services/japps/api/{path}", headers={"Authorization": f"token {token}"}, timeout=30, **kwargs
-    )
+    return hub.request(method, f"{hub.launcher_url}api/{path}", token=token, timeout=30, **kwargs)
 
 
 def _options(hub: Hub, user: str, server: str) -> dict[str, Any]:
@@ -44,12 +42,9 @@ def _options(hub: Hub, user: str, server: str) -> dict[str, Any]:
 
 
 def _hub_pages(page: Any) -> list[str]:
-    """Paths of the Hub's own pages the tab showed (the "stopping"/"pending" pages live there)."""
+    """URLs of the pages the tab showed (the Hub's "stopping"/"pending" pages are under ``hub.url + "hub/"``)."""
     seen: list[str] = []
-    page.on(
-        "framenavigated",
-        lambda frame: seen.append(urlsplit(frame.url).path) if frame == page.main_frame else None,
-    )
+    page.on("framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None)
     return seen
 
 
@@ -70,7 +65,7 @@ def test_start_after_saving_restart_now_and_a_name_that_exists(page_for: Any, hu
     server = r.json()["name"]
     made = [server]
     in_app = re.compile(rf".*/user/[^/]+/{server}/$")
-    edit_url = f"{hub.url}services/japps/ui/apps/{quote(USER, safe='')}/{server}/edit"
+    edit_url = f"{hub.launcher_url}ui/apps/{quote(USER, safe='')}/{server}/edit"
     try:
         # -- a stopped app: "Start it once saved" starts it, and the page follows it into the app ----
         page.goto(edit_url)
@@ -91,12 +86,12 @@ def test_start_after_saving_restart_now_and_a_name_that_exists(page_for: Any, hu
         page.wait_for_url(re.compile(r".*/watch\?restart=.*"))
         page.wait_for_url(in_app, timeout=APP_START_TIMEOUT_MS)
         page.get_by_text('"VERSION": "two"').first.wait_for(timeout=APP_START_TIMEOUT_MS)
-        assert [p for p in hub_pages if p.startswith("/hub/")] == []  # never the Hub's "stopping" page
+        assert [p for p in hub_pages if p.startswith(hub.url + "hub/")] == []  # never the Hub's "stopping" page
 
         # -- the same name again from the deploy form: asked, with everything kept ------------------
         big = _noisy_png(900, 700)
         assert len(big) > 192 * 1024  # over the upload limit: the form scales it down
-        page.goto(hub.url + "services/japps/create-app")
+        page.goto(hub.launcher_url + "create-app")
         page.fill("#display_name", "Env form")
         page.fill("#description", "a second <one>")
         page.select_option("#framework", "streamlit")
@@ -137,7 +132,7 @@ def test_a_picture_with_too_many_pixels_is_scaled_down_not_refused(page_for: Any
     out = io.BytesIO()
     Image.new("RGB", (5000, 3000), (200, 40, 40)).save(out, format="PNG")  # 15 MP in a few KiB
     assert len(out.getvalue()) < 192 * 1024
-    page.goto(hub.url + "services/japps/create-app")
+    page.goto(hub.launcher_url + "create-app")
     page.fill("#display_name", "Wide picture")
     page.select_option("#framework", "streamlit")
     page.fill("#filepath", f"{EXAMPLES_FOLDER}/streamlit_app.py")
@@ -200,7 +195,7 @@ def test_an_anonymous_visitor_sees_why_a_public_app_does_not_open(browser: Any, 
     context = browser.new_context()
     try:
         page = context.new_page()
-        response = page.goto(f"{hub.url}user/{owner}/{server}/")
+        response = page.goto(hub.app_url(owner, server))
         assert response is not None
         assert response.status == 503
         assert "/login" not in urlsplit(page.url).path
@@ -223,7 +218,7 @@ def test_revision_history_compares_and_rolls_back(page_for: Any, hub: Hub, shot:
     created = _api(hub, token, "POST", "apps", json={**spec, "description": "first <b>version</b>"})
     assert created.status_code == 201, created.text
     server = created.json()["name"]
-    details = f"{hub.url}services/japps/ui/apps/{quote(user, safe='')}/{server}"
+    details = f"{hub.launcher_url}ui/apps/{quote(user, safe='')}/{server}"
     try:
         page = page_for(user)
         page.goto(details + "/edit")

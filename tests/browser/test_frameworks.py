@@ -101,7 +101,7 @@ def test_solara_button_counts_clicks(page_for: Any, app_urls: dict[str, str]) ->
 
 def test_the_form_shows_each_framework_logo_and_help(page_for: Any, hub: Hub, shot: Any) -> None:
     page = page_for(OWNER)
-    page.goto(hub.url + "services/japps/create-app")
+    page.goto(hub.launcher_url + "create-app")
     help_block = page.locator("#framework-help")
     for framework, words in (("marimo", "neither shown nor editable"), ("nicegui", "calls ui.run()")):
         page.select_option("#framework", framework)

@@ -64,15 +64,15 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def git_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    with own_hub(tmp_path_factory.mktemp("gitform-hub"), CONFIG) as running:
+def git_hub(tmp_path_factory: pytest.TempPathFactory, hub_options: dict[str, Any]) -> Iterator[Hub]:
+    with own_hub(tmp_path_factory.mktemp("gitform-hub"), CONFIG, **hub_options) as running:
         yield running
 
 
 def test_the_form_reads_a_repository_and_enter_still_deploys(browser: Any, git_hub: Hub, repo: str) -> None:
     page = login_page(browser, git_hub, USER)
     try:
-        page.goto(git_hub.url + "services/japps/create-app")
+        page.goto(git_hub.launcher_url + "create-app")
         page.check("#source-git")
         page.fill("#repo_url", repo)
         page.fill("#repo_subdirectory", "apps/demo")

@@ -16,7 +16,6 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
 from cryptography.fernet import Fernet
 from PIL import Image
@@ -41,7 +40,7 @@ def _png(width: int = 300, height: int = 200) -> bytes:
 
 
 def _deploy(page: Any, hub: Hub, *, name: str, description: str, framework: str, filepath: str, **extra: Any) -> None:
-    page.goto(hub.url + "services/japps/create-app")
+    page.goto(hub.launcher_url + "create-app")
     page.fill("#display_name", name)
     page.fill("#description", description)
     page.select_option("#framework", framework)
@@ -121,7 +120,7 @@ def test_deploy_use_share_stop(page_for: Any, hub: Hub, shot: Any, tmp_path: Any
     shot(owner, "04-streamlit-app")
 
     # -- the gallery shows both, names and descriptions literally ------------------------------------
-    owner.goto(hub.url + "hub/home")
+    owner.goto(hub.gallery_url)
     owner.wait_for_selector("#hubapps-gallery")
     card = _gallery_card(owner, HOSTILE_NAME)
     assert card.locator(".hubapps-name").inner_text() == HOSTILE_NAME
@@ -139,7 +138,7 @@ def test_deploy_use_share_stop(page_for: Any, hub: Hub, shot: Any, tmp_path: Any
     owner.wait_for_url(re.compile(r".*q=streamlit.*"))
     owner.wait_for_selector("#hubapps-gallery")
     assert owner.locator(".hubapps-name").all_inner_texts() == ["Streamlit squares"]
-    owner.goto(hub.url + "hub/home?framework=panel&view=table")
+    owner.goto(hub.gallery_url + "?framework=panel&view=table")
     owner.wait_for_selector(".hubapps-table")
     assert owner.locator(".hubapps-name").all_inner_texts() == [HOSTILE_NAME]
     assert owner.locator("#hubapps-fw").input_value() == "panel"
@@ -147,7 +146,7 @@ def test_deploy_use_share_stop(page_for: Any, hub: Hub, shot: Any, tmp_path: Any
 
     # -- details: spec, shares, copyable URL, live log; the secret is not shown ----------------------
     server = _server_of(hub, OWNER, HOSTILE_NAME)
-    detail_url = f"{hub.url}services/japps/ui/apps/{quote(OWNER, safe='')}/{server}"
+    detail_url = f"{hub.launcher_url}ui/apps/{quote(OWNER, safe='')}/{server}"
     owner.goto(detail_url)
     assert owner.locator("#app-name").inner_text() == HOSTILE_NAME
     assert VIEWER in owner.locator("#share-list").inner_text()
@@ -182,8 +181,9 @@ def test_deploy_use_share_stop(page_for: Any, hub: Hub, shot: Any, tmp_path: Any
     assert response is not None
     assert response.status == 404
     viewer_token = hub.token_for(VIEWER)
-    patched = httpx.patch(
-        f"{hub.url}services/japps/api/apps/{quote(OWNER, safe='')}/{server}",
+    patched = hub.request(
+        "PATCH",
+        f"{hub.launcher_url}api/apps/{quote(OWNER, safe='')}/{server}",
         json={"description": "hijacked"},
         headers={"Authorization": f"token {viewer_token}"},
     )
@@ -198,7 +198,7 @@ def test_deploy_use_share_stop(page_for: Any, hub: Hub, shot: Any, tmp_path: Any
     assert "square" not in stranger.content()
 
     # -- the owner stops it (with confirmation); the viewer gets the clear "not running" page ---------
-    owner.goto(hub.url + "hub/home")
+    owner.goto(hub.gallery_url)
     card = _gallery_card(owner, HOSTILE_NAME)
     card.locator(".hubapps-act").click()
     owner.locator("#hubapps-dialog-actions button", has_text="Stop").click()
@@ -280,7 +280,7 @@ def test_phone_width_and_dark_theme(browser: Any, hub: Hub, shot: Any) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the home page scrolls sideways on a phone ({width} px)"
         shot(page, "15-home-phone-dark")
-        page.goto(hub.url + "services/japps/create-app")
+        page.goto(hub.launcher_url + "create-app")
         assert page.evaluate("document.documentElement.getAttribute('data-bs-theme')") == "dark"
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         # every form control has a label
@@ -300,7 +300,7 @@ def test_edit_form_keeps_replaces_and_removes_a_secret(page_for: Any, hub: Hub) 
     replaces it, clearing the name removes it; the page never holds the value."""
     user = "secret-editor"
     page = page_for(user)
-    page.goto(hub.url + "services/japps/create-app")
+    page.goto(hub.launcher_url + "create-app")
     page.fill("#display_name", "Secret form")
     page.select_option("#framework", "streamlit")
     page.fill("#filepath", f"{EXAMPLES_FOLDER}/streamlit_app.py")
@@ -312,7 +312,7 @@ def test_edit_form_keeps_replaces_and_removes_a_secret(page_for: Any, hub: Hub) 
     page.wait_for_url(re.compile(r".*/ui/apps/.*"))
     servers = hub.api("GET", f"users/{quote(user, safe='')}?include_stopped_servers=1").json()["servers"]
     (server,) = [n for n, m in servers.items() if (m.get("user_options") or {}).get("display_name") == "Secret form"]
-    edit_url = f"{hub.url}services/japps/ui/apps/{quote(user, safe='')}/{server}/edit"
+    edit_url = f"{hub.launcher_url}ui/apps/{quote(user, safe='')}/{server}/edit"
 
     def stored() -> dict[str, Any]:
         response = hub.api("GET", f"users/{quote(user, safe='')}?include_stopped_servers=1")
@@ -327,7 +327,7 @@ def test_edit_form_keeps_replaces_and_removes_a_secret(page_for: Any, hub: Hub) 
     assert "first-s3cret" not in json.dumps(stored())
     token = hub.token_for(user)
     for path in (f"api/apps/{quote(user, safe='')}/{server}", "api/apps"):
-        response = httpx.get(f"{hub.url}services/japps/{path}", headers={"Authorization": f"token {token}"})
+        response = hub.request("GET", f"{hub.launcher_url}{path}", headers={"Authorization": f"token {token}"})
         assert response.status_code == 200
         assert "first-s3cret" not in response.text
     first = stored()["secret_env"]["API_TOKEN"]

@@ -37,10 +37,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.browser.conftest import SCREENSHOTS, new_page
+from tests.browser.conftest import SCREENSHOTS, URL_SHAPE, new_page
 from tests.integration.conftest import Hub, free_ports, own_hub
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.integration,
+    # Its Hub is its own, at the root URL, in every run of the suite: once is enough (the root run).
+    pytest.mark.skipif(URL_SHAPE != "root", reason="runs in the root-URL run of the browser suite"),
+]
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 PROVIDER_DIR = RESOURCES / "oidc_provider"

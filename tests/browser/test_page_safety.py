@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
 
 from hubapps.service.events import AppEvent, EventStore
@@ -85,8 +84,9 @@ def test_a_link_from_another_site_to_watch_start_1_starts_nothing(page_for: Any,
     the page's script started the app on load; now the page shows the Start button and nothing starts
     until it is clicked (a POST with the XSRF token)."""
     token = hub.token_for(OWNER)
-    created = httpx.post(
-        f"{hub.url}services/japps/api/apps",
+    created = hub.request(
+        "POST",
+        f"{hub.launcher_url}api/apps",
         headers={"Authorization": f"token {token}"},
         json={**{k: v for k, v in _script_app("Linked app").items() if k != "spec_version"}, "start": False},
         timeout=30,
@@ -95,7 +95,7 @@ def test_a_link_from_another_site_to_watch_start_1_starts_nothing(page_for: Any,
     server = created.json()["name"]
     try:
         admin = page_for(ADMIN)
-        watch = f"{hub.url}services/japps/ui/apps/{quote(OWNER, safe='')}/{quote(server, safe='')}/watch?start=1"
+        watch = f"{hub.launcher_url}ui/apps/{quote(OWNER, safe='')}/{quote(server, safe='')}/watch?start=1"
         admin.goto(other_site(f'<!doctype html><a id="go" href="{watch}">cute cats</a>'))
         admin.click("#go")
         admin.wait_for_url("**/watch?start=1")
@@ -130,7 +130,7 @@ def test_a_launcher_page_refuses_a_script_an_app_serves_on_the_same_origin(page_
         page.goto(evil)  # the viewer's own app: the visit logs the browser in to it, so the script would load
         assert "hubappsAppScriptRan" in page.content()
 
-        page.goto(f"{hub.url}services/japps/ui/apps/{quote(VIEWER, safe='')}/{server}")
+        page.goto(f"{hub.launcher_url}ui/apps/{quote(VIEWER, safe='')}/{server}")
         log = page.locator("#app-log")
         log.wait_for()
         deadline = time.monotonic() + 30
@@ -173,15 +173,18 @@ def _record(hub: Hub, *events: AppEvent) -> None:
 def test_details_page_shows_activity_and_usage_to_the_owner_only(page_for: Any, hub: Hub, tmp_path: Path) -> None:
     token = hub.token_for(OWNER)
     hub.ensure_user(VIEWER)
-    api = f"{hub.url}services/japps/api/"
+    api = f"{hub.launcher_url}api/"
     spec = {k: v for k, v in _script_app("Audited app").items() if k != "spec_version"}
-    created = httpx.post(api + "apps", headers={"Authorization": f"token {token}"}, json=spec, timeout=30)
+    created = hub.request("POST", api + "apps", headers={"Authorization": f"token {token}"}, json=spec, timeout=30)
     assert created.status_code == 201, created.text
     server = created.json()["name"]
     app_path = f"{quote(OWNER, safe='')}/{quote(server, safe='')}"
     try:
-        shared = httpx.post(
-            api + f"apps/{app_path}/shares", headers={"Authorization": f"token {token}"}, json={"users": [VIEWER]}
+        shared = hub.request(
+            "POST",
+            api + f"apps/{app_path}/shares",
+            headers={"Authorization": f"token {token}"},
+            json={"users": [VIEWER]},
         )
         assert shared.status_code == 200, shared.text
         long_ago = time.time() - 40 * 86400
@@ -195,7 +198,7 @@ def test_details_page_shows_activity_and_usage_to_the_owner_only(page_for: Any, 
         owner = page_for(OWNER)
         card = owner.locator(".hubapps-app", has=owner.locator(".hubapps-name", has_text="Audited app"))
         assert card.locator(".hubapps-use").inner_text() == "2 opens / 30 d"
-        owner.goto(f"{hub.url}services/japps/ui/apps/{app_path}")
+        owner.goto(f"{hub.launcher_url}ui/apps/{app_path}")
         assert owner.locator("#app-usage").inner_text() == (
             "Opened 2 times in the last 30 days, 3 in all (viewer sessions)."
         )
@@ -220,12 +223,12 @@ def test_details_page_shows_activity_and_usage_to_the_owner_only(page_for: Any, 
 
         # Whoever it is shared with opens it, but reads neither who else did nor how often.
         viewer = page_for(VIEWER)
-        viewer.goto(f"{hub.url}services/japps/ui/apps/{app_path}")
+        viewer.goto(f"{hub.launcher_url}ui/apps/{app_path}")
         viewer.locator("#app-name").wait_for()
         assert viewer.locator("#activity").count() == 0
         assert viewer.locator("#app-usage").count() == 0
         assert "onerror" not in viewer.content()
-        viewer.goto(f"{hub.url}hub/home")
+        viewer.goto(hub.gallery_url)
         viewer.locator(".hubapps-name", has_text="Audited app").wait_for()
         assert viewer.locator(".hubapps-use").count() == 0
     finally:

@@ -38,9 +38,9 @@ def test_share_link_made_copied_redeemed_revoked_and_the_admin_view(page_for: An
     token = hub.token_for(owner_name)
     hub.create_app(owner_name, "echo", ECHO, token=token)
     try:
-        details = f"{hub.url}services/japps/ui/apps/{quote(owner_name, safe='')}/echo"
+        details = f"{hub.launcher_url}ui/apps/{quote(owner_name, safe='')}/echo"
         owner = page_for(owner_name)
-        owner.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=hub.url.rstrip("/"))
+        owner.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=hub.service_origin("japps"))
         owner.goto(details)
         assert owner.locator("#link-none").is_visible()
 

@@ -29,8 +29,10 @@ RED = "rgb(255, 0, 0)"  # what the hostile h2_color would have given
 
 
 @pytest.fixture(scope="module")
-def themed_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    with own_hub(tmp_path_factory.mktemp("theme-browser-hub"), themed_config()) as running:
+def themed_hub(tmp_path_factory: pytest.TempPathFactory, hub_options: dict[str, Any]) -> Iterator[Hub]:
+    with own_hub(
+        tmp_path_factory.mktemp("theme-browser-hub"), themed_config(hub_options.get("base_url", "/")), **hub_options
+    ) as running:
         wait_for_service(running)
         yield running
 
@@ -84,8 +86,9 @@ def test_the_hub_home_is_themed_and_the_hostile_colour_refused(
     page = login_page(browser, themed_hub, "themed-user")
     try:
         refused = _watch_csp(page)
-        page.reload()
-        page.wait_for_selector("#hubapps-gallery")
+        page.goto(themed_hub.url + "hub/home")
+        # The gallery, or under subdomain_host the link to the launcher's own gallery page.
+        page.wait_for_selector("#hubapps-open-gallery" if themed_hub.subdomain_host else "#hubapps-gallery")
         _check_chrome(page)
         assert page.inner_text("#hubapps-hub-title") == HUB_TITLE
         assert _style(page, "#hubapps-hub-title", "color") == H1
@@ -105,13 +108,16 @@ def test_a_launcher_page_is_themed_under_its_strict_csp(
     page = login_page(browser, themed_hub, "themed-user")
     try:
         refused = _watch_csp(page)
-        page.goto(themed_hub.url + "services/japps/create-app")
+        page.goto(themed_hub.launcher_url + "create-app")
         page.wait_for_selector("main h1")
         _check_chrome(page)
         assert _style(page, "main h1", "color") == H1
         assert "Georgia" in _style(page, "body", "font-family")
         assert _style(page, "main .btn-primary", "background-color") == PRIMARY
-        assert page.get_attribute("link[rel=icon]", "href") == "/hub/static/favicon.ico"
+        # The theme's icon (a path under the Hub's base_url), and it loads.
+        icon = page.eval_on_selector("link[rel=icon]", "link => link.href")
+        assert icon.endswith(themed_hub.base_url + "hub/static/favicon.ico")
+        assert themed_hub.request("GET", icon).status_code == 200
         assert refused == []
         shot(page, "theme-launcher-deploy")
     finally:
@@ -137,7 +143,7 @@ def test_dark_mode_keeps_the_light_text_colours_out(
         page.fill("#password_input", PASSWORD)
         page.click("#login_submit")
         page.wait_for_url("**/hub/home**")
-        page.goto(themed_hub.url + "services/japps/create-app")
+        page.goto(themed_hub.launcher_url + "create-app")
         page.wait_for_selector("main h1")
         assert page.get_attribute("html", "data-bs-theme") == "dark"
         assert _style(page, "body", "color") != TEXT

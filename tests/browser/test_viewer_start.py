@@ -40,7 +40,7 @@ def _server_of(hub: Hub, user: str, display_name: str) -> str:
 
 def test_a_viewer_starts_a_stopped_shared_app(page_for: Any, hub: Hub, shot: Any) -> None:
     owner = page_for(OWNER)
-    owner.goto(hub.url + "services/japps/create-app")
+    owner.goto(hub.launcher_url + "create-app")
     owner.fill("#display_name", DISPLAY_NAME)
     owner.select_option("#framework", "command")
     owner.fill("#command", f"{{python}} {RESOURCES / 'echo_app.py'} {{port}}")

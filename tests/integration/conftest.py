@@ -27,6 +27,13 @@ Fixtures
 Plain helpers: :func:`free_ports`, :func:`get_under_prefix`, :func:`ws_url`, :func:`browser_visit`,
 :func:`login_to_service`, :data:`PASSWORD`, :data:`HUB_VERSION` and :data:`HUB_6` (the Hub under test:
 ``make test`` runs the modules marked ``hub_facing`` on JupyterHub 5.5 as well, from ``.venv-jh55``).
+
+Hub URL shapes: ``Hub(root, base_url="/jhub/", subdomains=True, tls=True)`` (also through
+:func:`own_hub` and :func:`session_hub`) runs the Hub under another ``base_url``, under
+``subdomain_host`` on :data:`TEST_DOMAIN`, over https with :func:`wildcard_certificate`. Its URLs:
+``hub.url``, ``hub.launcher_url``, ``hub.gallery_url``, ``hub.app_url(user, server)``,
+``hub.user_origin(user)``, ``hub.service_origin(name)``; ``hub.request(...)`` and ``hub.client()`` reach
+every one of them (:class:`LoopbackTransport`), Chromium with :data:`RESOLVE_TEST_DOMAIN`.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -53,8 +61,10 @@ import httpx
 import jupyterhub
 import psutil
 import pytest
+from jupyterhub.utils import subdomain_hook_idna
 
 from hubapps.examples import example_path
+from tests import certificates
 
 if TYPE_CHECKING:
     from tests.integration.postgres import PostgresServer
@@ -91,10 +101,16 @@ __all__ = [
     "HUB_6",
     "HUB_VERSION",
     "PASSWORD",
+    "RESOLVE_TEST_DOMAIN",
+    "TEST_DOMAIN",
     "Hub",
+    "LoopbackTransport",
     "free_ports",
     "get_under_prefix",
+    "own_hub",
     "run_cli",
+    "session_hub",
+    "wildcard_certificate",
     "ws_url",
 ]
 
@@ -106,6 +122,44 @@ def free_ports(count: int) -> list[int]:
         for sock in socks:
             sock.bind(("127.0.0.1", 0))
         return [sock.getsockname()[1] for sock in socks]
+
+
+#: The domain of Hubs with ``subdomain_host`` (``<scheme>://hub.test:<proxy port>``): users' servers are on
+#: ``<user>.hub.test``, the launcher on ``japps--service.hub.test`` (JupyterHub's "idna" ``subdomain_hook``).
+#: Nothing resolves it: httpx requests go to 127.0.0.1 (:class:`LoopbackTransport`), Chromium maps it
+#: with :data:`RESOLVE_TEST_DOMAIN`.
+TEST_DOMAIN = "hub.test"
+#: Chromium's flag that resolves the test domain to loopback (no ``/etc/hosts`` entry needed).
+RESOLVE_TEST_DOMAIN = f"--host-resolver-rules=MAP *.{TEST_DOMAIN} 127.0.0.1, MAP {TEST_DOMAIN} 127.0.0.1"
+
+
+class LoopbackTransport(httpx.BaseTransport):
+    """httpx's transport, sending requests for :data:`TEST_DOMAIN` and its subdomains to 127.0.0.1 with
+    the public host left in ``Host`` (configurable-http-proxy routes by it). Cookies and redirects keep
+    the public URL: only the connection changes."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._inner = httpx.HTTPTransport(**kwargs)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        if host == TEST_DOMAIN or host.endswith("." + TEST_DOMAIN):
+            request = httpx.Request(
+                request.method,
+                request.url.copy_with(host="127.0.0.1"),
+                headers=request.headers,  # Host: the public one, set from the original URL
+                stream=request.stream,
+                extensions=request.extensions,
+            )
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def wildcard_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for :data:`TEST_DOMAIN`, its subdomains and 127.0.0.1, and its key."""
+    return certificates.wildcard_certificate(folder, TEST_DOMAIN)
 
 
 #: Debian's Chromium and the flags every test browser runs with (Playwright's own download does not work here).
@@ -214,10 +268,28 @@ class HubError(AssertionError):
 class Hub:
     """A running JupyterHub subprocess, and helpers that talk to it like users and admins do."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, base_url: str = "/", subdomains: bool = False, tls: bool = False) -> None:
+        """``base_url``: the Hub's ``c.JupyterHub.base_url``; ``subdomains``: ``c.JupyterHub.subdomain_host``
+        is ``<scheme>://hub.test:<proxy port>`` (:data:`TEST_DOMAIN`); ``tls``: the proxy serves https with
+        a self-signed :func:`wildcard_certificate` (made in ``root``), which the harness, the launcher
+        service (``c.HubApps.proxy_ca_file``) and the test browser trust."""
+        if not (base_url.startswith("/") and base_url.endswith("/")):
+            raise ValueError(f"base_url must start and end with '/': {base_url!r}")
         self.root = root
         self.proxy_port, self.proxy_api_port, self.hub_port, self.service_port = free_ports(4)
-        self.url = f"http://127.0.0.1:{self.proxy_port}/"
+        self.base_url = base_url
+        self.scheme = "https" if tls else "http"
+        #: The proxy's certificate and key (tls), else None.
+        self.tls_files = wildcard_certificate(root) if tls else None
+        #: ``c.JupyterHub.subdomain_host``, or "" (everything on the Hub's origin).
+        self.subdomain_host = f"{self.scheme}://{TEST_DOMAIN}:{self.proxy_port}" if subdomains else ""
+        #: The Hub's public URL, base_url included, with a trailing slash.
+        self.url = (self.subdomain_host or f"{self.scheme}://127.0.0.1:{self.proxy_port}") + base_url
+        #: The launcher's public URL (``…/services/japps/``): on a host of its own under subdomain_host.
+        self.launcher_url = self.service_origin("japps") + base_url + "services/japps/"
+        #: The app gallery: the Hub's home page; under subdomain_host the launcher's own page (the Hub's
+        #: page, on another origin, cannot fetch it).
+        self.gallery_url = self.launcher_url if subdomains else self.url + "hub/home"
         self.admin_token = secrets.token_hex(32)
         self.marker = secrets.token_hex(8)
         #: The Hub's JUPYTERHUB_CRYPT_KEY: a new key first, then a rotated-out one (both open secrets).
@@ -226,7 +298,7 @@ class Hub:
         self.homes = root / "home"
         self.process: subprocess.Popen[bytes] | None = None
         self._users: set[str] = set()
-        self._client = httpx.Client(timeout=30.0)
+        self._client = self.client()
         self._known_processes: dict[int, psutil.Process] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -249,6 +321,12 @@ class Hub:
             "CONFIGPROXY_AUTH_TOKEN": secrets.token_hex(32),
             "JUPYTERHUB_CRYPT_KEY": self.crypt_key,
         }
+        if self.base_url != "/":
+            env["HUBAPPS_TEST_BASE_URL"] = self.base_url
+        if self.subdomain_host:
+            env["HUBAPPS_TEST_SUBDOMAIN_HOST"] = self.subdomain_host
+        if self.tls_files is not None:
+            env["HUBAPPS_TEST_SSL_CERT"], env["HUBAPPS_TEST_SSL_KEY"] = map(str, self.tls_files)
         env.pop("JUPYTERHUB_API_TOKEN", None)
         self.homes.mkdir(exist_ok=True)
         with self.log_path.open("ab") as log:
@@ -340,6 +418,36 @@ class Hub:
             return "(no hub log)"
         return "\n".join(text.splitlines()[-lines:])
 
+    # -- URLs -------------------------------------------------------------------------------------
+
+    def _origin(self, name: str, kind: str) -> str:
+        if not self.subdomain_host:
+            return self.url[: -len(self.base_url)]
+        return f"{self.scheme}://{subdomain_hook_idna(name, TEST_DOMAIN, kind)}:{self.proxy_port}"
+
+    def user_origin(self, username: str) -> str:
+        """Where the user's servers are: their own host under subdomain_host, else the Hub's origin."""
+        return self._origin(username, "user")
+
+    def service_origin(self, name: str) -> str:
+        """Where a Hub service is: a host of its own under subdomain_host, else the Hub's origin."""
+        return self._origin(name, "service")
+
+    def request(self, method: str, url: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        """A request to any public URL of this Hub (its test-domain hosts included), with ``token``."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if token:
+            headers["Authorization"] = f"token {token}"
+        return self._client.request(method, url, headers=headers, **kwargs)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """A new ``httpx.Client`` that reaches this Hub's public URLs (the caller closes it)."""
+        kwargs.setdefault("timeout", 30.0)
+        verify: ssl.SSLContext | bool = True
+        if self.tls_files is not None:
+            verify = ssl.create_default_context(cafile=self.tls_files[0])
+        return httpx.Client(transport=LoopbackTransport(verify=verify), **kwargs)
+
     # -- REST API ---------------------------------------------------------------------------------
 
     def api(
@@ -384,7 +492,7 @@ class Hub:
     def login(self, username: str, password: str = PASSWORD) -> httpx.Client:
         """An ``httpx.Client`` logged in through the Hub's login form. The caller closes it."""
         self.ensure_user(username)
-        client = httpx.Client(base_url=self.url, timeout=30.0)
+        client = self.client(base_url=self.url)
         try:
             page = client.get("hub/login")
             page.raise_for_status()
@@ -392,7 +500,7 @@ class Hub:
             assert xsrf, f"the login page set no _xsrf cookie: {page.headers}"
             assert f'name="_xsrf" value="{xsrf}"' in page.text, "the login form carries no _xsrf field"
             response = client.post(
-                "hub/login?next=/hub/home",
+                f"hub/login?next={self.base_url}hub/home",
                 data={"username": username, "password": password, "_xsrf": xsrf},
             )
             if response.status_code != 302:
@@ -449,7 +557,7 @@ class Hub:
         return self.wait_ready(username, server)
 
     def app_url(self, username: str, server: str) -> str:
-        return f"{self.url}user/{quote(username, safe='')}/{quote(server, safe='')}/"
+        return f"{self.user_origin(username)}{self.base_url}user/{quote(username, safe='')}/{quote(server, safe='')}/"
 
     def wait_app(self, username: str, server: str, token: str, timeout: float = SERVER_READY_TIMEOUT) -> dict[str, Any]:
         """Wait until the app behind ``hubapps-proxy`` answers its ready check (``_hubapps/status``)."""
@@ -518,13 +626,14 @@ def pytest_runtest_makereport(
 
 
 @contextlib.contextmanager
-def own_hub(root: Path, config_text: str) -> Iterator[Hub]:
+def own_hub(root: Path, config_text: str, **hub_options: Any) -> Iterator[Hub]:
     """A Hub of a module's own: ``config_text`` is a JupyterHub config with ``{main}`` where the shared
-    configuration's path goes (it loads it, then changes what the module needs). Stopped afterwards,
-    and the module fails if any of its processes survive."""
+    configuration's path goes (it loads it, then changes what the module needs); ``hub_options`` go to
+    :class:`Hub` (``base_url``, ``subdomains``, ``tls``). Stopped afterwards, and the module fails if any of its
+    processes survive."""
     config = root / "own_config.py"
     config.write_text(config_text.format(main=str(CONFIG_FILE)))
-    running = Hub(root)
+    running = Hub(root, **hub_options)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(f"{__name__}.CONFIG_FILE", config)  # Hub.start reads it; the rest is the shared harness
         try:
@@ -540,10 +649,11 @@ def own_hub(root: Path, config_text: str) -> Iterator[Hub]:
             pytest.fail("processes survived the module's Hub:\n  " + "\n  ".join(lingering), pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def hub(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Hub]:
-    root = tmp_path_factory.mktemp("hub")
-    running = Hub(root)
+@contextlib.contextmanager
+def session_hub(root: Path, pytestconfig: pytest.Config, **hub_options: Any) -> Iterator[Hub]:
+    """The Hub of a test session (its log goes with every failing test): the ``hub`` fixture's, and
+    the browser suite's (in the URL shape it runs under)."""
+    running = Hub(root, **hub_options)
     pytestconfig.stash[HUB_KEY] = running
     try:
         running.start()
@@ -556,6 +666,12 @@ def hub(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
             pytest.fail(
                 "processes survived the Hub's shutdown (killed now):\n  " + "\n  ".join(lingering), pytrace=False
             )
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Hub]:
+    with session_hub(tmp_path_factory.mktemp("hub"), pytestconfig) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

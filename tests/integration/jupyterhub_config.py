@@ -14,6 +14,9 @@
 #   HUBAPPS_TEST_MARKER         put in every spawned server's environment, to find leftover processes
 #   CONFIGPROXY_AUTH_TOKEN      read by the Hub for configurable-http-proxy's API (standard)
 #   JUPYTERHUB_CRYPT_KEY        the Hub's encryption keys (standard): secret env values of apps
+#   HUBAPPS_TEST_BASE_URL       (optional) c.JupyterHub.base_url, when not "/"
+#   HUBAPPS_TEST_SUBDOMAIN_HOST (optional) c.JupyterHub.subdomain_host (<scheme>://hub.test:<proxy port>)
+#   HUBAPPS_TEST_SSL_CERT       (optional) with HUBAPPS_TEST_SSL_KEY: the proxy serves https with them
 #
 # Test only: a shared password, an all-powerful service token and SimpleLocalProcessSpawner.
 
@@ -27,7 +30,23 @@ c = get_config()  # type: ignore[name-defined]  # noqa: F821
 env = os.environ
 tmp = Path(env["HUBAPPS_TEST_DIR"])
 
-c.JupyterHub.bind_url = f"http://127.0.0.1:{env['HUBAPPS_TEST_PROXY_PORT']}"
+if env.get("HUBAPPS_TEST_BASE_URL"):
+    # As Zero to JupyterHub sets it: ip, port and base_url (JupyterHub makes its bind_url of them; a
+    # base_url beside a bind_url would put the bind_url back to JupyterHub's default ip and port).
+    c.JupyterHub.ip = "127.0.0.1"
+    c.JupyterHub.port = int(env["HUBAPPS_TEST_PROXY_PORT"])
+    c.JupyterHub.base_url = env["HUBAPPS_TEST_BASE_URL"]
+else:
+    c.JupyterHub.bind_url = f"http://127.0.0.1:{env['HUBAPPS_TEST_PROXY_PORT']}"
+if env.get("HUBAPPS_TEST_SUBDOMAIN_HOST"):
+    c.JupyterHub.subdomain_host = env["HUBAPPS_TEST_SUBDOMAIN_HOST"]
+if env.get("HUBAPPS_TEST_SSL_CERT"):
+    c.JupyterHub.ssl_cert = env["HUBAPPS_TEST_SSL_CERT"]
+    c.JupyterHub.ssl_key = env["HUBAPPS_TEST_SSL_KEY"]
+    if "bind_url" in c.JupyterHub:
+        c.JupyterHub.bind_url = c.JupyterHub.bind_url.replace("http://", "https://")
+    # The launcher reaches apps through the proxy (status, logs): it trusts the self-signed certificate.
+    c.HubApps.proxy_ca_file = env["HUBAPPS_TEST_SSL_CERT"]
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{env['HUBAPPS_TEST_HUB_PORT']}"
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{env['HUBAPPS_TEST_PROXY_API_PORT']}"
 c.ConfigurableHTTPProxy.command = [env["HUBAPPS_TEST_CHP"]]

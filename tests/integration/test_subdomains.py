@@ -28,13 +28,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import PASSWORD, Hub, chromium, own_hub
+from tests.integration.conftest import PASSWORD, RESOLVE_TEST_DOMAIN, Hub, chromium, own_hub, wildcard_certificate
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]  # a Hub of its own, and Chromium
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
-#: Chromium resolves the test domain to loopback (nothing else on this machine needs to).
-RESOLVE_TEST_DOMAIN = "--host-resolver-rules=MAP *.hub.test 127.0.0.1, MAP hub.test 127.0.0.1"
 WITH_SUBDOMAINS = os.environ.get("HUBAPPS_REPLAY_WITHOUT_SUBDOMAINS", "") != "1"
 SUBDOMAIN_CONFIG = """\
 import os
@@ -53,43 +51,11 @@ c.JupyterHub.bind_url = c.JupyterHub.bind_url.replace("http://", "https://")
 c.JupyterHub.ssl_cert = {cert!r}
 c.JupyterHub.ssl_key = {key!r}
 c.JupyterHub.cookie_host_prefix_enabled = True
+c.HubApps.proxy_ca_file = {cert!r}  # the launcher reads apps' status and logs through the proxy
 """
 
 
 BOB, MALLORY = "bob", "mallory"
-
-
-def _wildcard_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for hub.test, *.hub.test and 127.0.0.1, and its key."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hub.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    names = [x509.DNSName("hub.test"), x509.DNSName("*.hub.test"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "wildcard.crt", folder / "wildcard.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
 
 
 def _tls_hub_class(cert: Path) -> type[Hub]:
@@ -162,7 +128,7 @@ def sub_hub(tmp_path_factory: pytest.TempPathFactory, scheme: str) -> Iterator[H
     with contextlib.ExitStack() as stack:
         with pytest.MonkeyPatch.context() as patch:
             if scheme == "https":
-                cert, key = _wildcard_certificate(root)
+                cert, key = wildcard_certificate(root)
                 config += TLS_CONFIG.replace("{cert!r}", repr(str(cert))).replace("{key!r}", repr(str(key)))
                 # own_hub makes its Hub with this name, when it starts.
                 patch.setattr("tests.integration.conftest.Hub", _tls_hub_class(cert))
@@ -233,12 +199,11 @@ def test_app_launcher_and_status_on_their_own_origins(sub_hub: Hub, origins: Ori
     assert listed.status_code == 200, listed.text
     urls = {a["id"]: a["url"] for a in listed.json()["data"]}
     assert urls[f"{BOB}/echo"] == model["url"]
-    if origins.scheme == "http":  # (over https the service would have to trust the self-signed proxy)
-        status = origins.launcher_api("GET", f"apps/{BOB}/echo/status", token)
-        assert status.status_code == 200, status.text
-        assert status.json()["app_state"] == "ready", status.text
-        logs = origins.launcher_api("GET", f"apps/{BOB}/echo/logs", token)
-        assert logs.status_code == 200, logs.text
+    status = origins.launcher_api("GET", f"apps/{BOB}/echo/status", token)
+    assert status.status_code == 200, status.text
+    assert status.json()["app_state"] == "ready", status.text
+    logs = origins.launcher_api("GET", f"apps/{BOB}/echo/logs", token)
+    assert logs.status_code == 200, logs.text
 
     context = _hub_login(browser, origins, BOB)
     try:

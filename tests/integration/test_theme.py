@@ -30,8 +30,8 @@ c.JupyterHub.template_vars = {{
     "hub_subtitle": "your open source data science platform",
     "welcome": "Running in <b>test</b> mode",
     "display_version": True,
-    "logo": "/hub/static/images/jupyterhub-80.png",
-    "favicon": "/hub/static/favicon.ico",
+    "logo": "{base_url}hub/static/images/jupyterhub-80.png",
+    "favicon": "{base_url}hub/static/favicon.ico",
     "font_family": "Georgia, serif",
     "primary_color": "#ba18da",
     "primary_color_dark": "#8a0aa3",
@@ -46,9 +46,11 @@ c.JupyterHub.template_vars = {{
 """
 
 
-def themed_config() -> str:
+def themed_config(base_url: str = "/") -> str:
+    """The themed config, for a Hub at ``base_url`` (the admin writes the logo's path on the site)."""
     # own_hub fills {main} with str.format: the hostile value's braces are doubled for it.
-    return CONFIG.replace("{hostile!r}", repr(HOSTILE).replace("{", "{{").replace("}", "}}"))
+    config = CONFIG.replace("{base_url}", base_url)
+    return config.replace("{hostile!r}", repr(HOSTILE).replace("{", "{{").replace("}", "}}"))
 
 
 def wait_for_service(hub: Hub, timeout: float = 30.0) -> None:
@@ -56,7 +58,7 @@ def wait_for_service(hub: Hub, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(hub.url + "services/japps/health", timeout=2).status_code == 200:
+            if hub.request("GET", hub.launcher_url + "health", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -353,6 +353,24 @@ def test_service_settings_carry_proxy_url_and_profiles() -> None:
     assert settings["profiles"] == [{"slug": "gpu", "display_name": "GPU", "description": ""}]
 
 
+@pytest.mark.parametrize(
+    ("jupyterhub", "proxy_url"),
+    [
+        # Zero to JupyterHub's shape: ip, port and base_url, no bind_url.
+        ({"ip": "10.0.0.5", "port": 8000, "base_url": "/jhub/"}, "http://10.0.0.5:8000"),
+        ({"port": 8443, "base_url": "/jhub/", "ssl_cert": "/etc/tls.crt"}, "https://127.0.0.1:8443"),
+        ({"bind_url": "http://:443/", "ssl_cert": "/etc/tls.crt"}, "https://127.0.0.1:443"),
+    ],
+)
+def test_the_default_proxy_url_follows_the_hubs_url_settings(jupyterhub: dict[str, Any], proxy_url: str) -> None:
+    c = Config()
+    for key, value in jupyterhub.items():
+        c.JupyterHub[key] = value
+    hubapps.install(c)
+    settings = json.loads(c.JupyterHub.services[0]["environment"]["HUBAPPS_SETTINGS"])
+    assert settings["proxy_url"] == proxy_url
+
+
 @pytest.mark.parametrize("settings", [{"blocked_frameworks": ["jupyterlab"]}, {"allowed_frameworks": ["panel"]}])
 async def test_plain_named_servers_are_refused_when_jupyterlab_is_off(settings: dict[str, Any]) -> None:
     """A named server without an app spec is a JupyterLab by another name: the admin's block holds for it."""

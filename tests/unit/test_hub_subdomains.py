@@ -65,3 +65,19 @@ def test_templates_get_the_launchers_own_origin() -> None:
     assert origin(SimpleNamespace(settings={"services": {"japps": service}})) == service.host
     assert origin(SimpleNamespace(settings={"services": {"japps": SimpleNamespace(host="")}})) == ""
     assert origin(None) == ""
+
+
+def test_the_login_page_gets_the_launchers_origin_from_the_running_hub() -> None:
+    """No user on the login page: the origin (where the theme's stylesheet is) comes from the Hub itself."""
+    from jupyterhub.app import JupyterHub
+
+    origin = _installed().JupyterHub.template_vars["hubapps_origin"]
+    JupyterHub.clear_instance()
+    assert origin(None) == ""  # no Hub running
+    running = JupyterHub.instance()
+    try:
+        service = SimpleNamespace(host="https://japps--service.hub.example.org")
+        running.tornado_settings = {"services": {"japps": service}}
+        assert origin(None) == service.host
+    finally:
+        JupyterHub.clear_instance()

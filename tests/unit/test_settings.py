@@ -188,6 +188,17 @@ def test_settings_set_after_install_reach_the_service(tmp_path: Path) -> None:
     assert settings.environments == ["data"]
 
 
+def test_the_proxy_url_follows_the_hubs_address_set_after_install(tmp_path: Path) -> None:
+    """The service reaches apps through the proxy: an https bind_url set after install() is where it is
+    (it was left at the http address install() saw); a proxy_url of the admin's own stays theirs."""
+    late_tls = "c.JupyterHub.bind_url = 'http://127.0.0.1:8443'\nc.JupyterHub.ssl_cert = '/etc/tls.crt'\n"
+    app = _load(tmp_path, "hubapps.install(c, spawner_class='simple')\n" + late_tls)
+    assert ServiceSettings.from_env(_service_env(app)).proxy_url == "https://127.0.0.1:8443"
+    own = "c.HubApps.proxy_url = 'http://proxy-public'\nhubapps.install(c, spawner_class='simple')\n"
+    app = _load(tmp_path, own + late_tls)
+    assert ServiceSettings.from_env(_service_env(app)).proxy_url == "http://proxy-public"
+
+
 def test_a_status_key_set_after_install_reaches_the_service(tmp_path: Path) -> None:
     other = "cd" * 32
     app = _load(tmp_path, f"hubapps.install(c, spawner_class='simple')\nc.HubApps.status_key = {other!r}\n")

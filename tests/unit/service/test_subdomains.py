@@ -4,7 +4,9 @@ Chromium: tests/integration/test_subdomains.py."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -16,6 +18,7 @@ from hubapps.service.app import create_app
 from hubapps.service.app_models import app_url
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.settings import ServiceSettings
+from tests.certificates import wildcard_certificate
 from tests.unit.service.conftest import FakeHub, Users
 from tests.unit.service.headers import checked
 from tests.unit.service.test_auth import login
@@ -103,6 +106,10 @@ def _login_on_own_host(client: TestClient, fake_hub: FakeHub, auth: Users) -> No
     assert page.status_code == 200
     assert 'href="https://hub.test/hub/token"' in page.text
     assert 'id="hubapps-gallery-slot"' in page.text
+    # One dialog on the page: the gallery fragment brings it (its ids would otherwise be there twice).
+    assert 'id="hubapps-dialog"' not in page.text
+    fragment = client.get("/services/japps/ui/gallery", headers={"Accept": "text/html"})
+    assert fragment.text.count('id="hubapps-dialog"') == 1
 
 
 def test_a_tossed_second_login_cookie_is_refused(
@@ -143,3 +150,15 @@ async def test_status_reads_go_to_the_proxy_with_the_owners_host() -> None:
     assert got == {"state": "ready"}
     assert str(seen[0].url) == "http://127.0.0.1:8000/user/bob/app/_hubapps/status"
     assert seen[0].headers["host"] == "bob.hub.test:8000"
+
+
+def test_the_proxy_is_verified_with_the_admins_ca_file(tmp_path: Path, settings: ServiceSettings) -> None:
+    """An https proxy with a self-signed or internal-CA certificate: ``proxy_ca_file`` verifies it when
+    the service reads apps' status and logs (the system's trust store otherwise)."""
+    cert, _ = wildcard_certificate(tmp_path, "hub.test")
+    assert settings.proxy_tls() is True
+    context = settings.model_copy(update={"proxy_ca_file": str(cert)}).proxy_tls()
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.cert_store_stats()["x509"] == 1  # the admin's certificate, not the system's store
