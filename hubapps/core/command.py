@@ -54,6 +54,8 @@ PROXY_LIMITS: dict[str, bool] = {
     "report-log-bytes": True,
     "activate-timeout": False,
     "git-timeout": False,
+    "activity-retry": False,
+    "activity-retry-max": False,
 }
 
 #: Where, relative to the server's start folder, the proxy clones an app's git repository.

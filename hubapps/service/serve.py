@@ -8,7 +8,11 @@ private (0700) for each run, and removed when the service stops, so no count of 
 added in. An admin who sets ``PROMETHEUS_MULTIPROC_DIR`` in the service's environment chooses the
 directory instead: it is emptied of metric files at start.
 
-This module imports nothing of the service (nor ``prometheus_client``) before setting the variable.
+With ``--exit-with-parent`` (taken out before uvicorn reads the rest), the service stops when the Hub
+that started it is gone, and each worker when the master is (:mod:`hubapps.service.parent`).
+
+This module imports nothing of the service (nor ``prometheus_client``) before setting the variable,
+but :mod:`hubapps.service.parent`, which imports neither.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from hubapps.service import parent
 
 __all__ = ["main", "metrics_directory"]
 
@@ -40,11 +46,16 @@ def metrics_directory(environ: dict[str, str] | os._Environ[str]) -> tuple[str, 
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if parent.FLAG in args:  # ours, not uvicorn's: exit when the Hub (and, for workers, the master) is gone
+        args.remove(parent.FLAG)
+        os.environ[parent.ENV_VAR] = "1"
+        parent.watch_parent()
     path, ours = metrics_directory(os.environ)
     try:
         from uvicorn.main import main as uvicorn_main  # (after the variable is set)
 
-        uvicorn_main.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="uvicorn")
+        uvicorn_main.main(args=args, prog_name="uvicorn")
     finally:
         if ours:
             shutil.rmtree(path, ignore_errors=True)

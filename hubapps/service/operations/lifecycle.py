@@ -120,11 +120,28 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
     claim = admission.claim
     taken = set(admission.servers) | limits.claimed_names(owner)
     server = claim.facts.name
+
+    async def made(server: str, started: bool) -> None:
+        """The Hub holds the new server: the service's records follow at once, before any start, so a
+        service that dies while the Hub starts the app leaves no app without its records."""
+        if spec.public:
+            await caller.directory.record(directory_entry(owner, server, spec))
+        await record_revision(caller, owner, server, spec, "created", fresh=True)
+        await record(caller, "created", owner, server, started=started)
+
     try:
         for _attempt in range(3):
             try:
                 started = await _create(
-                    hub, owner, server, identity.token, spec, start=body.start, wait=settings.start_wait, claim=claim
+                    hub,
+                    owner,
+                    server,
+                    identity.token,
+                    spec,
+                    start=body.start,
+                    wait=settings.start_wait,
+                    claim=claim,
+                    made=made,
                 )
                 break
             except LimitReached:
@@ -140,10 +157,6 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
     except BaseException:
         claim.release()
         raise
-    if spec.public:
-        await caller.directory.record(directory_entry(owner, server, spec))
-    await record_revision(caller, owner, server, spec, "created", fresh=True)
-    await record(caller, "created", owner, server, started=started)
     model: ServerModel = {
         "name": server,
         "user_options": spec.to_user_options(),
@@ -168,13 +181,28 @@ async def deploy_over(caller: Caller, server: str, body: AppCreate) -> AppPublic
 
 
 async def _create(
-    hub: HubClient, owner: str, server: str, token: str, spec: AppSpec, *, start: bool, wait: float, claim: Claim
+    hub: HubClient,
+    owner: str,
+    server: str,
+    token: str,
+    spec: AppSpec,
+    *,
+    start: bool,
+    wait: float,
+    claim: Claim,
+    made: Callable[[str, bool], Awaitable[None]],
 ) -> bool:
-    """Create (and start) the app; ``claim`` is released once the Hub has answered the last call."""
+    """Create (and start) the app; ``claim`` is released once the Hub has answered the last call.
+
+    ``made(server, started)`` records the app once the Hub holds it: on JupyterHub 6 between the
+    creation and the start (whose wait may outlast the service), on JupyterHub 5 (where creating is
+    starting) once the Hub answered or the wait is over.
+    """
     version = await hub.hub_version(token)
     options = spec.to_user_options()
     if version >= (6,):
         await hub.create_server(owner, server, token, user_options=options, display_name=spec.display_name, start=False)
+        await made(server, start)
         if start:
             await run_bounded(
                 released_after(hub.start_server(owner, server, token, framework=spec.framework), claim), wait
@@ -197,6 +225,7 @@ async def _create(
         ),
         wait,
     )
+    await made(server, True)
     return True
 
 

@@ -1,0 +1,70 @@
+"""The launcher service exits when the process that started it is gone (``--exit-with-parent``).
+
+The Hub starts its managed service as a child process; when the Hub stops cleanly it stops the service
+too, and it starts a new one when it starts. A Hub killed outright (SIGKILL, the OOM killer) stops
+nothing: the old service would live on as an orphan, holding the service's port, and the new Hub's
+service could not listen there. The same goes one level down with ``service_workers`` > 1: uvicorn's
+worker processes outlive a master killed outright, go on answering on the port, and the service the
+Hub starts again cannot bind it.
+
+So, with ``--exit-with-parent`` (which ``hubapps.install`` puts on the managed service's command line),
+every process of the service checks every :data:`CHECK_INTERVAL` seconds whether its parent changed
+(it was re-parented: the parent died) and then stops itself with SIGTERM, the way uvicorn stops
+cleanly. The uvicorn master (or the single process) watches the Hub from a thread
+(:func:`watch_parent`); each worker watches the master from its event loop (:func:`exit_with_parent`),
+told to by :data:`ENV_VAR` in the environment the workers inherit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+
+__all__ = ["CHECK_INTERVAL", "ENV_VAR", "FLAG", "exit_with_parent", "watch_parent"]
+
+log = logging.getLogger("hubapps.service")
+
+#: The command-line flag of ``python -m hubapps.service.serve`` (taken out before uvicorn reads the rest).
+FLAG = "--exit-with-parent"
+#: Set to "1" in the environment of the service's processes that must exit with their parent.
+ENV_VAR = "HUBAPPS_SERVICE_EXIT_WITH_PARENT"
+#: Seconds between two looks at the parent process.
+CHECK_INTERVAL = 1.0
+
+
+def _orphaned(parent: int) -> bool:
+    return os.getppid() != parent
+
+
+def _stop_self(parent: int) -> None:
+    log.error("hubapps service: its parent process (pid %d) is gone; stopping", parent)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def watch_parent(interval: float = CHECK_INTERVAL) -> threading.Thread:
+    """Start a daemon thread that sends this process SIGTERM once its parent process is gone."""
+    parent = os.getppid()
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(interval):
+            if _orphaned(parent):
+                _stop_self(parent)
+                return
+
+    thread = threading.Thread(target=run, name="hubapps-exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
+async def exit_with_parent(interval: float = CHECK_INTERVAL) -> None:
+    """Until cancelled: send this process SIGTERM once its parent process is gone."""
+    parent = os.getppid()
+    while True:
+        await asyncio.sleep(interval)
+        if _orphaned(parent):
+            _stop_self(parent)
+            return

@@ -1,0 +1,185 @@
+"""The Hub restarted (``cleanup_servers = False``) while an app runs and a viewer is connected to it.
+
+JupyterHub's promise, kept for apps: the app's processes outlive the Hub (it finds them again by the
+pid in each server's stored state), and so does the proxy in front of them when the Hub did not start
+it (``ConfigurableHTTPProxy.should_start = False``, as in z2jh): here the module runs
+configurable-http-proxy itself. So through the restart the viewer's open websocket carries messages
+both ways, their logged-in session still opens the app, the app's proxy reports activity to the new
+Hub, and the launcher (a managed service: the Hub stops it and starts it again) lists the app running.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import connect as ws_connect
+
+from tests.integration.conftest import CHP, Hub, HubError, browser_visit, own_hub, ws_url
+
+pytestmark = [pytest.mark.integration]
+
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+OWNER = "restart-owner"
+SERVER = "echo"
+
+CONFIG = """\
+c = get_config()  # noqa: F821
+load_subconfig({main!r})  # noqa: F821
+import hubapps
+
+c.JupyterHub.cleanup_servers = False
+# The module runs configurable-http-proxy; it outlives the Hub, and with it the open connections.
+c.ConfigurableHTTPProxy.should_start = False
+# A report the Hub (restarting) did not take is retried within seconds.
+c.HubApps.proxy_limits = {{"activity-retry": 0.5, "activity-retry-max": 2}}
+hubapps.install(c)
+c.Spawner.environment = {{**c.Spawner.environment, "JUPYTERHUB_ACTIVITY_INTERVAL": "1"}}
+"""
+
+
+def chp_command(hub: Hub) -> list[str]:
+    """configurable-http-proxy on the Hub's public and API ports, as an operator runs it beside the Hub."""
+    return [
+        str(CHP),
+        "--ip=127.0.0.1",
+        f"--port={hub.proxy_port}",
+        "--api-ip=127.0.0.1",
+        f"--api-port={hub.proxy_api_port}",
+        f"--error-target=http://127.0.0.1:{hub.hub_port}/hub/error",
+        "--log-level=warn",
+    ]
+
+
+def start_chp(hub: Hub) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CONFIGPROXY_AUTH_TOKEN": hub.proxy_auth_token}
+    with (hub.root / "chp.log").open("ab") as log:
+        return subprocess.Popen(chp_command(hub), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@pytest.fixture(scope="module")
+def restart_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    proxies: list[subprocess.Popen[bytes]] = []
+    try:
+        with own_hub(
+            tmp_path_factory.mktemp("restart-hub"), CONFIG, before_start=lambda hub: proxies.append(start_chp(hub))
+        ) as running:
+            yield running
+    finally:
+        for proxy in proxies:
+            proxy.terminate()
+            proxy.wait(10)
+
+
+def _spec(name: str) -> dict[str, Any]:
+    return {
+        "framework": "command",
+        "display_name": name,
+        "command": ["{python}", str(RESOURCES / "echo_app.py"), "{port}"],
+        "start": True,
+    }
+
+
+def _when(stamp: str | None) -> datetime:
+    assert stamp, "the Hub has no last_activity for the server"
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+class Pinger(threading.Thread):
+    """Sends a message over the open websocket every 0.2 s and checks its echo, until told to stop."""
+
+    def __init__(self, ws: Any) -> None:
+        super().__init__(daemon=True)
+        self.ws = ws
+        self.echoed = 0
+        self.failure: BaseException | None = None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.done.wait(0.2):
+                message = f"ping {self.echoed}"
+                self.ws.send(message)
+                assert self.ws.recv(timeout=10) == message
+                self.echoed += 1
+        except BaseException as error:  # reported by the test
+            self.failure = error
+
+
+@pytest.mark.timeout(240)
+def test_an_app_and_its_viewers_ride_through_a_hub_restart(restart_hub: Hub) -> None:
+    hub = restart_hub
+    token = hub.token_for(OWNER)
+    auth = {"Authorization": f"token {token}"}
+    api = hub.url + "services/japps/api/"
+    with httpx.Client(timeout=60) as client:
+        created = client.post(api + "apps", headers=auth, json=_spec("Echo"))
+        assert created.status_code == 201, created.text
+        before = hub.wait_ready(OWNER, SERVER)
+        hub.wait_app(OWNER, SERVER, token)
+    url = hub.app_url(OWNER, SERVER)
+    viewer = hub.login(OWNER)
+    try:
+        assert browser_visit(viewer, url + "page").json()["path"].endswith("/page")
+        with ws_connect(ws_url(url) + "ws", additional_headers=auth, open_timeout=30) as ws:
+            pinger = Pinger(ws)
+            pinger.start()
+            hub.restart()
+            echoed_during_restart = pinger.echoed
+            back = datetime.now(UTC)
+            # Messages keep flowing both ways over the websocket opened before the restart.
+            deadline = time.monotonic() + 30
+            while pinger.echoed < echoed_during_restart + 5 and pinger.failure is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            pinger.done.set()
+            pinger.join(15)
+            assert pinger.failure is None, f"the websocket broke: {pinger.failure!r}"
+            assert pinger.echoed >= echoed_during_restart + 5
+
+            # The same run of the app (not started again), and its activity reaches the new Hub.
+            deadline = time.monotonic() + 30
+            model: dict[str, Any] | None = None
+            while time.monotonic() < deadline:
+                model = hub.server_model(OWNER, SERVER)
+                assert model is not None, "the app's server stopped"
+                assert model["ready"], model
+                if _when(model["last_activity"]) >= back:
+                    break
+                time.sleep(0.5)
+            else:
+                raise HubError(f"no activity reported to the restarted Hub: {model}\n{hub.log_tail()}")
+            assert model["started"] == before["started"]
+
+        # The viewer's session still opens the app.
+        again = browser_visit(viewer, url + "after")
+        assert again.status_code == 200, again.text[:300]
+        assert again.json()["path"].endswith("/after")
+    finally:
+        viewer.close()
+
+    # The launcher is back (the Hub started it again) and lists the app, running, once.
+    with httpx.Client(timeout=30) as client:
+        deadline = time.monotonic() + 60
+        listing = None
+        while time.monotonic() < deadline:
+            try:
+                listing = client.get(api + "apps", headers=auth, params={"access": "owned"})
+            except httpx.TransportError:
+                listing = None
+            if listing is not None and listing.status_code == 200:
+                break
+            time.sleep(0.5)
+        assert listing is not None, "the launcher did not answer"
+        assert listing.status_code == 200, listing.text
+        assert [(a["name"], a["state"]) for a in listing.json()["data"]] == [(SERVER, "running")]
+        status = client.get(api + f"apps/{OWNER}/{SERVER}/status", headers=auth)
+        assert status.status_code == 200, status.text
+        assert status.json()["app_state"] == "ready", status.text
