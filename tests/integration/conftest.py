@@ -224,6 +224,8 @@ class Hub:
         self.log_path = root / "hub.log"
         self.homes = root / "home"
         self.process: subprocess.Popen[bytes] | None = None
+        #: The configuration file of the first start, used again by :meth:`restart`.
+        self.config_file: Path | None = None
         self._users: set[str] = set()
         self._client = httpx.Client(timeout=30.0)
         self._known_processes: dict[int, psutil.Process] = {}
@@ -249,10 +251,12 @@ class Hub:
             "JUPYTERHUB_CRYPT_KEY": self.crypt_key,
         }
         env.pop("JUPYTERHUB_API_TOKEN", None)
+        if self.config_file is None:
+            self.config_file = CONFIG_FILE
         self.homes.mkdir(exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(VENV_BIN / "jupyterhub"), "-f", str(CONFIG_FILE)],
+                [str(VENV_BIN / "jupyterhub"), "-f", str(self.config_file)],
                 cwd=self.root,
                 env=env,
                 stdin=subprocess.DEVNULL,
