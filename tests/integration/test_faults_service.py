@@ -47,8 +47,10 @@ from pathlib import Path
 
 import hubapps
 
-# The launcher waits for a start longer than this module needs to catch it mid-create.
+# The launcher waits for a start (and for any Hub call) longer than this module needs to catch it
+# mid-create.
 c.HubApps.start_wait = 120
+c.HubApps.hub_request_timeout = 150
 # Two uvicorn workers, as in production: killing the master must not leave them holding the port.
 c.HubApps.service_workers = 2
 hubapps.install(c)
@@ -96,6 +98,14 @@ def _service_processes(hub: Hub) -> list[psutil.Process]:
     return found
 
 
+def _dead(process: psutil.Process) -> bool:
+    """Gone, or a zombie (the Hub, its parent, reaps it only at its next poll)."""
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def _wait_for(what: str, check: Any, timeout: float, hub: Hub) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -119,7 +129,9 @@ def test_a_killed_service_loses_and_duplicates_nothing(faults_hub: Hub) -> None:
             answers = list(
                 pool.map(lambda n: client.post(api + "apps", headers=auth, json=_spec(n, start=True)), names)
             )
-        assert [a.status_code for a in answers] == [201] * RUNNING_APPS, [a.text[:200] for a in answers]
+        assert [a.status_code for a in answers] == [201] * RUNNING_APPS, [
+            a.text[:300] for a in answers if a.status_code != 201
+        ]
         servers = [a.json()["name"] for a in answers]
         for server in servers:
             hub.wait_ready(OWNER, server)
@@ -145,14 +157,12 @@ def test_a_killed_service_loses_and_duplicates_nothing(faults_hub: Hub) -> None:
                 hub,
             )
             assert creating.is_alive(), answer  # the launcher is still inside the create
+            # The whole service at once (the OOM killer, `systemctl kill`): its master and workers.
             (service,) = _service_processes(hub)
-            workers = service.children(recursive=True)
-            assert len(workers) >= 2, workers
-            service.send_signal(signal.SIGKILL)
-            service.wait(10)
-            # Its workers stop too (they would hold the port the Hub starts the service on again).
-            _, alive = psutil.wait_procs(workers, timeout=30)
-            assert not alive, [p.cmdline() for p in alive]
+            killed = [service, *service.children(recursive=True)]
+            for process in killed:
+                process.send_signal(signal.SIGKILL)
+            _wait_for("the killed service did not die", lambda: all(_dead(p) for p in killed), 10, hub)
             creating.join(60)
         finally:
             gate.unlink(missing_ok=True)
@@ -200,3 +210,28 @@ def _listing(client: httpx.Client, api: str, auth: dict[str, str]) -> list[dict[
         return None
     data: list[dict[str, Any]] = response.json()["data"]
     return data
+
+
+def test_workers_stop_with_their_master_and_the_service_comes_back(faults_hub: Hub) -> None:
+    """Only the service's master killed: its uvicorn workers, which would go on holding the port (and
+    serving) as orphans, stop themselves; the Hub starts the service again, which answers."""
+    hub = faults_hub
+    token = hub.token_for(OWNER)
+    api = hub.url + "services/japps/api/"
+    with httpx.Client(timeout=30) as client:
+        _wait_for(
+            "the launcher did not answer", lambda: _listing(client, api, {"Authorization": f"token {token}"}), 60, hub
+        )
+        (service,) = _service_processes(hub)
+        workers = service.children(recursive=True)
+        assert len(workers) >= 2, workers
+        service.send_signal(signal.SIGKILL)
+        _, alive = psutil.wait_procs(workers, timeout=30)
+        assert not alive, [p.cmdline() for p in alive]
+        _wait_for(
+            "the launcher did not answer again",
+            lambda: _listing(client, api, {"Authorization": f"token {token}"}),
+            SERVICE_BACK_TIMEOUT,
+            hub,
+        )
+        assert [p.pid for p in _service_processes(hub)] != [service.pid]
