@@ -42,6 +42,8 @@ c.ConfigurableHTTPProxy.should_start = False
 # A report the Hub (restarting) did not take is retried within seconds.
 c.HubApps.proxy_limits = {{"activity-retry": 0.5, "activity-retry-max": 2}}
 hubapps.install(c)
+# How often the Hub puts missing routes back into a proxy it did not start (and reads its activity).
+c.JupyterHub.last_activity_interval = 2
 c.Spawner.environment = {{**c.Spawner.environment, "JUPYTERHUB_ACTIVITY_INTERVAL": "1"}}
 """
 
@@ -66,17 +68,21 @@ def start_chp(hub: Hub) -> subprocess.Popen[bytes]:
 
 
 @pytest.fixture(scope="module")
-def restart_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    proxies: list[subprocess.Popen[bytes]] = []
-    try:
-        with own_hub(
-            tmp_path_factory.mktemp("restart-hub"), CONFIG, before_start=lambda hub: proxies.append(start_chp(hub))
-        ) as running:
-            yield running
-    finally:
-        for proxy in proxies:
-            proxy.terminate()
-            proxy.wait(10)
+def proxies() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The configurable-http-proxy processes the module started, the running one last."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proxy in started:
+        proxy.terminate()
+        proxy.wait(10)
+
+
+@pytest.fixture(scope="module")
+def restart_hub(tmp_path_factory: pytest.TempPathFactory, proxies: list[subprocess.Popen[bytes]]) -> Iterator[Hub]:
+    with own_hub(
+        tmp_path_factory.mktemp("restart-hub"), CONFIG, before_start=lambda hub: proxies.append(start_chp(hub))
+    ) as running:
+        yield running
 
 
 def _spec(name: str) -> dict[str, Any]:
@@ -157,6 +163,9 @@ def test_an_app_and_its_viewers_ride_through_a_hub_restart(restart_hub: Hub) -> 
             else:
                 raise HubError(f"no activity reported to the restarted Hub: {model}\n{hub.log_tail()}")
             assert model["started"] == before["started"]
+            # (The Hub also reads activity from its proxy's routes: its own log shows the app's reports.)
+            restarted_log = hub.log_path.read_text(errors="replace").rsplit("Leaving single-user servers running", 1)[1]
+            assert f"200 POST /hub/api/users/{OWNER}/activity" in restarted_log
 
         # The viewer's session still opens the app.
         again = browser_visit(viewer, url + "after")
@@ -183,3 +192,46 @@ def test_an_app_and_its_viewers_ride_through_a_hub_restart(restart_hub: Hub) -> 
         status = client.get(api + f"apps/{OWNER}/{SERVER}/status", headers=auth)
         assert status.status_code == 200, status.text
         assert status.json()["app_state"] == "ready", status.text
+
+
+@pytest.mark.timeout(120)
+def test_a_proxy_run_beside_the_hub_gets_its_routes_back(
+    restart_hub: Hub, proxies: list[subprocess.Popen[bytes]]
+) -> None:
+    """configurable-http-proxy killed and started again by its supervisor, with an empty routing table:
+    the Hub puts every route back (within last_activity_interval), and the app, in the same run, and
+    the launcher answer again with nobody acting."""
+    hub = restart_hub
+    token = hub.token_for(OWNER)
+    auth = {"Authorization": f"token {token}"}
+    api = hub.url + "services/japps/api/"
+    with httpx.Client(timeout=60) as client:
+        created = client.post(api + "apps", headers=auth, json=_spec("Second"))
+        assert created.status_code == 201, created.text
+        before = hub.wait_ready(OWNER, "second")
+        hub.wait_app(OWNER, "second", token)
+
+        proxies[-1].kill()
+        proxies[-1].wait(10)
+        proxies.append(start_chp(hub))  # as systemd would: Restart=always
+
+        url = hub.app_url(OWNER, "second") + "again"
+        deadline = time.monotonic() + 60
+        answer: httpx.Response | None = None
+        while time.monotonic() < deadline:
+            try:
+                answer = client.get(url, headers=auth, timeout=5)
+            except httpx.TransportError:
+                answer = None
+            if answer is not None and answer.status_code == 200:
+                break
+            time.sleep(0.3)
+        assert answer is not None, "the new proxy never answered"
+        assert answer.status_code == 200, f"{answer.status_code} {answer.text[:300]}\n{hub.log_tail()}"
+        assert answer.json()["path"].endswith("/again")
+        listing = client.get(api + "apps", headers=auth, params={"access": "owned"})
+        assert listing.status_code == 200, listing.text
+        assert {a["name"]: a["state"] for a in listing.json()["data"]}["second"] == "running"
+        model = hub.server_model(OWNER, "second")
+        assert model is not None
+        assert model["started"] == before["started"]

@@ -23,7 +23,7 @@ from websockets.sync.client import connect as ws_connect
 
 from tests.integration.conftest import Hub, HubError, own_hub, ws_url
 
-pytestmark = [pytest.mark.integration, pytest.mark.hub_facing]
+pytestmark = [pytest.mark.integration]
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 OWNER = "chp-owner"
