@@ -9,10 +9,10 @@ is added to the report of every failing test.
 Fixtures
 --------
 - ``hub`` (session): the running :class:`Hub`: URLs, admin API access and the helpers below.
-  ``Hub.restart()`` stops the Hub process alone and starts it again on the same ports and state (the
-  fault tests: servers outlive it with ``cleanup_servers = False``).
   Its teardown stops every server through the API, then the Hub (SIGTERM), then SIGKILLs whatever
   is left, and fails the session if any process survived the graceful shutdown.
+  ``Hub.restart()`` stops the Hub process alone and starts it again on the same ports and state (the
+  fault tests, on a Hub of their own: servers outlive it with ``cleanup_servers = False``).
 - ``hub_url`` (session): public URL of the Hub (through configurable-http-proxy), with a trailing slash.
 - ``api`` (session): ``api(method, path, token=None, json=None)`` → ``httpx.Response`` for
   ``/hub/api/<path>``; the test admin service's token by default.

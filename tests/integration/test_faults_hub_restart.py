@@ -11,6 +11,7 @@ Hub, and the launcher (a managed service: the Hub stops it and starts it again) 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -235,3 +236,36 @@ def test_a_proxy_run_beside_the_hub_gets_its_routes_back(
         model = hub.server_model(OWNER, "second")
         assert model is not None
         assert model["started"] == before["started"]
+
+
+@pytest.mark.timeout(180)
+def test_a_hub_killed_outright_leaves_no_service_in_the_way(restart_hub: Hub) -> None:
+    """The Hub killed (SIGKILL) cannot stop its launcher service; the service stops itself once its
+    parent is gone, so the new Hub's service can listen on its port (a Hub whose managed service
+    cannot start exits). The app runs on, and the launcher lists it."""
+    hub = restart_hub
+    token = hub.token_for(OWNER)
+    auth = {"Authorization": f"token {token}"}
+    api = hub.url + "services/japps/api/"
+    with httpx.Client(timeout=60) as client:
+        created = client.post(api + "apps", headers=auth, json=_spec("Third"))
+        assert created.status_code == 201, created.text
+        before = hub.wait_ready(OWNER, "third")
+        hub.restart(sig=signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        listing = None
+        while time.monotonic() < deadline:
+            try:
+                listing = client.get(api + "apps", headers=auth, params={"access": "owned"}, timeout=10)
+            except httpx.TransportError:
+                listing = None
+            if listing is not None and listing.status_code == 200:
+                break
+            time.sleep(0.5)
+        assert listing is not None, "the launcher did not answer"
+        assert listing.status_code == 200, listing.text
+        assert {a["name"]: a["state"] for a in listing.json()["data"]}["third"] == "running"
+        model = hub.server_model(OWNER, "third")
+        assert model is not None
+        assert model["started"] == before["started"]
+        hub.wait_app(OWNER, "third", token)
