@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from websockets.sync.client import connect as ws_connect
 
@@ -265,7 +266,18 @@ def test_a_hub_killed_outright_leaves_no_service_in_the_way(restart_hub: Hub) ->
         assert listing is not None, "the launcher did not answer"
         assert listing.status_code == 200, listing.text
         assert {a["name"]: a["state"] for a in listing.json()["data"]}["third"] == "running"
+        # ... answered by the new Hub's service: the old one is gone (it would hold the port and answer).
+        assert hub.process is not None
+        current = {p.pid for p in psutil.Process(hub.process.pid).children(recursive=True)}
+        services = [p.pid for p in psutil.process_iter(["cmdline"]) if _serves_launcher(p, hub.service_port)]
+        assert services, "no launcher service process"
+        assert set(services) <= current, f"launcher processes not of the running Hub: {set(services) - current}"
         model = hub.server_model(OWNER, "third")
         assert model is not None
         assert model["started"] == before["started"]
         hub.wait_app(OWNER, "third", token)
+
+
+def _serves_launcher(process: psutil.Process, port: int) -> bool:
+    cmdline = process.info.get("cmdline") or []
+    return "hubapps.service.serve" in cmdline and str(port) in cmdline
