@@ -10,9 +10,10 @@ Hub starts again cannot bind it.
 So, with ``--exit-with-parent`` (which ``hubapps.install`` puts on the managed service's command line),
 every process of the service checks every :data:`CHECK_INTERVAL` seconds whether its parent changed
 (it was re-parented: the parent died) and then stops itself with SIGTERM, the way uvicorn stops
-cleanly. The uvicorn master (or the single process) watches the Hub from a thread
-(:func:`watch_parent`); each worker watches the master from its event loop (:func:`exit_with_parent`),
-told to by :data:`ENV_VAR` in the environment the workers inherit.
+cleanly, and with SIGKILL if it is still there :data:`STOP_GRACE` seconds later. The uvicorn master
+(or the single process) watches the Hub from a thread (:func:`watch_parent`); each worker watches the
+master from its event loop (:func:`exit_with_parent`), told to by :data:`ENV_VAR` in the environment
+the workers inherit.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import os
 import signal
 import threading
 
-__all__ = ["CHECK_INTERVAL", "ENV_VAR", "FLAG", "exit_with_parent", "watch_parent"]
+__all__ = ["CHECK_INTERVAL", "ENV_VAR", "FLAG", "STOP_GRACE", "exit_with_parent", "watch_parent"]
 
 log = logging.getLogger("hubapps.service")
 
@@ -33,26 +34,34 @@ FLAG = "--exit-with-parent"
 ENV_VAR = "HUBAPPS_SERVICE_EXIT_WITH_PARENT"
 #: Seconds between two looks at the parent process.
 CHECK_INTERVAL = 1.0
+#: Seconds an orphaned process is given to stop cleanly (requests in flight, shutdown) before it
+#: kills itself: an orphan must go, whatever holds its shutdown up.
+STOP_GRACE = 10.0
 
 
 def _orphaned(parent: int) -> bool:
     return os.getppid() != parent
 
 
-def _stop_self(parent: int) -> None:
+def _stop_self(parent: int, grace: float) -> None:
+    """SIGTERM now (uvicorn stops cleanly), SIGKILL after ``grace`` seconds if still here."""
     log.error("hubapps service: its parent process (pid %d) is gone; stopping", parent)
-    os.kill(os.getpid(), signal.SIGTERM)
+    me = os.getpid()
+    os.kill(me, signal.SIGTERM)
+    timer = threading.Timer(grace, os.kill, (me, signal.SIGKILL))
+    timer.daemon = True
+    timer.start()
 
 
-def watch_parent(interval: float = CHECK_INTERVAL) -> threading.Thread:
-    """Start a daemon thread that sends this process SIGTERM once its parent process is gone."""
+def watch_parent(interval: float = CHECK_INTERVAL, grace: float = STOP_GRACE) -> threading.Thread:
+    """Start a daemon thread that stops this process (:func:`_stop_self`) once its parent is gone."""
     parent = os.getppid()
     stop = threading.Event()
 
     def run() -> None:
         while not stop.wait(interval):
             if _orphaned(parent):
-                _stop_self(parent)
+                _stop_self(parent, grace)
                 return
 
     thread = threading.Thread(target=run, name="hubapps-exit-with-parent", daemon=True)
@@ -60,11 +69,11 @@ def watch_parent(interval: float = CHECK_INTERVAL) -> threading.Thread:
     return thread
 
 
-async def exit_with_parent(interval: float = CHECK_INTERVAL) -> None:
-    """Until cancelled: send this process SIGTERM once its parent process is gone."""
+async def exit_with_parent(interval: float = CHECK_INTERVAL, grace: float = STOP_GRACE) -> None:
+    """Until cancelled: stop this process (:func:`_stop_self`) once its parent is gone."""
     parent = os.getppid()
     while True:
         await asyncio.sleep(interval)
         if _orphaned(parent):
-            _stop_self(parent)
+            _stop_self(parent, grace)
             return

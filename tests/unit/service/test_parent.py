@@ -25,13 +25,19 @@ def reparented(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
 
 
 async def test_a_worker_stops_itself_once_its_parent_is_gone(reparented: list[tuple[int, int]]) -> None:
-    await asyncio.wait_for(parent.exit_with_parent(interval=0.01), 5)
+    """SIGTERM first (a clean stop); SIGKILL once the grace is over (the fake kill stopped nothing)."""
+    await asyncio.wait_for(parent.exit_with_parent(interval=0.01, grace=0.05), 5)
     assert reparented == [(os.getpid(), signal.SIGTERM)]
+    for _ in range(100):
+        if len(reparented) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert reparented == [(os.getpid(), signal.SIGTERM), (os.getpid(), signal.SIGKILL)]
 
 
 def test_the_master_watches_its_parent_from_a_thread(reparented: list[tuple[int, int]]) -> None:
-    parent.watch_parent(interval=0.01).join(5)
-    assert reparented == [(os.getpid(), signal.SIGTERM)]
+    parent.watch_parent(interval=0.01, grace=60).join(5)
+    assert reparented == [(os.getpid(), signal.SIGTERM)]  # (its SIGKILL comes 60 s later, in a daemon timer)
 
 
 def test_the_flag_is_taken_out_before_uvicorn_and_passed_on_to_the_workers(
