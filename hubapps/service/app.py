@@ -33,7 +33,6 @@ from hubapps import __version__
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.core.runtimes import RuntimeSearch, unavailable_frameworks
 from hubapps.core.startup import StartupEntry, StartupError, parse_startup_apps
-from hubapps.service import parent
 from hubapps.service.appstatus import AppStatusReader
 from hubapps.service.auth import login_router
 from hubapps.service.directory import AppDirectory
@@ -49,7 +48,7 @@ from hubapps.service.operations.app_metrics import AppMetrics
 from hubapps.service.operations.as_service import ServiceActor
 from hubapps.service.operations.idle import enforce_idle_policy
 from hubapps.service.operations.startup import StartupApps
-from hubapps.service.parent import exit_with_parent
+from hubapps.service.parent import exit_with_parent, master_to_watch
 from hubapps.service.rendering import STATIC
 from hubapps.service.reports import ReportGate
 from hubapps.service.revisions import RevisionStore
@@ -221,7 +220,8 @@ def create_app(
         reconciling = asyncio.create_task(startup.run_at_start(started_at))
         policing = asyncio.create_task(enforce_idle_policy(ServiceActor(hub, settings), events, settings, lease))
         # A worker of a service started with --exit-with-parent: it stops once its master is gone.
-        orphan_watch = [asyncio.create_task(exit_with_parent())] if os.environ.get(parent.ENV_VAR) == "1" else []
+        master = master_to_watch(os.environ)
+        orphan_watch = [asyncio.create_task(exit_with_parent(master))] if master is not None else []
         log.info("hubapps service %s at %s", __version__, settings.prefix)
         try:
             yield

@@ -12,8 +12,9 @@ every process of the service checks every :data:`CHECK_INTERVAL` seconds whether
 (it was re-parented: the parent died) and then stops itself with SIGTERM, the way uvicorn stops
 cleanly, and with SIGKILL if it is still there :data:`STOP_GRACE` seconds later. The uvicorn master
 (or the single process) watches the Hub from a thread (:func:`watch_parent`); each worker watches the
-master from its event loop (:func:`exit_with_parent`), told to by :data:`ENV_VAR` in the environment
-the workers inherit.
+master from its event loop (:func:`exit_with_parent`), whose pid it reads from :data:`ENV_VAR` in the
+environment the workers inherit (not its own parent at start: a master killed while a worker starts
+would leave that worker an orphan from the beginning).
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Mapping
 
-__all__ = ["CHECK_INTERVAL", "ENV_VAR", "FLAG", "STOP_GRACE", "exit_with_parent", "watch_parent"]
+__all__ = ["CHECK_INTERVAL", "ENV_VAR", "FLAG", "STOP_GRACE", "exit_with_parent", "master_to_watch", "watch_parent"]
 
 log = logging.getLogger("hubapps.service")
 
 #: The command-line flag of ``python -m hubapps.service.serve`` (taken out before uvicorn reads the rest).
 FLAG = "--exit-with-parent"
-#: Set to "1" in the environment of the service's processes that must exit with their parent.
+#: The pid of the uvicorn master, in the environment of the workers that must exit with it.
 ENV_VAR = "HUBAPPS_SERVICE_EXIT_WITH_PARENT"
 #: Seconds between two looks at the parent process.
 CHECK_INTERVAL = 1.0
@@ -41,6 +43,15 @@ STOP_GRACE = 10.0
 
 def _orphaned(parent: int) -> bool:
     return os.getppid() != parent
+
+
+def master_to_watch(environ: Mapping[str, str]) -> int | None:
+    """The master a worker must exit with (:data:`ENV_VAR`); None in the master (or single process)
+    itself, which watches from a thread, and when the service was not started with the flag."""
+    value = environ.get(ENV_VAR, "")
+    if not value.isdigit() or int(value) == os.getpid():
+        return None
+    return int(value)
 
 
 def _stop_self(parent: int, grace: float) -> None:
@@ -69,9 +80,8 @@ def watch_parent(interval: float = CHECK_INTERVAL, grace: float = STOP_GRACE) ->
     return thread
 
 
-async def exit_with_parent(interval: float = CHECK_INTERVAL, grace: float = STOP_GRACE) -> None:
-    """Until cancelled: stop this process (:func:`_stop_self`) once its parent is gone."""
-    parent = os.getppid()
+async def exit_with_parent(parent: int, interval: float = CHECK_INTERVAL, grace: float = STOP_GRACE) -> None:
+    """Until cancelled: stop this process (:func:`_stop_self`) once ``parent`` is no longer its parent."""
     while True:
         await asyncio.sleep(interval)
         if _orphaned(parent):

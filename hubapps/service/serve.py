@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if parent.FLAG in args:  # ours, not uvicorn's: exit when the Hub (and, for workers, the master) is gone
         args.remove(parent.FLAG)
-        os.environ[parent.ENV_VAR] = "1"
+        os.environ[parent.ENV_VAR] = str(os.getpid())  # the master, for its workers
         parent.watch_parent()
     path, ours = metrics_directory(os.environ)
     try:

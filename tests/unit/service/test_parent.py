@@ -26,7 +26,7 @@ def reparented(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
 
 async def test_a_worker_stops_itself_once_its_parent_is_gone(reparented: list[tuple[int, int]]) -> None:
     """SIGTERM first (a clean stop); SIGKILL once the grace is over (the fake kill stopped nothing)."""
-    await asyncio.wait_for(parent.exit_with_parent(interval=0.01, grace=0.05), 5)
+    await asyncio.wait_for(parent.exit_with_parent(100, interval=0.01, grace=0.05), 5)
     assert reparented == [(os.getpid(), signal.SIGTERM)]
     for _ in range(100):
         if len(reparented) == 2:
@@ -54,5 +54,13 @@ def test_the_flag_is_taken_out_before_uvicorn_and_passed_on_to_the_workers(
     monkeypatch.delenv(parent.ENV_VAR, raising=False)
     monkeypatch.setenv(serve.MULTIPROC_ENV, str(tmp_path / "metrics"))
     serve.main(["app:make", "--factory", parent.FLAG, "--workers", "2"])
-    assert seen == {"args": ["app:make", "--factory", "--workers", "2"], "env": "1"}
+    assert seen == {"args": ["app:make", "--factory", "--workers", "2"], "env": str(os.getpid())}
     assert watched == [True]
+
+
+def test_a_worker_watches_the_master_named_in_its_environment() -> None:
+    """Not its parent at start: a worker that starts after its master died would watch init forever."""
+    assert parent.master_to_watch({parent.ENV_VAR: "4242"}) == 4242
+    assert parent.master_to_watch({parent.ENV_VAR: str(os.getpid())}) is None  # the master itself
+    assert parent.master_to_watch({}) is None
+    assert parent.master_to_watch({parent.ENV_VAR: "x"}) is None
