@@ -56,6 +56,8 @@ PROXY_LIMITS: dict[str, bool] = {
     "git-timeout": False,
     "memory-limit": True,
     "process-limit": True,
+    "activity-retry": False,
+    "activity-retry-max": False,
 }
 
 #: Where, relative to the server's start folder, the proxy clones an app's git repository.

@@ -241,7 +241,10 @@ class AdminSettings(ServiceLimits):
         "report-log-bytes" (8192) bytes of output; a viewer unseen for "viewer-session-gap" (1800) s
         starts a new viewer session ("opened" event) when they come back. An app's repository is
         cloned within "git-timeout" (300) s; a conda environment's activate.d scripts run within
-        "activate-timeout" (60) s. Resources of the app itself (0: none, the default): at most
+        "activate-timeout" (60) s. An activity report the Hub did not take (it is restarting, say) is
+        tried again after "activity-retry" (1) s, doubling (less up to a quarter at random) up to
+        "activity-retry-max" (60) s.
+        Resources of the app itself (0: none, the default): at most
         "memory-limit" bytes of address space (RLIMIT_AS; an app over it is reported as out of
         memory on its details page) and "process-limit" processes and threads of its user (RLIMIT_NPROC:
         the kernel counts all of that user's processes, and does not apply it to root); meant for local

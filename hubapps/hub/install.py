@@ -211,6 +211,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
                     "-m",
                     # uvicorn's command line, after giving the run a directory for the workers' metrics
                     "hubapps.service.serve",
+                    # the service stops when the Hub is gone (hubapps.service.parent)
+                    "--exit-with-parent",
                     "hubapps.service.app:create_app",
                     "--factory",
                     "--host",

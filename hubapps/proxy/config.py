@@ -54,6 +54,10 @@ DEFAULT_AUTH_CACHE_MAX_AGE = 60
 DEFAULT_WEBSOCKET_MAX_AGE = 0.0
 #: Seconds between activity reports to the Hub.
 DEFAULT_ACTIVITY_INTERVAL = 60.0
+#: First delay before an activity report the Hub did not take is tried again, in seconds (it doubles
+#: on each failure in a row), and the longest such delay.
+DEFAULT_ACTIVITY_RETRY = 1.0
+DEFAULT_ACTIVITY_RETRY_MAX = 60.0
 #: Timeout of each call to the Hub API (token lookup, code exchange, activity).
 DEFAULT_HUB_TIMEOUT = 10.0
 #: Timeout of the whole git clone or fetch.
@@ -168,6 +172,8 @@ class ProxyConfig:
     auth_cache_max_age: int = DEFAULT_AUTH_CACHE_MAX_AGE
     websocket_max_age: float = DEFAULT_WEBSOCKET_MAX_AGE
     activity_interval: float = DEFAULT_ACTIVITY_INTERVAL
+    activity_retry: float = DEFAULT_ACTIVITY_RETRY
+    activity_retry_max: float = DEFAULT_ACTIVITY_RETRY_MAX
     hub_timeout: float = DEFAULT_HUB_TIMEOUT
     git_timeout: float = DEFAULT_GIT_TIMEOUT
     #: This app's status key (``HUBAPPS_STATUS_APP_KEY``): the launcher's signed status and log requests.
@@ -394,6 +400,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"Seconds between activity reports (default: $JUPYTERHUB_ACTIVITY_INTERVAL, else "
         f"{DEFAULT_ACTIVITY_INTERVAL:g}).",
+    )
+    add(
+        "--activity-retry",
+        type=_positive(float),
+        default=DEFAULT_ACTIVITY_RETRY,
+        help="Seconds before an activity report the Hub did not take is tried again; doubles on each failure.",
+    )
+    add(
+        "--activity-retry-max",
+        type=_positive(float),
+        default=DEFAULT_ACTIVITY_RETRY_MAX,
+        help="Longest delay, in seconds, between retries of an activity report.",
     )
     add(
         "--hub-version",
@@ -636,6 +654,8 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> ProxyConfig:
         auth_cache_max_age=ns.auth_cache_max_age,
         websocket_max_age=ns.websocket_max_age,
         activity_interval=_activity_interval(env, ns.activity_interval),
+        activity_retry=ns.activity_retry,
+        activity_retry_max=ns.activity_retry_max,
         hub_timeout=ns.hub_timeout,
         git_timeout=ns.git_timeout,
         status_key=_status_key(env),

@@ -115,6 +115,8 @@ class ProxyRuntime:
             interval=config.activity_interval,
             keep_alive=config.keep_alive,
             timeout=config.hub_timeout,
+            retry_first=config.activity_retry,
+            retry_max=config.activity_retry_max,
         )
         version = header_value(config.hub_version)
         self._version_header = [("X-JupyterHub-Version", version)] if version else []

@@ -49,6 +49,7 @@ from hubapps.service.operations.app_metrics import AppMetrics
 from hubapps.service.operations.as_service import ServiceActor
 from hubapps.service.operations.idle import enforce_idle_policy
 from hubapps.service.operations.startup import StartupApps
+from hubapps.service.parent import exit_with_parent, master_to_watch
 from hubapps.service.rendering import STATIC
 from hubapps.service.reports import ReportGate
 from hubapps.service.revisions import RevisionStore
@@ -221,11 +222,14 @@ def create_app(
         # In the background: the service answers at once, whatever the Hub and the entries do.
         reconciling = asyncio.create_task(startup.run_at_start(started_at))
         policing = asyncio.create_task(enforce_idle_policy(ServiceActor(hub, settings), events, settings, lease))
+        # A worker of a service started with --exit-with-parent: it stops once its master is gone.
+        master = master_to_watch(os.environ)
+        orphan_watch = [asyncio.create_task(exit_with_parent(master))] if master is not None else []
         log.info("hubapps service %s at %s", __version__, settings.prefix)
         try:
             yield
         finally:
-            for task in (pruning, reconciling, policing):
+            for task in (pruning, reconciling, policing, *orphan_watch):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -14,7 +14,11 @@ certificate the Hub made for it and asks every client for a certificate (:func:`
 and its proxy's (the CAs of ``JUPYTERHUB_SSL_CLIENT_CA``), and the apps' proxies', which send their reports
 here directly (the CA that signs servers, from JupyterHub's certificate store).
 
-This module imports nothing of the service (nor ``prometheus_client``) before setting the variable.
+With ``--exit-with-parent`` (taken out before uvicorn reads the rest), the service stops when the Hub
+that started it is gone, and each worker when the master is (:mod:`hubapps.service.parent`).
+
+This module imports nothing of the service (nor ``prometheus_client``) before setting the variable,
+but :mod:`hubapps.service.parent`, which imports neither.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from hubapps.service import parent
 
 __all__ = ["main", "metrics_directory", "tls_arguments"]
 
@@ -83,10 +89,15 @@ def tls_arguments(environ: Mapping[str, str], directory: str) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if parent.FLAG in args:  # ours, not uvicorn's: exit when the Hub (and, for workers, the master) is gone
+        args.remove(parent.FLAG)
+        os.environ[parent.ENV_VAR] = str(os.getpid())  # the master, for its workers
+        parent.watch_parent()
     path, ours = metrics_directory(os.environ)
     tls_directory = tempfile.mkdtemp(prefix="hubapps-tls-")
     try:
-        args = list(sys.argv[1:] if argv is None else argv) + tls_arguments(os.environ, tls_directory)
+        args += tls_arguments(os.environ, tls_directory)
         from uvicorn.main import main as uvicorn_main  # (after the variable is set)
 
         uvicorn_main.main(args=args, prog_name="uvicorn")

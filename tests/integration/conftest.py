@@ -11,6 +11,8 @@ Fixtures
 - ``hub`` (session): the running :class:`Hub`: URLs, admin API access and the helpers below.
   Its teardown stops every server through the API, then the Hub (SIGTERM), then SIGKILLs whatever
   is left, and fails the session if any process survived the graceful shutdown.
+  ``Hub.restart()`` stops the Hub process alone and starts it again on the same ports and state (the
+  fault tests, on a Hub of their own: servers outlive it with ``cleanup_servers = False``).
 - ``hub_url`` (session): public URL of the Hub (through configurable-http-proxy), with a trailing slash.
 - ``api`` (session): ``api(method, path, token=None, json=None)`` → ``httpx.Response`` for
   ``/hub/api/<path>``; the test admin service's token by default.
@@ -294,9 +296,13 @@ class Hub:
         self.marker = secrets.token_hex(8)
         #: The Hub's JUPYTERHUB_CRYPT_KEY: a new key first, then a rotated-out one (both open secrets).
         self.crypt_key = f"{secrets.token_hex(32)};{secrets.token_hex(32)}"
+        #: CONFIGPROXY_AUTH_TOKEN, kept across restarts (a proxy that outlives the Hub still knows it).
+        self.proxy_auth_token = secrets.token_hex(32)
         self.log_path = root / "hub.log"
         self.homes = root / "home"
         self.process: subprocess.Popen[bytes] | None = None
+        #: The configuration file of the first start, used again by :meth:`restart`.
+        self.config_file: Path | None = None
         self._users: set[str] = set()
         self._client = self.client()
         self._known_processes: dict[int, psutil.Process] = {}
@@ -318,7 +324,7 @@ class Hub:
             "HUBAPPS_TEST_PASSWORD": PASSWORD,
             "HUBAPPS_TEST_ADMIN_TOKEN": self.admin_token,
             "HUBAPPS_TEST_MARKER": self.marker,
-            "CONFIGPROXY_AUTH_TOKEN": secrets.token_hex(32),
+            "CONFIGPROXY_AUTH_TOKEN": self.proxy_auth_token,
             "JUPYTERHUB_CRYPT_KEY": self.crypt_key,
         }
         if self.base_url != "/":
@@ -328,10 +334,12 @@ class Hub:
         if self.tls_files is not None:
             env["HUBAPPS_TEST_SSL_CERT"], env["HUBAPPS_TEST_SSL_KEY"] = map(str, self.tls_files)
         env.pop("JUPYTERHUB_API_TOKEN", None)
+        if self.config_file is None:
+            self.config_file = CONFIG_FILE
         self.homes.mkdir(exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(VENV_BIN / "jupyterhub"), "-f", str(CONFIG_FILE)],
+                [str(VENV_BIN / "jupyterhub"), "-f", str(self.config_file)],
                 cwd=self.root,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -350,6 +358,21 @@ class Hub:
                 pass
             time.sleep(0.3)
         raise HubError(f"JupyterHub did not answer within {HUB_START_TIMEOUT:g} s\n{self.log_tail()}")
+
+    def restart(self, *, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Stop the Hub process alone (``sig``: SIGTERM is a clean shutdown) and start it again on the
+        same ports, database, secrets and folder, as an admin's restart does. Servers, and a proxy the
+        Hub did not start, are left as the configuration says (``cleanup_servers``, ``cleanup_proxy``);
+        the processes seen so far are remembered, so the teardown still finds them."""
+        if self.process is None:
+            raise HubError("the Hub was never started")
+        self.remember_processes()
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(HUB_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise HubError(f"jupyterhub ignored {sig.name} for {HUB_STOP_TIMEOUT:g} s\n{self.log_tail()}") from None
+        self.start()
 
     def remember_processes(self) -> None:
         """Note the Hub's descendants now, so teardown can find them even if they are orphaned later."""
@@ -626,17 +649,22 @@ def pytest_runtest_makereport(
 
 
 @contextlib.contextmanager
-def own_hub(root: Path, config_text: str, **hub_options: Any) -> Iterator[Hub]:
+def own_hub(
+    root: Path, config_text: str, *, before_start: Callable[[Hub], None] | None = None, **hub_options: Any
+) -> Iterator[Hub]:
     """A Hub of a module's own: ``config_text`` is a JupyterHub config with ``{main}`` where the shared
     configuration's path goes (it loads it, then changes what the module needs); ``hub_options`` go to
     :class:`Hub` (``base_url``, ``subdomains``, ``tls``). Stopped afterwards, and the module fails if any of its
-    processes survive."""
+    processes survive. ``before_start(hub)`` runs once its ports are chosen, before it starts (to start a
+    proxy of the module's own, say)."""
     config = root / "own_config.py"
     config.write_text(config_text.format(main=str(CONFIG_FILE)))
     running = Hub(root, **hub_options)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(f"{__name__}.CONFIG_FILE", config)  # Hub.start reads it; the rest is the shared harness
         try:
+            if before_start is not None:
+                before_start(running)
             running.start()
         except BaseException:
             running.stop()

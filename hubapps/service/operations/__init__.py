@@ -10,7 +10,8 @@ HTTP to these calls and back; no route calls another route.
 :mod:`.lifecycle`          create, edit, delete, start, stop, restart
 :mod:`.restart`            a server's restart: stop, wait for the Hub, apply a new spec, start
 :mod:`.sharing`            shares, the public flag, share links
-:mod:`.revisions`          every spec an app had: record, list, compare (rollback: :mod:`.lifecycle`)
+:mod:`.revisions`          every spec an app had: record, list, compare
+:mod:`.rollback`           an app back to one of its revisions (an edit to an earlier spec)
 :mod:`.states`             apps' true states: the Hub's word, told apart by the app's own status
 :mod:`.status`             state, progress and log of a running app
 :mod:`.reports`            reports of apps' proxies: their runs (failure memory), viewer sessions
@@ -52,7 +53,6 @@ from hubapps.service.operations.lifecycle import (
     delete_app,
     deploy_app,
     restart_app,
-    rollback_app,
     start_app,
     stop_app,
     update_app,
@@ -69,6 +69,7 @@ from hubapps.service.operations.lookup import (
 )
 from hubapps.service.operations.reports import take_report
 from hubapps.service.operations.revisions import compare_revisions, list_revisions, read_revision
+from hubapps.service.operations.rollback import rollback_app
 from hubapps.service.operations.services import hub_services
 from hubapps.service.operations.sharing import (
     add_shares,

@@ -4,11 +4,13 @@ and, when ``conda_envs`` is a callable, the names the Hub works out for the call
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from hubapps.service.errors import HubUnavailable
 from hubapps.service.operations.caller import Caller
 
-__all__ = ["environment_names"]
+__all__ = ["environment_names", "environments_for"]
 
 log = logging.getLogger("hubapps.service")
 
@@ -38,3 +40,11 @@ async def environment_names(caller: Caller) -> list[str]:
             status = response.status_code if response is not None else "no answer"
             log.warning("the Hub's conda environments for %r: %s; none offered", caller.name[:80], status)
     return sorted(names)
+
+
+async def environments_for(caller: Caller, fields: Mapping[str, Any]) -> list[str] | None:
+    """The environment names the caller may choose, asked (of the Hub, for a callable conda_envs) only
+    when the spec names one."""
+    if not fields.get("python_env") and not fields.get("conda_env"):
+        return None
+    return await environment_names(caller)

@@ -11,13 +11,11 @@ background and the caller hears "accepted".
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from hubapps.core.errors import SpecError
 from hubapps.core.limits import facts_of_model
 from hubapps.core.names import server_name_for
-from hubapps.core.spec import AppSpec, idle_policy_changes, is_app_options, parse_user_options
+from hubapps.core.spec import AppSpec, idle_policy_changes, is_app_options
 from hubapps.service.app_guard import held_until_done
 from hubapps.service.app_models import app_from_server, build_spec, check_runnable, directory_entry, server_state
 from hubapps.service.errors import AppExists, Conflict, LimitReached, NotFound
@@ -27,24 +25,24 @@ from hubapps.service.hub_models import ServerModel
 from hubapps.service.limits import Claim, released_after
 from hubapps.service.operations.bounded import run_bounded
 from hubapps.service.operations.caller import Caller
-from hubapps.service.operations.environments import environment_names
+from hubapps.service.operations.environments import environments_for
 from hubapps.service.operations.events import record
 from hubapps.service.operations.files import check_app_file
 from hubapps.service.operations.lookup import managed_server
 from hubapps.service.operations.restart import restart_server, stored_framework
-from hubapps.service.operations.revisions import ensure_base, record_revision, revision_to_apply
+from hubapps.service.operations.revisions import ensure_base, record_revision
 from hubapps.service.operations.states import live_state
 from hubapps.service.operations.thumbnail_imports import spec_to_edit
-from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate, RollbackRequest
+from hubapps.service.schemas import Accepted, AppCreate, AppPublic, AppState, AppUpdate
 from hubapps.service.secrets import is_v1_spec, legacy_secret_names, repository_to_save, secret_env_to_save
 
 __all__ = [
+    "apply_edit",
     "create_app",
     "delete_app",
     "deploy_app",
     "deploy_over",
     "restart_app",
-    "rollback_app",
     "start_app",
     "stop_app",
     "update_app",
@@ -103,7 +101,7 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
         caller.sealer, owner, submitted=fields["secret_env"], env=fields["env"]
     )
     fields["repository"] = await repository_to_save(caller.sealer, owner, fields["repository"])
-    spec = build_spec(fields, settings, caller.registry, await _environments_for(caller, fields))
+    spec = build_spec(fields, settings, caller.registry, await environments_for(caller, fields))
     await check_app_file(caller, owner, spec)
     limits = caller.limits
     # JupyterHub 5 has no stopped servers: creating an app there starts it.
@@ -121,11 +119,28 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
     claim = admission.claim
     taken = set(admission.servers) | limits.claimed_names(owner)
     server = claim.facts.name
+
+    async def made(server: str, started: bool) -> None:
+        """The Hub holds the new server: the service's records follow at once, before any start, so a
+        service that dies while the Hub starts the app leaves no app without its records."""
+        if spec.public:
+            await caller.directory.record(directory_entry(owner, server, spec))
+        await record_revision(caller, owner, server, spec, "created", fresh=True)
+        await record(caller, "created", owner, server, started=started)
+
     try:
         for _attempt in range(3):
             try:
                 started = await _create(
-                    hub, owner, server, identity.token, spec, start=body.start, wait=settings.start_wait, claim=claim
+                    hub,
+                    owner,
+                    server,
+                    identity.token,
+                    spec,
+                    start=body.start,
+                    wait=settings.start_wait,
+                    claim=claim,
+                    made=made,
                 )
                 break
             except LimitReached:
@@ -141,10 +156,6 @@ async def create_app(caller: Caller, body: AppCreate) -> AppPublic:
     except BaseException:
         claim.release()
         raise
-    if spec.public:
-        await caller.directory.record(directory_entry(owner, server, spec))
-    await record_revision(caller, owner, server, spec, "created", fresh=True)
-    await record(caller, "created", owner, server, started=started)
     model: ServerModel = {
         "name": server,
         "user_options": spec.to_user_options(),
@@ -169,13 +180,28 @@ async def deploy_over(caller: Caller, server: str, body: AppCreate) -> AppPublic
 
 
 async def _create(
-    hub: HubClient, owner: str, server: str, token: str, spec: AppSpec, *, start: bool, wait: float, claim: Claim
+    hub: HubClient,
+    owner: str,
+    server: str,
+    token: str,
+    spec: AppSpec,
+    *,
+    start: bool,
+    wait: float,
+    claim: Claim,
+    made: Callable[[str, bool], Awaitable[None]],
 ) -> bool:
-    """Create (and start) the app; ``claim`` is released once the Hub has answered the last call."""
+    """Create (and start) the app; ``claim`` is released once the Hub has answered the last call.
+
+    ``made(server, started)`` records the app once the Hub holds it: on JupyterHub 6 between the
+    creation and the start (whose wait may outlast the service), on JupyterHub 5 (where creating is
+    starting) once the Hub answered or the wait is over.
+    """
     version = await hub.hub_version(token)
     options = spec.to_user_options()
     if version >= (6,):
         await hub.create_server(owner, server, token, user_options=options, display_name=spec.display_name, start=False)
+        await made(server, start)
         if start:
             await run_bounded(
                 released_after(hub.start_server(owner, server, token, framework=spec.framework), claim), wait
@@ -198,6 +224,7 @@ async def _create(
         ),
         wait,
     )
+    await made(server, True)
     return True
 
 
@@ -235,42 +262,14 @@ async def update_app(caller: Caller, owner: str, server: str, body: AppUpdate) -
             caller.sealer, owner, changes["repository"], current.get("repository")
         )
     edited = {**current, **changes}
-    spec = build_spec(edited, settings, caller.registry, await _environments_for(caller, edited))
+    spec = build_spec(edited, settings, caller.registry, await environments_for(caller, edited))
     changed = sorted(k for k, v in spec.to_user_options().items() if current.get(k) != v and k != "spec_version")
     if "filepath" in changes or "working_dir" in changes:
         await check_app_file(caller, owner, spec)
-    return await _apply(caller, owner, server, model, spec, changed, restart=body.restart)
+    return await apply_edit(caller, owner, server, model, spec, changed, restart=body.restart)
 
 
-async def rollback_app(
-    caller: Caller, owner: str, server: str, number: int, body: RollbackRequest
-) -> AppPublic | Accepted:
-    """Make revision ``number``'s spec the app's again, as an edit (the same rules as
-    :func:`update_app`: a running app only with ``body.restart``), recorded as a new revision.
-
-    The revision's secrets are its sealed values, put back as they were (they are bound to the owner,
-    who is the same). Today's rules apply to the old spec: a framework, environment or public flag the
-    admin no longer allows is refused, naming the field. An image of the old spec that is no longer
-    stored is left out (the framework's logo shows instead). The user's files are not touched.
-    """
-    model, revision = await revision_to_apply(caller, owner, server, number)
-    options = model.get("user_options") or {}
-    try:
-        current = parse_user_options(options).to_user_options()
-    except SpecError:
-        current = {}
-    fields = dict(revision.spec)
-    thumbnail = str(fields.get("thumbnail") or "")
-    if thumbnail.startswith("sha256:") and await caller.thumbnails.get(thumbnail) is None:
-        fields["thumbnail"] = ""
-    spec = build_spec(fields, caller.settings, caller.registry, await _environments_for(caller, fields))
-    changed = sorted(k for k, v in spec.to_user_options().items() if current.get(k) != v and k != "spec_version")
-    if spec.filepath != current.get("filepath") or spec.working_dir != current.get("working_dir"):
-        await check_app_file(caller, owner, spec)
-    return await _apply(caller, owner, server, model, spec, changed, restart=body.restart, rolled_back_to=number)
-
-
-async def _apply(
+async def apply_edit(
     caller: Caller,
     owner: str,
     server: str,
@@ -477,11 +476,3 @@ async def _admit_start(caller: Caller, owner: str, server: str, model: ServerMod
         caller.hub, caller.identity, owner, caller.settings, server, public=facts.public, running=facts.is_app
     )
     return admission.claim
-
-
-async def _environments_for(caller: Caller, fields: Mapping[str, Any]) -> list[str] | None:
-    """The environment names the caller may choose, asked (of the Hub, for a callable conda_envs) only
-    when the spec names one."""
-    if not fields.get("python_env") and not fields.get("conda_env"):
-        return None
-    return await environment_names(caller)

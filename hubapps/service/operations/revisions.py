@@ -1,4 +1,4 @@
-"""Recording and reading app revisions (rolling back is an edit: :func:`.lifecycle.rollback_app`).
+"""Recording and reading app revisions (rolling back is an edit: :func:`.rollback.rollback_app`).
 
 A revision is recorded once the Hub has taken a new spec — by :func:`.lifecycle.create_app`, every
 edit (:func:`.lifecycle.update_app`, whichever way it came in), the public flag

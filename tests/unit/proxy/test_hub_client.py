@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hubapps.proxy.activity import ActivityReporter
+from hubapps.proxy.activity import RETRY_JITTER, ActivityReporter, retry_delay
 from hubapps.proxy.config import HubSettings
 from hubapps.proxy.hub_client import HubAPI, HubAPIError
 from tests.unit.proxy.certs import Certs, make_certs
@@ -285,3 +285,53 @@ async def test_activity_failures_are_reported_for_retry(fake_hub: FakeHub, unuse
         settings(f"http://127.0.0.1:{unused_tcp_port}"), interval=60, keep_alive=True, timeout=5
     )
     assert await unreachable.report_once() is False
+
+
+def test_the_retry_schedule_doubles_up_to_its_cap_and_jitter_only_shortens_it() -> None:
+    """The schedule of a Hub that stays away: 1, 2, 4, 8, ... seconds, held at the cap; every delay lies
+    between (1 - RETRY_JITTER) of its step and the step itself, never above the cap."""
+    steps = [retry_delay(n, first=1.0, cap=10.0, rand=lambda: 0.0) for n in range(1, 8)]
+    assert steps == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
+    shortest = [retry_delay(n, first=1.0, cap=10.0, rand=lambda: 1.0) for n in range(1, 8)]
+    assert shortest == [step * (1 - RETRY_JITTER) for step in steps]
+    assert retry_delay(50, first=0.5, cap=3.0, rand=lambda: 0.3) <= 3.0  # no overflow of 2**n
+    assert retry_delay(1000, first=0.5, cap=3.0) <= 3.0
+
+
+async def test_a_hub_that_is_away_is_retried_with_backoff_until_it_answers(
+    fake_hub: FakeHub, unused_tcp_port: int
+) -> None:
+    """While the Hub is unreachable (restarting) the reporter retries on the backoff schedule, never
+    waiting longer than its interval; once the Hub answers, it reports and returns to the interval."""
+    slept: list[float] = []
+    hub_is_back = asyncio.Event()
+    reporter: ActivityReporter
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 6:  # five failed attempts: the Hub comes back
+            reporter.hub = settings(fake_hub.url)
+            reporter.api = HubAPI(reporter.hub, timeout=5)
+        if len(slept) == 8:
+            hub_is_back.set()
+            await asyncio.Event().wait()  # stay here until cancelled
+
+    reporter = ActivityReporter(
+        settings(f"http://127.0.0.1:{unused_tcp_port}"),
+        interval=20.0,
+        keep_alive=True,
+        timeout=5,
+        retry_first=2.0,
+        retry_max=12.0,
+        sleep=sleep,
+    )
+    reporter.start()
+    await asyncio.wait_for(hub_is_back.wait(), 30)
+    await reporter.stop()
+    first, *retries, after_success, later = slept
+    assert first == 20.0  # the first report waits one interval
+    # 2, 4, 8, 12 (capped) less jitter; a step of the schedule never reaches past the interval.
+    for delay, step in zip(retries, [2.0, 4.0, 8.0, 12.0, 12.0], strict=True):
+        assert step * (1 - RETRY_JITTER) <= delay <= step
+    assert (after_success, later) == (20.0, 20.0)
+    assert len(fake_hub.activity) == 2  # the report after the Hub came back, and the next one

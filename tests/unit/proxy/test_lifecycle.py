@@ -17,7 +17,6 @@ import psutil
 import pytest
 
 from hubapps.core.statuskey import APP_KEY_ENV_VAR
-from hubapps.proxy import activity
 from hubapps.proxy.main import _run_loop
 from tests.unit.proxy.conftest import ECHO_APP, PREFIX, PYTHON, FakeHub, StartProxy, resource, url
 
@@ -277,14 +276,11 @@ async def test_missing_environment_is_a_clear_failure(start_proxy: StartProxy, h
         assert "could not start" in await response.text()
 
 
-async def test_activity_report_is_retried_with_backoff(
-    start_proxy: StartProxy, fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(activity, "RETRY_FIRST", 0.1)
+async def test_activity_report_is_retried_with_backoff(start_proxy: StartProxy, fake_hub: FakeHub) -> None:
     fake_hub.activity_failures = 2
     started = time.monotonic()
-    await start_proxy(ECHO_APP, "--activity-interval=5", "--keep-alive")
-    # The keep-alive report at 5 s fails twice; retries come after 0.1 s and 0.2 s, not 5 s each.
+    await start_proxy(ECHO_APP, "--activity-interval=5", "--activity-retry=0.1", "--keep-alive")
+    # The keep-alive report at 5 s fails twice; retries come after about 0.1 s and 0.2 s, not 5 s each.
     deadline = time.monotonic() + 10
     while not fake_hub.activity and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
