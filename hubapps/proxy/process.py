@@ -339,13 +339,7 @@ class AppProcess:
 
     async def stop(self) -> None:
         """Stop the app (and its process group) and the supervisor; safe to call more than once."""
-        self._stopping = True
-        if self._process is not None:
-            await self._terminate(self._process)
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
+        await self._halt()
         if self.socket_dir:
             await asyncio.to_thread(shutil.rmtree, self.socket_dir, True)
         self.log_echo.close()
@@ -353,6 +347,11 @@ class AppProcess:
     async def give_up(self, reason: str) -> None:
         """Fail for good for a reason outside the app (the proxy cannot serve it): the app is stopped,
         and the state is ``failed`` with ``reason``, as if the app had failed (:attr:`finished` is set)."""
+        await self._halt()
+        self._fail(reason)
+
+    async def _halt(self) -> None:
+        """Stop the app's process group and the supervisor (no restart follows)."""
         self._stopping = True
         if self._process is not None:
             await self._terminate(self._process)
@@ -360,7 +359,6 @@ class AppProcess:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
-        self._fail(reason)
 
     # -- supervision ----------------------------------------------------------------------------
 
