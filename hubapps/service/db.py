@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool
 
 __all__ = ["MIGRATIONS", "SqlStore", "database_url", "make_engine", "upgrade"]
 
@@ -45,9 +45,17 @@ def database_url(url: str) -> URL:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``: in-memory SQLite shares one connection, file SQLite waits on locks."""
+    """An engine for ``url``: in-memory SQLite is one connection, file SQLite waits on locks.
+
+    The one connection of an in-memory database (the database lives as long as it does) is a pool of one:
+    the stores' worker threads (``asyncio.to_thread``) take turns with it, so that two transactions never
+    interleave on it (one's rollback would undo the other's writes), as they could with a shared
+    ``StaticPool`` connection.
+    """
     if url in ("sqlite://", "sqlite:///:memory:"):
-        return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+        return create_engine(
+            url, connect_args={"check_same_thread": False}, poolclass=QueuePool, pool_size=1, max_overflow=0
+        )
     if url.startswith("sqlite"):
         return create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
     return create_engine(database_url(url), pool_pre_ping=True)
