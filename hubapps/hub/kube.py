@@ -22,15 +22,14 @@ from typing import Any
 from jupyterhub.utils import exponential_backoff
 
 from hubapps.core.gitproject import GIT_AUTH_ENV_VAR
+from hubapps.core.proxy_env import APP_ENV_VAR
 from hubapps.core.statuskey import APP_KEY_ENV_VAR
 
 __all__ = ["SECRET_ENV_NAMES", "KubeSecretEnvMixin", "is_kube_spawner"]
 
 #: Variables that hold a credential: the server's Hub token (both names), the app's env (with its
 #: decrypted secret values), its status key and its repository token.
-SECRET_ENV_NAMES = frozenset(
-    {"JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "HUBAPPS_APP_ENV", APP_KEY_ENV_VAR, GIT_AUTH_ENV_VAR}
-)
+SECRET_ENV_NAMES = frozenset({"JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", APP_ENV_VAR, APP_KEY_ENV_VAR, GIT_AUTH_ENV_VAR})
 
 
 def is_kube_spawner(spawner_class: type) -> bool:

@@ -34,6 +34,7 @@ from hubapps.core.frameworks import Framework, FrameworkRegistry
 from hubapps.core.gitproject import GIT_AUTH_ENV_VAR
 from hubapps.core.limits import LimitReached, check_limits, count_servers, server_facts
 from hubapps.core.policy import SpecPolicy
+from hubapps.core.proxy_env import APP_ENV_VAR
 from hubapps.core.reports import REPORT_CA_ENV_VAR, SERVERS_CA
 from hubapps.core.secret_env import REPOSITORY_TOKEN, open_payload
 from hubapps.core.spec import AppSpec, is_app_options, is_sealed_value, parse_user_options
@@ -54,8 +55,6 @@ __all__ = [
     "open_secret_env",
 ]
 
-#: The environment variable that carries the app's own env to the proxy, apart from the Hub's.
-APP_ENV_VAR = "HUBAPPS_APP_ENV"
 
 NO_KEY_MESSAGE = (
     f"this Hub has no encryption key, so it cannot hold secret values: set {KEY_ENV} in the Hub's "

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from hubapps.core.errors import HubAppsError
+from hubapps.core.proxy_env import APP_ENV_VAR
 from hubapps.core.reports import REPORT_CA_ENV_VAR
 from hubapps.core.statuskey import APP_KEY_ENV_VAR, DEFAULT_MAX_SKEW
 
@@ -96,9 +97,6 @@ DEFAULT_REPORT_TIMEOUT = 3.0
 DEFAULT_REPORT_RETRIES = 2
 DEFAULT_REPORT_LOG_LINES = 50
 DEFAULT_REPORT_LOG_BYTES = 8192
-
-#: Environment variable carrying the app's extra environment as a JSON object.
-APP_ENV_VAR = "HUBAPPS_APP_ENV"
 
 
 class ConfigError(HubAppsError, ValueError):

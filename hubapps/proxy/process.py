@@ -56,12 +56,13 @@ from dataclasses import dataclass
 from typing import TextIO, TypeVar
 from urllib.parse import quote
 
+from hubapps.core.proxy_env import APP_ENV_VAR
 from hubapps.core.reports import REPORT_CA_ENV_VAR
 from hubapps.core.statuskey import APP_KEY_ENV_VAR
 from hubapps.proxy.applog import AppLogEcho, log_prefix
 from hubapps.proxy.checkout import GIT_AUTH_ENV_VAR, CheckoutError, checkout_repository
 from hubapps.proxy.conda import ActivationError, activate, is_conda_prefix, resolve_conda_env
-from hubapps.proxy.config import APP_ENV_VAR, ProxyConfig
+from hubapps.proxy.config import ProxyConfig
 from hubapps.proxy.exitreason import app_message, out_of_memory
 from hubapps.proxy.output import OutputBuffer
 

@@ -21,11 +21,11 @@ from tornado import web
 from traitlets.config import Config
 
 import hubapps
+from hubapps.core.proxy_env import APP_ENV_VAR
 from hubapps.core.secret_env import REPOSITORY_TOKEN
 from hubapps.core.statuskey import APP_KEY_ENV_VAR, app_key
 from hubapps.hub.install import SERVICE_ROLE_SCOPES, STATUS_KEY_ENV_VAR
 from hubapps.hub.spawner import (
-    APP_ENV_VAR,
     GIT_AUTH_ENV_VAR,
     HubAppsSpawnerMixin,
     install_user_options_checks,

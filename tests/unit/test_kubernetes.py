@@ -35,10 +35,10 @@ from traitlets.config import Config
 from hubapps.core.command import LaunchContext, build_command
 from hubapps.core.frameworks import Framework, builtin_frameworks
 from hubapps.core.gitproject import GIT_AUTH_ENV_VAR
+from hubapps.core.proxy_env import APP_ENV_VAR
 from hubapps.core.spec import parse_user_options
 from hubapps.core.statuskey import APP_KEY_ENV_VAR
 from hubapps.hub.kube import SECRET_ENV_NAMES, KubeSecretEnvMixin
-from hubapps.hub.spawner import APP_ENV_VAR
 from hubapps.service.secrets import SecretSealer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -30,8 +30,9 @@ from traitlets.config import Config
 import hubapps
 from hubapps.core.command import LaunchContext, build_command
 from hubapps.core.frameworks import FrameworkRegistry
+from hubapps.core.proxy_env import APP_ENV_VAR
 from hubapps.core.spec import parse_user_options
-from hubapps.hub.spawner import APP_ENV_VAR, HubAppsSpawnerMixin
+from hubapps.hub.spawner import HubAppsSpawnerMixin
 from hubapps.hub.systemd import SystemdUnitPerServerMixin, unit_name_part
 from hubapps.service.secrets import SecretSealer
 
