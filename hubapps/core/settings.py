@@ -265,6 +265,16 @@ class AdminSettings(ServiceLimits):
         changes the Hub's roles and lets users see the names of other users and groups; without it,
         grant these scopes to the users or groups who may share (see docs/security.md).""",
     ).tag(install=True)
+    group_share_tokens = Bool(
+        True,
+        config=True,
+        help="""Let members of a group an app is shared with open it. JupyterHub (5.x, 6.x) gives a
+        token the scopes of its owner's own shares but not of the owner's groups' shares, so the
+        app's server refuses group members (a Hub page, which checks the user, lets them through).
+        On (the default), install() wraps jupyterhub.scopes.get_scopes_for in the Hub so that a
+        user's token also gets the group shares it asks for (see hubapps/hub/group_shares.py and
+        docs/security.md). False leaves JupyterHub's function as it is.""",
+    ).tag(install=True)
     share_suggestions_from = Enum(
         ["groups", "all"],
         "groups",

@@ -32,6 +32,7 @@ from hubapps.core.reports import SERVICE_CERTS_ENV_VAR
 from hubapps.core.statuskey import STATUS_KEY_ENV_VAR
 from hubapps.hub.conda_envs import install_conda_envs_handler
 from hubapps.hub.config import HubApps
+from hubapps.hub.group_shares import include_group_shares
 from hubapps.hub.home_page import install_home_page, read_theme, restore_template_vars
 from hubapps.hub.internal_ssl import fix_service_checks
 from hubapps.hub.jappsconfig import apply_jappsconfig
@@ -260,6 +261,8 @@ def install(c: Config, spawner_class: type | str | None = None, **settings: Any)
             "hubapps: grant_user_sharing is ignored: sharing is off (c.HubApps.allow_sharing; see docs/security.md)"
         )
     c.JupyterHub.load_roles = _with_user_scopes(roles, user_scopes)
+    if hubapps.group_share_tokens:
+        include_group_shares()  # JupyterHub leaves group shares out of tokens (see the module)
     if hubapps.home_page:
         install_home_page(c, hubapps)
         # A stopped public app explains itself to anonymous visitors (its page is a home-page template).

@@ -11,9 +11,9 @@ database is migrated while the Hub starts.
 In Chromium, Ada signs in at the provider, consents, lands in the Hub (groups from the claims, a verified
 ID token in her auth state), deploys an app from the launcher shared with ``data-science`` (a group that
 exists only because the provider said so), and the app sees her provider groups. Grace, in that group at the
-provider, finds the app in her gallery; opening it is an expected failure on JupyterHub 6.1, whose tokens
-leave group shares out (``GROUP_SHARE_GAP``, as in ``tests/integration/test_proxy_access.py``). Linus,
-signed in but not in the group, is refused it; Mallory, not in ``hub-users``, is refused at login.
+provider, finds the app in her gallery and opens it (JupyterHub alone would refuse her there: its tokens
+leave group shares out, which ``hubapps.hub.group_shares`` mends). Linus, signed in but not in the group,
+is refused it; Mallory, not in ``hub-users``, is refused at login.
 """
 
 from __future__ import annotations
@@ -59,14 +59,6 @@ LOGIN_SERVICE = "Test OIDC <provider>"  # shown on the Hub's login button, escap
 SHARED_GROUP = "data-science"
 ALLOWED_GROUP = "hub-users"
 DISPLAY_NAME = "Team <echo> & 'co'"
-
-GROUP_SHARE_GAP = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,  # the proxy's refusal page; a page that never loads still fails the test
-    reason="JupyterHub 6.1 leaves group shares out of a token's scopes (scopes.get_scopes_for adds only "
-    "owner.shared_with_me), so the Hub's /hub/api/user denies a group member the app's access scope; "
-    "jupyterhub-singleuser refuses the same way (docs/security.md)",
-)
 
 
 @dataclass(frozen=True)
@@ -399,7 +391,6 @@ def test_a_member_of_the_providers_group_sees_the_shared_app(
     assert "shared" in card.inner_text()
 
 
-@GROUP_SHARE_GAP
 def test_a_member_of_the_providers_group_opens_the_shared_app(
     signed_in: dict[str, Any], oauth_hub: Hub, shared_app: str
 ) -> None:

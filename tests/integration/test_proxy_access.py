@@ -87,6 +87,7 @@ def tokens(hub: Hub, apps: dict[str, str]) -> dict[str, str]:
         "owner": hub.token_for(OWNER),
         "stranger": hub.token_for(STRANGER),
         "friend": hub.token_for(FRIEND),
+        "member": hub.token_for(MEMBER),
         "wrong-server": hub.token_for(OWNER, scopes=[f"access:servers!server={OWNER}/other"]),
         "right-server": hub.token_for(OWNER, scopes=[f"access:servers!server={OWNER}/{PRIVATE}"]),
     }
@@ -121,8 +122,9 @@ ACCESS = [
     ("owner", 200, 101),
     ("right-server", 200, 101),
     ("friend", 200, 101),
-    # A group share is not in API-token scopes (JupyterHub 6.1 adds only direct shares to a token's
-    # owner scopes), so group members are tested through the browser login below.
+    # A group share reaches the member's tokens only through hubapps.hub.group_shares (JupyterHub 6.1
+    # adds only direct shares to a token's owner scopes).
+    ("member", 200, 101),
 ]
 
 
@@ -164,16 +166,9 @@ def _cookie_header(browser: httpx.Client, prefix: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in browser.cookies.jar if prefix.startswith(c.path or "/"))
 
 
-GROUP_SHARE_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="JupyterHub 6.1 leaves group shares out of a token's scopes (scopes.get_scopes_for adds only "
-    "owner.shared_with_me), so /hub/api/user denies the access scope; jupyterhub-singleuser refuses too",
-)
-
-
 @pytest.mark.parametrize(
     ("viewer", "http_status"),
-    [(OWNER, 200), (FRIEND, 200), pytest.param(MEMBER, 200, marks=GROUP_SHARE_GAP), (STRANGER, 403)],
+    [(OWNER, 200), (FRIEND, 200), (MEMBER, 200), (STRANGER, 403)],
 )
 def test_browser_login_through_the_hub_then_cookie_for_http_and_websocket(
     hub: Hub, apps: dict[str, str], login: Callable[..., httpx.Client], viewer: str, http_status: int
