@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from jupyterhub.utils import subdomain_hook_idna
-
 from hubapps.core.errors import SpecError
 from hubapps.core.frameworks import FrameworkRegistry
 from hubapps.core.policy import SpecPolicy
 from hubapps.core.spec import SPEC_VERSION, AppSpec, is_app_options, parse_user_options, translate_upstream
 from hubapps.service.directory import DirectoryEntry
+from hubapps.service.hosts import user_host
 from hubapps.service.hub_models import ServerModel, SharedServer
 from hubapps.service.runs import AppRun
 from hubapps.service.schemas import Access, AppPublic, AppState, RunPublic, SpecProblem
@@ -62,7 +61,7 @@ def app_url(settings: ServiceSettings, owner: str, server: str) -> str:
     if not subdomain_host:
         return path
     parts = urlsplit(subdomain_host)
-    host = subdomain_hook_idna(owner, parts.hostname or "", "user")
+    host = user_host(owner, parts.hostname or "")
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "") + path
 
 

@@ -6,6 +6,12 @@ The schema is made and changed only by the migrations in ``hubapps/service/migra
 release is brought to this release's schema with its rows kept. Several service workers or replicas
 may start at once, so the upgrade holds a lock: PostgreSQL's advisory lock, or a lock file next to a
 SQLite file (``<database>.migrate-lock``).
+
+Alembic stays out of the service's own memory (about 12 MB of its 150 MB budget, issue 15): a database
+already at :data:`SCHEMA_HEAD` is checked with one query, and one that needs its schema made or changed
+is upgraded by a short-lived process of its own (``python -m hubapps.service.db``, the URL on its standard
+input, so that no password shows in the process list). In-memory databases, which live only in this
+process, are upgraded here.
 """
 
 from __future__ import annotations
@@ -14,20 +20,26 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import subprocess
+import sys
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import IO
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
-__all__ = ["MIGRATIONS", "SqlStore", "database_url", "make_engine", "upgrade"]
+__all__ = ["MIGRATIONS", "SCHEMA_HEAD", "SqlStore", "database_url", "make_engine", "upgrade"]
 
 #: Where the migrations are (a package resource, so it works from an installed wheel).
 MIGRATIONS = "hubapps.service:migrations"
+#: The newest migration's revision (``tests/unit/service/test_migrations.py`` checks it is Alembic's head).
+SCHEMA_HEAD = "0005"
+#: Seconds an upgrade in a process of its own may take (a big database's data migration can be slow).
+UPGRADE_TIMEOUT = 600.0
 #: PostgreSQL advisory lock taken while the schema is upgraded ("hubapps" in ASCII, cut to 63 bits).
 _PG_LOCK = 0x68756261707073
 #: Databases this process has brought up to date (in-memory ones are not listed: each engine has its own).
@@ -59,6 +71,25 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
     return create_engine(database_url(url), pool_pre_ping=True)
+
+
+#: The engine of each database URL in this process (see :func:`shared_engine`).
+_engines: weakref.WeakValueDictionary[str, Engine] = weakref.WeakValueDictionary()
+_engines_lock = threading.Lock()
+
+
+def shared_engine(url: str) -> Engine:
+    """The one engine of ``url`` in this process, which every store of the database uses: one pool of
+    connections, not one a store (seven stores each with up to five SQLite connections, each with its own
+    page cache of up to 2 MB, were most of the service's growth in memory at 1,000 users). An in-memory
+    database is one per engine, so each call gets a new one."""
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        return make_engine(url)
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        return engine
 
 
 def _in_memory(engine: Engine) -> bool:
@@ -93,6 +124,30 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with _upgraded_lock:
         if key and (key, revision) in _upgraded:
             return
+    if not key or revision != "head":
+        upgrade_here(engine, revision)
+    elif not at_head(engine):
+        _upgrade_in_child(key)
+    if key:
+        with _upgraded_lock:
+            _upgraded.add((key, revision))
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database's schema is :data:`SCHEMA_HEAD` (one query; no Alembic)."""
+    try:
+        with engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except SQLAlchemyError:  # no such table yet
+        return False
+    return list(versions) == [SCHEMA_HEAD]
+
+
+def upgrade_here(engine: Engine, revision: str = "head") -> None:
+    """Run Alembic's upgrade to ``revision`` in this process, under the lock."""
+    from alembic import command
+    from alembic.config import Config
+
     with _file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK})")
@@ -100,9 +155,29 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         config.set_main_option("script_location", MIGRATIONS)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
-    if key:
-        with _upgraded_lock:
-            _upgraded.add((key, revision))
+
+
+def _upgrade_in_child(url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "hubapps.service.db"],
+        input=url,
+        capture_output=True,
+        text=True,
+        timeout=UPGRADE_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0:
+        said = done.stderr.strip().splitlines()
+        raise RuntimeError(f"the service database's upgrade failed: {said[-1] if said else done.returncode}")
+
+
+def _main() -> None:
+    """``python -m hubapps.service.db``: upgrade the database whose URL is on standard input to the head."""
+    engine = make_engine(sys.stdin.read().strip())
+    try:
+        upgrade_here(engine)
+    finally:
+        engine.dispose()
 
 
 class SqlStore:
@@ -116,7 +191,7 @@ class SqlStore:
     metadata: MetaData
 
     def __init__(self, database_url: str) -> None:
-        self._engine = make_engine(database_url)
+        self._engine = shared_engine(database_url)
 
     def _create(self) -> None:
         upgrade(self._engine)
@@ -126,3 +201,7 @@ class SqlStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,10 +1,17 @@
-"""Secret environment values: encrypted here, with JupyterHub's own crypto, before they reach the Hub.
+"""Secret environment values: encrypted here, as JupyterHub's own crypto does, before they reach the Hub.
 
 An app's ``secret_env`` holds, per variable name, a Fernet token that :class:`SecretSealer` made with
 the Hub's key (``JUPYTERHUB_CRYPT_KEY``, the key the Hub uses for ``auth_state``; ``;``-separated keys
 rotate: the first encrypts, all decrypt). The service can encrypt but never decrypts: only the
-spawner mixin does, at start. The API shows a secret as its name with ``null``; sending ``null``
-back keeps the stored value, so a secret never has to leave the Hub to be kept.
+spawner mixin does, at start, with ``jupyterhub.crypto.CryptKeeper``. The API shows a secret as its name
+with ``null``; sending ``null`` back keeps the stored value, so a secret never has to leave the Hub to be
+kept.
+
+The service does not import ``jupyterhub.crypto``: it imports ``jupyterhub.utils`` and with it aiohttp and
+tornado, about 20 MB of the service's 150 MB budget (issue 15, measured with ``benchmarks/scale_bench.py``)
+for two functions. :func:`crypt_keys` reads the keys as ``CryptKeeper`` does and :class:`SecretSealer`
+encrypts as it does (``Fernet`` of the first key over the JSON text); ``tests/unit/service/test_secrets.py``
+keeps ``CryptKeeper`` as the oracle: what is sealed here it opens, and it refuses the keys refused here.
 
 Specs of version 1 kept secret values in plain text in ``env``, and the service remembered which
 names were secret (:class:`SecretEnvMarks`, plus names that look like credentials). When such a
@@ -14,13 +21,16 @@ spec is next saved, those variables move to ``secret_env``, encrypted (:func:`se
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import contextlib
+import json
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-from jupyterhub.crypto import KEY_ENV, CryptKeeper
 from sqlalchemy import Column, MetaData, String, Table, delete, select
 from starlette.requests import Request
-from traitlets.config import Config
 
 from hubapps.core.errors import SpecError
 from hubapps.core.secret_env import REPOSITORY_TOKEN, payload
@@ -33,6 +43,7 @@ __all__ = [
     "SecretEnvMarks",
     "SecretSealer",
     "SecretsUnavailable",
+    "crypt_keys",
     "is_v1_spec",
     "legacy_secret_names",
     "looks_secret",
@@ -42,6 +53,9 @@ __all__ = [
     "sealer_of",
     "secret_env_to_save",
 ]
+
+#: The Hub's encryption key variable (``jupyterhub.crypto.KEY_ENV``).
+KEY_ENV = "JUPYTERHUB_CRYPT_KEY"
 
 _LOOKS_SECRET = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|_KEY$|^KEY$|CREDENTIAL|PRIVATE)")
 
@@ -75,29 +89,57 @@ class SecretsUnavailable(InvalidInput):
 
 
 class SecretSealer:
-    """Encrypts secret values for the Hub with :class:`jupyterhub.crypto.CryptKeeper`.
+    """Encrypts secret values for the Hub as :class:`jupyterhub.crypto.CryptKeeper` does (see the module).
 
     ``keys`` is the value of ``JUPYTERHUB_CRYPT_KEY`` (``;``-separated, hex or base64 32-byte keys);
     empty means no key, and every secret is refused with :data:`NO_KEY_MESSAGE`.
     """
 
     def __init__(self, keys: str) -> None:
-        # Its own CryptKeeper, not the singleton: that one would import the whole Hub for its config.
         try:
-            self._keeper = CryptKeeper(config=Config(), keys=[k for k in keys.split(";") if k.strip()])
+            self._keys = crypt_keys(keys)
         except ValueError as exc:
             raise ValueError(f"{KEY_ENV}: {exc}") from None
+        self._fernet: Any = None  # made at the first seal (``cryptography`` costs memory only when used)
 
     @property
     def available(self) -> bool:
-        return self._keeper.fernet is not None
+        return bool(self._keys)
+
+    def _encrypt(self, data: object) -> bytes:
+        if self._fernet is None:
+            from cryptography.fernet import Fernet
+
+            self._fernet = Fernet(base64.urlsafe_b64encode(self._keys[0]))
+        token: bytes = self._fernet.encrypt(json.dumps(data).encode("utf8"))
+        return token
 
     async def seal(self, owner: str, name: str, value: str) -> str:
         """The Fernet token of ``value`` for ``owner``'s variable ``name`` (encrypted off the event loop)."""
         if not self.available:
             raise SecretsUnavailable()
-        token: bytes = await self._keeper.encrypt(payload(owner, name, value))
+        token = await asyncio.to_thread(self._encrypt, payload(owner, name, value))
         return token.decode("ascii")
+
+
+def crypt_keys(keys: str) -> list[bytes]:
+    """The raw 32-byte keys of a ``JUPYTERHUB_CRYPT_KEY`` value, as ``CryptKeeper`` reads them: ``;``-separated,
+    each base64 (44 characters), hex (64) or raw (32); ValueError for any other."""
+    out = []
+    for text in keys.split(";"):
+        if not text.strip():
+            continue
+        key = text.encode("ascii")
+        if len(key) == 44:
+            with contextlib.suppress(ValueError):
+                key = base64.urlsafe_b64decode(key)
+        elif len(key) == 64:
+            with contextlib.suppress(ValueError):
+                key = binascii.a2b_hex(key)
+        if len(key) != 32:
+            raise ValueError("Encryption keys must be 32 bytes, hex or base64-encoded.")
+        out.append(key)
+    return out
 
 
 def sealer_of(request: Request) -> SecretSealer:

@@ -42,7 +42,6 @@ from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps
 from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Table, delete, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -109,6 +108,8 @@ def reencode(data: bytes, *, max_bytes: int, max_pixels: int, width: int, height
     The pixel count comes from the header and is checked before anything is decoded. Blocking (CPU):
     call it in a thread (:meth:`ThumbnailStore.check` does, a few at a time).
     """
+    from PIL import Image, ImageOps  # (here: Pillow costs the service memory only once an image comes)
+
     if not data:
         raise SpecError("thumbnail", "the file is empty")
     if len(data) > max_bytes:

@@ -50,6 +50,35 @@ def _head() -> str:
     return head
 
 
+def test_the_schema_head_the_service_checks_is_alembics() -> None:
+    """The service skips Alembic for a database at db.SCHEMA_HEAD: a new migration must move it."""
+    assert _head() == db.SCHEMA_HEAD
+
+
+def test_the_service_process_never_loads_alembic_for_a_database_file(tmp_path: Path) -> None:
+    """A new database file is made by a process of its own, and one at the head is only checked: the
+    service's own process keeps Alembic (and Mako) out of its memory. A failing upgrade says why."""
+    import subprocess
+
+    code = (
+        "import sys, asyncio\n"
+        "from hubapps.service.directory import AppDirectory\n"
+        "for _ in range(2):\n"
+        "    store = AppDirectory(sys.argv[1]); asyncio.run(store.open()); store.close()\n"
+        "    from hubapps.service import db; db._upgraded.clear()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako'}))\n"
+    )
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    run = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, timeout=60, check=False)
+    assert (run.returncode, run.stdout.strip()) == (0, "[]"), run.stderr[-2000:]
+    engine = make_engine(url)
+    assert db.at_head(engine)
+    engine.dispose()
+    broken = make_engine(f"sqlite:///{tmp_path / 'no' / 'such.sqlite'}")
+    with pytest.raises(RuntimeError, match=r"the service database's upgrade failed: .*No such file or directory"):
+        upgrade(broken)
+
+
 def test_the_migrations_make_exactly_the_stores_tables(tmp_path: Path) -> None:
     assert {s.__name__ for s in _stores()} >= {"AppDirectory", "ThumbnailStore", "SecretEnvMarks"}
     engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")

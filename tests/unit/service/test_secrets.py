@@ -156,6 +156,61 @@ async def test_sealer_encrypts_with_the_first_of_rotated_keys() -> None:
         SecretSealer("too-short")
 
 
+KEY_FORMS = {
+    "hex": secrets.token_hex(32),
+    "base64": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    "raw": "k" * 32,
+}
+
+
+@pytest.mark.parametrize("form", sorted(KEY_FORMS))
+async def test_jupyterhubs_cryptkeeper_opens_what_the_sealer_seals(form: str) -> None:
+    """The oracle: the service seals without jupyterhub.crypto; the Hub's CryptKeeper (as the spawner mixin
+    uses it) opens the result, with the keys given in any form it reads, rotated or not."""
+    from jupyterhub.crypto import KEY_ENV, CryptKeeper
+    from traitlets.config import Config
+
+    from hubapps.service import secrets as service_secrets
+
+    assert service_secrets.KEY_ENV == KEY_ENV
+    old = secrets.token_hex(32)
+    for keys in (KEY_FORMS[form], f"{KEY_FORMS[form]};{old}", f" ;{KEY_FORMS[form]};"):
+        token = await SecretSealer(keys).seal("ann", "A", "välue")
+        keeper = CryptKeeper(config=Config(), keys=[k for k in keys.split(";") if k.strip()])
+        assert await keeper.decrypt(token.encode()) == {
+            "kind": PAYLOAD_KIND,
+            "owner": "ann",
+            "name": "A",
+            "value": "välue",
+        }
+        assert service_secrets.crypt_keys(keys) == keeper.keys
+
+
+@pytest.mark.parametrize("keys", ["too-short", "x" * 44, "z" * 64, "a" * 33, f"{KEY};nope"])
+def test_keys_the_cryptkeeper_refuses_are_refused(keys: str) -> None:
+    from jupyterhub.crypto import CryptKeeper
+    from traitlets.config import Config
+
+    with pytest.raises(ValueError, match="32 bytes") as ours:
+        SecretSealer(keys)
+    assert "JUPYTERHUB_CRYPT_KEY" in str(ours.value)
+    with pytest.raises(ValueError, match="32 bytes"):
+        CryptKeeper(config=Config(), keys=[k for k in keys.split(";") if k.strip()])
+
+
+def test_the_service_does_not_load_jupyterhub() -> None:
+    """What the sealer and the app URLs are written for (about 20 MB of the service's memory)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hubapps.service.app; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'jupyterhub', 'aiohttp', 'tornado'}))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
+
+
 async def test_apps_with_secrets_still_reach_the_directory(keyed: TestClient, fake_hub: FakeHub, auth: Users) -> None:
     """The owner's listing feeds the directory from the stored spec, not from the redacted one."""
     auth("bob")
