@@ -33,6 +33,7 @@ The numbers go to stdout (and ``--json``) with each target's ratio; ``docs/bench
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import contextlib
 import itertools
@@ -474,9 +475,11 @@ def run(plan: Plan, root: Path, settings: dict[str, Any]) -> dict[str, Any]:
                 said = [line for line in hub.log_tail(100_000).splitlines() if owner in line]
                 print(f"the Hub's log about {owner}:", *said[-15:], sep="\n  ", flush=True)
             results["rss_mb_after_start"] = round(rss.last / 2**20, 1)
+            growth = results["service_rss_mb_by_phase"] = {"start": results["rss_mb_after_start"]}
             # Every listing user's first listing: nothing cached yet, so each waits for the Hub.
             results["cold"] = summarise(run_load(url, token_list, concurrency=plan.clients, count=len(token_list)))
             print("cold:", json.dumps(results["cold"]), flush=True)
+            growth["cold"] = round(rss.last / 2**20, 1)
             phases: dict[str, dict[str, Any]] = {
                 "list": {},
                 "gallery": {"path": GALLERY_PATH},
@@ -489,10 +492,14 @@ def run(plan: Plan, root: Path, settings: dict[str, Any]) -> dict[str, Any]:
             for name, change in phases.items():
                 results[name] = listing(hub, token_list, plan, **change)
                 print(f"{name}:", json.dumps(results[name]), flush=True)
+                growth[name] = round(rss.last / 2**20, 1)
             results["hub_calls"] = calls_per_second(hub, token_list, admin_token, plan)
+            growth["hub_calls"] = round(rss.last / 2**20, 1)
             target = results["start"]["ready_owners"][0]
             results["websockets"] = asyncio.run(websockets(hub, target, tokens[target], plan.websockets))
             print("websockets:", json.dumps(results["websockets"]), flush=True)
+            growth["websockets"] = round(rss.last / 2**20, 1)
+            print("service RSS MB after each phase:", json.dumps(growth), flush=True)
             results["service_rss_mb"] = {"peak": round(rss.peak / 2**20, 1), "end": round(rss.last / 2**20, 1)}
     results["load_after"] = os.getloadavg()
     return results
@@ -594,6 +601,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="c.HubApps.cache_stale_ttl for the run (0: reads past their TTL wait for the Hub, as before "
         "background refresh); default: the setting's default",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a c.HubApps setting for the run, VALUE a Python literal (e.g. "
+        "service_environment={'MALLOC_ARENA_MAX': '2'}); may be given more than once",
+    )
     args = parser.parse_args(argv)
     if not HUB_6:
         parser.error("the benchmark creates stored apps with JupyterHub 6's PUT")
@@ -601,7 +616,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.users:
         plan = replace(plan, users=args.users, listing=min(plan.listing, args.users))
     with tempfile.TemporaryDirectory(prefix="hubapps-scale-") as tmp:
-        settings = {} if args.stale_ttl is None else {"cache_stale_ttl": args.stale_ttl}
+        settings: dict[str, Any] = {} if args.stale_ttl is None else {"cache_stale_ttl": args.stale_ttl}
+        for item in args.set:
+            name, _, value = item.partition("=")
+            try:
+                settings[name.strip()] = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                parser.error(f"--set {item!r}: give NAME=VALUE with VALUE a Python literal")
         results = run(plan, Path(tmp), settings)
     print(report(results))
     if args.json:

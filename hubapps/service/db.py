@@ -80,9 +80,8 @@ _engines_lock = threading.Lock()
 
 def shared_engine(url: str) -> Engine:
     """The one engine of ``url`` in this process, which every store of the database uses: one pool of
-    connections, not one a store (seven stores each with up to five SQLite connections, each with its own
-    page cache of up to 2 MB, were most of the service's growth in memory at 1,000 users). An in-memory
-    database is one per engine, so each call gets a new one."""
+    connections, not one a store (seven stores each kept up to five SQLite connections, each with a page
+    cache of its own). An in-memory database is one per engine, so each call gets a new one."""
     if url in ("sqlite://", "sqlite:///:memory:"):
         return make_engine(url)
     with _engines_lock:

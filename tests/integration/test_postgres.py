@@ -31,6 +31,7 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -48,8 +49,10 @@ from alembic.migration import MigrationContext
 from PIL import Image
 from sqlalchemy import text
 
+from hubapps.service.app_guard import AppGuard
 from hubapps.service.db import _PG_LOCK as UPGRADE_LOCK  # (the lock the upgrade holds)
 from hubapps.service.db import make_engine, upgrade
+from hubapps.service.errors import Busy
 from hubapps.service.revisions import RevisionStore
 from hubapps.service.thumbnails import ThumbnailStore
 from tests.integration.conftest import Hub, free_ports, own_hub
@@ -287,6 +290,59 @@ async def test_stores_of_two_workers_on_postgresql_agree(postgres: PostgresServe
     finally:
         for store in [*thumbs, *revisions]:
             store.close()
+
+
+HOLDER = """
+import asyncio, sys, time
+from hubapps.service.app_guard import AppGuard
+
+async def main():
+    await AppGuard(sys.argv[1]).hold("ann", "app", "being restarted")
+    print("held", flush=True)
+    time.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_hold_spans_replicas_and_ends_with_its_worker(postgres: PostgresServer) -> None:
+    """Two replicas' guards on one database: an app held by one is busy at the other (a restart there is
+    refused, a start checks and is refused), other apps are not; released, it is free; a worker killed
+    while holding an app lets go of it (PostgreSQL ends its session)."""
+    url = postgres.database(f"hubapps_guard_{secrets.token_hex(3)}")
+    one, two = AppGuard(url), AppGuard(url)
+    hold = await one.hold("ann", "app", "being restarted")
+    with pytest.raises(Busy, match="being changed"):
+        await two.hold("ann", "app", "being edited")
+    with pytest.raises(Busy):
+        await two.check("ann", "app")
+    await two.check("ann", "other")
+    (await two.hold("bob", "app", "being deleted")).release()
+    hold.release()
+    await two.check("ann", "app")
+    (await two.hold("ann", "app", "being edited")).release()
+
+    worker = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": "."}
+    )
+    try:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "held"
+        with pytest.raises(Busy):
+            await one.check("ann", "app")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        worker.stdout.close()
+    deadline = time.monotonic() + 30
+    while True:  # PostgreSQL notices the closed socket at once, ends the session and its locks
+        try:
+            (await one.hold("ann", "app", "being edited")).release()
+            break
+        except Busy:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
