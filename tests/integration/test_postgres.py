@@ -325,8 +325,8 @@ async def test_a_hold_spans_replicas_and_ends_with_its_worker(postgres: Postgres
     worker = subprocess.Popen(
         [sys.executable, "-c", HOLDER, url], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": "."}
     )
+    assert worker.stdout is not None
     try:
-        assert worker.stdout is not None
         assert worker.stdout.readline().strip() == "held"
         with pytest.raises(Busy):
             await one.check("ann", "app")
