@@ -110,11 +110,13 @@ class HubClient(HubShares):
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             follow_redirects=False,
         )
-        self._whoami: TTLCache[str, UserModel] = TTLCache(user_cache_ttl, max_entries, clock, stale=stale_ttl)
+        self._whoami: TTLCache[str, UserModel] = TTLCache(
+            user_cache_ttl, max_entries, clock, stale=stale_ttl, on_drop=self._drop_derived
+        )
         self._shared: TTLCache[str, list[ShareModel]] = TTLCache(shared_cache_ttl, max_entries, clock, stale=stale_ttl)
         self._refresh = BackgroundRefresh(refresh_rate, max_entries)
         self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
-        self._derived: TTLCache[tuple[int, Hashable], tuple[object, Any]] = TTLCache(
+        self._derived: TTLCache[int, tuple[object, dict[Hashable, Any]]] = TTLCache(
             user_cache_ttl + stale_ttl, max_entries, clock
         )
         self._changes: dict[str, int] = {}
@@ -293,16 +295,19 @@ class HubClient(HubShares):
         """``compute()``, remembered with a user model from :meth:`whoami` for as long as it is cached.
 
         Cached models are replaced, never changed in place, so the model's identity tells whether a
-        remembered value still holds (the model is kept with it, so its id cannot be reused).
+        remembered value still holds (the model is kept with it, so its id cannot be reused). A model
+        leaving the cache (refreshed, revoked, forgotten) takes its values along (``docs/benchmarks.md``).
         """
-        slot = (id(model), key)
-        hit = self._derived.get(slot)
-        if hit is not None and hit[0] is model:
-            value: V = hit[1]
-            return value
-        value = compute()
-        self._derived.set(slot, (model, value))
-        return value
+        hit = self._derived.get(id(model))
+        if hit is None or hit[0] is not model:
+            self._derived.set(id(model), hit := (model, {}))
+        if key not in hit[1]:
+            hit[1][key] = compute()
+        return cast(V, hit[1][key])
+
+    def _drop_derived(self, _key: str, model: UserModel) -> None:
+        if (hit := self._derived.peek(id(model))) is not None and hit[0] is model:
+            self._derived.pop(id(model))
 
     def forget_user(self, name: str) -> None:
         """Drop cached models of ``name`` after the service changed their servers or shares."""

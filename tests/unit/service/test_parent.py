@@ -52,6 +52,7 @@ def test_the_flag_is_taken_out_before_uvicorn_and_passed_on_to_the_workers(
     monkeypatch.setitem(sys.modules, "uvicorn.main", fake)
     monkeypatch.setattr(parent, "watch_parent", lambda: watched.append(True))
     monkeypatch.delenv(parent.ENV_VAR, raising=False)
+    monkeypatch.delenv(serve.FREEZE_ENV_VAR, raising=False)  # (main sets it: undone after the test)
     monkeypatch.setenv(serve.MULTIPROC_ENV, str(tmp_path / "metrics"))
     serve.main(["app:make", "--factory", parent.FLAG, "--workers", "2"])
     assert seen == {"args": ["app:make", "--factory", "--workers", "2"], "env": str(os.getpid())}

@@ -9,7 +9,9 @@ token, a share, an admin role — a request that writes is decided on the Hub's 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -114,6 +116,84 @@ def test_cache_entries_are_fresh_then_stale_then_gone() -> None:
     clock.now += 30
     assert cache.get_stale("a") is None
     assert len(cache) == 0
+
+
+def test_entries_nobody_reads_again_leave_once_expired_not_at_the_size_limit() -> None:
+    clock = Clock()
+    dropped: list[tuple[str, int]] = []
+    cache: TTLCache[str, int] = TTLCache(5, 10_000, clock, stale=30, on_drop=lambda k, v: dropped.append((k, v)))
+    for i in range(100):
+        cache.set(f"old{i}", i)
+    clock.now += 20
+    cache.set("kept", 1)
+    assert cache.get_stale("old0") == (0, False)  # (read again: now the most recently used)
+    clock.now += 20  # the first hundred are 40 s old: expired; "kept" is 20 s old
+    cache.set("new", 2)
+    assert len(cache) == 3  # "old0" (read again after "kept") waits until it is read or reaches the front
+    assert cache.get_stale("old0") is None
+    assert {k for k, _ in dropped} == {f"old{i}" for i in range(100)}
+    assert cache.get("kept") is None
+    assert cache.get_stale("kept") == (1, False)
+
+
+def test_every_entry_that_leaves_is_reported_once() -> None:
+    clock = Clock()
+    dropped: list[tuple[str, int]] = []
+    cache: TTLCache[str, int] = TTLCache(5, 2, clock, on_drop=lambda k, v: dropped.append((k, v)))
+    cache.set("a", 1)
+    cache.set("a", 1)  # the same value again: not a drop
+    cache.set("a", 2)  # replaced
+    cache.set("b", 3)
+    cache.set("c", 4)  # over the limit: "a" evicted
+    cache.pop("b")
+    cache.pop("b")
+    cache.set("d", 5)
+    cache.discard_where(lambda _k, v: v == 5)
+    cache.set("e", 6)
+    cache.clear()
+    assert dropped == [("a", 1), ("a", 2), ("b", 3), ("d", 5), ("c", 4), ("e", 6)]
+    assert len(cache) == 0
+
+
+async def test_values_derived_from_a_model_leave_with_it(fake_hub: FakeHub) -> None:
+    """A listing's own apps are computed once per cached user model; a background refresh that
+    replaces the model drops them (they were kept for user_cache_ttl + cache_stale_ttl, one set per
+    refresh, and grew the service at 1,000 users)."""
+    tokens = [fake_hub.add_user(f"u{i}") for i in range(20)]
+    clock = Clock()
+    hub = _hub(fake_hub, clock, stale_ttl=60, refresh_rate=1000)
+    computed: list[str] = []
+
+    def own_apps(model: Any) -> str:
+        computed.append(model["name"])
+        return str(model["name"])
+
+    try:
+        for _ in range(10):  # ten rounds of each user listing after a refresh of their model
+            for token in tokens:
+                model = await hub.whoami(token)
+                assert model is not None
+                for _again in range(3):
+                    hub.derived(model, "own_apps", functools.partial(own_apps, model))
+            assert len(hub._derived) == 20  # the values of the twenty models cached now, no more
+            clock.now += 6  # past user_cache_ttl: the next read is stale and refreshed in the background
+            for token in tokens:
+                await hub.whoami(token)
+            await _settle(hub)
+            assert len(hub._derived) == 0  # every model was replaced: their values went with them
+        assert len(computed) == 10 * 20  # once per model, not once per read
+        # A revoked token's model leaves the cache, and its values with it.
+        for token in tokens:
+            hub.derived(await hub.whoami(token), "own_apps", str)
+        assert len(hub._derived) == 20
+        fake_hub.tokens.pop(tokens[0])
+        clock.now += 6
+        await hub.whoami(tokens[0])
+        await _settle(hub)
+        assert await hub.whoami(tokens[0]) is None
+        assert len(hub._derived) == 19
+    finally:
+        await hub.aclose()
 
 
 def _hub(fake_hub: FakeHub, clock: Clock, *, stale_ttl: float = 0.0, refresh_rate: float = 10.0) -> HubClient:
