@@ -257,6 +257,7 @@ def create_app(
             events.close()
             revision_store.close()
             runs.close()
+            app.state.app_guard.close()
 
     app = FastAPI(
         title=f"hubapps {settings.title}",

@@ -15,10 +15,10 @@ Holds are shared by every service worker that shares the database:
 - with a SQLite file (the workers of one machine), a hold is also an exclusive ``flock`` on a file of
   its own in ``<database>.app-locks/`` (named by a hash of the app), released by the operating system if
   the worker dies;
-- with PostgreSQL (workers of several replicas), a hold is also PostgreSQL's session-level advisory lock
-  on a 64-bit hash of the app, on a connection of its own kept until the release; PostgreSQL releases it
-  if the worker or its connection dies. A check takes and at once gives back the shared form of that
-  lock. A hold of another replica is reported as "being changed" (PostgreSQL keeps no text with a lock);
+- with PostgreSQL (workers of several replicas), a hold is also a session advisory lock on a hash of the
+  app (:mod:`hubapps.service.advisory`), released by PostgreSQL if the worker or its connection dies; a
+  check takes its shared form for one transaction. A hold of another replica is reported as "being
+  changed" (PostgreSQL keeps no text with a lock);
 - an in-memory database is one worker's, and so are its holds.
 """
 
@@ -28,16 +28,14 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TypeVar
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
-from hubapps.service.db import database_url as sqlalchemy_url
-from hubapps.service.db import private_lock_file
+from hubapps.service.advisory import advisory_key, end_session, is_free, lock_engine, try_session_lock
+from hubapps.service.db import private_lock_file, shared_engine
 from hubapps.service.errors import Busy
 
 __all__ = ["AppGuard", "Hold", "held_until_done"]
@@ -52,10 +50,10 @@ def _busy(what: str) -> Busy:
 class Hold:
     """An app held by one operation; :meth:`release` (idempotent) once the Hub has finished it."""
 
-    def __init__(self, guard: AppGuard, key: tuple[str, str], handle: Any) -> None:
+    def __init__(self, guard: AppGuard, key: tuple[str, str], let_go: Callable[[], None] | None) -> None:
         self._guard = guard
         self._key = key
-        self._handle = handle  # a lock file, or a PostgreSQL connection holding the advisory lock
+        self._let_go = let_go  # unlocks the lock file, or ends the PostgreSQL session holding the lock
         self._released = False
 
     def release(self) -> None:
@@ -63,23 +61,19 @@ class Hold:
             return
         self._released = True
         self._guard._held.pop(self._key, None)
-        if self._handle is None:
-            return
-        if self._guard._pg is not None:
-            with contextlib.suppress(Exception):  # closing the session releases its lock in any case
-                self._handle.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _pg_key(self._key)})
-            with contextlib.suppress(Exception):
-                self._handle.close()
-            return
-        with contextlib.suppress(OSError):
-            self._handle.truncate(0)
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-        self._handle.close()
+        if self._let_go is not None:
+            self._let_go()
+
+
+def _unlock(handle: IO[bytes]) -> None:
+    with contextlib.suppress(OSError):
+        handle.truncate(0)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    handle.close()
 
 
 def _pg_key(key: tuple[str, str]) -> int:
-    """The app's advisory lock: a signed 64-bit hash of ``owner/server``."""
-    return int.from_bytes(hashlib.sha256(f"hubapps-app:{key[0]}/{key[1]}".encode()).digest()[:8], "big", signed=True)
+    return advisory_key(f"hubapps-app:{key[0]}/{key[1]}")
 
 
 async def held_until_done(work: Awaitable[T], hold: Hold) -> T:
@@ -98,12 +92,10 @@ class AppGuard:
         database = url.database
         shared = url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
         self._folder = Path(f"{database}.app-locks") if shared else None
-        #: Connections of their own for PostgreSQL's advisory locks (not the stores' pool: a hold keeps one).
-        self._pg = (
-            create_engine(sqlalchemy_url(database_url), poolclass=NullPool)
-            if url.get_backend_name() == "postgresql"
-            else None
-        )
+        postgres = url.get_backend_name() == "postgresql"
+        #: PostgreSQL: connections of their own for holds (a hold keeps one), the stores' pool for checks.
+        self._pg = lock_engine(database_url) if postgres else None
+        self._pg_checks = shared_engine(database_url) if postgres else None
         #: What is under way, by app, in this worker.
         self._held: dict[tuple[str, str], str] = {}
 
@@ -111,31 +103,13 @@ class AppGuard:
         assert self._folder is not None
         return self._folder / hashlib.sha256(f"{key[0]}/{key[1]}".encode()).hexdigest()[:40]
 
-    def _pg_lock(self, key: tuple[str, str]) -> Any:
-        assert self._pg is not None
-        connection = self._pg.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            taken = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _pg_key(key)}).scalar_one()
-        except BaseException:
-            connection.close()
-            raise
-        if not taken:
-            connection.close()
-            raise _busy("")
-        return connection
-
-    def _pg_probe(self, key: tuple[str, str]) -> None:
-        assert self._pg is not None
-        with self._pg.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            k = {"k": _pg_key(key)}
-            if not connection.execute(text("SELECT pg_try_advisory_lock_shared(:k)"), k).scalar_one():
-                raise _busy("")
-            connection.execute(text("SELECT pg_advisory_unlock_shared(:k)"), k)
-
-    def _lock(self, key: tuple[str, str], what: str) -> IO[bytes] | Any | None:
-        """Blocking part of :meth:`hold` (a local file or a PostgreSQL lock; run in a thread)."""
+    def _lock(self, key: tuple[str, str], what: str) -> Callable[[], None] | None:
+        """Blocking part of :meth:`hold` (a local file or a PostgreSQL lock; run in a thread): how to let go."""
         if self._pg is not None:
-            return self._pg_lock(key)
+            connection = try_session_lock(self._pg, _pg_key(key))
+            if connection is None:
+                raise _busy("")  # (PostgreSQL keeps no text with a lock)
+            return lambda: end_session(connection, _pg_key(key))
         if self._folder is None:
             return None
         self._folder.mkdir(mode=0o700, exist_ok=True)
@@ -149,12 +123,13 @@ class AppGuard:
         handle.truncate(0)
         handle.write(what.encode())
         handle.flush()
-        return handle
+        return lambda: _unlock(handle)
 
     def _probe(self, key: tuple[str, str]) -> None:
         """Blocking part of :meth:`check`."""
-        if self._pg is not None:
-            self._pg_probe(key)
+        if self._pg_checks is not None:
+            if not is_free(self._pg_checks, _pg_key(key)):
+                raise _busy("")
             return
         if self._folder is None or not self._path(key).exists():
             return
@@ -165,6 +140,11 @@ class AppGuard:
                 raise _busy(handle.read(200).decode("utf-8", "replace")) from None
             fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def close(self) -> None:
+        """Close the pooled connections of the checks (holds end with their release)."""
+        if self._pg_checks is not None:
+            self._pg_checks.dispose()
+
     async def hold(self, owner: str, server: str, what: str) -> Hold:
         """Hold ``owner/server`` for an operation (``what`` it does, as in "the app is <what>");
         :class:`Busy` (409) when another one holds it."""
@@ -173,11 +153,11 @@ class AppGuard:
             raise _busy(self._held[key])
         self._held[key] = what  # (before the thread runs: a second request in this worker sees it at once)
         try:
-            handle = await asyncio.to_thread(self._lock, key, what)
+            let_go = await asyncio.to_thread(self._lock, key, what)
         except BaseException:
             self._held.pop(key, None)
             raise
-        return Hold(self, key, handle)
+        return Hold(self, key, let_go)
 
     async def check(self, owner: str, server: str) -> None:
         """:class:`Busy` (409) when an operation holds ``owner/server``."""

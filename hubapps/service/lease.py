@@ -2,7 +2,8 @@
 should (the idle-policy loop), held for as long as that worker lives.
 
 With a SQLite file (one machine), the lease is an exclusive ``flock`` on ``<database>.policy-lock``;
-with PostgreSQL (several replicas), a session advisory lock on a connection of its own. Either is let go
+with PostgreSQL (several replicas), a session advisory lock on a connection of its own
+(:mod:`hubapps.service.advisory`). Either is let go
 by the operating system or the database when the holder exits or dies, so another worker takes over at
 its next try. An in-memory database belongs to one process: its worker always holds the lease.
 """
@@ -15,9 +16,10 @@ import logging
 import os
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
-from hubapps.service.db import make_engine, private_lock_file
+from hubapps.service.advisory import end_session, lock_engine, try_session_lock
+from hubapps.service.db import private_lock_file
 
 __all__ = ["WorkerLease"]
 
@@ -31,7 +33,8 @@ class WorkerLease:
     """Try to become the one worker doing ``name``'s work (:meth:`try_hold`); release on :meth:`close`."""
 
     def __init__(self, database_url: str, name: str) -> None:
-        self._engine = make_engine(database_url)
+        self._url = make_url(database_url)
+        self._engine = lock_engine(database_url) if self._url.get_backend_name() == "postgresql" else None
         self._name = name
         self._held = False
         self._handle: Any = None
@@ -46,7 +49,7 @@ class WorkerLease:
         call it in a thread)."""
         if self._held:
             return True
-        url = self._engine.url
+        url = self._url
         backend = url.get_backend_name()
         if backend == "sqlite":
             if url.database in (None, "", ":memory:"):
@@ -72,18 +75,9 @@ class WorkerLease:
         return True
 
     def _pg_lock(self) -> bool:
-        connection = self._engine.connect()
-        try:
-            got = bool(connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({_PG_POLICY_LOCK})").scalar())
-        except Exception:
-            connection.close()
-            raise
-        if not got:
-            connection.close()
-            return False
-        connection.commit()
-        self._connection = connection
-        return True
+        assert self._engine is not None
+        self._connection = try_session_lock(self._engine, _PG_POLICY_LOCK)
+        return self._connection is not None
 
     def close(self) -> None:
         if self._handle is not None:
@@ -92,8 +86,6 @@ class WorkerLease:
             self._handle.close()
             self._handle = None
         if self._connection is not None:
-            with contextlib.suppress(Exception):
-                self._connection.close()
+            end_session(self._connection, _PG_POLICY_LOCK)
             self._connection = None
         self._held = False
-        self._engine.dispose()

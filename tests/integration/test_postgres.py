@@ -53,6 +53,7 @@ from hubapps.service.app_guard import AppGuard
 from hubapps.service.db import _PG_LOCK as UPGRADE_LOCK  # (the lock the upgrade holds)
 from hubapps.service.db import make_engine, upgrade
 from hubapps.service.errors import Busy
+from hubapps.service.lease import WorkerLease
 from hubapps.service.revisions import RevisionStore
 from hubapps.service.thumbnails import ThumbnailStore
 from tests.integration.conftest import Hub, free_ports, own_hub
@@ -322,9 +323,7 @@ async def test_a_hold_spans_replicas_and_ends_with_its_worker(postgres: Postgres
     await two.check("ann", "app")
     (await two.hold("ann", "app", "being edited")).release()
 
-    worker = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, url], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": "."}
-    )
+    worker = subprocess.Popen([sys.executable, "-c", HOLDER, url], stdout=subprocess.PIPE, text=True)
     assert worker.stdout is not None
     try:
         assert worker.stdout.readline().strip() == "held"
@@ -343,6 +342,25 @@ async def test_a_hold_spans_replicas_and_ends_with_its_worker(postgres: Postgres
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.1)
+    one.close()
+    two.close()
+
+
+def test_one_replica_holds_the_policy_lease_until_it_lets_go(postgres: PostgresServer) -> None:
+    """The idle-policy loop's lease on PostgreSQL (the same advisory locks as the holds): one worker of
+    all replicas holds it; once it lets go, another takes it."""
+    url = postgres.database(f"hubapps_lease_{secrets.token_hex(3)}")
+    first, second = WorkerLease(url, "policy"), WorkerLease(url, "policy")
+    try:
+        assert first.try_hold()
+        assert first.try_hold()
+        assert not second.try_hold()
+        first.close()
+        assert second.try_hold()
+        assert not first.try_hold()
+    finally:
+        first.close()
+        second.close()
 
 
 @pytest.fixture(scope="module")
